@@ -1,0 +1,57 @@
+/*
+ * backend.h - the only contract between the loop and a kernel backend.
+ *
+ * The loop sees a backend through this ops table and nothing else: no
+ * layer above src/backend/ knows whether epoll or io_uring runs. Checklist
+ * when adding a member: implement it in every backend (epoll.c, and
+ * uring.c when it lands), document it in docs/backends.md.
+ *
+ * Readiness is reported through cio__io watchers embedded in their owners:
+ * the backend calls io->cb(io, revents) from poll(). The completion-shaped
+ * submit/cancel pair for I/O operations arrives with the networking work;
+ * the foundation needs only fd interest, poll, and a thread-safe wakeup.
+ */
+#ifndef CIO_BACKEND_H
+#define CIO_BACKEND_H
+
+#include <stdint.h>
+
+#define CIO__EV_READ 0x1u
+#define CIO__EV_WRITE 0x2u
+#define CIO__EV_ERROR 0x4u /* error or hang-up: wake both directions */
+
+typedef struct cio__io cio__io;
+struct cio__io {
+    void (*cb)(cio__io *io, unsigned revents);
+    int fd;
+    unsigned events; /* current interest, CIO__EV_* */
+};
+
+typedef struct cio__backend cio__backend;
+
+typedef struct cio__backend_ops {
+    const char *name;
+    /* Returns 0 or -errno; *out set on success. */
+    int (*init)(cio__backend **out);
+    void (*fini)(cio__backend *b);
+    /* Interest management; events is CIO__EV_READ|CIO__EV_WRITE. */
+    int (*fd_add)(cio__backend *b, cio__io *io, unsigned events);
+    int (*fd_mod)(cio__backend *b, cio__io *io, unsigned events);
+    int (*fd_del)(cio__backend *b, cio__io *io);
+    /* Waits up to timeout_ns (-1: forever, 0: don't block; rounded up to
+     * the backend's resolution) and dispatches ready watchers. Returns the
+     * number of watchers dispatched plus 1 if a wakeup was consumed, or
+     * -errno (EINTR is returned as 0). */
+    int (*poll)(cio__backend *b, int64_t timeout_ns);
+    /* Makes a concurrent or future poll return; callable from any thread
+     * and from signal handlers. Returns 0 or -errno. */
+    int (*wakeup)(cio__backend *b);
+} cio__backend_ops;
+
+extern const cio__backend_ops cio__backend_epoll;
+
+/* Picks a backend: kind 0 = auto (CIO_BACKEND env var, then the best
+ * available), 1 = epoll, 2 = io_uring. Returns NULL if unavailable. */
+const cio__backend_ops *cio__backend_select(int kind);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * error.c - names and descriptions of error values. errno values are
+ * described by strerror_r's GNU variant, which always returns a static or
+ * caller-buffer string; cio_strerror needs a static one, so the common
+ * codes get their own table and the rest fall back to strerrordesc_np
+ * (glibc 2.32+, thread-safe, static storage).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct {
+    int err;
+    const char *name;
+    const char *desc;
+} err_entry;
+
+#define E(x, d) {-x, #x, d}
+static const err_entry table[] = {
+    {0, "OK", "success"},
+    {CIO_EOF, "CIO_EOF", "end of stream"},
+    {CIO_ESTACKOVF, "CIO_ESTACKOVF", "stack overflow"},
+    {CIO_EGENEXIT, "CIO_EGENEXIT", "generator closed"},
+    E(EPERM, "operation not permitted"),
+    E(ENOENT, "no such file or directory"),
+    E(ESRCH, "no such process"),
+    E(EINTR, "interrupted (loop stopped before the future completed)"),
+    E(EIO, "input/output error"),
+    E(EBADF, "bad file descriptor"),
+    E(ECHILD, "no child processes"),
+    E(EAGAIN, "resource temporarily unavailable (or future not done)"),
+    E(ENOMEM, "out of memory"),
+    E(EACCES, "permission denied"),
+    E(EFAULT, "bad address"),
+    E(EBUSY, "device or resource busy"),
+    E(EEXIST, "file exists"),
+    E(EINVAL, "invalid argument"),
+    E(ENFILE, "too many open files in system"),
+    E(EMFILE, "too many open files"),
+    E(ENOSPC, "no space left on device"),
+    E(EPIPE, "broken pipe"),
+    E(ERANGE, "result out of range"),
+    E(ENOSYS, "function not implemented"),
+    E(ENOTSUP, "operation not supported"),
+    E(EADDRINUSE, "address already in use"),
+    E(ECONNRESET, "connection reset by peer"),
+    E(ECONNREFUSED, "connection refused"),
+    E(ECONNABORTED, "connection aborted"),
+    E(ENOTCONN, "socket is not connected"),
+    E(ETIMEDOUT, "timed out"),
+    E(ECANCELED, "cancelled"),
+    E(EOVERFLOW, "value too large"),
+    E(EPROTO, "protocol error"),
+    E(ESHUTDOWN, "shut down"),
+    E(EDEADLK, "resource deadlock avoided"),
+};
+#undef E
+
+static const err_entry *lookup(int err)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (table[i].err == err)
+            return &table[i];
+    return NULL;
+}
+
+const char *cio_strerror(int err)
+{
+    const err_entry *e = lookup(err);
+    if (e)
+        return e->desc;
+    if (err < 0 && err > -4000) {
+        const char *d = strerrordesc_np(-err);
+        if (d)
+            return d;
+    }
+    return "unknown error";
+}
+
+const char *cio_err_name(int err)
+{
+    const err_entry *e = lookup(err);
+    if (e)
+        return e->name;
+    if (err < 0 && err > -4000) {
+        const char *n = strerrorname_np(-err);
+        if (n)
+            return n;
+    }
+    return "UNKNOWN";
+}

@@ -1,0 +1,68 @@
+/*
+ * internal.h - declarations shared across src/: the allocation seam,
+ * intrusive containers, assertions. Never installed.
+ */
+#ifndef CIO_INTERNAL_H
+#define CIO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cio.h"
+
+#define cio__container_of(ptr, type, member)                                  \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+#if defined(__GNUC__)
+#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CIO_NOINLINE __attribute__((noinline))
+#define CIO_UNUSED __attribute__((unused))
+#else
+#define CIO_LIKELY(x) (x)
+#define CIO_UNLIKELY(x) (x)
+#define CIO_NOINLINE
+#define CIO_UNUSED
+#endif
+
+/* Internal invariants: a violated one is a cio bug, so it aborts with
+ * file:line in every build (misuse by callers gets -EINVAL instead). */
+#define CIO_ASSERT(cond)                                                      \
+    do {                                                                      \
+        if (CIO_UNLIKELY(!(cond)))                                            \
+            cio__assert_fail(#cond, __FILE__, __LINE__);                      \
+    } while (0)
+
+_Noreturn void cio__assert_fail(const char *expr, const char *file, int line);
+
+/* Allocation seam: every allocation goes through the installed
+ * cio_allocator, so tests can count blocks and inject failures. */
+void *cio__malloc(size_t n);
+void *cio__calloc(size_t n, size_t size);
+void *cio__realloc(void *p, size_t n);
+void cio__free(void *p);
+char *cio__strdup(const char *s);
+
+/* Doubly linked intrusive list with a sentinel head. */
+typedef struct cio__list {
+    struct cio__list *next, *prev;
+} cio__list;
+
+static inline void cio__list_init(cio__list *h) { h->next = h->prev = h; }
+static inline int cio__list_empty(const cio__list *h) { return h->next == h; }
+static inline void cio__list_insert_tail(cio__list *h, cio__list *n)
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+static inline void cio__list_remove(cio__list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = n;
+}
+
+#endif

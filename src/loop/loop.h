@@ -1,0 +1,136 @@
+/*
+ * loop.h - private view of the event loop shared with the layers above
+ * (task/, and later sync/, exec/, net/). The loop itself knows nothing of
+ * tasks: it runs cio__ready nodes, which tasks, futures and handles embed.
+ */
+#ifndef CIO_LOOP_H
+#define CIO_LOOP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "backend/backend.h"
+#include "core/heap.h"
+#include "internal.h"
+
+/* A unit of work on the ready queue, embedded in its owner. */
+typedef struct cio__ready cio__ready;
+struct cio__ready {
+    cio__ready *next;
+    void (*run)(cio__ready *r);
+};
+
+enum {
+    CIO__H_FREE = 0,
+    CIO__H_READY,     /* on the ready queue */
+    CIO__H_TIMER,     /* in the timer heap */
+    CIO__H_CANCELLED, /* on the ready queue but cancelled: skipped */
+    CIO__H_RUNNING
+};
+
+/* A scheduled callback or timer. Handles come from a per-loop free list
+ * and carry a generation id, so a stale cio_handle is recognised, never
+ * dereferenced as something else. */
+typedef struct cio__handle cio__handle;
+struct cio__handle {
+    cio__ready rd;
+    cio__heap_node hn;
+    cio_cb cb;                   /* public callbacks */
+    cio_done_cb dcb;             /* future done callbacks */
+    void (*icb)(cio__handle *h); /* internal callbacks (takes precedence) */
+    void *arg, *arg2;
+    uint64_t id;
+    int state;
+    cio__handle *free_next;
+};
+
+typedef struct cio__ts_item {
+    struct cio__ts_item *next;
+    cio_cb cb;
+    void *arg;
+} cio__ts_item;
+
+struct cio_loop {
+    const cio__backend_ops *bops;
+    cio__backend *be;
+
+    cio__ready *rq_head, *rq_tail; /* FIFO ready queue */
+    size_t rq_len;
+    cio__heap timers;
+    uint64_t timer_seq;
+    uint64_t next_id;
+    cio__handle *hfree;
+    size_t hfree_len;
+
+    int running, stopping, closed, freed;
+    int discarding; /* close: internal callbacks release, run no user code */
+    cio_clock_kind clock;
+    int64_t vnow;
+    unsigned batch;
+
+    cio_exception_handler exc_handler;
+    void *exc_arg;
+
+    /* Live (not done) tasks, for all_tasks and close's -EBUSY. */
+    cio__list tasks;
+    size_t ntasks;
+    uint64_t task_counter; /* for "Task-N" names */
+    void *task_free;       /* task free list, owned by task/ */
+    size_t task_free_len;
+    void (*task_free_fn)(cio_loop *loop); /* drains task_free at free */
+
+    size_t nlive; /* futures and tasks alive: they keep the memory */
+
+    /* Thread-safe call queue. */
+    pthread_mutex_t ts_lock;
+    cio__ts_item *ts_head, *ts_tail;
+    atomic_int ts_stop;
+};
+
+extern _Thread_local cio_loop *cio__tls_running;
+
+/* The running-loop check every loop-bound call makes: a running loop is
+ * touched only from its own thread. */
+static inline int cio__loop_check(const cio_loop *loop)
+{
+    if (CIO_UNLIKELY(!loop || loop->closed))
+        return -EINVAL;
+    if (CIO_UNLIKELY(loop->running && cio__tls_running != loop))
+        return -EINVAL;
+    return 0;
+}
+
+static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
+{
+    r->next = NULL;
+    if (loop->rq_tail)
+        loop->rq_tail->next = r;
+    else
+        loop->rq_head = r;
+    loop->rq_tail = r;
+    loop->rq_len++;
+}
+
+/* Allocates a handle (free list first). Returns NULL on ENOMEM. */
+cio__handle *cio__handle_get(cio_loop *loop);
+/* Queues h to run soon. */
+void cio__handle_soon(cio_loop *loop, cio__handle *h);
+/* Arms h as a timer at absolute time when. Returns 0 or -ENOMEM (h is
+ * then released). */
+int cio__handle_at(cio_loop *loop, cio__handle *h, int64_t when);
+/* Cancels h if scheduled. Returns 1 if it was, 0 if not. */
+int cio__handle_cancel(cio_loop *loop, cio__handle *h);
+
+/* Reports an error to the exception handler. */
+void cio__loop_report(cio_loop *loop, const char *message, int error,
+                      const char *detail, cio_future *future,
+                      const char *task_name);
+
+/* Objects that keep the loop's memory alive (see cio_loop_free). */
+static inline void cio__loop_ref(cio_loop *loop) { loop->nlive++; }
+void cio__loop_unref(cio_loop *loop);
+
+/* Runs one iteration (poll, timers, ready batch). */
+void cio__loop_run_once(cio_loop *loop);
+
+#endif

@@ -1,0 +1,444 @@
+/*
+ * task.c - tasks: stackful coroutines wrapped as futures.
+ *
+ * A task's first step is queued at creation and never run inline (unless
+ * the caller opts into eager start), as asyncio does. The stack is taken
+ * only when the first step runs and returned as soon as the body ends, so
+ * a task that finishes without suspending (the common case in a gather of
+ * trivial work) reuses one pooled stack, and a million created-but-not-
+ * started tasks cost no mappings.
+ *
+ * Control flow: whoever runs a step (the loop, or the creator of an eager
+ * task) switches into the task and is recorded as its resumer; the task
+ * switches back there when it suspends or ends. A finished task cannot
+ * free its own stack while standing on it, so the resumer reaps it.
+ *
+ * Cancellation follows asyncio's Task.cancel: a request is offered to the
+ * current wait (the awaited future, or the suspension's cancel hook); if
+ * the wait cannot take it, must_cancel delivers -ECANCELED at the next
+ * resumption. A task cancelled before its first step never runs its body.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "task/task.h"
+
+_Thread_local cio__task *cio__tls_task;
+
+#define TASK_FREE_MAX 1024
+
+static void task_step(cio__task *t);
+
+static void task_run(cio__ready *r)
+{
+    cio__task *t = cio__container_of(r, cio__task, rd);
+    t->queued = 0;
+    task_step(t);
+}
+
+void cio__task_wake(cio__task *t, int v)
+{
+    t->wake = v;
+    if (!t->queued) {
+        t->queued = 1;
+        cio__loop_push(t->f.loop, &t->rd);
+    }
+}
+
+static void drain_task_free(cio_loop *loop)
+{
+    cio__task *t = loop->task_free;
+    while (t) {
+        cio__task *n = t->free_next;
+        cio__free(t);
+        t = n;
+    }
+    loop->task_free = NULL;
+    loop->task_free_len = 0;
+}
+
+void cio__task_free_mem(cio__task *t)
+{
+    cio_loop *loop = t->f.loop;
+    if (t->name && t->name != t->name_buf)
+        cio__free(t->name);
+    cio__free(t->cancel_msg);
+    cio__ctx_release(t->ctx);
+    if (loop->task_free_len < TASK_FREE_MAX && !loop->freed) {
+        t->free_next = loop->task_free;
+        loop->task_free = t;
+        loop->task_free_len++;
+    } else {
+        cio__free(t);
+    }
+}
+
+/* The body ended (or never started): record the future's outcome, leave
+ * the live-task list and drop the loop's reference. */
+static void task_complete(cio__task *t)
+{
+    cio_loop *loop = t->f.loop;
+    int rc = t->outcome;
+    cio_future *f = &t->f;
+    if (rc == -ECANCELED) {
+        f->err = -ECANCELED;
+        if (t->cancel_msg) {
+            f->msg = t->cancel_msg;
+            t->cancel_msg = NULL;
+        }
+        if (t->out_result && t->result_dtor)
+            t->result_dtor(t->out_result);
+        cio__future_complete(f, CIO__F_CANCELLED);
+    } else if (rc < 0) {
+        f->err = rc;
+        if (t->out_result && t->result_dtor)
+            t->result_dtor(t->out_result);
+        cio__future_complete(f, CIO__F_DONE);
+    } else {
+        f->err = 0;
+        f->result = t->out_result;
+        f->dtor = t->result_dtor;
+        cio__future_complete(f, CIO__F_DONE);
+    }
+    cio__list_remove(&t->link);
+    loop->ntasks--;
+    cio_future_release(f); /* the loop's reference */
+}
+
+static _Noreturn void task_entry(void *arg)
+{
+    cio__task *t = arg;
+    void *res = NULL;
+    int rc = t->body.fn(t->body.arg, &res);
+    /* Deferred cleanups run in the task, so they may suspend too. */
+    while (t->defers) {
+        cio__defer *d = t->defers;
+        t->defers = d->next;
+        d->fn(d->arg);
+        cio__free(d);
+    }
+    if (rc >= 0 && t->must_cancel) {
+        /* Cancelled right before the body returned: asyncio reports the
+         * task cancelled, and so do we. */
+        t->must_cancel = 0;
+        rc = -ECANCELED;
+    }
+    if (rc > 0)
+        rc = 0;
+    t->outcome = rc;
+    t->out_result = res;
+    t->tstate = CIO__T_FINISHED;
+    cio__coro_exit(&t->coro, t->resumer);
+}
+
+static void task_step(cio__task *t)
+{
+    if (!t->started) {
+        if (t->must_cancel) {
+            t->must_cancel = 0;
+            t->outcome = -ECANCELED;
+            t->tstate = CIO__T_FINISHED;
+            task_complete(t);
+            return;
+        }
+        cio__coro_opts o = {t->stack_size, -1};
+        int r = cio__coro_create(&t->coro, &o, task_entry, t);
+        if (r < 0) {
+            t->outcome = r;
+            t->tstate = CIO__T_FINISHED;
+            task_complete(t);
+            return;
+        }
+        cio__coro_set_name(&t->coro, t->name);
+        t->started = 1;
+    }
+    cio__task *prev = cio__tls_task;
+    cio__tls_task = t;
+    t->tstate = CIO__T_RUNNING;
+    t->resumer = cio__coro_current();
+    cio__coro_switch(t->resumer, &t->coro);
+    cio__tls_task = prev;
+    if (t->tstate == CIO__T_FINISHED) {
+        cio__coro_destroy(&t->coro);
+        task_complete(t);
+    }
+}
+
+int cio__task_suspend_on(cio__task *t)
+{
+    if (t->must_cancel) {
+        int taken = 0;
+        if (t->fut_waiter)
+            taken = cio_future_cancel(t->fut_waiter, t->cancel_msg) == 1;
+        else if (t->susp_cancel)
+            taken = t->susp_cancel(t);
+        if (taken)
+            t->must_cancel = 0;
+    }
+    t->tstate = CIO__T_SUSPENDED;
+    cio__coro_switch(&t->coro, t->resumer);
+    if (t->must_cancel) {
+        t->must_cancel = 0;
+        return -ECANCELED;
+    }
+    return t->wake;
+}
+
+int cio__task_cancel(cio__task *t, const char *msg)
+{
+    if (t->f.state != CIO__F_PENDING || t->tstate == CIO__T_FINISHED)
+        return 0;
+    t->ncancel++;
+    if (msg) {
+        char *m = cio__strdup(msg);
+        if (m) {
+            cio__free(t->cancel_msg);
+            t->cancel_msg = m;
+        }
+    }
+    if (t->tstate == CIO__T_SUSPENDED) {
+        if (t->fut_waiter) {
+            if (cio_future_cancel(t->fut_waiter, t->cancel_msg) == 1)
+                return 1;
+        } else if (t->susp_cancel) {
+            if (t->susp_cancel(t))
+                return 1;
+        }
+    }
+    t->must_cancel = 1;
+    return 1;
+}
+
+int cio_task_cancel(cio_task *t, const char *msg)
+{
+    return cio_future_cancel(t, msg);
+}
+
+static void set_default_name(cio__task *t, cio_loop *loop)
+{
+    snprintf(t->name_buf, sizeof(t->name_buf), "Task-%llu",
+             (unsigned long long)++loop->task_counter);
+    t->name = t->name_buf;
+}
+
+int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
+                    cio_task **out)
+{
+    if (out)
+        *out = NULL;
+    int r = cio__loop_check(loop);
+    if (r < 0)
+        return r;
+    if (!coro.fn)
+        return -EINVAL;
+    cio__task *t = loop->task_free;
+    if (t) {
+        loop->task_free = t->free_next;
+        loop->task_free_len--;
+    } else {
+        t = cio__malloc(sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        loop->task_free_fn = drain_task_free;
+    }
+    memset(t, 0, offsetof(cio__task, name_buf));
+    cio__future_init(&t->f, loop, 1);
+    if (opts && opts->name) {
+        size_t n = strlen(opts->name);
+        if (n < sizeof(t->name_buf)) {
+            memcpy(t->name_buf, opts->name, n + 1);
+            t->name = t->name_buf;
+        } else if (!(t->name = cio__strdup(opts->name))) {
+            t->f.refs = 0;
+            cio__loop_unref(loop);
+            cio__task_free_mem(t);
+            return -ENOMEM;
+        }
+    } else {
+        set_default_name(t, loop);
+    }
+    t->body = coro;
+    t->rd.run = task_run;
+    t->stack_size = opts ? opts->stack_size : 0;
+    t->result_dtor = opts ? opts->result_dtor : NULL;
+    t->ctx = cio__ctx_retain(cio__ctx_current());
+    cio__list_insert_tail(&loop->tasks, &t->link);
+    loop->ntasks++;
+    if (out) {
+        t->f.refs++;
+        *out = &t->f;
+    }
+    if (opts && opts->eager && cio__tls_running == loop) {
+        task_step(t);
+    } else {
+        t->queued = 1;
+        cio__loop_push(loop, &t->rd);
+    }
+    return 0;
+}
+
+int cio_ensure_future(cio_loop *loop, cio_future *f, cio_coro coro,
+                      cio_future **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if ((f != NULL) == (coro.fn != NULL))
+        return -EINVAL;
+    if (f) {
+        if (loop && f->loop != loop)
+            return -EINVAL;
+        *out = cio_future_retain(f);
+        return 0;
+    }
+    return cio_task_create(loop, coro, NULL, out);
+}
+
+cio_task *cio_current_task(void)
+{
+    return cio__tls_task ? &cio__tls_task->f : NULL;
+}
+
+int cio_task_state_get(const cio_task *f)
+{
+    if (!f || !f->is_task)
+        return -EINVAL;
+    const cio__task *t = (const cio__task *)(const void *)f;
+    if (f->state == CIO__F_CANCELLED)
+        return CIO_TASK_CANCELLED;
+    if (f->state == CIO__F_DONE)
+        return CIO_TASK_DONE;
+    return t->tstate == CIO__T_RUNNING ? CIO_TASK_RUNNING : CIO_TASK_PENDING;
+}
+
+const char *cio_task_name(const cio_task *f)
+{
+    if (!f || !f->is_task)
+        return NULL;
+    return ((const cio__task *)(const void *)f)->name;
+}
+
+int cio_task_set_name(cio_task *f, const char *name)
+{
+    cio__task *t = cio__task_of(f);
+    if (!t || !name)
+        return -EINVAL;
+    size_t n = strlen(name);
+    char *old = t->name != t->name_buf ? t->name : NULL;
+    if (n < sizeof(t->name_buf)) {
+        memcpy(t->name_buf, name, n + 1);
+        t->name = t->name_buf;
+    } else {
+        char *d = cio__strdup(name);
+        if (!d)
+            return -ENOMEM;
+        t->name = d;
+    }
+    cio__free(old);
+    if (t->started && t->tstate != CIO__T_FINISHED)
+        cio__coro_set_name(&t->coro, t->name);
+    return 0;
+}
+
+int cio_task_cancelling(const cio_task *f)
+{
+    if (!f || !f->is_task)
+        return -EINVAL;
+    return ((const cio__task *)(const void *)f)->ncancel;
+}
+
+int cio_task_uncancel(cio_task *f)
+{
+    cio__task *t = cio__task_of(f);
+    if (!t)
+        return -EINVAL;
+    if (t->ncancel > 0)
+        t->ncancel--;
+    if (t->ncancel == 0)
+        t->must_cancel = 0;
+    return t->ncancel;
+}
+
+int cio_loop_all_tasks(cio_loop *loop, cio_task **out, size_t cap)
+{
+    if (!loop || (cap && !out))
+        return -EINVAL;
+    size_t n = 0;
+    for (cio__list *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
+        cio__task *t = cio__container_of(l, cio__task, link);
+        if (n < cap)
+            out[n] = &t->f;
+        n++;
+    }
+    return (int)n;
+}
+
+int cio_task_defer(void (*fn)(void *), void *arg)
+{
+    cio__task *t = cio__tls_task;
+    if (!t || !fn)
+        return -EINVAL;
+    cio__defer *d = cio__malloc(sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->fn = fn;
+    d->arg = arg;
+    d->next = t->defers;
+    t->defers = d;
+    return 0;
+}
+
+/* ---- sleep ---- */
+
+static void sleep_fire(cio__handle *h)
+{
+    cio__task *t = h->arg;
+    t->susp_cancel = NULL;
+    t->susp_arg = NULL;
+    cio__task_wake(t, 0);
+}
+
+static int sleep_cancel(cio__task *t)
+{
+    cio__handle *h = t->susp_arg;
+    t->susp_cancel = NULL;
+    t->susp_arg = NULL;
+    cio__handle_cancel(t->f.loop, h);
+    cio__task_wake(t, -ECANCELED);
+    return 1;
+}
+
+int cio_sleep(int64_t duration)
+{
+    cio__task *t = cio__tls_task;
+    if (!t)
+        return -EINVAL;
+    cio_loop *loop = t->f.loop;
+    if (duration <= 0) {
+        cio__task_wake(t, 0);
+        t->wait_what = "yield";
+        int r = cio__task_suspend_on(t);
+        t->wait_what = NULL;
+        return r;
+    }
+    cio__handle *h = cio__handle_get(loop);
+    if (!h)
+        return -ENOMEM;
+    h->icb = sleep_fire;
+    h->arg = t;
+    int r = cio__handle_at(loop, h, cio_loop_time(loop) + duration);
+    if (r < 0)
+        return r;
+    t->susp_cancel = sleep_cancel;
+    t->susp_arg = h;
+    t->wait_what = "sleep";
+    r = cio__task_suspend_on(t);
+    t->wait_what = NULL;
+    if (t->susp_cancel == sleep_cancel) {
+        /* Resumed by a late must_cancel while the timer is armed. */
+        cio__handle_cancel(loop, h);
+        t->susp_cancel = NULL;
+        t->susp_arg = NULL;
+    }
+    return r;
+}

@@ -1,0 +1,120 @@
+/*
+ * task.h - private layout of futures and tasks, shared by task/ and the
+ * layers above it (sync/, exec/, net/ suspend tasks through it).
+ *
+ * Suspension protocol for code above this layer: set t->susp_cancel (and
+ * t->susp_arg) to a function that, when the task is cancelled while
+ * suspended, withdraws the wait and calls cio__task_wake(t, -ECANCELED),
+ * returning 1 (or returns 0 if it cannot, e.g. already granted); then call
+ * cio__task_suspend_on(t). Whoever completes the wait calls
+ * cio__task_wake(t, value) exactly once and clears susp_cancel.
+ */
+#ifndef CIO_TASK_H
+#define CIO_TASK_H
+
+#include "coro/coro.h"
+#include "loop/loop.h"
+
+enum { CIO__F_PENDING = 0, CIO__F_DONE = 1, CIO__F_CANCELLED = 2 };
+
+typedef struct cio__cbent {
+    cio_done_cb cb; /* NULL: arg is a task waiting in cio_await */
+    void *arg;
+} cio__cbent;
+
+struct cio_future {
+    cio_loop *loop;
+    uint32_t refs;
+    uint8_t state;
+    uint8_t is_task;
+    uint8_t retrieved;
+    int err;
+    void *result;
+    char *msg;
+    void (*dtor)(void *);
+    cio__cbent *cbs; /* points to inl until a third callback arrives */
+    uint32_t ncb, capcb;
+    cio__cbent inl[2];
+};
+
+typedef struct cio__ctx cio__ctx;
+
+typedef struct cio__defer {
+    struct cio__defer *next;
+    void (*fn)(void *);
+    void *arg;
+} cio__defer;
+
+enum {
+    CIO__T_NEW = 0,   /* created, first step not run */
+    CIO__T_RUNNING,   /* executing */
+    CIO__T_SUSPENDED, /* waiting (or woken and queued) */
+    CIO__T_FINISHED   /* body returned; reaped by the resumer */
+};
+
+typedef struct cio__task cio__task;
+struct cio__task {
+    cio_future f; /* first: a task is a future */
+    cio__ready rd;
+    cio__coro coro;
+    cio__coro *resumer; /* who switched in; the task switches back there */
+    cio_coro body;
+    cio__list link; /* loop->tasks while not done */
+    int wake;       /* value the pending suspension returns */
+    uint8_t tstate;
+    uint8_t queued;
+    uint8_t started;
+    uint8_t must_cancel;
+    int ncancel;        /* cancelling() */
+    char *cancel_msg;   /* message of the last cancel request */
+    int outcome;        /* set when the body ends: 0, error, -ECANCELED */
+    void *out_result;
+    cio_future *fut_waiter;
+    int (*susp_cancel)(cio__task *t);
+    void *susp_arg;
+    const char *wait_what; /* "sleep", "future", ... for task dumps */
+    size_t stack_size;
+    void (*result_dtor)(void *);
+    cio__ctx *ctx;
+    cio__defer *defers;
+    char *name;
+    char name_buf[24];
+    cio__task *free_next;
+};
+
+extern _Thread_local cio__task *cio__tls_task;
+
+static inline cio__task *cio__task_of(cio_future *f)
+{
+    return f && f->is_task ? (cio__task *)(void *)f : NULL;
+}
+
+/* Queues t to resume with value v (its pending suspension returns v). */
+void cio__task_wake(cio__task *t, int v);
+
+/* Suspends the calling task t until woken. A pending cancellation is
+ * first offered to the wait (fut_waiter or susp_cancel) and, if that
+ * cannot take it, delivered at resumption as -ECANCELED. Returns the wake
+ * value or -ECANCELED. */
+int cio__task_suspend_on(cio__task *t);
+
+/* Requests cancellation of a task (cio_future_cancel on a task). */
+int cio__task_cancel(cio__task *t, const char *msg);
+
+/* Completes a pending plain future and schedules its callbacks. */
+void cio__future_complete(cio_future *f, int state);
+
+/* Removes a cio_await registration of t from f. */
+void cio__future_remove_waiter(cio_future *f, cio__task *t);
+
+/* Shared by future.c and task.c. */
+int cio__future_add_entry(cio_future *f, cio_done_cb cb, void *arg);
+void cio__future_init(cio_future *f, cio_loop *loop, int is_task);
+void cio__task_free_mem(cio__task *t);
+
+/* Context variables (context.c). */
+cio__ctx *cio__ctx_retain(cio__ctx *c);
+void cio__ctx_release(cio__ctx *c);
+cio__ctx *cio__ctx_current(void);
+
+#endif
