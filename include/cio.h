@@ -534,4 +534,10 @@ CIO_API int cio_gen_finished(const cio_gen *g);
 }
 #endif
 
+/* The areas built on the foundation above, in dependency order. */
+#include "cio/wait.h"   /* wait, gather, as_completed, timeouts, groups */
+#include "cio/sync.h"   /* locks, events, semaphores, queues */
+#include "cio/signal.h" /* signal handlers, Ctrl-C, debug mode */
+#include "cio/exec.h"   /* threads, concurrent futures, executors */
+
 #endif /* CIO_H */

@@ -22,6 +22,7 @@ static const err_entry table[] = {
     {CIO_EOF, "CIO_EOF", "end of stream"},
     {CIO_ESTACKOVF, "CIO_ESTACKOVF", "stack overflow"},
     {CIO_EGENEXIT, "CIO_EGENEXIT", "generator closed"},
+    {CIO_EGROUP, "CIO_EGROUP", "one or more tasks of the group failed"},
     E(EPERM, "operation not permitted"),
     E(ENOENT, "no such file or directory"),
     E(ESRCH, "no such process"),

@@ -494,6 +494,11 @@ int cio_loop_close(cio_loop *loop)
         return -EINVAL;
     if (loop->ntasks)
         return -EBUSY;
+    if (loop->default_executor_shutdown) {
+        loop->default_executor_shutdown(loop);
+        loop->default_executor_shutdown = NULL;
+        loop->default_executor = NULL;
+    }
     /* Done callbacks of finished futures may still be queued. asyncio's
      * close drops its ready queue; here the internal ones hold future
      * references, so they run once in discard mode (they release what

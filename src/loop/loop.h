@@ -81,6 +81,11 @@ struct cio_loop {
 
     size_t nlive; /* futures and tasks alive: they keep the memory */
 
+    /* The loop's default executor (exec/ sets both; the loop only calls
+     * the shutdown hook from cio_loop_close, waiting for its workers). */
+    void *default_executor;
+    void (*default_executor_shutdown)(cio_loop *loop);
+
     /* Thread-safe call queue. */
     pthread_mutex_t ts_lock;
     cio__ts_item *ts_head, *ts_tail;

@@ -26,6 +26,8 @@ void cio__future_init(cio_future *f, cio_loop *loop, int is_task)
     f->result = NULL;
     f->msg = NULL;
     f->dtor = NULL;
+    f->on_cancel = NULL;
+    f->on_free = NULL;
     f->cbs = f->inl;
     f->ncb = 0;
     f->capcb = 2;
@@ -71,6 +73,8 @@ static void future_free(cio_future *f)
         cio__free(f->cbs);
     if (t)
         cio__task_free_mem(t);
+    else if (f->on_free)
+        f->on_free(f);
     else
         cio__free(f);
     cio__loop_unref(loop);
@@ -216,6 +220,14 @@ int cio_future_set_result_dtor(cio_future *f, void (*dtor)(void *))
     return 0;
 }
 
+void cio__future_set_error(cio_future *f, int err, const char *msg)
+{
+    f->err = err;
+    if (msg)
+        f->msg = cio__strdup(msg); /* ENOMEM: the error stays, bare */
+    cio__future_complete(f, CIO__F_DONE);
+}
+
 int cio_future_set_error(cio_future *f, int err, const char *msg)
 {
     if (!f || f->is_task || f->state != CIO__F_PENDING || err >= 0 ||
@@ -243,6 +255,8 @@ int cio_future_cancel(cio_future *f, const char *msg)
         return 0;
     if (f->is_task)
         return cio__task_cancel((cio__task *)(void *)f, msg);
+    if (f->on_cancel)
+        return f->on_cancel(f, msg);
     f->err = -ECANCELED;
     if (msg)
         f->msg = cio__strdup(msg); /* ENOMEM: cancelled without message */

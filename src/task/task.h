@@ -32,6 +32,9 @@ struct cio_future {
     void *result;
     char *msg;
     void (*dtor)(void *);
+    /* Kinds built on plain futures (gather, shield) hook in here. */
+    int (*on_cancel)(cio_future *f, const char *msg); /* replaces cancel */
+    void (*on_free)(cio_future *f); /* frees the whole object */
     cio__cbent *cbs; /* points to inl until a third callback arrives */
     uint32_t ncb, capcb;
     cio__cbent inl[2];
@@ -103,6 +106,10 @@ int cio__task_cancel(cio__task *t, const char *msg);
 
 /* Completes a pending plain future and schedules its callbacks. */
 void cio__future_complete(cio_future *f, int state);
+
+/* Sets an error on a pending future (internal: -ECANCELED allowed, as
+ * asyncio's gather does with a cancelled child). */
+void cio__future_set_error(cio_future *f, int err, const char *msg);
 
 /* Removes a cio_await registration of t from f. */
 void cio__future_remove_waiter(cio_future *f, cio__task *t);
