@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "loop/loop.h"
@@ -74,6 +75,10 @@ int cio_loop_new(cio_loop **out, const cio_loop_opts *opts)
     loop->clock = o.clock;
     loop->batch = o.batch ? o.batch : 1024;
     loop->next_id = 1;
+    atomic_init(&loop->sig_pending, 0);
+    loop->slow_ns = 100 * CIO_MS;
+    const char *dbg = getenv("CIO_DEBUG");
+    loop->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
     cio__list_init(&loop->tasks);
     pthread_mutex_init(&loop->ts_lock, NULL);
     atomic_init(&loop->ts_stop, 0);
@@ -376,6 +381,24 @@ static int drain_threadsafe(cio_loop *loop)
 
 /* ---- running ---- */
 
+const char *(*cio__loop_describe_hook)(cio__ready *r);
+
+/* Debug mode: asyncio's slow_callback_duration warning. */
+static void run_timed(cio_loop *loop, cio__ready *r)
+{
+    const char *what = "callback";
+    if (r->run != handle_run && cio__loop_describe_hook)
+        what = cio__loop_describe_hook(r);
+    int64_t t0 = mono_now();
+    r->run(r);
+    int64_t dt = mono_now() - t0;
+    if (dt > loop->slow_ns)
+        fprintf(stderr,
+                "cio: debug: executing %s took %.3f seconds (the loop was "
+                "blocked)\n",
+                what ? what : "callback", (double)dt / CIO_SEC);
+}
+
 void cio__loop_run_once(cio_loop *loop)
 {
     int64_t timeout = -1;
@@ -395,6 +418,10 @@ void cio__loop_run_once(cio_loop *loop)
     if (n < 0)
         cio__loop_report(loop, "backend poll failed", n, NULL, NULL, NULL);
     n += drain_threadsafe(loop);
+    if (atomic_load_explicit(&loop->sig_pending, memory_order_relaxed)) {
+        cio__loop_dispatch_signals(loop);
+        n++;
+    }
 
     if (top) {
         int64_t now;
@@ -424,7 +451,10 @@ void cio__loop_run_once(cio_loop *loop)
         if (!loop->rq_head)
             loop->rq_tail = NULL;
         loop->rq_len--;
-        r->run(r);
+        if (CIO_UNLIKELY(loop->debug))
+            run_timed(loop, r);
+        else
+            r->run(r);
     }
 }
 
@@ -434,11 +464,20 @@ int cio_loop_run_forever(cio_loop *loop)
         return -EINVAL;
     loop->running = 1;
     cio__tls_running = loop;
+    cio__loop_sigint_arm(loop);
     for (;;) {
         cio__loop_run_once(loop);
+        if (CIO_UNLIKELY(loop->interrupted)) {
+            /* After Ctrl-C nothing stops the loop but the end of the last
+             * task, which ends the process. */
+            cio__loop_interrupt_check(loop);
+            loop->stopping = 0;
+            continue;
+        }
         if (loop->stopping)
             break;
     }
+    cio__loop_sigint_disarm(loop);
     loop->stopping = 0;
     loop->running = 0;
     cio__tls_running = NULL;
@@ -492,8 +531,16 @@ int cio_loop_close(cio_loop *loop)
         return 0;
     if (loop->running)
         return -EINVAL;
-    if (loop->ntasks)
+    if (loop->ntasks) {
+        if (loop->debug) {
+            fprintf(stderr, "cio: debug: cio_loop_close refused: %zu task(s) "
+                            "still pending:\n",
+                    loop->ntasks);
+            if (cio__loop_dump_hook)
+                cio__loop_dump_hook(loop, 2);
+        }
         return -EBUSY;
+    }
     if (loop->default_executor_shutdown) {
         loop->default_executor_shutdown(loop);
         loop->default_executor_shutdown = NULL;
@@ -520,6 +567,7 @@ int cio_loop_close(cio_loop *loop)
     }
     cio__tls_running = NULL;
     discard_pending(loop);
+    cio__loop_signals_close(loop);
     loop->closed = 1;
     if (tls_current == loop)
         tls_current = NULL;

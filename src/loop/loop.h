@@ -81,6 +81,16 @@ struct cio_loop {
 
     size_t nlive; /* futures and tasks alive: they keep the memory */
 
+    /* Signals (signal.c). */
+    atomic_ullong sig_pending; /* bit per signal number, set by handler */
+    struct cio__sig_slot *sig; /* registered handlers, by signal number */
+    int sigint_mode;           /* 0 none, 1 default Ctrl-C armed */
+    int interrupted;           /* SIGINTs received in default mode */
+
+    /* Debug mode. */
+    int debug;
+    int64_t slow_ns;
+
     /* The loop's default executor (exec/ sets both; the loop only calls
      * the shutdown hook from cio_loop_close, waiting for its workers). */
     void *default_executor;
@@ -94,16 +104,22 @@ struct cio_loop {
 
 extern _Thread_local cio_loop *cio__tls_running;
 
+/* Misuse report for debug mode: prints what was refused and where. */
+void cio__loop_misuse(const cio_loop *loop, const char *what);
+
 /* The running-loop check every loop-bound call makes: a running loop is
  * touched only from its own thread. */
-static inline int cio__loop_check(const cio_loop *loop)
+static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
 {
     if (CIO_UNLIKELY(!loop || loop->closed))
         return -EINVAL;
-    if (CIO_UNLIKELY(loop->running && cio__tls_running != loop))
+    if (CIO_UNLIKELY(loop->running && cio__tls_running != loop)) {
+        cio__loop_misuse(loop, fn);
         return -EINVAL;
+    }
     return 0;
 }
+#define cio__loop_check(loop) cio__loop_check_at((loop), __func__)
 
 static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
 {
@@ -134,6 +150,23 @@ void cio__loop_report(cio_loop *loop, const char *message, int error,
 /* Objects that keep the loop's memory alive (see cio_loop_free). */
 static inline void cio__loop_ref(cio_loop *loop) { loop->nlive++; }
 void cio__loop_unref(cio_loop *loop);
+
+/* Signals (signal.c): delivers pending signals to their callbacks;
+ * arms/disarms the default Ctrl-C handling around a run. */
+void cio__loop_dispatch_signals(cio_loop *loop);
+void cio__loop_sigint_arm(cio_loop *loop);
+void cio__loop_sigint_disarm(cio_loop *loop);
+void cio__loop_signals_close(cio_loop *loop);
+
+/* Hooks the task layer installs, so that the loop can cancel every task
+ * on Ctrl-C and dump tasks without including task headers. */
+extern void (*cio__loop_cancel_all_hook)(cio_loop *loop);
+extern int (*cio__loop_dump_hook)(cio_loop *loop, int fd);
+
+/* Describes a ready item for the slow-callback warning (task layer). */
+extern const char *(*cio__loop_describe_hook)(cio__ready *r);
+/* Ends the process by SIGINT once Ctrl-C cleanup is over (signal.c). */
+void cio__loop_interrupt_check(cio_loop *loop);
 
 /* Runs one iteration (poll, timers, ready batch). */
 void cio__loop_run_once(cio_loop *loop);

@@ -36,6 +36,13 @@ static void task_run(cio__ready *r)
     task_step(t);
 }
 
+const char *cio__task_describe(cio__ready *r)
+{
+    if (r->run != task_run)
+        return NULL;
+    return cio__container_of(r, cio__task, rd)->name;
+}
+
 void cio__task_wake(cio__task *t, int v)
 {
     t->wake = v;
@@ -231,6 +238,8 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
         return r;
     if (!coro.fn)
         return -EINVAL;
+    if (CIO_UNLIKELY(!cio__loop_dump_hook))
+        cio__task_install_hooks();
     cio__task *t = loop->task_free;
     if (t) {
         loop->task_free = t->free_next;

@@ -119,6 +119,12 @@ int cio__future_add_entry(cio_future *f, cio_done_cb cb, void *arg);
 void cio__future_init(cio_future *f, cio_loop *loop, int is_task);
 void cio__task_free_mem(cio__task *t);
 
+/* The task's name if r is a task step, else NULL. */
+const char *cio__task_describe(cio__ready *r);
+
+/* Installs the loop hooks of debug.c (Ctrl-C, dumps). */
+void cio__task_install_hooks(void);
+
 /* Context variables (context.c). */
 cio__ctx *cio__ctx_retain(cio__ctx *c);
 void cio__ctx_release(cio__ctx *c);
