@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coro/coro.h"
 #include "loop/loop.h"
 
 _Thread_local cio_loop *cio__tls_running;
@@ -95,7 +96,7 @@ const char *cio_loop_backend_name(const cio_loop *loop)
 
 int cio_loop_is_running(const cio_loop *loop)
 {
-    return loop && loop->running;
+    return loop && atomic_load_explicit(&loop->running, memory_order_relaxed);
 }
 
 int cio_loop_is_closed(const cio_loop *loop) { return loop && loop->closed; }
@@ -462,8 +463,12 @@ int cio_loop_run_forever(cio_loop *loop)
 {
     if (!loop || loop->closed || loop->running || cio__tls_running)
         return -EINVAL;
-    loop->running = 1;
+    atomic_store_explicit(&loop->running, 1, memory_order_relaxed);
     cio__tls_running = loop;
+    /* Someone (a test framework, a crash reporter) may have replaced the
+     * guard-page handler since the last run; put it back, chaining to
+     * theirs, so overflows keep their one-line report. */
+    cio__coro_install_fault_handler();
     cio__loop_sigint_arm(loop);
     for (;;) {
         cio__loop_run_once(loop);
@@ -479,7 +484,7 @@ int cio_loop_run_forever(cio_loop *loop)
     }
     cio__loop_sigint_disarm(loop);
     loop->stopping = 0;
-    loop->running = 0;
+    atomic_store_explicit(&loop->running, 0, memory_order_relaxed);
     cio__tls_running = NULL;
     return 0;
 }
@@ -488,7 +493,8 @@ int cio_loop_stop(cio_loop *loop)
 {
     if (!loop)
         return -EINVAL;
-    if (loop->running && cio__tls_running != loop)
+    if (cio__tls_running != loop &&
+        atomic_load_explicit(&loop->running, memory_order_relaxed))
         return -EINVAL;
     loop->stopping = 1;
     return 0;
@@ -529,7 +535,7 @@ int cio_loop_close(cio_loop *loop)
         return -EINVAL;
     if (loop->closed)
         return 0;
-    if (loop->running)
+    if (atomic_load_explicit(&loop->running, memory_order_relaxed))
         return -EINVAL;
     if (loop->ntasks) {
         if (loop->debug) {

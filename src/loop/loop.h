@@ -62,7 +62,10 @@ struct cio_loop {
     cio__handle *hfree;
     size_t hfree_len;
 
-    int running, stopping, closed, freed;
+    /* Atomic because other threads may ask cio_loop_is_running (and
+     * the wrong-thread check reads it); relaxed order suffices. */
+    atomic_int running;
+    int stopping, closed, freed;
     int discarding; /* close: internal callbacks release, run no user code */
     cio_clock_kind clock;
     int64_t vnow;
@@ -113,7 +116,9 @@ static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
 {
     if (CIO_UNLIKELY(!loop || loop->closed))
         return -EINVAL;
-    if (CIO_UNLIKELY(loop->running && cio__tls_running != loop)) {
+    if (CIO_UNLIKELY(cio__tls_running != loop &&
+                     atomic_load_explicit(&loop->running,
+                                          memory_order_relaxed))) {
         cio__loop_misuse(loop, fn);
         return -EINVAL;
     }

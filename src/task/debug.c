@@ -93,7 +93,7 @@ static int dump(cio_loop *loop, int fd)
     int n = 0;
     for (cio__list *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
         const cio__task *t = cio__container_of(l, cio__task, link);
-        fprintf(out, "  %s: %s", t->name ? t->name : "?", state_name(t));
+        fprintf(out, "  %s: %s", cio_task_name(&t->f), state_name(t));
         if (t->wait_what)
             fprintf(out, ", waiting on %s", t->wait_what);
         if (t->must_cancel || t->ncancel)

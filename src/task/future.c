@@ -65,7 +65,7 @@ static void future_free(cio_future *f)
         cio__loop_report(loop,
                          t ? "Task exception was never retrieved"
                            : "Future exception was never retrieved",
-                         f->err, f->msg, f, t ? t->name : NULL);
+                         f->err, f->msg, f, t ? cio_task_name(f) : NULL);
     if (f->state == CIO__F_DONE && f->err == 0 && f->dtor && f->result)
         f->dtor(f->result);
     cio__free(f->msg);

@@ -16,7 +16,7 @@ int cio_loop_run_until_complete(cio_loop *loop, cio_future *f, void **result)
 {
     if (result)
         *result = NULL;
-    if (!loop || !f || f->loop != loop || loop->closed || loop->running ||
+    if (!loop || !f || f->loop != loop || loop->closed || cio_loop_is_running(loop) ||
         cio__tls_running)
         return -EINVAL;
     cio_future_retain(f);
@@ -43,11 +43,11 @@ static void cancel_all_and_drain(cio_loop *loop)
         return;
     for (cio__list *l = loop->tasks.next; l != &loop->tasks; l = l->next)
         cio_future_cancel(&cio__container_of(l, cio__task, link)->f, NULL);
-    loop->running = 1;
+    atomic_store_explicit(&loop->running, 1, memory_order_relaxed);
     cio__tls_running = loop;
     while (loop->ntasks)
         cio__loop_run_once(loop);
-    loop->running = 0;
+    atomic_store_explicit(&loop->running, 0, memory_order_relaxed);
     loop->stopping = 0;
     cio__tls_running = NULL;
 }

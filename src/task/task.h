@@ -80,7 +80,8 @@ struct cio__task {
     void (*result_dtor)(void *);
     cio__ctx *ctx;
     cio__defer *defers;
-    char *name;
+    char *name;        /* NULL until read when the name is the default */
+    uint64_t num;      /* N of the default "Task-N" */
     char name_buf[24];
     cio__task *free_next;
 };

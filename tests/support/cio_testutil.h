@@ -12,9 +12,13 @@
 #include "cio.h"
 #include "cio_test.h"
 
-static long tu_live;      /* blocks allocated and not freed */
-static long tu_fail_at;   /* 0: never; N: the Nth allocation from now fails */
-static long tu_count;
+#include <stdatomic.h>
+
+/* Atomic: loop tests also allocate from other threads (threadsafe calls).
+ * The failure injection is meant for single-threaded tests. */
+static atomic_long tu_live;    /* blocks allocated and not freed */
+static atomic_long tu_fail_at; /* 0: never; N: the Nth allocation fails */
+static atomic_long tu_count;
 
 static void *tu_malloc(size_t n, void *ud)
 {

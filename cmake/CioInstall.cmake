@@ -1,0 +1,75 @@
+# CioInstall.cmake - what `cmake --install` (and `make install`) puts down:
+#
+#   include/cio.h, include/cio/*.h
+#   lib/libcio.a, lib/libcio.so*            (targets cio_static, cio)
+#   lib/pkgconfig/cio.pc
+#   lib/cmake/cio/cioConfig.cmake, cioConfigVersion.cmake, cioTargets*.cmake
+#
+# The CMake package is relocatable. cio.pc is generated at install time, so
+# its prefix is the one given to `cmake --install --prefix` (DESTDIR is
+# honoured as usual and does not leak into the file).
+
+include(CMakePackageConfigHelpers)
+
+set(CIO_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/cio"
+    CACHE STRING "Where the CMake package files go (relative to the prefix)")
+
+install(FILES "${PROJECT_SOURCE_DIR}/include/cio.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/cio"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        OPTIONAL
+        FILES_MATCHING PATTERN "*.h")
+
+install(TARGETS cio cio_static
+    EXPORT cioTargets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+    INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+
+install(EXPORT cioTargets
+    NAMESPACE cio::
+    FILE cioTargets.cmake
+    DESTINATION "${CIO_INSTALL_CMAKEDIR}")
+
+configure_package_config_file(
+    "${PROJECT_SOURCE_DIR}/cmake/cioConfig.cmake.in"
+    "${PROJECT_BINARY_DIR}/cioConfig.cmake"
+    INSTALL_DESTINATION "${CIO_INSTALL_CMAKEDIR}")
+
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+    set(_cio_compat SameMinorVersion) # see CIO_SOVERSION
+else()
+    set(_cio_compat SameMajorVersion)
+endif()
+write_basic_package_version_file(
+    "${PROJECT_BINARY_DIR}/cioConfigVersion.cmake"
+    VERSION ${PROJECT_VERSION}
+    COMPATIBILITY ${_cio_compat})
+
+install(FILES
+    "${PROJECT_BINARY_DIR}/cioConfig.cmake"
+    "${PROJECT_BINARY_DIR}/cioConfigVersion.cmake"
+    DESTINATION "${CIO_INSTALL_CMAKEDIR}")
+
+# cio.pc: filled in at install time from cmake/cio.pc.in. libdir and
+# includedir are kept relative to ${prefix} when they are relative in the
+# build, as GNUInstallDirs makes them.
+set(_cio_pc_in "${PROJECT_SOURCE_DIR}/cmake/cio.pc.in")
+set(_cio_pc_out "${PROJECT_BINARY_DIR}/pkgconfig/cio.pc")
+install(CODE "
+    set(CIO_PC_VERSION \"${PROJECT_VERSION}\")
+    set(CIO_PC_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
+    set(CIO_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
+    set(CIO_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
+    set(CIO_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    foreach(_d LIBDIR INCLUDEDIR)
+        if(NOT IS_ABSOLUTE \"\${CIO_PC_\${_d}}\")
+            set(CIO_PC_\${_d} \"\\\${prefix}/\${CIO_PC_\${_d}}\")
+        endif()
+    endforeach()
+    configure_file(\"${_cio_pc_in}\" \"${_cio_pc_out}\" @ONLY)
+")
+install(FILES "${_cio_pc_out}"
+        DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

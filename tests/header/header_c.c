@@ -1,0 +1,17 @@
+/*
+ * header_c.c - compiled (not linked) by the CTest test header.c11 with
+ * -std=c11 -Wall -Wextra -Wpedantic -Werror and no other flag, to prove
+ * that cio.h stands alone in a strict C11 program. Included twice to check
+ * the include guard.
+ */
+/* clang-format off */
+#include <cio.h>
+#include <cio.h>
+/* clang-format on */
+
+int main(void)
+{
+    cio_loop_opts opts = CIO_LOOP_OPTS_INIT;
+    (void)opts;
+    return cio_strerror(0) != NULL ? 0 : 1;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# run.sh - the CTest test install.consumer.
+#
+# Usage: tests/install/run.sh BUILD_DIR SOURCE_DIR
+#
+# Installs BUILD_DIR into a temporary prefix (and once more under DESTDIR),
+# then builds tests/install/consumer.c against the installed files only:
+#   1. cc $(pkg-config --cflags --libs cio)     -> shared libcio
+#   2. cmake with find_package(cio)             -> cio::cio, cio::cio_static
+# and runs all three programs. Uses $CC (default cc).
+set -euo pipefail
+
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+cc=${CC:-cc}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cio-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+step() { printf '\n--- install.consumer: %s\n' "$*"; }
+
+step "cmake --install --prefix $prefix"
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" ||
+    { cat "$tmp/install.log"; exit 1; }
+
+[ -f "$prefix/include/cio.h" ] || { echo "missing include/cio.h"; exit 1; }
+for h in "$src"/include/cio/*.h; do
+    [ -e "$h" ] || continue
+    [ -f "$prefix/include/cio/$(basename "$h")" ] ||
+        { echo "missing include/cio/$(basename "$h")"; exit 1; }
+done
+pc=$(find "$prefix" -name cio.pc -path '*/pkgconfig/*' | head -n 1)
+[ -n "$pc" ] || { echo "cio.pc was not installed"; exit 1; }
+libdir=$(dirname "$(dirname "$pc")")
+for f in libcio.a libcio.so; do
+    [ -e "$libdir/$f" ] || { echo "missing $libdir/$f"; exit 1; }
+done
+[ -f "$libdir/cmake/cio/cioConfig.cmake" ] ||
+    { echo "missing cioConfig.cmake"; exit 1; }
+[ -f "$libdir/cmake/cio/cioConfigVersion.cmake" ] ||
+    { echo "missing cioConfigVersion.cmake"; exit 1; }
+if grep -q "$build" "$pc"; then
+    echo "cio.pc refers to the build tree:"; cat "$pc"; exit 1
+fi
+
+step "DESTDIR staging"
+DESTDIR=$tmp/stage cmake --install "$build" --prefix /opt/cio >/dev/null
+[ -f "$tmp/stage/opt/cio/include/cio.h" ] ||
+    { echo "DESTDIR was not honoured"; exit 1; }
+stagepc=$(find "$tmp/stage" -name cio.pc | head -n 1)
+grep -q '^prefix=/opt/cio$' "$stagepc" ||
+    { echo "cio.pc prefix is wrong under DESTDIR:"; cat "$stagepc"; exit 1; }
+
+step "pkg-config build"
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+flags=$(pkg-config --cflags --libs cio)
+echo "pkg-config --cflags --libs cio: $flags"
+pkg-config --static --libs cio | grep -q -- '-lpthread' ||
+    { echo "pkg-config --static lacks -lpthread"; exit 1; }
+# shellcheck disable=SC2086 # word splitting of $flags is intended
+"$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror \
+    "$src/tests/install/consumer.c" $flags -o "$tmp/consumer_pc"
+LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
+
+step "find_package(cio) build"
+cmake -S "$src/tests/install" -B "$tmp/cmake-build" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/configure.log" ||
+    { cat "$tmp/configure.log"; exit 1; }
+cmake --build "$tmp/cmake-build" -j 2 >"$tmp/build.log" ||
+    { cat "$tmp/build.log"; exit 1; }
+LD_LIBRARY_PATH=$libdir "$tmp/cmake-build/consumer_shared"
+"$tmp/cmake-build/consumer_static"
+if readelf -d "$tmp/cmake-build/consumer_static" | grep -q 'libcio\.so'; then
+    echo "consumer_static is linked against libcio.so"; exit 1
+fi
+readelf -d "$tmp/cmake-build/consumer_shared" | grep -q 'NEEDED.*libcio\.so' ||
+    { echo "consumer_shared is not linked against libcio.so"; exit 1; }
+
+step "ok"
