@@ -439,7 +439,12 @@ static void *compact_take_locked(size_t size, int *err)
         }
         if (cio__canary_key == 0)
             canary_key_init();
-        slab_cur = m;
+        /* Slots start CIO__CANARY_BYTES before a page boundary, so each
+         * slot's canary shares a page with the top frames of the slot
+         * below it: a sleeping task then dirties one page, not two (its
+         * top page and its canary page), which halves the RSS of a
+         * million compact tasks. */
+        slab_cur = (char *)m + page_size() - CIO__CANARY_BYTES;
         slab_end = (char *)m + SLAB_SIZE;
     }
     void *s = slab_cur;
