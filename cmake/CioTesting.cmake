@@ -197,8 +197,10 @@ function(cio_add_example src)
     add_executable("${target}" "${src}")
     # Examples use the public API only: no src/ include directory.
     target_link_libraries("${target}" PRIVATE cio_static)
+    # ENABLE_EXPORTS (-rdynamic): task dumps can name cio's functions.
     set_target_properties("${target}" PROPERTIES
         OUTPUT_NAME "${stem}"
+        ENABLE_EXPORTS ON
         RUNTIME_OUTPUT_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
     cio_target_warnings("${target}")
 
