@@ -121,8 +121,7 @@ CIO_API int cio_cond_wait(cio_cond *c);
  * each wake-up, always with the lock held. pred and arg are borrowed for
  * the call. Returns: 0 once pred returned > 0. Errors: pred's own
  * negative return, and those of cio_cond_wait. Suspends. */
-CIO_API int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg),
-                              void *arg);
+CIO_API int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg);
 
 /* Wakes up to n (>= 0) waiters in FIFO order; the caller must hold the
  * lock. Returns: the number woken. Errors: -EINVAL (NULL, not
@@ -233,14 +232,17 @@ typedef int (*cio_queue_cmp)(const void *a, const void *b, void *arg);
 
 typedef struct cio_queue_opts {
     cio_queue_kind kind;
-    cio_queue_cmp cmp;    /* required for CIO_QUEUE_PRIORITY */
-    void *cmp_arg;        /* borrowed until cio_queue_free */
+    cio_queue_cmp cmp; /* required for CIO_QUEUE_PRIORITY */
+    void *cmp_arg;     /* borrowed until cio_queue_free */
     /* If set, the queue takes the items it holds: those dropped by an
      * immediate shutdown or left at cio_queue_free are passed to it. */
     void (*item_dtor)(void *item);
 } cio_queue_opts;
 
-#define CIO_QUEUE_OPTS_INIT {CIO_QUEUE_FIFO, NULL, NULL, NULL}
+#define CIO_QUEUE_OPTS_INIT                                                    \
+    {                                                                          \
+        CIO_QUEUE_FIFO, NULL, NULL, NULL                                       \
+    }
 
 /* Creates a queue holding at most maxsize items (0: unbounded). loop is
  * borrowed until cio_queue_free: only its tasks may wait on the queue;

@@ -82,7 +82,7 @@ int cio_loop_new(cio_loop **out, const cio_loop_opts *opts)
     loop->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
     cio__list_init(&loop->tasks);
     pthread_mutex_init(&loop->ts_lock, NULL);
-    atomic_init(&loop->ts_stop, 0);
+    atomic_init(&loop->ts_nonempty, 0);
     *out = loop;
     return 0;
 }
@@ -338,16 +338,21 @@ int cio_loop_call_soon_threadsafe(cio_loop *loop, cio_cb cb, void *arg)
     else
         loop->ts_head = it;
     loop->ts_tail = it;
+    atomic_store_explicit(&loop->ts_nonempty, 1, memory_order_release);
     pthread_mutex_unlock(&loop->ts_lock);
     return loop->bops->wakeup(loop->be);
 }
 
+static int stop_cb(void *arg)
+{
+    return cio_loop_stop(arg);
+}
+
 int cio_loop_stop_threadsafe(cio_loop *loop)
 {
-    if (!loop || loop->closed)
-        return -EINVAL;
-    atomic_store(&loop->ts_stop, 1);
-    return loop->bops->wakeup(loop->be);
+    /* Through the call queue, so that callbacks submitted before the stop
+     * by the same thread still run first. */
+    return cio_loop_call_soon_threadsafe(loop, stop_cb, loop);
 }
 
 static int drain_threadsafe(cio_loop *loop)
@@ -355,6 +360,7 @@ static int drain_threadsafe(cio_loop *loop)
     pthread_mutex_lock(&loop->ts_lock);
     cio__ts_item *it = loop->ts_head;
     loop->ts_head = loop->ts_tail = NULL;
+    atomic_store_explicit(&loop->ts_nonempty, 0, memory_order_relaxed);
     pthread_mutex_unlock(&loop->ts_lock);
     int n = 0;
     while (it) {
@@ -375,8 +381,6 @@ static int drain_threadsafe(cio_loop *loop)
         it = next;
         n++;
     }
-    if (atomic_exchange(&loop->ts_stop, 0))
-        loop->stopping = 1;
     return n;
 }
 
@@ -404,21 +408,33 @@ void cio__loop_run_once(cio_loop *loop)
 {
     int64_t timeout = -1;
     cio__heap_node *top = cio__heap_min(&loop->timers);
-    if (loop->rq_len || loop->stopping) {
-        timeout = 0;
-    } else if (top) {
-        if (loop->clock == CIO_CLOCK_VIRTUAL) {
+    int n = 0;
+    if (loop->rq_len && !loop->stopping &&
+        ++loop->busy_iters % CIO__BUSY_POLL_EVERY != 0) {
+        /* Work is already waiting: a zero-timeout poll would be a syscall
+         * per iteration (half the cost of a queue ping-pong). Poll on
+         * every CIO__BUSY_POLL_EVERY-th busy iteration so I/O is never
+         * starved; thread-safe calls and signals are checked below on
+         * every iteration anyway. */
+    } else {
+        if (loop->rq_len || loop->stopping) {
             timeout = 0;
-        } else {
-            timeout = top->when - mono_now();
-            if (timeout < 0)
+        } else if (top) {
+            if (loop->clock == CIO_CLOCK_VIRTUAL) {
                 timeout = 0;
+            } else {
+                timeout = top->when - mono_now();
+                if (timeout < 0)
+                    timeout = 0;
+            }
         }
+        n = loop->bops->poll(loop->be, timeout);
+        if (n < 0)
+            cio__loop_report(loop, "backend poll failed", n, NULL, NULL,
+                             NULL);
     }
-    int n = loop->bops->poll(loop->be, timeout);
-    if (n < 0)
-        cio__loop_report(loop, "backend poll failed", n, NULL, NULL, NULL);
-    n += drain_threadsafe(loop);
+    if (atomic_load_explicit(&loop->ts_nonempty, memory_order_acquire))
+        n += drain_threadsafe(loop);
     if (atomic_load_explicit(&loop->sig_pending, memory_order_relaxed)) {
         cio__loop_dispatch_signals(loop);
         n++;

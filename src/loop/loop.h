@@ -44,6 +44,10 @@ struct cio__handle {
     cio__handle *free_next;
 };
 
+/* With work ready, the backend is polled (timeout 0) only on every Nth
+ * iteration. */
+#define CIO__BUSY_POLL_EVERY 64
+
 typedef struct cio__ts_item {
     struct cio__ts_item *next;
     cio_cb cb;
@@ -102,7 +106,8 @@ struct cio_loop {
     /* Thread-safe call queue. */
     pthread_mutex_t ts_lock;
     cio__ts_item *ts_head, *ts_tail;
-    atomic_int ts_stop;
+    atomic_int ts_nonempty; /* lets an iteration skip the mutex */
+    unsigned busy_iters;
 };
 
 extern _Thread_local cio_loop *cio__tls_running;
