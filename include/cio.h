@@ -535,6 +535,7 @@ CIO_API int cio_gen_finished(const cio_gen *g);
 #endif
 
 /* The areas built on the foundation above, in dependency order. */
+#include "cio/poller.h" /* add_reader/add_writer, selectors */
 #include "cio/wait.h"   /* wait, gather, as_completed, timeouts, groups */
 #include "cio/sync.h"   /* locks, events, semaphores, queues */
 #include "cio/signal.h" /* signal handlers, Ctrl-C, debug mode */

@@ -19,6 +19,7 @@
 #define CIO__EV_READ 0x1u
 #define CIO__EV_WRITE 0x2u
 #define CIO__EV_ERROR 0x4u /* error or hang-up: wake both directions */
+#define CIO__EV_EDGE 0x8u  /* interest flag: report transitions only */
 
 typedef struct cio__io cio__io;
 struct cio__io {

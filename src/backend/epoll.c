@@ -81,6 +81,8 @@ static uint32_t to_epoll(unsigned ev)
         e |= EPOLLIN | EPOLLRDHUP;
     if (ev & CIO__EV_WRITE)
         e |= EPOLLOUT;
+    if (ev & CIO__EV_EDGE)
+        e |= EPOLLET;
     return e;
 }
 
@@ -153,7 +155,7 @@ static int ep_poll(cio__backend *b, int64_t timeout_ns)
             rev |= CIO__EV_WRITE;
         if (e & (EPOLLERR | EPOLLHUP))
             rev |= CIO__EV_ERROR | (io->events & (CIO__EV_READ | CIO__EV_WRITE));
-        rev &= io->events | CIO__EV_ERROR;
+        rev &= (io->events & (CIO__EV_READ | CIO__EV_WRITE)) | CIO__EV_ERROR;
         if (rev) {
             io->cb(io, rev);
             dispatched++;

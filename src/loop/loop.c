@@ -590,6 +590,7 @@ int cio_loop_close(cio_loop *loop)
     cio__tls_running = NULL;
     discard_pending(loop);
     cio__loop_signals_close(loop);
+    cio__loop_fds_close(loop);
     loop->closed = 1;
     if (tls_current == loop)
         tls_current = NULL;

@@ -94,6 +94,12 @@ struct cio_loop {
     int sigint_mode;           /* 0 none, 1 default Ctrl-C armed */
     int interrupted;           /* SIGINTs received in default mode */
 
+    /* Descriptors in use on this loop (poller.c): who owns each fd, so a
+     * second user is refused with -EBUSY instead of silently replacing
+     * the first one's epoll registration. */
+    struct cio__fdent *fds;
+    int nfds;
+
     /* Debug mode. */
     int debug;
     int64_t slow_ns;
@@ -177,6 +183,20 @@ extern int (*cio__loop_dump_hook)(cio_loop *loop, int fd);
 extern const char *(*cio__loop_describe_hook)(cio__ready *r);
 /* Ends the process by SIGINT once Ctrl-C cleanup is over (signal.c). */
 void cio__loop_interrupt_check(cio_loop *loop);
+
+/* Descriptor ownership (poller.c). kind: CIO__FD_POLLER (add_reader /
+ * add_writer) or CIO__FD_IO (a cio socket, pipe, stream or transport). */
+enum { CIO__FD_FREE = 0, CIO__FD_POLLER = 1, CIO__FD_IO = 2 };
+typedef struct cio__fdent {
+    int kind;
+    void *owner;
+} cio__fdent;
+/* Claims fd for owner. Returns 0, -EBUSY (someone else has it), -EINVAL,
+ * -ENOMEM. */
+int cio__loop_fd_claim(cio_loop *loop, int fd, int kind, void *owner);
+void cio__loop_fd_release(cio_loop *loop, int fd);
+void *cio__loop_fd_owner(const cio_loop *loop, int fd, int kind);
+void cio__loop_fds_close(cio_loop *loop);
 
 /* Runs one iteration (poll, timers, ready batch). */
 void cio__loop_run_once(cio_loop *loop);
