@@ -2,7 +2,7 @@
  * queue.c - queue_pingpong_ns: the cost of one item through a cio_queue
  * (one put plus the get that receives it), with a task switch each way.
  *
- * Shape, the same in bench/peers/queue.py: two unbounded FIFO queues and
+ * Shape, the same in bench/peers/queue_pingpong.py: two unbounded FIFO queues and
  * two tasks. A puts i on q1 and gets from q2; B gets from q1 and puts
  * what it got on q2. One round trip moves two items, so the figure is
  * elapsed / (2 * round trips). Each put finds the other task waiting in

@@ -46,6 +46,7 @@ extern "C" {
 
 #define CIO_EOF (-4095)        /* end of stream before the requested data */
 #define CIO_ESTACKOVF (-4094)  /* reserved: stack overflow (never returned) */
+#define CIO_ECHILD_DIED (-4090) /* a worker or child process died */
 
 /* A static, human-readable description of any error value (also of errno
  * values and of unknown codes). Returns: a string that is never NULL. */

@@ -300,7 +300,7 @@ CIO_API int cio_to_thread(cio_job_fn fn, void *arg, void **result);
  * are byte buffers copied over a Unix socket: inputs up to
  * CIO_PROCESS_MAX_INPUT bytes, results up to opts.max_result bytes (the
  * function gets an output buffer of that size). A worker that dies
- * (signal, abort, exit) fails the job it held with -EPIPE and the message
+ * (signal, abort, exit) fails the job it held with CIO_ECHILD_DIED and the message
  * "worker process <pid> died: signal 11" (or "...: exit status 3"), and is
  * replaced on demand; the fork server reaps it, so no zombie remains. A
  * pool's coordinator is a thread cio creates (signals blocked); done

@@ -69,7 +69,9 @@ struct cio_loop {
     /* Atomic because other threads may ask cio_loop_is_running (and
      * the wrong-thread check reads it); relaxed order suffices. */
     atomic_int running;
-    int stopping, closed, freed;
+    int stopping, freed;
+    /* Atomic: the *_threadsafe calls read it from other threads. */
+    atomic_int closed;
     int discarding; /* close: internal callbacks release, run no user code */
     cio_clock_kind clock;
     int64_t vnow;

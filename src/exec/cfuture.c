@@ -1,0 +1,568 @@
+/*
+ * cfuture.c - concurrent futures (concurrent.futures.Future), the blocking
+ * as_completed iterator over them, and the small thread helpers every
+ * executor shares (signal-blocked thread start, monotonic deadlines).
+ *
+ * A cfuture is a mutex, a CLOCK_MONOTONIC condvar and an atomic state.
+ * Transitions happen under the mutex; the state is also published with
+ * release stores so done()/cancelled() and the fast path of result() read
+ * it without locking. The condvar is broadcast only when a thread is
+ * blocked in result() (nwait), so a job nobody waits for completes
+ * without a futex call. Done callbacks are taken out of the future under
+ * the lock and run after it is dropped, in the completing thread, exactly
+ * as Python invokes them; a callback may therefore release the last
+ * reference, cancel other futures or submit more work.
+ *
+ * The future doubles as its executor's job record (fn, arg, queue link,
+ * payload), so a submission costs one allocation.
+ *
+ * Rejected: a lock-free state machine with a waiter list (futex-based,
+ * like folly's). It saves one uncontended mutex round trip per operation,
+ * which is noise beside the wakeup a cross-thread completion costs
+ * anyway, and Python's semantics (cancel only while pending, callbacks
+ * after the state is visible) are easy to get right under one lock.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "exec/exec.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+/* ---- time and threads ---- */
+
+int64_t cio__mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+int64_t cio__deadline(int64_t timeout)
+{
+    if (timeout < 0)
+        return INT64_MAX;
+    int64_t now = cio__mono_ns();
+    return timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+}
+
+static pthread_condattr_t g_condattr;
+static pthread_once_t g_condattr_once = PTHREAD_ONCE_INIT;
+
+static void condattr_init(void)
+{
+    pthread_condattr_init(&g_condattr);
+    pthread_condattr_setclock(&g_condattr, CLOCK_MONOTONIC);
+}
+
+void cio__cond_init(pthread_cond_t *c)
+{
+    pthread_once(&g_condattr_once, condattr_init);
+    pthread_cond_init(c, &g_condattr);
+}
+
+int cio__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m,
+                         int64_t deadline)
+{
+    if (deadline == INT64_MAX)
+        return pthread_cond_wait(c, m);
+    struct timespec ts = {(time_t)(deadline / CIO_SEC),
+                          (long)(deadline % CIO_SEC)};
+    return pthread_cond_timedwait(c, m, &ts);
+}
+
+int cio__thread_start(pthread_t *t, void *(*fn)(void *), void *arg,
+                      const char *name)
+{
+    /* The new thread inherits the creator's mask, so blocking here and
+     * restoring afterwards leaves no window in which it could take a
+     * signal. Synchronous faults stay deliverable: a blocked SIGSEGV from
+     * a real fault kills the process without running any handler, which
+     * would hide guard-page reports. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGSYS);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0)
+        return r == ENOMEM ? -ENOMEM : -EAGAIN;
+    if (name) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%s", name);
+        pthread_setname_np(*t, buf);
+    }
+    return 0;
+}
+
+unsigned cio__cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return (unsigned)n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* ---- the future ---- */
+
+static int is_done(int st)
+{
+    return st >= CIO__CF_CANCELLED;
+}
+
+static int is_cancelled(int st)
+{
+    return st == CIO__CF_CANCELLED || st == CIO__CF_CANCELLED_NOTIFIED;
+}
+
+int cio__cfuture_alloc(cio_cfuture **out)
+{
+    cio_cfuture *cf = cio__malloc(sizeof(*cf));
+    *out = cf;
+    if (!cf)
+        return -ENOMEM;
+    pthread_mutex_init(&cf->lock, NULL);
+    cio__cond_init(&cf->cond);
+    atomic_init(&cf->refs, 1);
+    atomic_init(&cf->state, CIO__CF_PENDING);
+    cf->err = 0;
+    cf->nwait = 0;
+    cf->result = NULL;
+    cf->msg = NULL;
+    cf->cbs = cf->inl;
+    cf->ncb = 0;
+    cf->capcb = 2;
+    cf->qnext = NULL;
+    cf->fn = NULL;
+    cf->arg = NULL;
+    cf->job = NULL;
+    cf->xfree = NULL;
+    cf->out = (cio_bytes){NULL, 0};
+    return 0;
+}
+
+int cio_cfuture_new(cio_cfuture **out)
+{
+    if (!out)
+        return -EINVAL;
+    return cio__cfuture_alloc(out);
+}
+
+cio_cfuture *cio_cfuture_retain(cio_cfuture *cf)
+{
+    if (cf)
+        atomic_fetch_add_explicit(&cf->refs, 1, memory_order_relaxed);
+    return cf;
+}
+
+void cio_cfuture_release(cio_cfuture *cf)
+{
+    if (!cf)
+        return;
+    unsigned old = atomic_fetch_sub_explicit(&cf->refs, 1,
+                                             memory_order_acq_rel);
+    CIO_ASSERT(old > 0);
+    if (old != 1)
+        return;
+    if (cf->xfree)
+        cf->xfree(cf->job);
+    cio__free(cf->out.data);
+    cio__free(cf->msg);
+    if (cf->cbs != cf->inl)
+        cio__free(cf->cbs);
+    pthread_cond_destroy(&cf->cond);
+    pthread_mutex_destroy(&cf->lock);
+    cio__free(cf);
+}
+
+/* Moves cf to a done state (lock held): takes the callbacks out into
+ * *run (inline copy in buf, or the heap array) and wakes waiters. */
+static size_t complete_locked(cio_cfuture *cf, int state, cio__cfent *buf,
+                              cio__cfent **run)
+{
+    atomic_store_explicit(&cf->state, state, memory_order_release);
+    size_t n = cf->ncb;
+    if (cf->cbs == cf->inl) {
+        memcpy(buf, cf->inl, n * sizeof(*buf));
+        *run = buf;
+    } else {
+        *run = cf->cbs;
+        cf->cbs = cf->inl;
+        cf->capcb = 2;
+    }
+    cf->ncb = 0;
+    if (cf->nwait)
+        pthread_cond_broadcast(&cf->cond);
+    return n;
+}
+
+static void run_callbacks(cio_cfuture *cf, cio__cfent *run, size_t n,
+                          const cio__cfent *buf)
+{
+    for (size_t i = 0; i < n; i++)
+        run[i].cb(cf, run[i].arg);
+    if (run != buf)
+        cio__free(run);
+}
+
+int cio__cfuture_finish(cio_cfuture *cf, int err, void *result, char *msg)
+{
+    cio__cfent buf[2], *run;
+    pthread_mutex_lock(&cf->lock);
+    int st = atomic_load_explicit(&cf->state, memory_order_relaxed);
+    if (is_done(st)) {
+        pthread_mutex_unlock(&cf->lock);
+        cio__free(msg);
+        return -EINVAL;
+    }
+    cf->err = err;
+    cf->result = err ? NULL : result;
+    cf->msg = msg;
+    size_t n = complete_locked(cf, CIO__CF_FINISHED, buf, &run);
+    pthread_mutex_unlock(&cf->lock);
+    run_callbacks(cf, run, n, buf);
+    return 0;
+}
+
+int cio_cfuture_set_result(cio_cfuture *cf, void *result)
+{
+    if (!cf)
+        return -EINVAL;
+    return cio__cfuture_finish(cf, 0, result, NULL);
+}
+
+int cio_cfuture_set_error(cio_cfuture *cf, int err, const char *msg)
+{
+    if (!cf || err >= 0 || err == -ECANCELED)
+        return -EINVAL;
+    char *m = NULL;
+    int rc = 0;
+    if (msg && !(m = cio__strdup(msg)))
+        rc = -ENOMEM;
+    int r = cio__cfuture_finish(cf, err, NULL, m);
+    return r < 0 ? r : rc;
+}
+
+int cio_cfuture_cancel(cio_cfuture *cf)
+{
+    if (!cf)
+        return -EINVAL;
+    cio__cfent buf[2], *run;
+    pthread_mutex_lock(&cf->lock);
+    int st = atomic_load_explicit(&cf->state, memory_order_relaxed);
+    if (st != CIO__CF_PENDING) {
+        pthread_mutex_unlock(&cf->lock);
+        return is_cancelled(st);
+    }
+    cf->err = -ECANCELED;
+    size_t n = complete_locked(cf, CIO__CF_CANCELLED, buf, &run);
+    pthread_mutex_unlock(&cf->lock);
+    run_callbacks(cf, run, n, buf);
+    return 1;
+}
+
+int cio_cfuture_set_running_or_notify_cancel(cio_cfuture *cf)
+{
+    if (!cf)
+        return -EINVAL;
+    pthread_mutex_lock(&cf->lock);
+    int st = atomic_load_explicit(&cf->state, memory_order_relaxed);
+    int r;
+    if (st == CIO__CF_PENDING) {
+        atomic_store_explicit(&cf->state, CIO__CF_RUNNING,
+                              memory_order_release);
+        r = 1;
+    } else if (st == CIO__CF_CANCELLED) {
+        atomic_store_explicit(&cf->state, CIO__CF_CANCELLED_NOTIFIED,
+                              memory_order_release);
+        r = 0;
+    } else {
+        r = -EINVAL;
+    }
+    pthread_mutex_unlock(&cf->lock);
+    return r;
+}
+
+int cio_cfuture_cancelled(const cio_cfuture *cf)
+{
+    return cf && is_cancelled(atomic_load_explicit(
+                     &((cio_cfuture *)cf)->state, memory_order_acquire));
+}
+
+int cio_cfuture_running(const cio_cfuture *cf)
+{
+    return cf && atomic_load_explicit(&((cio_cfuture *)cf)->state,
+                                      memory_order_acquire) ==
+                     CIO__CF_RUNNING;
+}
+
+int cio_cfuture_done(const cio_cfuture *cf)
+{
+    return cf && is_done(atomic_load_explicit(&((cio_cfuture *)cf)->state,
+                                              memory_order_acquire));
+}
+
+/* Blocks until cf is done or the deadline. Returns the state or
+ * -ETIMEDOUT. */
+static int wait_done(cio_cfuture *cf, int64_t timeout)
+{
+    int st = atomic_load_explicit(&cf->state, memory_order_acquire);
+    if (is_done(st))
+        return st;
+    if (timeout == 0)
+        return -ETIMEDOUT;
+    int64_t deadline = cio__deadline(timeout);
+    pthread_mutex_lock(&cf->lock);
+    cf->nwait++;
+    while (!is_done(st = atomic_load_explicit(&cf->state,
+                                              memory_order_relaxed))) {
+        if (cio__cond_wait_until(&cf->cond, &cf->lock, deadline) ==
+                ETIMEDOUT &&
+            !is_done(st = atomic_load_explicit(&cf->state,
+                                               memory_order_relaxed))) {
+            st = -ETIMEDOUT;
+            break;
+        }
+    }
+    cf->nwait--;
+    pthread_mutex_unlock(&cf->lock);
+    return st;
+}
+
+int cio_cfuture_result(cio_cfuture *cf, int64_t timeout, void **result)
+{
+    if (result)
+        *result = NULL;
+    if (!cf)
+        return -EINVAL;
+    int st = wait_done(cf, timeout);
+    if (st < 0)
+        return st;
+    if (is_cancelled(st))
+        return -ECANCELED;
+    if (cf->err < 0)
+        return cf->err;
+    if (result)
+        *result = cf->result;
+    return 0;
+}
+
+int cio_cfuture_error(cio_cfuture *cf, int64_t timeout)
+{
+    if (!cf)
+        return -EINVAL;
+    int st = wait_done(cf, timeout);
+    if (st < 0)
+        return st;
+    return is_cancelled(st) ? -ECANCELED : cf->err;
+}
+
+const char *cio_cfuture_error_message(const cio_cfuture *cf)
+{
+    if (!cf || !cio_cfuture_done(cf))
+        return NULL;
+    return cf->msg;
+}
+
+int cio_cfuture_add_done_callback(cio_cfuture *cf, cio_cfuture_cb cb,
+                                  void *arg)
+{
+    if (!cf || !cb)
+        return -EINVAL;
+    pthread_mutex_lock(&cf->lock);
+    if (is_done(atomic_load_explicit(&cf->state, memory_order_relaxed))) {
+        pthread_mutex_unlock(&cf->lock);
+        cb(cf, arg);
+        return 0;
+    }
+    if (cf->ncb == cf->capcb) {
+        uint32_t cap = cf->capcb * 2;
+        cio__cfent *a;
+        if (cf->cbs == cf->inl) {
+            a = cio__malloc(cap * sizeof(*a));
+            if (a)
+                memcpy(a, cf->inl, sizeof(cf->inl));
+        } else {
+            a = cio__realloc(cf->cbs, cap * sizeof(*a));
+        }
+        if (!a) {
+            pthread_mutex_unlock(&cf->lock);
+            return -ENOMEM;
+        }
+        cf->cbs = a;
+        cf->capcb = cap;
+    }
+    cf->cbs[cf->ncb++] = (cio__cfent){cb, arg};
+    pthread_mutex_unlock(&cf->lock);
+    return 0;
+}
+
+int cio_cfuture_remove_done_callback(cio_cfuture *cf, cio_cfuture_cb cb,
+                                     void *arg)
+{
+    if (!cf || !cb)
+        return -EINVAL;
+    int n = 0;
+    pthread_mutex_lock(&cf->lock);
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < cf->ncb; i++) {
+        if (cf->cbs[i].cb == cb && cf->cbs[i].arg == arg)
+            n++;
+        else
+            cf->cbs[j++] = cf->cbs[i];
+    }
+    cf->ncb = j;
+    pthread_mutex_unlock(&cf->lock);
+    return n;
+}
+
+/* ---- as_completed ---- */
+
+typedef struct iter_ent {
+    cio_cfuture_iter *it;
+    size_t idx;
+} iter_ent;
+
+struct cio_cfuture_iter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    atomic_uint refs; /* the iterator + one per registered callback */
+    size_t n, qhead, qlen, returned;
+    int waiting;
+    int64_t deadline;
+    cio_cfuture **fs;
+    size_t *q;    /* indexes in completion order, capacity n */
+    iter_ent *ents;
+};
+
+static void iter_unref(cio_cfuture_iter *it)
+{
+    if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    pthread_cond_destroy(&it->cond);
+    pthread_mutex_destroy(&it->lock);
+    cio__free(it->fs);
+    cio__free(it->q);
+    cio__free(it->ents);
+    cio__free(it);
+}
+
+static void iter_cb(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    iter_ent *e = arg;
+    cio_cfuture_iter *it = e->it;
+    pthread_mutex_lock(&it->lock);
+    it->q[(it->qhead + it->qlen) % it->n] = e->idx;
+    it->qlen++;
+    if (it->waiting)
+        pthread_cond_signal(&it->cond);
+    pthread_mutex_unlock(&it->lock);
+    iter_unref(it);
+}
+
+int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
+                                 int64_t timeout, cio_cfuture_iter **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if ((n && !fs))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!fs[i])
+            return -EINVAL;
+    cio_cfuture_iter *it = cio__calloc(1, sizeof(*it));
+    if (!it)
+        return -ENOMEM;
+    size_t cap = n ? n : 1;
+    it->fs = cio__calloc(cap, sizeof(*it->fs));
+    it->q = cio__calloc(cap, sizeof(*it->q));
+    it->ents = cio__calloc(cap, sizeof(*it->ents));
+    if (!it->fs || !it->q || !it->ents) {
+        cio__free(it->fs);
+        cio__free(it->q);
+        cio__free(it->ents);
+        cio__free(it);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&it->lock, NULL);
+    cio__cond_init(&it->cond);
+    it->n = n;
+    it->deadline = cio__deadline(timeout);
+    atomic_init(&it->refs, 1);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        it->fs[i] = cio_cfuture_retain(fs[i]);
+        it->ents[i] = (iter_ent){it, i};
+        atomic_fetch_add(&it->refs, 1);
+        if (cio_cfuture_add_done_callback(fs[i], iter_cb, &it->ents[i]) <
+            0) {
+            atomic_fetch_sub(&it->refs, 1);
+            rc = -ENOMEM;
+            it->n = i + 1; /* free releases what was retained */
+            break;
+        }
+    }
+    if (rc < 0) {
+        cio_cfuture_as_completed_free(it);
+        return rc;
+    }
+    *out = it;
+    return 0;
+}
+
+int cio_cfuture_as_completed_next(cio_cfuture_iter *it, cio_cfuture **cf)
+{
+    if (cf)
+        *cf = NULL;
+    if (!it || !cf)
+        return -EINVAL;
+    pthread_mutex_lock(&it->lock);
+    while (!it->qlen) {
+        if (it->returned == it->n) {
+            pthread_mutex_unlock(&it->lock);
+            return 0;
+        }
+        it->waiting = 1;
+        int r = cio__cond_wait_until(&it->cond, &it->lock, it->deadline);
+        it->waiting = 0;
+        if (r == ETIMEDOUT && !it->qlen) {
+            pthread_mutex_unlock(&it->lock);
+            return -ETIMEDOUT;
+        }
+    }
+    size_t i = it->q[it->qhead];
+    it->qhead = (it->qhead + 1) % it->n;
+    it->qlen--;
+    it->returned++;
+    pthread_mutex_unlock(&it->lock);
+    *cf = it->fs[i];
+    return 1;
+}
+
+void cio_cfuture_as_completed_free(cio_cfuture_iter *it)
+{
+    if (!it)
+        return;
+    for (size_t i = 0; i < it->n; i++) {
+        int k = cio_cfuture_remove_done_callback(it->fs[i], iter_cb,
+                                                 &it->ents[i]);
+        while (k-- > 0)
+            iter_unref(it);
+        cio_cfuture_release(it->fs[i]);
+    }
+    iter_unref(it);
+}

@@ -1,0 +1,382 @@
+/*
+ * test_cfuture.c - concurrent futures: states, cancel and
+ * set_running_or_notify_cancel (Python's semantics), result/error with
+ * timeouts, callbacks (thread that runs them, already-done case), waking
+ * blocked threads, as_completed order and deadline, refcounts across
+ * threads. Threaded cases count allocations with an atomic allocator.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cio_testutil.h"
+
+/* ---- an allocator that is safe to call from several threads ---- */
+
+static atomic_long xa_live;
+
+static void *xa_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    void *p = malloc(n);
+    if (p)
+        atomic_fetch_add(&xa_live, 1);
+    return p;
+}
+
+static void *xa_realloc(void *p, size_t n, void *ud)
+{
+    (void)ud;
+    void *q = realloc(p, n);
+    if (q && !p)
+        atomic_fetch_add(&xa_live, 1);
+    return q;
+}
+
+static void xa_free(void *p, void *ud)
+{
+    (void)ud;
+    if (p)
+        atomic_fetch_sub(&xa_live, 1);
+    free(p);
+}
+
+static const cio_allocator xa_allocator = {xa_malloc, xa_realloc, xa_free,
+                                           NULL};
+
+static int xa_setup(void **state)
+{
+    (void)state;
+    atomic_store(&xa_live, 0);
+    return cio_set_allocator(&xa_allocator);
+}
+
+static int xa_teardown(void **state)
+{
+    (void)state;
+    long live = atomic_load(&xa_live);
+    cio_set_allocator(NULL);
+    if (live) {
+        fprintf(stderr, "leak: %ld live blocks at teardown\n", live);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+/* ---- single-threaded semantics ---- */
+
+static int ncb;
+static void count_cb(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    ncb += (int)(intptr_t)arg;
+}
+
+static void states_and_result(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    assert_int_equal(cio_cfuture_done(cf), 0);
+    assert_int_equal(cio_cfuture_running(cf), 0);
+    void *r = (void *)1;
+    assert_int_equal(cio_cfuture_result(cf, 0, &r), -ETIMEDOUT);
+    assert_null(r);
+    assert_int_equal(cio_cfuture_error(cf, 0), -ETIMEDOUT);
+    assert_null(cio_cfuture_error_message(cf));
+    assert_int_equal(cio_cfuture_set_running_or_notify_cancel(cf), 1);
+    assert_int_equal(cio_cfuture_running(cf), 1);
+    assert_int_equal(cio_cfuture_cancel(cf), 0); /* running: refused */
+    assert_int_equal(cio_cfuture_set_running_or_notify_cancel(cf), -EINVAL);
+    assert_int_equal(cio_cfuture_set_result(cf, (void *)42), 0);
+    assert_int_equal(cio_cfuture_done(cf), 1);
+    assert_int_equal(cio_cfuture_running(cf), 0);
+    assert_int_equal(cio_cfuture_set_result(cf, NULL), -EINVAL);
+    assert_int_equal(cio_cfuture_result(cf, -1, &r), 0);
+    assert_ptr_equal(r, (void *)42);
+    assert_int_equal(cio_cfuture_error(cf, 0), 0);
+    assert_int_equal(cio_cfuture_cancel(cf), 0); /* done: refused */
+    cio_cfuture_release(cf);
+}
+
+static void errors_and_messages(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    assert_int_equal(cio_cfuture_set_error(cf, 5, NULL), -EINVAL);
+    assert_int_equal(cio_cfuture_set_error(cf, -ECANCELED, NULL), -EINVAL);
+    assert_int_equal(cio_cfuture_set_error(cf, -EIO, "disk on fire"), 0);
+    assert_int_equal(cio_cfuture_result(cf, 0, NULL), -EIO);
+    assert_int_equal(cio_cfuture_error(cf, -1), -EIO);
+    assert_string_equal(cio_cfuture_error_message(cf), "disk on fire");
+    assert_int_equal(cio_cfuture_set_error(cf, -EIO, NULL), -EINVAL);
+    cio_cfuture_release(cf);
+    assert_int_equal(cio_cfuture_new(NULL), -EINVAL);
+    assert_int_equal(cio_cfuture_cancel(NULL), -EINVAL);
+    assert_int_equal(cio_cfuture_result(NULL, 0, NULL), -EINVAL);
+    cio_cfuture_release(NULL);
+}
+
+static void cancel_semantics(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    ncb = 0;
+    assert_int_equal(cio_cfuture_add_done_callback(cf, count_cb, (void *)1),
+                     0);
+    assert_int_equal(cio_cfuture_cancel(cf), 1);
+    assert_int_equal(ncb, 1); /* callbacks ran in the cancelling thread */
+    assert_int_equal(cio_cfuture_cancel(cf), 1); /* still cancelled: True */
+    assert_int_equal(cio_cfuture_cancelled(cf), 1);
+    assert_int_equal(cio_cfuture_done(cf), 1);
+    assert_int_equal(cio_cfuture_result(cf, -1, NULL), -ECANCELED);
+    assert_int_equal(cio_cfuture_error(cf, -1), -ECANCELED);
+    /* The executor sees the cancellation and skips the job. */
+    assert_int_equal(cio_cfuture_set_running_or_notify_cancel(cf), 0);
+    assert_int_equal(cio_cfuture_cancelled(cf), 1);
+    assert_int_equal(cio_cfuture_set_result(cf, NULL), -EINVAL);
+    assert_int_equal(ncb, 1);
+    cio_cfuture_release(cf);
+}
+
+static void callbacks_order_remove_and_done(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    ncb = 0;
+    for (int i = 0; i < 5; i++) /* past the inline slots */
+        assert_int_equal(
+            cio_cfuture_add_done_callback(cf, count_cb, (void *)10), 0);
+    assert_int_equal(cio_cfuture_add_done_callback(cf, count_cb, (void *)1),
+                     0);
+    assert_int_equal(cio_cfuture_remove_done_callback(cf, count_cb,
+                                                      (void *)10),
+                     5);
+    assert_int_equal(cio_cfuture_set_result(cf, NULL), 0);
+    assert_int_equal(ncb, 1);
+    /* Added after completion: runs at once, in this thread. */
+    assert_int_equal(cio_cfuture_add_done_callback(cf, count_cb, (void *)7),
+                     0);
+    assert_int_equal(ncb, 8);
+    assert_int_equal(cio_cfuture_add_done_callback(cf, NULL, NULL), -EINVAL);
+    cio_cfuture_release(cf);
+}
+
+static void result_timeout_elapses(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    int64_t t0 = now_ns();
+    assert_int_equal(cio_cfuture_result(cf, 30 * CIO_MS, NULL), -ETIMEDOUT);
+    int64_t dt = now_ns() - t0;
+    assert_true(dt >= 30 * CIO_MS);
+    assert_true(dt < 2 * CIO_SEC);
+    cio_cfuture_release(cf);
+}
+
+/* ---- across threads ---- */
+
+typedef struct {
+    cio_cfuture *cf;
+    int64_t delay;
+    pthread_t cb_thread;
+    atomic_int cb_ran;
+} setter;
+
+static void record_thread(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    setter *s = arg;
+    s->cb_thread = pthread_self();
+    atomic_store(&s->cb_ran, 1);
+}
+
+static void *set_later(void *arg)
+{
+    setter *s = arg;
+    struct timespec ts = {0, (long)s->delay};
+    nanosleep(&ts, NULL);
+    cio_cfuture_set_result(s->cf, (void *)7);
+    cio_cfuture_release(s->cf);
+    return NULL;
+}
+
+static void blocked_waiter_wakes_callback_in_completer(void **state)
+{
+    (void)state;
+    setter s = {0};
+    assert_int_equal(cio_cfuture_new(&s.cf), 0);
+    s.delay = 20 * CIO_MS;
+    assert_int_equal(cio_cfuture_add_done_callback(s.cf, record_thread, &s),
+                     0);
+    cio_cfuture *mine = cio_cfuture_retain(s.cf);
+    pthread_t t;
+    pthread_create(&t, NULL, set_later, &s);
+    void *r;
+    assert_int_equal(cio_cfuture_result(mine, -1, &r), 0);
+    assert_ptr_equal(r, (void *)7);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&s.cb_ran), 1);
+    assert_true(pthread_equal(s.cb_thread, t)); /* Python's rule */
+    cio_cfuture_release(mine);
+}
+
+static void *cancel_later(void *arg)
+{
+    setter *s = arg;
+    struct timespec ts = {0, (long)s->delay};
+    nanosleep(&ts, NULL);
+    cio_cfuture_cancel(s->cf);
+    return NULL;
+}
+
+static void cancel_wakes_waiter(void **state)
+{
+    (void)state;
+    setter s = {0};
+    assert_int_equal(cio_cfuture_new(&s.cf), 0);
+    s.delay = 10 * CIO_MS;
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, &s);
+    assert_int_equal(cio_cfuture_result(s.cf, 5 * CIO_SEC, NULL),
+                     -ECANCELED);
+    pthread_join(t, NULL);
+    cio_cfuture_release(s.cf);
+}
+
+typedef struct {
+    cio_cfuture *cf;
+    int64_t delay;
+    void *value;
+} timed_set;
+
+static void *timed_setter(void *arg)
+{
+    timed_set *ts = arg;
+    struct timespec d = {(time_t)(ts->delay / CIO_SEC),
+                         (long)(ts->delay % CIO_SEC)};
+    nanosleep(&d, NULL);
+    cio_cfuture_set_result(ts->cf, ts->value);
+    return NULL;
+}
+
+static void as_completed_in_completion_order(void **state)
+{
+    (void)state;
+    cio_cfuture *fs[3];
+    timed_set ts[3];
+    pthread_t th[3];
+    int64_t delays[3] = {60 * CIO_MS, 10 * CIO_MS, 35 * CIO_MS};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cio_cfuture_new(&fs[i]), 0);
+        ts[i] = (timed_set){fs[i], delays[i], (void *)(intptr_t)i};
+    }
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_cfuture_as_completed_new(fs, 3, -1, &it), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, timed_setter, &ts[i]);
+    int order[3];
+    cio_cfuture *f;
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+        void *r;
+        assert_int_equal(cio_cfuture_result(f, 0, &r), 0);
+        order[k] = (int)(intptr_t)r;
+    }
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 0);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    cio_cfuture_as_completed_free(it);
+    for (int i = 0; i < 3; i++)
+        cio_cfuture_release(fs[i]);
+}
+
+static void as_completed_deadline(void **state)
+{
+    (void)state;
+    cio_cfuture *fs[2];
+    assert_int_equal(cio_cfuture_new(&fs[0]), 0);
+    assert_int_equal(cio_cfuture_new(&fs[1]), 0);
+    cio_cfuture_set_result(fs[1], NULL); /* done before iteration */
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_cfuture_as_completed_new(fs, 2, 20 * CIO_MS, &it),
+                     0);
+    cio_cfuture *f;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+    assert_ptr_equal(f, fs[1]);
+    int64_t t0 = now_ns();
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), -ETIMEDOUT);
+    assert_true(now_ns() - t0 < 2 * CIO_SEC);
+    /* Nothing was cancelled; the iterator is freed with a future pending,
+     * and completing it afterwards must not touch the iterator. */
+    assert_int_equal(cio_cfuture_cancelled(fs[0]), 0);
+    cio_cfuture_as_completed_free(it);
+    cio_cfuture_set_result(fs[0], NULL);
+    cio_cfuture_release(fs[0]);
+    cio_cfuture_release(fs[1]);
+    assert_int_equal(cio_cfuture_as_completed_new(NULL, 1, -1, &it),
+                     -EINVAL);
+}
+
+/* Many threads retain, wait on and release one future while another
+ * completes it: the refcount and the wakeup must hold. */
+static void *waiter_thread(void *arg)
+{
+    cio_cfuture *cf = arg;
+    for (int i = 0; i < 1000; i++)
+        cio_cfuture_release(cio_cfuture_retain(cf));
+    void *r;
+    int rc = cio_cfuture_result(cf, 5 * CIO_SEC, &r);
+    cio_cfuture_release(cf);
+    return (void *)(intptr_t)(rc == 0 && r == (void *)9);
+}
+
+static void many_waiters_one_completer(void **state)
+{
+    (void)state;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, waiter_thread, cio_cfuture_retain(cf));
+    struct timespec d = {0, 5 * 1000 * 1000};
+    nanosleep(&d, NULL);
+    cio_cfuture_set_result(cf, (void *)9);
+    for (int i = 0; i < 8; i++) {
+        void *ok;
+        pthread_join(th[i], &ok);
+        assert_int_equal((intptr_t)ok, 1);
+    }
+    cio_cfuture_release(cf);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(states_and_result, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(errors_and_messages, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancel_semantics, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(callbacks_order_remove_and_done, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(result_timeout_elapses, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(blocked_waiter_wakes_callback_in_completer, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(cancel_wakes_waiter, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_in_completion_order, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_deadline, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(many_waiters_one_completer, xa_setup, xa_teardown),
+};
+
+CIO_TEST_MAIN(tests)
