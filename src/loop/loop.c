@@ -459,10 +459,11 @@ void cio__loop_run_once(cio_loop *loop)
         }
     }
 
-    size_t todo = loop->rq_len;
-    if (todo > loop->batch)
-        todo = loop->batch;
-    while (todo--) {
+    /* A loop field, not a local: a finishing task may take the next ready
+     * task off the queue itself (task.c's stack hand-off). */
+    loop->todo = loop->rq_len < loop->batch ? loop->rq_len : loop->batch;
+    while (loop->todo) {
+        loop->todo--;
         cio__ready *r = loop->rq_head;
         loop->rq_head = r->next;
         if (!loop->rq_head)

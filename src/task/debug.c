@@ -44,10 +44,10 @@ static const char *state_name(const cio__task *t)
 static void dump_stack(const cio__task *t, FILE *out)
 {
 #if defined(__x86_64__) && !defined(CIO_CORO_UCONTEXT)
-    if (!t->started || t->tstate != CIO__T_SUSPENDED)
+    if (!t->co || t->tstate != CIO__T_SUSPENDED)
         return;
-    uintptr_t lo = (uintptr_t)t->coro.stack_lo, hi = (uintptr_t)t->coro.stack_hi;
-    uintptr_t sp = (uintptr_t)t->coro.sp;
+    uintptr_t lo = (uintptr_t)t->co->stack_lo, hi = (uintptr_t)t->co->stack_hi;
+    uintptr_t sp = (uintptr_t)t->co->sp;
     if (sp < lo || sp + 64 > hi)
         return;
     /* The switch frame: rbp at sp+48, resume address at sp+56. */

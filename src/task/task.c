@@ -27,13 +27,13 @@ _Thread_local cio__task *cio__tls_task;
 
 #define TASK_FREE_MAX 1024
 
-static void task_step(cio__task *t);
+static void task_step(cio__task *t, int from_loop);
 
 static void task_run(cio__ready *r)
 {
     cio__task *t = cio__container_of(r, cio__task, rd);
     t->queued = 0;
-    task_step(t);
+    task_step(t, 1);
 }
 
 const char *cio__task_describe(cio__ready *r)
@@ -54,6 +54,12 @@ void cio__task_wake(cio__task *t, int v)
 
 static void drain_task_free(cio_loop *loop)
 {
+    while (loop->coro_free) {
+        void *c = loop->coro_free;
+        loop->coro_free = *(void **)c;
+        cio__free(c);
+    }
+    loop->coro_free_len = 0;
     cio__task *t = loop->task_free;
     while (t) {
         cio__task *n = t->free_next;
@@ -112,34 +118,106 @@ static void task_complete(cio__task *t)
     cio_future_release(f); /* the loop's reference */
 }
 
-static _Noreturn void task_entry(void *arg)
+/* Coroutine objects (context + stack) live apart from tasks so that a
+ * finishing task can hand its running stack to the next one; they are
+ * recycled through a per-loop free list with their stacks released. */
+#define CORO_FREE_MAX 1024
+
+static cio__coro *coro_get(cio_loop *loop)
 {
-    cio__task *t = arg;
-    void *res = NULL;
-    int rc = t->body.fn(t->body.arg, &res);
-    /* Deferred cleanups run in the task, so they may suspend too. */
-    while (t->defers) {
-        cio__defer *d = t->defers;
-        t->defers = d->next;
-        d->fn(d->arg);
-        cio__free(d);
+    cio__coro *c = loop->coro_free;
+    if (c) {
+        loop->coro_free = *(cio__coro **)c;
+        loop->coro_free_len--;
+        return c;
     }
-    if (rc >= 0 && t->must_cancel) {
-        /* Cancelled right before the body returned: asyncio reports the
-         * task cancelled, and so do we. */
-        t->must_cancel = 0;
-        rc = -ECANCELED;
-    }
-    if (rc > 0)
-        rc = 0;
-    t->outcome = rc;
-    t->out_result = res;
-    t->tstate = CIO__T_FINISHED;
-    cio__coro_exit(&t->coro, t->resumer);
+    return cio__malloc(sizeof(cio__coro));
 }
 
-static void task_step(cio__task *t)
+static void coro_put(cio_loop *loop, cio__coro *c)
 {
+    if (loop->coro_free_len < CORO_FREE_MAX && !loop->freed) {
+        *(cio__coro **)c = loop->coro_free;
+        loop->coro_free = c;
+        loop->coro_free_len++;
+    } else {
+        cio__free(c);
+    }
+}
+
+/* The next ready item, if it is a task that has never run and may take
+ * over the calling task's stack as it stands: same loop batch, same stack
+ * size, nothing to deliver before its body. Popping it here is exactly
+ * what the loop would do next, so the order of work is unchanged; what
+ * goes away is the exit switch, the stack release and re-take, the
+ * context preparation and the switch in. */
+static cio__task *handoff_next(cio__task *t)
+{
+    cio_loop *loop = t->f.loop;
+    cio__ready *r = loop->rq_head;
+    if (!t->from_loop || loop->todo == 0 || !r || r->run != task_run)
+        return NULL;
+    cio__task *n = cio__container_of(r, cio__task, rd);
+    if (n->started || n->must_cancel || n->stack_size != t->stack_size)
+        return NULL;
+    loop->rq_head = r->next;
+    if (!loop->rq_head)
+        loop->rq_tail = NULL;
+    loop->rq_len--;
+    loop->todo--;
+    n->queued = 0;
+    return n;
+}
+
+static _Noreturn void task_entry(void *arg)
+{
+    cio__coro *co = arg;
+    cio__task *t = cio__tls_task;
+    for (;;) {
+        void *res = NULL;
+        int rc = t->body.fn(t->body.arg, &res);
+        /* Deferred cleanups run in the task, so they may suspend too. */
+        while (t->defers) {
+            cio__defer *d = t->defers;
+            t->defers = d->next;
+            d->fn(d->arg);
+            cio__free(d);
+        }
+        if (rc >= 0 && t->must_cancel) {
+            /* Cancelled right before the body returned: asyncio reports
+             * the task cancelled, and so do we. */
+            t->must_cancel = 0;
+            rc = -ECANCELED;
+        }
+        if (rc > 0)
+            rc = 0;
+        t->outcome = rc;
+        t->out_result = res;
+        cio__task *n = handoff_next(t);
+        if (!n)
+            break;
+        /* n inherits this stack; t is finished and can be completed from
+         * here, since nothing of it is on the stack any more. */
+        n->co = co;
+        n->started = 1;
+        n->from_loop = 1;
+        n->resumer = t->resumer;
+        n->tstate = CIO__T_RUNNING;
+        cio__coro_set_name(co, n->name);
+        co->name_num = n->num;
+        t->co = NULL;
+        t->tstate = CIO__T_FINISHED;
+        cio__tls_task = n;
+        task_complete(t);
+        t = n;
+    }
+    t->tstate = CIO__T_FINISHED;
+    cio__coro_exit(co, t->resumer);
+}
+
+static void task_step(cio__task *t, int from_loop)
+{
+    cio_loop *loop = t->f.loop;
     if (!t->started) {
         if (t->must_cancel) {
             t->must_cancel = 0;
@@ -148,27 +226,40 @@ static void task_step(cio__task *t)
             task_complete(t);
             return;
         }
-        cio__coro_opts o = {t->stack_size, -1};
-        int r = cio__coro_create(&t->coro, &o, task_entry, t);
+        cio__coro *co = coro_get(loop);
+        int r = -ENOMEM;
+        if (co) {
+            cio__coro_opts o = {t->stack_size, -1};
+            r = cio__coro_create(co, &o, task_entry, co);
+            if (r < 0)
+                coro_put(loop, co);
+        }
         if (r < 0) {
             t->outcome = r;
             t->tstate = CIO__T_FINISHED;
             task_complete(t);
             return;
         }
-        cio__coro_set_name(&t->coro, t->name);
-        t->coro.name_num = t->num;
+        cio__coro_set_name(co, t->name);
+        co->name_num = t->num;
+        t->co = co;
         t->started = 1;
     }
     cio__task *prev = cio__tls_task;
     cio__tls_task = t;
     t->tstate = CIO__T_RUNNING;
+    t->from_loop = (uint8_t)from_loop;
     t->resumer = cio__coro_current();
-    cio__coro_switch(t->resumer, &t->coro);
+    cio__coro_switch(t->resumer, t->co);
+    /* Whoever switched back: t, or a task t handed its stack to. */
+    cio__task *y = cio__tls_task;
     cio__tls_task = prev;
-    if (t->tstate == CIO__T_FINISHED) {
-        cio__coro_destroy(&t->coro);
-        task_complete(t);
+    if (y->tstate == CIO__T_FINISHED) {
+        cio__coro *co = y->co;
+        y->co = NULL;
+        cio__coro_destroy(co);
+        coro_put(loop, co);
+        task_complete(y);
     }
 }
 
@@ -184,7 +275,7 @@ int cio__task_suspend_on(cio__task *t)
             t->must_cancel = 0;
     }
     t->tstate = CIO__T_SUSPENDED;
-    cio__coro_switch(&t->coro, t->resumer);
+    cio__coro_switch(t->co, t->resumer);
     if (t->must_cancel) {
         t->must_cancel = 0;
         return -ECANCELED;
@@ -270,6 +361,8 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     t->susp_arg = NULL;
     t->wait_what = NULL;
     t->defers = NULL;
+    t->co = NULL;
+    t->from_loop = 0;
     t->name = NULL;
     t->num = 0;
     if (opts && opts->name) {
@@ -298,7 +391,7 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
         *out = &t->f;
     }
     if (opts && opts->eager && cio__tls_running == loop) {
-        task_step(t);
+        task_step(t, 0);
     } else {
         t->queued = 1;
         cio__loop_push(loop, &t->rd);
@@ -384,8 +477,8 @@ int cio_task_set_name(cio_task *f, const char *name)
         t->name = d;
     }
     cio__free(old);
-    if (t->started && t->tstate != CIO__T_FINISHED)
-        cio__coro_set_name(&t->coro, t->name);
+    if (t->co)
+        cio__coro_set_name(t->co, t->name);
     return 0;
 }
 

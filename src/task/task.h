@@ -59,7 +59,7 @@ typedef struct cio__task cio__task;
 struct cio__task {
     cio_future f; /* first: a task is a future */
     cio__ready rd;
-    cio__coro coro;
+    cio__coro *co;      /* its coroutine while started and not finished */
     cio__coro *resumer; /* who switched in; the task switches back there */
     cio_coro body;
     cio__list link; /* loop->tasks while not done */
@@ -68,6 +68,7 @@ struct cio__task {
     uint8_t queued;
     uint8_t started;
     uint8_t must_cancel;
+    uint8_t from_loop;  /* this step was started by the loop (not eager) */
     int ncancel;        /* cancelling() */
     char *cancel_msg;   /* message of the last cancel request */
     int outcome;        /* set when the body ends: 0, error, -ECANCELED */

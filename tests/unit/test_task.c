@@ -670,6 +670,121 @@ static void stack_overflow_names_the_task(void **state)
     assert_non_null(strstr(buf, "deep-recursion"));
 }
 
+/* ---- the stack hand-off between consecutive new tasks ---- */
+
+static int rec_cb(void *arg)
+{
+    log_[nlog++] = (int)(intptr_t)arg;
+    return 0;
+}
+
+static void handoff_keeps_queue_order(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    nlog = 0;
+    cio_task *t[4];
+    /* Tasks and a plain callback interleaved: a finishing task may hand
+     * its stack only to the task right behind it, never jump the
+     * callback. */
+    cio_task_create(loop, CIO_CORO(record, 1), NULL, &t[0]);
+    cio_task_create(loop, CIO_CORO(record, 2), NULL, &t[1]);
+    cio_loop_call_soon(loop, rec_cb, (void *)100, NULL);
+    cio_task_create(loop, CIO_CORO(sleeper, 3), NULL, &t[2]);
+    cio_task_create(loop, CIO_CORO(record, 4), NULL, &t[3]);
+    cio_loop_run_until_complete(loop, t[2], NULL);
+    int want[] = {1, 2, 100, 4, 3};
+    assert_int_equal(nlog, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(log_[i], want[i]);
+    for (int i = 0; i < 4; i++) {
+        assert_true(cio_future_done(t[i]));
+        cio_future_release(t[i]);
+    }
+    tu_loop_done(loop);
+}
+
+static void handoff_to_task_that_suspends(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    nlog = 0;
+    cio_task *a, *b, *c;
+    cio_task_create(loop, CIO_CORO(add_one, 1), NULL, &a);
+    cio_task_create(loop, CIO_CORO(sleeper, 5), NULL, &b); /* suspends */
+    cio_task_create(loop, CIO_CORO(add_one, 7), NULL, &c);
+    cio_loop_call_later(loop, 2 * CIO_MS, cancel_later, b, NULL);
+    assert_int_equal(cio_loop_run_until_complete(loop, b, NULL), -ECANCELED);
+    void *r;
+    assert_int_equal(cio_future_result(a, &r), 0);
+    assert_ptr_equal(r, (void *)2);
+    assert_int_equal(cio_future_result(c, &r), 0);
+    assert_ptr_equal(r, (void *)8);
+    assert_int_equal(cio_task_state_get(b), CIO_TASK_CANCELLED);
+    cio_future_release(a);
+    cio_future_release(b);
+    cio_future_release(c);
+    tu_loop_done(loop);
+}
+
+static void handoff_respects_stack_size_and_batch(void **state)
+{
+    (void)state;
+    cio_loop_opts lo = CIO_LOOP_OPTS_INIT;
+    lo.clock = CIO_CLOCK_VIRTUAL;
+    lo.batch = 2; /* two ready items per iteration, hand-offs included */
+    cio_loop *loop;
+    assert_int_equal(cio_loop_new(&loop, &lo), 0);
+    cio_task_opts big = CIO_TASK_OPTS_INIT;
+    big.stack_size = 2 * 1024 * 1024;
+    cio_task *t[6];
+    for (int i = 0; i < 6; i++)
+        cio_task_create(loop, CIO_CORO(deep_stack, i % 2 ? 200 : 1),
+                        i % 2 ? &big : NULL, &t[i]);
+    assert_int_equal(cio_loop_run_until_complete(loop, t[5], NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(cio_future_error(t[i]), 0);
+        cio_future_release(t[i]);
+    }
+    tu_loop_done(loop);
+}
+
+static void overflow_after_handoff_names_the_right_task(void **state)
+{
+    (void)state;
+    if (under_tool())
+        skip();
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        cio_loop *loop;
+        cio_loop_new(&loop, NULL);
+        cio_task_opts o = CIO_TASK_OPTS_INIT;
+        o.name = "first";
+        cio_task_create(loop, CIO_CORO(add_one, 0), &o, NULL);
+        o.name = "second";
+        cio_task *t;
+        cio_task_create(loop, CIO_CORO(recurse_forever, 0), &o, &t);
+        cio_loop_run_until_complete(loop, t, NULL);
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < sizeof(buf) &&
+           (k = read(p[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = 0;
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+    assert_non_null(strstr(buf, "'second'"));
+}
+
 static void unretrieved_task_error_reported(void **state)
 {
     (void)state;
@@ -709,6 +824,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(stack_size_option, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(unretrieved_task_error_reported, tu_setup, tu_teardown),
     cmocka_unit_test(stack_overflow_names_the_task),
+    cmocka_unit_test_setup_teardown(handoff_keeps_queue_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(handoff_to_task_that_suspends, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(handoff_respects_stack_size_and_batch, tu_setup, tu_teardown),
+    cmocka_unit_test(overflow_after_handoff_names_the_right_task),
 };
 
 CIO_TEST_MAIN(tests)
