@@ -4,10 +4,7 @@
  * Prints "ctx_switch_ns <value>". Compare with peers/ctxswitch_boost.cpp,
  * which runs the same loop on Boost.Context's fcontext.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
+#include "bench_util.h"
 #include "coro/coro.h"
 
 #define ROUNDS 5
@@ -23,19 +20,6 @@ static void body(void *arg)
         counter++;
         cio__coro_switch(&co, main_co);
     }
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -55,17 +39,16 @@ int main(int argc, char **argv)
 
     double r[ROUNDS];
     for (int k = 0; k < ROUNDS; k++) {
-        double t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         for (long i = 0; i < n; i++)
             cio__coro_switch(main_co, &co);
-        r[k] = (now_ns() - t0) / ((double)n * 2);
+        r[k] = (double)(bench_now_ns() - t0) / ((double)n * 2);
     }
-    qsort(r, ROUNDS, sizeof r[0], cmp_double);
     if (counter != 100000 + (long)ROUNDS * n) {
         fprintf(stderr, "ctxswitch: lost switches\n");
         return 1;
     }
-    printf("ctx_switch_ns %.2f\n", r[ROUNDS / 2]);
+    printf("ctx_switch_ns %.2f\n", bench_median(r, ROUNDS));
     /* co is suspended for good; the process exits without destroying it. */
     return 0;
 }

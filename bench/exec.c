@@ -14,33 +14,14 @@
  *                           200 chunks: time on 1 worker / time on 2
  * Each figure gets a discarded warm-up pass first.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include <cio.h>
+#include "bench_util.h"
 
 static double now_s(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median5(double *v)
-{
-    qsort(v, 5, sizeof(*v), cmp_double);
-    return v[2];
+    return (double)bench_now_ns() / (double)CIO_SEC;
 }
 
 /* ---- executor round trip ---- */
@@ -232,7 +213,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 5; i++)
             v[i] = roundtrip_us(p, 10000);
         cio_thread_pool_free(p);
-        printf("executor_roundtrip_us %.3f\n", median5(v));
+        printf("executor_roundtrip_us %.3f\n", bench_median(v, 5));
 
         pthread_t t;
         pthread_create(&t, NULL, pp_peer, NULL);
@@ -244,19 +225,19 @@ int main(int argc, char **argv)
         pthread_cond_signal(&pp_req);
         pthread_mutex_unlock(&pp_lock);
         pthread_join(t, NULL);
-        printf("bare_roundtrip_us %.3f\n", median5(v));
+        printf("bare_roundtrip_us %.3f\n", bench_median(v, 5));
     }
     if (!only || !strcmp(only, "burst")) {
         burst_ns(10000);
         for (int i = 0; i < 5; i++)
             v[i] = burst_ns(100000);
-        printf("executor_burst_ns %.1f\n", median5(v));
+        printf("executor_burst_ns %.1f\n", bench_median(v, 5));
     }
     if (!only || !strcmp(only, "threadsafe")) {
         threadsafe_per_s(100000);
         for (int i = 0; i < 5; i++)
             v[i] = threadsafe_per_s(1000000);
-        printf("threadsafe_calls_per_s %.0f\n", median5(v));
+        printf("threadsafe_calls_per_s %.0f\n", bench_median(v, 5));
     }
     if (!only || !strcmp(only, "process")) {
         isprime_secs(2, 100000);

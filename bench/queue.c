@@ -16,23 +16,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "cio.h"
+#include "bench_util.h"
 
 static cio_queue *q1, *q2;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
 
 static int pong(void *arg, void **result)
 {
@@ -57,7 +43,7 @@ static int64_t one_round(long n)
                             NULL, &b);
     if (r < 0)
         return r;
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     for (long i = 0; i < n && r == 0; i++) {
         void *item;
         r = cio_queue_put(q1, (void *)(intptr_t)i);
@@ -66,7 +52,7 @@ static int64_t one_round(long n)
         if (r == 0 && (intptr_t)item != i)
             r = -EPROTO;
     }
-    int64_t elapsed = now_ns() - t0;
+    int64_t elapsed = bench_now_ns() - t0;
     int rb = cio_await(b, NULL);
     cio_future_release(b);
     if (r < 0 || rb < 0)
@@ -79,12 +65,6 @@ typedef struct bench {
     int rounds;
     double ns[16];
 } bench;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int bench_main(void *arg, void **result)
 {
@@ -105,36 +85,18 @@ static int bench_main(void *arg, void **result)
     return e < 0 ? (int)e : 0;
 }
 
-static long parse_count(const char *s, const char *what, long max)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0 || v > max) {
-        fprintf(stderr, "queue: bad %s: %s\n", what, s);
-        exit(2);
-    }
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     bench bn = {1000000, 5, {0}};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-            bn.n = parse_count(argv[++i], "-n", 1L << 40);
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-            bn.rounds = (int)parse_count(argv[++i], "--rounds", 16);
-        else {
-            fprintf(stderr, "usage: queue [-n ROUND_TRIPS] [--rounds N]\n");
-            return 2;
-        }
-    }
+    long rounds = bn.rounds;
+    bench_args(argc, argv, "queue", "[-n ROUND_TRIPS] [--rounds N]", &bn.n,
+               1L << 40, "--rounds", &rounds, 16);
+    bn.rounds = (int)rounds;
     int rc = cio_run(bench_main, &bn, NULL);
     if (rc < 0) {
         fprintf(stderr, "queue: %s\n", cio_strerror(rc));
         return 1;
     }
-    qsort(bn.ns, (size_t)bn.rounds, sizeof(bn.ns[0]), cmp_double);
-    printf("queue_pingpong_ns %.1f\n", bn.ns[bn.rounds / 2]);
+    printf("queue_pingpong_ns %.1f\n", bench_median(bn.ns, (size_t)bn.rounds));
     return 0;
 }

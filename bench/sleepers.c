@@ -29,15 +29,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cio.h"
+#include "bench_util.h"
 
 /* SLOT_FAILED: never got to its sleep, or left it early (set by grow). */
 enum {
@@ -63,13 +57,6 @@ typedef struct sleepers {
 } sleepers;
 
 static const int64_t BATCH = 1000;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
 
 static long rss_bytes(void)
 {
@@ -203,17 +190,6 @@ static int finish(sleepers *sl)
     return err;
 }
 
-static long parse_count(const char *s, const char *what)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0) {
-        fprintf(stderr, "sleepers: bad %s: %s\n", what, s);
-        exit(2);
-    }
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -240,9 +216,11 @@ int main(int argc, char **argv)
     long rss_limit = 8192L << 20;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-            n = parse_count(argv[++i], "-n");
+            n = bench_count("sleepers", argv[++i], "-n", LONG_MAX);
         else if (strcmp(argv[i], "--rss-limit") == 0 && i + 1 < argc)
-            rss_limit = parse_count(argv[++i], "--rss-limit") << 20;
+            rss_limit =
+                bench_count("sleepers", argv[++i], "--rss-limit", LONG_MAX)
+                << 20;
         else {
             fprintf(stderr, "sleepers: bad argument %s\n", argv[i]);
             return 2;
@@ -262,26 +240,22 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(sl.slots, 0, (size_t)n * sizeof(*sl.slots)); /* resident now */
-    int rc = cio_loop_new(&sl.loop, NULL);
-    if (rc < 0) {
-        fprintf(stderr, "sleepers: cio_loop_new: %s\n", cio_strerror(rc));
-        return 1;
-    }
+    sl.loop = bench_loop_new("sleepers");
     cio_loop_set_exception_handler(sl.loop, quiet_handler, &sl);
 
     /* One-time setup (the thread's main context, signal stack, pools)
      * happens before the baseline. */
     cio_task *t;
-    rc = cio_task_create(sl.loop, CIO_CORO(trivial, NULL), NULL, &t);
+    int rc = cio_task_create(sl.loop, CIO_CORO(trivial, NULL), NULL, &t);
     if (rc == 0) {
         rc = cio_loop_run_until_complete(sl.loop, t, NULL);
         cio_future_release(t);
     }
     long rss0 = rss_bytes();
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     if (rc == 0)
         rc = grow(&sl, n, rss_limit);
-    int64_t t1 = now_ns();
+    int64_t t1 = bench_now_ns();
     long rss1 = rss_bytes();
     long asleep = sl.asleep;
     fprintf(stderr,
@@ -293,7 +267,7 @@ int main(int argc, char **argv)
             asleep ? (double)(rss1 - rss0) / (double)asleep : 0.0);
     int rc_finish = finish(&sl);
     fprintf(stderr, "# sleepers %s: cancelled and finished in %.3f s\n", mode,
-            (double)(now_ns() - t1) / CIO_SEC);
+            (double)(bench_now_ns() - t1) / CIO_SEC);
     int rc_free = cio_loop_free(sl.loop);
     free(sl.slots);
     if (rc < 0 || rc_finish < 0 || rc_free < 0) {

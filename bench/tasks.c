@@ -13,13 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "cio.h"
+#include "bench_util.h"
 
 typedef struct bench {
     long n;
@@ -27,13 +21,6 @@ typedef struct bench {
     cio_task **kids; /* one batch of children, one reference each */
     int64_t elapsed;
 } bench;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
 
 static int child(void *arg, void **result)
 {
@@ -72,68 +59,30 @@ static int parent(void *arg, void **result)
     cio_loop *loop = cio_get_running_loop();
     (void)result;
 
-    long warm = b->n / 10 - (b->n / 10) % b->batch;
-    int rc = spawn(loop, warm > b->batch ? warm : b->batch, b->batch, b->kids);
+    int rc = spawn(loop, bench_warmup(b->n, b->batch), b->batch, b->kids);
     if (rc < 0)
         return rc;
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     rc = spawn(loop, b->n, b->batch, b->kids);
-    b->elapsed = now_ns() - t0;
+    b->elapsed = bench_now_ns() - t0;
     return rc;
-}
-
-static long parse_count(const char *s, const char *what)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0) {
-        fprintf(stderr, "tasks: bad %s: %s\n", what, s);
-        exit(2);
-    }
-    return v;
 }
 
 int main(int argc, char **argv)
 {
     bench b = {.n = 1000000, .batch = 1000};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-            b.n = parse_count(argv[++i], "-n");
-        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
-            b.batch = parse_count(argv[++i], "--batch");
-        else {
-            fprintf(stderr, "usage: tasks [-n TASKS] [--batch N]\n");
-            return 2;
-        }
-    }
-    if (b.n % b.batch != 0) {
-        fprintf(stderr, "tasks: -n must be a multiple of --batch\n");
-        return 2;
-    }
+    bench_batch_args(argc, argv, "tasks", "[-n TASKS] [--batch N]", &b.n,
+                     &b.batch);
     b.kids = calloc((size_t)b.batch, sizeof(*b.kids));
     if (!b.kids) {
         fprintf(stderr, "tasks: out of memory\n");
         return 1;
     }
 
-    cio_loop *loop;
-    int rc = cio_loop_new(&loop, NULL);
-    if (rc < 0) {
-        fprintf(stderr, "tasks: cio_loop_new: %s\n", cio_strerror(rc));
-        return 1;
-    }
-    cio_task *main_task;
-    rc = cio_task_create(loop, CIO_CORO(parent, &b), NULL, &main_task);
-    if (rc == 0) {
-        rc = cio_loop_run_until_complete(loop, main_task, NULL);
-        cio_future_release(main_task);
-    }
-    int rc_free = cio_loop_free(loop);
+    int status = bench_run_main("tasks", parent, &b);
     free(b.kids);
-    if (rc < 0 || rc_free < 0) {
-        fprintf(stderr, "tasks: %s\n", cio_strerror(rc < 0 ? rc : rc_free));
-        return 1;
-    }
+    if (status)
+        return status;
     printf("task_spawn_ns %.1f\n", (double)b.elapsed / (double)b.n);
     return 0;
 }

@@ -22,39 +22,19 @@
 #include <errno.h>
 
 #include "exec/exec.h"
-#include "loop/loop.h"
+#include "task/task.h"
 
 struct cio_loop_thread {
     cio_loop *loop;
     pthread_t thread;
 };
 
-/* Cancels every pending task and runs the loop until each is done
- * (asyncio.run's _cancel_all_tasks), with the public API only. */
-static void finish_tasks(cio_loop *loop)
-{
-    cio_task *ts[64];
-    int n;
-    while ((n = cio_loop_all_tasks(loop, ts, 64)) > 0) {
-        size_t k = n < 64 ? (size_t)n : 64;
-        for (size_t i = 0; i < k; i++) {
-            cio_future_retain(ts[i]);
-            cio_task_cancel(ts[i], NULL);
-        }
-        for (size_t i = 0; i < k; i++) {
-            cio_loop_run_until_complete(loop, ts[i], NULL);
-            cio_future_error(ts[i]); /* retrieved: do not report it */
-            cio_future_release(ts[i]);
-        }
-    }
-}
-
 static void *loop_main(void *arg)
 {
     cio_loop_thread *lt = arg;
     cio_set_event_loop(lt->loop);
     cio_loop_run_forever(lt->loop);
-    finish_tasks(lt->loop);
+    cio__loop_cancel_all_and_drain(lt->loop);
     cio_loop_close(lt->loop);
     cio_set_event_loop(NULL);
     return NULL;

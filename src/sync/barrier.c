@@ -64,12 +64,7 @@ int cio_barrier_init(cio_barrier *b, unsigned parties)
 int cio_barrier_destroy(cio_barrier *b)
 {
     barrier_impl *k = impl(b);
-    if (!k)
-        return -EINVAL;
-    if (cio__waitq_busy(&k->wq))
-        return -EBUSY;
-    k->magic = 0;
-    return 0;
+    return k ? cio__waitq_retire(&k->wq, &k->magic) : -EINVAL;
 }
 
 int cio_barrier_wait(cio_barrier *b)
@@ -98,7 +93,9 @@ int cio_barrier_wait(cio_barrier *b)
     return (int)w.aux;
 }
 
-int cio_barrier_reset(cio_barrier *b)
+/* reset and abort: every waiter fails with -EPIPE; the barrier is left
+ * broken or not. */
+static int break_waiters(cio_barrier *b, int broken)
 {
     barrier_impl *k = impl(b);
     if (!k)
@@ -106,22 +103,19 @@ int cio_barrier_reset(cio_barrier *b)
     int r = cio__waitq_check_waker(&k->wq);
     if (r < 0)
         return r;
-    k->broken = 0;
+    k->broken = broken;
     cio__waitq_wake_all(&k->wq, CIO__W_FAILED, -EPIPE);
     return 0;
 }
 
+int cio_barrier_reset(cio_barrier *b)
+{
+    return break_waiters(b, 0);
+}
+
 int cio_barrier_abort(cio_barrier *b)
 {
-    barrier_impl *k = impl(b);
-    if (!k)
-        return -EINVAL;
-    int r = cio__waitq_check_waker(&k->wq);
-    if (r < 0)
-        return r;
-    k->broken = 1;
-    cio__waitq_wake_all(&k->wq, CIO__W_FAILED, -EPIPE);
-    return 0;
+    return break_waiters(b, 1);
 }
 
 int cio_barrier_n_waiting(const cio_barrier *b)

@@ -57,23 +57,7 @@ int cio_cond_init(cio_cond *c, cio_lock *lock)
 int cio_cond_destroy(cio_cond *c)
 {
     cond_impl *k = impl(c);
-    if (!k)
-        return -EINVAL;
-    if (cio__waitq_busy(&k->wq))
-        return -EBUSY;
-    k->magic = 0;
-    return 0;
-}
-
-static int notify(cond_impl *k, int n)
-{
-    int woken = 0;
-    cio__waiter *w;
-    while (woken < n && (w = cio__waitq_first(&k->wq)) != NULL) {
-        cio__waitq_wake(w, CIO__W_GRANTED, 0);
-        woken++;
-    }
-    return woken;
+    return k ? cio__waitq_retire(&k->wq, &k->magic) : -EINVAL;
 }
 
 static int wait_locked(cond_impl *k, cio__task *t)
@@ -98,7 +82,8 @@ static int wait_locked(cond_impl *k, cio__task *t)
     if (!cancelled)
         return 0;
     if (w.state == CIO__W_GRANTED)
-        notify(k, 1); /* a notification we will not act on: pass it on */
+        /* A notification we will not act on: pass it on. */
+        cio__waitq_wake_n(&k->wq, 1, CIO__W_GRANTED, 0);
     return -ECANCELED;
 }
 
@@ -135,7 +120,7 @@ int cio_cond_notify(cio_cond *c, int n)
     int r = cio__waitq_check_waker(&k->wq);
     if (r < 0)
         return r;
-    return notify(k, n);
+    return cio__waitq_wake_n(&k->wq, n, CIO__W_GRANTED, 0);
 }
 
 int cio_cond_notify_all(cio_cond *c)

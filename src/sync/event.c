@@ -48,12 +48,7 @@ int cio_event_init(cio_event *e)
 int cio_event_destroy(cio_event *e)
 {
     event_impl *k = impl(e);
-    if (!k)
-        return -EINVAL;
-    if (cio__waitq_busy(&k->wq))
-        return -EBUSY;
-    k->magic = 0;
-    return 0;
+    return k ? cio__waitq_retire(&k->wq, &k->magic) : -EINVAL;
 }
 
 int cio_event_wait(cio_event *e)

@@ -53,10 +53,9 @@ int cio_lock_destroy(cio_lock *l)
     lock_impl *k = impl(l);
     if (!k)
         return -EINVAL;
-    if (k->locked || cio__waitq_busy(&k->wq))
+    if (k->locked)
         return -EBUSY;
-    k->magic = 0;
-    return 0;
+    return cio__waitq_retire(&k->wq, &k->magic);
 }
 
 /* The lock is held: hand it on, or mark it free. */

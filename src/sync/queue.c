@@ -162,6 +162,19 @@ static void *store_pop(cio_queue *q)
     return item;
 }
 
+/* Empties the store, freeing each item with item_dtor; a dropped item
+ * counts as done for join. */
+static void drop_items(cio_queue *q)
+{
+    while (q->n > 0) {
+        void *item = store_pop(q);
+        if (q->item_dtor)
+            q->item_dtor(item);
+        if (q->unfinished > 0)
+            q->unfinished--;
+    }
+}
+
 /* ---- reservations ---- */
 
 static int has_slot(const cio_queue *q)
@@ -221,14 +234,22 @@ static cio_loop *waiters_loop(const cio_queue *q)
     return NULL;
 }
 
+/* May t, the caller, wait on q (NULL if q is no queue)? Only a task of
+ * the queue's loop may. */
 static int check_task(const cio_queue *q, const cio__task *t)
 {
+    if (!q || !t)
+        return -EINVAL;
     cio_loop *l = waiters_loop(q);
     return !l || l == t->f.loop ? 0 : -EINVAL;
 }
 
+/* May the caller, task or callback, touch q (NULL if q is no queue)?
+ * Not from a loop other than the queue's (pinned, or its waiters'). */
 static int check_waker(const cio_queue *q)
 {
+    if (!q)
+        return -EINVAL;
     cio_loop *l = waiters_loop(q);
     if (CIO_UNLIKELY(l && cio__tls_running && cio__tls_running != l))
         return -EINVAL;
@@ -279,11 +300,7 @@ int cio_queue_free(cio_queue *q)
     if (cio__waitq_busy(&q->getters) || cio__waitq_busy(&q->putters) ||
         cio__waitq_busy(&q->joiners))
         return -EBUSY;
-    while (q->n > 0) {
-        void *item = store_pop(q);
-        if (q->item_dtor)
-            q->item_dtor(item);
-    }
+    drop_items(q);
     q->magic = 0;
     cio__free(q->ring);
     cio__free(q->heap);
@@ -294,8 +311,6 @@ int cio_queue_free(cio_queue *q)
 int cio_queue_put_nowait(cio_queue *q, void *item)
 {
     q = impl(q);
-    if (!q)
-        return -EINVAL;
     int r = check_waker(q);
     if (r < 0)
         return r;
@@ -324,8 +339,6 @@ int cio_queue_put(cio_queue *q, void *item)
 {
     q = impl(q);
     cio__task *t = cio__tls_task;
-    if (!q || !t)
-        return -EINVAL;
     int r = check_task(q, t);
     if (r < 0)
         return r;
@@ -353,9 +366,7 @@ int cio_queue_get(cio_queue *q, void **item)
 {
     q = impl(q);
     cio__task *t = cio__tls_task;
-    if (!q || !t || !item)
-        return -EINVAL;
-    int r = check_task(q, t);
+    int r = item ? check_task(q, t) : -EINVAL;
     if (r < 0)
         return r;
     if (q->n > q->want_items) {
@@ -400,8 +411,6 @@ int cio_queue_join(cio_queue *q)
 {
     q = impl(q);
     cio__task *t = cio__tls_task;
-    if (!q || !t)
-        return -EINVAL;
     int r = check_task(q, t);
     if (r < 0)
         return r;
@@ -414,20 +423,12 @@ int cio_queue_join(cio_queue *q)
 int cio_queue_shutdown(cio_queue *q, int immediate)
 {
     q = impl(q);
-    if (!q)
-        return -EINVAL;
     int r = check_waker(q);
     if (r < 0)
         return r;
     q->shutdown = 1;
     if (immediate) {
-        while (q->n > 0) {
-            void *item = store_pop(q);
-            if (q->item_dtor)
-                q->item_dtor(item);
-            if (q->unfinished > 0)
-                q->unfinished--;
-        }
+        drop_items(q);
         q->want_items = 0;
         if (q->unfinished == 0)
             cio__waitq_wake_all(&q->joiners, CIO__W_GRANTED, 0);

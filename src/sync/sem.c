@@ -58,12 +58,7 @@ int cio_sem_init(cio_sem *s, int value, unsigned flags)
 int cio_sem_destroy(cio_sem *s)
 {
     sem_impl *k = impl(s);
-    if (!k)
-        return -EINVAL;
-    if (cio__waitq_busy(&k->wq))
-        return -EBUSY;
-    k->magic = 0;
-    return 0;
+    return k ? cio__waitq_retire(&k->wq, &k->magic) : -EINVAL;
 }
 
 /* Gives a permit back: to the first waiter, else to the count. */

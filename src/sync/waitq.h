@@ -22,6 +22,7 @@
 #define CIO_SYNC_WAITQ_H
 
 #include <errno.h>
+#include <limits.h>
 
 #include "task/task.h"
 
@@ -70,6 +71,17 @@ static inline int cio__waitq_busy(const cio__waitq *wq)
     return wq->n != 0 || wq->woken != 0;
 }
 
+/* The end of a primitive's _destroy: refused with -EBUSY while nodes
+ * still point at it, else its magic is cleared so that later calls get
+ * -EINVAL. */
+static inline int cio__waitq_retire(const cio__waitq *wq, uint32_t *magic)
+{
+    if (cio__waitq_busy(wq))
+        return -EBUSY;
+    *magic = 0;
+    return 0;
+}
+
 static inline cio__waiter *cio__waitq_first(cio__waitq *wq)
 {
     if (wq->n == 0)
@@ -112,16 +124,22 @@ static inline void cio__waitq_wake(cio__waiter *w, int state, int err)
     cio__task_wake(t, 0);
 }
 
-/* Wakes every waiter of wq in FIFO order. Returns how many. */
-static inline int cio__waitq_wake_all(cio__waitq *wq, int state, int err)
+/* Wakes up to n waiters of wq in FIFO order. Returns how many. */
+static inline int cio__waitq_wake_n(cio__waitq *wq, int n, int state, int err)
 {
     int k = 0;
     cio__waiter *w;
-    while ((w = cio__waitq_first(wq)) != NULL) {
+    while (k < n && (w = cio__waitq_first(wq)) != NULL) {
         cio__waitq_wake(w, state, err);
         k++;
     }
     return k;
+}
+
+/* Wakes every waiter of wq in FIFO order. Returns how many. */
+static inline int cio__waitq_wake_all(cio__waitq *wq, int state, int err)
+{
+    return cio__waitq_wake_n(wq, INT_MAX, state, err);
 }
 
 /* Suspends task t (the caller, checked with cio__waitq_check_task) at the

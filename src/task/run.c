@@ -35,9 +35,8 @@ int cio_loop_run_until_complete(cio_loop *loop, cio_future *f, void **result)
     return r;
 }
 
-/* Cancels every live task and runs the loop until all have finished, as
- * asyncio.run's _cancel_all_tasks does. */
-static void cancel_all_and_drain(cio_loop *loop)
+/* asyncio.run's _cancel_all_tasks; see task.h. */
+void cio__loop_cancel_all_and_drain(cio_loop *loop)
 {
     if (!loop->ntasks)
         return;
@@ -70,7 +69,7 @@ int cio_run(cio_coro_fn main, void *arg, void **result)
         r = cio_loop_run_until_complete(loop, t, result);
         cio_future_release(t);
     }
-    cancel_all_and_drain(loop);
+    cio__loop_cancel_all_and_drain(loop);
     int rc = cio_loop_free(loop);
     CIO_ASSERT(rc == 0);
     cio_set_event_loop(prev);

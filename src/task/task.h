@@ -106,6 +106,11 @@ int cio__task_suspend_on(cio__task *t);
 /* Requests cancellation of a task (cio_future_cancel on a task). */
 int cio__task_cancel(cio__task *t, const char *msg);
 
+/* Cancels every live task of loop and runs it until all have finished,
+ * as asyncio.run's _cancel_all_tasks does (run.c). For cio_run and loop
+ * threads, after their loop has stopped: loop must not be running. */
+void cio__loop_cancel_all_and_drain(cio_loop *loop);
+
 /* Completes a pending plain future and schedules its callbacks. */
 void cio__future_complete(cio_future *f, int state);
 

@@ -3,74 +3,12 @@
  * set_running_or_notify_cancel (Python's semantics), result/error with
  * timeouts, callbacks (thread that runs them, already-done case), waking
  * blocked threads, as_completed order and deadline, refcounts across
- * threads. Threaded cases count allocations with an atomic allocator.
+ * threads. The counting allocator is atomic, so threaded cases use it too.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-/* ---- an allocator that is safe to call from several threads ---- */
-
-static atomic_long xa_live;
-
-static void *xa_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    void *p = malloc(n);
-    if (p)
-        atomic_fetch_add(&xa_live, 1);
-    return p;
-}
-
-static void *xa_realloc(void *p, size_t n, void *ud)
-{
-    (void)ud;
-    void *q = realloc(p, n);
-    if (q && !p)
-        atomic_fetch_add(&xa_live, 1);
-    return q;
-}
-
-static void xa_free(void *p, void *ud)
-{
-    (void)ud;
-    if (p)
-        atomic_fetch_sub(&xa_live, 1);
-    free(p);
-}
-
-static const cio_allocator xa_allocator = {xa_malloc, xa_realloc, xa_free,
-                                           NULL};
-
-static int xa_setup(void **state)
-{
-    (void)state;
-    atomic_store(&xa_live, 0);
-    return cio_set_allocator(&xa_allocator);
-}
-
-static int xa_teardown(void **state)
-{
-    (void)state;
-    long live = atomic_load(&xa_live);
-    cio_set_allocator(NULL);
-    if (live) {
-        fprintf(stderr, "leak: %ld live blocks at teardown\n", live);
-        return -1;
-    }
-    return 0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
+#include "cio_testutil_mt.h"
 
 /* ---- single-threaded semantics ---- */
 
@@ -207,8 +145,7 @@ static void record_thread(cio_cfuture *cf, void *arg)
 static void *set_later(void *arg)
 {
     setter *s = arg;
-    struct timespec ts = {0, (long)s->delay};
-    nanosleep(&ts, NULL);
+    sleep_ns(s->delay);
     cio_cfuture_set_result(s->cf, (void *)7);
     cio_cfuture_release(s->cf);
     return NULL;
@@ -237,8 +174,7 @@ static void blocked_waiter_wakes_callback_in_completer(void **state)
 static void *cancel_later(void *arg)
 {
     setter *s = arg;
-    struct timespec ts = {0, (long)s->delay};
-    nanosleep(&ts, NULL);
+    sleep_ns(s->delay);
     cio_cfuture_cancel(s->cf);
     return NULL;
 }
@@ -257,19 +193,17 @@ static void cancel_wakes_waiter(void **state)
     cio_cfuture_release(s.cf);
 }
 
-typedef struct {
-    cio_cfuture *cf;
-    int64_t delay;
-    void *value;
-} timed_set;
-
-static void *timed_setter(void *arg)
+/* One thread completes the futures in the order 1, 2, 0 (a short pause
+ * between each, so the iterator is usually waiting): the order cannot
+ * depend on scheduling, so the test is exact under valgrind too. */
+static void *complete_in_order(void *arg)
 {
-    timed_set *ts = arg;
-    struct timespec d = {(time_t)(ts->delay / CIO_SEC),
-                         (long)(ts->delay % CIO_SEC)};
-    nanosleep(&d, NULL);
-    cio_cfuture_set_result(ts->cf, ts->value);
+    cio_cfuture **fs = arg;
+    int seq[3] = {1, 2, 0};
+    for (int k = 0; k < 3; k++) {
+        sleep_ms(5);
+        cio_cfuture_set_result(fs[seq[k]], (void *)(intptr_t)seq[k]);
+    }
     return NULL;
 }
 
@@ -277,17 +211,12 @@ static void as_completed_in_completion_order(void **state)
 {
     (void)state;
     cio_cfuture *fs[3];
-    timed_set ts[3];
-    pthread_t th[3];
-    int64_t delays[3] = {60 * CIO_MS, 10 * CIO_MS, 35 * CIO_MS};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         assert_int_equal(cio_cfuture_new(&fs[i]), 0);
-        ts[i] = (timed_set){fs[i], delays[i], (void *)(intptr_t)i};
-    }
     cio_cfuture_iter *it;
     assert_int_equal(cio_cfuture_as_completed_new(fs, 3, -1, &it), 0);
-    for (int i = 0; i < 3; i++)
-        pthread_create(&th[i], NULL, timed_setter, &ts[i]);
+    pthread_t th;
+    pthread_create(&th, NULL, complete_in_order, fs);
     int order[3];
     cio_cfuture *f;
     for (int k = 0; k < 3; k++) {
@@ -300,8 +229,7 @@ static void as_completed_in_completion_order(void **state)
     assert_int_equal(order[0], 1);
     assert_int_equal(order[1], 2);
     assert_int_equal(order[2], 0);
-    for (int i = 0; i < 3; i++)
-        pthread_join(th[i], NULL);
+    pthread_join(th, NULL);
     cio_cfuture_as_completed_free(it);
     for (int i = 0; i < 3; i++)
         cio_cfuture_release(fs[i]);
@@ -355,8 +283,7 @@ static void many_waiters_one_completer(void **state)
     pthread_t th[8];
     for (int i = 0; i < 8; i++)
         pthread_create(&th[i], NULL, waiter_thread, cio_cfuture_retain(cf));
-    struct timespec d = {0, 5 * 1000 * 1000};
-    nanosleep(&d, NULL);
+    sleep_ns(5 * CIO_MS);
     cio_cfuture_set_result(cf, (void *)9);
     for (int i = 0; i < 8; i++) {
         void *ok;
@@ -372,11 +299,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(cancel_semantics, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(callbacks_order_remove_and_done, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(result_timeout_elapses, tu_setup, tu_teardown),
-    cmocka_unit_test_setup_teardown(blocked_waiter_wakes_callback_in_completer, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cancel_wakes_waiter, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(as_completed_in_completion_order, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(as_completed_deadline, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(many_waiters_one_completer, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(blocked_waiter_wakes_callback_in_completer, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancel_wakes_waiter, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_in_completion_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_deadline, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(many_waiters_one_completer, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

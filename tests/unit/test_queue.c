@@ -7,59 +7,13 @@
  */
 #include <errno.h>
 
-#include "cio_testutil.h"
+#define TU_LOG_MAX 256
+#include "cio_testutil_task.h"
 
 #define IT(x) ((void *)(intptr_t)(x))
 #define VAL(p) ((int)(intptr_t)(p))
 
-static int log_[256];
-static int nlog;
 static cio_queue *q;
-
-static void rec(int v)
-{
-    assert_true(nlog < 256);
-    log_[nlog++] = v;
-}
-
-static void expect_log(const int *want, int n)
-{
-    assert_int_equal(nlog, n);
-    for (int i = 0; i < n; i++)
-        assert_int_equal(log_[i], want[i]);
-}
-
-static void run_main(cio_coro_fn fn, void *arg)
-{
-    nlog = 0;
-    cio_loop *loop = tu_loop_virtual();
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(fn, arg), NULL, &t), 0);
-    assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
-    cio_future_release(t);
-    tu_loop_done(loop);
-}
-
-static cio_task *spawn(cio_coro_fn fn, void *arg)
-{
-    cio_task *t;
-    assert_int_equal(cio_task_create(cio_get_running_loop(), CIO_CORO(fn, arg),
-                                     NULL, &t),
-                     0);
-    return t;
-}
-
-static int finish(cio_task *t)
-{
-    int r = cio_await(t, NULL);
-    cio_future_release(t);
-    return r;
-}
-
-static int64_t now_ms(void)
-{
-    return cio_loop_time(cio_get_running_loop()) / CIO_MS;
-}
 
 /* Gets one item and logs it, or logs 1000 + -error. */
 static int getter(void *arg, void **result)
@@ -221,11 +175,7 @@ static int blocking_get_main(void *arg, void **result)
     return 0;
 }
 
-static void blocking_get_fifo(void **state)
-{
-    (void)state;
-    run_main(blocking_get_main, NULL);
-}
+TU_MAIN_CASE(blocking_get_fifo, blocking_get_main)
 
 static int blocking_put_main(void *arg, void **result)
 {
@@ -253,11 +203,7 @@ static int blocking_put_main(void *arg, void **result)
     return 0;
 }
 
-static void blocking_put_fifo(void **state)
-{
-    (void)state;
-    run_main(blocking_put_main, NULL);
-}
+TU_MAIN_CASE(blocking_put_fifo, blocking_put_main)
 
 /* A woken getter's item is reserved: get_nowait and a new get do not
  * take it, and qsize still counts it until the getter runs. */
@@ -289,11 +235,7 @@ static int no_barging_main(void *arg, void **result)
     return 0;
 }
 
-static void no_barging(void **state)
-{
-    (void)state;
-    run_main(no_barging_main, NULL);
-}
+TU_MAIN_CASE(no_barging, no_barging_main)
 
 /* ==================================================================== */
 
@@ -331,11 +273,7 @@ static int getter_cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void getter_cancel(void **state)
-{
-    (void)state;
-    run_main(getter_cancel_main, NULL);
-}
+TU_MAIN_CASE(getter_cancel, getter_cancel_main)
 
 /* A slot freed for a putter that is cancelled in the same iteration goes
  * to the next putter; the cancelled putter's item is never added. */
@@ -370,11 +308,7 @@ static int putter_cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void putter_cancel(void **state)
-{
-    (void)state;
-    run_main(putter_cancel_main, NULL);
-}
+TU_MAIN_CASE(putter_cancel, putter_cancel_main)
 
 /* ==================================================================== */
 
@@ -435,11 +369,7 @@ static int join_main(void *arg, void **result)
     return 0;
 }
 
-static void task_done_join(void **state)
-{
-    (void)state;
-    run_main(join_main, NULL);
-}
+TU_MAIN_CASE(task_done_join, join_main)
 
 /* ==================================================================== */
 
@@ -486,11 +416,7 @@ static int shutdown_main(void *arg, void **result)
     return 0;
 }
 
-static void shutdown_graceful(void **state)
-{
-    (void)state;
-    run_main(shutdown_main, NULL);
-}
+TU_MAIN_CASE(shutdown_graceful, shutdown_main)
 
 static int dropped;
 
@@ -550,11 +476,7 @@ static int shutdown_immediate_main(void *arg, void **result)
     return 0;
 }
 
-static void shutdown_immediate(void **state)
-{
-    (void)state;
-    run_main(shutdown_immediate_main, NULL);
-}
+TU_MAIN_CASE(shutdown_immediate, shutdown_immediate_main)
 
 /* ==================================================================== */
 
@@ -626,11 +548,7 @@ static int timeouts_main(void *arg, void **result)
     return 0;
 }
 
-static void timeouts(void **state)
-{
-    (void)state;
-    run_main(timeouts_main, NULL);
-}
+TU_MAIN_CASE(timeouts, timeouts_main)
 
 /* ==================================================================== */
 

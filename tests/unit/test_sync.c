@@ -7,58 +7,7 @@
  */
 #include <errno.h>
 
-#include "cio_testutil.h"
-
-static int log_[64];
-static int nlog;
-
-static void rec(int v)
-{
-    assert_true(nlog < 64);
-    log_[nlog++] = v;
-}
-
-static void expect_log(const int *want, int n)
-{
-    assert_int_equal(nlog, n);
-    for (int i = 0; i < n; i++)
-        assert_int_equal(log_[i], want[i]);
-}
-
-/* Runs fn(arg) as the main task of a fresh virtual-clock loop; it must
- * return 0. */
-static void run_main(cio_coro_fn fn, void *arg)
-{
-    nlog = 0;
-    cio_loop *loop = tu_loop_virtual();
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(fn, arg), NULL, &t), 0);
-    assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
-    cio_future_release(t);
-    tu_loop_done(loop);
-}
-
-static cio_task *spawn(cio_coro_fn fn, void *arg)
-{
-    cio_task *t;
-    assert_int_equal(cio_task_create(cio_get_running_loop(), CIO_CORO(fn, arg),
-                                     NULL, &t),
-                     0);
-    return t;
-}
-
-/* Awaits t and returns its outcome; releases it. */
-static int finish(cio_task *t)
-{
-    int r = cio_await(t, NULL);
-    cio_future_release(t);
-    return r;
-}
-
-static int64_t now_ms(void)
-{
-    return cio_loop_time(cio_get_running_loop()) / CIO_MS;
-}
+#include "cio_testutil_task.h"
 
 /* ====================================================================
  * Lock
@@ -137,11 +86,7 @@ static int lock_fifo_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_fifo(void **state)
-{
-    (void)state;
-    run_main(lock_fifo_main, NULL);
-}
+TU_MAIN_CASE(lock_fifo, lock_fifo_main)
 
 static int lock_cancel_waiting_main(void *arg, void **result)
 {
@@ -165,11 +110,7 @@ static int lock_cancel_waiting_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_cancel_waiting(void **state)
-{
-    (void)state;
-    run_main(lock_cancel_waiting_main, NULL);
-}
+TU_MAIN_CASE(lock_cancel_waiting, lock_cancel_waiting_main)
 
 /* The lock is released to a waiter that is cancelled in the same
  * iteration, before it runs: it must go on to the next waiter. */
@@ -193,11 +134,7 @@ static int lock_cancel_after_grant_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_cancel_after_grant(void **state)
-{
-    (void)state;
-    run_main(lock_cancel_after_grant_main, NULL);
-}
+TU_MAIN_CASE(lock_cancel_after_grant, lock_cancel_after_grant_main)
 
 /* Same race with the last waiter: the lock must end up free. */
 static int lock_cancel_last_after_grant_main(void *arg, void **result)
@@ -218,11 +155,7 @@ static int lock_cancel_last_after_grant_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_cancel_last_after_grant(void **state)
-{
-    (void)state;
-    run_main(lock_cancel_last_after_grant_main, NULL);
-}
+TU_MAIN_CASE(lock_cancel_last_after_grant, lock_cancel_last_after_grant_main)
 
 /* A task cancelled before it reaches acquire gets -ECANCELED there
  * without ever being queued. */
@@ -241,11 +174,7 @@ static int lock_cancel_pending_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_cancel_pending(void **state)
-{
-    (void)state;
-    run_main(lock_cancel_pending_main, NULL);
-}
+TU_MAIN_CASE(lock_cancel_pending, lock_cancel_pending_main)
 
 /* ====================================================================
  * Event
@@ -291,11 +220,7 @@ static int event_fifo_main(void *arg, void **result)
     return 0;
 }
 
-static void event_fifo(void **state)
-{
-    (void)state;
-    run_main(event_fifo_main, NULL);
-}
+TU_MAIN_CASE(event_fifo, event_fifo_main)
 
 /* set and cancel in the same iteration, in both orders: the cancelled
  * waiter returns -ECANCELED, every other waiter is woken. */
@@ -321,11 +246,7 @@ static int event_set_while_cancelling_main(void *arg, void **result)
     return 0;
 }
 
-static void event_set_while_cancelling(void **state)
-{
-    (void)state;
-    run_main(event_set_while_cancelling_main, NULL);
-}
+TU_MAIN_CASE(event_set_while_cancelling, event_set_while_cancelling_main)
 
 static int set_event_cb(void *arg)
 {
@@ -379,6 +300,27 @@ static int cond_waiter(void *arg, void **result)
     return r;
 }
 
+/* lk and cv, a condition over it. */
+static void cond_open(void)
+{
+    cio_lock_init(&lk);
+    cio_cond_init(&cv, &lk);
+}
+
+static void cond_close(void)
+{
+    cio_cond_destroy(&cv);
+    cio_lock_destroy(&lk);
+}
+
+/* Notifies cv's first waiter, holding lk to do so. */
+static void notify_one(void)
+{
+    cio_lock_acquire(&lk);
+    cio_cond_notify(&cv, 1);
+    cio_lock_release(&lk);
+}
+
 static int cond_fifo_main(void *arg, void **result)
 {
     (void)arg;
@@ -410,11 +352,7 @@ static int cond_fifo_main(void *arg, void **result)
     return 0;
 }
 
-static void cond_fifo(void **state)
-{
-    (void)state;
-    run_main(cond_fifo_main, NULL);
-}
+TU_MAIN_CASE(cond_fifo, cond_fifo_main)
 
 static int enough_items(void *arg)
 {
@@ -436,8 +374,7 @@ static int cond_wait_for_main(void *arg, void **result)
     (void)arg;
     (void)result;
     items = 0;
-    cio_lock_init(&lk);
-    cio_cond_init(&cv, &lk);
+    cond_open();
     cio_task *c = spawn(cond_consumer, (void *)3);
     for (int i = 0; i < 5; i++) {
         cio_sleep(CIO_MS);
@@ -455,16 +392,11 @@ static int cond_wait_for_main(void *arg, void **result)
     cio_lock_release(&lk);
     assert_int_equal(cio_cond_wait_for(&cv, enough_items, (void *)1),
                      -EINVAL);
-    cio_cond_destroy(&cv);
-    cio_lock_destroy(&lk);
+    cond_close();
     return 0;
 }
 
-static void cond_wait_for(void **state)
-{
-    (void)state;
-    run_main(cond_wait_for_main, NULL);
-}
+TU_MAIN_CASE(cond_wait_for, cond_wait_for_main)
 
 /* A waiter notified and then cancelled before it runs passes the
  * notification to the next waiter. */
@@ -472,8 +404,7 @@ static int cond_cancel_after_notify_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_lock_init(&lk);
-    cio_cond_init(&cv, &lk);
+    cond_open();
     cio_task *a = spawn(cond_waiter, (void *)1);
     cio_task *b = spawn(cond_waiter, (void *)2);
     cio_task *c = spawn(cond_waiter, (void *)3);
@@ -488,20 +419,13 @@ static int cond_cancel_after_notify_main(void *arg, void **result)
     expect_log(want, 2);
     /* c was never notified. */
     assert_false(cio_future_done(c));
-    cio_lock_acquire(&lk);
-    cio_cond_notify(&cv, 1);
-    cio_lock_release(&lk);
+    notify_one();
     assert_int_equal(finish(c), 0);
-    cio_cond_destroy(&cv);
-    cio_lock_destroy(&lk);
+    cond_close();
     return 0;
 }
 
-static void cond_cancel_after_notify(void **state)
-{
-    (void)state;
-    run_main(cond_cancel_after_notify_main, NULL);
-}
+TU_MAIN_CASE(cond_cancel_after_notify, cond_cancel_after_notify_main)
 
 /* Cancelled while waiting for a notify, the waiter still re-acquires the
  * lock before returning, so it waits for the holder; nobody else is
@@ -510,8 +434,7 @@ static int cond_cancel_waiting_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_lock_init(&lk);
-    cio_cond_init(&cv, &lk);
+    cond_open();
     cio_task *a = spawn(cond_waiter, (void *)1);
     cio_task *b = spawn(cond_waiter, (void *)2);
     cio_sleep(CIO_MS);
@@ -525,20 +448,13 @@ static int cond_cancel_waiting_main(void *arg, void **result)
     int want[] = {101};
     expect_log(want, 1);
     assert_false(cio_future_done(b)); /* not spuriously notified */
-    cio_lock_acquire(&lk);
-    cio_cond_notify(&cv, 1);
-    cio_lock_release(&lk);
+    notify_one();
     assert_int_equal(finish(b), 0);
-    cio_cond_destroy(&cv);
-    cio_lock_destroy(&lk);
+    cond_close();
     return 0;
 }
 
-static void cond_cancel_waiting(void **state)
-{
-    (void)state;
-    run_main(cond_cancel_waiting_main, NULL);
-}
+TU_MAIN_CASE(cond_cancel_waiting, cond_cancel_waiting_main)
 
 /* Notified, then cancelled while queued for the lock: the notification
  * goes on, the cancellation is reported, the lock is held on return. */
@@ -546,8 +462,7 @@ static int cond_cancel_reacquiring_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_lock_init(&lk);
-    cio_cond_init(&cv, &lk);
+    cond_open();
     cio_task *a = spawn(cond_waiter, (void *)1);
     cio_task *b = spawn(cond_waiter, (void *)2);
     cio_sleep(CIO_MS);
@@ -561,16 +476,11 @@ static int cond_cancel_reacquiring_main(void *arg, void **result)
     assert_int_equal(finish(b), 0);
     int want[] = {101, 2};
     expect_log(want, 2);
-    cio_cond_destroy(&cv);
-    cio_lock_destroy(&lk);
+    cond_close();
     return 0;
 }
 
-static void cond_cancel_reacquiring(void **state)
-{
-    (void)state;
-    run_main(cond_cancel_reacquiring_main, NULL);
-}
+TU_MAIN_CASE(cond_cancel_reacquiring, cond_cancel_reacquiring_main)
 
 static int cond_misuse_main(void *arg, void **result)
 {
@@ -661,11 +571,7 @@ static int sem_fifo_main(void *arg, void **result)
     return 0;
 }
 
-static void sem_fifo(void **state)
-{
-    (void)state;
-    run_main(sem_fifo_main, NULL);
-}
+TU_MAIN_CASE(sem_fifo, sem_fifo_main)
 
 /* A permit granted to a waiter that is cancelled before it runs goes to
  * the next waiter; a waiter cancelled while waiting takes nothing. */
@@ -694,11 +600,7 @@ static int sem_cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void sem_cancel(void **state)
-{
-    (void)state;
-    run_main(sem_cancel_main, NULL);
-}
+TU_MAIN_CASE(sem_cancel, sem_cancel_main)
 
 static int sem_bounded_main(void *arg, void **result)
 {
@@ -727,11 +629,7 @@ static int sem_bounded_main(void *arg, void **result)
     return 0;
 }
 
-static void sem_bounded(void **state)
-{
-    (void)state;
-    run_main(sem_bounded_main, NULL);
-}
+TU_MAIN_CASE(sem_bounded, sem_bounded_main)
 
 static void sem_misuse(void **state)
 {
@@ -802,11 +700,7 @@ static int barrier_rounds_main(void *arg, void **result)
     return 0;
 }
 
-static void barrier_rounds(void **state)
-{
-    (void)state;
-    run_main(barrier_rounds_main, NULL);
-}
+TU_MAIN_CASE(barrier_rounds, barrier_rounds_main)
 
 static int barrier_once(void *arg, void **result)
 {
@@ -859,11 +753,7 @@ static int barrier_cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void barrier_cancel(void **state)
-{
-    (void)state;
-    run_main(barrier_cancel_main, NULL);
-}
+TU_MAIN_CASE(barrier_cancel, barrier_cancel_main)
 
 static int barrier_abort_reset_main(void *arg, void **result)
 {
@@ -899,11 +789,7 @@ static int barrier_abort_reset_main(void *arg, void **result)
     return 0;
 }
 
-static void barrier_abort_reset(void **state)
-{
-    (void)state;
-    run_main(barrier_abort_reset_main, NULL);
-}
+TU_MAIN_CASE(barrier_abort_reset, barrier_abort_reset_main)
 
 static void barrier_misuse(void **state)
 {
@@ -1032,9 +918,7 @@ static int timeouts_main(void *arg, void **result)
         case P_LOCK: cio_lock_release(&lk); break;
         case P_EVENT: cio_event_set(&ev); break;
         case P_COND:
-            cio_lock_acquire(&lk);
-            cio_cond_notify(&cv, 1);
-            cio_lock_release(&lk);
+            notify_one();
             break;
         case P_SEM: cio_sem_release(&sm); break;
         default: break;
@@ -1052,11 +936,7 @@ static int timeouts_main(void *arg, void **result)
     return 0;
 }
 
-static void timeouts(void **state)
-{
-    (void)state;
-    run_main(timeouts_main, NULL);
-}
+TU_MAIN_CASE(timeouts, timeouts_main)
 
 /* The grant and the deadline in the same iteration: the lock is released
  * at 5 ms, exactly when the waiter's scope expires. Whichever wins, the
@@ -1082,11 +962,7 @@ static int lock_release_at_deadline_main(void *arg, void **result)
     return 0;
 }
 
-static void lock_release_at_deadline(void **state)
-{
-    (void)state;
-    run_main(lock_release_at_deadline_main, NULL);
-}
+TU_MAIN_CASE(lock_release_at_deadline, lock_release_at_deadline_main)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(lock_basics, tu_setup, tu_teardown),

@@ -8,74 +8,18 @@
  * task and cio_run shutting the default pool down.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <time.h>
 
-#include "cio_testutil.h"
+#include "cio_testutil_mt.h"
 
-static atomic_long xa_live;
-
-static void *xa_malloc(size_t n, void *ud)
+/* A pool of at most max_workers threads. */
+static cio_thread_pool *new_pool(unsigned max_workers)
 {
-    (void)ud;
-    void *p = malloc(n);
-    if (p)
-        atomic_fetch_add(&xa_live, 1);
+    cio_thread_pool *p;
+    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
+    o.max_workers = max_workers;
+    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
     return p;
-}
-
-static void *xa_realloc(void *p, size_t n, void *ud)
-{
-    (void)ud;
-    void *q = realloc(p, n);
-    if (q && !p)
-        atomic_fetch_add(&xa_live, 1);
-    return q;
-}
-
-static void xa_free(void *p, void *ud)
-{
-    (void)ud;
-    if (p)
-        atomic_fetch_sub(&xa_live, 1);
-    free(p);
-}
-
-static const cio_allocator xa_allocator = {xa_malloc, xa_realloc, xa_free,
-                                           NULL};
-
-static int xa_setup(void **state)
-{
-    (void)state;
-    atomic_store(&xa_live, 0);
-    return cio_set_allocator(&xa_allocator);
-}
-
-static int xa_teardown(void **state)
-{
-    (void)state;
-    long live = atomic_load(&xa_live);
-    cio_set_allocator(NULL);
-    if (live) {
-        fprintf(stderr, "leak: %ld live blocks at teardown\n", live);
-        return -1;
-    }
-    return 0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static int square(void *arg, void **result)
@@ -102,10 +46,7 @@ static int nap(void *arg, void **result)
 static void submit_result_and_failure(void **state)
 {
     (void)state;
-    cio_thread_pool *p;
-    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
-    o.max_workers = 2;
-    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
+    cio_thread_pool *p = new_pool(2);
     cio_cfuture *a, *b, *c;
     assert_int_equal(cio_thread_pool_submit(p, square, (void *)7, &a), 0);
     assert_int_equal(cio_thread_pool_submit(p, fail_io, NULL, &b), 0);
@@ -161,10 +102,7 @@ static void worker_names_and_signals(void **state)
 static void map_keeps_argument_order(void **state)
 {
     (void)state;
-    cio_thread_pool *p;
-    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
-    o.max_workers = 3;
-    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
+    cio_thread_pool *p = new_pool(3);
     /* Later items finish first. */
     void *args[4] = {(void *)40, (void *)30, (void *)1, (void *)10};
     void *res[4];
@@ -180,10 +118,7 @@ static void map_keeps_argument_order(void **state)
 static void map_timeout_cancels_the_rest(void **state)
 {
     (void)state;
-    cio_thread_pool *p;
-    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
-    o.max_workers = 1;
-    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
+    cio_thread_pool *p = new_pool(1);
     void *args[3] = {(void *)1, (void *)300, (void *)300};
     void *res[3];
     int errs[3];
@@ -201,10 +136,7 @@ static void map_timeout_cancels_the_rest(void **state)
 static void cancel_before_start_and_shutdown(void **state)
 {
     (void)state;
-    cio_thread_pool *p;
-    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
-    o.max_workers = 1;
-    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
+    cio_thread_pool *p = new_pool(1);
     cio_cfuture *busy, *q[4];
     assert_int_equal(cio_thread_pool_submit(p, nap, (void *)100, &busy), 0);
     for (int i = 0; i < 4; i++)
@@ -243,10 +175,7 @@ static void scope_end_waits_for_all(void **state)
     (void)state;
     /* with ThreadPoolExecutor(max_workers=2) as pool: submit twice */
     atomic_store(&finished, 0);
-    cio_thread_pool *p;
-    cio_thread_pool_opts o = CIO_THREAD_POOL_OPTS_INIT;
-    o.max_workers = 2;
-    assert_int_equal(cio_thread_pool_new(&p, &o), 0);
+    cio_thread_pool *p = new_pool(2);
     cio_thread_pool_submit(p, count_after_nap, (void *)40, NULL);
     cio_thread_pool_submit(p, count_after_nap, (void *)10, NULL);
     cio_thread_pool_submit(p, count_after_nap, (void *)10, NULL);
@@ -492,18 +421,18 @@ static void loop_future_exposed_to_threads(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(submit_result_and_failure, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(worker_names_and_signals, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(map_keeps_argument_order, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(map_timeout_cancels_the_rest, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cancel_before_start_and_shutdown, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(scope_end_waits_for_all, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(shutdown_from_worker_is_edeadlk, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(ten_thousand_from_four_threads, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(to_thread_and_run_in_executor, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cancelling_awaiting_task_cancels_job, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cio_run_shuts_default_pool_down, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(loop_future_exposed_to_threads, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(submit_result_and_failure, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(worker_names_and_signals, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_keeps_argument_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_timeout_cancels_the_rest, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancel_before_start_and_shutdown, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(scope_end_waits_for_all, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(shutdown_from_worker_is_edeadlk, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(ten_thousand_from_four_threads, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(to_thread_and_run_in_executor, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancelling_awaiting_task_cancels_job, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cio_run_shuts_default_pool_down, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(loop_future_exposed_to_threads, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

@@ -7,75 +7,9 @@
  * completed, nothing leaked).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <time.h>
 
-#include "cio_testutil.h"
-
-static atomic_long xa_live;
-
-static void *xa_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    void *p = malloc(n);
-    if (p)
-        atomic_fetch_add(&xa_live, 1);
-    return p;
-}
-
-static void *xa_realloc(void *p, size_t n, void *ud)
-{
-    (void)ud;
-    void *q = realloc(p, n);
-    if (q && !p)
-        atomic_fetch_add(&xa_live, 1);
-    return q;
-}
-
-static void xa_free(void *p, void *ud)
-{
-    (void)ud;
-    if (p)
-        atomic_fetch_sub(&xa_live, 1);
-    free(p);
-}
-
-static const cio_allocator xa_allocator = {xa_malloc, xa_realloc, xa_free,
-                                           NULL};
-
-static int xa_setup(void **state)
-{
-    (void)state;
-    atomic_store(&xa_live, 0);
-    return cio_set_allocator(&xa_allocator);
-}
-
-static int xa_teardown(void **state)
-{
-    (void)state;
-    long live = atomic_load(&xa_live);
-    cio_set_allocator(NULL);
-    if (live) {
-        fprintf(stderr, "leak: %ld live blocks at teardown\n", live);
-        return -1;
-    }
-    return 0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / CIO_SEC), (long)(ns % CIO_SEC)};
-    nanosleep(&ts, NULL);
-}
+#include "cio_testutil_mt.h"
 
 #define STEP (200 * CIO_MS)
 
@@ -148,6 +82,18 @@ static void coroutines_run_concurrently(void **state)
     assert_int_equal(cio_loop_thread_stop_join(lt), 0);
 }
 
+/* Starts a loop thread and submits fn(arg) to it. */
+static cio_loop_thread *start_with(cio_coro_fn fn, void *arg,
+                                   cio_cfuture **cf)
+{
+    cio_loop_thread *lt;
+    assert_int_equal(cio_loop_thread_start(&lt, NULL), 0);
+    assert_int_equal(cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
+                                                  CIO_CORO(fn, arg), cf),
+                     0);
+    return lt;
+}
+
 static int raise_with_message(void *arg, void **result)
 {
     (void)arg;
@@ -158,13 +104,8 @@ static int raise_with_message(void *arg, void **result)
 static void task_error_reaches_the_thread(void **state)
 {
     (void)state;
-    cio_loop_thread *lt;
-    assert_int_equal(cio_loop_thread_start(&lt, NULL), 0);
     cio_cfuture *cf;
-    assert_int_equal(cio_run_coroutine_threadsafe(
-                         cio_loop_thread_loop(lt),
-                         CIO_CORO(raise_with_message, NULL), &cf),
-                     0);
+    cio_loop_thread *lt = start_with(raise_with_message, NULL, &cf);
     assert_int_equal(cio_cfuture_result(cf, 5 * CIO_SEC, NULL), -ENOENT);
     cio_cfuture_release(cf);
     assert_int_equal(cio_loop_thread_stop_join(lt), 0);
@@ -186,18 +127,20 @@ static int long_sleeper(void *arg, void **result)
     return r;
 }
 
+/* A loop thread whose task sleeps for a minute, given 20 ms to start. */
+static cio_loop_thread *start_sleeper(cio_cfuture **cf)
+{
+    atomic_store(&saw_cancel, 0);
+    cio_loop_thread *lt = start_with(long_sleeper, NULL, cf);
+    sleep_ns(20 * CIO_MS);
+    return lt;
+}
+
 static void cancelling_cfuture_cancels_task(void **state)
 {
     (void)state;
-    atomic_store(&saw_cancel, 0);
-    cio_loop_thread *lt;
-    assert_int_equal(cio_loop_thread_start(&lt, NULL), 0);
     cio_cfuture *cf;
-    assert_int_equal(cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
-                                                  CIO_CORO(long_sleeper, 0),
-                                                  &cf),
-                     0);
-    sleep_ns(20 * CIO_MS);
+    cio_loop_thread *lt = start_sleeper(&cf);
     /* The concurrent future stays pending while the task runs, so it can
      * be cancelled (asyncio), and that cancels the task. */
     assert_int_equal(cio_cfuture_cancel(cf), 1);
@@ -213,15 +156,8 @@ static void cancelling_cfuture_cancels_task(void **state)
 static void stop_join_with_pending_work(void **state)
 {
     (void)state;
-    atomic_store(&saw_cancel, 0);
-    cio_loop_thread *lt;
-    assert_int_equal(cio_loop_thread_start(&lt, NULL), 0);
     cio_cfuture *cf;
-    assert_int_equal(cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
-                                                  CIO_CORO(long_sleeper, 0),
-                                                  &cf),
-                     0);
-    sleep_ns(20 * CIO_MS);
+    cio_loop_thread *lt = start_sleeper(&cf);
     int64_t t0 = now_ns();
     assert_int_equal(cio_loop_thread_stop_join(lt), 0);
     assert_true(now_ns() - t0 < 2 * CIO_SEC);
@@ -279,13 +215,8 @@ static int report_mask(void *arg, void **result)
 static void loop_thread_blocks_signals(void **state)
 {
     (void)state;
-    cio_loop_thread *lt;
-    assert_int_equal(cio_loop_thread_start(&lt, NULL), 0);
     cio_cfuture *cf;
-    assert_int_equal(cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
-                                                  CIO_CORO(report_mask, 0),
-                                                  &cf),
-                     0);
+    cio_loop_thread *lt = start_with(report_mask, NULL, &cf);
     void *r;
     assert_int_equal(cio_cfuture_result(cf, 5 * CIO_SEC, &r), 0);
     assert_ptr_equal(r, (void *)1);
@@ -335,15 +266,15 @@ static void four_threads_feed_one_loop(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(plain_callbacks_run_serially, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(coroutines_run_concurrently, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(task_error_reaches_the_thread, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cancelling_cfuture_cancels_task, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(stop_join_with_pending_work, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(loop_closed_before_start_cancels, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(cancelled_before_start_never_runs, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(loop_thread_blocks_signals, xa_setup, xa_teardown),
-    cmocka_unit_test_setup_teardown(four_threads_feed_one_loop, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(plain_callbacks_run_serially, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(coroutines_run_concurrently, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(task_error_reaches_the_thread, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancelling_cfuture_cancels_task, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(stop_join_with_pending_work, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(loop_closed_before_start_cancels, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(cancelled_before_start_never_runs, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(loop_thread_blocks_signals, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(four_threads_feed_one_loop, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
