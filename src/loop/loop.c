@@ -574,6 +574,9 @@ int cio_loop_close(cio_loop *loop)
      * references, so they run once in discard mode (they release what
      * they hold and call no user code) instead of being forgotten. */
     loop->discarding = 1;
+    /* Closing one loop from a task of another, running loop is allowed:
+     * put that loop back afterwards. */
+    cio_loop *outer = cio__tls_running;
     cio__tls_running = loop;
     while (loop->rq_head) {
         cio__ready *r = loop->rq_head;
@@ -588,7 +591,7 @@ int cio_loop_close(cio_loop *loop)
         }
         handle_put(loop, h);
     }
-    cio__tls_running = NULL;
+    cio__tls_running = outer;
     discard_pending(loop);
     cio__loop_signals_close(loop);
     cio__loop_fds_close(loop);
