@@ -537,9 +537,12 @@ CIO_API int cio_gen_finished(const cio_gen *g);
 
 /* The areas built on the foundation above, in dependency order. */
 #include "cio/poller.h" /* add_reader/add_writer, selectors */
+#include "cio/net.h"    /* addresses, resolution, awaitable sockets */
+#include "cio/stream.h" /* streams, transports, protocols, servers */
 #include "cio/wait.h"   /* wait, gather, as_completed, timeouts, groups */
 #include "cio/sync.h"   /* locks, events, semaphores, queues */
 #include "cio/signal.h" /* signal handlers, Ctrl-C, debug mode */
 #include "cio/exec.h"   /* threads, concurrent futures, executors */
+#include "cio/process.h" /* subprocesses, pipes */
 
 #endif /* CIO_H */

@@ -739,7 +739,7 @@ static void handoff_respects_stack_size_and_batch(void **state)
     big.stack_size = 2 * 1024 * 1024;
     cio_task *t[6];
     for (int i = 0; i < 6; i++)
-        cio_task_create(loop, CIO_CORO(deep_stack, i % 2 ? 200 : 1),
+        cio_task_create(loop, CIO_CORO(deep_stack, (intptr_t)(i % 2 ? 200 : 1)),
                         i % 2 ? &big : NULL, &t[i]);
     assert_int_equal(cio_loop_run_until_complete(loop, t[5], NULL), 0);
     for (int i = 0; i < 6; i++) {

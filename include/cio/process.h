@@ -1,0 +1,244 @@
+/*
+ * cio/process.h - asyncio's subprocesses (create_subprocess_exec and
+ * create_subprocess_shell, Process.wait, communicate, send_signal) and
+ * its pipe connections (connect_read_pipe, connect_write_pipe). Included
+ * by cio.h; do not include directly.
+ *
+ * A child is started with posix_spawn (a vfork-style clone in glibc, so
+ * spawning costs the same from a small or a huge parent), with every
+ * descriptor close-on-exec except the 0/1/2 it is given. Its pipes are the
+ * stream readers and writers of cio/stream.h on non-blocking pipe ends:
+ * read, readline, readuntil, readexactly, line iteration, write + drain.
+ * The exit is observed through a pidfd registered on the loop (Linux
+ * 5.3+), or, where pidfd_open is missing, through SIGCHLD with
+ * waitpid(pid, WNOHANG) for each child cio started (never waitpid(-1), so
+ * other children of the program, such as the process pool's fork server,
+ * are left alone). The fallback's limits: one loop at a time may own
+ * SIGCHLD (a second loop's create fails with -EBUSY while the first has
+ * children), a SIGCHLD handler of the application's on that loop is
+ * replaced while cio has children there, and SIGCHLD must not be blocked
+ * in every thread. CIO_PIDFD=0 in the environment (read when a loop
+ * starts its first child) forces the fallback, for tests.
+ *
+ * No zombie is left behind: if the task waiting for a child is cancelled,
+ * or the process object is freed while the child runs, the child is
+ * killed (SIGKILL) and reaped in the background by the loop; with
+ * opts.keep_running it is left running instead and still reaped when it
+ * exits while the loop runs. Children still alive when their loop closes
+ * are killed and reaped by the close (keep_running ones are forgotten:
+ * see cio_process_opts).
+ */
+#ifndef CIO_PROCESS_H
+#define CIO_PROCESS_H
+
+#ifndef CIO_H
+#error "include cio.h, not cio/process.h"
+#endif
+
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Subprocesses
+ * One cio_process per child, bound to the loop that started it and used
+ * from that loop's thread only. Loops in any thread may start children.
+ * ====================================================================== */
+
+typedef struct cio_process cio_process;
+
+/* What a child's descriptor 0, 1 or 2 is connected to (asyncio's stdin=,
+ * stdout=, stderr= values). */
+typedef enum cio_process_stdio {
+    CIO_PROCESS_INHERIT = 0, /* the parent's own descriptor (None) */
+    CIO_PROCESS_PIPE = 1,    /* a pipe, read or written as a stream */
+    CIO_PROCESS_DEVNULL = 2, /* /dev/null */
+    CIO_PROCESS_FD = 3,      /* the descriptor in *_fd (borrowed) */
+    CIO_PROCESS_STDOUT = 4   /* stderr only: wherever stdout goes */
+} cio_process_stdio;
+
+typedef struct cio_process_opts {
+    /* A cio_process_stdio for each of the child's 0, 1 and 2. */
+    int stdin_mode;
+    int stdout_mode;
+    int stderr_mode;
+    /* With CIO_PROCESS_FD: the parent's descriptor to give the child
+     * (borrowed for the call; the parent keeps it open). */
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    /* The child's working directory (NULL: the parent's). Borrowed. */
+    const char *cwd;
+    /* The child's environment, NULL-terminated "NAME=value" strings
+     * (NULL: the parent's environ). Borrowed for the call. PATH lookup of
+     * a bare program name uses the parent's PATH. */
+    char *const *envp;
+    /* 1: the child starts a new session (setsid; it is then also the
+     * leader of a new process group). */
+    int new_session;
+    /* 1: put the child in process group pgroup (0: a new group whose id
+     * is the child's pid; asyncio's process_group=). */
+    int set_pgroup;
+    pid_t pgroup;
+    /* 0 (default): when a task waiting in cio_process_wait or
+     * cio_process_communicate is cancelled, or the object is freed while
+     * the child runs, the child is killed (SIGKILL) and reaped by the
+     * loop in the background. 1: the child is left running (detached)
+     * and reaped when it exits, as long as its loop runs; if the loop
+     * closes first, cio forgets it (it is not killed, and is no longer
+     * reaped by cio: it stays a zombie after it exits until the program
+     * exits or reaps it with waitpid(pid)). */
+    int keep_running;
+    /* Buffer limits of the pipe streams (limit, water marks). */
+    cio_conn_opts conn;
+} cio_process_opts;
+
+#define CIO_PROCESS_OPTS_INIT                                                  \
+    {                                                                          \
+        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT        \
+    }
+
+/* asyncio.create_subprocess_exec: starts argv[0] with arguments argv
+ * (NULL-terminated; a name without '/' is searched in PATH) on loop (NULL:
+ * the running loop). argv, opts (NULL: every stdio inherited) and what
+ * they point to are borrowed for the call. Never suspends: the child runs
+ * when this returns. Returns: 0 and *out (free it with cio_process_free).
+ * Errors: -EINVAL (NULL or empty argv, NULL out, no loop, bad opts),
+ * -ENOENT (no such program, or cwd missing), -EACCES, -ENOEXEC and the
+ * other errors of execve and chdir, reported by posix_spawn as its
+ * return value (no child is then left behind), -EMFILE, -ENOMEM, -EAGAIN
+ * (process limit), -EBUSY (SIGCHLD fallback only: another loop owns
+ * SIGCHLD); *out is NULL on failure. */
+CIO_API int cio_create_subprocess_exec(cio_loop *loop, char *const argv[],
+                                       const cio_process_opts *opts,
+                                       cio_process **out);
+
+/* asyncio.create_subprocess_shell: runs cmd with /bin/sh -c on loop
+ * (NULL: the running loop). cmd is borrowed for the call. Returns/Errors:
+ * as cio_create_subprocess_exec (a missing command is the shell's exit
+ * status 127, not -ENOENT). */
+CIO_API int cio_create_subprocess_shell(cio_loop *loop, const char *cmd,
+                                        const cio_process_opts *opts,
+                                        cio_process **out);
+
+/* Waits for the child to exit and reaps it (asyncio's Process.wait).
+ * returncode (may be NULL) receives the exit status, or -SIGNUM if a
+ * signal killed it (Python's convention). If the calling task is
+ * cancelled, the child is killed and reaped in the background unless
+ * opts.keep_running was set. Returns: 0. Errors: -ECANCELED, -EINVAL
+ * (NULL, outside a task of p's loop). Suspends. */
+CIO_API int cio_process_wait(cio_process *p, int *returncode);
+
+/* asyncio's Process.communicate: writes len bytes of input (borrowed
+ * until return; NULL/0: none) to the child's stdin and closes it, while
+ * reading stdout and stderr to their end concurrently (no deadlock
+ * whatever the sizes), then waits for the child to exit. out and outlen,
+ * err and errlen (each may be NULL) receive what was read from the
+ * PIPE'd stdout and stderr (NULL and 0 for a stream that is not a pipe);
+ * the bytes are owned by p and valid until the next communicate or
+ * cio_process_free, followed by a 0 byte not counted in the length. A
+ * child that exits without reading its input is not an error (-EPIPE is
+ * swallowed, as asyncio does). Timeouts come from cio_timeout_begin or
+ * cio_wait_for; on cancellation the child is killed as in
+ * cio_process_wait. Returns: 0 (returncode via cio_process_returncode).
+ * Errors: -ECANCELED, -EINVAL (NULL, outside a task, input without a
+ * stdin pipe), -EBUSY (another task reads or writes these streams),
+ * -ENOMEM, errors of the streams. Suspends. */
+CIO_API int cio_process_communicate(cio_process *p, const void *input,
+                                    size_t len, const char **out,
+                                    size_t *outlen, const char **err,
+                                    size_t *errlen);
+
+/* Sends signo to the child (through its pidfd when there is one, so the
+ * signal cannot reach a recycled pid). Returns: 0. Errors: -ESRCH (the
+ * child was already reaped: asyncio's ProcessLookupError), -EINVAL (NULL,
+ * bad signal), -EPERM. */
+CIO_API int cio_process_send_signal(cio_process *p, int signo);
+
+/* send_signal(SIGTERM) and send_signal(SIGKILL). Returns/Errors: as
+ * cio_process_send_signal. */
+CIO_API int cio_process_terminate(cio_process *p);
+CIO_API int cio_process_kill(cio_process *p);
+
+/* Returns: the child's pid. Errors: -EINVAL on NULL. */
+CIO_API pid_t cio_process_pid(const cio_process *p);
+
+/* asyncio's Process.returncode: 1 and *rc (the exit status, or -SIGNUM)
+ * once the child was reaped; 0 (rc untouched) while it runs (None).
+ * Errors: -EINVAL on NULL. */
+CIO_API int cio_process_returncode(const cio_process *p, int *rc);
+
+/* Returns: 1 if the child was reaped after a normal exit, else 0.
+ * Errors: -EINVAL on NULL. */
+CIO_API int cio_process_exited(const cio_process *p);
+
+/* Returns: the signal number that killed the child once reaped, else 0.
+ * Errors: -EINVAL on NULL. */
+CIO_API int cio_process_signaled(const cio_process *p);
+
+/* The child's stdin, stdout and stderr streams (asyncio's p.stdin,
+ * p.stdout, p.stderr). Returns: the stream for a descriptor created with
+ * CIO_PROCESS_PIPE, else NULL (also for NULL p). Borrowed: owned by p and
+ * freed by cio_process_free; do not free them yourself (closing is
+ * allowed: cio_stream_writer_close on stdin sends the child end of file).
+ * Line iteration: while ((n = cio_stream_readline(out, &line)) > 0). */
+CIO_API cio_stream_writer *cio_process_stdin(const cio_process *p);
+CIO_API cio_stream_reader *cio_process_stdout(const cio_process *p);
+CIO_API cio_stream_reader *cio_process_stderr(const cio_process *p);
+
+/* Frees the process object and its streams (no task may be using them).
+ * If the child still runs it is killed (SIGKILL), or left running with
+ * opts.keep_running, and in both cases reaped by the loop in the
+ * background. Call it before the loop closes. NULL is ignored. Returns:
+ * 0. Errors: -EINVAL (wrong thread), -EBUSY (a task waits on p or uses
+ * one of its streams: nothing was done). */
+CIO_API int cio_process_free(cio_process *p);
+
+/* ======================================================================
+ * Pipes
+ * asyncio's connect_read_pipe / connect_write_pipe: any pipe, FIFO,
+ * character device or socket descriptor as a stream reader or writer, or
+ * as a transport driving a protocol.
+ * ====================================================================== */
+
+/* Wraps fd (a pipe or FIFO read end) in a stream reader on loop; fd is
+ * made non-blocking. Takes fd on success (the reader's free closes it);
+ * on failure fd stays the caller's. opts borrowed for the call (NULL:
+ * defaults). Never suspends. Returns: 0 and *out. Errors: -EINVAL (NULL,
+ * not a pipe, FIFO, socket or character device), -EBADF, -EBUSY (fd
+ * already used on loop), -EPERM (not pollable), -ENOMEM. */
+CIO_API int cio_connect_read_pipe(cio_loop *loop, int fd,
+                                  const cio_conn_opts *opts,
+                                  cio_stream_reader **out);
+
+/* Wraps fd (a pipe or FIFO write end) in a stream writer on loop. A pipe
+ * whose reader is gone gives -EPIPE, never SIGPIPE. Takes fd as
+ * cio_connect_read_pipe does. Returns/Errors: as cio_connect_read_pipe. */
+CIO_API int cio_connect_write_pipe(cio_loop *loop, int fd,
+                                   const cio_conn_opts *opts,
+                                   cio_stream_writer **out);
+
+/* connect_read_pipe(protocol_factory, pipe): a transport on fd whose
+ * protocol (from factory) receives the data. Takes fd on success. *out
+ * (may be NULL) is borrowed until connection_lost returns. Returns: 0.
+ * Errors: as cio_connect_read_pipe, the factory's error. */
+CIO_API int cio_connect_read_pipe_protocol(cio_loop *loop, int fd,
+                                           cio_protocol_factory factory,
+                                           void *arg, const cio_conn_opts *opts,
+                                           cio_transport **out);
+
+/* connect_write_pipe(protocol_factory, pipe): a transport on fd for
+ * writing. Returns/Errors: as cio_connect_read_pipe_protocol. */
+CIO_API int cio_connect_write_pipe_protocol(cio_loop *loop, int fd,
+                                            cio_protocol_factory factory,
+                                            void *arg,
+                                            const cio_conn_opts *opts,
+                                            cio_transport **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * conn.h - what streams (stream.c), transports (transport.c), servers
+ * (server.c) and the connect helper (conn.c) share: the write buffer, the
+ * byte-moving system calls with their SIGPIPE rule, and the server
+ * object, whose connections of either kind are linked into it through a
+ * cio__srvlink so close_clients and wait_closed need not know which kind
+ * they hold.
+ */
+#ifndef CIO_NET_CONN_H
+#define CIO_NET_CONN_H
+
+#include <sys/uio.h>
+
+#include "net/addr.h"
+#include "net/afd.h"
+#include "sync/waitq.h"
+
+#define CIO__DEF_LIMIT (64 * 1024)
+#define CIO__DEF_HIGH (64 * 1024)
+#define CIO__DEF_LOW (16 * 1024)
+#define CIO__DEF_READ (64 * 1024)
+
+/* Fills in the defaults of o (NULL: all defaults) into out (which may be
+ * o). Returns 0 or -EINVAL (low > high). */
+int cio__conn_opts_fix(const cio_conn_opts *o, cio_conn_opts *out);
+
+/* ---- the write buffer: the unsent tail, contiguous ---- */
+
+typedef struct cio__wbuf {
+    char *p;
+    size_t start, end, cap;
+} cio__wbuf;
+
+static inline size_t cio__wbuf_len(const cio__wbuf *b)
+{
+    return b->end - b->start;
+}
+
+/* Appends n bytes. Returns 0 or -ENOMEM. */
+int cio__wbuf_append(cio__wbuf *b, const void *data, size_t n);
+void cio__wbuf_free(cio__wbuf *b);
+
+/* ---- system calls: the result is >= 0 or -errno ---- */
+
+/* send(MSG_NOSIGNAL) on sockets; write with SIGPIPE blocked and consumed
+ * on anything else (pipes), so EPIPE never kills the process. */
+ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n);
+ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov,
+                        int n);
+
+/* Sends what b holds until it is empty or the kernel says EAGAIN.
+ * Returns 0 (*again tells EAGAIN) or -errno. */
+int cio__wbuf_flush(cio__wbuf *b, int fd, int is_sock, int *again);
+
+/* 1 if fd is a socket, 0 if not. */
+int cio__fd_is_sock(int fd);
+
+/* Connects a new non-blocking stream socket to host:port (resolved with
+ * cio__resolve) through the afd a, opened on the running loop in task
+ * mode and left open on success. Tries each address in turn and returns
+ * the last error. Returns 0 and *fd, or an error. Suspends. */
+int cio__conn_connect(cio__afd *a, const char *host, int port, int *fd);
+
+/* ---- the server ---- */
+
+typedef struct cio__srvlink cio__srvlink;
+struct cio__srvlink {
+    cio__list link;
+    cio_server *srv;
+    /* Closes the connection (abort: discard buffered output). */
+    void (*close)(cio__srvlink *l, int abort);
+};
+
+enum { CIO__SRV_STREAMS = 1, CIO__SRV_PROTOCOL = 2 };
+
+typedef struct cio__listener {
+    cio__afd afd;
+    int fd;
+    int family;
+    int registered;
+    int keep; /* on failure: the caller's (use_sock), not closed */
+    cio__handle *h; /* queued accept run */
+    cio_server *srv;
+} cio__listener;
+
+struct cio_server {
+    cio_loop *loop;
+    uint32_t refs; /* the caller's, one per live connection, queued runs */
+    int kind;
+    cio_stream_handler handler;
+    cio_protocol_factory factory;
+    void *arg;
+    cio_conn_opts conn;
+    int backlog;
+    cio__listener *ls;
+    size_t nls;
+    int serving, closed, freed;
+    cio__list conns;
+    size_t nconns;
+    cio__waitq closed_wq;  /* wait_closed */
+    cio__waitq forever_wq; /* serve_forever */
+};
+
+/* Makes a server listening on host:port (or opts->sock). Suspends only to
+ * resolve a host name. */
+int cio__server_open(cio_loop *loop, int kind, void *fn, void *arg,
+                     const char *host, int port, const cio_server_opts *opts,
+                     cio_server **out);
+
+/* A connection of s starts / ends (it holds a reference on s meanwhile;
+ * the end may wake wait_closed and free s). */
+void cio__server_link(cio_server *s, cio__srvlink *l);
+void cio__server_unlink(cio__srvlink *l);
+
+/* Called by the server for each accepted descriptor (takes fd on success;
+ * on failure the server closes it). */
+int cio__stream_accepted(cio_server *s, int fd);
+int cio__transport_accepted(cio_server *s, int fd);
+
+#endif

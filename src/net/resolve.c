@@ -1,0 +1,171 @@
+/*
+ * resolve.c - name resolution without blocking the loop: cio__resolve and
+ * the public cio_getaddrinfo (asyncio's loop.getaddrinfo).
+ *
+ * How: a numeric host (or none) is converted inline by getaddrinfo with
+ * AI_NUMERICHOST (and AI_NUMERICSERV for a numeric port), which never
+ * touches DNS, files or sockets. Anything else is a job on the loop's
+ * default thread pool. The job is a heap object with an atomic refcount
+ * of two: one for the waiting task, one dropped by a done callback of the
+ * job's concurrent future, which runs exactly once whether the job ran or
+ * was cancelled before it started. So a task cancelled while a worker is
+ * inside getaddrinfo returns at once, and whichever side lets go last
+ * frees the answer: no leak, no use after free, and the worker never
+ * touches the task's stack.
+ *
+ * Rejected: cio_to_thread with arguments on the task's stack (a cancelled
+ * task would unwind while the worker still writes into them), and a
+ * resolver of our own speaking DNS (getaddrinfo honours nsswitch,
+ * /etc/hosts and the system's policies; a thread is the portable price).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "exec/exec.h"
+#include "net/addr.h"
+#include "task/task.h"
+
+typedef struct rjob {
+    atomic_uint refs;
+    char *host, *port;
+    struct addrinfo hints;
+    int rc;                 /* cio error, set by the worker */
+    struct addrinfo *res;   /* the answer, until taken */
+} rjob;
+
+static void rjob_release(rjob *j)
+{
+    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (j->res)
+        freeaddrinfo(j->res);
+    cio__free(j->host);
+    cio__free(j->port);
+    cio__free(j);
+}
+
+/* Runs in a worker thread. */
+static int rjob_run(void *arg, void **result)
+{
+    rjob *j = arg;
+    (void)result;
+    errno = 0;
+    int eai = getaddrinfo(j->host, j->port, &j->hints, &j->res);
+    j->rc = cio__eai_to_err(eai, errno);
+    if (eai)
+        j->res = NULL;
+    return 0;
+}
+
+/* Runs once, in whichever thread completes or cancels the future. */
+static void rjob_done(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    rjob_release(arg);
+}
+
+static char *dup_or_null(const char *s, int *failed)
+{
+    if (!s)
+        return NULL;
+    char *d = cio__strdup(s);
+    if (!d)
+        *failed = 1;
+    return d;
+}
+
+int cio__resolve(cio_loop *loop, const char *host, const char *service_or_port,
+                 int family, int socktype, int flags, struct addrinfo **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!host && !service_or_port)
+        return CIO_ERESOLVE; /* getaddrinfo's EAI_NONAME */
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    hints.ai_flags = flags;
+    int numeric_port = !service_or_port ||
+                       cio__is_numeric_port(service_or_port);
+    if (numeric_port) {
+        /* Inline when the host is numeric: getaddrinfo then only parses. */
+        struct addrinfo h2 = hints;
+        h2.ai_flags = (flags & ~AI_ADDRCONFIG) | AI_NUMERICHOST |
+                      (service_or_port ? AI_NUMERICSERV : 0);
+        int eai = getaddrinfo(host, service_or_port, &h2, out);
+        if (eai == 0)
+            return 0;
+        *out = NULL;
+        if (eai != EAI_NONAME || (flags & AI_NUMERICHOST))
+            return cio__eai_to_err(eai, errno);
+    } else if (flags & AI_NUMERICHOST && flags & AI_NUMERICSERV) {
+        return CIO_ERESOLVE;
+    }
+
+    /* A name: getaddrinfo on the default executor. */
+    cio__task *t = cio__tls_task;
+    int r = cio__loop_check(loop);
+    if (r < 0)
+        return r;
+    if (!t || t->f.loop != loop)
+        return -EINVAL;
+    cio__xloop *x = cio__xloop_get(loop);
+    if (!x)
+        return -ENOMEM;
+    cio_thread_pool *pool = cio__xloop_default_pool(x, &r);
+    if (!pool)
+        return r;
+    rjob *j = cio__calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    int failed = 0;
+    j->host = dup_or_null(host, &failed);
+    j->port = dup_or_null(service_or_port, &failed);
+    j->hints = hints;
+    atomic_init(&j->refs, 1);
+    if (failed) {
+        rjob_release(j);
+        return -ENOMEM;
+    }
+    cio_cfuture *cf;
+    r = cio_thread_pool_submit(pool, rjob_run, j, &cf);
+    if (r < 0) {
+        rjob_release(j);
+        return r;
+    }
+    atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+    r = cio_cfuture_add_done_callback(cf, rjob_done, j);
+    if (r < 0) {
+        /* The worker side has no owner: wait for the job, synchronously
+         * bounded by getaddrinfo itself, rather than leak it. */
+        cio_cfuture_cancel(cf);
+        cio_cfuture_result(cf, -1, NULL);
+        rjob_release(j);
+        cio_cfuture_release(cf);
+        rjob_release(j);
+        return r;
+    }
+    r = cio_cfuture_await(cf, NULL);
+    cio_cfuture_release(cf);
+    if (r == 0) {
+        r = j->rc;
+        *out = j->res;
+        j->res = NULL;
+    }
+    rjob_release(j);
+    return r;
+}
+
+int cio_getaddrinfo(const char *host, const char *port, int family,
+                    int socktype, int flags, struct addrinfo **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    cio__task *t = cio__tls_task;
+    if (!t)
+        return -EINVAL;
+    return cio__resolve(t->f.loop, host, port, family, socktype, flags, out);
+}

@@ -1,0 +1,784 @@
+/*
+ * sock.c - awaitable sockets in curio's style (cio_socket_*), plus the
+ * descriptor helpers of addr.h that the streams share.
+ *
+ * How: a cio_socket is a non-blocking fd and a cio__afd registered once,
+ * edge-triggered. Each call makes the system call first and only on
+ * EAGAIN clears the direction's readiness and suspends the calling task
+ * until the next edge (afd.h). A busy connection therefore costs its
+ * read and write system calls and nothing else: no epoll_ctl, no
+ * allocation, no suspension while data flows.
+ *
+ * Short sends: on a stream socket, a send that takes less than offered
+ * has filled the send buffer, and the space freed later raises a new edge
+ * (the kernel marks the socket SOCK_NOSPACE on the way out). So the write
+ * readiness is cleared at once and the next send waits for that edge
+ * instead of making a system call only to hear EAGAIN. The same inference
+ * for reads ("a short recv drained the queue", which bench's hand-written
+ * epoll server makes) is not used: a FIN that arrived with the last data
+ * was announced by the edge already consumed, so waiting for a new edge
+ * would hang forever on a half-closed connection. It needs the backend to
+ * report EPOLLRDHUP apart from EPOLLIN (see docs/design.md).
+ *
+ * Lifetime: close() may come from another task while a call waits. The
+ * waiter wakes with -EBADF (cio__afd_close), and the memory is freed by
+ * whichever comes last: close, the last call still inside (busy count),
+ * or the task exit registered by close_on_exit. Callers never touch s
+ * after a call returned an error caused by a close.
+ *
+ * Fairness: a task whose socket never says EAGAIN would never suspend and
+ * would starve the others (asyncio's sock_recv has this problem). After
+ * SOCK_BUDGET calls in a row that did not wait, the next call yields once
+ * first (tokio's cooperative budget, in miniature).
+ *
+ * Descriptor exhaustion: accept4 failing with EMFILE leaves the listener
+ * readable, so retrying at once would spin. The accept backs off on a
+ * timer (1 ms doubling to 100 ms) and is woken early when a cio_socket of
+ * this thread is closed. Rejected: libuv's trick of closing a reserved
+ * spare descriptor to accept and drop the pending connection; it loses
+ * connections a moment later would have served.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "net/addr.h"
+#include "net/afd.h"
+
+#define SOCK_BUDGET 32
+#define BACKOFF_MIN (1 * CIO_MS)
+#define BACKOFF_MAX (100 * CIO_MS)
+
+struct cio_socket {
+    cio__afd afd;
+    cio_loop *loop;
+    int fd;
+    int family, type;
+    unsigned busy;   /* calls suspended on this socket right now */
+    uint8_t closed;
+    uint8_t on_exit; /* close_on_exit registered: its defer frees */
+    uint8_t streak;  /* calls in a row that did not wait */
+    uint8_t full;    /* a short send filled the send buffer */
+};
+
+/* ---- descriptor helpers (addr.h) ---- */
+
+int cio__sock_fd(int family, int type, int protocol)
+{
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    return fd < 0 ? -errno : fd;
+}
+
+int cio__sock_nodelay(int fd, int family)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? 0 : -errno;
+    return 0;
+}
+
+int cio__sock_listen_fd(const cio_sockaddr *addr, int backlog)
+{
+    if (!addr || !addr->len)
+        return -EINVAL;
+    int fd = cio__sock_fd(addr->ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return fd;
+    int one = 1, r = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        r = -errno;
+    else if (addr->ss.ss_family == AF_INET6 &&
+             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+        r = -errno;
+    else if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
+        r = -errno;
+    else if (listen(fd, backlog < 0 ? SOMAXCONN : backlog) < 0)
+        r = -errno;
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+/* ---- descriptor-shortage back-off ---- */
+
+/* Accepts waiting out EMFILE on this thread, woken by any close. The
+ * nodes live on the waiting tasks' stacks. */
+typedef struct emwait {
+    cio__list link;
+    cio__task *t;
+    cio_loop *loop;
+    cio__handle *h;
+} emwait;
+
+static _Thread_local cio__list em_waiters = {NULL, NULL};
+
+static void em_detach(emwait *w)
+{
+    cio__list_remove(&w->link);
+    if (w->h) {
+        cio__handle_cancel(w->loop, w->h);
+        w->h = NULL;
+    }
+    w->t->susp_cancel = NULL;
+    w->t->susp_arg = NULL;
+}
+
+static void em_timer(cio__handle *h)
+{
+    emwait *w = h->arg;
+    w->h = NULL; /* running: recycled by the loop */
+    em_detach(w);
+    cio__task_wake(w->t, 0);
+}
+
+static int em_cancel(cio__task *t)
+{
+    emwait *w = t->susp_arg;
+    em_detach(w);
+    cio__task_wake(t, -ECANCELED);
+    return 1;
+}
+
+/* A descriptor was released on loop: retry the accepts now. */
+static void em_wake_all(cio_loop *loop)
+{
+    if (!em_waiters.next)
+        return;
+    cio__list *n = em_waiters.next;
+    while (n != &em_waiters) {
+        cio__list *next = n->next;
+        emwait *w = cio__container_of(n, emwait, link);
+        if (w->loop == loop) {
+            em_detach(w);
+            cio__task_wake(w->t, 0);
+        }
+        n = next;
+    }
+}
+
+static int em_wait(cio_loop *loop, int64_t delay)
+{
+    cio__task *t = cio__tls_task;
+    if (!em_waiters.next)
+        cio__list_init(&em_waiters);
+    cio__handle *h = cio__handle_get(loop);
+    if (!h)
+        return -ENOMEM;
+    emwait w = {.t = t, .loop = loop, .h = h};
+    h->icb = em_timer;
+    h->arg = &w;
+    int r = cio__handle_at(loop, h, cio_loop_time(loop) + delay);
+    if (r < 0)
+        return r;
+    cio__list_insert_tail(&em_waiters, &w.link);
+    t->susp_cancel = em_cancel;
+    t->susp_arg = &w;
+    t->wait_what = "descriptor (EMFILE back-off)";
+    r = cio__task_suspend_on(t);
+    t->wait_what = NULL;
+    if (w.link.next != &w.link) /* resumed by a late cancellation */
+        em_detach(&w);
+    return r;
+}
+
+/* ---- lifetime ---- */
+
+static void sock_free(cio_socket *s) { cio__free(s); }
+
+/* Unregisters and closes the descriptor; waiters wake with -EBADF. */
+static void sock_close_fd(cio_socket *s)
+{
+    s->closed = 1;
+    if (s->loop->closed)
+        s->afd.loop = NULL; /* the backend is gone: nothing to undo */
+    cio__afd_close(&s->afd);
+    close(s->fd);
+    s->fd = -1;
+    if (!s->loop->closed)
+        em_wake_all(s->loop);
+}
+
+enum { SUSP_YIELD = 0, SUSP_READ = 1, SUSP_WRITE = 2, SUSP_BACKOFF = 3 };
+
+/* The one place a socket call suspends. Returns 0, or an error after
+ * which the caller returns at once without touching s (it may be freed:
+ * closed by another task while this one waited). */
+static int sock_suspend(cio_socket *s, int how, int64_t delay)
+{
+    int r;
+    s->busy++;
+    s->streak = 0;
+    if (how == SUSP_YIELD) {
+        r = cio_sleep(0);
+    } else if (how == SUSP_BACKOFF) {
+        r = em_wait(s->loop, delay);
+    } else {
+        unsigned dir = how == SUSP_READ ? CIO__EV_READ : CIO__EV_WRITE;
+        cio__afd_clear(&s->afd, dir);
+        r = cio__afd_wait(&s->afd, dir);
+    }
+    s->busy--;
+    if (s->closed) {
+        if (r >= 0)
+            r = -EBADF;
+        if (!s->busy && !s->on_exit)
+            sock_free(s);
+    }
+    return r;
+}
+
+/* Every suspending call starts here: a live socket, in a task of its
+ * loop; yields first when the socket used up its budget. */
+static int sock_enter(cio_socket *s)
+{
+    if (CIO_UNLIKELY(!s))
+        return -EINVAL;
+    if (CIO_UNLIKELY(s->closed))
+        return -EBADF;
+    cio__task *t = cio__tls_task;
+    if (CIO_UNLIKELY(!t || t->f.loop != s->loop))
+        return -EINVAL;
+    if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET))
+        return sock_suspend(s, SUSP_YIELD, 0);
+    return 0;
+}
+
+static int sock_wrap(cio_socket **out, cio_loop *loop, int fd, int family,
+                     int type)
+{
+    cio_socket *s = cio__calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->loop = loop;
+    s->fd = fd;
+    s->family = family;
+    s->type = type;
+    int r = cio__afd_open(&s->afd, loop, fd);
+    if (r < 0) {
+        cio__free(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- open, close ---- */
+
+int cio_socket_open(cio_socket **out, cio_loop *loop, int family, int type,
+                    int protocol)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    int r = cio__loop_check(loop);
+    if (r < 0)
+        return r;
+    int fd = cio__sock_fd(family, type, protocol);
+    if (fd < 0)
+        return fd;
+    r = sock_wrap(out, loop, fd, family,
+                  type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (r < 0)
+        close(fd);
+    return r;
+}
+
+int cio_socket_from_fd(cio_socket **out, cio_loop *loop, int fd)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    int r = cio__loop_check(loop);
+    if (r < 0)
+        return r;
+    if (fd < 0)
+        return -EBADF;
+    int family, type;
+    socklen_t l = sizeof(family);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0)
+        return -errno;
+    l = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+        return -errno;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    int fdf = fcntl(fd, F_GETFD);
+    if (fdf < 0 || fcntl(fd, F_SETFD, fdf | FD_CLOEXEC) < 0)
+        return -errno;
+    return sock_wrap(out, loop, fd, family, type);
+}
+
+int cio_socket_close(cio_socket *s)
+{
+    if (!s)
+        return 0;
+    if (s->closed)
+        return 0; /* only reachable after close_on_exit */
+    if (!s->loop->closed) {
+        int r = cio__loop_check(s->loop);
+        if (r < 0)
+            return r;
+    }
+    sock_close_fd(s);
+    if (!s->busy && !s->on_exit)
+        sock_free(s);
+    return 0;
+}
+
+static void close_deferred(void *arg)
+{
+    cio_socket *s = arg;
+    s->on_exit = 0;
+    if (!s->closed)
+        sock_close_fd(s);
+    if (!s->busy)
+        sock_free(s);
+}
+
+int cio_socket_close_on_exit(cio_socket *s)
+{
+    if (!s || s->on_exit || s->closed)
+        return -EINVAL;
+    if (!cio__tls_task || cio__tls_task->f.loop != s->loop)
+        return -EINVAL;
+    int r = cio_task_defer(close_deferred, s);
+    if (r < 0)
+        return r;
+    s->on_exit = 1;
+    return 0;
+}
+
+int cio_socket_fileno(const cio_socket *s)
+{
+    if (!s)
+        return -EINVAL;
+    return s->closed ? -EBADF : s->fd;
+}
+
+cio_loop *cio_socket_loop(const cio_socket *s)
+{
+    return s ? s->loop : NULL;
+}
+
+/* ---- options, names, bind, listen, shutdown (never suspend) ---- */
+
+static int sock_live(const cio_socket *s)
+{
+    if (!s)
+        return -EINVAL;
+    return s->closed ? -EBADF : 0;
+}
+
+int cio_socket_setsockopt(cio_socket *s, int level, int name, const void *val,
+                          socklen_t len)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    return setsockopt(s->fd, level, name, val, len) < 0 ? -errno : 0;
+}
+
+int cio_socket_setsockopt_int(cio_socket *s, int level, int name, int value)
+{
+    return cio_socket_setsockopt(s, level, name, &value, sizeof(value));
+}
+
+int cio_socket_getsockopt(cio_socket *s, int level, int name, void *val,
+                          socklen_t *len)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    if (!len)
+        return -EINVAL;
+    return getsockopt(s->fd, level, name, val, len) < 0 ? -errno : 0;
+}
+
+int cio_socket_bind(cio_socket *s, const cio_sockaddr *addr)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    if (!addr || !addr->len)
+        return -EINVAL;
+    return bind(s->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0
+               ? -errno
+               : 0;
+}
+
+int cio_socket_bind_ip(cio_socket *s, const char *host, int port)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    cio_sockaddr a;
+    if (!host || !*host)
+        host = s->family == AF_INET6 ? "::" : "0.0.0.0";
+    r = cio_sockaddr_from_ip(&a, host, port);
+    if (r < 0)
+        return r;
+    return cio_socket_bind(s, &a);
+}
+
+int cio_socket_listen(cio_socket *s, int backlog)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    return listen(s->fd, backlog < 0 ? SOMAXCONN : backlog) < 0 ? -errno : 0;
+}
+
+int cio_socket_shutdown(cio_socket *s, int how)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    return shutdown(s->fd, how) < 0 ? -errno : 0;
+}
+
+int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    if (!out)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->len = sizeof(out->ss);
+    if (getsockname(s->fd, (struct sockaddr *)&out->ss, &out->len) < 0) {
+        out->len = 0;
+        return -errno;
+    }
+    return 0;
+}
+
+int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    if (!out)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->len = sizeof(out->ss);
+    if (getpeername(s->fd, (struct sockaddr *)&out->ss, &out->len) < 0) {
+        out->len = 0;
+        return -errno;
+    }
+    return 0;
+}
+
+/* ---- accept, connect ---- */
+
+static int is_shortage(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+int cio_socket_accept(cio_socket *s, cio_socket **out, cio_sockaddr *peer)
+{
+    if (out)
+        *out = NULL;
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!out)
+        return -EINVAL;
+    int64_t backoff = BACKOFF_MIN;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(s->fd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            s->streak++;
+            if (s->type == SOCK_STREAM)
+                cio__sock_nodelay(fd, s->family);
+            r = sock_wrap(out, s->loop, fd, s->family, s->type);
+            if (r < 0) {
+                close(fd);
+                return r;
+            }
+            if (peer && cio_sockaddr_set(peer, (struct sockaddr *)&ss, sl) < 0)
+                memset(peer, 0, sizeof(*peer));
+            return 0;
+        }
+        int e = errno;
+        if (e == EINTR || e == ECONNABORTED)
+            continue;
+        if (e == EAGAIN || e == EWOULDBLOCK) {
+            backoff = BACKOFF_MIN;
+            if ((r = sock_suspend(s, SUSP_READ, 0)) < 0)
+                return r;
+        } else if (is_shortage(e)) {
+            if ((r = sock_suspend(s, SUSP_BACKOFF, backoff)) < 0)
+                return r;
+            backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+        } else {
+            return -e;
+        }
+    }
+}
+
+int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!addr || !addr->len)
+        return -EINVAL;
+    const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+    for (;;) {
+        if (connect(s->fd, sa, addr->len) == 0)
+            break;
+        int e = errno;
+        if (e == EISCONN)
+            break; /* a retry after the wait: connected */
+        if (e != EINPROGRESS && e != EALREADY && e != EINTR)
+            return -e;
+        /* In progress: wait for writability, then ask SO_ERROR. The edge
+         * may be stale (reported before connect began), so a zero
+         * SO_ERROR is confirmed by connecting again: EISCONN means done,
+         * EALREADY means still in progress. */
+        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+            return r;
+        int err = 0;
+        socklen_t l = sizeof(err);
+        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+            return -errno;
+        if (err)
+            return -err;
+    }
+    if (s->type == SOCK_STREAM)
+        cio__sock_nodelay(s->fd, s->family);
+    return 0;
+}
+
+int cio_socket_create_connection(cio_socket **out, const char *host,
+                                 const char *port)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    cio__task *t = cio__tls_task;
+    if (!t || !host || !port)
+        return -EINVAL;
+    cio_loop *loop = t->f.loop;
+    struct addrinfo *res;
+    int r = cio__resolve(loop, host, port, AF_UNSPEC, SOCK_STREAM, 0, &res);
+    if (r < 0)
+        return r;
+    r = CIO_ERESOLVE;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        cio_socket *s;
+        r = cio_socket_open(&s, loop, ai->ai_family, ai->ai_socktype,
+                            ai->ai_protocol);
+        if (r < 0)
+            continue;
+        cio_sockaddr a;
+        r = cio_sockaddr_set(&a, ai->ai_addr, ai->ai_addrlen);
+        if (r == 0)
+            r = cio_socket_connect(s, &a);
+        if (r == 0) {
+            *out = s;
+            break;
+        }
+        cio_socket_close(s);
+        if (r == -ECANCELED)
+            break;
+    }
+    freeaddrinfo(res);
+    return r;
+}
+
+/* ---- data ---- */
+
+static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
+                       cio_sockaddr *from)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!buf && len)
+        return -EINVAL;
+    for (;;) {
+        ssize_t n;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (from)
+            n = recvfrom(s->fd, buf, len, flags, (struct sockaddr *)&ss, &sl);
+        else
+            n = recv(s->fd, buf, len, flags);
+        if (n >= 0) {
+            s->streak++;
+            if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
+                memset(from, 0, sizeof(*from));
+            return n;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
+            return -e;
+        if ((r = sock_suspend(s, SUSP_READ, 0)) < 0)
+            return r;
+    }
+}
+
+ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len, int flags)
+{
+    return do_recv(s, buf, len, flags, NULL);
+}
+
+ssize_t cio_socket_recvfrom(cio_socket *s, void *buf, size_t len, int flags,
+                            cio_sockaddr *from)
+{
+    return do_recv(s, buf, len, flags, from);
+}
+
+/* A short send filled the buffer: wait for the next writable edge. */
+static void mark_full(cio_socket *s)
+{
+    cio__afd_clear(&s->afd, CIO__EV_WRITE);
+    s->full = 1;
+}
+
+/* Before sending: if the last send was short and no edge came since,
+ * wait for one instead of asking the kernel for EAGAIN. */
+static int wait_if_full(cio_socket *s, int applies)
+{
+    if (!s->full || !applies)
+        return 0;
+    s->full = 0;
+    if (s->afd.ready & CIO__EV_WRITE)
+        return 0;
+    return sock_suspend(s, SUSP_WRITE, 0);
+}
+
+static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
+                       const cio_sockaddr *to)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!buf && len)
+        return -EINVAL;
+    if (to && !to->len)
+        return -EINVAL;
+    int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    if ((r = wait_if_full(s, stream && len)) < 0)
+        return r;
+    for (;;) {
+        ssize_t n;
+        if (to)
+            n = sendto(s->fd, buf, len, flags | MSG_NOSIGNAL,
+                       (const struct sockaddr *)&to->ss, to->len);
+        else
+            n = send(s->fd, buf, len, flags | MSG_NOSIGNAL);
+        if (n >= 0) {
+            s->streak++;
+            if (stream && (size_t)n < len)
+                mark_full(s);
+            return n;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
+            return -e;
+        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+            return r;
+    }
+}
+
+ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len, int flags)
+{
+    return do_send(s, buf, len, flags, NULL);
+}
+
+ssize_t cio_socket_sendto(cio_socket *s, const void *buf, size_t len,
+                          int flags, const cio_sockaddr *to)
+{
+    if (!to)
+        return -EINVAL;
+    return do_send(s, buf, len, flags, to);
+}
+
+int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!buf && len)
+        return -EINVAL;
+    const char *p = buf;
+    int stream = s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    while (len > 0) {
+        if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET) &&
+            (r = sock_suspend(s, SUSP_YIELD, 0)) < 0)
+            return r;
+        if ((r = wait_if_full(s, stream)) < 0)
+            return r;
+        ssize_t n = send(s->fd, p, len, flags | MSG_NOSIGNAL);
+        if (n >= 0) {
+            s->streak++;
+            if (stream && (size_t)n < len)
+                mark_full(s);
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
+            return -e;
+        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
+                            size_t count)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (in_fd < 0)
+        return -EBADF;
+    size_t total = 0;
+    const size_t chunk_max = (size_t)1 << 30;
+    while (count == 0 || total < count) {
+        if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET) &&
+            (r = sock_suspend(s, SUSP_YIELD, 0)) < 0)
+            return r;
+        size_t want = count ? count - total : chunk_max;
+        if (want > chunk_max)
+            want = chunk_max;
+        ssize_t n = sendfile(s->fd, in_fd, offset, want);
+        if (n > 0) {
+            s->streak++;
+            total += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            break; /* end of file */
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e != EAGAIN && e != EWOULDBLOCK)
+            return -e;
+        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+            return r;
+    }
+    return (ssize_t)total;
+}

@@ -1,0 +1,873 @@
+/*
+ * stream.c - asyncio's StreamReader/StreamWriter pair on one awaitable
+ * descriptor (net/afd.h), for tasks.
+ *
+ * How: the reader reads only when a task asks. read(n) with nothing
+ * buffered goes straight into the caller's buffer (no copy); readline and
+ * readuntil fill the reader's own buffer, bounded by the limit.
+ * Readiness is cleared only on EAGAIN, never on a short read: with
+ * edge-triggered registration a FIN that arrives with the last data makes
+ * no edge of its own, and the backend reports EPOLLRDHUP as plain
+ * readability, so "a short read means drained" (c-epoll's and tokio's
+ * shortcut, which both see a read-closed bit) would wait forever for the
+ * end of file. The writer sends at once and buffers only what the kernel refused; the loop flushes that
+ * tail from the descriptor's write edge, in the poll, without a task, so
+ * data written without a drain still goes out. drain waits only above the
+ * high water mark, until the flush brings the buffer down to the low one.
+ *
+ * One allocation holds both halves and the descriptor. Each half is ended
+ * by its _free; the open descriptor holds a reference too, so the memory
+ * goes when both halves are freed and the descriptor is closed (a close
+ * with buffered output closes only after the flush).
+ *
+ * Rejected: streams on top of transports with a protocol feeding the
+ * reader (asyncio's layering): every byte would cross a callback and a
+ * copy into the reader's buffer before the task could see it. Rejected: a
+ * reader that reads ahead in the background: it would need a buffer per
+ * idle connection and could not read into the caller's memory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+
+struct cio_stream_reader {
+    char tag_;
+};
+struct cio_stream_writer {
+    char tag_;
+};
+
+typedef struct stream {
+    cio__afd afd;
+    cio_loop *loop;
+    int fd;
+    uint32_t refs; /* live halves + 1 while the descriptor is open */
+    uint8_t is_sock, has_r, has_w, rfree, wfree;
+    uint8_t eof;         /* the peer's end of file was read */
+    uint8_t closing;     /* close requested: flush, then close */
+    uint8_t closed;      /* descriptor closed */
+    uint8_t eof_pending; /* write_eof once flushed */
+    uint8_t eof_sent;
+    uint8_t linked;
+    int err; /* sticky connection error */
+    /* reader */
+    char *rbuf;
+    size_t rstart, rend, rcap, limit;
+    /* writer */
+    cio__wbuf wb;
+    size_t high, low;
+    cio__waitq drain_wq, closed_wq;
+    cio__srvlink sl;
+    struct cio_stream_reader r;
+    struct cio_stream_writer w;
+} stream;
+
+#define R2S(x) cio__container_of((x), stream, r)
+#define W2S(x) cio__container_of((x), stream, w)
+
+/* ------------------------------------------------------------ lifetime */
+
+static void stream_unref(stream *c)
+{
+    if (--c->refs)
+        return;
+    if (c->linked) {
+        c->linked = 0;
+        cio__server_unlink(&c->sl);
+    }
+    cio__free(c->rbuf);
+    cio__wbuf_free(&c->wb);
+    cio__free(c);
+}
+
+/* Closes the descriptor (once): wakes everyone waiting on the stream.
+ * May free c. */
+static void close_fd(stream *c)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    c->closing = 1;
+    cio__afd_close(&c->afd);
+    close(c->fd);
+    cio__wbuf_free(&c->wb);
+    cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
+    cio__waitq_wake_all(&c->closed_wq, CIO__W_GRANTED, 0);
+    stream_unref(c);
+}
+
+/* The connection is lost with err: kept for every later call. */
+static void fail(stream *c, int err)
+{
+    if (!c->err)
+        c->err = err;
+    close_fd(c);
+}
+
+static void do_write_eof(stream *c)
+{
+    c->eof_pending = 0;
+    c->eof_sent = 1;
+    if (!c->is_sock) { /* a write-only pipe: EOF is the close */
+        close_fd(c);
+        return;
+    }
+    if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+        fail(c, -errno);
+}
+
+/* After the buffer shrank: wakes drainers, finishes a pending write_eof or
+ * close. May free c. */
+static void after_flush(stream *c)
+{
+    size_t len = cio__wbuf_len(&c->wb);
+    if (len <= c->low)
+        cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
+    if (len)
+        return;
+    if (c->eof_pending)
+        do_write_eof(c);
+    if (c->closing && !c->closed)
+        close_fd(c);
+}
+
+/* Flushes the buffered tail. May free c. */
+static void flush(stream *c)
+{
+    int again;
+    int r = cio__wbuf_flush(&c->wb, c->fd, c->is_sock, &again);
+    if (r < 0) {
+        fail(c, r);
+        return;
+    }
+    if (again)
+        cio__afd_clear(&c->afd, CIO__EV_WRITE);
+    after_flush(c);
+}
+
+static void wake_dir(cio__afd *a, int d)
+{
+    cio__task *t = a->waiter[d];
+    if (t) {
+        a->waiter[d] = NULL;
+        t->susp_cancel = NULL;
+        t->susp_arg = NULL;
+        cio__task_wake(t, 0);
+    }
+}
+
+/* From the poll: wake the reader (and a connecting writer), then flush.
+ * No user code runs here. */
+static void stream_event(cio__afd *a, unsigned rev)
+{
+    stream *c = cio__container_of(a, stream, afd);
+    if (rev & CIO__EV_READ)
+        wake_dir(a, 0);
+    if (rev & CIO__EV_WRITE) {
+        wake_dir(a, 1);
+        if (cio__wbuf_len(&c->wb))
+            flush(c); /* last: may free c */
+    }
+}
+
+static void srv_close(cio__srvlink *l, int abort)
+{
+    stream *c = cio__container_of(l, stream, sl);
+    if (c->closed)
+        return;
+    if (abort) {
+        close_fd(c);
+        return;
+    }
+    c->closing = 1;
+    if (!cio__wbuf_len(&c->wb))
+        close_fd(c);
+}
+
+/* Makes a stream on fd (taken on success). */
+static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
+                      const cio_conn_opts *opts, int register_fd,
+                      stream **out)
+{
+    cio_conn_opts o;
+    int r = cio__conn_opts_fix(opts, &o);
+    if (r < 0)
+        return r;
+    stream *c = cio__calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->loop = loop;
+    c->fd = fd;
+    c->limit = o.limit;
+    c->high = o.high_water;
+    c->low = o.low_water;
+    c->has_r = (uint8_t)want_r;
+    c->has_w = (uint8_t)want_w;
+    c->refs = (uint32_t)(want_r + want_w + 1);
+    cio__waitq_init(&c->drain_wq);
+    cio__waitq_init(&c->closed_wq);
+    c->sl.close = srv_close;
+    if (register_fd) {
+        r = cio__afd_open(&c->afd, loop, fd);
+        if (r < 0) {
+            cio__free(c);
+            return r;
+        }
+        c->afd.on_event = stream_event;
+        c->afd.ready = CIO__EV_READ | CIO__EV_WRITE; /* try first */
+        c->is_sock = (uint8_t)cio__fd_is_sock(fd);
+    }
+    *out = c;
+    return 0;
+}
+
+static int open_fd(cio_loop *loop, int fd, int want_r, int want_w,
+                   const cio_conn_opts *opts, stream **out)
+{
+    int r = cio__loop_check(loop);
+    if (r < 0)
+        return r;
+    if (fd < 0)
+        return -EINVAL;
+    return stream_new(loop, fd, want_r, want_w, opts, 1, out);
+}
+
+/* ---------------------------------------------------- public creation */
+
+int cio_stream_open_fd(cio_loop *loop, int fd, const cio_conn_opts *opts,
+                       cio_stream_reader **r, cio_stream_writer **w)
+{
+    if (!r || !w)
+        return -EINVAL;
+    *r = NULL;
+    *w = NULL;
+    stream *c;
+    int rc = open_fd(loop, fd, 1, 1, opts, &c);
+    if (rc < 0)
+        return rc;
+    *r = &c->r;
+    *w = &c->w;
+    return 0;
+}
+
+int cio_stream_reader_from_fd(cio_loop *loop, int fd,
+                              const cio_conn_opts *opts,
+                              cio_stream_reader **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    stream *c;
+    int rc = open_fd(loop, fd, 1, 0, opts, &c);
+    if (rc < 0)
+        return rc;
+    *out = &c->r;
+    return 0;
+}
+
+int cio_stream_writer_from_fd(cio_loop *loop, int fd,
+                              const cio_conn_opts *opts,
+                              cio_stream_writer **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    stream *c;
+    int rc = open_fd(loop, fd, 0, 1, opts, &c);
+    if (rc < 0)
+        return rc;
+    *out = &c->w;
+    return 0;
+}
+
+int cio_open_connection(const char *host, int port,
+                        const cio_conn_opts *opts, cio_stream_reader **r,
+                        cio_stream_writer **w)
+{
+    if (!r || !w)
+        return -EINVAL;
+    *r = NULL;
+    *w = NULL;
+    cio__task *t = cio__tls_task;
+    if (!t)
+        return -EINVAL;
+    stream *c;
+    int rc = stream_new(t->f.loop, -1, 1, 1, opts, 0, &c);
+    if (rc < 0)
+        return rc;
+    int fd;
+    rc = cio__conn_connect(&c->afd, host, port, &fd);
+    if (rc < 0) {
+        cio__free(c);
+        return rc;
+    }
+    c->fd = fd;
+    c->is_sock = 1;
+    c->afd.on_event = stream_event;
+    c->afd.ready = CIO__EV_READ | CIO__EV_WRITE;
+    *r = &c->r;
+    *w = &c->w;
+    return 0;
+}
+
+/* ------------------------------------------------- server connections */
+
+static int conn_main(void *arg, void **result)
+{
+    (void)result;
+    stream *c = arg;
+    cio_server *s = c->sl.srv;
+    int rc = s->handler(&c->r, &c->w, s->arg);
+    if (rc == -ECANCELED)
+        close_fd(c); /* cancelled: do not linger flushing */
+    cio_stream_reader_free(&c->r);
+    cio_stream_writer_free(&c->w);
+    return rc;
+}
+
+int cio__stream_accepted(cio_server *s, int fd)
+{
+    stream *c;
+    int r = stream_new(s->loop, fd, 1, 1, &s->conn, 1, &c);
+    if (r < 0)
+        return r;
+    c->is_sock = 1;
+    cio__server_link(s, &c->sl);
+    c->linked = 1;
+    /* Eager: the body starts here, so it always runs (a task cancelled
+     * before its first step would never free the halves), and a client
+     * that sent its request with the connect is answered without a trip
+     * through the ready queue. */
+    cio_task_opts to = CIO_TASK_OPTS_INIT;
+    to.eager = 1;
+    r = cio_task_create(s->loop, CIO_CORO(conn_main, c), &to, NULL);
+    if (r < 0) {
+        c->refs -= 2; /* the halves nobody will free */
+        close_fd(c);  /* frees c, unlinks it; closes fd */
+        return 0;
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------------- reader */
+
+static int reader_ok(stream *c)
+{
+    cio__task *t = cio__tls_task;
+    if (CIO_UNLIKELY(!t || t->f.loop != c->loop || !c->has_r || c->rfree))
+        return -EINVAL;
+    return 0;
+}
+
+/* Waits for the read edge. Returns 0 (re-check state) or an error. */
+static int wait_read(stream *c)
+{
+    int r = cio__afd_wait(&c->afd, CIO__EV_READ);
+    return r == -EBADF ? 0 : r;
+}
+
+/* One read(2) into p. Returns > 0, 0 at EOF, -EAGAIN (after waiting is
+ * needed), or the error (the connection is then failed). */
+static ssize_t read_once(stream *c, void *p, size_t n)
+{
+    for (;;) {
+        ssize_t k = read(c->fd, p, n);
+        if (k > 0)
+            return k;
+        if (k == 0) {
+            c->eof = 1;
+            cio__afd_clear(&c->afd, CIO__EV_READ);
+            return 0;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e == EAGAIN || e == EWOULDBLOCK) {
+            cio__afd_clear(&c->afd, CIO__EV_READ);
+            return -EAGAIN;
+        }
+        fail(c, -e);
+        return -e;
+    }
+}
+
+ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
+{
+    if (!r || (!buf && n))
+        return -EINVAL;
+    stream *c = R2S(r);
+    int rc = reader_ok(c);
+    if (rc < 0)
+        return rc;
+    if (!n)
+        return 0;
+    for (;;) {
+        size_t have = c->rend - c->rstart;
+        if (have) {
+            size_t k = have < n ? have : n;
+            memcpy(buf, c->rbuf + c->rstart, k);
+            c->rstart += k;
+            return (ssize_t)k;
+        }
+        if (c->err)
+            return c->err;
+        if (c->eof || c->closed)
+            return 0;
+        if (c->afd.ready & CIO__EV_READ) {
+            ssize_t k = read_once(c, buf, n);
+            if (k != -EAGAIN)
+                return k;
+            continue;
+        }
+        rc = wait_read(c);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Reads more into the reader's buffer. Returns > 0, 0 at EOF or close, or
+ * an error. Suspends. */
+static ssize_t fill(stream *c)
+{
+    for (;;) {
+        if (c->err)
+            return c->err;
+        if (c->eof || c->closed)
+            return 0;
+        if (c->rstart == c->rend) {
+            c->rstart = c->rend = 0;
+        } else if (c->rstart && c->rend == c->rcap) {
+            memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+            c->rend -= c->rstart;
+            c->rstart = 0;
+        }
+        if (c->rend == c->rcap) {
+            size_t cap = c->rcap ? 2 * c->rcap : 4096;
+            size_t max = c->limit + 4096;
+            if (cap > max)
+                cap = max;
+            if (cap <= c->rcap)
+                return -ENOBUFS;
+            char *p = cio__realloc(c->rbuf, cap);
+            if (!p)
+                return -ENOMEM;
+            c->rbuf = p;
+            c->rcap = cap;
+        }
+        if (c->afd.ready & CIO__EV_READ) {
+            ssize_t k = read_once(c, c->rbuf + c->rend, c->rcap - c->rend);
+            if (k > 0)
+                c->rend += (size_t)k;
+            if (k != -EAGAIN)
+                return k;
+            continue;
+        }
+        int rc = wait_read(c);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
+                           size_t *nread)
+{
+    size_t got = 0;
+    int rc = 0;
+    if (!r || (!buf && n)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    while (got < n) {
+        ssize_t k = cio_stream_read(r, (char *)buf + got, n - got);
+        if (k <= 0) {
+            rc = k < 0 ? (int)k : CIO_EOF;
+            break;
+        }
+        got += (size_t)k;
+    }
+out:
+    if (nread)
+        *nread = got;
+    return rc;
+}
+
+int cio_stream_readuntil(cio_stream_reader *r, const void *sep, size_t seplen,
+                         const char **data, size_t *len)
+{
+    if (!r || !sep || !seplen || !data || !len)
+        return -EINVAL;
+    *data = NULL;
+    *len = 0;
+    stream *c = R2S(r);
+    int rc = reader_ok(c);
+    if (rc < 0)
+        return rc;
+    size_t scan = 0; /* bytes after rstart known to hold no separator start */
+    for (;;) {
+        size_t have = c->rend - c->rstart;
+        if (have >= seplen) {
+            const char *base = c->rbuf + c->rstart;
+            const char *hit = memmem(base + scan, have - scan, sep, seplen);
+            if (hit && (size_t)(hit - base) > c->limit)
+                return -ENOBUFS; /* asyncio: found, but beyond the limit */
+            if (hit) {
+                size_t l = (size_t)(hit - base) + seplen;
+                *data = base;
+                *len = l;
+                c->rstart += l;
+                return 0;
+            }
+            scan = have - seplen + 1;
+        }
+        if (have >= c->limit)
+            return -ENOBUFS;
+        ssize_t k = fill(c);
+        if (k < 0)
+            return k == -ENOBUFS ? -ENOBUFS : (int)k;
+        if (k == 0) {
+            have = c->rend - c->rstart;
+            *data = have ? c->rbuf + c->rstart : "";
+            *len = have;
+            c->rstart = c->rend;
+            return CIO_EOF;
+        }
+    }
+}
+
+ssize_t cio_stream_readline(cio_stream_reader *r, const char **line)
+{
+    if (!line)
+        return -EINVAL;
+    *line = NULL;
+    const char *d;
+    size_t len;
+    int rc = cio_stream_readuntil(r, "\n", 1, &d, &len);
+    if (rc == 0 || rc == CIO_EOF) {
+        *line = d;
+        return (ssize_t)len;
+    }
+    if (rc == -ENOBUFS) { /* asyncio: drop through the newline if it is
+                             * buffered, else everything buffered */
+        stream *c = R2S(r);
+        const char *base = c->rbuf + c->rstart;
+        const char *nl = memchr(base, '\n', c->rend - c->rstart);
+        if (nl)
+            c->rstart += (size_t)(nl - base) + 1;
+        else
+            c->rstart = c->rend = 0;
+    }
+    return rc;
+}
+
+int cio_stream_reader_at_eof(const cio_stream_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    const stream *c = cio__container_of(r, const stream, r);
+    return (c->eof || c->closed) && c->rend == c->rstart;
+}
+
+ssize_t cio_stream_reader_buffered(const cio_stream_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    const stream *c = cio__container_of(r, const stream, r);
+    return (ssize_t)(c->rend - c->rstart);
+}
+
+int cio_stream_reader_free(cio_stream_reader *r)
+{
+    if (!r)
+        return 0;
+    stream *c = R2S(r);
+    if (!c->has_r || c->rfree)
+        return -EINVAL;
+    int rc = cio__loop_check(c->loop);
+    if (rc < 0)
+        return rc;
+    if (!c->closed && c->afd.waiter[0])
+        return -EBUSY;
+    c->rfree = 1;
+    cio__free(c->rbuf);
+    c->rbuf = NULL;
+    c->rstart = c->rend = c->rcap = 0;
+    if (!c->has_w || c->wfree)
+        close_fd(c);
+    stream_unref(c);
+    return 0;
+}
+
+/* -------------------------------------------------------------- writer */
+
+static int writer_check(stream *c)
+{
+    if (CIO_UNLIKELY(!c->has_w || c->wfree))
+        return -EINVAL;
+    return cio__loop_check(c->loop);
+}
+
+static int write_state(stream *c)
+{
+    if (c->err)
+        return c->err;
+    if (c->closing || c->closed || c->eof_pending || c->eof_sent)
+        return -EPIPE;
+    return 0;
+}
+
+int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
+{
+    if (!w || (!data && len))
+        return -EINVAL;
+    stream *c = W2S(w);
+    int rc = writer_check(c);
+    if (rc < 0)
+        return rc;
+    rc = write_state(c);
+    if (rc < 0)
+        return rc;
+    const char *p = data;
+    while (len && !cio__wbuf_len(&c->wb) &&
+           (c->afd.ready & CIO__EV_WRITE)) {
+        ssize_t k = cio__conn_send(c->fd, c->is_sock, p, len);
+        if (k >= 0) {
+            p += k;
+            len -= (size_t)k;
+        } else if (k == -EAGAIN || k == -EWOULDBLOCK) {
+            cio__afd_clear(&c->afd, CIO__EV_WRITE);
+        } else {
+            fail(c, (int)k);
+            return (int)k;
+        }
+    }
+    if (!len)
+        return 0;
+    rc = cio__wbuf_append(&c->wb, p, len);
+    if (rc < 0)
+        fail(c, rc);
+    return rc;
+}
+
+int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
+                          size_t n)
+{
+    if (!w || (!iov && n))
+        return -EINVAL;
+    stream *c = W2S(w);
+    int rc = writer_check(c);
+    if (rc < 0)
+        return rc;
+    rc = write_state(c);
+    if (rc < 0)
+        return rc;
+    size_t i = 0, off = 0;
+    if (!cio__wbuf_len(&c->wb) && (c->afd.ready & CIO__EV_WRITE) && n) {
+        int cnt = n > 64 ? 64 : (int)n;
+        ssize_t k = cio__conn_sendv(c->fd, c->is_sock, iov, cnt);
+        if (k < 0 && k != -EAGAIN && k != -EWOULDBLOCK) {
+            fail(c, (int)k);
+            return (int)k;
+        }
+        size_t sent = k > 0 ? (size_t)k : 0;
+        while (i < n && sent >= iov[i].iov_len) {
+            sent -= iov[i].iov_len;
+            i++;
+        }
+        off = sent;
+    }
+    for (; i < n; i++, off = 0) {
+        if (iov[i].iov_len <= off)
+            continue;
+        rc = cio__wbuf_append(&c->wb, (const char *)iov[i].iov_base + off,
+                              iov[i].iov_len - off);
+        if (rc < 0) {
+            fail(c, rc);
+            return rc;
+        }
+    }
+    if (cio__wbuf_len(&c->wb) && (c->afd.ready & CIO__EV_WRITE))
+        flush(c); /* provoke EAGAIN, so the write edge is armed */
+    return c->err;
+}
+
+int cio_stream_drain(cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    stream *c = W2S(w);
+    cio__task *t = cio__tls_task;
+    if (!t || t->f.loop != c->loop || !c->has_w || c->wfree)
+        return -EINVAL;
+    if (c->err)
+        return c->err;
+    if (c->closed || cio__wbuf_len(&c->wb) <= c->high)
+        return 0;
+    cio__waiter wt;
+    int rc = cio__waitq_wait(&c->drain_wq, &wt, t, "stream drain");
+    if (rc < 0)
+        return rc;
+    return c->err;
+}
+
+int cio_stream_write_eof(cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    stream *c = W2S(w);
+    int rc = writer_check(c);
+    if (rc < 0)
+        return rc;
+    if (c->closed || c->closing)
+        return c->err ? c->err : -EPIPE;
+    if (c->eof_pending || c->eof_sent)
+        return 0;
+    if (c->is_sock ? 0 : c->has_r)
+        return -ENOTSUP;
+    if (cio__wbuf_len(&c->wb))
+        c->eof_pending = 1;
+    else
+        do_write_eof(c);
+    return 0;
+}
+
+int cio_stream_can_write_eof(const cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    const stream *c = cio__container_of(w, const stream, w);
+    return c->is_sock || !c->has_r;
+}
+
+int cio_stream_writer_close(cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    stream *c = W2S(w);
+    int rc = writer_check(c);
+    if (rc < 0)
+        return rc;
+    if (c->closing)
+        return 0;
+    c->closing = 1;
+    if (!cio__wbuf_len(&c->wb))
+        close_fd(c);
+    return 0;
+}
+
+int cio_stream_writer_wait_closed(cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    stream *c = W2S(w);
+    cio__task *t = cio__tls_task;
+    if (!t || t->f.loop != c->loop || !c->has_w || c->wfree)
+        return -EINVAL;
+    if (!c->closed) {
+        cio__waiter wt;
+        int rc = cio__waitq_wait(&c->closed_wq, &wt, t, "stream closed");
+        if (rc < 0)
+            return rc;
+    }
+    return c->err;
+}
+
+int cio_stream_writer_is_closing(const cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    const stream *c = cio__container_of(w, const stream, w);
+    return c->closing || c->closed || c->err != 0;
+}
+
+ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    const stream *c = cio__container_of(w, const stream, w);
+    return (ssize_t)cio__wbuf_len(&c->wb);
+}
+
+int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
+                                 size_t low)
+{
+    if (!w)
+        return -EINVAL;
+    stream *c = W2S(w);
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.high_water = high;
+    o.low_water = low;
+    int rc = cio__conn_opts_fix(&o, &o);
+    if (rc < 0)
+        return rc;
+    c->high = o.high_water;
+    c->low = o.low_water;
+    if (cio__wbuf_len(&c->wb) <= c->low)
+        cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
+    return 0;
+}
+
+static int name_of(const stream *c, cio_sockaddr *out, int peer)
+{
+    if (!out)
+        return -EINVAL;
+    if (c->closed)
+        return -EBADF;
+    out->len = sizeof(out->ss);
+    int r = peer ? getpeername(c->fd, (struct sockaddr *)&out->ss, &out->len)
+                 : getsockname(c->fd, (struct sockaddr *)&out->ss, &out->len);
+    if (r < 0) {
+        out->len = 0;
+        return -errno;
+    }
+    return 0;
+}
+
+int cio_stream_writer_peername(const cio_stream_writer *w, cio_sockaddr *out)
+{
+    if (!w)
+        return -EINVAL;
+    return name_of(cio__container_of(w, const stream, w), out, 1);
+}
+
+int cio_stream_writer_sockname(const cio_stream_writer *w, cio_sockaddr *out)
+{
+    if (!w)
+        return -EINVAL;
+    return name_of(cio__container_of(w, const stream, w), out, 0);
+}
+
+int cio_stream_writer_fileno(const cio_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    const stream *c = cio__container_of(w, const stream, w);
+    return c->closed ? -EBADF : c->fd;
+}
+
+int cio_stream_writer_free(cio_stream_writer *w)
+{
+    if (!w)
+        return 0;
+    stream *c = W2S(w);
+    if (!c->has_w || c->wfree)
+        return -EINVAL;
+    int rc = cio__loop_check(c->loop);
+    if (rc < 0)
+        return rc;
+    if (cio__waitq_busy(&c->drain_wq) || cio__waitq_busy(&c->closed_wq) ||
+        (!c->closed && c->afd.waiter[1]))
+        return -EBUSY;
+    c->wfree = 1;
+    if (!c->closing) {
+        c->closing = 1;
+        if (!cio__wbuf_len(&c->wb))
+            close_fd(c);
+    } else if (!c->closed && !cio__wbuf_len(&c->wb)) {
+        close_fd(c);
+    }
+    stream_unref(c);
+    return 0;
+}

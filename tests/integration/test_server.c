@@ -1,0 +1,365 @@
+/*
+ * test_server.c - the Server object: start_serving, sockets, close,
+ * close_clients/abort_clients, wait_closed, serve_forever cancelled, a
+ * server on an existing socket (sock=), and two loops in two threads
+ * serving one port with SO_REUSEPORT (50 clients, every byte echoed).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cio_testutil.h"
+
+static cio_loop *g_loop;
+
+static int run_main(cio_coro_fn main_fn, void *arg)
+{
+    cio_loop *loop = NULL;
+    assert_int_equal(cio_loop_new(&loop, NULL), 0);
+    g_loop = loop;
+    cio_task *t;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
+                     0);
+    int r = cio_loop_run_until_complete(loop, t, NULL);
+    cio_future_release(t);
+    tu_loop_done(loop);
+    return r;
+}
+
+#define WAIT_FOR(cond)                                                        \
+    do {                                                                      \
+        for (int w_ = 0; w_ < 5000 && !(cond); w_++)                          \
+            assert_int_equal(cio_sleep(CIO_MS), 0);                           \
+        assert_true(cond);                                                    \
+    } while (0)
+
+static int g_handled, g_eofs;
+
+static int line_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
+{
+    (void)arg;
+    g_handled++;
+    const char *line;
+    ssize_t n;
+    while ((n = cio_stream_readline(r, &line)) > 0) {
+        cio_stream_write(w, line, (size_t)n);
+        if (cio_stream_drain(w) < 0)
+            break;
+    }
+    if (n == 0)
+        g_eofs++;
+    return 0;
+}
+
+static int serving_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    o.no_start = 1;
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, "127.0.0.1",
+                                      0, &o, &srv),
+                     0);
+    assert_int_equal(cio_server_is_serving(srv), 0);
+    int fds[4];
+    assert_int_equal(cio_server_sockets(srv, fds, 4), 1);
+    int port = cio_server_port(srv);
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    /* Bound, not listening: refused. */
+    assert_int_equal(cio_open_connection("127.0.0.1", port, NULL, &r, &w),
+                     -ECONNREFUSED);
+    assert_int_equal(cio_server_start_serving(srv), 0);
+    assert_int_equal(cio_server_is_serving(srv), 1);
+    assert_int_equal(cio_open_connection("127.0.0.1", port, NULL, &r, &w), 0);
+    assert_int_equal(cio_stream_write(w, "ping\n", 5), 0);
+    const char *line;
+    assert_int_equal(cio_stream_readline(r, &line), 5);
+    assert_int_equal(cio_server_connections(srv), 1);
+    /* close stops listening; the connection goes on. */
+    assert_int_equal(cio_server_close(srv), 0);
+    assert_int_equal(cio_server_sockets(srv, fds, 4), 0);
+    assert_int_equal(cio_server_sockname(srv, 0, &(cio_sockaddr){0}), -ENOENT);
+    assert_int_equal(cio_stream_write(w, "pong\n", 5), 0);
+    assert_int_equal(cio_stream_readline(r, &line), 5);
+    cio_stream_reader_free(r);
+    cio_stream_writer_free(w);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    assert_int_equal(cio_server_connections(srv), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+static void server_start_serving_close_wait_closed(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(serving_main, NULL), 0);
+}
+
+static int clients_main(void *arg, void **result)
+{
+    (void)result;
+    int abort = (int)(intptr_t)arg;
+    g_handled = g_eofs = 0;
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, "127.0.0.1",
+                                      0, NULL, &srv),
+                     0);
+    cio_stream_reader *r[3];
+    cio_stream_writer *w[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cio_open_connection("127.0.0.1", cio_server_port(srv),
+                                             NULL, &r[i], &w[i]),
+                         0);
+    WAIT_FOR(g_handled == 3);
+    assert_int_equal(cio_server_close(srv), 0);
+    int n = abort ? cio_server_abort_clients(srv)
+                  : cio_server_close_clients(srv);
+    assert_int_equal(n, 3);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    assert_int_equal(g_eofs, 3); /* the handlers saw EOF */
+    char buf[8];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cio_stream_read(r[i], buf, sizeof(buf)), 0);
+        cio_stream_reader_free(r[i]);
+        cio_stream_writer_free(w[i]);
+    }
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+static void server_close_clients(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(clients_main, (void *)0), 0);
+}
+
+static void server_abort_clients(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(clients_main, (void *)1), 0);
+}
+
+static int forever(void *arg, void **result)
+{
+    (void)result;
+    return cio_server_serve_forever(arg);
+}
+
+static int forever_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    o.no_start = 1;
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, "127.0.0.1",
+                                      0, &o, &srv),
+                     0);
+    cio_task *t;
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(forever, srv), NULL, &t),
+                     0);
+    assert_int_equal(cio_sleep(CIO_MS), 0);
+    assert_int_equal(cio_server_is_serving(srv), 1);
+    assert_int_equal(cio_server_free(srv), -EBUSY);
+    cio_task_cancel(t, NULL);
+    assert_int_equal(cio_await(t, NULL), -ECANCELED);
+    cio_future_release(t);
+    assert_int_equal(cio_server_is_serving(srv), 0);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    /* A second serve_forever after close returns at once. */
+    assert_int_equal(cio_server_serve_forever(srv), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+static void server_serve_forever_cancelled(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(forever_main, NULL), 0);
+}
+
+static int sock_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    o.use_sock = 1;
+    o.sock = fd;
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, NULL, 0, &o,
+                                      &srv),
+                     0);
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(cio_open_connection("127.0.0.1", cio_server_port(srv),
+                                         NULL, &r, &w),
+                     0);
+    assert_int_equal(cio_stream_write(w, "via sock=\n", 10), 0);
+    const char *line;
+    assert_int_equal(cio_stream_readline(r, &line), 10);
+    cio_stream_reader_free(r);
+    cio_stream_writer_free(w);
+    assert_int_equal(cio_server_free(srv), 0); /* closes fd */
+    assert_int_equal(cio_sleep(10 * CIO_MS), 0);
+    return 0;
+}
+
+static void server_on_existing_socket(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(sock_main, NULL), 0);
+}
+
+/* ---- SO_REUSEPORT: two loops, two threads, one port ---- */
+
+static atomic_int g_port;
+static atomic_int g_ready;
+static atomic_int g_conns[2];
+static cio_loop *g_srv_loops[2];
+
+static int count_handler(cio_stream_reader *r, cio_stream_writer *w,
+                         void *arg)
+{
+    atomic_fetch_add(&g_conns[(int)(intptr_t)arg], 1);
+    char buf[8192];
+    ssize_t n;
+    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0) {
+        if (cio_stream_write(w, buf, (size_t)n) < 0 || cio_stream_drain(w) < 0)
+            break;
+    }
+    return 0;
+}
+
+static void *server_thread(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    cio_loop *loop;
+    if (cio_loop_new(&loop, NULL) < 0)
+        abort();
+    g_srv_loops[id] = loop;
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    o.reuse_port = 1;
+    /* The first thread picks the port, the second joins it. */
+    while (id == 1 && atomic_load(&g_port) == 0)
+        usleep(1000);
+    cio_server *srv;
+    if (cio_start_server(loop, count_handler, arg, "127.0.0.1",
+                         atomic_load(&g_port), &o, &srv) < 0)
+        abort();
+    if (id == 0)
+        atomic_store(&g_port, cio_server_port(srv));
+    atomic_fetch_add(&g_ready, 1);
+    cio_loop_run_forever(loop);
+    cio_server_close(srv);
+    cio_server_abort_clients(srv);
+    cio_server_free(srv);
+    /* Let the handlers see their end. */
+    for (int i = 0; i < 100; i++) {
+        cio_loop_stop(loop);
+        cio_loop_run_forever(loop);
+    }
+    if (cio_loop_free(loop) != 0)
+        abort();
+    return NULL;
+}
+
+typedef struct echo_client {
+    int id;
+    int ok;
+} echo_client;
+
+static int client_task(void *arg, void **result)
+{
+    (void)result;
+    echo_client *c = arg;
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    int rc = cio_open_connection("127.0.0.1", atomic_load(&g_port), NULL, &r,
+                                 &w);
+    if (rc < 0)
+        return rc;
+    static char out[50][4096];
+    char in[4096];
+    for (size_t i = 0; i < sizeof(in); i++)
+        out[c->id][i] = (char)(c->id * 31 + i * 7);
+    for (int round = 0; round < 4 && rc == 0; round++) {
+        rc = cio_stream_write(w, out[c->id], sizeof(in));
+        if (rc == 0)
+            rc = cio_stream_drain(w);
+        size_t got;
+        if (rc == 0)
+            rc = cio_stream_readexactly(r, in, sizeof(in), &got);
+        if (rc == 0 && memcmp(in, out[c->id], sizeof(in)) != 0)
+            rc = -EIO;
+    }
+    c->ok = rc == 0;
+    cio_stream_reader_free(r);
+    cio_stream_writer_free(w);
+    return rc;
+}
+
+static int reuseport_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    static echo_client cl[50];
+    cio_awaitable items[50];
+    for (int i = 0; i < 50; i++) {
+        cl[i] = (echo_client){i, 0};
+        items[i] = CIO_AW_CORO(client_task, &cl[i]);
+    }
+    cio_future *g;
+    assert_int_equal(cio_gather(g_loop, items, 50, 0, &g), 0);
+    assert_int_equal(cio_await(g, NULL), 0);
+    cio_future_release(g);
+    for (int i = 0; i < 50; i++)
+        assert_true(cl[i].ok);
+    return 0;
+}
+
+static void server_reuseport_two_loops_two_threads(void **state)
+{
+    (void)state;
+    atomic_store(&g_port, 0);
+    atomic_store(&g_ready, 0);
+    atomic_store(&g_conns[0], 0);
+    atomic_store(&g_conns[1], 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, server_thread,
+                                        (void *)(intptr_t)i),
+                         0);
+    while (atomic_load(&g_ready) < 2)
+        usleep(1000);
+    assert_int_equal(run_main(reuseport_main, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        cio_loop_stop_threadsafe(g_srv_loops[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&g_conns[0]) + atomic_load(&g_conns[1]), 50);
+    /* The kernel spread them: 2^-49 odds that one loop got all 50. */
+    assert_true(atomic_load(&g_conns[0]) > 0);
+    assert_true(atomic_load(&g_conns[1]) > 0);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(server_start_serving_close_wait_closed, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_close_clients, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_abort_clients, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_serve_forever_cancelled, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_on_existing_socket, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_reuseport_two_loops_two_threads, tu_setup, tu_teardown),
+};
+
+CIO_TEST_MAIN(tests)

@@ -1,0 +1,441 @@
+/*
+ * test_transport.c - protocols and transports over loopback TCP and
+ * socketpairs: callback order, BufferedProtocol, half-close with
+ * eof_received, pause/resume reading, pause/resume writing against a peer
+ * that does not read, close flushing and abort discarding.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cio_testutil.h"
+
+static cio_loop *g_loop;
+
+static int run_main(cio_coro_fn main_fn, void *arg)
+{
+    cio_loop *loop = NULL;
+    assert_int_equal(cio_loop_new(&loop, NULL), 0);
+    g_loop = loop;
+    cio_task *t;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
+                     0);
+    int r = cio_loop_run_until_complete(loop, t, NULL);
+    cio_future_release(t);
+    tu_loop_done(loop);
+    return r;
+}
+
+/* A recording protocol: one instance per connection, in caller storage. */
+typedef struct rec {
+    char log[64];   /* m d e l p r: made, data, eof, lost, pause, resume */
+    int nlog;
+    char data[1 << 20];
+    size_t ndata;
+    int lost_err;
+    int keep_open;  /* eof_received's answer */
+    int echo;       /* write back what arrives */
+    const char *on_eof_write;
+    cio_transport *t;
+} rec;
+
+static void note(rec *r, char c)
+{
+    if (r->nlog < (int)sizeof(r->log) - 1 &&
+        (r->nlog == 0 || r->log[r->nlog - 1] != c || c != 'd'))
+        r->log[r->nlog++] = c;
+}
+
+static int r_made(cio_transport *t, void *ctx)
+{
+    rec *r = ctx;
+    r->t = t;
+    note(r, 'm');
+    return 0;
+}
+
+static int r_data(cio_transport *t, const void *data, size_t len, void *ctx)
+{
+    rec *r = ctx;
+    note(r, 'd');
+    if (r->ndata + len <= sizeof(r->data))
+        memcpy(r->data + r->ndata, data, len);
+    r->ndata += len;
+    if (r->echo)
+        return cio_transport_write(t, data, len);
+    return 0;
+}
+
+static int r_eof(cio_transport *t, void *ctx)
+{
+    rec *r = ctx;
+    note(r, 'e');
+    if (r->on_eof_write) {
+        cio_transport_write(t, r->on_eof_write, strlen(r->on_eof_write));
+        cio_transport_write_eof(t);
+    }
+    return r->keep_open;
+}
+
+static void r_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    rec *r = ctx;
+    note(r, 'l');
+    r->lost_err = err;
+    r->t = NULL;
+}
+
+static int r_pause(cio_transport *t, void *ctx)
+{
+    (void)t;
+    note(ctx, 'p');
+    return 0;
+}
+
+static int r_resume(cio_transport *t, void *ctx)
+{
+    (void)t;
+    note(ctx, 'r');
+    return 0;
+}
+
+static const cio_protocol REC = {r_made,  r_data,   r_eof, r_lost,
+                                 r_pause, r_resume, NULL,  NULL};
+
+static int rec_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    *p = &REC;
+    *ctx = arg;
+    return 0;
+}
+
+/* Sleeps in 1 ms steps until *cond or 5 s. */
+#define WAIT_FOR(cond)                                                        \
+    do {                                                                      \
+        for (int w_ = 0; w_ < 5000 && !(cond); w_++)                          \
+            assert_int_equal(cio_sleep(CIO_MS), 0);                           \
+        assert_true(cond);                                                    \
+    } while (0)
+
+static rec g_srv, g_cli;
+
+static int echo_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_srv, 0, sizeof(g_srv));
+    memset(&g_cli, 0, sizeof(g_cli));
+    g_srv.echo = 1;
+    g_srv.keep_open = 1;
+    g_srv.on_eof_write = "bye";
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, rec_factory, &g_srv,
+                                       "127.0.0.1", 0, NULL, &srv),
+                     0);
+    cio_transport *t;
+    assert_int_equal(cio_create_connection(rec_factory, &g_cli, "127.0.0.1",
+                                           cio_server_port(srv), NULL, &t),
+                     0);
+    assert_ptr_equal(cio_transport_context(t), &g_cli);
+    assert_int_equal(g_cli.nlog, 1); /* made, before returning */
+    assert_int_equal(cio_transport_can_write_eof(t), 1);
+    assert_int_equal(cio_transport_write(t, "hello ", 6), 0);
+    struct iovec iov[2] = {{(void *)"wor", 3}, {(void *)"ld", 2}};
+    assert_int_equal(cio_transport_writelines(t, iov, 2), 0);
+    WAIT_FOR(g_cli.ndata == 11);
+    assert_memory_equal(g_cli.data, "hello world", 11);
+    /* Half-close: the server keeps its side open, says bye, then EOF. */
+    assert_int_equal(cio_transport_write_eof(t), 0);
+    assert_int_equal(cio_transport_write(t, "x", 1), -EPIPE);
+    WAIT_FOR(g_cli.t == NULL);
+    assert_memory_equal(g_cli.data + 11, "bye", 3);
+    assert_string_equal(g_cli.log, "mdel");
+    assert_int_equal(g_cli.lost_err, 0);
+    /* The server kept its transport open (eof_received returned 1): it
+     * stays until closed, as in asyncio; close_clients closes it. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cio_sleep(CIO_MS), 0);
+    assert_non_null(g_srv.t);
+    assert_int_equal(cio_server_close_clients(srv), 1);
+    WAIT_FOR(g_srv.t == NULL);
+    assert_string_equal(g_srv.log, "mdel");
+    assert_int_equal(cio_server_close(srv), 0);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+static void transport_echo_half_close_order(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(echo_main, NULL), 0);
+}
+
+/* ---- BufferedProtocol ---- */
+
+typedef struct bp {
+    char buf[16];
+    size_t total;
+    int lost;
+} bp;
+
+static void *bp_get(cio_transport *t, size_t hint, size_t *len, void *ctx)
+{
+    (void)t;
+    assert_true(hint > 0);
+    bp *b = ctx;
+    *len = sizeof(b->buf);
+    return b->buf;
+}
+
+static int bp_updated(cio_transport *t, size_t n, void *ctx)
+{
+    bp *b = ctx;
+    b->total += n;
+    return cio_transport_write(t, b->buf, n);
+}
+
+static void bp_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    (void)err;
+    ((bp *)ctx)->lost = 1;
+}
+
+static const cio_protocol BP = {.connection_lost = bp_lost,
+                                .get_buffer = bp_get,
+                                .buffer_updated = bp_updated};
+
+static int bp_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    *p = &BP;
+    *ctx = arg;
+    return 0;
+}
+
+static int buffered_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    static bp b;
+    memset(&b, 0, sizeof(b));
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, bp_factory, &b, "127.0.0.1", 0,
+                                       NULL, &srv),
+                     0);
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(
+        cio_open_connection("127.0.0.1", cio_server_port(srv), NULL, &r, &w),
+        0);
+    char out[1000], in[1000];
+    for (size_t i = 0; i < sizeof(out); i++)
+        out[i] = (char)('a' + i % 26);
+    assert_int_equal(cio_stream_write(w, out, sizeof(out)), 0);
+    size_t got;
+    assert_int_equal(cio_stream_readexactly(r, in, sizeof(in), &got), 0);
+    assert_memory_equal(in, out, sizeof(out));
+    assert_int_equal(b.total, sizeof(out));
+    cio_stream_reader_free(r);
+    cio_stream_writer_free(w);
+    WAIT_FOR(b.lost);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+static void transport_buffered_protocol(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(buffered_main, NULL), 0);
+}
+
+/* ---- pause/resume reading, on a socketpair ---- */
+
+static int pause_read_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_cli, 0, sizeof(g_cli));
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    cio_transport *t;
+    assert_int_equal(
+        cio_transport_from_fd(g_loop, sv[0], rec_factory, &g_cli, NULL, &t), 0);
+    WAIT_FOR(g_cli.nlog == 1); /* connection_made comes from the loop */
+    assert_int_equal(cio_transport_pause_reading(t), 0);
+    assert_int_equal(cio_transport_is_reading(t), 0);
+    assert_int_equal(write(sv[1], "abc", 3), 3);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cio_sleep(CIO_MS), 0);
+    assert_int_equal(g_cli.ndata, 0);
+    assert_int_equal(cio_transport_resume_reading(t), 0);
+    WAIT_FOR(g_cli.ndata == 3);
+    close(sv[1]);
+    WAIT_FOR(g_cli.t == NULL); /* EOF -> close -> lost */
+    assert_string_equal(g_cli.log, "mdel");
+    return 0;
+}
+
+static void transport_pause_resume_reading(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(pause_read_main, NULL), 0);
+}
+
+/* ---- pause/resume writing against a peer that does not read ---- */
+
+static int pause_write_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_cli, 0, sizeof(g_cli));
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    cio_transport *t;
+    assert_int_equal(
+        cio_transport_from_fd(g_loop, sv[0], rec_factory, &g_cli, NULL, &t), 0);
+    WAIT_FOR(g_cli.nlog == 1);
+    assert_int_equal(cio_transport_set_write_buffer_limits(t, 16384, 4096), 0);
+    static char chunk[8192];
+    size_t total = 0;
+    int i = 0;
+    while (!strchr(g_cli.log, 'p')) {
+        memset(chunk, 'a' + i++ % 26, sizeof(chunk));
+        assert_int_equal(cio_transport_write(t, chunk, sizeof(chunk)), 0);
+        total += sizeof(chunk);
+        assert_true(total < (8u << 20));
+    }
+    /* Paused just past the high water mark: memory is bounded. */
+    ssize_t buffered = cio_transport_get_write_buffer_size(t);
+    assert_true(buffered > 16384 && buffered <= 16384 + 8192);
+    /* The peer reads it all; resume_writing comes once it drained. */
+    static char got[1 << 20];
+    size_t seen = 0;
+    while (seen < total) {
+        ssize_t k = read(sv[1], got + seen, total - seen);
+        if (k > 0)
+            seen += (size_t)k;
+        else
+            assert_int_equal(cio_sleep(CIO_MS), 0);
+    }
+    for (size_t j = 0; j < total; j++)
+        assert_int_equal(got[j], 'a' + (int)(j / sizeof(chunk)) % 26);
+    WAIT_FOR(strchr(g_cli.log, 'r') != NULL);
+    assert_int_equal(cio_transport_get_write_buffer_size(t), 0);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(g_cli.t == NULL);
+    close(sv[1]);
+    return 0;
+}
+
+static void transport_pause_resume_writing(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(pause_write_main, NULL), 0);
+}
+
+/* ---- close flushes, abort discards ---- */
+
+static int close_abort_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    for (int abort = 0; abort < 2; abort++) {
+        memset(&g_cli, 0, sizeof(g_cli));
+        int sv[2];
+        assert_int_equal(
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        cio_transport *t;
+        assert_int_equal(cio_transport_from_fd(g_loop, sv[0], rec_factory,
+                                               &g_cli, NULL, &t),
+                         0);
+        static char big[1 << 20];
+        memset(big, 'q', sizeof(big));
+        assert_int_equal(cio_transport_write(t, big, sizeof(big)), 0);
+        assert_true(cio_transport_get_write_buffer_size(t) > 0);
+        if (abort)
+            assert_int_equal(cio_transport_abort(t), 0);
+        else
+            assert_int_equal(cio_transport_close(t), 0);
+        assert_int_equal(cio_transport_is_closing(t), 1);
+        assert_int_equal(cio_transport_write(t, "x", 1), -EPIPE);
+        size_t seen = 0;
+        char buf[65536];
+        for (;;) {
+            ssize_t k = read(sv[1], buf, sizeof(buf));
+            if (k > 0)
+                seen += (size_t)k;
+            else if (k == 0)
+                break;
+            else
+                assert_int_equal(cio_sleep(CIO_MS), 0);
+        }
+        if (abort)
+            assert_true(seen < sizeof(big));
+        else
+            assert_int_equal(seen, sizeof(big));
+        WAIT_FOR(g_cli.t == NULL);
+        assert_int_equal(g_cli.lost_err, 0);
+        close(sv[1]);
+    }
+    return 0;
+}
+
+static void transport_close_flushes_abort_discards(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(close_abort_main, NULL), 0);
+}
+
+/* ---- a pipe transport ---- */
+
+static int pipe_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_cli, 0, sizeof(g_cli));
+    memset(&g_srv, 0, sizeof(g_srv));
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    cio_transport *rt, *wt;
+    assert_int_equal(
+        cio_transport_from_fd(g_loop, p[0], rec_factory, &g_cli, NULL, &rt),
+        0);
+    assert_int_equal(
+        cio_transport_from_fd(g_loop, p[1], rec_factory, &g_srv, NULL, &wt),
+        0);
+    assert_int_equal(cio_transport_can_write_eof(rt), 0);
+    assert_int_equal(cio_transport_can_write_eof(wt), 1);
+    assert_int_equal(cio_transport_write(wt, "through the pipe", 16), 0);
+    assert_int_equal(cio_transport_write_eof(wt), 0); /* closes it */
+    WAIT_FOR(g_cli.t == NULL && g_srv.t == NULL && g_srv.nlog >= 2);
+    assert_int_equal(g_cli.ndata, 16);
+    assert_memory_equal(g_cli.data, "through the pipe", 16);
+    assert_string_equal(g_cli.log, "mdel");
+    assert_string_equal(g_srv.log, "ml");
+    return 0;
+}
+
+static void transport_pipe(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(pipe_main, NULL), 0);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(transport_echo_half_close_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_buffered_protocol, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_pause_resume_reading, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_pause_resume_writing, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_close_flushes_abort_discards, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_pipe, tu_setup, tu_teardown),
+};
+
+CIO_TEST_MAIN(tests)
