@@ -20,6 +20,10 @@
 #define CIO__EV_WRITE 0x2u
 #define CIO__EV_ERROR 0x4u /* error or hang-up: wake both directions */
 #define CIO__EV_EDGE 0x8u  /* interest flag: report transitions only */
+/* Reported with READ: the peer will send nothing more (socket FIN, pipe
+ * writer gone). Edge-triggered readers need it to stop at a short read:
+ * a FIN coalesced with the last data raises no edge of its own. */
+#define CIO__EV_RDHUP 0x10u
 
 typedef struct cio__io cio__io;
 struct cio__io {

@@ -155,7 +155,10 @@ static int ep_poll(cio__backend *b, int64_t timeout_ns)
             rev |= CIO__EV_WRITE;
         if (e & (EPOLLERR | EPOLLHUP))
             rev |= CIO__EV_ERROR | (io->events & (CIO__EV_READ | CIO__EV_WRITE));
-        rev &= (io->events & (CIO__EV_READ | CIO__EV_WRITE)) | CIO__EV_ERROR;
+        if (e & (EPOLLRDHUP | EPOLLHUP))
+            rev |= CIO__EV_RDHUP;
+        rev &= (io->events & (CIO__EV_READ | CIO__EV_WRITE)) | CIO__EV_ERROR |
+               (io->events & CIO__EV_READ ? CIO__EV_RDHUP : 0);
         if (rev) {
             io->cb(io, rev);
             dispatched++;

@@ -24,6 +24,7 @@ static const err_entry table[] = {
     {CIO_EGENEXIT, "CIO_EGENEXIT", "generator closed"},
     {CIO_EGROUP, "CIO_EGROUP", "one or more tasks of the group failed"},
     {CIO_ECHILD_DIED, "CIO_ECHILD_DIED", "a worker or child process died"},
+    {CIO_ERESOLVE, "CIO_ERESOLVE", "name resolution failed"},
     E(EPERM, "operation not permitted"),
     E(ENOENT, "no such file or directory"),
     E(ESRCH, "no such process"),

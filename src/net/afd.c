@@ -13,6 +13,8 @@ static void afd_event(cio__io *io, unsigned rev)
         r |= CIO__EV_READ;
     if (rev & (CIO__EV_WRITE | CIO__EV_ERROR))
         r |= CIO__EV_WRITE;
+    if (rev & CIO__EV_RDHUP)
+        r |= CIO__EV_RDHUP; /* sticky: the peer cannot un-close */
     a->ready |= r;
     if (a->on_event) {
         a->on_event(a, r);

@@ -48,6 +48,18 @@ static inline void cio__afd_clear(cio__afd *a, unsigned dir)
     a->ready &= ~dir;
 }
 
+/* After a read that returned less than asked on a stream (socket or
+ * pipe): the kernel queue is empty, so unless the peer has closed (then
+ * the next read must see the EOF), skip the read that would only say
+ * EAGAIN and wait for the next edge. Returns 1 if readiness was cleared. */
+static inline int cio__afd_short_read(cio__afd *a)
+{
+    if (a->ready & CIO__EV_RDHUP)
+        return 0;
+    a->ready &= ~CIO__EV_READ;
+    return 1;
+}
+
 /* Unregisters (does not close fd) and wakes waiters with -EBADF. */
 void cio__afd_close(cio__afd *a);
 

@@ -13,12 +13,11 @@
  * has filled the send buffer, and the space freed later raises a new edge
  * (the kernel marks the socket SOCK_NOSPACE on the way out). So the write
  * readiness is cleared at once and the next send waits for that edge
- * instead of making a system call only to hear EAGAIN. The same inference
- * for reads ("a short recv drained the queue", which bench's hand-written
- * epoll server makes) is not used: a FIN that arrived with the last data
- * was announced by the edge already consumed, so waiting for a new edge
- * would hang forever on a half-closed connection. It needs the backend to
- * report EPOLLRDHUP apart from EPOLLIN (see docs/design.md).
+ * instead of making a system call only to hear EAGAIN. Reads make the same
+ * inference ("a short recv drained the queue", as the hand-written epoll
+ * server and tokio do) unless the backend has reported the peer's FIN
+ * (CIO__EV_RDHUP): a FIN that arrived with the last data raises no edge of
+ * its own, so then the reader keeps reading until it sees the EOF.
  *
  * Lifetime: close() may come from another task while a call waits. The
  * waiter wakes with -EBADF (cio__afd_close), and the memory is freed by
@@ -609,6 +608,13 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
         return r;
     if (!buf && len)
         return -EINVAL;
+    int stream = !from && s->type == SOCK_STREAM &&
+                 !(flags & (MSG_DONTWAIT | MSG_PEEK));
+    /* A short read emptied the queue last time: wait for the next edge
+     * rather than asking the kernel for EAGAIN. */
+    if (stream && len && !(s->afd.ready & CIO__EV_READ) &&
+        (r = sock_suspend(s, SUSP_READ, 0)) < 0)
+        return r;
     for (;;) {
         ssize_t n;
         struct sockaddr_storage ss;
@@ -621,6 +627,8 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
             s->streak++;
             if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
                 memset(from, 0, sizeof(*from));
+            if (stream && n > 0 && (size_t)n < len)
+                cio__afd_short_read(&s->afd);
             return n;
         }
         int e = errno;

@@ -5,12 +5,11 @@
  * How: the reader reads only when a task asks. read(n) with nothing
  * buffered goes straight into the caller's buffer (no copy); readline and
  * readuntil fill the reader's own buffer, bounded by the limit.
- * Readiness is cleared only on EAGAIN, never on a short read: with
- * edge-triggered registration a FIN that arrives with the last data makes
- * no edge of its own, and the backend reports EPOLLRDHUP as plain
- * readability, so "a short read means drained" (c-epoll's and tokio's
- * shortcut, which both see a read-closed bit) would wait forever for the
- * end of file. The writer sends at once and buffers only what the kernel refused; the loop flushes that
+ * Readiness is cleared on EAGAIN, and on a short read unless the peer's
+ * FIN has been reported (CIO__EV_RDHUP): with edge-triggered registration
+ * a FIN that arrives with the last data makes no edge of its own, so only
+ * then must the reader read on to the end of file (cio__afd_short_read).
+ * The writer sends at once and buffers only what the kernel refused; the loop flushes that
  * tail from the descriptor's write edge, in the poll, without a task, so
  * data written without a drain still goes out. drain waits only above the
  * high water mark, until the flush brings the buffer down to the low one.
@@ -217,7 +216,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
             return r;
         }
         c->afd.on_event = stream_event;
-        c->afd.ready = CIO__EV_READ | CIO__EV_WRITE; /* try first */
+        c->afd.ready |= CIO__EV_READ | CIO__EV_WRITE; /* try first */
         c->is_sock = (uint8_t)cio__fd_is_sock(fd);
     }
     *out = c;
@@ -307,7 +306,7 @@ int cio_open_connection(const char *host, int port,
     c->fd = fd;
     c->is_sock = 1;
     c->afd.on_event = stream_event;
-    c->afd.ready = CIO__EV_READ | CIO__EV_WRITE;
+    c->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     *r = &c->r;
     *w = &c->w;
     return 0;
@@ -375,8 +374,11 @@ static ssize_t read_once(stream *c, void *p, size_t n)
 {
     for (;;) {
         ssize_t k = read(c->fd, p, n);
-        if (k > 0)
+        if (k > 0) {
+            if ((size_t)k < n)
+                cio__afd_short_read(&c->afd);
             return k;
+        }
         if (k == 0) {
             c->eof = 1;
             cio__afd_clear(&c->afd, CIO__EV_READ);

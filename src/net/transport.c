@@ -8,7 +8,8 @@
  * became writable, then reads: into the connection's own buffer
  * (a 16 KiB buffer on the loop's stack until a read fills it, then
  * the connection's own read_size buffer, reused; an idle connection owns
- * none) or the BufferedProtocol's, until EAGAIN or 16 reads, after which
+ * none) or the BufferedProtocol's, until EAGAIN, a short read (unless the
+ * peer's FIN was reported) or 16 reads, after which
  * the run re-queues itself so one busy connection cannot starve the
  * others. Writes try the system call first and keep only the unsent tail;
  * the write edge comes from the registration made once at open, so a
@@ -215,6 +216,8 @@ static void read_some(cio_transport *t)
             }
             if (t->closing || t->paused_r)
                 return;
+            if ((size_t)n < len && cio__afd_short_read(&t->afd))
+                return;
             continue;
         }
         if (n == 0) {
@@ -338,7 +341,7 @@ static int t_new(cio_loop *loop, int fd, const cio_conn_opts *opts,
             return r;
         }
         t->afd.on_event = transport_event;
-        t->afd.ready = CIO__EV_READ | CIO__EV_WRITE; /* try first */
+        t->afd.ready |= CIO__EV_READ | CIO__EV_WRITE; /* try first */
         t->is_sock = (uint8_t)cio__fd_is_sock(fd);
     }
     *out = t;
@@ -431,7 +434,7 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     t->fd = fd;
     t->is_sock = 1;
     t->afd.on_event = transport_event;
-    t->afd.ready = CIO__EV_READ | CIO__EV_WRITE;
+    t->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     r = make_protocol(t, factory, arg);
     if (r == 0) {
         t->made = 1;
