@@ -26,6 +26,15 @@
 #define CIO_UNUSED
 #endif
 
+/* A pause for spin-wait loops (x86 PAUSE, aarch64 YIELD). */
+#if defined(__x86_64__) || defined(__i386__)
+#define cio__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cio__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define cio__cpu_relax() ((void)0)
+#endif
+
 /* Internal invariants: a violated one is a cio bug, so it aborts with
  * file:line in every build (misuse by callers gets -EINVAL instead). */
 #define CIO_ASSERT(cond)                                                      \

@@ -41,6 +41,24 @@ int64_t cio__mono_ns(void)
     return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
 }
 
+/* Spinning helps only if the thread we wait for can run at the same
+ * time, i.e. this process may use more than one CPU (its affinity, not
+ * the machine's count: taskset -c 1 makes it one). Asked once. */
+int cio__spin_useful(void)
+{
+    static atomic_int ncpu; /* 0: not asked yet */
+    int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+    if (!n) {
+        cpu_set_t set;
+        n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                           : 1;
+        if (n < 1)
+            n = 1;
+        atomic_store_explicit(&ncpu, n, memory_order_relaxed);
+    }
+    return n > 1;
+}
+
 int64_t cio__deadline(int64_t timeout)
 {
     if (timeout < 0)
@@ -323,6 +341,18 @@ static int wait_done(cio_cfuture *cf, int64_t timeout)
         return st;
     if (timeout == 0)
         return -ETIMEDOUT;
+    /* Spin briefly first: a small job on another core finishes in a few
+     * microseconds, less than it costs to put this thread to sleep and
+     * wake it (tens of microseconds on a virtual machine). The budget is
+     * small and fixed, and there is no spinning on a single CPU. */
+    if (cio__spin_useful()) {
+        for (int i = 0; i < CIO__SPIN_ITERS; i++) {
+            cio__cpu_relax();
+            st = atomic_load_explicit(&cf->state, memory_order_acquire);
+            if (is_done(st))
+                return st;
+        }
+    }
     int64_t deadline = cio__deadline(timeout);
     pthread_mutex_lock(&cf->lock);
     cf->nwait++;

@@ -58,6 +58,11 @@ int cio__cfuture_finish(cio_cfuture *cf, int err, void *result, char *msg);
 int64_t cio__mono_ns(void);
 int64_t cio__deadline(int64_t timeout);
 
+/* Bounded spinning before blocking (cfuture waits, idle workers): about
+ * 20-50 us of PAUSE loops, and only when more than one CPU is online. */
+#define CIO__SPIN_ITERS 2000
+int cio__spin_useful(void);
+
 /* Waits on cond (a CLOCK_MONOTONIC condvar) until deadline. Returns 0 or
  * ETIMEDOUT (positive, pthread style). */
 int cio__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m,
