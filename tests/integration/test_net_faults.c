@@ -12,30 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    cio_loop *loop = NULL;
-    assert_int_equal(cio_loop_new(&loop, NULL), 0);
-    g_loop = loop;
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(loop);
-    return r;
-}
-
-#define WAIT_FOR(cond)                                                        \
-    do {                                                                      \
-        for (int w_ = 0; w_ < 5000 && !(cond); w_++)                          \
-            assert_int_equal(cio_sleep(CIO_MS), 0);                           \
-        assert_true(cond);                                                    \
-    } while (0)
+#include "cio_testutil_net.h"
 
 /* A blocking client socket connected to 127.0.0.1:port. */
 static int raw_connect(int port)
@@ -129,11 +106,7 @@ static int reset_main(void *arg, void **result)
     return 0;
 }
 
-static void fault_peer_reset(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(reset_main, NULL), 0);
-}
+TU_NET_CASE(fault_peer_reset, reset_main)
 
 /* ---- EPIPE, never SIGPIPE ---- */
 
@@ -192,11 +165,7 @@ static int epipe_main(void *arg, void **result)
     return 0;
 }
 
-static void fault_epipe_without_sigpipe(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(epipe_main, NULL), 0);
-}
+TU_NET_CASE(fault_epipe_without_sigpipe, epipe_main)
 
 /* ---- connect refused, connect timeout ---- */
 
@@ -204,11 +173,9 @@ static int refused_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a;
+    int fd = bind_loopback(&a);
     socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     getsockname(fd, (struct sockaddr *)&a, &len);
     int port = ntohs(a.sin_port);
     close(fd); /* nobody listens there now */
@@ -225,11 +192,7 @@ static int refused_main(void *arg, void **result)
     return 0;
 }
 
-static void fault_connect_refused(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(refused_main, NULL), 0);
-}
+TU_NET_CASE(fault_connect_refused, refused_main)
 
 static int timeout_main(void *arg, void **result)
 {
@@ -237,11 +200,9 @@ static int timeout_main(void *arg, void **result)
     (void)result;
     /* A listener that never accepts, backlog 0: once its queue is full
      * the kernel drops further SYNs and connect hangs. */
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a;
+    int lfd = bind_loopback(&a);
     socklen_t len = sizeof(a);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(lfd, 0), 0);
     getsockname(lfd, (struct sockaddr *)&a, &len);
     int port = ntohs(a.sin_port);
@@ -266,11 +227,7 @@ static int timeout_main(void *arg, void **result)
     return 0;
 }
 
-static void fault_connect_timeout(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(timeout_main, NULL), 0);
-}
+TU_NET_CASE(fault_connect_timeout, timeout_main)
 
 /* ---- half-close both ways ---- */
 
@@ -415,11 +372,7 @@ static int partial_main(void *arg, void **result)
     return 0;
 }
 
-static void fault_partial_writes_slow_reader(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(partial_main, NULL), 0);
-}
+TU_NET_CASE(fault_partial_writes_slow_reader, partial_main)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(fault_peer_reset, tu_setup, tu_teardown),

@@ -22,66 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-/* Runs main_fn as a task on a fresh loop on the real clock (children run
- * in real time). */
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    assert_int_equal(cio_loop_new(&g_loop, NULL), 0);
-    cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(g_loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(g_loop);
-    return r;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the DIR's own */
-}
-
-/* Zombie children of this process, from /proc. */
-static int count_zombies(void)
-{
-    DIR *d = opendir("/proc");
-    int n = 0;
-    struct dirent *e;
-    pid_t me = getpid();
-    while ((e = readdir(d))) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (k <= 0)
-            continue;
-        buf[k] = 0;
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid;
-        if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == me &&
-            state == 'Z')
-            n++;
-    }
-    closedir(d);
-    return n;
-}
+#include "cio_testutil_net.h"
 
 /* True once pid is gone (reaped): kill(pid, 0) succeeds on a zombie. */
 static int pid_gone(pid_t pid)
@@ -141,11 +82,7 @@ static int lines_main(void *arg, void **result)
     return 0;
 }
 
-static void exec_reads_lines(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(lines_main, NULL), 0);
-}
+TU_NET_CASE(exec_reads_lines, lines_main)
 
 static int codes_main(void *arg, void **result)
 {
@@ -206,11 +143,7 @@ static int codes_main(void *arg, void **result)
     return 0;
 }
 
-static void exit_codes_and_signals(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(codes_main, NULL), 0);
-}
+TU_NET_CASE(exit_codes_and_signals, codes_main)
 
 /* Valgrind turns posix_spawn's clone(CLONE_VM|CLONE_VFORK) into a fork,
  * so glibc cannot report an exec failure to the parent there: the child
@@ -505,11 +438,7 @@ static int merge_main(void *arg, void **result)
     return 0;
 }
 
-static void stderr_into_stdout(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(merge_main, NULL), 0);
-}
+TU_NET_CASE(stderr_into_stdout, merge_main)
 
 /* ---- cwd, env, session, group ---- */
 
@@ -589,11 +518,7 @@ static int options_main(void *arg, void **result)
     return 0;
 }
 
-static void cwd_env_session_group(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(options_main, NULL), 0);
-}
+TU_NET_CASE(cwd_env_session_group, options_main)
 
 /* ---- pipes as streams ---- */
 
@@ -637,11 +562,7 @@ static int streams_main(void *arg, void **result)
     return 0;
 }
 
-static void pipes_are_streams(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(streams_main, NULL), 0);
-}
+TU_NET_CASE(pipes_are_streams, streams_main)
 
 /* ---- communicate ---- */
 
@@ -683,11 +604,7 @@ static int communicate_main(void *arg, void **result)
     return 0;
 }
 
-static void communicate_both_directions(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(communicate_main, NULL), 0);
-}
+TU_NET_CASE(communicate_both_directions, communicate_main)
 
 static int epipe_main(void *arg, void **result)
 {
@@ -732,11 +649,7 @@ static int epipe_main(void *arg, void **result)
     return 0;
 }
 
-static void epipe_child_not_reading(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(epipe_main, NULL), 0);
-}
+TU_NET_CASE(epipe_child_not_reading, epipe_main)
 
 /* ---- cancellation, keep_running, free, loop close ---- */
 
@@ -975,11 +888,7 @@ static int pipes_main(void *arg, void **result)
     return 0;
 }
 
-static void connect_pipes(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pipes_main, NULL), 0);
-}
+TU_NET_CASE(connect_pipes, pipes_main)
 
 /* ---- no leaks ---- */
 
@@ -1054,11 +963,7 @@ static int alloc_main(void *arg, void **result)
     return 0;
 }
 
-static void create_survives_allocation_failures(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(alloc_main, NULL), 0);
-}
+TU_NET_CASE(create_survives_allocation_failures, alloc_main)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(exec_reads_lines, tu_setup, tu_teardown),

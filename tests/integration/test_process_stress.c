@@ -11,63 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    assert_int_equal(cio_loop_new(&g_loop, NULL), 0);
-    cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(g_loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(g_loop);
-    return r;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
-}
-
-static int count_zombies(void)
-{
-    DIR *d = opendir("/proc");
-    int n = 0;
-    struct dirent *e;
-    pid_t me = getpid();
-    while ((e = readdir(d))) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (k <= 0)
-            continue;
-        buf[k] = 0;
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid;
-        if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == me &&
-            state == 'Z')
-            n++;
-    }
-    closedir(d);
-    return n;
-}
+#include "cio_testutil_net.h"
 
 /* ---- 100 MiB each way ---- */
 
@@ -115,11 +59,7 @@ static int big_main(void *arg, void **result)
     return 0;
 }
 
-static void communicate_100mib(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(big_main, NULL), 0);
-}
+TU_NET_CASE(communicate_100mib, big_main)
 
 /* ---- 1,000 children ---- */
 

@@ -13,30 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    cio_loop *loop = NULL;
-    assert_int_equal(cio_loop_new(&loop, NULL), 0);
-    g_loop = loop;
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(loop);
-    return r;
-}
-
-#define WAIT_FOR(cond)                                                        \
-    do {                                                                      \
-        for (int w_ = 0; w_ < 5000 && !(cond); w_++)                          \
-            assert_int_equal(cio_sleep(CIO_MS), 0);                           \
-        assert_true(cond);                                                    \
-    } while (0)
+#include "cio_testutil_net.h"
 
 static int g_handled, g_eofs;
 
@@ -96,11 +73,7 @@ static int serving_main(void *arg, void **result)
     return 0;
 }
 
-static void server_start_serving_close_wait_closed(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(serving_main, NULL), 0);
-}
+TU_NET_CASE(server_start_serving_close_wait_closed, serving_main)
 
 static int clients_main(void *arg, void **result)
 {
@@ -179,20 +152,14 @@ static int forever_main(void *arg, void **result)
     return 0;
 }
 
-static void server_serve_forever_cancelled(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(forever_main, NULL), 0);
-}
+TU_NET_CASE(server_serve_forever_cancelled, forever_main)
 
 static int sock_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct sockaddr_in a;
+    int fd = bind_loopback(&a);
     cio_server_opts o = CIO_SERVER_OPTS_INIT;
     o.use_sock = 1;
     o.sock = fd;
@@ -215,11 +182,7 @@ static int sock_main(void *arg, void **result)
     return 0;
 }
 
-static void server_on_existing_socket(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(sock_main, NULL), 0);
-}
+TU_NET_CASE(server_on_existing_socket, sock_main)
 
 /* ---- SO_REUSEPORT: two loops, two threads, one port ---- */
 

@@ -5,6 +5,7 @@
  * cancellation at every suspension point, closing under a waiter, bad
  * arguments, name resolution through the executor, sendfile, UDP,
  * fairness, and accept under descriptor exhaustion (no spinning).
+ * cio-test: label=core
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,35 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
+#include "cio_testutil_net.h"
 
 #define V(x) ((void *)(intptr_t)(x))
 #define I(p) ((int)(intptr_t)(p))
-
-static cio_loop *g_loop;
-
-static int run_on(cio_loop *loop, cio_coro_fn fn, void *arg)
-{
-    g_loop = loop;
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(fn, arg), NULL, &t), 0);
-    int r = cio_loop_run_until_complete(loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(loop);
-    return r;
-}
-
-static int run_main(cio_coro_fn fn, void *arg)
-{
-    cio_loop *loop;
-    assert_int_equal(cio_loop_new(&loop, NULL), 0);
-    return run_on(loop, fn, arg);
-}
-
-static int run_virtual(cio_coro_fn fn, void *arg)
-{
-    return run_on(tu_loop_virtual(), fn, arg);
-}
 
 static cio_task *spawn(cio_coro_fn fn, void *arg)
 {
@@ -216,11 +192,7 @@ static int refused_main(void *arg, void **result)
     return 0;
 }
 
-static void connect_refused(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(refused_main, NULL), 0);
-}
+TU_NET_CASE(connect_refused, refused_main)
 
 /* Fills the accept queue of a listen(fd, 0) socket so that further SYNs
  * are dropped and connects hang in SYN_SENT. Returns the filler fds. */
@@ -286,11 +258,7 @@ static int reset_main(void *arg, void **result)
     return 0;
 }
 
-static void peer_reset(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(reset_main, NULL), 0);
-}
+TU_NET_CASE(peer_reset, reset_main)
 
 static int half_peer(void *arg, void **result)
 {
@@ -327,11 +295,7 @@ static int half_main(void *arg, void **result)
     return 0;
 }
 
-static void half_close(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(half_main, NULL), 0);
-}
+TU_NET_CASE(half_close, half_main)
 
 /* ---- partial writes to a slow reader ---- */
 
@@ -400,11 +364,7 @@ static int partial_main(void *arg, void **result)
     return 0;
 }
 
-static void partial_writes(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(partial_main, NULL), 0);
-}
+TU_NET_CASE(partial_writes, partial_main)
 
 /* ---- EPIPE, never SIGPIPE ---- */
 
@@ -519,11 +479,7 @@ static int cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void cancel_suspension_points(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(cancel_main, NULL), 0);
-}
+TU_NET_CASE(cancel_suspension_points, cancel_main)
 
 /* A timeout around recv on the virtual clock. */
 static int recv_timeout_main(void *arg, void **result)
@@ -586,11 +542,7 @@ static int close_wait_main(void *arg, void **result)
     return 0;
 }
 
-static void close_while_waiting(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(close_wait_main, NULL), 0);
-}
+TU_NET_CASE(close_while_waiting, close_wait_main)
 
 /* close_on_exit runs on cancellation and tolerates an explicit close. */
 static int on_exit_task(void *arg, void **result)
@@ -637,11 +589,7 @@ static int on_exit_main(void *arg, void **result)
     return 0;
 }
 
-static void close_on_exit(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(on_exit_main, NULL), 0);
-}
+TU_NET_CASE(close_on_exit, on_exit_main)
 
 /* ---- bad arguments ---- */
 
@@ -798,11 +746,7 @@ static int resolve_main(void *arg, void **result)
     return 0;
 }
 
-static void resolve_localhost(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(resolve_main, NULL), 0);
-}
+TU_NET_CASE(resolve_localhost, resolve_main)
 
 static int resolve_cancelled_task(void *arg, void **result)
 {
@@ -831,11 +775,7 @@ static int resolve_cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void resolve_cancel(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(resolve_cancel_main, NULL), 0);
-}
+TU_NET_CASE(resolve_cancel, resolve_cancel_main)
 
 /* ---- sendfile, UDP ---- */
 
@@ -889,11 +829,7 @@ static int sendfile_main(void *arg, void **result)
     return 0;
 }
 
-static void sendfile_all(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(sendfile_main, NULL), 0);
-}
+TU_NET_CASE(sendfile_all, sendfile_main)
 
 static int udp_main(void *arg, void **result)
 {
@@ -916,11 +852,7 @@ static int udp_main(void *arg, void **result)
     return 0;
 }
 
-static void udp_sendto_recvfrom(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(udp_main, NULL), 0);
-}
+TU_NET_CASE(udp_sendto_recvfrom, udp_main)
 
 /* ---- fairness: a socket that never says EAGAIN does not starve ---- */
 
@@ -958,11 +890,7 @@ static int fairness_main(void *arg, void **result)
     return 0;
 }
 
-static void fairness(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(fairness_main, NULL), 0);
-}
+TU_NET_CASE(fairness, fairness_main)
 
 /* ---- EMFILE on accept: back off, do not spin, recover ---- */
 
@@ -1067,6 +995,12 @@ static int emfile_main(void *arg, void **result)
 static void emfile_accept_backoff(void **state)
 {
     (void)state;
+    /* Valgrind polices the descriptor limit itself: an fd the kernel
+     * hands out above it is closed behind the program's back, which
+     * silently eats the pending connection. Nothing to learn there. */
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "vgpreload"))
+        skip();
     int r = run_main(emfile_main, NULL);
     if (r == 77)
         skip();

@@ -10,25 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-/* Runs main_fn as a task on a fresh monotonic loop; the loop must end
- * clean. */
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    cio_loop *loop = NULL;
-    assert_int_equal(cio_loop_new(&loop, NULL), 0);
-    g_loop = loop;
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(loop);
-    return r;
-}
+#include "cio_testutil_net.h"
 
 /* ---- an echo server: lines back, then EOF back ---- */
 
@@ -114,11 +96,7 @@ static int echo_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_echo_roundtrip(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(echo_main, NULL), 0);
-}
+TU_NET_CASE(stream_echo_roundtrip, echo_main)
 
 /* ---- readline/readuntil limits and EOF partials, on a socketpair ---- */
 
@@ -157,11 +135,7 @@ static int limit_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_limit_and_partials(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(limit_main, NULL), 0);
-}
+TU_NET_CASE(stream_limit_and_partials, limit_main)
 
 static int readuntil_overrun_main(void *arg, void **result)
 {
@@ -196,11 +170,7 @@ static int readuntil_overrun_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_readuntil_overrun_readexactly_eof(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(readuntil_overrun_main, NULL), 0);
-}
+TU_NET_CASE(stream_readuntil_overrun_readexactly_eof, readuntil_overrun_main)
 
 /* ---- pipes: the subprocess building block ---- */
 
@@ -255,11 +225,7 @@ static int pipe_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_pipe_lines(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pipe_main, NULL), 0);
-}
+TU_NET_CASE(stream_pipe_lines, pipe_main)
 
 static int pipe_epipe_main(void *arg, void **result)
 {
@@ -279,11 +245,7 @@ static int pipe_epipe_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_pipe_epipe_no_sigpipe(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pipe_epipe_main, NULL), 0);
-}
+TU_NET_CASE(stream_pipe_epipe_no_sigpipe, pipe_epipe_main)
 
 /* ---- back-pressure: a peer that does not read ---- */
 
@@ -339,11 +301,7 @@ static int drain_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_drain_backpressure(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(drain_main, NULL), 0);
-}
+TU_NET_CASE(stream_drain_backpressure, drain_main)
 
 /* ---- cancellation at each suspension point ---- */
 
@@ -412,11 +370,7 @@ static int cancel_main(void *arg, void **result)
     return 0;
 }
 
-static void stream_cancel_at_suspension_points(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(cancel_main, NULL), 0);
-}
+TU_NET_CASE(stream_cancel_at_suspension_points, cancel_main)
 
 /* ---- misuse ---- */
 

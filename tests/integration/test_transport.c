@@ -10,23 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cio_testutil.h"
-
-static cio_loop *g_loop;
-
-static int run_main(cio_coro_fn main_fn, void *arg)
-{
-    cio_loop *loop = NULL;
-    assert_int_equal(cio_loop_new(&loop, NULL), 0);
-    g_loop = loop;
-    cio_task *t;
-    assert_int_equal(cio_task_create(loop, CIO_CORO(main_fn, arg), NULL, &t),
-                     0);
-    int r = cio_loop_run_until_complete(loop, t, NULL);
-    cio_future_release(t);
-    tu_loop_done(loop);
-    return r;
-}
+#include "cio_testutil_net.h"
 
 /* A recording protocol: one instance per connection, in caller storage. */
 typedef struct rec {
@@ -112,14 +96,6 @@ static int rec_factory(void *arg, const cio_protocol **p, void **ctx)
     return 0;
 }
 
-/* Sleeps in 1 ms steps until *cond or 5 s. */
-#define WAIT_FOR(cond)                                                        \
-    do {                                                                      \
-        for (int w_ = 0; w_ < 5000 && !(cond); w_++)                          \
-            assert_int_equal(cio_sleep(CIO_MS), 0);                           \
-        assert_true(cond);                                                    \
-    } while (0)
-
 static rec g_srv, g_cli;
 
 static int echo_main(void *arg, void **result)
@@ -168,11 +144,7 @@ static int echo_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_echo_half_close_order(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(echo_main, NULL), 0);
-}
+TU_NET_CASE(transport_echo_half_close_order, echo_main)
 
 /* ---- BufferedProtocol ---- */
 
@@ -246,11 +218,7 @@ static int buffered_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_buffered_protocol(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(buffered_main, NULL), 0);
-}
+TU_NET_CASE(transport_buffered_protocol, buffered_main)
 
 /* ---- pause/resume reading, on a socketpair ---- */
 
@@ -280,11 +248,7 @@ static int pause_read_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_pause_resume_reading(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pause_read_main, NULL), 0);
-}
+TU_NET_CASE(transport_pause_resume_reading, pause_read_main)
 
 /* ---- pause/resume writing against a peer that does not read ---- */
 
@@ -335,11 +299,7 @@ static int pause_write_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_pause_resume_writing(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pause_write_main, NULL), 0);
-}
+TU_NET_CASE(transport_pause_resume_writing, pause_write_main)
 
 /* ---- close flushes, abort discards ---- */
 
@@ -388,11 +348,7 @@ static int close_abort_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_close_flushes_abort_discards(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(close_abort_main, NULL), 0);
-}
+TU_NET_CASE(transport_close_flushes_abort_discards, close_abort_main)
 
 /* ---- a pipe transport ---- */
 
@@ -423,11 +379,7 @@ static int pipe_main(void *arg, void **result)
     return 0;
 }
 
-static void transport_pipe(void **state)
-{
-    (void)state;
-    assert_int_equal(run_main(pipe_main, NULL), 0);
-}
+TU_NET_CASE(transport_pipe, pipe_main)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(transport_echo_half_close_order, tu_setup, tu_teardown),
