@@ -212,3 +212,16 @@ int cio__eai_to_err(int eai, int sys_errno)
         return CIO_ERESOLVE;
     }
 }
+
+int cio__sockaddr_of(int fd, int peer, cio_sockaddr *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->len = sizeof(out->ss);
+    int r = peer ? getpeername(fd, (struct sockaddr *)&out->ss, &out->len)
+                 : getsockname(fd, (struct sockaddr *)&out->ss, &out->len);
+    if (r < 0) {
+        out->len = 0;
+        return -errno;
+    }
+    return 0;
+}

@@ -43,4 +43,8 @@ int cio__sock_nodelay(int fd, int family);
  * SOMAXCONN. Returns the fd or -errno. */
 int cio__sock_listen_fd(const cio_sockaddr *addr, int backlog);
 
+/* getsockname (peer = 0) or getpeername (peer = 1) of fd into *out,
+ * which is zeroed (len 0) on failure. Returns 0 or -errno. */
+int cio__sockaddr_of(int fd, int peer, cio_sockaddr *out);
+
 #endif

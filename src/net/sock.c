@@ -450,13 +450,7 @@ int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
         return r;
     if (!out)
         return -EINVAL;
-    memset(out, 0, sizeof(*out));
-    out->len = sizeof(out->ss);
-    if (getsockname(s->fd, (struct sockaddr *)&out->ss, &out->len) < 0) {
-        out->len = 0;
-        return -errno;
-    }
-    return 0;
+    return cio__sockaddr_of(s->fd, 0, out);
 }
 
 int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
@@ -466,13 +460,7 @@ int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
         return r;
     if (!out)
         return -EINVAL;
-    memset(out, 0, sizeof(*out));
-    out->len = sizeof(out->ss);
-    if (getpeername(s->fd, (struct sockaddr *)&out->ss, &out->len) < 0) {
-        out->len = 0;
-        return -errno;
-    }
-    return 0;
+    return cio__sockaddr_of(s->fd, 1, out);
 }
 
 /* ---- accept, connect ---- */

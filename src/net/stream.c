@@ -817,14 +817,7 @@ static int name_of(const stream *c, cio_sockaddr *out, int peer)
         return -EINVAL;
     if (c->closed)
         return -EBADF;
-    out->len = sizeof(out->ss);
-    int r = peer ? getpeername(c->fd, (struct sockaddr *)&out->ss, &out->len)
-                 : getsockname(c->fd, (struct sockaddr *)&out->ss, &out->len);
-    if (r < 0) {
-        out->len = 0;
-        return -errno;
-    }
-    return 0;
+    return cio__sockaddr_of(c->fd, peer, out);
 }
 
 int cio_stream_writer_peername(const cio_stream_writer *w, cio_sockaddr *out)

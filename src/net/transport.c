@@ -694,14 +694,7 @@ static int t_name(const cio_transport *t, cio_sockaddr *out, int peer)
         return -EINVAL;
     if (t->closed)
         return -EBADF;
-    out->len = sizeof(out->ss);
-    int r = peer ? getpeername(t->fd, (struct sockaddr *)&out->ss, &out->len)
-                 : getsockname(t->fd, (struct sockaddr *)&out->ss, &out->len);
-    if (r < 0) {
-        out->len = 0;
-        return -errno;
-    }
-    return 0;
+    return cio__sockaddr_of(t->fd, peer, out);
 }
 
 int cio_transport_peername(const cio_transport *t, cio_sockaddr *out)
