@@ -58,6 +58,10 @@ int cio__cfuture_finish(cio_cfuture *cf, int err, void *result, char *msg);
 int64_t cio__mono_ns(void);
 int64_t cio__deadline(int64_t timeout);
 
+/* Copies a process job's result (a cio_bytes) into a fixed-size record of
+ * an ordered map. Returns 0, or -EMSGSIZE when the sizes differ. */
+int cio__bytes_copy_fixed(const void *res, void *dst, size_t size);
+
 /* Bounded spinning before blocking (cfuture waits, idle workers): about
  * 20-50 us of PAUSE loops, and only when more than one CPU is online. */
 #define CIO__SPIN_ITERS 2000

@@ -155,13 +155,9 @@ int cio_pool_map(cio_pool *p, cio_process_fn fn, const void *ins,
     for (i = 0; i < n; i++) {
         void *res;
         int e = cio_cfuture_result(fs[i], -1, &res);
-        if (e == 0) {
-            const cio_bytes *b = res;
-            if (b->len != out_size)
-                e = -EMSGSIZE;
-            else if (out_size)
-                memcpy((char *)outs + i * out_size, b->data, out_size);
-        }
+        if (e == 0)
+            e = cio__bytes_copy_fixed(res, (char *)outs + i * out_size,
+                                      out_size);
         if (errors)
             errors[i] = e;
         if (e < 0 && !first)

@@ -1066,13 +1066,9 @@ int cio_process_pool_map(cio_process_pool *p, cio_process_fn fn,
             cio_cfuture_cancel(fs[i]);
             e = cio_cfuture_result(fs[i], 0, &res);
         }
-        if (e == 0) {
-            const cio_bytes *b = res;
-            if (b->len != out_size)
-                e = -EMSGSIZE;
-            else if (out_size)
-                memcpy((char *)outs + i * out_size, b->data, out_size);
-        }
+        if (e == 0)
+            e = cio__bytes_copy_fixed(res, (char *)outs + i * out_size,
+                                      out_size);
         if (errors)
             errors[i] = e;
         if (e < 0 && !first)
@@ -1081,4 +1077,14 @@ int cio_process_pool_map(cio_process_pool *p, cio_process_fn fn,
     }
     cio__free(fs);
     return timed_out ? -ETIMEDOUT : first;
+}
+
+int cio__bytes_copy_fixed(const void *res, void *dst, size_t size)
+{
+    const cio_bytes *b = res;
+    if (b->len != size)
+        return -EMSGSIZE;
+    if (size)
+        memcpy(dst, b->data, size);
+    return 0;
 }

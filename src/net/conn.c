@@ -226,3 +226,16 @@ int cio__conn_connect(cio__afd *a, const char *host, int port, int *fd)
     freeaddrinfo(res);
     return r;
 }
+
+int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
+                       void (*on_event)(cio__afd *a, unsigned revents),
+                       uint8_t *is_sock)
+{
+    int r = cio__afd_open(a, loop, fd);
+    if (r < 0)
+        return r;
+    a->on_event = on_event;
+    a->ready |= CIO__EV_READ | CIO__EV_WRITE;
+    *is_sock = (uint8_t)cio__fd_is_sock(fd);
+    return 0;
+}

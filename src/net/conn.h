@@ -55,6 +55,13 @@ int cio__wbuf_flush(cio__wbuf *b, int fd, int is_sock, int *again);
 /* 1 if fd is a socket, 0 if not. */
 int cio__fd_is_sock(int fd);
 
+/* Registers a stream's or transport's descriptor in callback mode with
+ * both directions marked ready ("try the system call first"), and tells
+ * whether it is a socket. Returns 0 or the error of cio__afd_open. */
+int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
+                       void (*on_event)(cio__afd *a, unsigned revents),
+                       uint8_t *is_sock);
+
 /* Connects a new non-blocking stream socket to host:port (resolved with
  * cio__resolve) through the afd a, opened on the running loop in task
  * mode and left open on success. Tries each address in turn and returns

@@ -210,14 +210,11 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
     cio__waitq_init(&c->closed_wq);
     c->sl.close = srv_close;
     if (register_fd) {
-        r = cio__afd_open(&c->afd, loop, fd);
+        r = cio__conn_register(&c->afd, loop, fd, stream_event, &c->is_sock);
         if (r < 0) {
             cio__free(c);
             return r;
         }
-        c->afd.on_event = stream_event;
-        c->afd.ready |= CIO__EV_READ | CIO__EV_WRITE; /* try first */
-        c->is_sock = (uint8_t)cio__fd_is_sock(fd);
     }
     *out = c;
     return 0;

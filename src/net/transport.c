@@ -335,14 +335,12 @@ static int t_new(cio_loop *loop, int fd, const cio_conn_opts *opts,
     t->low = o.low_water;
     t->sl.close = srv_close;
     if (register_fd) {
-        r = cio__afd_open(&t->afd, loop, fd);
+        r = cio__conn_register(&t->afd, loop, fd, transport_event,
+                               &t->is_sock);
         if (r < 0) {
             cio__free(t);
             return r;
         }
-        t->afd.on_event = transport_event;
-        t->afd.ready |= CIO__EV_READ | CIO__EV_WRITE; /* try first */
-        t->is_sock = (uint8_t)cio__fd_is_sock(fd);
     }
     *out = t;
     return 0;
