@@ -529,6 +529,8 @@ struct cio_process_pool {
     unsigned max, max_tasks;
     size_t max_result;
     uint32_t gen;
+    unsigned unreaped; /* coordinator only: spawns asked for, not yet
+                        * reported failed or dead by the server */
     worker *w;
     pthread_t coord;
     pthread_mutex_t join_lock;
@@ -600,6 +602,7 @@ static void spawn_worker(cio_process_pool *p, int slot)
         return;
     }
     close(sv[1]);
+    p->unreaped++;
     *w = (worker){W_IDLE, sv[0], 0, m.gen, 0, NULL, 0, 0, 0};
 }
 
@@ -668,6 +671,10 @@ static void read_result(cio_process_pool *p, worker *w)
 
 static void handle_server_msg(cio_process_pool *p, const smsg *m)
 {
+    /* The server reports a death only to the session that spawned the
+     * child, after reaping it. */
+    if ((m->type == SM_SPAWN_FAILED || m->type == SM_DIED) && p->unreaped)
+        p->unreaped--;
     if (m->type == SM_SPAWNED || m->type == SM_SPAWN_FAILED) {
         if (m->slot < 0 || (unsigned)m->slot >= p->max)
             return;
@@ -733,6 +740,32 @@ static void pool_broken(cio_process_pool *p)
         g_srv_fd = -1;
     }
     pthread_mutex_unlock(&g_srv_lock);
+}
+
+/* shutdown(wait) returns once every worker has exited and been reaped,
+ * as Python's does: idle workers exit at the EOF of their channel, which
+ * the caller closed. Bounded, so a wedged job cannot hang the program's
+ * exit forever; the server still reaps such a worker later. */
+static void await_workers_exit(cio_process_pool *p)
+{
+    int64_t deadline = cio__mono_ns() + 10 * CIO_SEC;
+    while (p->unreaped && p->sess_fd >= 0) {
+        int64_t left = (deadline - cio__mono_ns()) / 1000000;
+        if (left <= 0)
+            break;
+        struct pollfd pf = {p->sess_fd, POLLIN, 0};
+        int r = poll(&pf, 1, (int)left);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;
+        smsg m;
+        int rr = recv_msg(p->sess_fd, &m, NULL);
+        if (rr == 1)
+            handle_server_msg(p, &m);
+        else if (rr != -EAGAIN && rr != -EINTR)
+            break; /* the server is gone: nobody is left to wait for */
+    }
 }
 
 static void *coord_main(void *arg)
@@ -857,6 +890,7 @@ static void *coord_main(void *arg)
             close(p->w[i].fd);
             p->w[i].fd = -1;
         }
+    await_workers_exit(p);
     cio__free(pf);
     cio__free(slot_of);
     return NULL;
