@@ -52,7 +52,7 @@ if(CIO_VALGRIND)
         "${CIO_VALGRIND_EXECUTABLE}"
         --error-exitcode=99
         --leak-check=full
-        --errors-for-leak-kinds=definite
+        --errors-for-leak-kinds=definite,indirect
         --track-fds=no
         -q)
 endif()

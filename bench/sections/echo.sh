@@ -6,8 +6,10 @@
 #
 # Environment: BUILD or CIO_BUILD_DIR (the build tree, default ./build),
 # ECHO_ROUNDS (default 5), ECHO_ONLY (run-peers --only regex for the
-# peers, default 'c-epoll|py-uvloop': the figures need only those; set it
-# empty to run every peer), ECHO_IDLE_CONNS (default 10000).
+# peers; default empty: every peer the harness has - asyncio, uvloop,
+# Node.js, Go, libuv, c-epoll, c-uring - about 40 minutes for 5 rounds;
+# 'c-epoll|py-uvloop' keeps the ones the target figures need, about 20),
+# ECHO_IDLE_CONNS (default 10000).
 #
 # Ratios are c-epoll's (or uvloop's) server CPU per message divided by
 # cio's (srv_us_per_msg, the median over the rounds), so > 1 means cio
@@ -98,7 +100,7 @@ bench_echo() {
     build=${BUILD:-${CIO_BUILD_DIR:-$root/build}}
     rp=$root/../shared/bench/run-peers
     rounds=${ECHO_ROUNDS:-5}
-    only=${ECHO_ONLY-c-epoll|py-uvloop}
+    only=${ECHO_ONLY-}
     local proto=$build/bench/echo_protocol streams=$build/bench/echo_streams
     local sock=$build/bench/echo_sock
     if [[ ! -x $proto || ! -x $streams ]]; then
@@ -152,10 +154,19 @@ bench_echo() {
     _be_emit echo_64k_ratio_vs_cepoll "$(_be_ratio "$c64" "$b64")" x ">= 0.9"
     _be_emit idle_conn_rss_bytes "$idle_p" bytes ""
     [[ -n $idle_s ]] && echo "BENCH idle_conn_rss_bytes_streams $idle_s bytes"
-    local n
-    for n in "c-epoll:$ce" "cio-protocol:$cp" "cio-streams:$cs" "cio-sock:$ck" \
-        "py-uvloop-protocol:$uvp" "py-uvloop-streams:$uvs"; do
-        [[ -n ${n#*:} ]] && echo "BENCH echo_srv_us_per_msg_50x1024_${n%%:*} ${n#*:} us"
+    # The other peers of the run, against cio's best API (no targets).
+    local n peer v fig
+    for n in py-asyncio-protocol:asyncio py-asyncio-streams:asyncio_streams \
+        node-net:node go-net:go libuv:libuv c-uring:curing; do
+        peer=${n%%:*} fig=${n#*:}
+        v=$(_be_us "$peer" 50 1024 0 "$out")
+        [[ -n $v ]] && _be_emit "echo_best_ratio_vs_$fig" "$(_be_ratio "$v" "$best")" x ""
+    done
+    for peer in c-epoll c-uring libuv go-net node-net py-uvloop-protocol \
+        py-uvloop-streams py-asyncio-protocol py-asyncio-streams \
+        cio-protocol cio-streams cio-sock; do
+        v=$(_be_us "$peer" 50 1024 0 "$out")
+        [[ -n $v ]] && echo "BENCH echo_srv_us_per_msg_50x1024_$peer $v us"
     done
     for n in "c-epoll:$c64" "cio-protocol:$p64" "cio-streams:$s64" "cio-sock:$k64"; do
         [[ -n ${n#*:} ]] && echo "BENCH echo_srv_us_per_msg_50x65536_${n%%:*} ${n#*:} us"

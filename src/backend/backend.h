@@ -7,9 +7,10 @@
  * uring.c when it lands), document it in docs/backends.md.
  *
  * Readiness is reported through cio__io watchers embedded in their owners:
- * the backend calls io->cb(io, revents) from poll(). The completion-shaped
- * submit/cancel pair for I/O operations arrives with the networking work;
- * the foundation needs only fd interest, poll, and a thread-safe wakeup.
+ * the backend calls io->cb(io, revents) from poll(). Sockets, streams and
+ * transports use it edge-triggered (CIO__EV_EDGE, src/net/afd.h); the
+ * poller and the selector level-triggered. A completion-shaped submit/
+ * cancel pair arrives with io_uring (S17); docs/backends.md has the rest.
  */
 #ifndef CIO_BACKEND_H
 #define CIO_BACKEND_H

@@ -1,11 +1,12 @@
 /*
  * epoll.c - the epoll backend.
  *
- * Level-triggered interest with EPOLL_CTL_MOD on change: the upper layers
- * switch interest rarely (a stream arms write interest only when its
- * buffer backs up), so edge-triggered mode would save little and make the
- * "try the syscall first, arm on EAGAIN" rule of the I/O layer harder to
- * reason about. The wakeup is an eventfd registered with a NULL watcher;
+ * Level-triggered by default (the poller and the selector promise levels),
+ * edge-triggered when the watcher asks (CIO__EV_EDGE): sockets, streams
+ * and transports register both directions once, edge-triggered, and try
+ * the syscall before waiting, so they never pay an epoll_ctl per
+ * operation. EPOLLRDHUP is always asked with EPOLLIN so an edge-triggered
+ * reader learns of a FIN that came with its last bytes. The wakeup is an eventfd registered with a NULL watcher;
  * an atomic flag coalesces concurrent wakeups into one write.
  *
  * Stale events: when a callback closes or re-registers another watcher
