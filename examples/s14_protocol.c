@@ -11,9 +11,11 @@
  *         def connection_lost(self, exc): ...
  *
  * The server runs on a loop in a background thread; the main thread asks
- * it three times with `curl -s http://127.0.0.1:<port>/` and prints what
- * curl printed, then stops the loop. Without curl, a few lines of plain
- * blocking socket code play the client (and say so).
+ * it three times with `curl -s -i http://127.0.0.1:<port>/` and prints
+ * the body curl got, then stops the loop. Without curl, a few lines of
+ * plain blocking socket code play the client (and say so). Either way the
+ * answer must be byte for byte what the server sent (status line, headers
+ * and body), or the program exits with status 1: it is run as a test.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cio.h"
@@ -113,8 +116,9 @@ static int on_loop(cio_loop *loop, cio_coro_fn fn, void **result)
     return r;
 }
 
-/* The fallback client: GET / and print the answer. */
-static void builtin_get(int port)
+/* The fallback client: GET / and keep the whole answer in out (cap
+ * bytes, NUL-terminated). Returns 0, or -1 if the exchange failed. */
+static int builtin_get(int port, char *out, size_t cap)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -124,19 +128,46 @@ static void builtin_get(int port)
         perror("connect");
         if (fd >= 0)
             close(fd);
-        return;
+        return -1;
     }
     const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, req, sizeof(req) - 1) < 0)
+    int r = 0;
+    if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
         perror("write");
-    char buf[512];
-    ssize_t n, off = 0;
-    while ((n = read(fd, buf + off, sizeof(buf) - 1 - (size_t)off)) > 0)
-        off += n;
-    buf[off] = '\0';
-    const char *body = strstr(buf, "\r\n\r\n");
-    printf("%s\n", body ? body + 4 : buf);
+        r = -1;
+    }
+    ssize_t n;
+    size_t off = 0;
+    while (off < cap - 1 && (n = read(fd, out + off, cap - 1 - off)) > 0)
+        off += (size_t)n;
+    out[off] = '\0';
     close(fd);
+    return r;
+}
+
+/* curl -s -i: the raw answer (curl writes the headers as received). The
+ * time limit keeps the demo ending by itself if the server never answers.
+ * Returns 0, or -1 if curl could not run or failed. */
+static int curl_get(int port, char *out, size_t cap)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -i --max-time 5 http://127.0.0.1:%d/", port);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        perror("popen");
+        out[0] = '\0';
+        return -1;
+    }
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (st != 0) {
+        fprintf(stderr, "curl failed (exit status %d)\n",
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        return -1;
+    }
+    return 0;
 }
 
 int main(void)
@@ -157,24 +188,22 @@ int main(void)
     int have_curl = system("command -v curl >/dev/null 2>&1") == 0;
     if (!have_curl)
         printf("curl not found: using the built-in client\n");
+    int bad = 0;
     for (int i = 1; i <= 3; i++) {
-        printf("request %d: ", i);
-        fflush(stdout);
-        if (have_curl) {
-            char cmd[128];
-            snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%d/", port);
-            FILE *p = popen(cmd, "r");
-            char out[256] = "";
-            size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
-            out[n] = '\0';
-            int st = p ? pclose(p) : -1;
-            printf("%s%s\n", out, st == 0 ? "" : " (curl failed)");
-        } else {
-            builtin_get(port);
+        char out[512];
+        int got = have_curl ? curl_get(port, out, sizeof(out))
+                            : builtin_get(port, out, sizeof(out));
+        const char *body = strstr(out, "\r\n\r\n");
+        printf("request %d: %s\n", i, body ? body + 4 : out);
+        /* The whole answer, not just the body: a wrong status line or
+         * header is a failure too. */
+        if (got < 0 || strcmp(out, RESPONSE) != 0) {
+            fprintf(stderr, "request %d: unexpected answer\n", i);
+            bad = 1;
         }
     }
     r = on_loop(loop, stop, NULL);
     cio_loop_thread_stop_join(lt);
     printf("server closed\n");
-    return r < 0 ? 1 : 0;
+    return r < 0 || bad ? 1 : 0;
 }

@@ -175,12 +175,15 @@ CIO_API int cio_open_connection(const char *host, int port,
                                 cio_stream_reader **r, cio_stream_writer **w);
 
 /* asyncio.start_server: listens on host:port (host NULL: every interface;
- * port 0: a free port, see cio_server_port) and runs handler(r, w, arg)
+ * port 0: a free port, see cio_server_port; a name gives a socket per
+ * address, each with its own port when port is 0, and addresses of a
+ * family the kernel lacks are skipped) and runs handler(r, w, arg)
  * in a new task for each connection (started eagerly, so it runs at
  * once, up to its first suspension). arg is borrowed until the server is
  * freed and its connections are gone; host and opts for the call.
  * Returns: 0 and *out. Errors: -EINVAL, CIO_ERESOLVE, -EADDRINUSE,
- * -EACCES, -ENOMEM, -errno; *out is NULL on failure. Suspends only to
+ * -EACCES, -EAFNOSUPPORT (no address of a supported family), -ENOMEM,
+ * -errno; *out is NULL on failure. Suspends only to
  * resolve a host name (with a numeric host or use_sock it never
  * suspends and may be called outside a task). */
 CIO_API int cio_start_server(cio_loop *loop, cio_stream_handler handler,

@@ -87,6 +87,7 @@ typedef struct cio__listener {
     int registered;
     int keep; /* on failure: the caller's (use_sock), not closed */
     cio__handle *h; /* queued accept run */
+    int starved; /* out of descriptors, reported: quiet until drained */
     cio_server *srv;
 } cio__listener;
 

@@ -7,8 +7,13 @@
  * queue; the run accepts until EAGAIN or 64 connections, then re-queues
  * itself if more are waiting, so a connection storm cannot starve the
  * connections already up. EMFILE/ENFILE (and the kernel's ENOBUFS/ENOMEM)
- * are reported once and accepting pauses for 100 ms, as asyncio does for
- * one second, instead of spinning on a listen queue that cannot shrink.
+ * pause accepting for 100 ms, as asyncio does for one second, instead of
+ * spinning on a listen queue that cannot shrink. The shortage is reported
+ * once per episode, not on every retry (asyncio logs each one, ten lines
+ * a second here): the episode ends when the listen queue has been drained
+ * (EAGAIN), not at the first accept that works again, because a server
+ * at its limit with connections churning succeeds and fails by turns and
+ * would otherwise still report on most retries.
  * Sockets are bound at creation and listen from start_serving on (asyncio
  * calls listen() in _start_serving), so start_serving=False refuses
  * clients until serving begins.
@@ -107,10 +112,13 @@ static void accept_run(cio__handle *h)
                 continue;
             if (e == EAGAIN || e == EWOULDBLOCK) {
                 cio__afd_clear(&l->afd, CIO__EV_READ);
+                l->starved = 0; /* caught up: the episode is over */
                 break;
             }
-            cio__loop_report(s->loop, "server: accept failed, pausing", -e,
-                             NULL, NULL, NULL);
+            if (!l->starved)
+                cio__loop_report(s->loop, "server: accept failed, pausing",
+                                 -e, NULL, NULL, NULL);
+            l->starved = 1;
             queue_accept(l, EMFILE_PAUSE);
             srv_unref(s);
             return;
@@ -172,10 +180,16 @@ static int bind_all(cio_server *s, const char *host, int port,
         return -ENOMEM;
     }
     r = 0;
+    int skipped = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = cio__sock_fd(ai->ai_family, SOCK_STREAM, ai->ai_protocol);
-        if (fd == -EAFNOSUPPORT && host == NULL)
-            continue; /* no IPv6 here: the wildcard is IPv4 only */
+        if (fd == -EAFNOSUPPORT) {
+            /* No IPv6 in this kernel: the wildcard, or a name such as
+             * "localhost" that also resolves to ::1, is served on the
+             * families there are (asyncio skips them too). */
+            skipped = 1;
+            continue;
+        }
         if (fd < 0) {
             r = fd;
             break;
@@ -193,7 +207,7 @@ static int bind_all(cio_server *s, const char *host, int port,
     }
     freeaddrinfo(res);
     if (r == 0 && s->nls == 0)
-        r = CIO_ERESOLVE;
+        r = skipped ? -EAFNOSUPPORT : CIO_ERESOLVE;
     return r;
 }
 

@@ -1,12 +1,16 @@
 /*
  * test_server.c - the Server object: start_serving, sockets, close,
  * close_clients/abort_clients, wait_closed, serve_forever cancelled, a
- * server on an existing socket (sock=), and two loops in two threads
- * serving one port with SO_REUSEPORT (50 clients, every byte echoed).
+ * server on an existing socket (sock=), two loops in two threads
+ * serving one port with SO_REUSEPORT (50 clients, every byte echoed),
+ * and the reuse_address, reuse_port and backlog options as the kernel
+ * sees them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -316,6 +320,128 @@ static void server_reuseport_two_loops_two_threads(void **state)
     assert_true(atomic_load(&g_conns[1]) > 0);
 }
 
+/* ---- options: what the listening socket really got ---- */
+
+static int sockopt(int fd, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+    assert_int_equal(getsockopt(fd, SOL_SOCKET, name, &v, &len), 0);
+    return v;
+}
+
+/* A server with the given options; its one listening descriptor. */
+static int opts_server(const cio_server_opts *o, cio_server **srv)
+{
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, "127.0.0.1",
+                                      0, o, srv),
+                     0);
+    int fd = -1;
+    assert_int_equal(cio_server_sockets(*srv, &fd, 1), 1);
+    return fd;
+}
+
+static int reuse_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server *srv;
+    /* Default: SO_REUSEADDR on (asyncio on Unix), SO_REUSEPORT off. */
+    int fd = opts_server(NULL, &srv);
+    assert_int_not_equal(sockopt(fd, SO_REUSEADDR), 0);
+    assert_int_equal(sockopt(fd, SO_REUSEPORT), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    o.reuse_address = 1;
+    fd = opts_server(&o, &srv);
+    assert_int_not_equal(sockopt(fd, SO_REUSEADDR), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    o.reuse_address = -1;
+    o.reuse_port = 1;
+    fd = opts_server(&o, &srv);
+    assert_int_equal(sockopt(fd, SO_REUSEADDR), 0);
+    assert_int_not_equal(sockopt(fd, SO_REUSEPORT), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+TU_NET_CASE(server_reuse_address_option, reuse_main)
+
+enum { BL_CLIENTS = 6 };
+
+/* Connects BL_CLIENTS non-blocking clients to srv while the loop does not
+ * run (so nothing is accepted) and counts those the kernel let through
+ * its accept queue within 200 ms: a full queue drops the SYN, leaving
+ * the client waiting to retransmit. */
+static int backlog_admitted(cio_server *srv, int *cfd)
+{
+    cio_sockaddr a;
+    assert_int_equal(cio_server_sockname(srv, 0, &a), 0);
+    for (int i = 0; i < BL_CLIENTS; i++) {
+        cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        0);
+        assert_true(cfd[i] >= 0);
+        int r = connect(cfd[i], (struct sockaddr *)&a.ss, a.len);
+        assert_true(r == 0 || errno == EINPROGRESS);
+    }
+    usleep(200 * 1000); /* blocks the loop on purpose */
+    int n = 0;
+    for (int i = 0; i < BL_CLIENTS; i++) {
+        struct pollfd p = {.fd = cfd[i], .events = POLLOUT};
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) &&
+            !(p.revents & (POLLERR | POLLHUP)))
+            n++;
+    }
+    return n;
+}
+
+static int refuse_factory(void *arg, const cio_protocol **proto, void **ctx)
+{
+    (void)arg;
+    (void)proto;
+    (void)ctx;
+    return -ECONNREFUSED;
+}
+
+static int backlog_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server_opts o = CIO_SERVER_OPTS_INIT;
+    cio_server *srv = (cio_server *)1;
+    o.backlog = -1;
+    assert_int_equal(cio_start_server(g_loop, line_handler, NULL, "127.0.0.1",
+                                      0, &o, &srv),
+                     -EINVAL);
+    assert_null(srv);
+    assert_int_equal(cio_create_server(g_loop, refuse_factory, NULL,
+                                       "127.0.0.1", 0, &o, &srv),
+                     -EINVAL);
+    /* Linux queues backlog + 1 established connections: 2 of 6 get in
+     * with backlog 1; the default (100) takes all of them. */
+    int cfd[BL_CLIENTS];
+    for (int pass = 0; pass < 2; pass++) {
+        o.backlog = pass == 0 ? 1 : 0;
+        opts_server(&o, &srv);
+        int n = backlog_admitted(srv, cfd);
+        fprintf(stderr, "backlog %d: %d of %d clients queued\n", o.backlog, n,
+                BL_CLIENTS);
+        if (pass == 0)
+            assert_true(n >= 1 && n < BL_CLIENTS);
+        else
+            assert_int_equal(n, BL_CLIENTS);
+        for (int i = 0; i < BL_CLIENTS; i++)
+            close(cfd[i]);
+        assert_int_equal(cio_server_close(srv), 0);
+        assert_int_equal(cio_server_abort_clients(srv) >= 0, 1);
+        assert_int_equal(cio_server_wait_closed(srv), 0);
+        assert_int_equal(cio_server_free(srv), 0);
+    }
+    return 0;
+}
+
+TU_NET_CASE(server_backlog_option, backlog_main)
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(server_start_serving_close_wait_closed, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(server_close_clients, tu_setup, tu_teardown),
@@ -323,6 +449,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(server_serve_forever_cancelled, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(server_on_existing_socket, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(server_reuseport_two_loops_two_threads, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_reuse_address_option, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(server_backlog_option, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

@@ -3,8 +3,9 @@
  * socketpair, port 0): echo on both families, refused and timed-out
  * connects, reset, half-close, partial writes, EPIPE without SIGPIPE,
  * cancellation at every suspension point, closing under a waiter, bad
- * arguments, name resolution through the executor, sendfile, UDP,
- * fairness, and accept under descriptor exhaustion (no spinning).
+ * arguments, name resolution through the executor, sendfile, UDP, peer
+ * and socket names of both ends, fairness, and accept under descriptor
+ * exhaustion (no spinning).
  * cio-test: label=core
  */
 #include <errno.h>
@@ -854,6 +855,58 @@ static int udp_main(void *arg, void **result)
 
 TU_NET_CASE(udp_sendto_recvfrom, udp_main)
 
+/* ---- peer and socket names of both ends ---- */
+
+static void assert_same_addr(const cio_sockaddr *a, const cio_sockaddr *b)
+{
+    char x[CIO_ADDRSTRLEN], y[CIO_ADDRSTRLEN];
+    assert_true(cio_sockaddr_format(a, x, sizeof(x)) > 0);
+    assert_true(cio_sockaddr_format(b, y, sizeof(y)) > 0);
+    assert_string_equal(x, y);
+}
+
+static int names_main(void *arg, void **result)
+{
+    (void)result;
+    cio_sockaddr la, from, cp, cs, ap, as, none;
+    cio_socket *ls = listener(arg, 4, &la);
+    /* A listening socket has no peer. */
+    assert_int_equal(cio_socket_getpeername(ls, &none), -ENOTCONN);
+    cio_socket *c = connected(&la);
+    cio_socket *a;
+    assert_int_equal(cio_socket_accept(ls, &a, &from), 0);
+    assert_int_equal(cio_socket_getpeername(c, &cp), 0);
+    assert_int_equal(cio_socket_getsockname(c, &cs), 0);
+    assert_int_equal(cio_socket_getpeername(a, &ap), 0);
+    assert_int_equal(cio_socket_getsockname(a, &as), 0);
+    assert_same_addr(&cp, &la); /* the client reached the listener */
+    assert_same_addr(&as, &la); /* which is the accepted end's own name */
+    assert_same_addr(&ap, &cs); /* and the server sees the client's */
+    assert_same_addr(&from, &cs);
+    assert_int_equal(cio_sockaddr_family(&cp), cio_sockaddr_family(&la));
+    assert_true(cio_sockaddr_port(&cs) > 0);
+    assert_true(cio_sockaddr_port(&cs) != cio_sockaddr_port(&la));
+    assert_int_equal(cio_socket_getpeername(c, NULL), -EINVAL);
+    cio_socket_close(a);
+    cio_socket_close(c);
+    cio_socket_close(ls);
+    return 0;
+}
+
+static void socket_names_ipv4(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(names_main, "127.0.0.1"), 0);
+}
+
+static void socket_names_ipv6(void **state)
+{
+    (void)state;
+    if (!have_ipv6())
+        skip();
+    assert_int_equal(run_main(names_main, "::1"), 0);
+}
+
 /* ---- fairness: a socket that never says EAGAIN does not starve ---- */
 
 static int fair_counter;
@@ -1026,6 +1079,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(resolve_cancel, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(sendfile_all, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(udp_sendto_recvfrom, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(socket_names_ipv4, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(socket_names_ipv6, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(fairness, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(emfile_accept_backoff, tu_setup, tu_teardown),
 };
