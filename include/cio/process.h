@@ -207,30 +207,48 @@ CIO_API int cio_process_free(cio_process *p);
  * made non-blocking. Takes fd on success (the reader's free closes it);
  * on failure fd stays the caller's. opts borrowed for the call (NULL:
  * defaults). Never suspends. Returns: 0 and *out. Errors: -EINVAL (NULL,
- * not a pipe, FIFO, socket or character device), -EBADF, -EBUSY (fd
- * already used on loop), -EPERM (not pollable), -ENOMEM. */
+ * not a pipe, FIFO, socket or character device), -EBADF (not open, or
+ * open for writing only), -EBUSY (fd already used on loop), -EPERM (not
+ * pollable), -ENOMEM. */
 CIO_API int cio_connect_read_pipe(cio_loop *loop, int fd,
                                   const cio_conn_opts *opts,
                                   cio_stream_reader **out);
 
 /* Wraps fd (a pipe or FIFO write end) in a stream writer on loop. A pipe
  * whose reader is gone gives -EPIPE, never SIGPIPE. Takes fd as
- * cio_connect_read_pipe does. Returns/Errors: as cio_connect_read_pipe. */
+ * cio_connect_read_pipe does. Returns/Errors: as cio_connect_read_pipe,
+ * but -EBADF is for a descriptor open for reading only. */
 CIO_API int cio_connect_write_pipe(cio_loop *loop, int fd,
                                    const cio_conn_opts *opts,
                                    cio_stream_writer **out);
 
 /* connect_read_pipe(protocol_factory, pipe): a transport on fd whose
- * protocol (from factory) receives the data. Takes fd on success. *out
- * (may be NULL) is borrowed until connection_lost returns. Returns: 0.
- * Errors: as cio_connect_read_pipe, the factory's error. */
+ * protocol (from factory) receives the data: connection_made, then
+ * data_received, eof_received and connection_lost when the writer closes;
+ * writes to a read-only pipe end fail with -EPIPE. Takes fd on success;
+ * the factory's failure leaves it the caller's. *out (may be NULL) is
+ * borrowed until connection_lost returns. connection_made is called
+ * from the loop soon after the call returns (asyncio awaits it inside
+ * the call): write only once it ran. Returns: 0. Errors: as
+ * cio_connect_read_pipe, the factory's error. */
 CIO_API int cio_connect_read_pipe_protocol(cio_loop *loop, int fd,
                                            cio_protocol_factory factory,
                                            void *arg, const cio_conn_opts *opts,
                                            cio_transport **out);
 
-/* connect_write_pipe(protocol_factory, pipe): a transport on fd for
- * writing. Returns/Errors: as cio_connect_read_pipe_protocol. */
+/* connect_write_pipe(protocol_factory, pipe): a write-only transport on
+ * fd. It never reads (is_reading is 0; do not resume it): on a pipe end,
+ * the reader going away ends it with connection_lost (err 0 if nothing
+ * was left to write, else -EPIPE); pause_writing / resume_writing follow
+ * the write buffer as for any transport, and write_eof on a write-only
+ * end closes fd once flushed. On a descriptor open both ways (a FIFO
+ * opened O_RDWR, a socket) the reader's exit shows only at the next
+ * write, as -EPIPE. The protocol still needs data_received (never
+ * called), as every transport's. connection_made comes from the loop
+ * after the call returns: a write before it could call pause_writing
+ * first. Returns/Errors: as
+ * cio_connect_read_pipe_protocol, but -EBADF is for a descriptor open for
+ * reading only. */
 CIO_API int cio_connect_write_pipe_protocol(cio_loop *loop, int fd,
                                             cio_protocol_factory factory,
                                             void *arg,
