@@ -12,6 +12,11 @@
  *   process_pool_isprime_speedup
  *                           is_prime over 1,000,000 numbers from 10^7, in
  *                           200 chunks: time on 1 worker / time on 2
+ *   process_pool_isprime_2w_s   (mode isprime2, one round: bench/sections/
+ *                           exec.sh interleaves rounds with Python's
+ *                           ProcessPoolExecutor) the same 200 chunks on 2
+ *                           workers, in seconds; process_pool_isprime_primes
+ *                           is the count found, for checking the peer
  * Each figure gets a discarded warm-up pass first.
  */
 #include <pthread.h>
@@ -166,7 +171,10 @@ static int count_chunk(const void *in, size_t len, void *out,
     return 0;
 }
 
-static double isprime_secs(unsigned workers, unsigned count)
+/* Seconds to count the primes in [10^7, 10^7 + count) on `workers`
+ * processes (the count in *primes if non-NULL). */
+static double isprime_secs(unsigned workers, unsigned count,
+                           unsigned *primes)
 {
     enum { CHUNKS = 200 };
     cio_process_pool *p;
@@ -191,6 +199,11 @@ static double isprime_secs(unsigned workers, unsigned count)
         exit(1);
     double dt = now_s() - t0;
     cio_process_pool_free(p);
+    if (primes) {
+        *primes = 0;
+        for (unsigned i = 0; i < CHUNKS; i++)
+            *primes += res[i];
+    }
     return dt;
 }
 
@@ -198,7 +211,7 @@ int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
     cio_process_pool_register("count_chunk", count_chunk);
-    if (!only || !strcmp(only, "process")) {
+    if (!only || !strcmp(only, "process") || !strcmp(only, "isprime2")) {
         if (cio_process_pool_prepare() < 0)
             return 1;
     }
@@ -240,11 +253,18 @@ int main(int argc, char **argv)
         printf("threadsafe_calls_per_s %.0f\n", bench_median(v, 5));
     }
     if (!only || !strcmp(only, "process")) {
-        isprime_secs(2, 100000);
-        double one = isprime_secs(1, 1000000);
-        double two = isprime_secs(2, 1000000);
+        isprime_secs(2, 100000, NULL);
+        double one = isprime_secs(1, 1000000, NULL);
+        double two = isprime_secs(2, 1000000, NULL);
         fprintf(stderr, "# isprime: 1 worker %.3f s, 2 workers %.3f s\n", one, two);
         printf("process_pool_isprime_speedup %.2f\n", one / two);
+    }
+    if (only && !strcmp(only, "isprime2")) {
+        unsigned primes;
+        isprime_secs(2, 100000, NULL);
+        double two = isprime_secs(2, 1000000, &primes);
+        printf("process_pool_isprime_2w_s %.4f\n", two);
+        printf("process_pool_isprime_primes %u\n", primes);
     }
     return 0;
 }

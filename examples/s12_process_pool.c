@@ -4,8 +4,9 @@
  *
  * is_prime is registered and the fork server started at the top of main,
  * while the program is single-threaded. Then, on the note's numbers:
- * submit + as_completed (completion order), and map (argument order,
- * printed zipped with the input as the note does). Finally a bigger
+ * submit + as_completed (completion order), and map as an iterator
+ * (argument order, each item as soon as it is done, printed zipped with
+ * the input as the note does). Finally a bigger
  * CPU-bound run: counting the primes below 3,000,000 in chunks, on one
  * worker and on every CPU.
  */
@@ -120,13 +121,20 @@ int main(void)
     for (int i = 0; i < 5; i++)
         cio_cfuture_release(fs[i]);
 
-    /* for x in zip(nums, executor.map(is_prime, nums)): print(x) */
-    int flags[5];
-    if (cio_process_pool_map(pool, is_prime, nums, sizeof(int), 5, flags,
-                             sizeof(int), -1, NULL) < 0)
+    /* for x in zip(nums, executor.map(is_prime, nums)): print(x)
+     * The map iterator yields in argument order, each item as soon as it
+     * is done. */
+    if (cio_process_pool_map_iter(pool, is_prime, nums, sizeof(int), 5, -1,
+                                  &it) < 0)
         return 1;
-    for (int i = 0; i < 5; i++)
-        printf("(%d, %s)\n", nums[i], flags[i] ? "True" : "False");
+    for (int i = 0; cio_cfuture_as_completed_next(it, &f) == 1; i++) {
+        void *data;
+        if (cio_cfuture_result(f, 0, &data) < 0)
+            return 1;
+        printf("(%d, %s)\n", nums[i],
+               *(int *)((cio_bytes *)data)->data ? "True" : "False");
+    }
+    cio_cfuture_as_completed_free(it);
     cio_process_pool_free(pool);
 
     double t1, tn;

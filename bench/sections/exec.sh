@@ -4,8 +4,13 @@
 #
 # build/bench/exec and bench/peers/exec.py (with /usr/bin/python3) take
 # internal medians of 5 rounds, so each runs once per mode. The process
-# pool figure runs unpinned: bench/run's CPU pinning would put both
-# workers on one CPU. Prints one "BENCH <figure> <value> <unit>" line per
+# pool figures run unpinned: bench/run's CPU pinning would put both
+# workers on one CPU. The process pool against Python's
+# ProcessPoolExecutor (is_prime over the same 1,000,000 numbers in the
+# same 200 chunks, 2 workers) takes ROUNDS rounds (at least 5), each
+# running cio's round then Python's, and compares the medians; alone:
+#   bash -c 'source bench/sections/exec.sh; _bx_isprime_vs_python \
+#       build/bench/exec /usr/bin/python3 . 1' Prints one "BENCH <figure> <value> <unit>" line per
 # figure; if bench/run's BENCH array and row function exist the figures
 # are added to its table as well. Returns 1 if the cio program is missing
 # or fails.
@@ -35,6 +40,48 @@ _bx_emit() {
     fi
 }
 
+# _bx_median V...: the median (the upper one for an even count, as
+# bench_median), or "" without values.
+_bx_median() {
+    (($#)) || return 0
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'
+}
+
+# _bx_isprime_vs_python BIN PY ROOT ROUNDS: interleaved rounds of
+# "BIN isprime2" and "PY bench/peers/exec.py --isprime"; prints
+# process_pool_isprime_2w_s and py_process_pool_isprime_2w_s (medians of
+# the rounds). Returns 1 if a cio round fails.
+_bx_isprime_vs_python() {
+    local bin=$1 py=$2 root=$3 rounds=$4 i out v status=0 cp pp
+    local -a cs=() ps=()
+    for ((i = 1; i <= rounds; i++)); do
+        echo "bench: exec isprime vs python round $i/$rounds" >&2
+        if out=$(timeout -k 5 300 "$bin" isprime2); then
+            v=$(_bx_get process_pool_isprime_2w_s "$out")
+            [[ -n $v ]] && cs+=("$v")
+            cp=$(_bx_get process_pool_isprime_primes "$out")
+        else
+            status=1
+        fi
+        [[ -x $py ]] || continue
+        if out=$(timeout -k 5 300 "$py" -E -s -B "$root/bench/peers/exec.py" --isprime); then
+            v=$(_bx_get py_process_pool_isprime_2w_s "$out")
+            [[ -n $v ]] && ps+=("$v")
+            pp=$(_bx_get py_process_pool_isprime_primes "$out")
+        else
+            echo "note: bench/peers/exec.py --isprime failed" >&2
+        fi
+        if [[ -n $cp && -n $pp && $cp != "$pp" ]]; then
+            echo "note: is_prime counts differ (cio $cp, python $pp): ratio dropped" >&2
+            ps=()
+            break
+        fi
+    done
+    ((${#cs[@]})) && echo "process_pool_isprime_2w_s $(_bx_median "${cs[@]}")"
+    ((${#ps[@]})) && echo "py_process_pool_isprime_2w_s $(_bx_median "${ps[@]}")"
+    return $status
+}
+
 bench_exec() {
     local root build bin py out proc pyout status=0 pin=()
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -58,6 +105,10 @@ bench_exec() {
         timeout -k 5 300 "$bin" threadsafe) || status=1
     proc=$(timeout -k 5 300 "$bin" process) || status=1
     out+=$'\n'$proc
+    local rounds=${ROUNDS:-5}
+    ((rounds >= 5)) || rounds=5
+    proc=$(_bx_isprime_vs_python "$bin" "$py" "$root" "$rounds") || status=1
+    out+=$'\n'$proc
     pyout=""
     if [[ -x $py ]]; then
         pyout=$(timeout -k 5 300 "${pin[@]}" "$py" -E -s -B "$root/bench/peers/exec.py") ||
@@ -65,7 +116,7 @@ bench_exec() {
     else
         echo "note: Python peer skipped: no $py" >&2
     fi
-    local rt bare burst ts sp pyrt pyburst
+    local rt bare burst ts sp pyrt pyburst ip2 pyip2
     rt=$(_bx_get executor_roundtrip_us "$out")
     bare=$(_bx_get bare_roundtrip_us "$out")
     burst=$(_bx_get executor_burst_ns "$out")
@@ -73,15 +124,20 @@ bench_exec() {
     sp=$(_bx_get process_pool_isprime_speedup "$out")
     pyrt=$(_bx_get py_executor_roundtrip_us "$pyout")
     pyburst=$(_bx_get py_executor_burst_ns "$pyout")
+    ip2=$(_bx_get process_pool_isprime_2w_s "$out")
+    pyip2=$(_bx_get py_process_pool_isprime_2w_s "$out")
     _bx_emit executor_roundtrip_us "$rt" us ""
     _bx_emit executor_roundtrip_ratio_vs_bare "$(_bx_ratio "$bare" "$rt")" x ">= 0.83"
     _bx_emit executor_roundtrip_ratio_vs_python "$(_bx_ratio "$pyrt" "$rt")" x ""
     _bx_emit executor_throughput_ratio_vs_python "$(_bx_ratio "$pyburst" "$burst")" x ">= 10"
     _bx_emit threadsafe_calls_per_s "$ts" calls/s ""
     _bx_emit process_pool_isprime_speedup "$sp" x ">= 1.8"
+    _bx_emit process_pool_isprime_ratio_vs_python "$(_bx_ratio "$pyip2" "$ip2")" x ""
     [[ -n $bare ]] && echo "BENCH bare_roundtrip_us $bare us"
     [[ -n $burst ]] && echo "BENCH executor_burst_ns $burst ns"
     [[ -n $pyrt ]] && echo "BENCH py_executor_roundtrip_us $pyrt us"
     [[ -n $pyburst ]] && echo "BENCH py_executor_burst_ns $pyburst ns"
+    [[ -n $ip2 ]] && echo "BENCH process_pool_isprime_2w_s $ip2 s"
+    [[ -n $pyip2 ]] && echo "BENCH py_process_pool_isprime_2w_s $pyip2 s"
     return $status
 }

@@ -121,7 +121,10 @@ CIO_API int cio_cfuture_set_result(cio_cfuture *cf, void *result);
 CIO_API int cio_cfuture_set_error(cio_cfuture *cf, int err, const char *msg);
 
 /* asyncio.as_completed / concurrent.futures.as_completed for threads: an
- * iterator over concurrent futures in completion order. */
+ * iterator over concurrent futures in completion order. The executors'
+ * map iterators (cio_thread_pool_map_iter, cio_process_pool_map_iter)
+ * are the same type, driven by the same next and free, but yield in
+ * argument order with Python's map semantics (see there). */
 typedef struct cio_cfuture_iter cio_cfuture_iter;
 
 /* Starts iterating over fs[0..n) (each retained; the array is borrowed
@@ -133,15 +136,19 @@ CIO_API int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
                                          cio_cfuture_iter **out);
 
 /* Blocks until the next future is done. Returns: 1 and *cf (borrowed
- * until the iterator is freed; retain it to keep it longer), 0 once every
- * future was returned. Errors: -ETIMEDOUT once the deadline passed
- * (nothing is cancelled; later calls may still return futures that are
- * done), -EINVAL. */
+ * until the iterator is freed, or for a map iterator until the next call;
+ * retain it to keep it longer), 0 once every future was returned.
+ * Errors: -ETIMEDOUT once the deadline passed (as_completed cancels
+ * nothing and later calls may still return futures that are done; a map
+ * iterator cancels the items not yet started, the one waited for
+ * included, and every later call returns -ETIMEDOUT), -EINVAL. */
 CIO_API int cio_cfuture_as_completed_next(cio_cfuture_iter *it,
                                           cio_cfuture **cf);
 
-/* Frees the iterator and releases its references (nothing is
- * cancelled). NULL is ignored. */
+/* Frees the iterator and releases its references. as_completed cancels
+ * nothing; a map iterator cancels the items it has not returned yet
+ * (those not started never run; running ones finish unobserved), as
+ * leaving Python's map loop early does. NULL is ignored. */
 CIO_API void cio_cfuture_as_completed_free(cio_cfuture_iter *it);
 
 /* ======================================================================
@@ -261,6 +268,21 @@ CIO_API int cio_thread_pool_map(cio_thread_pool *p, cio_job_fn fn,
                                 void *const *args, size_t n, int64_t timeout,
                                 void **results, int *errors);
 
+/* Executor.map as Python has it: submits fn(args[i]) for every i at once
+ * (args borrowed for the call, each args[i] until its job ends) and
+ * returns an iterator whose cio_cfuture_as_completed_next blocks until
+ * the next item in argument order is done and yields its future (read it
+ * with cio_cfuture_result(cf, 0, &r): the job's result or error). So the
+ * first result is available as soon as the first job is done, whatever
+ * the later ones do. timeout < 0: none; else a deadline for the whole
+ * iteration measured from this call, after which next returns -ETIMEDOUT
+ * and the items not yet started are cancelled. Freeing the iterator early
+ * cancels the items not yet started. Returns: 0 and *out. Errors:
+ * -EINVAL, and those of submit (nothing then stays queued). */
+CIO_API int cio_thread_pool_map_iter(cio_thread_pool *p, cio_job_fn fn,
+                                     void *const *args, size_t n,
+                                     int64_t timeout, cio_cfuture_iter **out);
+
 /* Stops accepting work. With cancel_futures, queued jobs that have not
  * started are cancelled. With wait, blocks until every worker has
  * finished the remaining jobs and exited. Idempotent. Returns: 0.
@@ -277,8 +299,10 @@ CIO_API void cio_thread_pool_free(cio_thread_pool *p);
  * loop's default pool, created on first use and shut down with wait=1 by
  * cio_loop_close, hence by cio_run) and returns a loop future for its
  * outcome. Cancelling that future cancels the job if it has not started.
- * Loop thread only. Returns: 0 and one reference in *out. Errors:
- * -EINVAL, -ESHUTDOWN, -ENOMEM. */
+ * A process pool takes cio_run_in_process_pool (declared with the
+ * process pool below), which keeps this contract. Loop thread only.
+ * Returns: 0 and one reference in *out. Errors: -EINVAL, -ESHUTDOWN,
+ * -ENOMEM. */
 CIO_API int cio_run_in_executor(cio_loop *loop, cio_thread_pool *pool,
                                 cio_job_fn fn, void *arg, cio_future **out);
 
@@ -357,6 +381,22 @@ CIO_API int cio_process_pool_submit(cio_process_pool *p, cio_process_fn fn,
                                     const void *in, size_t len,
                                     cio_cfuture **out);
 
+/* loop.run_in_executor with a process pool: submits fn(in) to pool (fn
+ * registered, in copied as for cio_process_pool_submit; pool must not be
+ * NULL: there is no default process pool) and returns a loop future whose
+ * result is a const cio_bytes * valid as long as that loop future lives.
+ * Same cancellation contract as cio_run_in_executor: cancelling the loop
+ * future (e.g. cancelling the task awaiting it) cancels the job if it has
+ * not started, so it never runs; a job already running is not
+ * interrupted: it runs to its end in the worker and its result is
+ * discarded, while the awaiting task gets -ECANCELED at once. The pool
+ * must outlive the job (cio_process_pool_free waits for it). Loop thread
+ * only. Returns: 0 and one reference in *out. Errors: -EINVAL, and those
+ * of cio_process_pool_submit. */
+CIO_API int cio_run_in_process_pool(cio_loop *loop, cio_process_pool *pool,
+                                    cio_process_fn fn, const void *in,
+                                    size_t len, cio_future **out);
+
 /* Executor.map over fixed-size records, blocking: input record i is
  * ins + i * in_size, and its result (exactly out_size bytes, else that
  * item fails with -EMSGSIZE) is copied to outs + i * out_size, in
@@ -367,6 +407,19 @@ CIO_API int cio_process_pool_map(cio_process_pool *p, cio_process_fn fn,
                                  const void *ins, size_t in_size, size_t n,
                                  void *outs, size_t out_size, int64_t timeout,
                                  int *errors);
+
+/* Executor.map over fixed-size records as an iterator: submits fn on
+ * every input record (ins + i * in_size, copied) at once and returns an
+ * iterator yielding the futures in argument order, each result a const
+ * cio_bytes * owned by its future (borrowed until the next call). Same
+ * semantics as cio_thread_pool_map_iter: next blocks per item, the
+ * timeout is measured from this call, timing out or freeing the iterator
+ * early cancels the items not yet started. Returns: 0 and *out. Errors:
+ * -EINVAL, and those of submit (nothing then stays queued). */
+CIO_API int cio_process_pool_map_iter(cio_process_pool *p, cio_process_fn fn,
+                                      const void *ins, size_t in_size,
+                                      size_t n, int64_t timeout,
+                                      cio_cfuture_iter **out);
 
 /* Stops accepting work; cancel_futures cancels the queued jobs; wait
  * blocks until the running jobs are done and every worker has exited.

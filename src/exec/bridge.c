@@ -1,7 +1,7 @@
 /*
  * bridge.c - loop futures <-> concurrent futures (asyncio.wrap_future and
- * _chain_future), run_in_executor, to_thread and the per-loop default
- * pool.
+ * _chain_future), run_in_executor (thread pools) and its process-pool
+ * twin, to_thread and the per-loop default pool.
  *
  * Every loop that bridges gets a context (cio__xloop) stored in
  * loop->default_executor, with loop->default_executor_shutdown pointing
@@ -555,6 +555,18 @@ int cio_run_coroutine_threadsafe(cio_loop *loop, cio_coro coro,
 
 /* ---- run_in_executor, to_thread ---- */
 
+/* The loop side of a submitted job: a loop future for cf (whose
+ * reference is consumed). If that cannot be made the job is cancelled,
+ * so a job nobody can await does not run. */
+static int wrap_job(cio_loop *loop, cio_cfuture *cf, cio_future **out)
+{
+    int r = cio_cfuture_wrap(loop, cf, out);
+    if (r < 0)
+        cio_cfuture_cancel(cf);
+    cio_cfuture_release(cf);
+    return r;
+}
+
 int cio_run_in_executor(cio_loop *loop, cio_thread_pool *pool,
                         cio_job_fn fn, void *arg, cio_future **out)
 {
@@ -577,11 +589,25 @@ int cio_run_in_executor(cio_loop *loop, cio_thread_pool *pool,
     cio_cfuture *cf;
     if ((r = cio_thread_pool_submit(pool, fn, arg, &cf)) < 0)
         return r;
-    r = cio_cfuture_wrap(loop, cf, out);
+    return wrap_job(loop, cf, out);
+}
+
+int cio_run_in_process_pool(cio_loop *loop, cio_process_pool *pool,
+                            cio_process_fn fn, const void *in, size_t len,
+                            cio_future **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    int r = cio__loop_check(loop);
     if (r < 0)
-        cio_cfuture_cancel(cf);
-    cio_cfuture_release(cf);
-    return r;
+        return r;
+    if (!pool || !fn)
+        return -EINVAL;
+    cio_cfuture *cf;
+    if ((r = cio_process_pool_submit(pool, fn, in, len, &cf)) < 0)
+        return r;
+    return wrap_job(loop, cf, out);
 }
 
 int cio_to_thread(cio_job_fn fn, void *arg, void **result)

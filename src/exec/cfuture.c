@@ -458,19 +458,26 @@ int cio_cfuture_remove_done_callback(cio_cfuture *cf, cio_cfuture_cb cb,
     return n;
 }
 
-/* ---- as_completed ---- */
+/* ---- as_completed and the executors' map iterators ---- */
 
 typedef struct iter_ent {
     cio_cfuture_iter *it;
     size_t idx;
 } iter_ent;
 
+/* One type for both orders. as_completed (ordered == 0) learns of
+ * completions through done callbacks and queues them; a map iterator
+ * (ordered == 1) needs no callback at all: it simply waits on fs[returned]
+ * in turn, owns its futures (submitted by the executor's map) and
+ * releases each one on the following call, as Python's map pops them, so
+ * a long map does not keep every result alive until the end. */
 struct cio_cfuture_iter {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     atomic_uint refs; /* the iterator + one per registered callback */
     size_t n, qhead, qlen, returned;
     int waiting;
+    int ordered, timed_out; /* map iterator; its deadline passed */
     int64_t deadline;
     cio_cfuture **fs;
     size_t *q;    /* indexes in completion order, capacity n */
@@ -554,12 +561,83 @@ int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
     return 0;
 }
 
+/* Cancels fs[from..n): Python's map does so when its generator ends
+ * early; only the jobs not yet started are affected. */
+static void map_cancel_rest(cio_cfuture_iter *it, size_t from)
+{
+    for (size_t i = from; i < it->n; i++)
+        if (it->fs[i])
+            cio_cfuture_cancel(it->fs[i]);
+}
+
+/* The map iterator's next (lock held across the wait: callers of one
+ * iterator are served in turn, which is what argument order asks). */
+static int map_next(cio_cfuture_iter *it, cio_cfuture **cf)
+{
+    pthread_mutex_lock(&it->lock);
+    int r;
+    if (it->returned) { /* the previous one was borrowed until now */
+        cio_cfuture_release(it->fs[it->returned - 1]);
+        it->fs[it->returned - 1] = NULL;
+    }
+    if (it->timed_out) {
+        r = -ETIMEDOUT;
+    } else if (it->returned == it->n) {
+        r = 0;
+    } else {
+        cio_cfuture *f = it->fs[it->returned];
+        int64_t left = -1;
+        if (it->deadline != INT64_MAX) {
+            left = it->deadline - cio__mono_ns();
+            if (left < 0)
+                left = 0; /* a done future is still returned */
+        }
+        if (wait_done(f, left) == -ETIMEDOUT) {
+            it->timed_out = 1;
+            map_cancel_rest(it, it->returned);
+            r = -ETIMEDOUT;
+        } else {
+            *cf = f;
+            it->returned++;
+            r = 1;
+        }
+    }
+    pthread_mutex_unlock(&it->lock);
+    return r;
+}
+
+int cio__cfuture_map_iter_new(size_t n, int64_t timeout,
+                              cio_cfuture_iter **out)
+{
+    cio_cfuture_iter *it = cio__calloc(1, sizeof(*it));
+    if (it && !(it->fs = cio__calloc(n ? n : 1, sizeof(*it->fs)))) {
+        cio__free(it);
+        it = NULL;
+    }
+    *out = it;
+    if (!it)
+        return -ENOMEM;
+    pthread_mutex_init(&it->lock, NULL);
+    cio__cond_init(&it->cond);
+    atomic_init(&it->refs, 1);
+    it->ordered = 1;
+    it->deadline = cio__deadline(timeout);
+    return 0;
+}
+
+void cio__cfuture_map_iter_push(cio_cfuture_iter *it, cio_cfuture *cf)
+{
+    it->fs[it->n++] = cf;
+}
+
 int cio_cfuture_as_completed_next(cio_cfuture_iter *it, cio_cfuture **cf)
 {
     if (cf)
         *cf = NULL;
     if (!it || !cf)
         return -EINVAL;
+    if (it->ordered)
+        return map_next(it, cf);
     pthread_mutex_lock(&it->lock);
     while (!it->qlen) {
         if (it->returned == it->n) {
@@ -587,6 +665,13 @@ void cio_cfuture_as_completed_free(cio_cfuture_iter *it)
 {
     if (!it)
         return;
+    if (it->ordered) {
+        map_cancel_rest(it, it->returned);
+        for (size_t i = 0; i < it->n; i++)
+            cio_cfuture_release(it->fs[i]); /* NULL once returned */
+        iter_unref(it);
+        return;
+    }
     for (size_t i = 0; i < it->n; i++) {
         int k = cio_cfuture_remove_done_callback(it->fs[i], iter_cb,
                                                  &it->ents[i]);

@@ -53,6 +53,15 @@ int cio__cfuture_alloc(cio_cfuture **out);
  * Returns 0, or -EINVAL if it was already done (msg is then freed). */
 int cio__cfuture_finish(cio_cfuture *cf, int err, void *result, char *msg);
 
+/* An executor's map iterator (argument order): created with room for n
+ * futures and a deadline measured from now, then filled in argument
+ * order by push, which takes over the caller's reference. Freeing it
+ * (cio_cfuture_as_completed_free) cancels what was not yet returned.
+ * Returns 0 or -ENOMEM. */
+int cio__cfuture_map_iter_new(size_t n, int64_t timeout,
+                              cio_cfuture_iter **out);
+void cio__cfuture_map_iter_push(cio_cfuture_iter *it, cio_cfuture *cf);
+
 /* Monotonic time in ns; an absolute deadline from a relative timeout
  * (INT64_MAX for timeout < 0). */
 int64_t cio__mono_ns(void);

@@ -1113,6 +1113,33 @@ int cio_process_pool_map(cio_process_pool *p, cio_process_fn fn,
     return timed_out ? -ETIMEDOUT : first;
 }
 
+int cio_process_pool_map_iter(cio_process_pool *p, cio_process_fn fn,
+                              const void *ins, size_t in_size, size_t n,
+                              int64_t timeout, cio_cfuture_iter **out)
+{
+    if (out)
+        *out = NULL;
+    if (!p || !fn || !out || (n && !ins && in_size))
+        return -EINVAL;
+    cio_cfuture_iter *it;
+    int r = cio__cfuture_map_iter_new(n, timeout, &it);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        cio_cfuture *cf;
+        r = cio_process_pool_submit(
+            p, fn, in_size ? (const char *)ins + i * in_size : NULL, in_size,
+            &cf);
+        if (r < 0) {
+            cio_cfuture_as_completed_free(it); /* cancels what was queued */
+            return r;
+        }
+        cio__cfuture_map_iter_push(it, cf);
+    }
+    *out = it;
+    return 0;
+}
+
 int cio__bytes_copy_fixed(const void *res, void *dst, size_t size)
 {
     const cio_bytes *b = res;

@@ -9,6 +9,11 @@
  * the queue is empty and the pool is shut down; a failing job only fails
  * its future.
  *
+ * map submits every item at once (as Executor.map does), then either
+ * collects the results in argument order (cio_thread_pool_map) or hands
+ * the futures to an ordered iterator (cio_thread_pool_map_iter, whose
+ * next blocks per item; see cfuture.c).
+ *
  * Shutdown sets a flag and broadcasts; cancel_futures takes the queue out
  * and cancels what was never started; wait joins every worker (a second
  * lock serialises joiners so no thread is joined twice).
@@ -279,4 +284,28 @@ int cio_thread_pool_map(cio_thread_pool *p, cio_job_fn fn,
     }
     cio__free(fs);
     return timed_out ? -ETIMEDOUT : first;
+}
+
+int cio_thread_pool_map_iter(cio_thread_pool *p, cio_job_fn fn,
+                             void *const *args, size_t n, int64_t timeout,
+                             cio_cfuture_iter **out)
+{
+    if (out)
+        *out = NULL;
+    if (!p || !fn || !out || (n && !args))
+        return -EINVAL;
+    cio_cfuture_iter *it;
+    int r = cio__cfuture_map_iter_new(n, timeout, &it);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        cio_cfuture *cf;
+        if ((r = cio_thread_pool_submit(p, fn, args[i], &cf)) < 0) {
+            cio_cfuture_as_completed_free(it); /* cancels what was queued */
+            return r;
+        }
+        cio__cfuture_map_iter_push(it, cf);
+    }
+    *out = it;
+    return 0;
 }

@@ -1,11 +1,14 @@
 /*
  * test_process_pool.c - the process pool: registry, submit/result bytes,
- * ordered map on the note's numbers, as_completed, job errors and size
- * limits, cancellation and shutdown, max_tasks_per_child, worker crashes
- * (segfault, abort, exit: the future fails with a clear message, the pool
- * recovers, no zombie is left), the fork server refusing to start once
- * threads exist, and the multiprocessing.Pool conveniences for both
- * kinds.
+ * ordered map on the note's numbers, the map iterator (argument order,
+ * blocking per item, the timeout from the call, early free cancelling),
+ * as_completed, job errors and size limits, cancellation before and while
+ * running, shutdown, run_in_process_pool from tasks (result, error,
+ * cancelling the awaiting task before and while the job runs),
+ * max_tasks_per_child, worker crashes (segfault, abort, exit: the future
+ * fails with a clear message, the pool recovers, no zombie is left), the
+ * fork server refusing to start once threads exist, and the
+ * multiprocessing.Pool conveniences for both kinds.
  */
 /* cio-test: timeout=120 */
 #include <ctype.h>
@@ -60,6 +63,7 @@ static int echo(const void *in, size_t len, void *out, size_t *out_len);
 static int fail_with(const void *in, size_t len, void *out, size_t *out_len);
 static int slow(const void *in, size_t len, void *out, size_t *out_len);
 static int exp_of(const void *in, size_t len, void *out, size_t *out_len);
+static int marked(const void *in, size_t len, void *out, size_t *out_len);
 
 static int xa_setup(void **state)
 {
@@ -73,6 +77,7 @@ static int xa_setup(void **state)
     cio_process_pool_register("fail_with", fail_with);
     cio_process_pool_register("slow", slow);
     cio_process_pool_register("exp_of", exp_of);
+    cio_process_pool_register("marked", marked);
     atomic_store(&xa_live, 0);
     return cio_set_allocator(&xa_allocator);
 }
@@ -182,7 +187,101 @@ static int exp_of(const void *in, size_t len, void *out, size_t *out_len)
     return 0;
 }
 
+/* A job that leaves marks the test can see from outside the worker:
+ * it creates <path>.start, waits until <path>.gate exists if gated (the
+ * test decides when it may finish, so orders do not depend on timing),
+ * sleeps ms, creates <path>.done and returns value. */
+typedef struct mark_job {
+    int ms, gated, value;
+    char path[80];
+} mark_job;
+
+static int touch(const char *path, const char *suffix)
+{
+    char p[100];
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return -errno;
+    fclose(f);
+    return 0;
+}
+
+static int exists(const char *path, const char *suffix)
+{
+    char p[100];
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return access(p, F_OK) == 0;
+}
+
+static int marked(const void *in, size_t len, void *out, size_t *out_len)
+{
+    mark_job j;
+    if (len != sizeof(j) || *out_len < sizeof(int))
+        return -EINVAL;
+    memcpy(&j, in, sizeof(j));
+    int r = touch(j.path, ".start");
+    for (int i = 0; r == 0 && j.gated && !exists(j.path, ".gate"); i++) {
+        if (i == 60000)
+            return -ETIMEDOUT; /* the test is long gone */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, (long)j.ms * 1000000L};
+    nanosleep(&ts, NULL);
+    if (r == 0)
+        r = touch(j.path, ".done");
+    memcpy(out, &j.value, sizeof(int));
+    *out_len = sizeof(int);
+    return r;
+}
+
 /* ---- helpers ---- */
+
+static void unlink_marks(const mark_job *j)
+{
+    static const char *const sfx[] = {".start", ".gate", ".done"};
+    for (int i = 0; i < 3; i++) {
+        char p[100];
+        snprintf(p, sizeof(p), "%s%s", j->path, sfx[i]);
+        unlink(p);
+    }
+}
+
+/* A marked job under /tmp named after this process and tag; stale marks
+ * are removed. */
+static mark_job mark_new(const char *tag, int gated, int ms, int value)
+{
+    mark_job j;
+    memset(&j, 0, sizeof(j));
+    j.ms = ms;
+    j.gated = gated;
+    j.value = value;
+    snprintf(j.path, sizeof(j.path), "/tmp/cio-test-pp-%d-%s", (int)getpid(),
+             tag);
+    unlink_marks(&j);
+    return j;
+}
+
+static void mark_cleanup(const mark_job *js, int n)
+{
+    for (int k = 0; k < n; k++)
+        unlink_marks(&js[k]);
+}
+
+static void open_gate(const mark_job *j)
+{
+    assert_int_equal(touch(j->path, ".gate"), 0);
+}
+
+static void wait_mark(const mark_job *j, const char *suffix)
+{
+    for (int i = 0; !exists(j->path, suffix); i++) {
+        assert_true(i < 30000); /* 30 s */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
 
 /* Children of pid (any state, or only zombies: state Z), from
  * /proc/<child>/stat. */
@@ -449,6 +548,250 @@ static void cancel_and_shutdown_with_pending_work(void **state)
     assert_all_workers_gone();
 }
 
+static void cancel_while_running_keeps_the_result(void **state)
+{
+    (void)state;
+    cio_process_pool *p = new_pool(1, 0);
+    mark_job j = mark_new("run", 1, 0, 7);
+    cio_cfuture *cf;
+    assert_int_equal(cio_process_pool_submit(p, marked, &j, sizeof(j), &cf),
+                     0);
+    wait_mark(&j, ".start"); /* running, and held there by its gate */
+    assert_int_equal(cio_cfuture_running(cf), 1);
+    /* Python's cancel(): False for a running job, which goes on. */
+    assert_int_equal(cio_cfuture_cancel(cf), 0);
+    assert_int_equal(cio_cfuture_cancelled(cf), 0);
+    assert_int_equal(cio_cfuture_running(cf), 1);
+    assert_int_equal(cio_cfuture_done(cf), 0);
+    open_gate(&j);
+    int v = -1;
+    assert_int_equal(int_result(cf, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(cio_cfuture_cancel(cf), 0); /* done */
+    assert_int_equal(cio_cfuture_cancelled(cf), 0);
+    assert_int_equal(cio_cfuture_error(cf, 0), 0);
+    cio_cfuture_release(cf);
+    cio_process_pool_free(p);
+    assert_all_workers_gone();
+    mark_cleanup(&j, 1);
+}
+
+/* ---- map as an iterator (Python's Executor.map) ---- */
+
+static int next_int(cio_cfuture_iter *it)
+{
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 1);
+    int v = -1;
+    assert_int_equal(int_result(cf, &v), 0);
+    return v;
+}
+
+static void map_iter_ordered_and_blocking_per_item(void **state)
+{
+    (void)state;
+    cio_process_pool *p = new_pool(3, 0);
+    /* Items 1 and 2 (sleeps of 1 and 5 ms) finish before item 0; items 0
+     * and 3 wait for their gates. */
+    mark_job j[4] = {mark_new("o0", 1, 0, 10), mark_new("o1", 0, 1, 11),
+                     mark_new("o2", 0, 5, 12), mark_new("o3", 1, 0, 13)};
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_process_pool_map_iter(p, marked, j, sizeof(j[0]), 4,
+                                               -1, &it),
+                     0);
+    wait_mark(&j[1], ".done");
+    wait_mark(&j[2], ".done");
+    assert_false(exists(j[0].path, ".done"));
+    open_gate(&j[0]);
+    /* The first result arrives while the last item cannot be done. */
+    assert_int_equal(next_int(it), 10);
+    assert_false(exists(j[3].path, ".done"));
+    open_gate(&j[3]);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(next_int(it), 10 + i);
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 0);
+    cio_cfuture_as_completed_free(it);
+    assert_int_equal(cio_process_pool_map_iter(p, NULL, j, sizeof(j[0]), 4,
+                                               -1, &it),
+                     -EINVAL);
+    assert_null(it);
+    assert_int_equal(cio_process_pool_map_iter(p, fail_with, j, 1 << 27, 1,
+                                               -1, &it),
+                     -EMSGSIZE);
+    assert_null(it);
+    cio_process_pool_free(p);
+    assert_all_workers_gone();
+    mark_cleanup(j, 4);
+}
+
+static void map_iter_timeout_from_the_call(void **state)
+{
+    (void)state;
+    cio_process_pool *p = new_pool(1, 0);
+    mark_job j[3] = {mark_new("t0", 0, 0, 0), mark_new("t1", 1, 0, 1),
+                     mark_new("t2", 0, 0, 2)};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_process_pool_map_iter(p, marked, j, sizeof(j[0]), 3,
+                                               300 * CIO_MS, &it),
+                     0);
+    /* Item 1 started on the only worker, so item 0 is done. Then let the
+     * deadline, counted from the call, pass before the first next: item
+     * 0 is still returned, item 1 times out at once. */
+    wait_mark(&j[1], ".start");
+    int64_t el;
+    do {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        el = (t1.tv_sec - t0.tv_sec) * CIO_SEC + (t1.tv_nsec - t0.tv_nsec);
+    } while (el < 350 * CIO_MS);
+    assert_int_equal(next_int(it), 0);
+    cio_cfuture *cf;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    el = (t1.tv_sec - t0.tv_sec) * CIO_SEC + (t1.tv_nsec - t0.tv_nsec);
+    assert_true(el < 200 * CIO_MS);
+    assert_null(cf);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), -ETIMEDOUT);
+    open_gate(&j[1]); /* running: not cancelled, it finishes */
+    cio_cfuture_as_completed_free(it);
+    cio_process_pool_free(p);
+    assert_true(exists(j[1].path, ".done"));
+    assert_false(exists(j[2].path, ".start")); /* cancelled, never ran */
+    assert_all_workers_gone();
+    mark_cleanup(j, 3);
+}
+
+static void map_iter_early_free_cancels_pending(void **state)
+{
+    (void)state;
+    cio_process_pool *p = new_pool(1, 0);
+    mark_job j[3] = {mark_new("f0", 1, 0, 0), mark_new("f1", 0, 0, 1),
+                     mark_new("f2", 0, 0, 2)};
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_process_pool_map_iter(p, marked, j, sizeof(j[0]), 3,
+                                               -1, &it),
+                     0);
+    wait_mark(&j[0], ".start");
+    cio_cfuture_as_completed_free(it); /* leaves the loop early */
+    open_gate(&j[0]);
+    cio_process_pool_free(p); /* would run whatever is still queued */
+    assert_true(exists(j[0].path, ".done"));
+    assert_false(exists(j[1].path, ".start"));
+    assert_false(exists(j[2].path, ".start"));
+    assert_all_workers_gone();
+    mark_cleanup(j, 3);
+}
+
+/* ---- run_in_process_pool from tasks ---- */
+
+typedef struct rpp_job {
+    cio_process_pool *p;
+    mark_job j;
+} rpp_job;
+
+/* A task awaiting a marked job through cio_run_in_process_pool. */
+static int await_marked(void *arg, void **result)
+{
+    rpp_job *x = arg;
+    cio_future *f;
+    int rc = cio_run_in_process_pool(cio_get_running_loop(), x->p, marked,
+                                     &x->j, sizeof(x->j), &f);
+    if (rc < 0)
+        return rc;
+    void *r;
+    rc = cio_await(f, &r);
+    if (rc == 0)
+        *result = (void *)(intptr_t)*(const int *)((const cio_bytes *)r)->data;
+    cio_future_release(f);
+    return rc;
+}
+
+typedef struct rpp {
+    cio_process_pool *p;
+    int prime, prime_rc, err_rc, null_rc, ra, rb, a_done_at_cancel;
+    rpp_job a, b;
+} rpp;
+
+static int run_in_process_pool_main(void *arg, void **result)
+{
+    (void)result;
+    rpp *x = arg;
+    cio_loop *loop = cio_get_running_loop();
+    /* A result, read from the loop future (valid while it lives). */
+    int n = 109;
+    cio_future *f;
+    void *r;
+    x->prime_rc = cio_run_in_process_pool(loop, x->p, is_prime, &n,
+                                          sizeof(n), &f);
+    if (x->prime_rc == 0) {
+        x->prime_rc = cio_await(f, &r);
+        if (x->prime_rc == 0) {
+            const cio_bytes *b = r;
+            x->prime = b->len == sizeof(int) ? *(const int *)b->data : -1;
+        }
+        cio_future_release(f);
+    }
+    /* The job's error. */
+    int e = -EIO;
+    x->err_rc = cio_run_in_process_pool(loop, x->p, fail_with, &e, sizeof(e),
+                                        &f);
+    if (x->err_rc == 0) {
+        x->err_rc = cio_await(f, NULL);
+        cio_future_release(f);
+    }
+    x->null_rc = cio_run_in_process_pool(loop, NULL, is_prime, &n, sizeof(n),
+                                         &f);
+    /* One worker: a's job runs (held by its gate), b's waits. */
+    cio_task *a, *b;
+    cio_task_create(loop, CIO_CORO(await_marked, &x->a), NULL, &a);
+    cio_task_create(loop, CIO_CORO(await_marked, &x->b), NULL, &b);
+    for (int i = 0; !exists(x->a.j.path, ".start"); i++) {
+        if (i == 30000)
+            return -ETIMEDOUT;
+        cio_sleep(CIO_MS);
+    }
+    cio_task_cancel(a, NULL); /* while running */
+    cio_task_cancel(b, NULL); /* before start */
+    x->ra = cio_await(a, NULL);
+    x->rb = cio_await(b, NULL);
+    /* a returned at once: its job is still held by the gate. */
+    x->a_done_at_cancel = exists(x->a.j.path, ".done");
+    cio_future_release(a);
+    cio_future_release(b);
+    return touch(x->a.j.path, ".gate");
+}
+
+static void run_in_process_pool_from_tasks(void **state)
+{
+    (void)state;
+    rpp x;
+    memset(&x, 0, sizeof(x));
+    x.p = new_pool(1, 0);
+    x.a = (rpp_job){x.p, mark_new("ra", 1, 0, 1)};
+    x.b = (rpp_job){x.p, mark_new("rb", 0, 0, 2)};
+    assert_int_equal(cio_run(run_in_process_pool_main, &x, NULL), 0);
+    assert_int_equal(x.prime_rc, 0);
+    assert_int_equal(x.prime, 1);
+    assert_int_equal(x.err_rc, -EIO);
+    assert_int_equal(x.null_rc, -EINVAL);
+    assert_int_equal(x.ra, -ECANCELED);
+    assert_int_equal(x.rb, -ECANCELED);
+    assert_int_equal(x.a_done_at_cancel, 0);
+    /* The scope's end waits for the running job: it was not interrupted
+     * and ran to its end; the cancelled one never started. */
+    cio_process_pool_free(x.p);
+    assert_true(exists(x.a.j.path, ".done"));
+    assert_false(exists(x.b.j.path, ".start"));
+    assert_all_workers_gone();
+    mark_cleanup(&x.a.j, 1);
+    mark_cleanup(&x.b.j, 1);
+}
+
 static int await_process(void *arg, void **result)
 {
     cio_process_pool *p = arg;
@@ -541,6 +884,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(max_tasks_per_child_replaces_workers, xa_setup, xa_teardown),
     cmocka_unit_test_setup_teardown(cancel_and_shutdown_with_pending_work, xa_setup, xa_teardown),
     cmocka_unit_test_setup_teardown(awaited_from_a_task, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(cancel_while_running_keeps_the_result, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_ordered_and_blocking_per_item, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_timeout_from_the_call, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_early_free_cancels_pending, xa_setup, xa_teardown),
+    cmocka_unit_test_setup_teardown(run_in_process_pool_from_tasks, xa_setup, xa_teardown),
     cmocka_unit_test_setup_teardown(pool_apply_async_and_map_both_kinds, xa_setup, xa_teardown),
     /* Last: in a run of every case in one process the server is already
      * up by now; CTest runs it alone, where it sees a fresh process. */

@@ -1,11 +1,13 @@
 /*
  * test_thread_pool.c - the thread pool executor: submit/result, lazy
  * workers and their names and signal masks, a failing job, map (order,
- * timeout), cancellation before start, shutdown with cancel_futures,
- * the scope end waiting for everything, -EDEADLK from a worker, 10,000
- * submissions from 4 threads; and run_in_executor / to_thread /
- * cio_cfuture_await from tasks, including cancellation of the awaiting
- * task and cio_run shutting the default pool down.
+ * timeout) and the map iterator (argument order, blocking per item, the
+ * timeout measured from the call, early free cancelling), cancellation
+ * before start, shutdown with cancel_futures, the scope end waiting for
+ * everything, -EDEADLK from a worker, 10,000 submissions from 4 threads;
+ * and run_in_executor / to_thread / cio_cfuture_await from tasks,
+ * including cancellation of the awaiting task and cio_run shutting the
+ * default pool down.
  */
 #include <errno.h>
 #include <signal.h>
@@ -131,6 +133,168 @@ static void map_timeout_cancels_the_rest(void **state)
     assert_int_equal(errs[1], -ETIMEDOUT); /* running: cannot be cancelled */
     assert_int_equal(errs[2], -ECANCELED); /* never started */
     cio_thread_pool_free(p);
+}
+
+/* ---- map as an iterator (Python's Executor.map) ---- */
+
+/* A job that waits for its gate to open (the test decides when each item
+ * may finish, so the orders below do not depend on timing), then records
+ * that it ran and returns its value. */
+typedef struct gjob {
+    atomic_int gate, started, done;
+    intptr_t value;
+} gjob;
+
+static int gated(void *arg, void **result)
+{
+    gjob *g = arg;
+    atomic_store(&g->started, 1);
+    while (!atomic_load(&g->gate))
+        sleep_ms(1);
+    atomic_store(&g->done, 1);
+    *result = (void *)g->value;
+    return 0;
+}
+
+static void wait_flag(atomic_int *flag)
+{
+    int64_t t0 = now_ns();
+    while (!atomic_load(flag)) {
+        assert_true(now_ns() - t0 < 30 * CIO_SEC);
+        sleep_ms(1);
+    }
+}
+
+/* The next item of a map iterator: its job's result. */
+static intptr_t next_value(cio_cfuture_iter *it)
+{
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 1);
+    void *r = NULL;
+    assert_int_equal(cio_cfuture_result(cf, 0, &r), 0);
+    return (intptr_t)r;
+}
+
+static void map_iter_yields_in_argument_order(void **state)
+{
+    (void)state;
+    cio_thread_pool *p = new_pool(3);
+    /* Sleeps of different lengths: later items finish first. */
+    void *args[4] = {(void *)60, (void *)30, (void *)1, (void *)10};
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_thread_pool_map_iter(p, nap, args, 4, -1, &it), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(next_value(it), (intptr_t)args[i]);
+    cio_cfuture *cf = (cio_cfuture *)1;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 0);
+    assert_null(cf);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 0);
+    cio_cfuture_as_completed_free(it);
+    /* Empty map. */
+    assert_int_equal(cio_thread_pool_map_iter(p, nap, NULL, 0, -1, &it), 0);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), 0);
+    cio_cfuture_as_completed_free(it);
+    assert_int_equal(cio_thread_pool_map_iter(p, NULL, args, 4, -1, &it),
+                     -EINVAL);
+    assert_null(it);
+    assert_int_equal(cio_thread_pool_map_iter(p, nap, args, 4, -1, NULL),
+                     -EINVAL);
+    cio_thread_pool_free(p);
+}
+
+static void map_iter_blocks_per_item(void **state)
+{
+    (void)state;
+    cio_thread_pool *p = new_pool(4);
+    gjob g[4];
+    void *args[4];
+    for (int i = 0; i < 4; i++) {
+        atomic_init(&g[i].gate, i == 1 || i == 2);
+        atomic_init(&g[i].started, 0);
+        atomic_init(&g[i].done, 0);
+        g[i].value = 100 + i;
+        args[i] = &g[i];
+    }
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_thread_pool_map_iter(p, gated, args, 4, -1, &it), 0);
+    /* Items 1 and 2 finish first; item 0 is still waiting. */
+    wait_flag(&g[1].done);
+    wait_flag(&g[2].done);
+    assert_int_equal(atomic_load(&g[0].done), 0);
+    atomic_store(&g[0].gate, 1);
+    /* The first result comes while the last item cannot have finished:
+     * next waits for item 0 only. */
+    assert_int_equal(next_value(it), 100);
+    assert_int_equal(atomic_load(&g[3].done), 0);
+    atomic_store(&g[3].gate, 1);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(next_value(it), 100 + i);
+    cio_cfuture_as_completed_free(it);
+    cio_thread_pool_free(p);
+}
+
+static void map_iter_timeout_from_the_call(void **state)
+{
+    (void)state;
+    cio_thread_pool *p = new_pool(1);
+    gjob g[3];
+    void *args[3];
+    for (int i = 0; i < 3; i++) {
+        atomic_init(&g[i].gate, i != 1);
+        atomic_init(&g[i].started, 0);
+        atomic_init(&g[i].done, 0);
+        g[i].value = i;
+        args[i] = &g[i];
+    }
+    cio_cfuture_iter *it;
+    int64_t t0 = now_ns();
+    assert_int_equal(cio_thread_pool_map_iter(p, gated, args, 3,
+                                              300 * CIO_MS, &it),
+                     0);
+    /* Item 1 started on the only worker, so item 0 is done. The deadline
+     * runs from the call: once it has passed, the done item is still
+     * returned and the next one times out at once. */
+    wait_flag(&g[1].started);
+    while (now_ns() - t0 < 350 * CIO_MS)
+        sleep_ms(5);
+    assert_int_equal(next_value(it), 0);
+    t0 = now_ns();
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), -ETIMEDOUT);
+    assert_null(cf);
+    assert_true(now_ns() - t0 < 200 * CIO_MS);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &cf), -ETIMEDOUT);
+    /* Item 1 is running (not cancellable); item 2 was cancelled. */
+    wait_flag(&g[1].started);
+    atomic_store(&g[1].gate, 1);
+    cio_cfuture_as_completed_free(it);
+    cio_thread_pool_free(p);
+    assert_int_equal(atomic_load(&g[1].done), 1);
+    assert_int_equal(atomic_load(&g[2].started), 0);
+}
+
+static void map_iter_early_free_cancels_pending(void **state)
+{
+    (void)state;
+    cio_thread_pool *p = new_pool(1);
+    gjob g[4];
+    void *args[4];
+    for (int i = 0; i < 4; i++) {
+        atomic_init(&g[i].gate, i != 0);
+        atomic_init(&g[i].started, 0);
+        atomic_init(&g[i].done, 0);
+        g[i].value = i;
+        args[i] = &g[i];
+    }
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_thread_pool_map_iter(p, gated, args, 4, -1, &it), 0);
+    wait_flag(&g[0].started);
+    cio_cfuture_as_completed_free(it); /* leaves the loop early */
+    atomic_store(&g[0].gate, 1);
+    cio_thread_pool_free(p); /* runs whatever is still queued */
+    assert_int_equal(atomic_load(&g[0].done), 1); /* was running */
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(atomic_load(&g[i].started), 0);
 }
 
 static void cancel_before_start_and_shutdown(void **state)
@@ -425,6 +589,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(worker_names_and_signals, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(map_keeps_argument_order, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(map_timeout_cancels_the_rest, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_yields_in_argument_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_blocks_per_item, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_timeout_from_the_call, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(map_iter_early_free_cancels_pending, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(cancel_before_start_and_shutdown, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(scope_end_waits_for_all, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(shutdown_from_worker_is_edeadlk, tu_setup, tu_teardown),
