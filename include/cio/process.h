@@ -229,7 +229,7 @@ CIO_API int cio_connect_write_pipe(cio_loop *loop, int fd,
  * the factory's failure leaves it the caller's. *out (may be NULL) is
  * borrowed until connection_lost returns. connection_made is called
  * from the loop soon after the call returns (asyncio awaits it inside
- * the call): write only once it ran. Returns: 0. Errors: as
+ * the call). Returns: 0. Errors: as
  * cio_connect_read_pipe, the factory's error. */
 CIO_API int cio_connect_read_pipe_protocol(cio_loop *loop, int fd,
                                            cio_protocol_factory factory,
@@ -243,10 +243,12 @@ CIO_API int cio_connect_read_pipe_protocol(cio_loop *loop, int fd,
  * the write buffer as for any transport, and write_eof on a write-only
  * end closes fd once flushed. On a descriptor open both ways (a FIFO
  * opened O_RDWR, a socket) the reader's exit shows only at the next
- * write, as -EPIPE. The protocol still needs data_received (never
- * called), as every transport's. connection_made comes from the loop
- * after the call returns: a write before it could call pause_writing
- * first. Returns/Errors: as
+ * write, as -EPIPE. On a write-only end the protocol may leave
+ * data_received NULL (asyncio's bare BaseProtocol); on a descriptor open
+ * both ways it is still required. connection_made comes from the loop
+ * after the call returns; a write made before it is accepted, and
+ * pause_writing (if that write passed the high-water mark) follows
+ * connection_made, never precedes it. Returns/Errors: as
  * cio_connect_read_pipe_protocol, but -EBADF is for a descriptor open for
  * reading only. */
 CIO_API int cio_connect_write_pipe_protocol(cio_loop *loop, int fd,

@@ -69,6 +69,25 @@ struct cio_transport {
 };
 
 static void transport_run(cio__handle *h);
+static void fatal(cio_transport *t, int err, int report);
+
+/* pause_writing once the buffer passes the high-water mark; never before
+ * connection_made (a write right after cio_transport_from_fd, whose
+ * connection_made is still queued, is checked again once it has run). */
+static int check_high_water(cio_transport *t)
+{
+    if (t->wpaused || !t->made || cio__wbuf_len(&t->wb) <= t->high)
+        return 0;
+    t->wpaused = 1;
+    if (t->proto->pause_writing) {
+        int rc = t->proto->pause_writing(t, t->ctx);
+        if (rc < 0) {
+            fatal(t, rc, 1);
+            return rc;
+        }
+    }
+    return 0;
+}
 
 static void t_unref(cio_transport *t)
 {
@@ -272,6 +291,8 @@ static void transport_run(cio__handle *h)
             if (rc < 0)
                 fatal(t, rc, 1);
         }
+        if (!t->closed)
+            check_high_water(t);
     }
     if (!t->closed && cio__wbuf_len(&t->wb) &&
         (t->afd.ready & CIO__EV_WRITE))
@@ -362,14 +383,18 @@ static void t_discard(cio_transport *t)
     t_unref(t);
 }
 
+/* write_only: the transport never reads (a pipe's write end), so its
+ * protocol needs no data_received, as asyncio's connect_write_pipe takes a
+ * bare BaseProtocol. */
 static int make_protocol(cio_transport *t, cio_protocol_factory factory,
-                         void *arg)
+                         void *arg, int write_only)
 {
     const cio_protocol *p = NULL;
     void *ctx = NULL;
     int r = factory(arg, &p, &ctx);
-    if (r >= 0 && (!p || (!p->get_buffer && !p->data_received) ||
-                   (p->get_buffer && !p->buffer_updated)))
+    if (r >= 0 &&
+        (!p || (!write_only && !p->get_buffer && !p->data_received) ||
+         (p->get_buffer && !p->buffer_updated)))
         r = -EINVAL;
     if (r < 0)
         return r;
@@ -388,7 +413,7 @@ int cio__transport_accepted(cio_server *s, int fd)
     t->is_sock = 1;
     cio__server_link(s, &t->sl);
     t->linked = 1;
-    r = make_protocol(t, s->factory, s->arg);
+    r = make_protocol(t, s->factory, s->arg, 0);
     if (r < 0) {
         cio__loop_report(s->loop, "protocol factory failed", r, NULL, NULL,
                          NULL);
@@ -433,7 +458,7 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     t->is_sock = 1;
     t->afd.on_event = transport_event;
     t->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
-    r = make_protocol(t, factory, arg);
+    r = make_protocol(t, factory, arg, 0);
     if (r == 0) {
         t->made = 1;
         if (t->proto->connection_made)
@@ -464,16 +489,20 @@ int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
     r = t_new(loop, fd, opts, 1, &t);
     if (r < 0)
         return r;
-    r = make_protocol(t, factory, arg);
+    /* A pipe: which way it goes decides what can be done. */
+    int mode = O_RDWR;
+    if (!t->is_sock) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            mode = fl & O_ACCMODE;
+    }
+    r = make_protocol(t, factory, arg, mode == O_WRONLY);
     if (r < 0) {
         cio__afd_close(&t->afd);
         cio__free(t);
         return r;
     }
     if (!t->is_sock) {
-        /* A pipe: which way it goes decides what can be done. */
-        int fl = fcntl(fd, F_GETFL);
-        int mode = fl >= 0 ? (fl & O_ACCMODE) : O_RDWR;
         t->no_read = mode == O_WRONLY;
         t->no_write = mode == O_RDONLY;
         t->can_eof = mode == O_WRONLY;
@@ -526,17 +555,7 @@ int cio_transport_write(cio_transport *t, const void *data, size_t len)
         fatal(t, rc, 0);
         return rc;
     }
-    if (!t->wpaused && cio__wbuf_len(&t->wb) > t->high) {
-        t->wpaused = 1;
-        if (t->proto->pause_writing) {
-            rc = t->proto->pause_writing(t, t->ctx);
-            if (rc < 0) {
-                fatal(t, rc, 1);
-                return rc;
-            }
-        }
-    }
-    return 0;
+    return check_high_water(t);
 }
 
 int cio_transport_writelines(cio_transport *t, const struct iovec *iov,
@@ -549,7 +568,7 @@ int cio_transport_writelines(cio_transport *t, const struct iovec *iov,
         return -EINVAL;
     if (t->err)
         return t->err;
-    if (t->closing || t->eof_pending || t->eof_sent)
+    if (t->closing || t->eof_pending || t->eof_sent || t->no_write)
         return -EPIPE;
     size_t i = 0, off = 0;
     if (n && !cio__wbuf_len(&t->wb) && (t->afd.ready & CIO__EV_WRITE)) {
@@ -683,7 +702,7 @@ int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
         return rc;
     t->high = o.high_water;
     t->low = o.low_water;
-    return 0;
+    return check_high_water(t); /* asyncio's _maybe_pause_protocol */
 }
 
 static int t_name(const cio_transport *t, cio_sockaddr *out, int peer)

@@ -436,7 +436,67 @@ static int refuse_main(void *arg, void **result)
 
 TU_NET_CASE(pipe_protocol_refuses_wrong_direction, refuse_main)
 
+/* A write-only protocol: no data_received, as asyncio's connect_write_pipe
+ * takes a bare BaseProtocol. */
+static const cio_protocol WONLY = {r_made, NULL,     NULL, r_lost,
+                                   r_pause, r_resume, NULL, NULL};
+
+static int wonly_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    memset(arg, 0, sizeof(rec));
+    *p = &WONLY;
+    *ctx = arg;
+    return 0;
+}
+
+static int early_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    /* Nobody reads yet: a write of more than the high-water mark right
+     * after the call, before connection_made has run, must buffer and
+     * pause_writing must come after connection_made, not before. */
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.high_water = HIGH;
+    o.low_water = LOW;
+    cio_transport *t;
+    assert_int_equal(cio_connect_write_pipe_protocol(g_loop, p[1],
+                                                     wonly_factory, &g_r, &o,
+                                                     &t),
+                     0);
+    assert_int_equal(g_r.nlog, 0); /* connection_made is still queued */
+    write_pattern(t, 4 * HIGH);
+    assert_int_equal(g_r.nlog, 0);
+    WAIT_FOR(g_r.nlog == 2);
+    assert_string_equal(g_r.log, "mp");
+    /* writelines on the read end's transport is refused like write. */
+    rec other;
+    cio_transport *rt;
+    assert_int_equal(cio_connect_read_pipe_protocol(g_loop, p[0], rec_factory,
+                                                    &other, NULL, &rt),
+                     0);
+    WAIT_FOR(other.nlog >= 1);
+    struct iovec iov = {(void *)"x", 1};
+    assert_int_equal(cio_transport_writelines(rt, &iov, 1), -EPIPE);
+    /* The read side drains the pipe: the writer resumes, flushes, and
+     * closing it ends both. */
+    WAIT_FOR(strchr(g_r.log, 'r') != NULL);
+    WAIT_FOR(cio_transport_get_write_buffer_size(t) == 0);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(g_r.lost && other.lost);
+    assert_int_equal(g_r.lost_err, 0);
+    assert_int_equal(other.ndata, 4 * HIGH);
+    return 0;
+}
+
+TU_NET_CASE(write_pipe_protocol_early_write_and_bare_protocol, early_main)
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(
+        write_pipe_protocol_early_write_and_bare_protocol, tu_setup,
+        tu_teardown),
     cmocka_unit_test_setup_teardown(read_pipe_protocol_data_eof_lost, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(write_pipe_protocol_pause_resume_lost,
