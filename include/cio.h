@@ -132,7 +132,11 @@ CIO_API int cio_loop_new(cio_loop **out, const cio_loop_opts *opts);
 /* Closes the loop: discards pending callbacks and timers and releases the
  * backend. Returns: 0 (also when already closed). Errors: -EINVAL if running
  * or called from a thread other than the one running it, -EBUSY if tasks
- * are still pending (cancel and finish them first; cio_run does). */
+ * are still pending (cancel and finish them first; cio_run does). A pending
+ * task is never destroyed: -EBUSY leaves the loop and its tasks untouched,
+ * and in debug mode also prints the refusal and a task dump naming each
+ * pending task to stderr (asyncio's "Task was destroyed but it is
+ * pending!"). */
 CIO_API int cio_loop_close(cio_loop *loop);
 
 /* Closes the loop if needed and frees it. Futures still referenced keep
@@ -295,7 +299,9 @@ CIO_API int cio_future_set_error(cio_future *f, int err, const char *msg);
 /* Requests cancellation with an optional message (copied). A plain future
  * becomes cancelled at once and schedules its callbacks; a task receives
  * -ECANCELED at its current or next suspension point (see cio_task_*).
- * Returns: 1 if the request was accepted, 0 if f was already done. */
+ * Returns: 1 if the request was accepted, 0 if f was already done.
+ * Errors: -EINVAL (NULL; another thread than the one running f's loop:
+ * nothing is cancelled). */
 CIO_API int cio_future_cancel(cio_future *f, const char *msg);
 
 /* Returns: 1 if done (result, error or cancelled), else 0. */
@@ -327,7 +333,8 @@ CIO_API int cio_future_add_done_callback(cio_future *f, cio_done_cb cb,
                                          void *arg);
 
 /* Removes every registration of (cb, arg) that has not run yet.
- * Returns: the number removed. */
+ * Returns: the number removed. Errors: -EINVAL (NULL f or cb, another
+ * thread than the one running f's loop). */
 CIO_API int cio_future_remove_done_callback(cio_future *f, cio_done_cb cb,
                                             void *arg);
 
@@ -368,7 +375,9 @@ typedef enum cio_task_state {
 
 typedef struct cio_task_opts {
     const char *name;          /* copied; NULL: "Task-N" */
-    size_t stack_size;         /* 0: default (CIO_STACK_SIZE env or 256 KiB) */
+    size_t stack_size;         /* 0: default (CIO_STACK_SIZE env, else
+                                * 256 KiB, or 16 KiB compact stacks with
+                                * CIO_STACK_COMPACT=1 in the env) */
     void (*result_dtor)(void *); /* frees the result with the task */
     /* Run the body synchronously inside create until its first suspension
      * (asyncio 3.12's eager_task_factory). If it ends there it never
@@ -384,14 +393,24 @@ typedef struct cio_task_opts {
  * The loop holds its own reference until the task is done. Returns: 0; if
  * out is non-NULL, *out holds a reference the caller must release (NULL
  * out: fire-and-forget). Errors: -EINVAL (NULL loop or fn, closed loop,
- * wrong thread), -ENOMEM. */
+ * wrong thread), -ENOMEM.
+ * Stack limit: the task's stack is secured here, so a task that was
+ * created always gets to run. When no stack can be mapped (each guarded
+ * stack costs 2 of vm.max_map_count's 65530 mappings: about 30,000 live
+ * tasks; or RLIMIT_AS) this fails with -ENOMEM, creates nothing, and the
+ * first such failure in the process prints one line to stderr naming the
+ * remedies: CIO_STACK_COMPACT=1 (compact stacks, about a million tasks),
+ * vm.max_map_count, or a smaller CIO_STACK_SIZE / stack_size. Creation
+ * works again as soon as running tasks finish. Every entry point that
+ * creates tasks (cio_ensure_future, task groups, wait/gather helpers,
+ * cio_run) fails the same way. */
 CIO_API int cio_task_create(cio_loop *loop, cio_coro coro,
                             const cio_task_opts *opts, cio_task **out);
 
 /* asyncio.ensure_future: given a future (coro.fn == NULL, f != NULL) it
  * retains and returns it; given a coroutine it creates a task. Returns: 0
- * and one reference in *out. Errors: as cio_task_create, -EINVAL if both
- * or neither are given. */
+ * and one reference in *out. Errors: as cio_task_create (including -ENOMEM
+ * at the stack limit), -EINVAL if both or neither are given. */
 CIO_API int cio_ensure_future(cio_loop *loop, cio_future *f, cio_coro coro,
                               cio_future **out);
 
@@ -414,7 +433,8 @@ CIO_API int cio_task_set_name(cio_task *t, const char *name);
 /* Requests cancellation (same as cio_future_cancel on a task): the task's
  * current suspension point, or its next one, returns -ECANCELED. A task
  * cancelled before it starts never runs its body. If the task awaits a
- * future, that future is cancelled. Returns: 1 if accepted, 0 if done. */
+ * future, that future is cancelled. Returns: 1 if accepted, 0 if done.
+ * Errors: as cio_future_cancel. */
 CIO_API int cio_task_cancel(cio_task *t, const char *msg);
 
 /* Number of cancellation requests not withdrawn (asyncio's cancelling()),
@@ -423,12 +443,14 @@ CIO_API int cio_task_cancel(cio_task *t, const char *msg);
 CIO_API int cio_task_cancelling(const cio_task *t);
 
 /* Withdraws one cancellation request. Returns: the remaining count.
- * Errors: -EINVAL if not a task. */
+ * Errors: -EINVAL if not a task or called from another thread than the
+ * one running the task's loop. */
 CIO_API int cio_task_uncancel(cio_task *t);
 
 /* Writes up to cap not-done tasks of loop into out (borrowed: valid until
  * the caller suspends or returns to the loop). Returns: the total number
- * of such tasks (may exceed cap). Errors: -EINVAL. */
+ * of such tasks (may exceed cap). Errors: -EINVAL (NULL, or another
+ * thread than the one running loop). */
 CIO_API int cio_loop_all_tasks(cio_loop *loop, cio_task **out, size_t cap);
 
 /* Registers fn(arg) to run when the calling task exits, LIFO, also when it

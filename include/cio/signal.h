@@ -45,11 +45,16 @@ CIO_API int cio_loop_add_signal_handler(cio_loop *loop, int signo, cio_cb cb,
  * Errors: -EINVAL. */
 CIO_API int cio_loop_remove_signal_handler(cio_loop *loop, int signo);
 
-/* Debug mode (also enabled for every new loop by CIO_DEBUG=1): warns about
+/* Debug mode (also enabled for every new loop by CIO_DEBUG set to
+ * anything but "" or "0", read by cio_loop_new): warns on stderr about
  * callbacks and task steps that block the loop longer than the slow
- * callback duration, about loops closed with pending tasks and about loop
+ * callback duration (naming the task), about cio_loop_close refused
+ * because tasks are pending (with a task dump naming them) and about loop
  * calls made from the wrong thread (which fail with -EINVAL in every
- * mode), and prints a task dump on SIGQUIT (if no handler owns SIGQUIT).
+ * mode), and prints a task dump to stderr on SIGQUIT while the loop runs
+ * on the main thread (if SIGQUIT has its default disposition and no
+ * handler owns it). Each step is timed on its own in debug mode, so a
+ * finishing task does not hand its stack to the next one there.
  * Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_loop_set_debug(cio_loop *loop, int enabled);
 

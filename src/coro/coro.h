@@ -76,8 +76,9 @@ cio__coro *cio__coro_current(void);
 
 /* Prepares c so that the first switch into it calls fn(arg) on a fresh
  * stack (taken from the pool or mapped). fn must never return: it ends with
- * cio__coro_exit. Returns 0, -ENOMEM (mapping failed, message printed once
- * naming vm.max_map_count and the compact option when that is the cause),
+ * cio__coro_exit. Returns 0, -ENOMEM (mapping failed; one line printed once
+ * per process naming vm.max_map_count, CIO_STACK_COMPACT=1 and the size
+ * options),
  * or -EINVAL. c->name is reset to NULL; name it afterwards.
  * Sizes: guarded stacks are rounded up to whole pages, compact ones to
  * whole pages too (the lowest 64 bytes hold the canary); either is at

@@ -213,12 +213,15 @@ static void report_enomem(void)
     static atomic_flag said = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&said))
         return;
+    /* Only the environment selects compact stacks: cio_task_opts has
+     * stack_size but no compact field, so the message names what exists. */
     static const char msg[] =
         "cio: cannot map a coroutine stack (ENOMEM): each guarded stack "
         "uses 2 of the vm.max_map_count mappings (65530 by default, about "
-        "30k tasks) unless memory or RLIMIT_AS ran out first; use compact "
-        "stacks (CIO_STACK_COMPACT=1 or the compact field of the task "
-        "options) or raise vm.max_map_count\n";
+        "30k tasks) unless memory or RLIMIT_AS ran out first; set "
+        "CIO_STACK_COMPACT=1 (compact stacks, ~1M tasks) or raise "
+        "vm.max_map_count, or lower CIO_STACK_SIZE / cio_task_opts."
+        "stack_size if address space is what ran out\n";
     ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)r;
 }

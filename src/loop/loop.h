@@ -85,9 +85,9 @@ struct cio_loop {
     size_t ntasks;
     uint64_t task_counter; /* for "Task-N" names */
     void *task_free;       /* task free list, owned by task/ */
-    void *coro_free;       /* coroutine objects, owned by task/ */
-    size_t coro_free_len;
-    size_t todo;           /* ready items left in this iteration's batch */
+    void *coro_free;       /* task/'s coroutine cache (spares, claims) */
+    size_t todo;           /* ready items left in this iteration's batch
+                            * (0 while debug mode times a step) */
     size_t task_free_len;
     void (*task_free_fn)(cio_loop *loop); /* drains task_free at free */
 

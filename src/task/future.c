@@ -194,6 +194,9 @@ int cio_future_remove_done_callback(cio_future *f, cio_done_cb cb, void *arg)
 {
     if (!f || !cb)
         return -EINVAL;
+    int r = cio__thread_check(f->loop);
+    if (r < 0)
+        return r;
     int n = 0;
     remove_entries(f, cb, arg, &n);
     return n;
@@ -251,6 +254,9 @@ int cio_future_cancel(cio_future *f, const char *msg)
 {
     if (!f)
         return -EINVAL;
+    int r = cio__thread_check(f->loop);
+    if (r < 0)
+        return r;
     if (f->state != CIO__F_PENDING)
         return 0;
     if (f->is_task)

@@ -2,11 +2,26 @@
  * task.c - tasks: stackful coroutines wrapped as futures.
  *
  * A task's first step is queued at creation and never run inline (unless
- * the caller opts into eager start), as asyncio does. The stack is taken
- * only when the first step runs and returned as soon as the body ends, so
- * a task that finishes without suspending (the common case in a gather of
- * trivial work) reuses one pooled stack, and a million created-but-not-
- * started tasks cost no mappings.
+ * the caller opts into eager start), as asyncio does. Its stack is
+ * secured at creation, taken when the first step runs and returned as
+ * soon as the body ends.
+ *
+ * Stack reservation: running out of stack mappings (vm.max_map_count,
+ * RLIMIT_AS) must make cio_task_create fail with -ENOMEM, never leave a
+ * task that dies at its first step. Yet a finishing task hands its stack
+ * to the next never-started one (handoff_next), so a batch of trivial
+ * tasks runs on one stack and must not cost a mapping per task. So each
+ * loop keeps spare coroutines (prepared on a mapped stack, never run) and
+ * counts reservations (never-started tasks of the default stack size).
+ * Creation maps a spare only when spares <= reservations; a first step
+ * takes a spare; a task that never needs one (handed a stack, cancelled
+ * before it starts) drops its reservation and leaves the spare to the
+ * next creation. spares >= reservations always holds; extra spares decay
+ * by one per finished task and go with the loop. A task with an explicit
+ * stack_size (rare) gets its own coroutine at creation instead. The
+ * reservation is per loop, not in the per-thread stack pool, because a
+ * loop that is not running may be used from any thread: the creating and
+ * the running thread can differ.
  *
  * Control flow: whoever runs a step (the loop, or the creator of an eager
  * task) switches into the task and is recorded as its resumer; the task
@@ -52,14 +67,48 @@ void cio__task_wake(cio__task *t, int v)
     }
 }
 
+/* Coroutine objects (context + stack) live apart from tasks so that a
+ * finishing task can hand its running stack to the next one. The loop's
+ * cache (loop->coro_free, owned by this file) recycles bare objects and
+ * holds the spares described at the top. */
+#define CORO_FREE_MAX 1024
+/* Spares kept above the reservations before finished tasks trim them. */
+#define SPARE_KEEP 64
+
+typedef struct task_coro task_coro;
+struct task_coro {
+    cio__coro co; /* first: a task's co points here */
+    task_coro *next;
+};
+
+typedef struct coro_cache {
+    task_coro *bare; /* objects without a stack */
+    size_t nbare;
+    task_coro *spare; /* default stack mapped and prepared, never run */
+    size_t nspare;
+    size_t nreserved; /* never-started tasks of default stack size */
+} coro_cache;
+
+static _Noreturn void task_entry(void *arg);
+
 static void drain_task_free(cio_loop *loop)
 {
-    while (loop->coro_free) {
-        void *c = loop->coro_free;
-        loop->coro_free = *(void **)c;
-        cio__free(c);
+    coro_cache *cc = loop->coro_free;
+    if (cc) {
+        while (cc->spare) {
+            task_coro *c = cc->spare;
+            cc->spare = c->next;
+            cio__coro_destroy(&c->co);
+            cio__free(c);
+        }
+        while (cc->bare) {
+            task_coro *c = cc->bare;
+            cc->bare = c->next;
+            cio__free(c);
+        }
+        cio__free(cc);
+        loop->coro_free = NULL;
     }
-    loop->coro_free_len = 0;
     cio__task *t = loop->task_free;
     while (t) {
         cio__task *n = t->free_next;
@@ -68,6 +117,128 @@ static void drain_task_free(cio_loop *loop)
     }
     loop->task_free = NULL;
     loop->task_free_len = 0;
+}
+
+static coro_cache *cache_get(cio_loop *loop)
+{
+    coro_cache *cc = loop->coro_free;
+    if (CIO_LIKELY(cc != NULL))
+        return cc;
+    cc = cio__malloc(sizeof(*cc));
+    if (!cc)
+        return NULL;
+    memset(cc, 0, sizeof(*cc));
+    loop->coro_free = cc;
+    loop->task_free_fn = drain_task_free;
+    return cc;
+}
+
+static task_coro *coro_get(coro_cache *cc)
+{
+    task_coro *c = cc->bare;
+    if (c) {
+        cc->bare = c->next;
+        cc->nbare--;
+        return c;
+    }
+    return cio__malloc(sizeof(task_coro));
+}
+
+static void coro_put(cio_loop *loop, coro_cache *cc, task_coro *c)
+{
+    if (cc->nbare < CORO_FREE_MAX && !loop->freed) {
+        c->next = cc->bare;
+        cc->bare = c;
+        cc->nbare++;
+    } else {
+        cio__free(c);
+    }
+}
+
+/* Returns a coroutine's stack to the thread's pool and the object to the
+ * cache. co must not be running. */
+static void coro_release(cio_loop *loop, coro_cache *cc, cio__coro *co)
+{
+    cio__coro_destroy(co);
+    coro_put(loop, cc, (task_coro *)(void *)co);
+}
+
+/* A coroutine ready to run a task: stack mapped (or taken from the
+ * thread's pool), context prepared. -ENOMEM when the stack cannot be
+ * mapped; the stack layer has then printed its one-line explanation. */
+static int coro_new(cio_loop *loop, coro_cache *cc, size_t stack_size,
+                    task_coro **out)
+{
+    task_coro *c = coro_get(cc);
+    if (!c)
+        return -ENOMEM;
+    cio__coro_opts o = {stack_size, -1};
+    int r = cio__coro_create(&c->co, &o, task_entry, &c->co);
+    if (r < 0) {
+        coro_put(loop, cc, c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Takes a reservation for a new default-size task, mapping a spare first
+ * when every existing one is promised already. */
+static int reserve_stack(cio_loop *loop, coro_cache *cc)
+{
+    if (cc->nspare <= cc->nreserved) {
+        task_coro *c;
+        int r = coro_new(loop, cc, 0, &c);
+        if (r < 0)
+            return r;
+        c->next = cc->spare;
+        cc->spare = c;
+        cc->nspare++;
+    }
+    cc->nreserved++;
+    return 0;
+}
+
+/* Drops the reservation of a task that will never take its spare. The
+ * spare stays for the next creation: unmapping it here would unmap, in a
+ * batch of handed-off tasks, the stacks the next batch maps again. */
+static void unreserve_stack(coro_cache *cc)
+{
+    /* No CIO_ASSERT here (hand-off hot path): an underflow would break
+     * take_spare's check at the next first step. */
+    cc->nreserved--;
+}
+
+/* A first step's coroutine; one exists since its task holds a
+ * reservation. */
+static cio__coro *take_spare(coro_cache *cc)
+{
+    CIO_ASSERT(cc->nreserved > 0 && cc->nspare >= cc->nreserved);
+    task_coro *c = cc->spare;
+    cc->spare = c->next;
+    cc->nspare--;
+    cc->nreserved--;
+    return &c->co;
+}
+
+/* Called as a task finishes: drops one spare no reservation needs, so a
+ * burst of never-started tasks does not keep its stacks for the loop's
+ * whole life. One per finish keeps it O(1) on that path. */
+static void trim_spares(cio_loop *loop, coro_cache *cc)
+{
+    if (CIO_LIKELY(cc->nspare <= cc->nreserved + SPARE_KEEP))
+        return;
+    task_coro *c = cc->spare;
+    cc->spare = c->next;
+    cc->nspare--;
+    coro_release(loop, cc, &c->co);
+}
+
+void cio__task_stack_counts(cio_loop *loop, size_t *spares, size_t *reserved)
+{
+    coro_cache *cc = loop->coro_free;
+    *spares = cc ? cc->nspare : 0;
+    *reserved = cc ? cc->nreserved : 0;
 }
 
 void cio__task_free_mem(cio__task *t)
@@ -118,33 +289,6 @@ static void task_complete(cio__task *t)
     cio_future_release(f); /* the loop's reference */
 }
 
-/* Coroutine objects (context + stack) live apart from tasks so that a
- * finishing task can hand its running stack to the next one; they are
- * recycled through a per-loop free list with their stacks released. */
-#define CORO_FREE_MAX 1024
-
-static cio__coro *coro_get(cio_loop *loop)
-{
-    cio__coro *c = loop->coro_free;
-    if (c) {
-        loop->coro_free = *(cio__coro **)c;
-        loop->coro_free_len--;
-        return c;
-    }
-    return cio__malloc(sizeof(cio__coro));
-}
-
-static void coro_put(cio_loop *loop, cio__coro *c)
-{
-    if (loop->coro_free_len < CORO_FREE_MAX && !loop->freed) {
-        *(cio__coro **)c = loop->coro_free;
-        loop->coro_free = c;
-        loop->coro_free_len++;
-    } else {
-        cio__free(c);
-    }
-}
-
 /* The next ready item, if it is a task that has never run and may take
  * over the calling task's stack as it stands: same loop batch, same stack
  * size, nothing to deliver before its body. Popping it here is exactly
@@ -158,7 +302,10 @@ static cio__task *handoff_next(cio__task *t)
     if (!t->from_loop || loop->todo == 0 || !r || r->run != task_run)
         return NULL;
     cio__task *n = cio__container_of(r, cio__task, rd);
-    if (n->started || n->must_cancel || n->stack_size != t->stack_size)
+    /* Default stack size only: a task with its own stack_size got its own
+     * coroutine at creation and keeps it. */
+    if (n->started || n->must_cancel || n->stack_size != 0 ||
+        t->stack_size != 0)
         return NULL;
     loop->rq_head = r->next;
     if (!loop->rq_head)
@@ -166,6 +313,7 @@ static cio__task *handoff_next(cio__task *t)
     loop->rq_len--;
     loop->todo--;
     n->queued = 0;
+    unreserve_stack(loop->coro_free);
     return n;
 }
 
@@ -219,30 +367,25 @@ static void task_step(cio__task *t, int from_loop)
 {
     cio_loop *loop = t->f.loop;
     if (!t->started) {
+        coro_cache *cc = loop->coro_free;
         if (t->must_cancel) {
+            /* It never runs: give back what creation secured. */
+            if (t->co) {
+                coro_release(loop, cc, t->co);
+                t->co = NULL;
+            } else {
+                unreserve_stack(cc);
+            }
             t->must_cancel = 0;
             t->outcome = -ECANCELED;
             t->tstate = CIO__T_FINISHED;
             task_complete(t);
             return;
         }
-        cio__coro *co = coro_get(loop);
-        int r = -ENOMEM;
-        if (co) {
-            cio__coro_opts o = {t->stack_size, -1};
-            r = cio__coro_create(co, &o, task_entry, co);
-            if (r < 0)
-                coro_put(loop, co);
-        }
-        if (r < 0) {
-            t->outcome = r;
-            t->tstate = CIO__T_FINISHED;
-            task_complete(t);
-            return;
-        }
-        cio__coro_set_name(co, t->name);
-        co->name_num = t->num;
-        t->co = co;
+        if (!t->co)
+            t->co = take_spare(cc);
+        cio__coro_set_name(t->co, t->name);
+        t->co->name_num = t->num;
         t->started = 1;
     }
     cio__task *prev = cio__tls_task;
@@ -255,10 +398,11 @@ static void task_step(cio__task *t, int from_loop)
     cio__task *y = cio__tls_task;
     cio__tls_task = prev;
     if (y->tstate == CIO__T_FINISHED) {
+        coro_cache *cc = loop->coro_free;
         cio__coro *co = y->co;
         y->co = NULL;
-        cio__coro_destroy(co);
-        coro_put(loop, co);
+        coro_release(loop, cc, co);
+        trim_spares(loop, cc);
         task_complete(y);
     }
 }
@@ -313,6 +457,23 @@ int cio_task_cancel(cio_task *t, const char *msg)
     return cio_future_cancel(t, msg);
 }
 
+/* cio_task_create's stack when no spare is free, the task has its own
+ * stack size, or the loop's first task makes the cache: map one (or take
+ * it from the thread's pool). */
+static CIO_NOINLINE int secure_stack(cio_loop *loop, cio__task *t)
+{
+    coro_cache *cc = cache_get(loop);
+    if (!cc)
+        return -ENOMEM;
+    if (t->stack_size == 0)
+        return reserve_stack(loop, cc);
+    task_coro *c;
+    int r = coro_new(loop, cc, t->stack_size, &c);
+    if (r == 0)
+        t->co = &c->co;
+    return r;
+}
+
 /* The default "Task-N" is only a number until someone reads it: naming
  * is on the spawn path, and formatting it there cost a quarter of a
  * trivial task's life. The overflow report formats it itself. */
@@ -344,9 +505,8 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
             return -ENOMEM;
         loop->task_free_fn = drain_task_free;
     }
-    /* Field by field rather than memset: the embedded coroutine is set up
-     * by cio__coro_create when the task first runs, and zeroing ~300
-     * bytes with rep stos was the largest single cost of a spawn. */
+    /* Field by field rather than memset: zeroing the whole task with rep
+     * stos was once the largest single cost of a spawn. */
     cio__future_init(&t->f, loop, 1);
     t->queued = 0;
     t->started = 0;
@@ -365,23 +525,29 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     t->from_loop = 0;
     t->name = NULL;
     t->num = 0;
+    t->stack_size = opts ? opts->stack_size : 0;
     if (opts && opts->name) {
         size_t n = strlen(opts->name);
         if (n < sizeof(t->name_buf)) {
             memcpy(t->name_buf, opts->name, n + 1);
             t->name = t->name_buf;
         } else if (!(t->name = cio__strdup(opts->name))) {
-            t->f.refs = 0;
-            cio__loop_unref(loop);
-            cio__task_free_mem(t);
-            return -ENOMEM;
+            r = -ENOMEM;
+            goto fail;
         }
     } else {
         set_default_name(t, loop);
     }
+    /* The stack is secured last, after everything else that can fail, so
+     * a failure has no reservation to undo. Inline only the common case:
+     * a default-size task and a spare nobody has reserved. */
+    coro_cache *cc = loop->coro_free;
+    if (CIO_LIKELY(cc && t->stack_size == 0 && cc->nspare > cc->nreserved))
+        cc->nreserved++;
+    else if ((r = secure_stack(loop, t)) < 0)
+        goto fail;
     t->body = coro;
     t->rd.run = task_run;
-    t->stack_size = opts ? opts->stack_size : 0;
     t->result_dtor = opts ? opts->result_dtor : NULL;
     t->ctx = cio__ctx_retain(cio__ctx_current());
     cio__list_insert_tail(&loop->tasks, &t->link);
@@ -397,6 +563,12 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
         cio__loop_push(loop, &t->rd);
     }
     return 0;
+fail:
+    t->ctx = NULL;
+    t->f.refs = 0;
+    cio__loop_unref(loop);
+    cio__task_free_mem(t);
+    return r;
 }
 
 int cio_ensure_future(cio_loop *loop, cio_future *f, cio_coro coro,
@@ -494,6 +666,9 @@ int cio_task_uncancel(cio_task *f)
     cio__task *t = cio__task_of(f);
     if (!t)
         return -EINVAL;
+    int r = cio__thread_check(f->loop);
+    if (r < 0)
+        return r;
     if (t->ncancel > 0)
         t->ncancel--;
     if (t->ncancel == 0)
@@ -505,6 +680,11 @@ int cio_loop_all_tasks(cio_loop *loop, cio_task **out, size_t cap)
 {
     if (!loop || (cap && !out))
         return -EINVAL;
+    /* The task list changes under a running loop: only its thread may
+     * walk it. */
+    int r = cio__thread_check(loop);
+    if (r < 0)
+        return r;
     size_t n = 0;
     for (cio__list *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
         cio__task *t = cio__container_of(l, cio__task, link);

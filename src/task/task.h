@@ -59,7 +59,9 @@ typedef struct cio__task cio__task;
 struct cio__task {
     cio_future f; /* first: a task is a future */
     cio__ready rd;
-    cio__coro *co;      /* its coroutine while started and not finished */
+    cio__coro *co;      /* its coroutine while started and not finished;
+                         * before its first step only when it has an
+                         * explicit stack_size (see task.c) */
     cio__coro *resumer; /* who switched in; the task switches back there */
     cio_coro body;
     cio__list link; /* loop->tasks while not done */
@@ -88,6 +90,23 @@ struct cio__task {
 };
 
 extern _Thread_local cio__task *cio__tls_task;
+
+/* The wrong-thread half of cio__loop_check, for calls on objects whose
+ * loop may be closed already (cancelling or inspecting a leftover future
+ * or task after close stays legal): a running loop is touched only from
+ * its own thread. Same cost as cio__loop_check: one TLS compare, plus a
+ * relaxed load when the calling thread does not run this loop. */
+static inline int cio__thread_check_at(const cio_loop *loop, const char *fn)
+{
+    if (CIO_UNLIKELY(cio__tls_running != loop &&
+                     atomic_load_explicit(&loop->running,
+                                          memory_order_relaxed))) {
+        cio__loop_misuse(loop, fn);
+        return -EINVAL;
+    }
+    return 0;
+}
+#define cio__thread_check(loop) cio__thread_check_at((loop), __func__)
 
 static inline cio__task *cio__task_of(cio_future *f)
 {
@@ -125,6 +144,11 @@ void cio__future_remove_waiter(cio_future *f, cio__task *t);
 int cio__future_add_entry(cio_future *f, cio_done_cb cb, void *arg);
 void cio__future_init(cio_future *f, cio_loop *loop, int is_task);
 void cio__task_free_mem(cio__task *t);
+
+/* The loop's spare task stacks and its reservations (never-started
+ * tasks of the default stack size that will take one); spares >=
+ * reserved always. For tests. */
+void cio__task_stack_counts(cio_loop *loop, size_t *spares, size_t *reserved);
 
 /* The task's name if r is a task step, else NULL. */
 const char *cio__task_describe(cio__ready *r);

@@ -1,8 +1,11 @@
 /*
  * test_future.c - plain futures: outcomes, done callbacks and their order,
- * invalid state transitions, references, never-retrieved errors.
+ * invalid state transitions, references, never-retrieved errors, and what
+ * reaches the exception handler (the default one's stderr line included).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "cio_testutil.h"
 
@@ -225,6 +228,188 @@ static void misuse(void **state)
     tu_loop_done(loop);
 }
 
+
+/* ---- exception handler: the default one's output, failing callbacks --- */
+
+/* stderr (fd 2) redirected to a temporary file between capture_begin and
+ * capture_end, which returns what was written. */
+static int saved_fd = -1;
+static FILE *capture_file;
+
+static void capture_begin(void)
+{
+    fflush(stderr);
+    capture_file = tmpfile();
+    assert_non_null(capture_file);
+    saved_fd = dup(STDERR_FILENO);
+    assert_true(saved_fd >= 0);
+    assert_true(dup2(fileno(capture_file), STDERR_FILENO) >= 0);
+}
+
+static void capture_end(char *buf, size_t cap)
+{
+    fflush(stderr);
+    assert_true(dup2(saved_fd, STDERR_FILENO) >= 0);
+    close(saved_fd);
+    saved_fd = -1;
+    rewind(capture_file);
+    size_t n = fread(buf, 1, cap - 1, capture_file);
+    buf[n] = '\0';
+    fclose(capture_file);
+    capture_file = NULL;
+}
+
+static int failing_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return -EPIPE;
+}
+
+static int failing_soon(void *arg)
+{
+    (void)arg;
+    return -ENOTCONN;
+}
+
+static void default_handler_output(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    cio_future *f;
+    assert_int_equal(cio_future_new(loop, &f), 0);
+    assert_int_equal(cio_future_set_error(f, -EIO, "disk on fire"), 0);
+    cio_task_opts o = CIO_TASK_OPTS_INIT;
+    o.name = "worker";
+    cio_task *t;
+    assert_int_equal(
+        cio_task_create(loop, CIO_CORO(failing_task, NULL), &o, &t), 0);
+    char buf[1024];
+    capture_begin();
+    /* A never-retrieved future error, with its message. */
+    cio_future_release(f);
+    /* A never-retrieved task error, named after the task. */
+    run_briefly(loop);
+    cio_future_release(t);
+    /* A failing callback. */
+    cio_loop_call_soon(loop, failing_soon, NULL, NULL);
+    run_briefly(loop);
+    /* A direct report without error or detail. */
+    cio_exception_context ctx = {"just a note", 0, NULL, NULL, NULL};
+    assert_int_equal(cio_loop_call_exception_handler(loop, &ctx), 0);
+    capture_end(buf, sizeof buf);
+
+    char want[1024];
+    snprintf(want, sizeof want,
+             "cio: Future exception was never retrieved: %s (%s): disk on "
+             "fire\n"
+             "cio: Task exception was never retrieved [task worker]: %s "
+             "(%s)\n"
+             "cio: callback failed: %s (%s)\n"
+             "cio: just a note\n",
+             cio_err_name(-EIO), cio_strerror(-EIO), cio_err_name(-EPIPE),
+             cio_strerror(-EPIPE), cio_err_name(-ENOTCONN),
+             cio_strerror(-ENOTCONN));
+    assert_string_equal(buf, want);
+    /* The error names are the symbolic ones. */
+    assert_non_null(strstr(buf, "EIO"));
+    assert_non_null(strstr(buf, "EPIPE"));
+    tu_loop_done(loop);
+}
+
+static int nreports;
+static cio_exception_context last_report;
+static char last_message[64];
+
+static void record_handler(cio_loop *loop, const cio_exception_context *ctx,
+                           void *arg)
+{
+    (void)loop;
+    (void)arg;
+    nreports++;
+    last_report = *ctx;
+    snprintf(last_message, sizeof last_message, "%s", ctx->message);
+    last_report.message = last_message;
+}
+
+static int bad_done_cb(cio_future *f, void *arg)
+{
+    (void)f;
+    (*(int *)arg)++;
+    return -EBADMSG;
+}
+
+static int quick_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return 0;
+}
+
+static void failing_done_callback_reported(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    assert_int_equal(cio_loop_set_exception_handler(loop, record_handler,
+                                                    NULL),
+                     0);
+    nreports = 0;
+    int runs = 0;
+    cio_future *f;
+    assert_int_equal(cio_future_new(loop, &f), 0);
+    assert_int_equal(cio_future_add_done_callback(f, bad_done_cb, &runs), 0);
+    assert_int_equal(cio_future_set_result(f, NULL), 0);
+    assert_int_equal(nreports, 0); /* scheduled, not run yet */
+    run_briefly(loop);
+    assert_int_equal(runs, 1);
+    assert_int_equal(nreports, 1);
+    assert_string_equal(last_report.message, "done callback failed");
+    assert_int_equal(last_report.error, -EBADMSG);
+    assert_ptr_equal(last_report.future, f);
+    assert_null(last_report.detail);
+
+    /* On a task too. */
+    cio_task *t;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(quick_task, NULL), NULL,
+                                     &t),
+                     0);
+    assert_int_equal(cio_future_add_done_callback(t, bad_done_cb, &runs), 0);
+    assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
+    run_briefly(loop);
+    assert_int_equal(runs, 2);
+    assert_int_equal(nreports, 2);
+    assert_string_equal(last_report.message, "done callback failed");
+    assert_int_equal(last_report.error, -EBADMSG);
+    assert_ptr_equal(last_report.future, t);
+    cio_future_release(t);
+
+    /* Out of memory for the call_soon handle: the callback runs at once
+     * and its failure is still reported. */
+    cio_future *g;
+    assert_int_equal(cio_future_new(loop, &g), 0);
+    assert_int_equal(cio_future_add_done_callback(g, bad_done_cb, &runs), 0);
+    /* Use up the loop's free handles so the next one is allocated. */
+    cio_handle h[64];
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(cio_loop_call_soon(loop, failing_soon, NULL, &h[i]),
+                         0);
+    tu_fail_nth(1);
+    assert_int_equal(cio_future_set_result(g, NULL), 0);
+    tu_fail_nth(0);
+    assert_int_equal(runs, 3);
+    assert_int_equal(nreports, 3);
+    assert_int_equal(last_report.error, -EBADMSG);
+    assert_ptr_equal(last_report.future, g);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(cio_handle_cancel(loop, h[i]), 1);
+    run_briefly(loop);
+    assert_int_equal(nreports, 3);
+
+    cio_future_release(f);
+    cio_future_release(g);
+    tu_loop_done(loop);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(result_and_callbacks, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(error_with_message, tu_setup, tu_teardown),
@@ -234,6 +419,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(future_outlives_loop, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(pending_callbacks_released_on_close, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(misuse, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(default_handler_output, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(failing_done_callback_reported, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

@@ -1,9 +1,11 @@
 /*
  * test_signal.c - signals as loop callbacks, which loop receives them
- * (including a loop on a non-main thread), Ctrl-C (in child processes:
- * cancellation, cleanup, death by SIGINT, the forced second Ctrl-C, a
- * user handler replacing it), debug mode (task dump, slow callback
- * warning, wrong-thread calls).
+ * (including a loop on a non-main thread, and two loops running at once
+ * in two threads, each owning its own signal), Ctrl-C (in child processes,
+ * under cio_run, run_until_complete and run_forever: cancellation,
+ * cleanup, death by SIGINT, the forced second Ctrl-C, a user handler
+ * replacing it), debug mode (task dump, slow callback warning,
+ * wrong-thread calls; test_debug.c has the rest).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +133,88 @@ static void loop_in_non_main_thread_receives(void **state)
     tu_loop_done(loop);
 }
 
+/* Two loops running at once in two threads, each owning one signal. */
+typedef struct two_side {
+    cio_loop *loop;
+    int signo, other;
+    int hits;             /* handler calls on this side */
+    cio_loop *ran_on;     /* running loop seen by the handler */
+    pthread_t ran_in;     /* thread the handler ran in */
+    pthread_t thread;     /* thread running this side's loop */
+    int steal;            /* add_signal_handler(other) from inside the run */
+} two_side;
+
+static int two_handler(void *arg)
+{
+    two_side *sd = arg;
+    sd->hits++;
+    sd->ran_on = cio_get_running_loop();
+    sd->ran_in = pthread_self();
+    cio_loop_stop(sd->loop);
+    return 0;
+}
+
+static int try_steal(void *arg)
+{
+    two_side *sd = arg;
+    sd->steal = cio_loop_add_signal_handler(sd->loop, sd->other, two_handler,
+                                            sd);
+    return 0;
+}
+
+static void *two_thread(void *arg)
+{
+    two_side *sd = arg;
+    cio_loop_call_soon(sd->loop, try_steal, sd, NULL);
+    cio_loop_run_forever(sd->loop); /* until its own signal stops it */
+    return NULL;
+}
+
+static void two_loops_two_threads_own_signals(void **state)
+{
+    (void)state;
+    two_side sd[2] = {{0}, {0}};
+    sd[0].signo = sd[1].other = SIGUSR1;
+    sd[0].other = sd[1].signo = SIGUSR2;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cio_loop_new(&sd[i].loop, NULL), 0);
+        sd[i].steal = 1;
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(cio_loop_add_signal_handler(sd[i].loop, sd[i].signo,
+                                                     two_handler, &sd[i]),
+                         0);
+    /* The other loop's signal is taken: documented -EBUSY. */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(cio_loop_add_signal_handler(sd[i].loop, sd[i].other,
+                                                     two_handler, &sd[i]),
+                         -EBUSY);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(
+            pthread_create(&sd[i].thread, NULL, two_thread, &sd[i]), 0);
+    while (!cio_loop_is_running(sd[0].loop) ||
+           !cio_loop_is_running(sd[1].loop))
+        usleep(1000);
+    /* Process-directed: the kernel picks any thread that does not block
+     * the signal (often this one); the callback still runs on the owner. */
+    kill(getpid(), SIGUSR1);
+    kill(getpid(), SIGUSR2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(sd[i].thread, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sd[i].hits, 1); /* its own signal, only there */
+        assert_ptr_equal(sd[i].ran_on, sd[i].loop);
+        assert_true(pthread_equal(sd[i].ran_in, sd[i].thread));
+        assert_int_equal(sd[i].steal, -EBUSY); /* also while running */
+    }
+    /* Closing one loop frees its signal for the other. */
+    tu_loop_done(sd[0].loop);
+    assert_int_equal(cio_loop_add_signal_handler(sd[1].loop, SIGUSR1,
+                                                 two_handler, &sd[1]),
+                     0);
+    tu_loop_done(sd[1].loop);
+}
+
 /* ---- Ctrl-C, in child processes ---- */
 
 static int report_fd = -1;
@@ -198,10 +282,39 @@ static int user_main(void *arg, void **result)
     return r == -ECANCELED ? 0 : -EPROTO;
 }
 
+static void unignore(int signo)
+{
+    struct sigaction cur;
+    if (sigaction(signo, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+        cur.sa_handler == SIG_IGN)
+        signal(signo, SIG_DFL);
+}
+
+/* How the child drives its loop: Ctrl-C must behave the same in all. */
+enum { BY_CIO_RUN, BY_RUN_UNTIL_COMPLETE, BY_RUN_FOREVER };
+
+static int run_in_child(cio_coro_fn fn, int mode, int runner)
+{
+    if (runner == BY_CIO_RUN)
+        return cio_run(fn, (void *)(intptr_t)mode, NULL);
+    cio_loop *loop;
+    if (cio_loop_new(&loop, NULL) < 0)
+        return -EPROTO;
+    cio_task *t;
+    int r = cio_task_create(loop, CIO_CORO(fn, (intptr_t)mode), NULL, &t);
+    if (r < 0)
+        return r;
+    if (runner == BY_RUN_UNTIL_COMPLETE)
+        r = cio_loop_run_until_complete(loop, t, NULL);
+    else
+        r = cio_loop_run_forever(loop); /* nothing here ever stops it */
+    return r;
+}
+
 /* Forks a child running mode; sends SIGINT after each line matching
  * trigger; returns the wait status and the child's report. */
-static int run_child(int mode, const char *trigger1, const char *trigger2,
-                     char *out, size_t cap)
+static int run_child_by(int mode, int runner, const char *trigger1,
+                        const char *trigger2, char *out, size_t cap)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
@@ -210,8 +323,14 @@ static int run_child(int mode, const char *trigger1, const char *trigger2,
     if (pid == 0) {
         close(p[0]);
         report_fd = p[1];
-        int r = cio_run(mode == 2 ? user_main : ctrl_c_main,
-                        (void *)(intptr_t)mode, NULL);
+        /* A shell starts background jobs with SIGINT ignored; the default
+         * Ctrl-C handling (rightly) stays off then, so start from the
+         * default disposition as an interactive program would. Only when
+         * needed: under TSan, resetting it here made the user handler's
+         * SIGINT get lost now and then (TSan defers signal handlers). */
+        unignore(SIGINT);
+        int r = run_in_child(mode == 2 ? user_main : ctrl_c_main, mode,
+                             runner);
         char buf[64];
         snprintf(buf, sizeof(buf), "returned %d\n", r);
         say(buf);
@@ -238,6 +357,12 @@ static int run_child(int mode, const char *trigger1, const char *trigger2,
     return st;
 }
 
+static int run_child(int mode, const char *trigger1, const char *trigger2,
+                     char *out, size_t cap)
+{
+    return run_child_by(mode, BY_CIO_RUN, trigger1, trigger2, out, cap);
+}
+
 static void ctrl_c_cancels_all_then_dies_by_sigint(void **state)
 {
     (void)state;
@@ -260,6 +385,56 @@ static void second_ctrl_c_forces_exit(void **state)
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGINT);
     assert_non_null(strstr(out, "cleaning\n"));
+}
+
+static void ctrl_c_during_run_until_complete(void **state)
+{
+    (void)state;
+    char out[512];
+    int st = run_child_by(0, BY_RUN_UNTIL_COMPLETE, "ready\n", NULL, out,
+                          sizeof(out));
+    if (!WIFSIGNALED(st))
+        fprintf(stderr, "status %#x out=[%s]\n", st, out);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGINT);
+    assert_non_null(strstr(out, "cancelled 20\n"));
+    assert_non_null(strstr(out, "cancelled 33\n"));
+    /* run_until_complete saw its task cancelled but did not return: the
+     * process ended by SIGINT once every task had finished. */
+    assert_null(strstr(out, "returned"));
+}
+
+static void ctrl_c_during_run_forever(void **state)
+{
+    (void)state;
+    char out[512];
+    int st = run_child_by(0, BY_RUN_FOREVER, "ready\n", NULL, out,
+                          sizeof(out));
+    if (!WIFSIGNALED(st))
+        fprintf(stderr, "status %#x out=[%s]\n", st, out);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGINT);
+    assert_non_null(strstr(out, "cancelled 20\n"));
+    assert_non_null(strstr(out, "cancelled 33\n"));
+    assert_null(strstr(out, "returned"));
+}
+
+static void second_ctrl_c_forces_exit_other_runners(void **state)
+{
+    (void)state;
+    int runners[] = {BY_RUN_UNTIL_COMPLETE, BY_RUN_FOREVER};
+    for (size_t i = 0; i < 2; i++) {
+        char out[512];
+        int st = run_child_by(1, runners[i], "ready\n", "cleaning\n", out,
+                              sizeof(out));
+        if (!WIFSIGNALED(st))
+            fprintf(stderr, "runner %d status %#x out=[%s]\n", runners[i],
+                    st, out);
+        assert_true(WIFSIGNALED(st));
+        assert_int_equal(WTERMSIG(st), SIGINT);
+        assert_non_null(strstr(out, "cleaning\n"));
+        assert_null(strstr(out, "returned"));
+    }
 }
 
 static void user_sigint_handler_replaces_default(void **state)
@@ -404,8 +579,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ownership_and_bad_signals),
     cmocka_unit_test(remove_restores_disposition),
     cmocka_unit_test(loop_in_non_main_thread_receives),
+    cmocka_unit_test(two_loops_two_threads_own_signals),
     cmocka_unit_test(ctrl_c_cancels_all_then_dies_by_sigint),
     cmocka_unit_test(second_ctrl_c_forces_exit),
+    cmocka_unit_test(ctrl_c_during_run_until_complete),
+    cmocka_unit_test(ctrl_c_during_run_forever),
+    cmocka_unit_test(second_ctrl_c_forces_exit_other_runners),
     cmocka_unit_test(user_sigint_handler_replaces_default),
     cmocka_unit_test(task_dump_lists_tasks),
     cmocka_unit_test(slow_callback_warning),

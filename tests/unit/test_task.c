@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cio_testutil.h"
+/* White-box: the eager-start test reads the ready queue's length. */
+#include "loop/loop.h"
 
 static int log_[32];
 static int nlog;
@@ -507,6 +509,65 @@ static void eager_start(void **state)
     assert_int_equal(cio_run(eager_parent, NULL, NULL), 0);
 }
 
+static int log_cb(void *arg)
+{
+    log_[nlog++] = (int)(intptr_t)arg;
+    return 0;
+}
+
+static int eager_queue_parent(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_loop *loop = cio_get_running_loop();
+    cio_task_opts o = CIO_TASK_OPTS_INIT;
+    o.eager = 1;
+    nlog = 0;
+    /* Queued before the eager task is created: it must run after the
+     * eager task's synchronous part, which goes through no queue. */
+    assert_int_equal(cio_loop_call_soon(loop, log_cb, (void *)100, NULL), 0);
+    size_t queued = loop->rq_len;
+    assert_true(queued >= 1);
+    cio_task *t, *s, *u;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(record, 5), &o, &t), 0);
+    assert_int_equal(nlog, 1);
+    assert_int_equal(log_[0], 5);
+    assert_true(cio_future_done(t));
+    assert_int_equal(loop->rq_len, queued); /* never touched the queue */
+    /* Suspending in its first step: its wake-up is a timer, so the queue
+     * is still untouched. */
+    assert_int_equal(cio_task_create(loop, CIO_CORO(sleeper, 2), &o, &s), 0);
+    assert_false(cio_future_done(s));
+    assert_int_equal(loop->rq_len, queued);
+    /* Control: a lazy task is queued, so the check above can fail. */
+    assert_int_equal(cio_task_create(loop, CIO_CORO(record, 7), NULL, &u), 0);
+    assert_int_equal(loop->rq_len, queued + 1);
+    assert_int_equal(nlog, 1);
+    assert_int_equal(cio_await(s, NULL), 0);
+    assert_int_equal(cio_await(u, NULL), 0);
+    /* The callback queued first ran before the lazy task, both after the
+     * eager task's synchronous part; the sleeper woke last. */
+    assert_int_equal(nlog, 4);
+    assert_int_equal(log_[1], 100);
+    assert_int_equal(log_[2], 7);
+    assert_int_equal(log_[3], 2);
+    cio_future_release(t);
+    cio_future_release(s);
+    cio_future_release(u);
+    return 0;
+}
+
+static void eager_skips_ready_queue(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    cio_task *m;
+    cio_task_create(loop, CIO_CORO(eager_queue_parent, NULL), NULL, &m);
+    assert_int_equal(cio_loop_run_until_complete(loop, m, NULL), 0);
+    cio_future_release(m);
+    tu_loop_done(loop);
+}
+
 static int spawn_and_leave(void *arg, void **result)
 {
     (void)arg;
@@ -818,6 +879,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(all_tasks_and_names, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(defers_run_lifo_on_cancel, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(eager_start, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(eager_skips_ready_queue, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(run_cancels_leftovers, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(misuse, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(ensure_future_both_ways, tu_setup, tu_teardown),

@@ -424,6 +424,74 @@ static void wait_for_timeout_waits_for_cancellation(void **state)
     assert_int_equal(run_main(wait_for_main, NULL), 0);
 }
 
+/* The caller of wait_for is cancelled 5 ms in, long before its 50 ms
+ * timeout: the item must be cancelled too, and the caller must see
+ * -ECANCELED (not -ETIMEDOUT) once the item has finished. */
+static int wait_for_cancelled_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_task *self = cio_current_task();
+    void *v;
+
+    /* A task item, with a cleanup that takes 7 ms. */
+    nlog = 0;
+    cio_task *t;
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(stubborn_cleanup, NULL), NULL, &t),
+        0);
+    int64_t t0 = cio_loop_time(g_loop);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, cancel_cb, self, NULL);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(t), 50 * CIO_MS, &v),
+                     -ECANCELED);
+    /* Returned only after the item's cleanup: 5 + 7 ms. */
+    assert_int_equal(cio_loop_time(g_loop) - t0, 12 * CIO_MS);
+    assert_int_equal(cio_task_state_get(t), CIO_TASK_CANCELLED);
+    assert_int_equal(nlog, 2);
+    assert_int_equal(log_[0], -ECANCELED);
+    assert_int_equal(log_[1], 1);
+    /* An outside cancellation is not withdrawn as a timeout would be. */
+    assert_int_equal(cio_task_cancelling(self), 1);
+    assert_int_equal(cio_task_uncancel(self), 0);
+    cio_future_release(t);
+
+    /* A plain future: cancelled with the caller. */
+    cio_future *f;
+    assert_int_equal(cio_future_new(g_loop, &f), 0);
+    t0 = cio_loop_time(g_loop);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, cancel_cb, self, NULL);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(f), 50 * CIO_MS, &v),
+                     -ECANCELED);
+    assert_int_equal(cio_loop_time(g_loop) - t0, 5 * CIO_MS);
+    assert_true(cio_future_done(f));
+    assert_true(cio_future_cancelled(f));
+    assert_int_equal(cio_task_uncancel(self), 0);
+    cio_future_release(f);
+
+    /* A coroutine item (wrapped as a task inside wait_for). */
+    nlog = 0;
+    t0 = cio_loop_time(g_loop);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, cancel_cb, self, NULL);
+    assert_int_equal(
+        cio_wait_for(CIO_AW_CORO(stubborn_cleanup, NULL), 50 * CIO_MS, &v),
+        -ECANCELED);
+    assert_int_equal(cio_loop_time(g_loop) - t0, 12 * CIO_MS);
+    assert_int_equal(nlog, 2);
+    assert_int_equal(log_[0], -ECANCELED);
+    assert_int_equal(cio_task_uncancel(self), 0);
+
+    /* Nothing is left behind: the 50 ms timeouts were withdrawn. */
+    assert_int_equal(cio_loop_all_tasks(g_loop, NULL, 0), 1);
+    assert_int_equal(cio_sleep(100 * CIO_MS), 0);
+    return 0;
+}
+
+static void wait_for_caller_cancelled_cancels_item(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_for_cancelled_main, NULL), 0);
+}
+
 static int shield_main(void *arg, void **result)
 {
     (void)arg;
@@ -680,6 +748,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(gather_empty_and_misuse, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(as_completed_order_and_timeout, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(wait_for_timeout_waits_for_cancellation, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(wait_for_caller_cancelled_cancels_item, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(shield_protects_inner, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timeout_scopes_nest, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(outside_cancel_is_not_timeout, tu_setup, tu_teardown),
