@@ -494,9 +494,8 @@ static int early_main(void *arg, void **result)
 TU_NET_CASE(write_pipe_protocol_early_write_and_bare_protocol, early_main)
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(
-        write_pipe_protocol_early_write_and_bare_protocol, tu_setup,
-        tu_teardown),
+    cmocka_unit_test_setup_teardown(write_pipe_protocol_early_write_and_bare_protocol,
+                                    tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(read_pipe_protocol_data_eof_lost, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(write_pipe_protocol_pause_resume_lost,
