@@ -394,8 +394,12 @@ typedef struct cio_task_opts {
  * out is non-NULL, *out holds a reference the caller must release (NULL
  * out: fire-and-forget). Errors: -EINVAL (NULL loop or fn, closed loop,
  * wrong thread), -ENOMEM.
- * Stack limit: the task's stack is secured here, so a task that was
- * created always gets to run. When no stack can be mapped (each guarded
+ * Stack limit: the task's stack is secured here (for up to 1024 tasks
+ * per loop that have not started yet), so a task that was created gets
+ * to run. Past 1024 never-started tasks - a gather of 100,000 trivial
+ * tasks, which run one after another on one stack - a task takes its
+ * stack at its first step instead, and if none can be had then, it ends
+ * with -ENOMEM without running. When no stack can be mapped (each guarded
  * stack costs 2 of vm.max_map_count's 65530 mappings: about 30,000 live
  * tasks; or RLIMIT_AS) this fails with -ENOMEM, creates nothing, and the
  * first such failure in the process prints one line to stderr naming the

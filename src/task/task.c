@@ -17,7 +17,18 @@
  * takes a spare; a task that never needs one (handed a stack, cancelled
  * before it starts) drops its reservation and leaves the spare to the
  * next creation. spares >= reservations always holds; extra spares decay
- * by one per finished task and go with the loop. A task with an explicit
+ * by one per finished task and go with the loop.
+ *
+ * Reservations are capped (RESERVE_MAX never-started tasks per loop): a
+ * gather of 100,000 trivial tasks creates them all before any runs, and
+ * one mapping each would hit vm.max_map_count at about 32,000 although
+ * the hand-off runs them all on one stack. Past the cap a task is created
+ * unreserved and takes a stack at its first step like before (a spare if
+ * one is free, else a new mapping; if that fails the task ends with
+ * -ENOMEM without running, after the one-line message). So creating and
+ * running tasks a batch of up to RESERVE_MAX at a time fails at
+ * cio_task_create at the limit; only bigger batches of tasks that all
+ * suspend can meet the limit at a first step. A task with an explicit
  * stack_size (rare) gets its own coroutine at creation instead. The
  * reservation is per loop, not in the per-thread stack pool, because a
  * loop that is not running may be used from any thread: the creating and
@@ -74,6 +85,8 @@ void cio__task_wake(cio__task *t, int v)
 #define CORO_FREE_MAX 1024
 /* Spares kept above the reservations before finished tasks trim them. */
 #define SPARE_KEEP 64
+/* Never-started tasks that hold a reservation, per loop (see the top). */
+#define RESERVE_MAX 1024
 
 typedef struct task_coro task_coro;
 struct task_coro {
@@ -313,7 +326,10 @@ static cio__task *handoff_next(cio__task *t)
     loop->rq_len--;
     loop->todo--;
     n->queued = 0;
-    unreserve_stack(loop->coro_free);
+    if (n->reserved) {
+        n->reserved = 0;
+        unreserve_stack(loop->coro_free);
+    }
     return n;
 }
 
@@ -363,6 +379,25 @@ static _Noreturn void task_entry(void *arg)
     cio__coro_exit(co, t->resumer);
 }
 
+/* The first step of a task created past RESERVE_MAX: a spare nobody
+ * has reserved, else a new mapping (-ENOMEM when none can be had). */
+static CIO_NOINLINE int first_step_stack(cio_loop *loop, coro_cache *cc,
+                                         cio__task *t)
+{
+    if (cc->nspare > cc->nreserved) {
+        task_coro *c = cc->spare;
+        cc->spare = c->next;
+        cc->nspare--;
+        t->co = &c->co;
+        return 0;
+    }
+    task_coro *c;
+    int r = coro_new(loop, cc, 0, &c);
+    if (r == 0)
+        t->co = &c->co;
+    return r;
+}
+
 static void task_step(cio__task *t, int from_loop)
 {
     cio_loop *loop = t->f.loop;
@@ -373,7 +408,8 @@ static void task_step(cio__task *t, int from_loop)
             if (t->co) {
                 coro_release(loop, cc, t->co);
                 t->co = NULL;
-            } else {
+            } else if (t->reserved) {
+                t->reserved = 0;
                 unreserve_stack(cc);
             }
             t->must_cancel = 0;
@@ -382,8 +418,20 @@ static void task_step(cio__task *t, int from_loop)
             task_complete(t);
             return;
         }
-        if (!t->co)
-            t->co = take_spare(cc);
+        if (!t->co) {
+            if (CIO_LIKELY(t->reserved)) {
+                t->reserved = 0;
+                t->co = take_spare(cc);
+            } else {
+                int r = first_step_stack(loop, cc, t);
+                if (r < 0) {
+                    t->outcome = r;
+                    t->tstate = CIO__T_FINISHED;
+                    task_complete(t);
+                    return;
+                }
+            }
+        }
         cio__coro_set_name(t->co, t->name);
         t->co->name_num = t->num;
         t->started = 1;
@@ -465,8 +513,14 @@ static CIO_NOINLINE int secure_stack(cio_loop *loop, cio__task *t)
     coro_cache *cc = cache_get(loop);
     if (!cc)
         return -ENOMEM;
-    if (t->stack_size == 0)
-        return reserve_stack(loop, cc);
+    if (t->stack_size == 0) {
+        if (cc->nreserved >= RESERVE_MAX)
+            return 0; /* unreserved: its first step finds a stack */
+        int r = reserve_stack(loop, cc);
+        if (r == 0)
+            t->reserved = 1;
+        return r;
+    }
     task_coro *c;
     int r = coro_new(loop, cc, t->stack_size, &c);
     if (r == 0)
@@ -511,6 +565,7 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     t->queued = 0;
     t->started = 0;
     t->must_cancel = 0;
+    t->reserved = 0;
     t->tstate = CIO__T_NEW;
     t->ncancel = 0;
     t->cancel_msg = NULL;
@@ -542,9 +597,10 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
      * a failure has no reservation to undo. Inline only the common case:
      * a default-size task and a spare nobody has reserved. */
     coro_cache *cc = loop->coro_free;
-    if (CIO_LIKELY(cc && t->stack_size == 0 && cc->nspare > cc->nreserved))
+    if (CIO_LIKELY(cc && t->stack_size == 0 && cc->nspare > cc->nreserved)) {
         cc->nreserved++;
-    else if ((r = secure_stack(loop, t)) < 0)
+        t->reserved = 1;
+    } else if ((r = secure_stack(loop, t)) < 0)
         goto fail;
     t->body = coro;
     t->rd.run = task_run;

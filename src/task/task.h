@@ -71,6 +71,7 @@ struct cio__task {
     uint8_t started;
     uint8_t must_cancel;
     uint8_t from_loop;  /* this step was started by the loop (not eager) */
+    uint8_t reserved;   /* holds a spare-stack reservation (see task.c) */
     int ncancel;        /* cancelling() */
     char *cancel_msg;   /* message of the last cancel request */
     int outcome;        /* set when the body ends: 0, error, -ECANCELED */

@@ -475,6 +475,44 @@ static void task_spares_trimmed(void **state)
     tu_loop_done(loop);
 }
 
+/* Reservations stop at 1024 per loop (task.c's RESERVE_MAX): a batch of
+ * 40,000 tasks created before any runs - more than vm.max_map_count's
+ * 65530 mappings allow as guarded stacks (two each) - must not fail
+ * creation for want of stacks, because the hand-off runs trivial tasks on
+ * one stack; and some of them suspending still works (they take a stack
+ * at their first step). */
+static void task_reservations_capped(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    enum { N = 40000, CAP = 1024, SUSPENDERS = 50 };
+    cio_task **t = malloc(N * sizeof(*t));
+    assert_non_null(t);
+    ran = 0;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cio_task_create(loop,
+                                         i % (N / SUSPENDERS)
+                                             ? CIO_CORO(trivial_body, NULL)
+                                             : CIO_CORO(yield_body, NULL),
+                                         NULL, &t[i]),
+                         0);
+    size_t spares, reserved;
+    cio__task_stack_counts(loop, &spares, &reserved);
+    assert_int_equal(reserved, CAP);
+    assert_true(spares >= CAP);
+    assert_int_equal(cio_loop_run_until_complete(loop, t[N - 1], NULL), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(cio_loop_run_until_complete(loop, t[i], NULL), 0);
+        assert_int_equal(cio_future_error(t[i]), 0);
+        cio_future_release(t[i]);
+    }
+    assert_int_equal(ran, N);
+    cio__task_stack_counts(loop, &spares, &reserved);
+    assert_int_equal(reserved, 0);
+    free(t);
+    tu_loop_done(loop);
+}
+
 /* Tasks with their own stack size get their coroutine at creation; one
  * cancelled before it starts gives it back (no leak), others run. */
 static void task_sized_stack_cancel_and_run(void **state)
@@ -538,6 +576,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(task_eager_enomem_at_limit),
     cmocka_unit_test_setup_teardown(task_handoff_releases_reservations, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(task_spares_trimmed, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(task_reservations_capped, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(task_sized_stack_cancel_and_run, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(task_cancel_before_start_unreserves, tu_setup, tu_teardown),
 };
