@@ -8,7 +8,7 @@
 # and by Node's child_process (bench/peers/spawn.js with node). Each round
 # runs all four one after the other, so drift on a noisy machine hits them
 # alike; figures are medians over ROUNDS rounds (default 5, at least 5).
-# Pipe: build/bench/pipe reads 1 GiB from `cat` children through cio's
+# Pipe: build/bench/pipe reads 1 GiB from a `cat` child through cio's
 # stream reader and times the shell's `cat file | cat > /dev/null` in
 # the same rounds (its own medians). Prints one "BENCH <figure> <value>
 # <unit>" line per figure; if bench/run's BENCH array and row function
