@@ -365,12 +365,12 @@ static int wait_read(stream *c)
     return r == -EBADF ? 0 : r;
 }
 
-/* One read(2) into p. Returns > 0, 0 at EOF, -EAGAIN (after waiting is
+/* One read (recv on a socket) into p. Returns > 0, 0 at EOF, -EAGAIN (after waiting is
  * needed), or the error (the connection is then failed). */
 static ssize_t read_once(stream *c, void *p, size_t n)
 {
     for (;;) {
-        ssize_t k = read(c->fd, p, n);
+        ssize_t k = cio__conn_recv(c->fd, c->is_sock, p, n);
         if (k > 0) {
             if ((size_t)k < n)
                 cio__afd_short_read(&c->afd);

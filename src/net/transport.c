@@ -219,7 +219,7 @@ static void read_some(cio_transport *t)
             buf = t->rbuf;
             len = t->rsize;
         }
-        ssize_t n = read(t->fd, buf, len);
+        ssize_t n = cio__conn_recv(t->fd, t->is_sock, buf, len);
         if (n > 0) {
             int rc = p->get_buffer
                          ? p->buffer_updated(t, (size_t)n, t->ctx)
