@@ -8,6 +8,10 @@
  * $TMPDIR (default /tmp), is read once before timing so both sides read
  * from the page cache, and is deleted at the end.
  *
+ * Each round also reads the file once more with cio_process_opts.pipe_size
+ * = 1 MiB (Python's pipesize), reported apart: the target figure is the
+ * default pipe's.
+ *
  * Usage: pipe [ROUNDS=5] [MIB=1024] [TIMES=1] (TIMES children per round)
  * Prints "pipe_cio_gib_s X" and "pipe_shell_gib_s Y" (medians) and
  * "pipe_ratio_vs_cat X/Y".
@@ -74,14 +78,21 @@ static int make_file(size_t mib)
     return 0;
 }
 
+typedef struct cio_round_arg {
+    double gib_s;
+    size_t pipe_size; /* cio_process_opts.pipe_size: 0 = the kernel's */
+} cio_round_arg;
+
 static int cio_round(void *arg, void **result)
 {
     (void)result;
-    double *gib_s = arg;
+    cio_round_arg *a = arg;
+    double *gib_s = &a->gib_s;
     static char buf[256 * 1024];
     char *const argv[] = {"cat", path, NULL};
     cio_process_opts o = CIO_PROCESS_OPTS_INIT;
     o.stdout_mode = CIO_PROCESS_PIPE;
+    o.pipe_size = a->pipe_size;
     size_t total = 0;
     int64_t t0 = now_ns();
     for (long i = 0; i < times; i++) {
@@ -141,12 +152,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "pipe: temp file: %s\n", strerror(-r));
         return 1;
     }
-    double c[100], s[100];
+    double c[100], c1m[100], s[100];
     r = shell_round(&s[0]); /* warm the page cache */
     for (int i = 0; i < rounds && r >= 0; i++) {
-        r = cio_run(cio_round, &c[i], NULL);
+        cio_round_arg a = {0, 0}, b = {0, 1 << 20};
+        r = cio_run(cio_round, &a, NULL);
         if (r >= 0)
             r = shell_round(&s[i]);
+        if (r >= 0)
+            r = cio_run(cio_round, &b, NULL);
+        c[i] = a.gib_s;
+        c1m[i] = b.gib_s;
     }
     unlink(path);
     if (r < 0) {
@@ -155,7 +171,9 @@ int main(int argc, char **argv)
     }
     qsort(c, (size_t)rounds, sizeof(double), cmp);
     qsort(s, (size_t)rounds, sizeof(double), cmp);
+    qsort(c1m, (size_t)rounds, sizeof(double), cmp);
     printf("pipe_cio_gib_s %.3f\n", c[rounds / 2]);
+    printf("pipe_cio_pipesize_1m_gib_s %.3f\n", c1m[rounds / 2]);
     printf("pipe_shell_gib_s %.3f\n", s[rounds / 2]);
     printf("pipe_ratio_vs_cat %.3f\n", c[rounds / 2] / s[rounds / 2]);
     return 0;

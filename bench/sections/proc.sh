@@ -92,6 +92,9 @@ bench_proc() {
     _bp_emit pipe_ratio_vs_cat "$(_bp_ratio "$pcio" "$pshell")" x ">= 0.9"
     _bp_emit spawn_per_s "$([[ -n $cio ]] && awk -v c="$cio" 'BEGIN { if (c > 0) printf("%.0f", 1000 / c) }')" children/s ""
     _bp_emit pipe_gib_per_s "$pcio" GiB/s ""
+    local p1m
+    p1m=$(_bp_get pipe_cio_pipesize_1m_gib_s "$pipeout")
+    _bp_emit pipe_ratio_vs_cat_pipesize_1m "$(_bp_ratio "$p1m" "$pshell")" x ""
     [[ -n $cio ]] && echo "BENCH spawn_cio_ms $cio ms"
     [[ -n $bare ]] && echo "BENCH spawn_bare_ms $bare ms"
     [[ -n $pyv ]] && echo "BENCH py_spawn_ms $pyv ms"

@@ -93,11 +93,21 @@ typedef struct cio_process_opts {
     int keep_running;
     /* Buffer limits of the pipe streams (limit, water marks). */
     cio_conn_opts conn;
+    /* Python's pipesize: the capacity of each pipe made for
+     * CIO_PROCESS_PIPE, in bytes (F_SETPIPE_SZ; the kernel rounds up to a
+     * power-of-two number of pages; unprivileged users are capped by
+     * fs.pipe-max-size, 1 MiB by default). 0: the kernel's default
+     * (64 KiB). A bigger pipe moves bulk data with fewer wake-ups; it is
+     * not the default because an unprivileged user's pipes share
+     * fs.pipe-user-pages-soft, past which the kernel gives that user's new
+     * pipes two pages only. Creation fails with the fcntl error (-EPERM,
+     * -EINVAL) if the size cannot be set. */
+    size_t pipe_size;
 } cio_process_opts;
 
 #define CIO_PROCESS_OPTS_INIT                                                  \
     {                                                                          \
-        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT        \
+        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT, 0     \
     }
 
 /* asyncio.create_subprocess_exec: starts argv[0] with arguments argv

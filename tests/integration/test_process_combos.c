@@ -8,6 +8,8 @@
  */
 /* cio-test: label=core timeout=120 */
 #include <errno.h>
+#include <stdint.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -258,7 +260,61 @@ static int shell_main(void *arg, void **result)
 
 TU_NET_CASE(shell_stdio_combinations, shell_main)
 
+static int wait_child(void *arg, void **result)
+{
+    int rc = -1;
+    int r = cio_process_wait(arg, &rc);
+    *result = (void *)(intptr_t)rc;
+    return r;
+}
+
+/* pipe_size (Python's pipesize): with a 1 MiB stdout pipe the child
+ * writes 512 KiB and exits before anyone reads, which a default 64 KiB
+ * pipe would not let it do; the bytes are all there afterwards. A size
+ * F_SETPIPE_SZ cannot take is refused. */
+static int pipesize_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    enum { SZ = 1 << 20, N = 512 * 1024 };
+    cio_process_opts o = CIO_PROCESS_OPTS_INIT;
+    o.stdout_mode = CIO_PROCESS_PIPE;
+    o.pipe_size = SZ;
+    cio_process *p;
+    assert_int_equal(cio_create_subprocess_exec(
+                         NULL, SH("head -c 524288 /dev/zero"), &o, &p),
+                     0);
+    void *rc = (void *)(intptr_t)-1;
+    assert_int_equal(cio_wait_for(CIO_AW_CORO(wait_child, p), 20 * CIO_SEC,
+                                  &rc),
+                     0);
+    assert_int_equal((intptr_t)rc, 0);
+    static char buf[N + 1];
+    size_t got = 0;
+    for (;;) {
+        ssize_t k = cio_stream_read(cio_process_stdout(p), buf + got,
+                                    sizeof(buf) - got);
+        assert_true(k >= 0);
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    assert_int_equal(got, N);
+    for (size_t i = 0; i < N; i++)
+        if (buf[i] != 0)
+            fail_msg("byte %zu is %d", i, buf[i]);
+    assert_int_equal(cio_process_free(p), 0);
+
+    o.pipe_size = (size_t)INT_MAX + 1;
+    assert_int_equal(cio_create_subprocess_exec(NULL, SH("true"), &o, &p),
+                     -EINVAL);
+    return 0;
+}
+
+TU_NET_CASE(pipe_size_option, pipesize_main)
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(pipe_size_option, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(drain_suspends_on_full_pipe, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(cwd_env_session_with_pipes, tu_setup,
