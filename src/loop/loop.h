@@ -126,12 +126,14 @@ extern _Thread_local cio_loop *cio__tls_running;
 /* Misuse report for debug mode: prints what was refused and where. */
 void cio__loop_misuse(const cio_loop *loop, const char *what);
 
-/* The running-loop check every loop-bound call makes: a running loop is
- * touched only from its own thread. */
-static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
+/* The wrong-thread check: a running loop is touched only from its own
+ * thread. Alone, for calls on objects whose loop may be closed already
+ * (cancelling or inspecting a leftover future or task after close stays
+ * legal); with the closed check, cio__loop_check, for every other
+ * loop-bound call. One TLS compare, plus a relaxed load when the calling
+ * thread does not run this loop. */
+static inline int cio__thread_check_at(const cio_loop *loop, const char *fn)
 {
-    if (CIO_UNLIKELY(!loop || loop->closed))
-        return -EINVAL;
     if (CIO_UNLIKELY(cio__tls_running != loop &&
                      atomic_load_explicit(&loop->running,
                                           memory_order_relaxed))) {
@@ -139,6 +141,14 @@ static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
         return -EINVAL;
     }
     return 0;
+}
+#define cio__thread_check(loop) cio__thread_check_at((loop), __func__)
+
+static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
+{
+    if (CIO_UNLIKELY(!loop || loop->closed))
+        return -EINVAL;
+    return cio__thread_check_at(loop, fn);
 }
 #define cio__loop_check(loop) cio__loop_check_at((loop), __func__)
 

@@ -92,22 +92,6 @@ struct cio__task {
 
 extern _Thread_local cio__task *cio__tls_task;
 
-/* The wrong-thread half of cio__loop_check, for calls on objects whose
- * loop may be closed already (cancelling or inspecting a leftover future
- * or task after close stays legal): a running loop is touched only from
- * its own thread. Same cost as cio__loop_check: one TLS compare, plus a
- * relaxed load when the calling thread does not run this loop. */
-static inline int cio__thread_check_at(const cio_loop *loop, const char *fn)
-{
-    if (CIO_UNLIKELY(cio__tls_running != loop &&
-                     atomic_load_explicit(&loop->running,
-                                          memory_order_relaxed))) {
-        cio__loop_misuse(loop, fn);
-        return -EINVAL;
-    }
-    return 0;
-}
-#define cio__thread_check(loop) cio__thread_check_at((loop), __func__)
 
 static inline cio__task *cio__task_of(cio_future *f)
 {
