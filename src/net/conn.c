@@ -204,7 +204,9 @@ static int connect_one(cio__afd *a, cio_loop *loop, const struct addrinfo *ai,
     return 0;
 }
 
-int cio__conn_connect(cio__afd *a, const char *host, int port, int *fd)
+int cio__conn_connect(cio__afd *a, const char *host, int port,
+                      void (*on_event)(cio__afd *a, unsigned revents),
+                      int *fd)
 {
     cio__task *t = cio__tls_task;
     if (!t || port < 0 || port > 65535)
@@ -224,6 +226,10 @@ int cio__conn_connect(cio__afd *a, const char *host, int port, int *fd)
             break;
     }
     freeaddrinfo(res);
+    if (r == 0) {
+        a->on_event = on_event;
+        a->ready |= CIO__EV_READ | CIO__EV_WRITE;
+    }
     return r;
 }
 

@@ -75,9 +75,13 @@ int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
 
 /* Connects a new non-blocking stream socket to host:port (resolved with
  * cio__resolve) through the afd a, opened on the running loop in task
- * mode and left open on success. Tries each address in turn and returns
- * the last error. Returns 0 and *fd, or an error. Suspends. */
-int cio__conn_connect(cio__afd *a, const char *host, int port, int *fd);
+ * mode and left open on success; then arms it like cio__conn_register
+ * (on_event, both directions ready: the first read or write is tried
+ * before any wait). Tries each address in turn and returns the last
+ * error. Returns 0 and *fd, or an error. Suspends. */
+int cio__conn_connect(cio__afd *a, const char *host, int port,
+                      void (*on_event)(cio__afd *a, unsigned revents),
+                      int *fd);
 
 /* ---- the server ---- */
 

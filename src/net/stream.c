@@ -295,15 +295,13 @@ int cio_open_connection(const char *host, int port,
     if (rc < 0)
         return rc;
     int fd;
-    rc = cio__conn_connect(&c->afd, host, port, &fd);
+    rc = cio__conn_connect(&c->afd, host, port, stream_event, &fd);
     if (rc < 0) {
         cio__free(c);
         return rc;
     }
     c->fd = fd;
     c->is_sock = 1;
-    c->afd.on_event = stream_event;
-    c->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     *r = &c->r;
     *w = &c->w;
     return 0;

@@ -449,15 +449,13 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     if (r < 0)
         return r;
     int fd;
-    r = cio__conn_connect(&t->afd, host, port, &fd);
+    r = cio__conn_connect(&t->afd, host, port, transport_event, &fd);
     if (r < 0) {
         cio__free(t);
         return r;
     }
     t->fd = fd;
     t->is_sock = 1;
-    t->afd.on_event = transport_event;
-    t->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     r = make_protocol(t, factory, arg, 0);
     if (r == 0) {
         t->made = 1;
