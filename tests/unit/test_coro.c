@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cio_test.h"
+#include "cio_testutil_child.h"
 #include "coro/coro.h"
 #include "coro/stack.h"
 
@@ -54,56 +55,28 @@ static cio__coro_opts compact_opts(size_t size)
 
 /* ---- child-process harness ---------------------------------------------- */
 
-struct child_result {
-    int status;
-    char out[8192];
-};
-
-/* Runs fn in a child with stderr on a pipe; collects output and status. */
-static void run_child(void (*fn)(void), struct child_result *res)
+/* cmocka catches SIGSEGV per test and longjmps back into the runner; a
+ * child wants the real behaviour: cio's handler first, then the default
+ * action. */
+static void child_prep(void)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* cmocka catches SIGSEGV per test and longjmps back into the
-         * runner; the child wants the real behaviour: cio's handler
-         * first, then the default action. */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigemptyset(&dfl.sa_mask);
-        sigaction(SIGSEGV, &dfl, NULL);
-        sigaction(SIGBUS, &dfl, NULL);
-        sigaction(SIGABRT, &dfl, NULL);
-        cio__coro_install_fault_handler();
-        close(fds[0]);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[1]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], res->out + n, sizeof res->out - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (n == sizeof res->out - 1)
-            break;
-    }
-    res->out[n] = '\0';
-    close(fds[0]);
-    assert_int_equal(waitpid(pid, &res->status, 0), pid);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGSEGV, &dfl, NULL);
+    sigaction(SIGBUS, &dfl, NULL);
+    sigaction(SIGABRT, &dfl, NULL);
+    cio__coro_install_fault_handler();
 }
 
-static void expect_abort_with(const struct child_result *res, const char *a,
+/* Runs fn in a child with stderr captured (tests/support). */
+static void run_child(void (*fn)(void), tu_child_result *res)
+{
+    tu_run_child(child_prep, fn, res);
+}
+
+static void expect_abort_with(const tu_child_result *res, const char *a,
                               const char *b)
 {
     if (!WIFSIGNALED(res->status) || WTERMSIG(res->status) != SIGABRT ||
@@ -579,7 +552,7 @@ static void guard_child(void)
 static void coro_guard_overflow_child(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(guard_child, &res);
     expect_abort_with(&res, "stack overflow in task 'deep-recursion-task'",
                       "(stack of 65536 bytes)");
@@ -615,7 +588,7 @@ static void coro_unrelated_fault_child(void **state)
     (void)state;
     if (UNDER_VALGRIND())
         skip(); /* works, but the child's memcheck report clutters the log */
-    struct child_result res;
+    tu_child_result res;
     run_child(wild_child, &res);
     assert_null(strstr(res.out, "stack overflow"));
     assert_true(WIFSIGNALED(res.status));
@@ -665,7 +638,7 @@ static void canary_child(void)
 static void coro_canary_overflow_child(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(canary_child, &res);
     expect_abort_with(&res,
                       "stack overflow detected in task 'compact-victim' "
@@ -694,7 +667,7 @@ static void return_child(void)
 static void coro_return_aborts_child(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(return_child, &res);
     expect_abort_with(&res, "coroutine 'returner' returned", NULL);
 }
@@ -737,7 +710,7 @@ static void enomem_rlimit_child(void)
 static void coro_enomem_rlimit_child(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(enomem_rlimit_child, &res);
     if (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0) {
         fprintf(stderr, "status 0x%x output: %s\n", res.status, res.out);
@@ -796,7 +769,7 @@ static void coro_enomem_map_count_child(void **state)
     }
     if (mmc <= 0 || mmc > 65530)
         skip(); /* raised limit: would take too long here */
-    struct child_result res;
+    tu_child_result res;
     run_child(enomem_mapcount_child, &res);
     if (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0) {
         fprintf(stderr, "status 0x%x output: %s\n", res.status, res.out);
@@ -905,7 +878,7 @@ static void env_child(void)
 static void coro_env_defaults_child(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(env_child, &res);
     if (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0) {
         fprintf(stderr, "status 0x%x output: %s\n", res.status, res.out);

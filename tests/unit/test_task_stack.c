@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cio_testutil.h"
+#include "cio_testutil_child.h"
 #include "coro/coro.h"
 #include "task/task.h"
 
@@ -29,42 +30,10 @@
 
 /* ---- child-process harness ---------------------------------------------- */
 
-struct child_result {
-    int status;
-    char out[8192];
-};
-
-/* Runs fn in a child with stderr on a pipe; collects output and status. */
-static void run_child(void (*fn)(void), struct child_result *res)
+/* Runs fn in a child with stderr captured (tests/support). */
+static void run_child(void (*fn)(void), tu_child_result *res)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[1]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], res->out + n, sizeof res->out - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (n == sizeof res->out - 1)
-            break;
-    }
-    res->out[n] = '\0';
-    close(fds[0]);
-    assert_int_equal(waitpid(pid, &res->status, 0), pid);
+    tu_run_child(NULL, fn, res);
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -76,7 +45,7 @@ static int count_of(const char *hay, const char *needle)
 }
 
 /* The child exited 0 and printed the stack-limit line exactly once. */
-static void expect_clean_enomem(const struct child_result *res)
+static void expect_clean_enomem(const tu_child_result *res)
 {
     if (!WIFEXITED(res->status) || WEXITSTATUS(res->status) != 0) {
         fprintf(stderr, "child status 0x%x, output:\n%s\n", res->status,
@@ -249,7 +218,7 @@ static void create_limit_child(void)
 static void task_create_enomem_at_limit(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(create_limit_child, &res);
     expect_clean_enomem(&res);
 }
@@ -318,7 +287,7 @@ static void cancel_limit_child(void)
 static void task_cancel_before_start_releases_stack(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(cancel_limit_child, &res);
     expect_clean_enomem(&res);
 }
@@ -401,7 +370,7 @@ static void eager_limit_child(void)
 static void task_eager_enomem_at_limit(void **state)
 {
     (void)state;
-    struct child_result res;
+    tu_child_result res;
     run_child(eager_limit_child, &res);
     expect_clean_enomem(&res);
 }
