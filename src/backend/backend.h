@@ -35,6 +35,18 @@ struct cio__io {
 
 typedef struct cio__backend cio__backend;
 
+/* A completion-shaped operation, embedded in its owner (a transport). */
+typedef struct cio__uop cio__uop;
+struct cio__uop {
+    /* res: bytes, 0 or -errno; more: another completion of this op will
+     * follow; buf/id: a received chunk (recv only). */
+    void (*cb)(cio__uop *op, int res, int more, char *buf, unsigned id);
+    /* backend-private */
+    cio__uop *bnext;
+    int fd;
+    unsigned bstate;
+};
+
 typedef struct cio__backend_ops {
     const char *name;
     /* Returns 0 or -errno; *out set on success. */
@@ -52,9 +64,35 @@ typedef struct cio__backend_ops {
     /* Makes a concurrent or future poll return; callable from any thread
      * and from signal handlers. Returns 0 or -errno. */
     int (*wakeup)(cio__backend *b);
+
+    /* ---- optional: completion-shaped socket operations (io_uring) ----
+     * NULL on backends without them; caps() says whether this instance
+     * can run them (the kernel may lack a feature). Ops complete through
+     * op->cb from poll(); an op's owner keeps it alive until a completion
+     * with more == 0. */
+    unsigned (*caps)(cio__backend *b);
+    /* Unsubmitted work waits for the next poll: the loop polls (timeout 0)
+     * instead of skipping the poll on a busy iteration. */
+    int (*pending)(cio__backend *b);
+    /* Multishot receive on a stream socket into the backend's buffers:
+     * one completion per chunk (res > 0, buf/id: the bytes, to give back
+     * with buf_put once consumed), then a final one (0 at EOF, -errno). */
+    int (*recv)(cio__backend *b, cio__uop *op, int fd);
+    /* One send(MSG_NOSIGNAL) of p[0..n) (which must stay untouched until
+     * the completion): res = bytes sent (maybe fewer than n) or -errno. */
+    int (*send)(cio__backend *b, cio__uop *op, int fd, const void *p,
+                size_t n);
+    /* Cancels op's operations; their final completion follows (-ECANCELED
+     * or their natural result). Submitted at once, so a close(fd) right
+     * after it really closes the socket. */
+    int (*cancel)(cio__backend *b, cio__uop *op);
+    void (*buf_put)(cio__backend *b, unsigned id);
 } cio__backend_ops;
 
+#define CIO__CAP_SOCK_OPS 0x1u /* recv/send/cancel/buf_put work */
+
 extern const cio__backend_ops cio__backend_epoll;
+extern const cio__backend_ops cio__backend_uring;
 
 /* Picks a backend: kind 0 = auto (CIO_BACKEND env var, then the best
  * available), 1 = epoll, 2 = io_uring. Returns NULL if unavailable. */

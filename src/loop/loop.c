@@ -418,12 +418,14 @@ void cio__loop_run_once(cio_loop *loop)
     cio__heap_node *top = cio__heap_min(&loop->timers);
     int n = 0;
     if (loop->rq_len && !loop->stopping &&
-        ++loop->busy_iters % CIO__BUSY_POLL_EVERY != 0) {
+        ++loop->busy_iters % CIO__BUSY_POLL_EVERY != 0 &&
+        !(loop->bops->pending && loop->bops->pending(loop->be))) {
         /* Work is already waiting: a zero-timeout poll would be a syscall
          * per iteration (half the cost of a queue ping-pong). Poll on
          * every CIO__BUSY_POLL_EVERY-th busy iteration so I/O is never
          * starved; thread-safe calls and signals are checked below on
-         * every iteration anyway. */
+         * every iteration anyway. A backend with submissions queued
+         * (io_uring) is polled, or they would wait for it. */
     } else {
         if (loop->rq_len || loop->stopping) {
             timeout = 0;
