@@ -31,7 +31,7 @@ static void afd_event(cio__io *io, unsigned rev)
     }
 }
 
-int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
+int cio__afd_claim(cio__afd *a, cio_loop *loop, int fd)
 {
     int r = cio__loop_check(loop);
     if (r < 0)
@@ -44,7 +44,18 @@ int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
     a->waiter[0] = a->waiter[1] = NULL;
     a->err = 0;
     a->on_event = NULL;
-    r = cio__loop_fd_claim(loop, fd, CIO__FD_IO, a);
+    return cio__loop_fd_claim(loop, fd, CIO__FD_IO, a);
+}
+
+void cio__afd_unwatch(cio__afd *a)
+{
+    if (a->loop && a->io.events)
+        a->loop->bops->fd_del(a->loop->be, &a->io);
+}
+
+int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
+{
+    int r = cio__afd_claim(a, loop, fd);
     if (r < 0)
         return r;
     r = loop->bops->fd_add(loop->be, &a->io,
@@ -99,7 +110,8 @@ void cio__afd_close(cio__afd *a)
     if (!a->loop)
         return;
     a->err = -EBADF;
-    a->loop->bops->fd_del(a->loop->be, &a->io);
+    if (a->io.events)
+        a->loop->bops->fd_del(a->loop->be, &a->io);
     cio__loop_fd_release(a->loop, a->io.fd);
     for (int d = 0; d < 2; d++) {
         cio__task *t = a->waiter[d];

@@ -36,6 +36,15 @@ struct cio__afd {
  * the loop already uses fd, -EPERM if fd cannot be polled, -errno. */
 int cio__afd_open(cio__afd *a, cio_loop *loop, int fd);
 
+/* Claims fd on loop like cio__afd_open without watching it: for an owner
+ * that reaches the descriptor through the backend's completion-shaped
+ * operations instead (transports on io_uring). cio__afd_close undoes it. */
+int cio__afd_claim(cio__afd *a, cio_loop *loop, int fd);
+
+/* Stops watching a descriptor opened with cio__afd_open, keeping the
+ * claim (the owner switches to completion-shaped operations). */
+void cio__afd_unwatch(cio__afd *a);
+
 /* Suspends the current task until the direction (CIO__EV_READ or
  * CIO__EV_WRITE) is ready. Returns 0, -ECANCELED, -EBADF (closed while
  * waiting), -EBUSY (another task already waits in that direction),

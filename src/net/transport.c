@@ -26,6 +26,19 @@
  * Rejected: a per-loop shared read buffer (uvloop's): data_received may
  * call back into the loop, and the buffer would need a home on the loop,
  * which the layers below net/ know nothing of.
+ *
+ * Completion mode (umode): on a backend whose caps() offer socket ops
+ * (io_uring), a socket transport with a data_received protocol does not
+ * watch readiness at all. One multishot recv fills the backend's buffers;
+ * its completions are held in the transport (hq) and handed to
+ * data_received by the run, each buffer given back once the callback
+ * returns. Writes are copied into the filling buffer (wb) and sent by one
+ * send at a time from the other (sb), which stays untouched while the
+ * kernel has it; the two swap when a send completes. So the system calls
+ * of a busy connection ride on the loop's one io_uring_enter per
+ * iteration. BufferedProtocol and pipes stay on readiness: the former
+ * hands its own buffer to each read, which a multishot recv cannot fill.
+ * Every op in flight holds a reference on the transport.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +70,21 @@ struct cio_transport {
     uint8_t no_read;  /* a write-only pipe: never read */
     uint8_t no_write; /* a read-only pipe */
     int err;
+    /* completion mode (see top) */
+    uint8_t umode;
+    uint8_t r_armed; /* the multishot recv is in the kernel */
+    uint8_t s_busy;  /* a send of sb is in the kernel */
+    uint8_t r_eof;   /* the recv saw EOF: after the held chunks */
+    int r_err;       /* the recv failed: after the held chunks */
+    int w_err;       /* a send failed */
+    cio__uop rop, sop;
+    struct held {
+        char *p;
+        uint32_t len;
+        unsigned id;
+    } *hq;
+    unsigned hhead, hlen, hcap;
+    cio__wbuf sb;
     unsigned pending;
     cio__handle *h;
     const cio_protocol *proto;
@@ -71,12 +99,19 @@ struct cio_transport {
 static void transport_run(cio__handle *h);
 static void fatal(cio_transport *t, int err, int report);
 
+/* Bytes written and not yet sent: in completion mode, those the kernel
+ * has (sb) and those waiting for the next send (wb). */
+static size_t wlen(const cio_transport *t)
+{
+    return cio__wbuf_len(&t->wb) + cio__wbuf_len(&t->sb);
+}
+
 /* pause_writing once the buffer passes the high-water mark; never before
  * connection_made (a write right after cio_transport_from_fd, whose
  * connection_made is still queued, is checked again once it has run). */
 static int check_high_water(cio_transport *t)
 {
-    if (t->wpaused || !t->made || cio__wbuf_len(&t->wb) <= t->high)
+    if (t->wpaused || !t->made || wlen(t) <= t->high)
         return 0;
     t->wpaused = 1;
     if (t->proto->pause_writing) {
@@ -89,12 +124,25 @@ static int check_high_water(cio_transport *t)
     return 0;
 }
 
+static void held_release(cio_transport *t)
+{
+    for (; t->hlen; t->hlen--) {
+        struct held *c = &t->hq[t->hhead];
+        t->loop->bops->buf_put(t->loop->be, c->id);
+        t->hhead = (t->hhead + 1) & (t->hcap - 1);
+    }
+    t->hhead = 0;
+}
+
 static void t_unref(cio_transport *t)
 {
     if (--t->refs)
         return;
+    held_release(t);
+    cio__free(t->hq);
     cio__free(t->rbuf);
     cio__wbuf_free(&t->wb);
+    cio__wbuf_free(&t->sb);
     cio__free(t);
 }
 
@@ -126,6 +174,15 @@ static void close_now(cio_transport *t, int err)
         t->err = err;
     t->closed = 1;
     t->closing = 1;
+    if (t->umode) {
+        /* the ops' final completions drop their references later; the
+         * cancel is submitted before close(2) so the socket closes now */
+        if (t->r_armed)
+            t->loop->bops->cancel(t->loop->be, &t->rop);
+        if (t->s_busy)
+            t->loop->bops->cancel(t->loop->be, &t->sop);
+        held_release(t);
+    }
     cio__afd_close(&t->afd);
     close(t->fd);
     cio__wbuf_free(&t->wb);
@@ -165,6 +222,8 @@ static void do_write_eof(cio_transport *t)
         close_now(t, -errno);
 }
 
+static void flushed(cio_transport *t);
+
 static void flush(cio_transport *t)
 {
     int again;
@@ -175,7 +234,14 @@ static void flush(cio_transport *t)
     }
     if (again)
         cio__afd_clear(&t->afd, CIO__EV_WRITE);
-    size_t len = cio__wbuf_len(&t->wb);
+    flushed(t);
+}
+
+/* After bytes left: resume_writing below the low-water mark; once all is
+ * sent, the write_eof or close that waited for it. */
+static void flushed(cio_transport *t)
+{
+    size_t len = wlen(t);
     if (t->wpaused && len <= t->low) {
         t->wpaused = 0;
         if (t->proto->resume_writing) {
@@ -261,6 +327,164 @@ static void read_some(cio_transport *t)
     }
 }
 
+/* ---------------------------------------------------- completion mode */
+
+static void u_recv_cb(cio__uop *op, int res, int more, char *buf,
+                      unsigned id)
+{
+    cio_transport *t = cio__container_of(op, cio_transport, rop);
+    if (res > 0) {
+        if (t->closed) {
+            t->loop->bops->buf_put(t->loop->be, id);
+        } else {
+            if (t->hlen == t->hcap) {
+                /* a ring, doubled when full (a power of two) */
+                unsigned cap = t->hcap ? t->hcap * 2 : 4;
+                struct held *q = cio__malloc(cap * sizeof(*q));
+                if (!q) {
+                    t->loop->bops->buf_put(t->loop->be, id);
+                    t->r_err = -ENOMEM;
+                    goto out;
+                }
+                for (unsigned i = 0; i < t->hlen; i++)
+                    q[i] = t->hq[(t->hhead + i) & (t->hcap - 1)];
+                cio__free(t->hq);
+                t->hq = q;
+                t->hcap = cap;
+                t->hhead = 0;
+            }
+            t->hq[(t->hhead + t->hlen) & (t->hcap - 1)] =
+                (struct held){buf, (uint32_t)res, id};
+            t->hlen++;
+        }
+    } else if (res == 0) {
+        t->r_eof = 1;
+    } else if (res != -ECANCELED) {
+        t->r_err = res;
+    }
+out:
+    if (!t->closed)
+        schedule(t); /* deliver, or re-arm a recv that ended */
+    if (!more) {
+        t->r_armed = 0;
+        t_unref(t); /* the op's reference */
+    }
+}
+
+static void u_send_next(cio_transport *t);
+
+static void u_send_cb(cio__uop *op, int res, int more, char *buf,
+                      unsigned id)
+{
+    (void)more;
+    (void)buf;
+    (void)id;
+    cio_transport *t = cio__container_of(op, cio_transport, sop);
+    t->s_busy = 0;
+    if (res > 0) {
+        t->sb.start += (size_t)res;
+        if (t->sb.start == t->sb.end)
+            t->sb.start = t->sb.end = 0;
+    } else if (res < 0 && res != -ECANCELED && !t->w_err) {
+        t->w_err = res;
+    }
+    if (!t->closed) {
+        if (!t->w_err)
+            u_send_next(t);
+        size_t len = wlen(t);
+        if (t->w_err || (t->wpaused && len <= t->low) ||
+            (!len && (t->eof_pending || t->closing)))
+            schedule(t); /* user callbacks run from the run */
+    }
+    t_unref(t); /* the op's reference */
+}
+
+/* Sends the rest of sb, or swaps the filling buffer in and sends it. */
+static void u_send_next(cio_transport *t)
+{
+    if (t->s_busy || t->closed)
+        return;
+    if (!cio__wbuf_len(&t->sb)) {
+        if (!cio__wbuf_len(&t->wb))
+            return;
+        cio__wbuf tmp = t->sb;
+        t->sb = t->wb;
+        t->wb = tmp;
+        t->wb.start = t->wb.end = 0;
+    }
+    int r = t->loop->bops->send(t->loop->be, &t->sop, t->fd,
+                                t->sb.p + t->sb.start, cio__wbuf_len(&t->sb));
+    if (r < 0) {
+        if (!t->w_err)
+            t->w_err = r;
+        schedule(t);
+        return;
+    }
+    t->s_busy = 1;
+    t->refs++;
+}
+
+static void u_arm_recv(cio_transport *t)
+{
+    int r = t->loop->bops->recv(t->loop->be, &t->rop, t->fd);
+    if (r < 0) {
+        fatal(t, r, 0);
+        return;
+    }
+    t->r_armed = 1;
+    t->refs++;
+}
+
+/* Can t run in completion mode on its loop? */
+static int u_eligible(const cio_transport *t)
+{
+    const cio__backend_ops *o = t->loop->bops;
+    return t->is_sock && !t->proto->get_buffer && o->caps &&
+           (o->caps(t->loop->be) & CIO__CAP_SOCK_OPS);
+}
+
+/* The run's part in completion mode: hand the held chunks to the
+ * protocol, then what the recv ended with, then keep a recv armed. */
+static void u_run(cio_transport *t)
+{
+    if (t->w_err) {
+        fatal(t, t->w_err, 0);
+        return;
+    }
+    flushed(t);
+    const cio_protocol *p = t->proto;
+    while (t->hlen && !t->closed && !t->closing && !t->paused_r) {
+        struct held c = t->hq[t->hhead];
+        t->hhead = (t->hhead + 1) & (t->hcap - 1);
+        t->hlen--;
+        int rc = p->data_received(t, c.p, c.len, t->ctx);
+        t->loop->bops->buf_put(t->loop->be, c.id);
+        if (rc < 0) {
+            fatal(t, rc, 1);
+            return;
+        }
+    }
+    if (t->closed || t->closing || t->paused_r || t->hlen)
+        return;
+    if (t->r_err) {
+        fatal(t, t->r_err, 0);
+        return;
+    }
+    if (t->r_eof) {
+        if (t->eof)
+            return;
+        t->eof = 1;
+        int keep = p->eof_received ? p->eof_received(t, t->ctx) : 0;
+        if (keep < 0)
+            fatal(t, keep, 1);
+        else if (!keep)
+            cio_transport_close(t);
+        return;
+    }
+    if (!t->r_armed)
+        u_arm_recv(t);
+}
+
 static void transport_run(cio__handle *h)
 {
     cio_transport *t = h->arg;
@@ -293,6 +517,15 @@ static void transport_run(cio__handle *h)
         }
         if (!t->closed)
             check_high_water(t);
+    }
+    if (t->umode) {
+        if (!t->closed)
+            u_run(t);
+        t->in_run = 0;
+        if (t->closed && !t->lost)
+            call_lost(t);
+        t_unref(t); /* the run's reference */
+        return;
     }
     if (!t->closed && cio__wbuf_len(&t->wb) &&
         (t->afd.ready & CIO__EV_WRITE))
@@ -355,6 +588,8 @@ static int t_new(cio_loop *loop, int fd, const cio_conn_opts *opts,
     t->high = o.high_water;
     t->low = o.low_water;
     t->sl.close = srv_close;
+    t->rop.cb = u_recv_cb;
+    t->sop.cb = u_send_cb;
     if (register_fd) {
         r = cio__conn_register(&t->afd, loop, fd, transport_event,
                                &t->is_sock);
@@ -404,10 +639,20 @@ static int make_protocol(cio_transport *t, cio_protocol_factory factory,
     return 0;
 }
 
+/* A transport whose descriptor is watched for readiness switches to
+ * completion mode if it can, before anything is written or read. */
+static void u_switch(cio_transport *t)
+{
+    if (!u_eligible(t))
+        return;
+    cio__afd_unwatch(&t->afd);
+    t->umode = 1;
+}
+
 int cio__transport_accepted(cio_server *s, int fd)
 {
     cio_transport *t;
-    int r = t_new(s->loop, fd, &s->conn, 1, &t);
+    int r = t_new(s->loop, fd, &s->conn, 0, &t);
     if (r < 0)
         return r;
     t->is_sock = 1;
@@ -417,6 +662,21 @@ int cio__transport_accepted(cio_server *s, int fd)
     if (r < 0) {
         cio__loop_report(s->loop, "protocol factory failed", r, NULL, NULL,
                          NULL);
+        t_discard(t);
+        return 0;
+    }
+    /* A fresh descriptor: the protocol decides how it is watched. */
+    if (u_eligible(t)) {
+        r = cio__afd_claim(&t->afd, t->loop, fd);
+        t->umode = r == 0;
+    } else {
+        uint8_t is_sock;
+        r = cio__conn_register(&t->afd, t->loop, fd, transport_event,
+                               &is_sock);
+    }
+    if (r < 0) {
+        cio__loop_report(s->loop, "transport: cannot watch a connection", r,
+                         NULL, NULL, NULL);
         t_discard(t);
         return 0;
     }
@@ -458,6 +718,7 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     t->is_sock = 1;
     r = make_protocol(t, factory, arg, 0);
     if (r == 0) {
+        u_switch(t);
         t->made = 1;
         if (t->proto->connection_made)
             r = t->proto->connection_made(t, t->ctx);
@@ -507,6 +768,7 @@ int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
         if (t->no_read)
             t->afd.ready &= ~CIO__EV_READ;
     }
+    u_switch(t);
     t->pending |= EV_MADE;
     schedule(t);
     if (out)
@@ -532,6 +794,15 @@ int cio_transport_write(cio_transport *t, const void *data, size_t len)
         return t->err;
     if (t->closing || t->eof_pending || t->eof_sent || t->no_write)
         return -EPIPE;
+    if (t->umode) {
+        rc = cio__wbuf_append(&t->wb, data, len);
+        if (rc < 0) {
+            fatal(t, rc, 0);
+            return rc;
+        }
+        u_send_next(t);
+        return check_high_water(t);
+    }
     const char *p = data;
     while (len && !cio__wbuf_len(&t->wb) &&
            (t->afd.ready & CIO__EV_WRITE)) {
@@ -569,7 +840,8 @@ int cio_transport_writelines(cio_transport *t, const struct iovec *iov,
     if (t->closing || t->eof_pending || t->eof_sent || t->no_write)
         return -EPIPE;
     size_t i = 0, off = 0;
-    if (n && !cio__wbuf_len(&t->wb) && (t->afd.ready & CIO__EV_WRITE)) {
+    if (n && !cio__wbuf_len(&t->wb) && !t->umode &&
+        (t->afd.ready & CIO__EV_WRITE)) {
         ssize_t k = cio__conn_sendv(t->fd, t->is_sock, iov,
                                     n > 64 ? 64 : (int)n);
         if (k < 0 && k != -EAGAIN && k != -EWOULDBLOCK) {
@@ -607,7 +879,7 @@ int cio_transport_write_eof(cio_transport *t)
         return -ENOTSUP;
     if (t->eof_pending || t->eof_sent)
         return 0;
-    if (cio__wbuf_len(&t->wb))
+    if (wlen(t))
         t->eof_pending = 1;
     else
         do_write_eof(t);
@@ -629,8 +901,10 @@ int cio_transport_close(cio_transport *t)
     if (t->closing)
         return 0;
     t->closing = 1;
-    if (!cio__wbuf_len(&t->wb))
+    if (!wlen(t))
         close_now(t, 0);
+    else if (t->umode && t->r_armed)
+        t->loop->bops->cancel(t->loop->be, &t->rop); /* reads no more */
     return 0;
 }
 
@@ -649,6 +923,8 @@ int cio_transport_pause_reading(cio_transport *t)
     if (rc < 0)
         return rc;
     t->paused_r = 1;
+    if (t->umode && t->r_armed)
+        t->loop->bops->cancel(t->loop->be, &t->rop);
     return 0;
 }
 
@@ -660,7 +936,7 @@ int cio_transport_resume_reading(cio_transport *t)
     if (!t->paused_r)
         return 0;
     t->paused_r = 0;
-    if (!t->closed && (t->afd.ready & CIO__EV_READ))
+    if (!t->closed && (t->umode || (t->afd.ready & CIO__EV_READ)))
         schedule(t);
     return 0;
 }
@@ -683,7 +959,7 @@ ssize_t cio_transport_get_write_buffer_size(const cio_transport *t)
 {
     if (!t)
         return -EINVAL;
-    return (ssize_t)cio__wbuf_len(&t->wb);
+    return (ssize_t)wlen(t);
 }
 
 int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
