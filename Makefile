@@ -3,9 +3,11 @@
 #   make [build]     bootstrap, configure build/ (gcc, RelWithDebInfo), build
 #   make check       build, then the quick ctest in build/ (no valgrind)
 #   make test        the CI gate, five stages, stopping at the first failure:
-#                      1. gcc:      build/ + full ctest
+#                      1. gcc:      build/ + full ctest, then the unit and
+#                                   integration tests again on io_uring
 #                      2. clang:    build-clang/, -Werror, unit tests but stress
-#                      3. asan:     build-asan/, address,undefined, all but stress
+#                      3. asan:     build-asan/, address,undefined, all but
+#                                   stress, then unit + integration on io_uring
 #                      4. tsan:     build-tsan/, thread, unit + core but stress
 #                      5. valgrind: build/, core tests under memcheck
 #                    (each stage is also a target: make test-asan, ...)
@@ -86,6 +88,8 @@ test-gcc: bootstrap
 	$(CMAKE) -S . -B $(BUILD_DIR) $(MAIN_CONFIG)
 	$(CMAKE) --build $(BUILD_DIR) -j $(JOBS)
 	$(CTEST_RUN) $(BUILD_DIR) -LE valgrind
+	$(call banner,[1/5] gcc: unit + integration tests on the io_uring backend)
+	CIO_BACKEND=uring $(CTEST_RUN) $(BUILD_DIR) -L 'unit|integration' -LE valgrind
 
 test-clang: bootstrap
 	$(call banner,[2/5] clang: -Werror build of everything + unit tests)
@@ -103,6 +107,8 @@ test-asan: bootstrap
 		-DCIO_BUILD_BENCH=OFF -DCIO_TEST_TIMEOUT_MULTIPLIER=3
 	$(CMAKE) --build build-asan -j $(JOBS)
 	$(CTEST_RUN) build-asan -LE stress
+	$(call banner,[3/5] asan: unit + integration tests on the io_uring backend)
+	CIO_BACKEND=uring $(CTEST_RUN) build-asan -L 'unit|integration' -LE stress
 
 test-tsan: export TSAN_OPTIONS = halt_on_error=1
 test-tsan: bootstrap

@@ -8,6 +8,8 @@
  * BufferedProtocol variant instead: get_buffer hands out one 64 KiB
  * buffer (one thread, and buffer_updated writes it out before returning,
  * so one buffer serves every connection) and buffer_updated echoes it.
+ * --backend uring|epoll picks the loop's backend (default: CIO_BACKEND,
+ * else epoll); on io_uring the transports run in completion mode.
  * Listens on 127.0.0.1:<port> (--port N, else $PORT, else 25002) until
  * SIGTERM or SIGINT. Prints one line when listening.
  */
@@ -66,26 +68,42 @@ int main(int argc, char **argv)
 {
     int port = getenv("PORT") ? atoi(getenv("PORT")) : 25002;
     const cio_protocol *proto = &plain;
+    cio_loop_opts o = CIO_LOOP_OPTS_INIT;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--buffered") == 0)
+        } else if (strcmp(argv[i], "--buffered") == 0) {
             proto = &buffered;
+        } else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "uring") == 0) {
+                o.backend = CIO_BACKEND_URING;
+            } else if (strcmp(argv[i], "epoll") == 0) {
+                o.backend = CIO_BACKEND_EPOLL;
+            } else {
+                fprintf(stderr, "echo_protocol: --backend uring|epoll\n");
+                return 2;
+            }
+        }
     }
     cio_loop *loop;
-    if (cio_loop_new(&loop, NULL) < 0)
+    int r = cio_loop_new(&loop, &o);
+    if (r < 0) {
+        fprintf(stderr, "echo_protocol: loop: %s\n", cio_strerror(r));
         return 1;
+    }
     cio_loop_add_signal_handler(loop, SIGTERM, stop_cb, loop);
     cio_loop_add_signal_handler(loop, SIGINT, stop_cb, loop);
     cio_server *srv;
-    int r = cio_create_server(loop, factory, (void *)proto, "127.0.0.1", port,
+    r = cio_create_server(loop, factory, (void *)proto, "127.0.0.1", port,
                               NULL, &srv);
     if (r < 0) {
         fprintf(stderr, "echo_protocol: listen: %s\n", cio_strerror(r));
         return 1;
     }
-    printf("echo_protocol%s listening on 127.0.0.1:%d\n",
-           proto == &buffered ? " (buffered)" : "", cio_server_port(srv));
+    printf("echo_protocol%s (%s) listening on 127.0.0.1:%d\n",
+           proto == &buffered ? " (buffered)" : "",
+           cio_loop_backend_name(loop), cio_server_port(srv));
     fflush(stdout);
     cio_loop_run_forever(loop);
     cio_server_abort_clients(srv);
