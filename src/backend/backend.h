@@ -87,6 +87,10 @@ typedef struct cio__backend_ops {
      * after it really closes the socket. */
     int (*cancel)(cio__backend *b, cio__uop *op);
     void (*buf_put)(cio__backend *b, unsigned id);
+    /* At loop close: cancels whatever is in the kernel and delivers the
+     * final completion of every op (their owners drop their references);
+     * watchers are not called. */
+    void (*drain)(cio__backend *b);
 } cio__backend_ops;
 
 #define CIO__CAP_SOCK_OPS 0x1u /* recv/send/cancel/buf_put work */

@@ -98,6 +98,8 @@ struct cio__backend {
     cio__uop *starved_head, *starved_tail;
     cio__uop *deferred; /* cancelled while starved: final completion due */
     int sock_ops;       /* the kernel has what recv/send need */
+    unsigned ops_live;  /* ops whose final completion is still due */
+    int draining;       /* loop close: re-arm nothing */
 };
 
 static int ring_init(cio__backend *b)
@@ -425,7 +427,7 @@ static int poll_done(cio__backend *b, uint64_t ud, int res, unsigned flags)
     }
     /* the callback may have removed, replaced or re-armed it (and the
      * table may have moved) */
-    if (rearm && fd < b->ntab) {
+    if (rearm && !b->draining && fd < b->ntab) {
         e = &b->tab[fd];
         if (e->io == io && e->gen == gen && !e->armed && io->events)
             (void)arm(b, fd, e);
@@ -509,7 +511,10 @@ static int ur_recv(cio__backend *b, cio__uop *op, int fd)
     op->fd = fd;
     op->bstate = OP_RECV;
     op->bnext = NULL;
-    return arm_recv(b, op);
+    r = arm_recv(b, op);
+    if (r == 0)
+        b->ops_live++;
+    return r;
 }
 
 static int ur_send(cio__backend *b, cio__uop *op, int fd, const void *p,
@@ -523,6 +528,7 @@ static int ur_send(cio__backend *b, cio__uop *op, int fd, const void *p,
     io_uring_prep_send(sqe, fd, p, n > UINT32_MAX ? UINT32_MAX : n,
                        MSG_NOSIGNAL);
     io_uring_sqe_set_data(sqe, op);
+    b->ops_live++;
     return 0;
 }
 
@@ -575,7 +581,7 @@ static void ur_buf_put(cio__backend *b, unsigned id)
 static void op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
 {
     int more = (flags & IORING_CQE_F_MORE) != 0;
-    if (res == -ENOBUFS && (op->bstate & OP_RECV)) {
+    if (res == -ENOBUFS && (op->bstate & OP_RECV) && !b->draining) {
         /* out of buffers: wait in line for them, unseen by the owner */
         op->bstate |= OP_STARVED;
         op->bnext = NULL;
@@ -586,6 +592,8 @@ static void op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
         b->starved_tail = op;
         return;
     }
+    if (!more)
+        b->ops_live--;
     char *buf = NULL;
     unsigned id = 0;
     if (flags & IORING_CQE_F_BUFFER) {
@@ -636,7 +644,7 @@ static int dispatch(cio__backend *b, const cqe_copy *c)
             ssize_t rr = read(b->evfd, &v, sizeof(v));
             (void)rr;
             atomic_store_explicit(&b->wake_pending, 0, memory_order_release);
-            if (!(c->flags & IORING_CQE_F_MORE))
+            if (!(c->flags & IORING_CQE_F_MORE) && !b->draining)
                 arm_wake(b);
             return 1;
         }
@@ -680,16 +688,19 @@ static int reap(cio__backend *b)
         b->deferred = op->bnext;
         op->bnext = NULL;
         op->bstate &= ~OP_STARVED;
+        b->ops_live--;
         op->cb(op, -ECANCELED, 0, NULL, 0);
         n++;
     }
     /* buffers came back: re-arm starved receives, oldest first */
-    for (unsigned avail = NBUFS - b->bufs_out; b->starved_head && avail;
-         avail--) {
+    for (unsigned avail = NBUFS - b->bufs_out;
+         b->starved_head && avail && !b->draining; avail--) {
         cio__uop *op = b->starved_head;
         starved_unlink(b, op);
-        if (arm_recv(b, op) < 0)
+        if (arm_recv(b, op) < 0) {
+            b->ops_live--;
             op->cb(op, -ENOMEM, 0, NULL, 0);
+        }
     }
     return n;
 }
@@ -734,6 +745,33 @@ static int ur_poll(cio__backend *b, int64_t timeout_ns)
     }
 }
 
+static void ur_drain(cio__backend *b)
+{
+    if (!b->ops_live || !b->enabled)
+        return;
+    b->draining = 1;
+    /* starved ops are not in the kernel: their finals come from reap */
+    while (b->starved_head) {
+        cio__uop *op = b->starved_head;
+        starved_unlink(b, op);
+        op->bnext = b->deferred;
+        b->deferred = op;
+    }
+    struct io_uring_sqe *sqe = get_sqe(b);
+    if (sqe) {
+        io_uring_prep_cancel(sqe, NULL, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    }
+    /* bounded: a send the kernel cannot cancel at once still ends */
+    int64_t end = mono_ns() + 2000000000;
+    while (b->ops_live && mono_ns() < end) {
+        struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10000000};
+        struct io_uring_cqe *cqe;
+        (void)io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, &ts, NULL);
+        reap(b);
+    }
+}
+
 static int ur_wakeup(cio__backend *b)
 {
     if (atomic_exchange_explicit(&b->wake_pending, 1, memory_order_acq_rel))
@@ -759,4 +797,5 @@ const cio__backend_ops cio__backend_uring = {
     .send = ur_send,
     .cancel = ur_cancel,
     .buf_put = ur_buf_put,
+    .drain = ur_drain,
 };

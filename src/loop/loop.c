@@ -588,6 +588,10 @@ int cio_loop_close(cio_loop *loop)
      * put that loop back afterwards. */
     cio_loop *outer = cio__tls_running;
     cio__tls_running = loop;
+    /* Operations still in the kernel (io_uring) end now: their owners
+     * release what the operations held, in discard mode. */
+    if (loop->bops->drain)
+        loop->bops->drain(loop->be);
     while (loop->rq_head) {
         cio__ready *r = loop->rq_head;
         loop->rq_head = r->next;

@@ -402,7 +402,7 @@ static void u_send_cb(cio__uop *op, int res, int more, char *buf,
 /* Sends the rest of sb, or swaps the filling buffer in and sends it. */
 static void u_send_next(cio_transport *t)
 {
-    if (t->s_busy || t->closed)
+    if (t->s_busy || t->closed || t->loop->discarding)
         return;
     if (!cio__wbuf_len(&t->sb)) {
         if (!cio__wbuf_len(&t->wb))

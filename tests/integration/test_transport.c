@@ -2,12 +2,15 @@
  * test_transport.c - protocols and transports over loopback TCP and
  * socketpairs: callback order, BufferedProtocol, half-close with
  * eof_received, pause/resume reading, pause/resume writing against a peer
- * that does not read, close flushing and abort discarding.
+ * that does not read, close flushing and abort discarding, a 4 MiB echo
+ * kept in order across pauses, and a loop closed while I/O is in flight
+ * (on io_uring: ops in the kernel must end, free and close at once).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cio_testutil_net.h"
@@ -381,6 +384,166 @@ static int pipe_main(void *arg, void **result)
 
 TU_NET_CASE(transport_pipe, pipe_main)
 
+/* ---- a long transfer, in order, with reading paused now and then ---- */
+
+typedef struct pat {
+    size_t got, next_pause;
+    int bad, pauses, paused, lost;
+    cio_transport *t;
+} pat;
+
+static int pat_data(cio_transport *t, const void *data, size_t len, void *ctx)
+{
+    pat *p = ctx;
+    const unsigned char *d = data;
+    for (size_t i = 0; i < len; i++)
+        if (d[i] != (unsigned char)((p->got + i) % 251))
+            p->bad = 1;
+    p->got += len;
+    if (p->got >= p->next_pause) {
+        /* the task resumes it: chunks that arrive meanwhile must wait,
+         * in order */
+        p->next_pause += 300 * 1024;
+        p->pauses++;
+        p->paused = 1;
+        return cio_transport_pause_reading(t);
+    }
+    return 0;
+}
+
+static int pat_made(cio_transport *t, void *ctx)
+{
+    ((pat *)ctx)->t = t;
+    return 0;
+}
+
+static void pat_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    (void)err;
+    ((pat *)ctx)->lost = 1;
+}
+
+static const cio_protocol PAT = {.connection_made = pat_made,
+                                 .data_received = pat_data,
+                                 .connection_lost = pat_lost};
+
+static int pat_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    *p = &PAT;
+    *ctx = arg;
+    return 0;
+}
+
+static int big_echo_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_srv, 0, sizeof(g_srv));
+    g_srv.echo = 1;
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, rec_factory, &g_srv,
+                                       "127.0.0.1", 0, NULL, &srv),
+                     0);
+    static pat p;
+    memset(&p, 0, sizeof(p));
+    p.next_pause = 300 * 1024;
+    cio_transport *t;
+    assert_int_equal(cio_create_connection(pat_factory, &p, "127.0.0.1",
+                                           cio_server_port(srv), NULL, &t),
+                     0);
+    const size_t total = 4u << 20;
+    static unsigned char chunk[65536];
+    for (size_t off = 0; off < total; off += sizeof(chunk)) {
+        for (size_t i = 0; i < sizeof(chunk); i++)
+            chunk[i] = (unsigned char)((off + i) % 251);
+        assert_int_equal(cio_transport_write(t, chunk, sizeof(chunk)), 0);
+        /* let the echo flow while writing, resuming a paused reader */
+        assert_int_equal(cio_sleep(0), 0);
+        if (p.paused) {
+            p.paused = 0;
+            assert_int_equal(cio_transport_resume_reading(t), 0);
+        }
+    }
+    for (int w = 0; w < 5000 && p.got < total; w++) {
+        assert_int_equal(cio_sleep(CIO_MS), 0);
+        if (p.paused) {
+            p.paused = 0;
+            assert_int_equal(cio_transport_resume_reading(t), 0);
+        }
+    }
+    assert_int_equal(p.got, total);
+    assert_int_equal(p.bad, 0);
+    assert_true(p.pauses >= 10);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(p.lost && g_srv.t == NULL);
+    assert_int_equal(cio_server_free(srv), 0);
+    return 0;
+}
+
+TU_NET_CASE(transport_big_echo_with_pauses, big_echo_main)
+
+/* ---- the loop closes while a transport's I/O is in flight ---- */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+static int stop_soon(void *arg)
+{
+    cio_loop_stop(arg);
+    return 0;
+}
+
+static void transport_loop_closed_io_in_flight(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        memset(&g_cli, 0, sizeof(g_cli));
+        cio_loop *loop;
+        assert_int_equal(cio_loop_new(&loop, NULL), 0);
+        int sv[2];
+        assert_int_equal(
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        int small = 4096;
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+        cio_transport *t;
+        assert_int_equal(
+            cio_transport_from_fd(loop, sv[0], rec_factory, &g_cli, NULL, &t),
+            0);
+        cio_loop_call_soon(loop, stop_soon, loop, NULL);
+        cio_loop_run_forever(loop); /* connection_made; reading armed */
+        assert_int_equal(g_cli.nlog, 1);
+        if (variant == 1) {
+            /* a write the peer never reads: part of it stays in flight */
+            static char big[1 << 20];
+            assert_int_equal(cio_transport_write(t, big, sizeof(big)), 0);
+            cio_loop_call_soon(loop, stop_soon, loop, NULL);
+            cio_loop_run_forever(loop);
+            assert_true(cio_transport_get_write_buffer_size(t) > 0);
+        }
+        /* abort, then close the loop without another iteration: nothing
+         * may leak (tu_teardown counts blocks) or hang */
+        assert_int_equal(cio_transport_abort(t), 0);
+        int64_t t0 = mono_ns();
+        assert_int_equal(cio_loop_free(loop), 0);
+        assert_true(mono_ns() - t0 < CIO_SEC);
+        /* and the descriptor is really closed: the peer reads EOF */
+        char c;
+        ssize_t k;
+        for (;;) {
+            k = read(sv[1], &c, 1);
+            if (k <= 0)
+                break;
+        }
+        assert_int_equal(k, 0);
+        close(sv[1]);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(transport_echo_half_close_order, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_buffered_protocol, tu_setup, tu_teardown),
@@ -388,6 +551,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(transport_pause_resume_writing, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_close_flushes_abort_discards, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_pipe, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_big_echo_with_pauses, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_loop_closed_io_in_flight, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
