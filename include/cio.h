@@ -107,10 +107,14 @@ typedef enum cio_clock_kind {
     CIO_CLOCK_VIRTUAL = 1
 } cio_clock_kind;
 
+/* The kernel interface a loop runs on. Every API works on both; on
+ * io_uring, socket transports whose protocol has data_received also read
+ * and write through completions (one io_uring_enter per iteration).
+ * io_uring loops bind to the first thread that runs them. */
 typedef enum cio_backend_kind {
-    CIO_BACKEND_AUTO = 0, /* CIO_BACKEND env var, then the best available */
+    CIO_BACKEND_AUTO = 0,  /* the CIO_BACKEND env var (epoll|uring), else epoll */
     CIO_BACKEND_EPOLL = 1,
-    CIO_BACKEND_URING = 2
+    CIO_BACKEND_URING = 2  /* io_uring (Linux 6.0+ for completion mode) */
 } cio_backend_kind;
 
 typedef struct cio_loop_opts {
@@ -126,7 +130,9 @@ typedef struct cio_loop_opts {
 /* Creates a loop. opts is borrowed for the call (NULL: defaults). The loop
  * does not become the thread's current loop (see cio_set_event_loop).
  * Returns: 0, *out set. Errors: -ENOMEM, -EMFILE, -EINVAL (bad option),
- * -ENOSYS (requested backend unavailable); *out is NULL on failure. */
+ * -ENOSYS (requested backend unknown), or the kernel's refusal of io_uring
+ * (-EPERM where it is disabled, -ENOSYS without it); *out is NULL on
+ * failure. */
 CIO_API int cio_loop_new(cio_loop **out, const cio_loop_opts *opts);
 
 /* Closes the loop: discards pending callbacks and timers and releases the

@@ -3,14 +3,14 @@
  *
  * The loop sees a backend through this ops table and nothing else: no
  * layer above src/backend/ knows whether epoll or io_uring runs. Checklist
- * when adding a member: implement it in every backend (epoll.c, and
- * uring.c when it lands), document it in docs/backends.md.
+ * when adding a member: implement it in every backend (epoll.c,
+ * uring.c; optional members may be NULL), document it in docs/backends.md.
  *
  * Readiness is reported through cio__io watchers embedded in their owners:
  * the backend calls io->cb(io, revents) from poll(). Sockets, streams and
  * transports use it edge-triggered (CIO__EV_EDGE, src/net/afd.h); the
- * poller and the selector level-triggered. A completion-shaped submit/
- * cancel pair arrives with io_uring (S17); docs/backends.md has the rest.
+ * poller and the selector level-triggered. io_uring adds optional
+ * completion-shaped socket operations; docs/backends.md has the rest.
  */
 #ifndef CIO_BACKEND_H
 #define CIO_BACKEND_H
