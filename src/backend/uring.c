@@ -68,7 +68,8 @@
 #define UD_IGNORE 7ull
 
 #define OP_RECV 0x1u
-#define OP_STARVED 0x2u /* in the starved FIFO */
+#define OP_STARVED 0x2u   /* in the starved FIFO */
+#define OP_CANCELLED 0x4u /* its owner cancelled it: never re-armed */
 
 typedef struct fdent {
     cio__io *io;
@@ -312,6 +313,48 @@ static void settle(cio__backend *b)
         (void)io_uring_get_events(&b->ring);
 }
 
+/* Submits a prepared removal or cancellation whose own user_data is
+ * req_ud and looks for its answer in the CQ: on -EALREADY (its target was
+ * completing, task work pending) the kernel's work has run by then, so it
+ * asks again (redo). The target is gone when this returns, unless the
+ * answer is not posted yet; then dispatch() repeats the request. */
+static void submit_until_done(cio__backend *b, uint64_t req_ud,
+                              void (*redo)(cio__backend *b, uint64_t ud))
+{
+    for (int tries = 0; tries < 8; tries++) {
+        submit_now(b);
+        int again = 0;
+        unsigned head;
+        struct io_uring_cqe *cqe;
+        io_uring_for_each_cqe(&b->ring, head, cqe)
+        {
+            if (cqe->user_data == req_ud) {
+                cqe->user_data = UD_IGNORE; /* answered here */
+                again = cqe->res == -EALREADY;
+                break;
+            }
+        }
+        if (!again)
+            return;
+        redo(b, req_ud);
+    }
+}
+
+static void redo_remove(cio__backend *b, uint64_t req_ud)
+{
+    remove_poll(b, (req_ud & ~TAG_MASK) | TAG_POLL);
+}
+
+static void redo_cancel(cio__backend *b, uint64_t req_ud)
+{
+    struct io_uring_sqe *sqe = get_sqe(b);
+    if (sqe) {
+        io_uring_prep_cancel64(sqe, req_ud & ~TAG_MASK,
+                               IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, req_ud);
+    }
+}
+
 static int ur_add(cio__backend *b, cio__io *io, unsigned events)
 {
     int fd = io->fd;
@@ -374,13 +417,14 @@ static int ur_del(cio__backend *b, cio__io *io)
     if (!e)
         return -ENOENT;
     int armed = e->armed;
+    uint64_t rm = (poll_ud(io->fd, e->gen) & ~TAG_MASK) | TAG_REMOVE;
     if (armed)
         settle(b);
     disarm(b, io->fd, e);
     e->gen++;
     e->io = NULL;
     if (armed)
-        submit_now(b);
+        submit_until_done(b, rm, redo_remove);
     return 0;
 }
 
@@ -409,6 +453,13 @@ static int poll_done(cio__backend *b, uint64_t ud, int res, unsigned flags)
         }
     } else {
         unsigned m = (unsigned)res;
+        if (!(io->events & CIO__EV_EDGE)) {
+            /* A one-shot poll reports the state when it fired, which the
+             * owner may have consumed since (it read without being told):
+             * a level is the state now, as epoll_wait would see it. */
+            struct pollfd pfd = {.fd = fd, .events = (short)to_poll(io->events)};
+            m = poll(&pfd, 1, 0) > 0 ? (unsigned)pfd.revents : 0;
+        }
         if (m & (POLLIN | POLLRDHUP))
             rev |= CIO__EV_READ;
         if (m & POLLOUT)
@@ -553,19 +604,24 @@ static int ur_cancel(cio__backend *b, cio__uop *op)
     if (op->bstate & OP_STARVED) {
         /* not in the kernel: its final completion comes from the next
          * poll, never from inside this call */
+        op->bstate |= OP_CANCELLED;
         starved_unlink(b, op);
         op->bnext = b->deferred;
         b->deferred = op;
         return 0;
     }
+    /* a recv that the kernel ended for want of buffers, its completion
+     * not reaped yet, must not be parked and re-armed after this */
+    op->bstate |= OP_CANCELLED;
     struct io_uring_sqe *sqe = get_sqe(b);
     if (!sqe)
         return -EBUSY;
     settle(b);
+    uint64_t ud = (uint64_t)(uintptr_t)op | TAG_CANCEL;
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op,
                            IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_CANCEL);
-    submit_now(b);
+    io_uring_sqe_set_data64(sqe, ud);
+    submit_until_done(b, ud, redo_cancel);
     return 0;
 }
 
@@ -578,10 +634,13 @@ static void ur_buf_put(cio__backend *b, unsigned id)
     b->bufs_out--;
 }
 
-static void op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
+static int op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
 {
     int more = (flags & IORING_CQE_F_MORE) != 0;
-    if (res == -ENOBUFS && (op->bstate & OP_RECV) && !b->draining) {
+    if (res == -ENOBUFS && (op->bstate & OP_RECV) && !more &&
+        (b->draining || (op->bstate & OP_CANCELLED)))
+        res = -ECANCELED; /* ended, and nobody wants it re-armed */
+    if (res == -ENOBUFS && (op->bstate & OP_RECV) && !more) {
         /* out of buffers: wait in line for them, unseen by the owner */
         op->bstate |= OP_STARVED;
         op->bnext = NULL;
@@ -590,7 +649,7 @@ static void op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
         else
             b->starved_head = op;
         b->starved_tail = op;
-        return;
+        return 0;
     }
     if (!more)
         b->ops_live--;
@@ -602,6 +661,7 @@ static void op_done(cio__backend *b, cio__uop *op, int res, unsigned flags)
         b->bufs_out++;
     }
     op->cb(op, res, more, buf, id);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- poll */
@@ -617,8 +677,7 @@ static int dispatch(cio__backend *b, const cqe_copy *c)
     uint64_t ud = c->ud;
     switch (ud & TAG_MASK) {
     case 0:
-        op_done(b, (cio__uop *)(uintptr_t)ud, c->res, c->flags);
-        return 1;
+        return op_done(b, (cio__uop *)(uintptr_t)ud, c->res, c->flags);
     case TAG_POLL:
         return poll_done(b, ud, c->res, c->flags);
     case TAG_REMOVE:
@@ -659,6 +718,25 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Buffers came back: re-arm starved receives, oldest first, one per
+ * free buffer. Returns the callbacks run (an op that cannot be re-armed
+ * ends with -ENOMEM). */
+static int rearm_starved(cio__backend *b)
+{
+    int n = 0;
+    for (unsigned avail = NBUFS - b->bufs_out;
+         b->starved_head && avail && !b->draining; avail--) {
+        cio__uop *op = b->starved_head;
+        starved_unlink(b, op);
+        if (arm_recv(b, op) < 0) {
+            b->ops_live--;
+            op->cb(op, -ENOMEM, 0, NULL, 0);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* Dispatches what the CQ holds. */
 static int reap(cio__backend *b)
 {
@@ -692,17 +770,7 @@ static int reap(cio__backend *b)
         op->cb(op, -ECANCELED, 0, NULL, 0);
         n++;
     }
-    /* buffers came back: re-arm starved receives, oldest first */
-    for (unsigned avail = NBUFS - b->bufs_out;
-         b->starved_head && avail && !b->draining; avail--) {
-        cio__uop *op = b->starved_head;
-        starved_unlink(b, op);
-        if (arm_recv(b, op) < 0) {
-            b->ops_live--;
-            op->cb(op, -ENOMEM, 0, NULL, 0);
-        }
-    }
-    return n;
+    return n + rearm_starved(b);
 }
 
 static int ur_poll(cio__backend *b, int64_t timeout_ns)
@@ -715,6 +783,11 @@ static int ur_poll(cio__backend *b, int64_t timeout_ns)
     int64_t deadline = timeout_ns > 0 ? mono_ns() + timeout_ns : 0;
     for (;;) {
         arm_queued(b);
+        /* buffers given back since the last poll serve starved receives
+         * in this very wait */
+        int early = rearm_starved(b);
+        if (early)
+            return early;
         if (timeout_ns == 0) {
             r = io_uring_submit_and_get_events(&b->ring);
         } else if (timeout_ns < 0) {
