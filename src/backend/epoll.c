@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/evfd.h"
 #include "internal.h"
 
 #define MAX_EVENTS 256
@@ -140,10 +141,7 @@ static int ep_poll(cio__backend *b, int64_t timeout_ns)
         if (p == b)
             continue;
         if (!p) {
-            uint64_t v;
-            ssize_t rr = read(b->evfd, &v, sizeof(v));
-            (void)rr;
-            atomic_store_explicit(&b->wake_pending, 0, memory_order_release);
+            cio__evfd_consume(&b->wake_pending, b->evfd);
             dispatched++;
             continue;
         }
@@ -172,12 +170,7 @@ static int ep_poll(cio__backend *b, int64_t timeout_ns)
 
 static int ep_wakeup(cio__backend *b)
 {
-    if (atomic_exchange_explicit(&b->wake_pending, 1, memory_order_acq_rel))
-        return 0;
-    uint64_t one = 1;
-    if (write(b->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        return -errno;
-    return 0;
+    return cio__evfd_wakeup(&b->wake_pending, b->evfd);
 }
 
 const cio__backend_ops cio__backend_epoll = {

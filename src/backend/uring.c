@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/evfd.h"
 #include "internal.h"
 
 #define SQ_ENTRIES 256
@@ -699,10 +700,7 @@ static int dispatch(cio__backend *b, const cqe_copy *c)
         return 0;
     default:
         if (ud == UD_WAKE) {
-            uint64_t v;
-            ssize_t rr = read(b->evfd, &v, sizeof(v));
-            (void)rr;
-            atomic_store_explicit(&b->wake_pending, 0, memory_order_release);
+            cio__evfd_consume(&b->wake_pending, b->evfd);
             if (!(c->flags & IORING_CQE_F_MORE) && !b->draining)
                 arm_wake(b);
             return 1;
@@ -847,12 +845,7 @@ static void ur_drain(cio__backend *b)
 
 static int ur_wakeup(cio__backend *b)
 {
-    if (atomic_exchange_explicit(&b->wake_pending, 1, memory_order_acq_rel))
-        return 0;
-    uint64_t one = 1;
-    if (write(b->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        return -errno;
-    return 0;
+    return cio__evfd_wakeup(&b->wake_pending, b->evfd);
 }
 
 const cio__backend_ops cio__backend_uring = {

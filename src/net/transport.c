@@ -260,6 +260,18 @@ static void flushed(cio_transport *t)
         close_now(t, 0);
 }
 
+/* The peer's EOF: eof_received decides whether the write side stays
+ * open (asyncio: a true return keeps it; else the transport closes). */
+static void got_eof(cio_transport *t)
+{
+    t->eof = 1;
+    int keep = t->proto->eof_received ? t->proto->eof_received(t, t->ctx) : 0;
+    if (keep < 0)
+        fatal(t, keep, 1);
+    else if (!keep)
+        cio_transport_close(t);
+}
+
 static void read_some(cio_transport *t)
 {
     const cio_protocol *p = t->proto;
@@ -307,12 +319,7 @@ static void read_some(cio_transport *t)
         }
         if (n == 0) {
             cio__afd_clear(&t->afd, CIO__EV_READ);
-            t->eof = 1;
-            int keep = p->eof_received ? p->eof_received(t, t->ctx) : 0;
-            if (keep < 0)
-                fatal(t, keep, 1);
-            else if (!keep)
-                cio_transport_close(t);
+            got_eof(t);
             return;
         }
         int e = errno;
@@ -471,14 +478,8 @@ static void u_run(cio_transport *t)
         return;
     }
     if (t->r_eof) {
-        if (t->eof)
-            return;
-        t->eof = 1;
-        int keep = p->eof_received ? p->eof_received(t, t->ctx) : 0;
-        if (keep < 0)
-            fatal(t, keep, 1);
-        else if (!keep)
-            cio_transport_close(t);
+        if (!t->eof)
+            got_eof(t);
         return;
     }
     if (!t->r_armed)

@@ -28,6 +28,18 @@
 
 #include "cio.h"
 
+/* UNDER_VALGRIND(): 1 when memcheck runs the test (it slows some cases
+ * down past their bounds, or cannot run them: see test_backend.c). */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef UNDER_VALGRIND
+#define UNDER_VALGRIND() 0
+#endif
+
 static inline int cio_test_backend_missing(void)
 {
     const char *b = getenv("CIO_BACKEND");

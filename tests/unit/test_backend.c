@@ -30,15 +30,6 @@
 #include "backend/backend.h"
 #include "cio_testutil.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
-#endif
-#endif
-#ifndef UNDER_VALGRIND
-#define UNDER_VALGRIND() 0
-#endif
 
 #define MS 1000000LL
 /* Bound of a poll that must report something already there: never

@@ -23,15 +23,6 @@
 #include "coro/coro.h"
 #include "coro/stack.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
-#endif
-#endif
-#ifndef UNDER_VALGRIND
-#define UNDER_VALGRIND() 0
-#endif
 
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
