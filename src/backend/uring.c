@@ -14,9 +14,9 @@
  *
  * The ring is made IORING_SETUP_SINGLE_ISSUER|DEFER_TASKRUN (completions
  * are produced in our own thread when we ask for them, no IPIs) and
- * disabled until the first submission, so the issuer is the thread that
- * first uses the loop, not the one that created it (cio binds a loop to
- * the thread that runs it). Kernels without those flags get a plain ring.
+ * disabled until the first poll (or a full submission queue), so the
+ * issuer is the thread that runs the loop, not the one that created it.
+ * Kernels without those flags get a plain ring.
  *
  * Stale completions: a poll's user_data carries the descriptor and a
  * generation that fd_mod/fd_del bump, so a completion of a removed or
@@ -298,10 +298,13 @@ static void disarm(cio__backend *b, int fd, fdent *e)
 }
 
 /* Submits now and runs the kernel's deferred work, so removed polls and
- * cancelled ops drop their file references before the caller closes. */
+ * cancelled ops drop their file references before the caller closes. A
+ * ring not enabled yet has never submitted: the kernel holds nothing, and
+ * enabling it here would bind it to a thread that may not be the one
+ * that runs the loop. */
 static void submit_now(cio__backend *b)
 {
-    if (ensure_enabled(b) == 0)
+    if (b->enabled)
         (void)io_uring_submit_and_get_events(&b->ring);
 }
 
@@ -600,6 +603,23 @@ static void starved_unlink(cio__backend *b, cio__uop *op)
     op->bstate &= ~OP_STARVED;
 }
 
+/* Turns the not yet submitted requests with user_data ud into no-ops
+ * whose completion is ignored. Returns how many it found. */
+static int unsubmit(cio__backend *b, uint64_t ud)
+{
+    struct io_uring_sq *sq = &b->ring.sq;
+    int n = 0;
+    for (unsigned i = sq->sqe_head; i != sq->sqe_tail; i++) {
+        struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+        if (sqe->user_data == ud) {
+            io_uring_prep_nop(sqe);
+            io_uring_sqe_set_data64(sqe, UD_IGNORE);
+            n++;
+        }
+    }
+    return n;
+}
+
 static int ur_cancel(cio__backend *b, cio__uop *op)
 {
     if (op->bstate & OP_STARVED) {
@@ -614,6 +634,12 @@ static int ur_cancel(cio__backend *b, cio__uop *op)
     /* a recv that the kernel ended for want of buffers, its completion
      * not reaped yet, must not be parked and re-armed after this */
     op->bstate |= OP_CANCELLED;
+    if (unsubmit(b, (uint64_t)(uintptr_t)op)) {
+        /* it never reached the kernel: end it as a starved one ends */
+        op->bnext = b->deferred;
+        b->deferred = op;
+        return 0;
+    }
     struct io_uring_sqe *sqe = get_sqe(b);
     if (!sqe)
         return -EBUSY;
