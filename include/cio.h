@@ -109,8 +109,7 @@ typedef enum cio_clock_kind {
 
 /* The kernel interface a loop runs on. Every API works on both; on
  * io_uring, socket transports whose protocol has data_received also read
- * and write through completions (one io_uring_enter per iteration).
- * io_uring loops bind to the first thread that runs them. */
+ * and write through completions (one io_uring_enter per iteration). */
 typedef enum cio_backend_kind {
     CIO_BACKEND_AUTO = 0,  /* the CIO_BACKEND env var (epoll|uring), else epoll */
     CIO_BACKEND_EPOLL = 1,

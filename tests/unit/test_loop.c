@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -310,6 +311,67 @@ static void strerror_names(void **state)
     assert_non_null(cio_strerror(12345));
 }
 
+/* A loop may be run by one thread, then by another (one at a time): on
+ * io_uring the ring must not stay bound to the first thread. */
+static int ticks_cb(void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+typedef struct run_arg {
+    cio_loop *loop;
+    int ticks;
+    int errors; /* reports to the exception handler (a failing poll) */
+} run_arg;
+
+static void count_errors(cio_loop *loop, const cio_exception_context *ctx,
+                         void *arg)
+{
+    (void)loop;
+    (void)ctx;
+    ((run_arg *)arg)->errors++;
+}
+
+static void *run_briefly(void *p)
+{
+    run_arg *a = p;
+    cio_loop_call_soon(a->loop, ticks_cb, &a->ticks, NULL);
+    cio_loop_call_later(a->loop, 2 * CIO_MS, ticks_cb, &a->ticks, NULL);
+    cio_loop_call_later(a->loop, 3 * CIO_MS, stop_cb, a->loop, NULL);
+    return (void *)(intptr_t)cio_loop_run_forever(a->loop);
+}
+
+static void loop_runs_in_one_thread_then_another(void **state)
+{
+    (void)state;
+    for (int kind = CIO_BACKEND_EPOLL; kind <= CIO_BACKEND_URING; kind++) {
+        cio_loop_opts o = CIO_LOOP_OPTS_INIT;
+        o.backend = (cio_backend_kind)kind;
+        run_arg a = {NULL, 0, 0};
+        int r = cio_loop_new(&a.loop, &o);
+        if (kind == CIO_BACKEND_URING && r < 0) {
+            print_message("NOTE: io_uring unavailable (%s): skipped\n",
+                          cio_strerror(r));
+            continue;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(cio_loop_set_exception_handler(a.loop, count_errors, &a), 0);
+        for (int round = 0; round < 3; round++) {
+            pthread_t th;
+            void *rc;
+            assert_int_equal(pthread_create(&th, NULL, run_briefly, &a), 0);
+            assert_int_equal(pthread_join(th, &rc), 0);
+            assert_int_equal((intptr_t)rc, 0);
+            assert_int_equal(a.ticks, 2 * (round + 1));
+        }
+        assert_int_equal((intptr_t)run_briefly(&a), 0); /* and this one */
+        assert_int_equal(a.ticks, 8);
+        assert_int_equal(a.errors, 0);
+        assert_int_equal(cio_loop_free(a.loop), 0);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(call_soon_fifo, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timers_order_and_time, tu_setup, tu_teardown),
@@ -324,6 +386,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(alloc_failures, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(bad_options, tu_setup, tu_teardown),
     cmocka_unit_test(strerror_names),
+    cmocka_unit_test_setup_teardown(loop_runs_in_one_thread_then_another, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
