@@ -283,13 +283,6 @@ static void submit_now(cio__backend *b)
     (void)io_uring_submit_and_get_events(&b->ring);
 }
 
-/* Runs the kernel's deferred work (completions land in the CQ for the
- * next poll): a request with its task work pending cannot be removed or
- * cancelled (-EALREADY), so removals and cancellations run it first. */
-static void settle(cio__backend *b)
-{
-    (void)io_uring_get_events(&b->ring);
-}
 
 /* Submits a prepared removal or cancellation whose own user_data is
  * req_ud and looks for its answer in the CQ: on -EALREADY (its target was
@@ -396,8 +389,6 @@ static int ur_del(cio__backend *b, cio__io *io)
         return -ENOENT;
     int armed = e->armed;
     uint64_t rm = (poll_ud(io->fd, e->gen) & ~TAG_MASK) | TAG_REMOVE;
-    if (armed)
-        settle(b);
     disarm(b, io->fd, e);
     e->gen++;
     e->io = NULL;
@@ -617,7 +608,6 @@ static int ur_cancel(cio__backend *b, cio__uop *op)
     struct io_uring_sqe *sqe = get_sqe(b);
     if (!sqe)
         return -EBUSY;
-    settle(b);
     uint64_t ud = (uint64_t)(uintptr_t)op | TAG_CANCEL;
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op,
                            IORING_ASYNC_CANCEL_ALL);
