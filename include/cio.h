@@ -20,9 +20,12 @@
 #ifndef CIO_H
 #define CIO_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "cio/errno.h" /* every CIO_E* code and the reserved ranges */
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,13 +43,11 @@ extern "C" {
 
 /* ======================================================================
  * Errors
- * Negative errno values are used wherever one fits. cio's own codes live
- * below -4000 so they never collide with errno.
+ * Negative errno values are used wherever one fits. cio's own codes
+ * (CIO_EOF, CIO_EGROUP, ...) live below -4000 so they never collide with
+ * errno; all of them, and the blocks reserved for later layers, are in
+ * cio/errno.h.
  * ====================================================================== */
-
-#define CIO_EOF (-4095)        /* end of stream before the requested data */
-#define CIO_ESTACKOVF (-4094)  /* reserved: stack overflow (never returned) */
-#define CIO_ECHILD_DIED (-4090) /* a worker or child process died */
 
 /* A static, human-readable description of any error value (also of errno
  * values and of unknown codes). Returns: a string that is never NULL. */
@@ -530,8 +531,6 @@ CIO_API int cio_gen_new(cio_gen **out, cio_gen_fn fn, void *arg,
  * (asyncio's GeneratorExit) so its cleanup runs; if it yields again the
  * stack is discarded anyway and 1 is returned. Returns: 0 or 1. */
 CIO_API int cio_gen_free(cio_gen *g);
-
-#define CIO_EGENEXIT (-4093) /* thrown into a generator being closed */
 
 /* Resumes with no value (Python's next(g), i.e. send(None)). Returns:
  * CIO_GEN_YIELDED or CIO_GEN_RETURNED with *value; the body's error (the

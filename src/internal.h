@@ -5,6 +5,7 @@
 #ifndef CIO_INTERNAL_H
 #define CIO_INTERNAL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,6 +35,11 @@
 #else
 #define cio__cpu_relax() ((void)0)
 #endif
+
+/* The error of the system call that just failed, as cio returns it
+ * (-errno). Use it on the very next line after the call: a suspension,
+ * or any other call, may change errno (STYLE.md section 3). */
+#define CIO__ERRNO() (-errno)
 
 /* Internal invariants: a violated one is a cio bug, so it aborts with
  * file:line in every build (misuse by callers gets -EINVAL instead). */

@@ -33,11 +33,6 @@ struct addrinfo;
  * parsed; other families are carried opaquely.
  * ====================================================================== */
 
-/* getaddrinfo failed (host not found, no address of the wanted family,
- * temporary DNS failure...). Out-of-memory and system errors of the
- * resolver come back as -ENOMEM and -errno instead. */
-#define CIO_ERESOLVE (-4091)
-
 typedef struct cio_sockaddr {
     struct sockaddr_storage ss;
     socklen_t len; /* 0: empty */

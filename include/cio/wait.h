@@ -153,8 +153,6 @@ CIO_API int cio_task_group_spawn(cio_task_group *g, cio_coro coro,
  * called twice). Suspends. */
 CIO_API int cio_task_group_wait(cio_task_group *g, int rc);
 
-#define CIO_EGROUP (-4092) /* one or more tasks of a group failed */
-
 /* Child errors in the order they happened: writes up to cap into errs.
  * Returns: the total number of failed children. */
 CIO_API int cio_task_group_errors(const cio_task_group *g, int *errs,

@@ -43,20 +43,20 @@ static int ep_init(cio__backend **out)
         return -ENOMEM;
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (b->epfd < 0) {
-        int r = -errno;
+        int r = CIO__ERRNO();
         cio__free(b);
         return r;
     }
     b->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (b->evfd < 0) {
-        int r = -errno;
+        int r = CIO__ERRNO();
         close(b->epfd);
         cio__free(b);
         return r;
     }
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
     if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->evfd, &e) < 0) {
-        int r = -errno;
+        int r = CIO__ERRNO();
         close(b->evfd);
         close(b->epfd);
         cio__free(b);
@@ -92,7 +92,7 @@ static int ep_ctl(cio__backend *b, int op, cio__io *io, unsigned events)
 {
     struct epoll_event e = {.events = to_epoll(events), .data.ptr = io};
     if (epoll_ctl(b->epfd, op, io->fd, &e) < 0)
-        return -errno;
+        return CIO__ERRNO();
     io->events = events;
     return 0;
 }
@@ -111,7 +111,7 @@ static int ep_del(cio__backend *b, cio__io *io)
 {
     int r = 0;
     if (epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
-        r = -errno;
+        r = CIO__ERRNO();
     io->events = 0;
     for (int i = 0; i < b->batch_n; i++)
         if (b->batch[i].data.ptr == io)
@@ -132,7 +132,7 @@ static int ep_poll(cio__backend *b, int64_t timeout_ns)
         ms = (int)((timeout_ns + 999999) / 1000000);
     int n = epoll_wait(b->epfd, b->ev, MAX_EVENTS, ms);
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        return errno == EINTR ? 0 : CIO__ERRNO();
     int dispatched = 0;
     b->batch = b->ev;
     b->batch_n = n;

@@ -12,13 +12,15 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "internal.h"
+
 static inline int cio__evfd_wakeup(atomic_int *pending, int fd)
 {
     if (atomic_exchange_explicit(pending, 1, memory_order_acq_rel))
         return 0;
     uint64_t one = 1;
     if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        return -errno;
+        return CIO__ERRNO();
     return 0;
 }
 

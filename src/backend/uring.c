@@ -158,7 +158,7 @@ static int ur_init(cio__backend **out)
     }
     b->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (b->evfd < 0) {
-        r = -errno;
+        r = CIO__ERRNO();
         io_uring_queue_exit(&b->ring);
         cio__free(b);
         return r;
@@ -333,7 +333,7 @@ static int ur_add(cio__backend *b, cio__io *io, unsigned events)
         return -EBADF;
     struct stat st;
     if (fstat(fd, &st) < 0)
-        return -errno;
+        return CIO__ERRNO();
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
         return -EPERM; /* as epoll: always ready, nothing to wait for */
     if (fd >= b->ntab) {

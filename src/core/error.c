@@ -4,6 +4,11 @@
  * caller-buffer string; cio_strerror needs a static one, so the common
  * codes get their own table and the rest fall back to strerrordesc_np
  * (glibc 2.32+, thread-safe, static storage).
+ *
+ * This table is the one place cio's own codes get their text: every
+ * CIO_E* code of include/cio/errno.h has an entry (test_error checks it),
+ * and a code of a reserved block with no entry yet is described by its
+ * block (block_desc).
  */
 #include <errno.h>
 #include <string.h>
@@ -68,11 +73,30 @@ static const err_entry *lookup(int err)
     return NULL;
 }
 
+/* Codes of a layer's block that have no entry of their own. */
+static const char *block_desc(int err)
+{
+    if (err <= CIO_ERR_CORE_FIRST && err >= CIO_ERR_CORE_LAST)
+        return "cio error";
+    if (err <= CIO_ERR_TLS_FIRST && err >= CIO_ERR_TLS_LAST)
+        return "TLS error";
+    if (err <= CIO_ERR_HTTP_FIRST && err >= CIO_ERR_HTTP_LAST)
+        return "HTTP error";
+    if (err <= CIO_ERR_REDIS_FIRST && err >= CIO_ERR_REDIS_LAST)
+        return "Redis error";
+    if (err <= CIO_ERR_DNS_FIRST && err >= CIO_ERR_DNS_LAST)
+        return "DNS error";
+    return NULL;
+}
+
 const char *cio_strerror(int err)
 {
     const err_entry *e = lookup(err);
     if (e)
         return e->desc;
+    const char *b = block_desc(err);
+    if (b)
+        return b;
     if (err < 0 && err > -4000) {
         const char *d = strerrordesc_np(-err);
         if (d)

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "coro/stack.h"
+#include "internal.h"
 
 #if defined(CIO__ASAN)
 #include <sanitizer/asan_interface.h>
@@ -326,7 +327,7 @@ static int guarded_alloc(cio__coro *c, size_t size)
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
                     0);
         if (base == MAP_FAILED) {
-            int r = -errno;
+            int r = CIO__ERRNO();
             if (r == -ENOMEM)
                 report_enomem();
             return r == -ENOMEM ? r : -ENOMEM;
@@ -334,7 +335,7 @@ static int guarded_alloc(cio__coro *c, size_t size)
         /* Splitting the mapping is what costs the second map count entry,
          * so this is where vm.max_map_count usually bites. */
         if (mprotect(base, page, PROT_NONE) != 0) {
-            int r = -errno;
+            int r = CIO__ERRNO();
             munmap(base, size + page);
             if (r == -ENOMEM)
                 report_enomem();
@@ -437,7 +438,7 @@ static void *compact_take_locked(size_t size, int *err)
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                        -1, 0);
         if (m == MAP_FAILED) {
-            *err = -errno;
+            *err = CIO__ERRNO();
             return NULL;
         }
         if (cio__canary_key == 0)

@@ -174,7 +174,7 @@ static int recv_msg(int sock, smsg *m, int *fd)
         n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0)
-        return -errno;
+        return CIO__ERRNO();
     if (fd)
         *fd = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -201,7 +201,7 @@ static int read_full(int fd, void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            return CIO__ERRNO();
         }
         if (n == 0)
             return got ? -EPIPE : 0;
@@ -219,7 +219,7 @@ static int write_full(int fd, const void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            return CIO__ERRNO();
         }
         put += (size_t)n;
     }
@@ -411,7 +411,7 @@ static _Noreturn void server_main(int ctl)
             }
             close(fd);
             smsg rep = {pid > 0 ? SM_SPAWNED : SM_SPAWN_FAILED, m.slot, m.gen,
-                        pid > 0 ? 0 : -errno, pid > 0 ? pid : 0};
+                        pid > 0 ? 0 : CIO__ERRNO(), pid > 0 ? pid : 0};
             if (pid > 0)
                 kids[nkids++] = (srv_child){pid, sess[i]};
             send_msg(sess[i], &rep, -1);
@@ -456,13 +456,13 @@ int cio_process_pool_prepare(void)
     }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        r = -errno;
+        r = CIO__ERRNO();
         goto out;
     }
     fflush(NULL); /* or buffered output would be printed twice */
     pid_t pid = fork();
     if (pid < 0) {
-        r = -errno;
+        r = CIO__ERRNO();
         close(sv[0]);
         close(sv[1]);
         goto out;
@@ -485,7 +485,7 @@ static int open_session(void)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+        return CIO__ERRNO();
     smsg m = {SM_SESSION, 0, 0, 0, 0};
     pthread_mutex_lock(&g_srv_lock);
     int r = g_srv_fd >= 0 ? send_msg(g_srv_fd, &m, sv[1]) : -EPIPE;

@@ -91,7 +91,7 @@ static int claim(cio_loop *loop, int signo, int kind, cio_cb cb, void *arg)
         sa.sa_flags = SA_RESTART;
         sigfillset(&sa.sa_mask);
         if (sigaction(signo, &sa, &s->old) < 0) {
-            r = -errno;
+            r = CIO__ERRNO();
             atomic_store(&owners[signo], NULL);
             return r;
         }

@@ -221,7 +221,7 @@ int cio__sockaddr_of(int fd, int peer, cio_sockaddr *out)
                  : getsockname(fd, (struct sockaddr *)&out->ss, &out->len);
     if (r < 0) {
         out->len = 0;
-        return -errno;
+        return CIO__ERRNO();
     }
     return 0;
 }

@@ -111,7 +111,7 @@ ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
         do
             r = send(fd, p, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : r;
+        return r < 0 ? CIO__ERRNO() : r;
     }
     struct iovec v = {(void *)p, n};
     ssize_t r;
@@ -131,7 +131,7 @@ ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
         do
             r = sendmsg(fd, &m, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : r;
+        return r < 0 ? CIO__ERRNO() : r;
     }
     ssize_t r;
     while ((r = pipe_guarded(fd, iov, n)) == -EINTR)
@@ -178,7 +178,7 @@ static int connect_one(cio__afd *a, cio_loop *loop, const struct addrinfo *ai,
         return r;
     }
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        r = -errno;
+        r = CIO__ERRNO();
         if (r == -EINPROGRESS || r == -EINTR) {
             cio__afd_clear(a, CIO__EV_WRITE);
             r = cio__afd_wait(a, CIO__EV_WRITE);
@@ -186,7 +186,7 @@ static int connect_one(cio__afd *a, cio_loop *loop, const struct addrinfo *ai,
                 int err = 0;
                 socklen_t len = sizeof(err);
                 if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                    r = -errno;
+                    r = CIO__ERRNO();
                 else
                     r = -err;
             }

@@ -48,13 +48,15 @@ void cio__wbuf_free(cio__wbuf *b);
  * on anything else (pipes), so EPIPE never kills the process. */
 ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n);
 
-/* recv on sockets, read(2) on anything else; -1 and errno like read(2)
- * (callers branch on EAGAIN/EINTR themselves). recv rather than read on a
- * socket: read(2) goes through vfs_read (fsnotify and security hooks), a
- * measured 4% of an echo server's CPU under load that recvfrom skips. */
+/* recv on sockets, read(2) on anything else. Returns bytes, 0 at EOF or
+ * -errno like every call here (callers branch on -EAGAIN/-EINTR
+ * themselves). recv rather than read on a socket: read(2) goes through
+ * vfs_read (fsnotify and security hooks), a measured 4% of an echo
+ * server's CPU under load that recvfrom skips. */
 static inline ssize_t cio__conn_recv(int fd, int is_sock, void *p, size_t n)
 {
-    return is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
+    ssize_t r = is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
+    return CIO_LIKELY(r >= 0) ? r : CIO__ERRNO();
 }
 ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov,
                         int n);

@@ -150,13 +150,13 @@ static int set_opts(int fd, int family, const cio_server_opts *o)
     int one = 1;
     if (o->reuse_address >= 0 &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-        return -errno;
+        return CIO__ERRNO();
     if (o->reuse_port > 0 &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-        return -errno;
+        return CIO__ERRNO();
     if (family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-        return -errno;
+        return CIO__ERRNO();
     return 0;
 }
 
@@ -196,7 +196,7 @@ static int bind_all(cio_server *s, const char *host, int port,
         }
         r = set_opts(fd, ai->ai_family, o);
         if (r == 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-            r = -errno;
+            r = CIO__ERRNO();
         if (r < 0) {
             close(fd);
             break;
@@ -277,7 +277,7 @@ int cio__server_open(cio_loop *loop, int kind, void *fn, void *arg,
         if (fl < 0 || getsockname(o.sock, (struct sockaddr *)&ss, &len) < 0 ||
             fcntl(o.sock, F_SETFL, fl | O_NONBLOCK) < 0 ||
             fcntl(o.sock, F_SETFD, FD_CLOEXEC) < 0) {
-            r = fl < 0 ? -EBADF : -errno;
+            r = fl < 0 ? -EBADF : CIO__ERRNO();
             cio__free(s->ls);
             cio__free(s);
             return r;
@@ -356,7 +356,7 @@ int cio_server_start_serving(cio_server *s)
         return 0;
     for (size_t i = 0; i < s->nls; i++)
         if (listen(s->ls[i].fd, s->backlog) < 0)
-            return -errno;
+            return CIO__ERRNO();
     s->serving = 1;
     for (size_t i = 0; i < s->nls; i++) {
         s->ls[i].afd.ready |= CIO__EV_READ; /* try first */
@@ -480,7 +480,7 @@ int cio_server_sockname(const cio_server *s, size_t i, cio_sockaddr *out)
             if (getsockname(s->ls[j].fd, (struct sockaddr *)&out->ss,
                             &out->len) < 0) {
                 out->len = 0;
-                return -errno;
+                return CIO__ERRNO();
             }
             return 0;
         }

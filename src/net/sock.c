@@ -68,7 +68,7 @@ struct cio_socket {
 int cio__sock_fd(int family, int type, int protocol)
 {
     int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-    return fd < 0 ? -errno : fd;
+    return fd < 0 ? CIO__ERRNO() : fd;
 }
 
 int cio__sock_nodelay(int fd, int family)
@@ -77,7 +77,7 @@ int cio__sock_nodelay(int fd, int family)
         return 0;
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-        return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? 0 : -errno;
+        return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? 0 : CIO__ERRNO();
     return 0;
 }
 
@@ -90,14 +90,14 @@ int cio__sock_listen_fd(const cio_sockaddr *addr, int backlog)
         return fd;
     int one = 1, r = 0;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-        r = -errno;
+        r = CIO__ERRNO();
     else if (addr->ss.ss_family == AF_INET6 &&
              setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-        r = -errno;
+        r = CIO__ERRNO();
     else if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
-        r = -errno;
+        r = CIO__ERRNO();
     else if (listen(fd, backlog < 0 ? SOMAXCONN : backlog) < 0)
-        r = -errno;
+        r = CIO__ERRNO();
     if (r < 0) {
         close(fd);
         return r;
@@ -302,16 +302,16 @@ int cio_socket_from_fd(cio_socket **out, cio_loop *loop, int fd)
     int family, type;
     socklen_t l = sizeof(family);
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0)
-        return -errno;
+        return CIO__ERRNO();
     l = sizeof(type);
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-        return -errno;
+        return CIO__ERRNO();
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
+        return CIO__ERRNO();
     int fdf = fcntl(fd, F_GETFD);
     if (fdf < 0 || fcntl(fd, F_SETFD, fdf | FD_CLOEXEC) < 0)
-        return -errno;
+        return CIO__ERRNO();
     return sock_wrap(out, loop, fd, family, type);
 }
 
@@ -382,7 +382,7 @@ int cio_socket_setsockopt(cio_socket *s, int level, int name, const void *val,
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return setsockopt(s->fd, level, name, val, len) < 0 ? -errno : 0;
+    return setsockopt(s->fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_setsockopt_int(cio_socket *s, int level, int name, int value)
@@ -398,7 +398,7 @@ int cio_socket_getsockopt(cio_socket *s, int level, int name, void *val,
         return r;
     if (!len)
         return -EINVAL;
-    return getsockopt(s->fd, level, name, val, len) < 0 ? -errno : 0;
+    return getsockopt(s->fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_bind(cio_socket *s, const cio_sockaddr *addr)
@@ -409,7 +409,7 @@ int cio_socket_bind(cio_socket *s, const cio_sockaddr *addr)
     if (!addr || !addr->len)
         return -EINVAL;
     return bind(s->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0
-               ? -errno
+               ? CIO__ERRNO()
                : 0;
 }
 
@@ -432,7 +432,7 @@ int cio_socket_listen(cio_socket *s, int backlog)
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return listen(s->fd, backlog < 0 ? SOMAXCONN : backlog) < 0 ? -errno : 0;
+    return listen(s->fd, backlog < 0 ? SOMAXCONN : backlog) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_shutdown(cio_socket *s, int how)
@@ -440,7 +440,7 @@ int cio_socket_shutdown(cio_socket *s, int how)
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return shutdown(s->fd, how) < 0 ? -errno : 0;
+    return shutdown(s->fd, how) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
@@ -540,7 +540,7 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
         int err = 0;
         socklen_t l = sizeof(err);
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
-            return -errno;
+            return CIO__ERRNO();
         if (err)
             return -err;
     }

@@ -115,7 +115,7 @@ static void do_write_eof(stream *c)
         return;
     }
     if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-        fail(c, -errno);
+        fail(c, CIO__ERRNO());
 }
 
 /* After the buffer shrank: wakes drainers, finishes a pending write_eof or
@@ -379,15 +379,14 @@ static ssize_t read_once(stream *c, void *p, size_t n)
             cio__afd_clear(&c->afd, CIO__EV_READ);
             return 0;
         }
-        int e = errno;
-        if (e == EINTR)
+        if (k == -EINTR)
             continue;
-        if (e == EAGAIN || e == EWOULDBLOCK) {
+        if (k == -EAGAIN || k == -EWOULDBLOCK) {
             cio__afd_clear(&c->afd, CIO__EV_READ);
             return -EAGAIN;
         }
-        fail(c, -e);
-        return -e;
+        fail(c, (int)k);
+        return k;
     }
 }
 

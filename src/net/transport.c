@@ -219,7 +219,7 @@ static void do_write_eof(cio_transport *t)
         return;
     }
     if (shutdown(t->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-        close_now(t, -errno);
+        close_now(t, CIO__ERRNO());
 }
 
 static void flushed(cio_transport *t);
@@ -322,14 +322,13 @@ static void read_some(cio_transport *t)
             got_eof(t);
             return;
         }
-        int e = errno;
-        if (e == EINTR)
+        if (n == -EINTR)
             continue;
-        if (e == EAGAIN || e == EWOULDBLOCK) {
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
             cio__afd_clear(&t->afd, CIO__EV_READ);
             return;
         }
-        fatal(t, -e, 0);
+        fatal(t, (int)n, 0);
         return;
     }
 }

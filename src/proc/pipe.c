@@ -37,16 +37,16 @@ static int pipe_prepare(cio_loop *loop, int fd, int bad_mode)
         return -EINVAL;
     struct stat st;
     if (fstat(fd, &st) < 0)
-        return -errno;
+        return CIO__ERRNO();
     if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode))
         return -EINVAL;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0)
-        return -errno;
+        return CIO__ERRNO();
     if ((fl & O_ACCMODE) == bad_mode)
         return -EBADF;
     if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
+        return CIO__ERRNO();
     return 0;
 }
 

@@ -106,7 +106,7 @@ static int signal_child(cio_process *p, int signo)
     int r = p->pidfd >= 0
                 ? (int)syscall(SYS_pidfd_send_signal, p->pidfd, signo, NULL, 0)
                 : kill(p->pid, signo);
-    return r < 0 ? -errno : 0;
+    return r < 0 ? CIO__ERRNO() : 0;
 }
 
 /* The default on cancellation and free: no child outlives its waiter
@@ -141,20 +141,20 @@ static void close_fds(int *fds, int n)
 static int high_copy(int fd)
 {
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    return d < 0 ? -errno : d;
+    return d < 0 ? CIO__ERRNO() : d;
 }
 
 static int make_pipe(spawn_state *s, int i)
 {
     int pp[2];
     if (pipe2(pp, O_CLOEXEC) < 0)
-        return -errno;
+        return CIO__ERRNO();
     /* Python's pipesize: a larger pipe means fewer wake-ups of the child
      * and of the loop per byte moved. Not the default: an unprivileged
      * user's pipes share fs.pipe-user-pages-soft (64 MiB), past which
      * the kernel shrinks every new pipe of that user to two pages. */
     if (s->pipe_size && fcntl(pp[0], F_SETPIPE_SZ, (int)s->pipe_size) < 0) {
-        int e = -errno;
+        int e = CIO__ERRNO();
         close(pp[0]);
         close(pp[1]);
         return e;
@@ -174,7 +174,7 @@ static int make_pipe(spawn_state *s, int i)
     s->parent_end[i] = mine;
     int fl = fcntl(mine, F_GETFL);
     if (fl < 0 || fcntl(mine, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
+        return CIO__ERRNO();
     int r = posix_spawn_file_actions_adddup2(&s->fa, theirs, i);
     return -r;
 }

@@ -81,10 +81,10 @@ static int dump(cio_loop *loop, int fd)
 {
     int dfd = dup(fd);
     if (dfd < 0)
-        return -errno;
+        return CIO__ERRNO();
     FILE *out = fdopen(dfd, "w");
     if (!out) {
-        int r = -errno;
+        int r = CIO__ERRNO();
         close(dfd);
         return r;
     }
