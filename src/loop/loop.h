@@ -213,6 +213,72 @@ void cio__loop_fd_release(cio_loop *loop, int fd);
 void *cio__loop_fd_owner(const cio_loop *loop, int fd, int kind);
 void cio__loop_fds_close(cio_loop *loop);
 
+/* ---- the one door to the backend ----
+ * The layers above the loop (net/, proc/, ...) reach the kernel backend
+ * only through these calls, never through loop->bops (scripts/check-layers
+ * refuses a `bops->` outside src/loop/ and src/backend/), so accounting,
+ * stale-event handling and backend quirks have one home. They are inline:
+ * one indirect call each, as before. Checklist when the backend contract
+ * grows a member that upper layers need: add its door here. */
+
+/* Starts watching io->fd for events (CIO__EV_READ|WRITE, maybe EDGE).
+ * Returns 0 or -errno (-EPERM: fd cannot be polled). */
+static inline int cio__io_start(cio_loop *loop, cio__io *io, unsigned events)
+{
+    return loop->bops->fd_add(loop->be, io, events);
+}
+
+/* Stops watching io (a no-op if it is not watched); the descriptor stays
+ * open and claimed. */
+static inline void cio__io_stop(cio_loop *loop, cio__io *io)
+{
+    if (io->events)
+        loop->bops->fd_del(loop->be, io);
+}
+
+/* Stops watching io and gives its descriptor's claim back (the caller
+ * then closes the descriptor): pending events of io are dropped by the
+ * backend, so a closed descriptor raises no stale callback. */
+static inline void cio__io_close(cio_loop *loop, cio__io *io)
+{
+    cio__io_stop(loop, io);
+    cio__loop_fd_release(loop, io->fd);
+}
+
+/* Completion-shaped socket operations (backend.h has their contract):
+ * 1 if this loop's backend instance runs them (io_uring), else 0. */
+static inline int cio__op_available(const cio_loop *loop)
+{
+    const cio__backend_ops *o = loop->bops;
+    return o->caps && (o->caps(loop->be) & CIO__CAP_SOCK_OPS);
+}
+
+/* Arms a multishot receive on fd. Returns 0 or -errno. */
+static inline int cio__op_recv(cio_loop *loop, cio__uop *op, int fd)
+{
+    return loop->bops->recv(loop->be, op, fd);
+}
+
+/* Submits one send of p[0..n), untouched until its completion. Returns 0
+ * or -errno (no completion follows then). */
+static inline int cio__op_send(cio_loop *loop, cio__uop *op, int fd,
+                               const void *p, size_t n)
+{
+    return loop->bops->send(loop->be, op, fd, p, n);
+}
+
+/* Cancels op's operations; their final completion still follows. */
+static inline void cio__op_cancel(cio_loop *loop, cio__uop *op)
+{
+    loop->bops->cancel(loop->be, op);
+}
+
+/* Gives a received chunk's buffer back to the backend. */
+static inline void cio__op_buf_put(cio_loop *loop, unsigned id)
+{
+    loop->bops->buf_put(loop->be, id);
+}
+
 /* Runs one iteration (poll, timers, ready batch). */
 void cio__loop_run_once(cio_loop *loop);
 

@@ -49,8 +49,8 @@ int cio__afd_claim(cio__afd *a, cio_loop *loop, int fd)
 
 void cio__afd_unwatch(cio__afd *a)
 {
-    if (a->loop && a->io.events)
-        a->loop->bops->fd_del(a->loop->be, &a->io);
+    if (a->loop)
+        cio__io_stop(a->loop, &a->io);
 }
 
 int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
@@ -58,8 +58,8 @@ int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
     int r = cio__afd_claim(a, loop, fd);
     if (r < 0)
         return r;
-    r = loop->bops->fd_add(loop->be, &a->io,
-                           CIO__EV_READ | CIO__EV_WRITE | CIO__EV_EDGE);
+    r = cio__io_start(loop, &a->io,
+                      CIO__EV_READ | CIO__EV_WRITE | CIO__EV_EDGE);
     if (r < 0) {
         cio__loop_fd_release(loop, fd);
         return r;
@@ -110,9 +110,7 @@ void cio__afd_close(cio__afd *a)
     if (!a->loop)
         return;
     a->err = -EBADF;
-    if (a->io.events)
-        a->loop->bops->fd_del(a->loop->be, &a->io);
-    cio__loop_fd_release(a->loop, a->io.fd);
+    cio__io_close(a->loop, &a->io);
     for (int d = 0; d < 2; d++) {
         cio__task *t = a->waiter[d];
         if (t) {

@@ -128,7 +128,7 @@ static void held_release(cio_transport *t)
 {
     for (; t->hlen; t->hlen--) {
         struct held *c = &t->hq[t->hhead];
-        t->loop->bops->buf_put(t->loop->be, c->id);
+        cio__op_buf_put(t->loop, c->id);
         t->hhead = (t->hhead + 1) & (t->hcap - 1);
     }
     t->hhead = 0;
@@ -178,9 +178,9 @@ static void close_now(cio_transport *t, int err)
         /* the ops' final completions drop their references later; the
          * cancel is submitted before close(2) so the socket closes now */
         if (t->r_armed)
-            t->loop->bops->cancel(t->loop->be, &t->rop);
+            cio__op_cancel(t->loop, &t->rop);
         if (t->s_busy)
-            t->loop->bops->cancel(t->loop->be, &t->sop);
+            cio__op_cancel(t->loop, &t->sop);
         held_release(t);
     }
     cio__afd_close(&t->afd);
@@ -341,14 +341,14 @@ static void u_recv_cb(cio__uop *op, int res, int more, char *buf,
     cio_transport *t = cio__container_of(op, cio_transport, rop);
     if (res > 0) {
         if (t->closed) {
-            t->loop->bops->buf_put(t->loop->be, id);
+            cio__op_buf_put(t->loop, id);
         } else {
             if (t->hlen == t->hcap) {
                 /* a ring, doubled when full (a power of two) */
                 unsigned cap = t->hcap ? t->hcap * 2 : 4;
                 struct held *q = cio__malloc(cap * sizeof(*q));
                 if (!q) {
-                    t->loop->bops->buf_put(t->loop->be, id);
+                    cio__op_buf_put(t->loop, id);
                     t->r_err = -ENOMEM;
                     goto out;
                 }
@@ -418,8 +418,8 @@ static void u_send_next(cio_transport *t)
         t->wb = tmp;
         t->wb.start = t->wb.end = 0;
     }
-    int r = t->loop->bops->send(t->loop->be, &t->sop, t->fd,
-                                t->sb.p + t->sb.start, cio__wbuf_len(&t->sb));
+    int r = cio__op_send(t->loop, &t->sop, t->fd, t->sb.p + t->sb.start,
+                         cio__wbuf_len(&t->sb));
     if (r < 0) {
         if (!t->w_err)
             t->w_err = r;
@@ -432,7 +432,7 @@ static void u_send_next(cio_transport *t)
 
 static void u_arm_recv(cio_transport *t)
 {
-    int r = t->loop->bops->recv(t->loop->be, &t->rop, t->fd);
+    int r = cio__op_recv(t->loop, &t->rop, t->fd);
     if (r < 0) {
         fatal(t, r, 0);
         return;
@@ -444,9 +444,8 @@ static void u_arm_recv(cio_transport *t)
 /* Can t run in completion mode on its loop? */
 static int u_eligible(const cio_transport *t)
 {
-    const cio__backend_ops *o = t->loop->bops;
-    return t->is_sock && !t->proto->get_buffer && o->caps &&
-           (o->caps(t->loop->be) & CIO__CAP_SOCK_OPS);
+    return t->is_sock && !t->proto->get_buffer &&
+           cio__op_available(t->loop);
 }
 
 /* The run's part in completion mode: hand the held chunks to the
@@ -464,7 +463,7 @@ static void u_run(cio_transport *t)
         t->hhead = (t->hhead + 1) & (t->hcap - 1);
         t->hlen--;
         int rc = p->data_received(t, c.p, c.len, t->ctx);
-        t->loop->bops->buf_put(t->loop->be, c.id);
+        cio__op_buf_put(t->loop, c.id);
         if (rc < 0) {
             fatal(t, rc, 1);
             return;
@@ -904,7 +903,7 @@ int cio_transport_close(cio_transport *t)
     if (!wlen(t))
         close_now(t, 0);
     else if (t->umode && t->r_armed)
-        t->loop->bops->cancel(t->loop->be, &t->rop); /* reads no more */
+        cio__op_cancel(t->loop, &t->rop); /* reads no more */
     return 0;
 }
 
@@ -924,7 +923,7 @@ int cio_transport_pause_reading(cio_transport *t)
         return rc;
     t->paused_r = 1;
     if (t->umode && t->r_armed)
-        t->loop->bops->cancel(t->loop->be, &t->rop);
+        cio__op_cancel(t->loop, &t->rop);
     return 0;
 }
 
