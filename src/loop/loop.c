@@ -470,7 +470,8 @@ void cio__loop_run_once(cio_loop *loop)
     }
 
     /* A loop field, not a local: a finishing task may take the next ready
-     * task off the queue itself (task.c's stack hand-off). */
+     * task off the queue through cio__loop_take_ready (task.c's stack
+     * hand-off). */
     loop->todo = loop->rq_len < loop->batch ? loop->rq_len : loop->batch;
     while (loop->todo) {
         loop->todo--;

@@ -163,6 +163,30 @@ static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
     loop->rq_len++;
 }
 
+/* The ready queue belongs to the loop: the layers above only push onto
+ * it (cio__loop_push) and, for task.c's stack hand-off, ask for the item
+ * the loop would run next in this iteration's batch and take it, which is
+ * exactly what the loop would do next, so the order of work is kept. */
+
+/* The next item of this iteration's batch, or NULL (queue empty, or the
+ * batch spent: the loop polls before running more). */
+static inline cio__ready *cio__loop_next_ready(const cio_loop *loop)
+{
+    return loop->todo ? loop->rq_head : NULL;
+}
+
+/* Takes r, which cio__loop_next_ready just returned, off the queue and
+ * counts it against the batch, as the loop does before running it. */
+static inline void cio__loop_take_ready(cio_loop *loop, cio__ready *r)
+{
+    CIO_ASSERT(r == loop->rq_head && loop->todo);
+    loop->rq_head = r->next;
+    if (!loop->rq_head)
+        loop->rq_tail = NULL;
+    loop->rq_len--;
+    loop->todo--;
+}
+
 /* Allocates a handle (free list first). Returns NULL on ENOMEM. */
 cio__handle *cio__handle_get(cio_loop *loop);
 /* Queues h to run soon. */

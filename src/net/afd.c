@@ -24,9 +24,7 @@ static void afd_event(cio__io *io, unsigned rev)
         cio__task *t = a->waiter[d];
         if (t && (r & (d ? CIO__EV_WRITE : CIO__EV_READ))) {
             a->waiter[d] = NULL;
-            t->susp_cancel = NULL;
-            t->susp_arg = NULL;
-            cio__task_wake(t, 0);
+            cio__unpark(t, 0);
         }
     }
 }
@@ -69,13 +67,11 @@ int cio__afd_open(cio__afd *a, cio_loop *loop, int fd)
 
 static int afd_cancel(cio__task *t)
 {
-    cio__afd *a = t->susp_arg;
+    cio__afd *a = cio__park_arg(t);
     for (int d = 0; d < 2; d++)
         if (a->waiter[d] == t)
             a->waiter[d] = NULL;
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, -ECANCELED);
+    cio__unpark(t, -ECANCELED);
     return 1;
 }
 
@@ -92,16 +88,9 @@ int cio__afd_wait(cio__afd *a, unsigned dir)
     if (a->waiter[d])
         return -EBUSY;
     a->waiter[d] = t;
-    t->susp_cancel = afd_cancel;
-    t->susp_arg = a;
-    t->wait_what = d ? "fd writable" : "fd readable";
-    int r = cio__task_suspend_on(t);
-    t->wait_what = NULL;
-    if (a->waiter[d] == t) { /* resumed by a late cancellation */
+    int r = cio__park(t, afd_cancel, a, d ? "fd writable" : "fd readable");
+    if (a->waiter[d] == t) /* resumed by a late cancellation */
         a->waiter[d] = NULL;
-        t->susp_cancel = NULL;
-        t->susp_arg = NULL;
-    }
     return r;
 }
 
@@ -115,9 +104,7 @@ void cio__afd_close(cio__afd *a)
         cio__task *t = a->waiter[d];
         if (t) {
             a->waiter[d] = NULL;
-            t->susp_cancel = NULL;
-            t->susp_arg = NULL;
-            cio__task_wake(t, -EBADF);
+            cio__unpark(t, -EBADF);
         }
     }
     a->loop = NULL;

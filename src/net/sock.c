@@ -125,8 +125,6 @@ static void em_detach(emwait *w)
         cio__handle_cancel(w->loop, w->h);
         w->h = NULL;
     }
-    w->t->susp_cancel = NULL;
-    w->t->susp_arg = NULL;
 }
 
 static void em_timer(cio__handle *h)
@@ -134,14 +132,14 @@ static void em_timer(cio__handle *h)
     emwait *w = h->arg;
     w->h = NULL; /* running: recycled by the loop */
     em_detach(w);
-    cio__task_wake(w->t, 0);
+    cio__unpark(w->t, 0);
 }
 
 static int em_cancel(cio__task *t)
 {
-    emwait *w = t->susp_arg;
+    emwait *w = cio__park_arg(t);
     em_detach(w);
-    cio__task_wake(t, -ECANCELED);
+    cio__unpark(t, -ECANCELED);
     return 1;
 }
 
@@ -156,7 +154,7 @@ static void em_wake_all(cio_loop *loop)
         emwait *w = cio__container_of(n, emwait, link);
         if (w->loop == loop) {
             em_detach(w);
-            cio__task_wake(w->t, 0);
+            cio__unpark(w->t, 0);
         }
         n = next;
     }
@@ -177,11 +175,7 @@ static int em_wait(cio_loop *loop, int64_t delay)
     if (r < 0)
         return r;
     cio__list_insert_tail(&em_waiters, &w.link);
-    t->susp_cancel = em_cancel;
-    t->susp_arg = &w;
-    t->wait_what = "descriptor (EMFILE back-off)";
-    r = cio__task_suspend_on(t);
-    t->wait_what = NULL;
+    r = cio__park(t, em_cancel, &w, "descriptor (EMFILE back-off)");
     if (w.link.next != &w.link) /* resumed by a late cancellation */
         em_detach(&w);
     return r;

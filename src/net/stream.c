@@ -152,9 +152,7 @@ static void wake_dir(cio__afd *a, int d)
     cio__task *t = a->waiter[d];
     if (t) {
         a->waiter[d] = NULL;
-        t->susp_cancel = NULL;
-        t->susp_arg = NULL;
-        cio__task_wake(t, 0);
+        cio__unpark(t, 0);
     }
 }
 

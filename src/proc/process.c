@@ -59,11 +59,9 @@ typedef struct pwait {
 
 static int pwait_cancel(cio__task *t)
 {
-    pwait *w = t->susp_arg;
+    pwait *w = cio__park_arg(t);
     cio__list_remove(&w->link);
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, -ECANCELED);
+    cio__unpark(t, -ECANCELED);
     return 1;
 }
 
@@ -91,9 +89,7 @@ void cio__process_reaped(cio_process *p, int st)
     while (!cio__list_empty(&p->waiters)) {
         pwait *w = cio__container_of(p->waiters.next, pwait, link);
         cio__list_remove(&w->link);
-        w->t->susp_cancel = NULL;
-        w->t->susp_arg = NULL;
-        cio__task_wake(w->t, 0);
+        cio__unpark(w->t, 0);
     }
     if (p->freed)
         cio__process_destroy(p);
@@ -400,16 +396,9 @@ int cio_process_wait(cio_process *p, int *returncode)
         pwait w;
         w.t = t;
         cio__list_insert_tail(&p->waiters, &w.link);
-        t->susp_cancel = pwait_cancel;
-        t->susp_arg = &w;
-        t->wait_what = "child process";
-        int r = cio__task_suspend_on(t);
-        t->wait_what = NULL;
-        if (w.link.next != &w.link) { /* resumed by a late cancellation */
+        int r = cio__park(t, pwait_cancel, &w, "child process");
+        if (w.link.next != &w.link) /* resumed by a late cancellation */
             cio__list_remove(&w.link);
-            t->susp_cancel = NULL;
-            t->susp_arg = NULL;
-        }
         if (r < 0) {
             if (r == -ECANCELED)
                 kill_unless_kept(p);

@@ -118,10 +118,7 @@ static inline void cio__waitq_wake(cio__waiter *w, int state, int err)
     wq->woken++;
     w->state = state;
     w->err = err;
-    cio__task *t = w->task;
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, 0);
+    cio__unpark(w->task, 0);
 }
 
 /* Wakes up to n waiters of wq in FIFO order. Returns how many. */
@@ -150,13 +147,11 @@ static inline int cio__waitq_wake_all(cio__waitq *wq, int state, int err)
  * granted). */
 static inline int cio__waitq_cancel(cio__task *t)
 {
-    cio__waiter *w = t->susp_arg;
+    cio__waiter *w = cio__park_arg(t);
     cio__list_remove(&w->link);
     w->wq->n--;
     w->state = CIO__W_CANCELLED;
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, -ECANCELED);
+    cio__unpark(t, -ECANCELED);
     return 1;
 }
 
@@ -171,11 +166,7 @@ static inline int cio__waitq_wait(cio__waitq *wq, cio__waiter *w, cio__task *t,
     w->err = 0;
     cio__list_insert_tail(&wq->head, &w->link);
     wq->n++;
-    t->susp_cancel = cio__waitq_cancel;
-    t->susp_arg = w;
-    t->wait_what = what;
-    int r = cio__task_suspend_on(t);
-    t->wait_what = NULL;
+    int r = cio__park(t, cio__waitq_cancel, w, what);
     CIO_ASSERT(w->state != CIO__W_WAITING);
     if (w->state != CIO__W_CANCELLED)
         wq->woken--;

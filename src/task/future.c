@@ -331,10 +331,8 @@ int cio_await(cio_future *f, void **result)
         return r;
     cio_future_retain(f);
     t->fut_waiter = f;
-    t->wait_what = "future";
-    r = cio__task_suspend_on(t);
+    r = cio__park(t, NULL, NULL, "future");
     t->fut_waiter = NULL;
-    t->wait_what = NULL;
     if (f->state == CIO__F_PENDING)
         cio__future_remove_waiter(f, t);
     if (r == 0)

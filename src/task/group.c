@@ -98,11 +98,8 @@ static int child_done(cio_future *f, void *arg)
             }
         }
     }
-    if (g->nactive == 0 && g->waiting && g->parent->susp_arg == g) {
-        g->parent->susp_cancel = NULL;
-        g->parent->susp_arg = NULL;
-        cio__task_wake(g->parent, 0);
-    }
+    if (g->nactive == 0 && g->waiting && cio__park_arg(g->parent) == g)
+        cio__unpark(g->parent, 0);
     group_unref(g);
     return 0;
 }
@@ -142,7 +139,7 @@ int cio_task_group_spawn(cio_task_group *g, cio_coro coro,
 
 static int wait_cancel(cio__task *t)
 {
-    cio_task_group *g = t->susp_arg;
+    cio_task_group *g = cio__park_arg(t);
     /* Absorb the request: cancel the children and keep waiting for them;
      * the wait reports -ECANCELED at the end. */
     g->ext_cancel = 1;
@@ -166,13 +163,7 @@ int cio_task_group_wait(cio_task_group *g, int rc)
     }
     g->waiting = 1;
     while (g->nactive > 0) {
-        t->susp_cancel = wait_cancel;
-        t->susp_arg = g;
-        t->wait_what = "task group";
-        int r = cio__task_suspend_on(t);
-        t->wait_what = NULL;
-        t->susp_cancel = NULL;
-        t->susp_arg = NULL;
+        int r = cio__park(t, wait_cancel, g, "task group");
         if (r == -ECANCELED) { /* delivered at resumption */
             g->ext_cancel = 1;
             if (!g->aborting)

@@ -311,8 +311,8 @@ static void task_complete(cio__task *t)
 static cio__task *handoff_next(cio__task *t)
 {
     cio_loop *loop = t->f.loop;
-    cio__ready *r = loop->rq_head;
-    if (!t->from_loop || loop->todo == 0 || !r || r->run != task_run)
+    cio__ready *r = cio__loop_next_ready(loop);
+    if (!t->from_loop || !r || r->run != task_run)
         return NULL;
     cio__task *n = cio__container_of(r, cio__task, rd);
     /* Default stack size only: a task with its own stack_size got its own
@@ -320,11 +320,7 @@ static cio__task *handoff_next(cio__task *t)
     if (n->started || n->must_cancel || n->stack_size != 0 ||
         t->stack_size != 0)
         return NULL;
-    loop->rq_head = r->next;
-    if (!loop->rq_head)
-        loop->rq_tail = NULL;
-    loop->rq_len--;
-    loop->todo--;
+    cio__loop_take_ready(loop, r);
     n->queued = 0;
     if (n->reserved) {
         n->reserved = 0;
@@ -771,18 +767,16 @@ int cio_task_defer(void (*fn)(void *), void *arg)
 static void sleep_fire(cio__handle *h)
 {
     cio__task *t = h->arg;
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, 0);
+    *(int *)h->arg2 = 0; /* the sleeper's "armed" */
+    cio__unpark(t, 0);
 }
 
 static int sleep_cancel(cio__task *t)
 {
-    cio__handle *h = t->susp_arg;
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
+    cio__handle *h = cio__park_arg(t);
+    *(int *)h->arg2 = 0;
     cio__handle_cancel(t->f.loop, h);
-    cio__task_wake(t, -ECANCELED);
+    cio__unpark(t, -ECANCELED);
     return 1;
 }
 
@@ -794,29 +788,20 @@ int cio_sleep(int64_t duration)
     cio_loop *loop = t->f.loop;
     if (duration <= 0) {
         cio__task_wake(t, 0);
-        t->wait_what = "yield";
-        int r = cio__task_suspend_on(t);
-        t->wait_what = NULL;
-        return r;
+        return cio__park(t, NULL, NULL, "yield");
     }
     cio__handle *h = cio__handle_get(loop);
     if (!h)
         return -ENOMEM;
+    int armed = 1; /* the timer is set; cleared when it fires */
     h->icb = sleep_fire;
     h->arg = t;
+    h->arg2 = &armed;
     int r = cio__handle_at(loop, h, cio_loop_time(loop) + duration);
     if (r < 0)
         return r;
-    t->susp_cancel = sleep_cancel;
-    t->susp_arg = h;
-    t->wait_what = "sleep";
-    r = cio__task_suspend_on(t);
-    t->wait_what = NULL;
-    if (t->susp_cancel == sleep_cancel) {
-        /* Resumed by a late must_cancel while the timer is armed. */
+    r = cio__park(t, sleep_cancel, h, "sleep");
+    if (armed) /* resumed by a late must_cancel while the timer is armed */
         cio__handle_cancel(loop, h);
-        t->susp_cancel = NULL;
-        t->susp_arg = NULL;
-    }
     return r;
 }

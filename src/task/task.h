@@ -2,12 +2,14 @@
  * task.h - private layout of futures and tasks, shared by task/ and the
  * layers above it (sync/, exec/, net/ suspend tasks through it).
  *
- * Suspension protocol for code above this layer: set t->susp_cancel (and
- * t->susp_arg) to a function that, when the task is cancelled while
- * suspended, withdraws the wait and calls cio__task_wake(t, -ECANCELED),
- * returning 1 (or returns 0 if it cannot, e.g. already granted); then call
- * cio__task_suspend_on(t). Whoever completes the wait calls
- * cio__task_wake(t, value) exactly once and clears susp_cancel.
+ * The one suspension protocol (cio__park / cio__unpark below): a waiter
+ * links the calling task into whatever it waits on, then parks it with a
+ * cancel function; whoever completes the wait unlinks the task and
+ * unparks it with a value, exactly once. The cancel function runs if the
+ * task is cancelled while parked: it withdraws the wait and unparks the
+ * task with -ECANCELED, returning 1, or returns 0 if it cannot (already
+ * granted), and the cancellation is then delivered at resumption. Nothing
+ * outside task.c/task.h touches susp_cancel, susp_arg or wait_what.
  */
 #ifndef CIO_TASK_H
 #define CIO_TASK_H
@@ -98,14 +100,52 @@ static inline cio__task *cio__task_of(cio_future *f)
     return f && f->is_task ? (cio__task *)(void *)f : NULL;
 }
 
-/* Queues t to resume with value v (its pending suspension returns v). */
+/* Queues t to resume with value v (its pending suspension returns v).
+ * Waiters use cio__unpark; this is its last step. */
 void cio__task_wake(cio__task *t, int v);
 
 /* Suspends the calling task t until woken. A pending cancellation is
  * first offered to the wait (fut_waiter or susp_cancel) and, if that
  * cannot take it, delivered at resumption as -ECANCELED. Returns the wake
- * value or -ECANCELED. */
+ * value or -ECANCELED. Waiters use cio__park, which wraps it. */
 int cio__task_suspend_on(cio__task *t);
+
+/* Parks the calling task t (the running task) until cio__unpark: what
+ * names the wait for task dumps (a static string), cancel (may be NULL:
+ * not withdrawable; the cancellation is then delivered at resumption)
+ * withdraws it if t is cancelled meanwhile, and reads arg back with
+ * cio__park_arg. On return nothing of the park is left on t; a waiter
+ * whose own record still holds t was resumed without an unpark (a late
+ * cancellation) and unlinks it itself. Returns the unpark value or
+ * -ECANCELED. Suspends. */
+static inline int cio__park(cio__task *t, int (*cancel)(cio__task *t),
+                            void *arg, const char *what)
+{
+    t->susp_cancel = cancel;
+    t->susp_arg = arg;
+    t->wait_what = what;
+    int r = cio__task_suspend_on(t);
+    t->susp_cancel = NULL;
+    t->susp_arg = NULL;
+    t->wait_what = NULL;
+    return r;
+}
+
+/* Ends t's park: its cio__park returns v once t runs again. Called once
+ * per park, by whoever completes or withdraws the wait. */
+static inline void cio__unpark(cio__task *t, int v)
+{
+    t->susp_cancel = NULL;
+    t->susp_arg = NULL;
+    cio__task_wake(t, v);
+}
+
+/* The arg of t's current park (NULL if not parked): for cancel
+ * functions, and for a waker checking that t still waits on it. */
+static inline void *cio__park_arg(const cio__task *t)
+{
+    return t->susp_arg;
+}
 
 /* Requests cancellation of a task (cio_future_cancel on a task). */
 int cio__task_cancel(cio__task *t, const char *msg);

@@ -108,9 +108,7 @@ static void coll_wake(collector *c, int v)
         cio__handle_cancel(c->loop, c->timer);
         c->timer = NULL;
     }
-    t->susp_cancel = NULL;
-    t->susp_arg = NULL;
-    cio__task_wake(t, v);
+    cio__unpark(t, v);
 }
 
 static int coll_on_done(cio_future *f, void *arg)
@@ -137,7 +135,7 @@ static void coll_timer_fire(cio__handle *h)
 
 static int coll_cancel(cio__task *t)
 {
-    collector *c = t->susp_arg;
+    collector *c = cio__park_arg(t);
     coll_wake(c, -ECANCELED);
     return 1;
 }
@@ -222,15 +220,9 @@ static int coll_suspend(collector *c, cio__task *t, int64_t deadline)
         c->timer = h;
     }
     c->waiter = t;
-    t->susp_cancel = coll_cancel;
-    t->susp_arg = c;
-    t->wait_what = "wait";
-    int r = cio__task_suspend_on(t);
-    t->wait_what = NULL;
+    int r = cio__park(t, coll_cancel, c, "wait");
     if (c->waiter == t) { /* resumed by a late must_cancel */
         c->waiter = NULL;
-        t->susp_cancel = NULL;
-        t->susp_arg = NULL;
         if (c->timer) {
             cio__handle_cancel(c->loop, c->timer);
             c->timer = NULL;
