@@ -19,6 +19,16 @@
 # label= adds CTest labels (comma-separated; label=core also puts an
 # integration test under valgrind); timeout= replaces the base timeout in
 # seconds. Both still get multiplied by CIO_TEST_TIMEOUT_MULTIPLIER.
+#
+# Backend matrix (STYLE.md section 9): every unit and integration case is
+# registered twice, <stem>.<case> with CIO_BACKEND=epoll (label epoll) and
+# uring.<stem>.<case> with CIO_BACKEND=uring (label uring, the same kind
+# and directive labels but not core: valgrind and TSan stay on epoll), so a
+# plain `ctest` runs the suite on both backends. Where io_uring is
+# unavailable the uring cases exit 77 and CTest reports them skipped.
+# -DCIO_TEST_URING=OFF registers the epoll half only.
+option(CIO_TEST_URING "Register every unit/integration test on io_uring too"
+       ON)
 
 set(CIO_TEST_TIMEOUT 60 CACHE STRING
     "Base CTest timeout in seconds for every test and example")
@@ -171,10 +181,21 @@ function(cio_add_test_file src kind)
         return()
     endif()
 
+    set(uring_labels ${labels})
+    list(REMOVE_ITEM uring_labels core)
     foreach(case IN LISTS cases)
         set(name "${stem}.${case}")
         add_test(NAME "${name}" COMMAND "${stem}" "${case}")
-        cio_test_properties("${name}" "${timeout}" ${labels})
+        cio_test_properties("${name}" "${timeout}" ${labels} epoll)
+        set_property(TEST "${name}" APPEND PROPERTY ENVIRONMENT
+                     CIO_BACKEND=epoll)
+        if(CIO_TEST_URING)
+            add_test(NAME "uring.${name}" COMMAND "${stem}" "${case}")
+            cio_test_properties("uring.${name}" "${timeout}" ${uring_labels}
+                                uring)
+            set_property(TEST "uring.${name}" APPEND PROPERTY ENVIRONMENT
+                         CIO_BACKEND=uring)
+        endif()
         if(CIO_VALGRIND AND "core" IN_LIST labels)
             add_test(NAME "valgrind.${name}"
                      COMMAND ${CIO_VALGRIND_COMMAND}
