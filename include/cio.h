@@ -34,9 +34,31 @@ extern "C" {
 #define CIO_API
 #endif
 
+/* ======================================================================
+ * Version
+ * cio is released under the MIT licence (see LICENSE). The three numbers
+ * below are the only place the version is written; CMake reads them.
+ * ====================================================================== */
+
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1
 #define CIO_VERSION_PATCH 0
+
+/* The compile-time version as one number, 0xMMmmpp (libuv's
+ * UV_VERSION_HEX): 0.1.0 is 0x000100. Compare it with cio_version() to
+ * see whether the header and the library loaded at run time agree. */
+#define CIO_VERSION_HEX                                                   \
+    ((CIO_VERSION_MAJOR << 16) | (CIO_VERSION_MINOR << 8) | CIO_VERSION_PATCH)
+#define CIO_VERSION CIO_VERSION_HEX
+
+/* The version of the library loaded at run time, encoded as CIO_VERSION.
+ * Returns: the version number (never fails). */
+CIO_API unsigned cio_version(void);
+
+/* The version of the library loaded at run time as "MAJOR.MINOR.PATCH".
+ * Returns: a static string, never NULL (borrowed for the process's
+ * lifetime). */
+CIO_API const char *cio_version_string(void);
 
 /* ======================================================================
  * Errors

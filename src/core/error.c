@@ -1,9 +1,9 @@
 /*
- * error.c - names and descriptions of error values. errno values are
- * described by strerror_r's GNU variant, which always returns a static or
- * caller-buffer string; cio_strerror needs a static one, so the common
- * codes get their own table and the rest fall back to strerrordesc_np
- * (glibc 2.32+, thread-safe, static storage).
+ * error.c - names and descriptions of error values, and the library's
+ * version. errno values are described by strerror_r's GNU variant, which
+ * always returns a static or caller-buffer string; cio_strerror needs a
+ * static one, so the common codes get their own table and the rest fall
+ * back to strerrordesc_np (glibc 2.32+, thread-safe, static storage).
  */
 #include <errno.h>
 #include <string.h>
@@ -92,4 +92,20 @@ const char *cio_err_name(int err)
             return n;
     }
     return "UNKNOWN";
+}
+
+/* The version lives here rather than in a file of its own: both are the
+ * library's static descriptions of itself. */
+#define CIO__STR2(x) #x
+#define CIO__STR(x) CIO__STR2(x)
+
+unsigned cio_version(void)
+{
+    return CIO_VERSION;
+}
+
+const char *cio_version_string(void)
+{
+    return CIO__STR(CIO_VERSION_MAJOR) "." CIO__STR(
+        CIO_VERSION_MINOR) "." CIO__STR(CIO_VERSION_PATCH);
 }
