@@ -404,7 +404,13 @@ typedef struct cio_task_opts {
     const char *name;          /* copied; NULL: "Task-N" */
     size_t stack_size;         /* 0: default (CIO_STACK_SIZE env, else
                                 * 256 KiB, or 16 KiB compact stacks with
-                                * CIO_STACK_COMPACT=1 in the env) */
+                                * CIO_STACK_COMPACT=1 in the env). A task
+                                * that overflows it aborts the process
+                                * with one line naming the task and the
+                                * size; compile task code with
+                                * -fstack-clash-protection so that a big
+                                * frame cannot skip the guard page
+                                * (docs/design.md section 7). */
     void (*result_dtor)(void *); /* frees the result with the task */
     /* Run the body synchronously inside create until its first suspension
      * (asyncio 3.12's eager_task_factory). If it ends there it never
