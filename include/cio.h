@@ -69,6 +69,9 @@ CIO_API const char *cio_version_string(void);
 #define CIO_EOF (-4095)        /* end of stream before the requested data */
 #define CIO_ESTACKOVF (-4094)  /* reserved: stack overflow (never returned) */
 #define CIO_ECHILD_DIED (-4090) /* a worker or child process died */
+/* Ctrl-C (SIGINT) cancelled every task and they have all finished: what
+ * cio_run, run_until_complete and run_forever return after it. */
+#define CIO_EINTERRUPTED (-4089)
 
 /* A static, human-readable description of any error value (also of errno
  * values and of unknown codes). Returns: a string that is never NULL. */
@@ -174,13 +177,15 @@ CIO_API int cio_loop_free(cio_loop *loop);
 
 /* Runs until cio_loop_stop; keeps running with nothing scheduled.
  * Returns: 0 when stopped. Errors: -EINVAL if closed, already running, or
- * another loop runs on this thread. */
+ * another loop runs on this thread; CIO_EINTERRUPTED after Ctrl-C once
+ * every task has finished (see cio/signal.h). */
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
 /* Runs until f is done (f is retained for the call). Returns: f's outcome
  * like cio_future_result (0 and *result, or f's error, or -ECANCELED).
  * Errors: -EINVAL as run_forever; -EINTR if the loop was stopped before f
- * completed. result may be NULL. */
+ * completed; CIO_EINTERRUPTED after Ctrl-C (as run_forever). result may
+ * be NULL. */
 CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_future *f,
                                         void **result);
 
@@ -502,7 +507,14 @@ CIO_API int cio_sleep(int64_t duration);
 /* asyncio.run: makes a new loop, runs main(arg) as a task to completion,
  * cancels and finishes every leftover task, and closes the loop. result
  * may be NULL. Returns: main's outcome (0, its error, -ECANCELED).
- * Errors: -EINVAL if a loop already runs on this thread, -ENOMEM. */
+ * Errors: -EINVAL if a loop already runs on this thread, -ENOMEM,
+ * CIO_EINTERRUPTED if Ctrl-C (SIGINT) arrived: every task was cancelled,
+ * has finished and the loop is closed, and cio_run returns normally, so
+ * the code after it runs and stdio is flushed by the program's own exit,
+ * nothing behind its back. To end the way an unhandled SIGINT does
+ * (status 130 in a shell, as asyncio's KeyboardInterrupt), call
+ * cio_raise_sigint() then. A second Ctrl-C during the cleanup ends the
+ * process at once. See cio/signal.h. */
 CIO_API int cio_run(cio_coro_fn main, void *arg, void **result);
 
 /* ======================================================================

@@ -25,6 +25,8 @@ static const err_entry table[] = {
     {CIO_EGROUP, "CIO_EGROUP", "one or more tasks of the group failed"},
     {CIO_ECHILD_DIED, "CIO_ECHILD_DIED", "a worker or child process died"},
     {CIO_ERESOLVE, "CIO_ERESOLVE", "name resolution failed"},
+    {CIO_EINTERRUPTED, "CIO_EINTERRUPTED",
+     "interrupted by Ctrl-C (SIGINT): every task was cancelled"},
     E(EPERM, "operation not permitted"),
     E(ENOENT, "no such file or directory"),
     E(ESRCH, "no such process"),
