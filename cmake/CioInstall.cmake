@@ -4,6 +4,7 @@
 #   lib/libcio.a, lib/libcio.so*            (targets cio_static, cio)
 #   lib/pkgconfig/cio.pc
 #   lib/cmake/cio/cioConfig.cmake, cioConfigVersion.cmake, cioTargets*.cmake
+#   share/doc/cio/LICENSE, CHANGELOG.md
 #
 # The CMake package is relocatable. cio.pc is generated at install time, so
 # its prefix is the one given to `cmake --install --prefix` (DESTDIR is
@@ -20,6 +21,10 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/cio"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
         OPTIONAL
         FILES_MATCHING PATTERN "*.h")
+
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE"
+              "${PROJECT_SOURCE_DIR}/CHANGELOG.md"
+        DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 install(TARGETS cio cio_static
     EXPORT cioTargets

@@ -1,6 +1,7 @@
 /*
  * s06_ctrl_c.c - MISSION S6: Ctrl-C during run_until_complete cancels
- * every task; the process then ends by SIGINT.
+ * every task; cio_run then returns CIO_EINTERRUPTED, and this program
+ * chooses to end by SIGINT as Python does.
  *
  * The note (Python):
  *     async def func(i=2):
@@ -16,7 +17,10 @@
  *
  * cio does this by itself: while a loop runs on the main thread and no
  * SIGINT handler is registered, the first SIGINT cancels every task, lets
- * them finish, then re-raises SIGINT so a shell sees status 130.
+ * them finish, and cio_run returns CIO_EINTERRUPTED. The code after
+ * cio_run runs (here: one last line), then cio_raise_sigint() ends the
+ * process by SIGINT so a shell sees status 130, as an uncaught
+ * KeyboardInterrupt does.
  *
  * So that the demo ends by itself, the program forks. The child runs the
  * scenario (cio_run of a main task that waits on the three tasks with
@@ -112,8 +116,12 @@ int main(void)
         printf("[%.2fs] child %d: run wait([func(1), func(20), func(33)])\n",
                now(), (int)getpid());
         int r = cio_run(main_task, NULL, NULL);
-        printf("[%.2fs] child: cio_run -> %s (SIGINT did not end us)\n",
-               now(), cio_err_name(r));
+        printf("[%.2fs] child: cio_run -> %s\n", now(), cio_err_name(r));
+        if (r == CIO_EINTERRUPTED) {
+            printf("[%.2fs] child: last line, then die by SIGINT\n", now());
+            fflush(stdout);
+            cio_raise_sigint();
+        }
         _exit(3);
     }
 

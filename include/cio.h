@@ -37,9 +37,31 @@ extern "C" {
 #define CIO_API
 #endif
 
+/* ======================================================================
+ * Version
+ * cio is released under the MIT licence (see LICENSE). The three numbers
+ * below are the only place the version is written; CMake reads them.
+ * ====================================================================== */
+
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1
 #define CIO_VERSION_PATCH 0
+
+/* The compile-time version as one number, 0xMMmmpp (libuv's
+ * UV_VERSION_HEX): 0.1.0 is 0x000100. Compare it with cio_version() to
+ * see whether the header and the library loaded at run time agree. */
+#define CIO_VERSION_HEX                                                   \
+    ((CIO_VERSION_MAJOR << 16) | (CIO_VERSION_MINOR << 8) | CIO_VERSION_PATCH)
+#define CIO_VERSION CIO_VERSION_HEX
+
+/* The version of the library loaded at run time, encoded as CIO_VERSION.
+ * Returns: the version number (never fails). */
+CIO_API unsigned cio_version(void);
+
+/* The version of the library loaded at run time as "MAJOR.MINOR.PATCH".
+ * Returns: a static string, never NULL (borrowed for the process's
+ * lifetime). */
+CIO_API const char *cio_version_string(void);
 
 /* ======================================================================
  * Errors
@@ -153,13 +175,15 @@ CIO_API int cio_loop_free(cio_loop *loop);
 
 /* Runs until cio_loop_stop; keeps running with nothing scheduled.
  * Returns: 0 when stopped. Errors: -EINVAL if closed, already running, or
- * another loop runs on this thread. */
+ * another loop runs on this thread; CIO_EINTERRUPTED after Ctrl-C once
+ * every task has finished (see cio/signal.h). */
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
 /* Runs until f is done (f is retained for the call). Returns: f's outcome
  * like cio_future_result (0 and *result, or f's error, or -ECANCELED).
  * Errors: -EINVAL as run_forever; -EINTR if the loop was stopped before f
- * completed. result may be NULL. */
+ * completed; CIO_EINTERRUPTED after Ctrl-C (as run_forever). result may
+ * be NULL. */
 CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_future *f,
                                         void **result);
 
@@ -383,7 +407,13 @@ typedef struct cio_task_opts {
     const char *name;          /* copied; NULL: "Task-N" */
     size_t stack_size;         /* 0: default (CIO_STACK_SIZE env, else
                                 * 256 KiB, or 16 KiB compact stacks with
-                                * CIO_STACK_COMPACT=1 in the env) */
+                                * CIO_STACK_COMPACT=1 in the env). A task
+                                * that overflows it aborts the process
+                                * with one line naming the task and the
+                                * size; compile task code with
+                                * -fstack-clash-protection so that a big
+                                * frame cannot skip the guard page
+                                * (docs/design.md section 7). */
     void (*result_dtor)(void *); /* frees the result with the task */
     /* Run the body synchronously inside create until its first suspension
      * (asyncio 3.12's eager_task_factory). If it ends there it never
@@ -475,7 +505,14 @@ CIO_API int cio_sleep(int64_t duration);
 /* asyncio.run: makes a new loop, runs main(arg) as a task to completion,
  * cancels and finishes every leftover task, and closes the loop. result
  * may be NULL. Returns: main's outcome (0, its error, -ECANCELED).
- * Errors: -EINVAL if a loop already runs on this thread, -ENOMEM. */
+ * Errors: -EINVAL if a loop already runs on this thread, -ENOMEM,
+ * CIO_EINTERRUPTED if Ctrl-C (SIGINT) arrived: every task was cancelled,
+ * has finished and the loop is closed, and cio_run returns normally, so
+ * the code after it runs and stdio is flushed by the program's own exit,
+ * nothing behind its back. To end the way an unhandled SIGINT does
+ * (status 130 in a shell, as asyncio's KeyboardInterrupt), call
+ * cio_raise_sigint() then. A second Ctrl-C during the cleanup ends the
+ * process at once. See cio/signal.h. */
 CIO_API int cio_run(cio_coro_fn main, void *arg, void **result);
 
 /* ======================================================================

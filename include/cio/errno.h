@@ -57,5 +57,8 @@
 #define CIO_ERESOLVE (-4091)
 /* A worker or child process died (process pools, subprocess pipes). */
 #define CIO_ECHILD_DIED (-4090)
+/* Ctrl-C (SIGINT) cancelled every task and they have all finished: what
+ * cio_run, run_until_complete and run_forever return after it. */
+#define CIO_EINTERRUPTED (-4089)
 
 #endif

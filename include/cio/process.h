@@ -22,7 +22,8 @@
  *
  * No zombie is left behind: if the task waiting for a child is cancelled,
  * or the process object is freed while the child runs, the child is
- * killed (SIGKILL) and reaped in the background by the loop; with
+ * killed (SIGKILL; its whole process group with opts.kill_group, so a
+ * shell's own children die too) and reaped in the background by the loop; with
  * opts.keep_running it is left running instead and still reaped when it
  * exits while the loop runs. Children still alive when their loop closes
  * are killed and reaped by the close (keep_running ones are forgotten:
@@ -103,11 +104,20 @@ typedef struct cio_process_opts {
      * pipes two pages only. Creation fails with the fcntl error (-EPERM,
      * -EINVAL) if the size cannot be set. */
     size_t pipe_size;
+    /* 1: every kill cio does on your behalf (a cancelled wait or
+     * communicate, cio_process_free of a running child, loop close) goes
+     * to the child's whole process group (killpg), so what a shell child
+     * started - `cmd1 | cmd2`, `server &` - dies with it. The child must
+     * lead its own group: set new_session (asyncio's start_new_session)
+     * or set_pgroup with pgroup 0 (asyncio's process_group=0); otherwise
+     * creation fails with -EINVAL (it would kill the caller's group).
+     * cio_process_send_signal still signals the child alone. */
+    int kill_group;
 } cio_process_opts;
 
 #define CIO_PROCESS_OPTS_INIT                                                  \
     {                                                                          \
-        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT, 0     \
+        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT, 0, 0  \
     }
 
 /* asyncio.create_subprocess_exec: starts argv[0] with arguments argv

@@ -14,10 +14,13 @@
  * run_until_complete, cio_run), SIGINT's default disposition, and no
  * handler of yours is registered for it, the first SIGINT cancels every
  * task of that loop and lets them clean up; when the last one has
- * finished the process is ended by SIGINT itself (the default disposition
- * re-raised, so a shell sees status 130), as Python does with
- * KeyboardInterrupt. A second SIGINT during the cleanup ends the process
- * at once. Registering a SIGINT handler replaces all of this.
+ * finished the loop stops and the call running it returns
+ * CIO_EINTERRUPTED (cio_run after closing its loop), as asyncio.run
+ * raises KeyboardInterrupt to its caller. The program decides what
+ * follows: print, flush, exit with a status, or cio_raise_sigint() to die
+ * by SIGINT as an unhandled Ctrl-C does. A second SIGINT during the
+ * cleanup ends the process at once (by SIGINT). Registering a SIGINT
+ * handler replaces all of this.
  */
 #ifndef CIO_SIGNAL_H
 #define CIO_SIGNAL_H
@@ -44,6 +47,14 @@ CIO_API int cio_loop_add_signal_handler(cio_loop *loop, int signo, cio_cb cb,
  * in place before. Returns: 1 if a handler was removed, 0 if none.
  * Errors: -EINVAL. */
 CIO_API int cio_loop_remove_signal_handler(cio_loop *loop, int signo);
+
+/* Ends the process the way an unhandled SIGINT does: SIGINT's default
+ * disposition is restored, SIGINT unblocked and raised, so the parent
+ * sees death by SIGINT (a shell reports status 130 and prints nothing).
+ * The opt-in for programs that want Ctrl-C to end them after cio_run (or
+ * run_forever) returned CIO_EINTERRUPTED. Buffered stdio is not flushed
+ * (call fflush first if you want it). Does not return. */
+CIO_API void cio_raise_sigint(void);
 
 /* Debug mode (also enabled for every new loop by CIO_DEBUG set to
  * anything but "" or "0", read by cio_loop_new): warns on stderr about

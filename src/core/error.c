@@ -1,5 +1,6 @@
 /*
- * error.c - names and descriptions of error values. errno values are
+ * error.c - names and descriptions of error values, and the library's
+ * version. errno values are
  * described by strerror_r's GNU variant, which always returns a static or
  * caller-buffer string; cio_strerror needs a static one, so the common
  * codes get their own table and the rest fall back to strerrordesc_np
@@ -30,6 +31,8 @@ static const err_entry table[] = {
     {CIO_EGROUP, "CIO_EGROUP", "one or more tasks of the group failed"},
     {CIO_ECHILD_DIED, "CIO_ECHILD_DIED", "a worker or child process died"},
     {CIO_ERESOLVE, "CIO_ERESOLVE", "name resolution failed"},
+    {CIO_EINTERRUPTED, "CIO_EINTERRUPTED",
+     "interrupted by Ctrl-C (SIGINT): every task was cancelled"},
     E(EPERM, "operation not permitted"),
     E(ENOENT, "no such file or directory"),
     E(ESRCH, "no such process"),
@@ -116,4 +119,20 @@ const char *cio_err_name(int err)
             return n;
     }
     return "UNKNOWN";
+}
+
+/* The version lives here rather than in a file of its own: both are the
+ * library's static descriptions of itself. */
+#define CIO__STR2(x) #x
+#define CIO__STR(x) CIO__STR2(x)
+
+unsigned cio_version(void)
+{
+    return CIO_VERSION;
+}
+
+const char *cio_version_string(void)
+{
+    return CIO__STR(CIO_VERSION_MAJOR) "." CIO__STR(
+        CIO_VERSION_MINOR) "." CIO__STR(CIO_VERSION_PATCH);
 }

@@ -13,10 +13,15 @@
  * cannot push a signal frame on the overflowed stack, so each thread gets
  * an alternate signal stack (lazily, in its first cio__coro_current()) and
  * one process-wide SIGSEGV/SIGBUS handler runs there. It names the
- * thread's current coroutine when the fault address is in (or just below)
- * its guard page, and otherwise hands the fault to whatever handler was
+ * thread's current coroutine, its stack size and the options that raise
+ * it when the faulting context's stack pointer lies below the
+ * coroutine's stack (a frame larger than the guard page - a 400 KiB local
+ * array - moves the stack pointer far past it and faults wherever its
+ * first store lands), or when the fault address is in or just below the
+ * guard page; otherwise it hands the fault to whatever handler was
  * installed before (or to the default action, which then dumps core at
- * the faulting instruction as if cio were not there).
+ * the faulting instruction as if cio were not there). See
+ * cio__coro_fault_is_overflow for the exact rule.
  *
  * Rejected: checking stack depth in software at every switch for guarded
  * stacks (costs on the hot path what the MMU does for free), and
@@ -27,6 +32,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "coro/coro.h"
@@ -73,6 +79,13 @@
  * frame larger than a page can step over the guard page into whatever
  * mapping lies below, and a fault just there has no other likely cause. */
 #define GUARD_SLACK ((uintptr_t)64 * 1024)
+
+/* A stack pointer at most this far below a coroutine's stack is taken as
+ * an overflow of it (one frame, or a few, that jumped past the guard).
+ * Further down it is more likely a stack the coroutine switched to
+ * behind cio's back (another coroutine library, a hand-made signal
+ * stack), whose faults are not ours to explain. */
+#define SP_REACH ((uintptr_t)1024 * 1024 * 1024)
 
 static _Thread_local cio__coro *tls_cur CORO_TLS_FAST;
 static _Thread_local cio__coro tls_main;
@@ -159,15 +172,25 @@ CORO_COLD _Noreturn static void die_canary(const cio__coro *c)
     abort();
 }
 
-CORO_COLD _Noreturn static void die_guard(const cio__coro *c)
+/* lowest: the lowest address the overflow is known to have reached (the
+ * faulting stack pointer or address), 0 if unknown. */
+CORO_COLD _Noreturn static void die_guard(const cio__coro *c, uintptr_t lowest)
 {
     struct line l = {.n = 0};
     line_add(&l, "cio: stack overflow in task '");
     line_add_name(&l, c);
     line_add(&l, "' (stack of ");
     line_add_size(&l, usable(c));
-    line_add(&l, " bytes); raise stack_size (cio_task_opts) or "
-                 "CIO_STACK_SIZE");
+    line_add(&l, " bytes");
+    uintptr_t hi = (uintptr_t)c->stack_hi;
+    if (lowest != 0 && lowest < hi) {
+        line_add(&l, ", needed more than ");
+        line_add_size(&l, (size_t)(hi - lowest));
+        line_add(&l, " bytes");
+    }
+    line_add(&l, "); raise it for every task with CIO_STACK_SIZE "
+                 "(e.g. CIO_STACK_SIZE=2M) or for this one with "
+                 "cio_task_opts.stack_size");
     line_write(&l);
     abort();
 }
@@ -210,20 +233,59 @@ static void chain(int sig, siginfo_t *si, void *uc)
         raise(sig);
 }
 
+int cio__coro_fault_is_overflow(const cio__coro *c, uintptr_t sp,
+                                uintptr_t addr, uintptr_t alt_lo,
+                                uintptr_t alt_hi)
+{
+    if (c == NULL || (c->flags & CIO__CORO_F_MAIN) || c->map_base == NULL)
+        return 0;
+    uintptr_t lo = (uintptr_t)c->stack_lo;
+    /* The stack pointer below the stack: the frame being built does not
+     * fit, wherever its first store happened to fault. A stack pointer on
+     * the signal stack means the fault came from a signal handler, which
+     * says nothing about the coroutine's stack. */
+    if (sp != 0 && sp < lo && lo - sp <= SP_REACH &&
+        !(sp >= alt_lo && sp < alt_hi))
+        return 1;
+    uintptr_t base = (uintptr_t)c->map_base;
+    uintptr_t floor = base > GUARD_SLACK ? base - GUARD_SLACK : 0;
+    return addr >= floor && addr < lo;
+}
+
+/* The interrupted context's stack pointer, 0 where it is not known. */
+static uintptr_t fault_sp(void *uc)
+{
+    const ucontext_t *u = uc;
+    if (u == NULL)
+        return 0;
+#if defined(__x86_64__)
+    return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)u->uc_mcontext.sp;
+#else
+    return 0;
+#endif
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     const cio__coro *c = tls_cur;
-    if (si != NULL && si->si_code > 0 && c != NULL &&
-        !(c->flags & CIO__CORO_F_MAIN) && c->map_base != NULL) {
-        uintptr_t a = (uintptr_t)si->si_addr;
-        uintptr_t base = (uintptr_t)c->map_base;
-        uintptr_t floor = base > GUARD_SLACK ? base - GUARD_SLACK : 0;
-        if (a >= floor && a < (uintptr_t)c->stack_lo) {
+    if (si != NULL && si->si_code > 0 && c != NULL) {
+        uintptr_t sp = fault_sp(uc);
+        uintptr_t addr = (uintptr_t)si->si_addr;
+        uintptr_t alt_lo = 0, alt_hi = 0;
+        stack_t ss;
+        if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE)) {
+            alt_lo = (uintptr_t)ss.ss_sp;
+            alt_hi = alt_lo + ss.ss_size;
+        }
+        if (cio__coro_fault_is_overflow(c, sp, addr, alt_lo, alt_hi)) {
             /* A compact stack has no guard page, but running off the
              * bottom of a slab faults the same way. */
             if (c->flags & CIO__CORO_F_COMPACT)
                 die_canary(c);
-            die_guard(c);
+            uintptr_t lo = (uintptr_t)c->stack_lo;
+            die_guard(c, sp != 0 && sp < lo ? sp : addr);
         }
     }
     chain(sig, si, uc);

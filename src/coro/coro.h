@@ -108,6 +108,17 @@ void cio__coro_set_name(cio__coro *c, const char *name);
  * replaced it and cio should see faults first. */
 void cio__coro_install_fault_handler(void);
 
+/* The guard-page handler's rule, exposed for tests: nonzero when a fault
+ * while c runs is an overflow of c's stack. sp is the faulting context's
+ * stack pointer (0: unknown), addr the fault address, [alt_lo, alt_hi)
+ * the thread's signal stack (empty if none). An overflow is a stack
+ * pointer below c's stack by at most 1 GiB and not on the signal stack,
+ * or a fault address in c's guard page or up to 64 KiB below it. Main
+ * coroutines (thread stacks) never overflow by this rule. */
+int cio__coro_fault_is_overflow(const cio__coro *c, uintptr_t sp,
+                                uintptr_t addr, uintptr_t alt_lo,
+                                uintptr_t alt_hi);
+
 /* Process defaults: stack size from CIO_STACK_SIZE (bytes, K/M suffix),
  * compact mode from CIO_STACK_COMPACT=1. */
 size_t cio__coro_default_stack_size(void);

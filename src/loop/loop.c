@@ -498,12 +498,16 @@ int cio_loop_run_forever(cio_loop *loop)
      * theirs, so overflows keep their one-line report. */
     cio__coro_install_fault_handler();
     cio__loop_sigint_arm(loop);
+    int rc = 0;
     for (;;) {
         cio__loop_run_once(loop);
         if (CIO_UNLIKELY(loop->interrupted)) {
             /* After Ctrl-C nothing stops the loop but the end of the last
-             * task, which ends the process. */
-            cio__loop_interrupt_check(loop);
+             * task; then the caller learns why it returned. */
+            if (cio__loop_interrupt_done(loop)) {
+                rc = CIO_EINTERRUPTED;
+                break;
+            }
             loop->stopping = 0;
             continue;
         }
@@ -514,7 +518,7 @@ int cio_loop_run_forever(cio_loop *loop)
     loop->stopping = 0;
     atomic_store_explicit(&loop->running, 0, memory_order_relaxed);
     cio__tls_running = NULL;
-    return 0;
+    return rc;
 }
 
 int cio_loop_stop(cio_loop *loop)

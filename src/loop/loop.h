@@ -220,8 +220,9 @@ extern int (*cio__loop_dump_hook)(cio_loop *loop, int fd);
 
 /* Describes a ready item for the slow-callback warning (task layer). */
 extern const char *(*cio__loop_describe_hook)(cio__ready *r);
-/* Ends the process by SIGINT once Ctrl-C cleanup is over (signal.c). */
-void cio__loop_interrupt_check(cio_loop *loop);
+/* After Ctrl-C: 1 once every task has finished (and the loop is ready
+ * to run afresh), else 0 (signal.c). */
+int cio__loop_interrupt_done(cio_loop *loop);
 
 /* Descriptor ownership (poller.c). kind: CIO__FD_POLLER (add_reader /
  * add_writer) or CIO__FD_IO (a cio socket, pipe, stream or transport). */

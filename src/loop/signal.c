@@ -164,20 +164,27 @@ static _Noreturn void die_by_sigint(void)
     _exit(130); /* not reached unless SIGINT is somehow blocked */
 }
 
+void cio_raise_sigint(void)
+{
+    die_by_sigint();
+}
+
+/* The first Ctrl-C cancels every task; run_forever returns
+ * CIO_EINTERRUPTED once none is left (cio__loop_interrupt_done). */
 static void interrupt(cio_loop *loop)
 {
     if (++loop->interrupted > 1)
         die_by_sigint(); /* second Ctrl-C: no more waiting */
     if (cio__loop_cancel_all_hook)
         cio__loop_cancel_all_hook(loop);
-    if (!loop->ntasks)
-        die_by_sigint();
 }
 
-void cio__loop_interrupt_check(cio_loop *loop)
+int cio__loop_interrupt_done(cio_loop *loop)
 {
-    if (loop->ntasks == 0)
-        die_by_sigint();
+    if (loop->ntasks != 0)
+        return 0;
+    loop->interrupted = 0; /* the next run starts afresh */
+    return 1;
 }
 
 void cio__loop_dispatch_signals(cio_loop *loop)

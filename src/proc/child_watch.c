@@ -139,6 +139,8 @@ static void chw_close(cio__xhold *h)
                 cio__process_destroy(p);
             continue;
         }
+        if (p->kill_group) /* not reaped yet: the group is still its own */
+            killpg(p->pid, SIGKILL);
         if (p->pidfd >= 0)
             syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
         else

@@ -106,11 +106,15 @@ static int signal_child(cio_process *p, int signo)
 }
 
 /* The default on cancellation and free: no child outlives its waiter
- * unless keep_running says so. */
+ * unless keep_running says so. While the child is not reaped its pid is
+ * still its group's id, so killpg cannot hit a recycled group. */
 static void kill_unless_kept(cio_process *p)
 {
-    if (!p->keep_running && !p->reaped)
-        signal_child(p, SIGKILL);
+    if (p->keep_running || p->reaped)
+        return;
+    if (p->kill_group)
+        killpg(p->pid, SIGKILL);
+    signal_child(p, SIGKILL);
 }
 
 /* ======================================================================
@@ -292,6 +296,8 @@ static int create(cio_loop *loop, const char *file, char *const argv[],
     const cio_process_opts *o = opts ? opts : &defaults;
     if (o->new_session && o->set_pgroup)
         return -EINVAL; /* a session leader cannot change its group */
+    if (o->kill_group && !o->new_session && !(o->set_pgroup && o->pgroup == 0))
+        return -EINVAL; /* the group would be someone else's */
     if (o->pipe_size > INT_MAX)
         return -EINVAL; /* F_SETPIPE_SZ takes an int */
     if (o->stdin_mode == CIO_PROCESS_STDOUT ||
@@ -306,6 +312,7 @@ static int create(cio_loop *loop, const char *file, char *const argv[],
     p->loop = loop;
     p->pidfd = -1;
     p->keep_running = o->keep_running != 0;
+    p->kill_group = o->kill_group != 0;
     cio__list_init(&p->waiters);
     cio__list_init(&p->link);
 

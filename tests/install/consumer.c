@@ -43,7 +43,12 @@ int main(void)
         fprintf(stderr, "consumer: cio_run: %s\n", cio_strerror(r));
         return 1;
     }
-    printf("consumer: ok (cio %d.%d.%d)\n", CIO_VERSION_MAJOR,
-           CIO_VERSION_MINOR, CIO_VERSION_PATCH);
+    /* The installed header and the library loaded at run time agree. */
+    if (cio_version() != CIO_VERSION) {
+        fprintf(stderr, "consumer: header 0x%06x, library 0x%06x (%s)\n",
+                (unsigned)CIO_VERSION, cio_version(), cio_version_string());
+        return 1;
+    }
+    printf("consumer: ok (cio %s)\n", cio_version_string());
     return 0;
 }

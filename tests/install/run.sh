@@ -40,6 +40,11 @@ done
     { echo "missing cioConfig.cmake"; exit 1; }
 [ -f "$libdir/cmake/cio/cioConfigVersion.cmake" ] ||
     { echo "missing cioConfigVersion.cmake"; exit 1; }
+grep -qx 'License: MIT' "$pc" || { echo "cio.pc states no licence"; exit 1; }
+grep -q 'cio_LICENSE "MIT"' "$libdir/cmake/cio/cioConfig.cmake" ||
+    { echo "cioConfig.cmake states no licence"; exit 1; }
+[ -f "$prefix/share/doc/cio/LICENSE" ] ||
+    { echo "missing share/doc/cio/LICENSE"; exit 1; }
 if grep -q "$build" "$pc"; then
     echo "cio.pc refers to the build tree:"; cat "$pc"; exit 1
 fi

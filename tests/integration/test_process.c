@@ -520,6 +520,99 @@ static int options_main(void *arg, void **result)
 
 TU_NET_CASE(cwd_env_session_group, options_main)
 
+/* ---- kill_group: a cancelled shell child takes its own children along -- */
+
+/* 1 while pid is a live process (a zombie counts as dead). */
+static int alive(pid_t pid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = 0;
+    const char *paren = strrchr(st, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
+static int wait_body(void *arg, void **result)
+{
+    (void)result;
+    return cio_process_wait(arg, NULL);
+}
+
+/* Starts `sleep 30 &` under a shell that waits for it, reads the
+ * grandchild's pid, cancels the task waiting for the shell, and returns
+ * the grandchild's pid (the shell is gone by then). */
+static pid_t cancel_shell_with_grandchild(const cio_process_opts *o)
+{
+    cio_process *p;
+    assert_int_equal(cio_create_subprocess_shell(
+                         NULL, "sleep 30 & echo $!; wait", o, &p),
+                     0);
+    const char *line;
+    assert_true(cio_stream_readline(cio_process_stdout(p), &line) > 0);
+    pid_t gpid = (pid_t)atoi(line);
+    assert_true(gpid > 0);
+    assert_true(alive(gpid));
+    cio_task *t;
+    assert_int_equal(cio_task_create(cio_get_running_loop(),
+                                     CIO_CORO(wait_body, p), NULL, &t),
+                     0);
+    assert_int_equal(cio_sleep(10 * CIO_MS), 0);
+    cio_task_cancel(t, NULL);
+    assert_int_equal(cio_await(t, NULL), -ECANCELED);
+    cio_future_release(t);
+    WAIT_FOR(cio_process_returncode(p, NULL) == 1);
+    assert_int_equal(cio_process_free(p), 0);
+    return gpid;
+}
+
+static int kill_group_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    /* Without kill_group only the shell dies: its child lives on (the
+     * behaviour the option exists for). */
+    cio_process_opts plain = CIO_PROCESS_OPTS_INIT;
+    plain.stdout_mode = CIO_PROCESS_PIPE;
+    plain.new_session = 1;
+    pid_t g = cancel_shell_with_grandchild(&plain);
+    assert_int_equal(cio_sleep(50 * CIO_MS), 0);
+    assert_true(alive(g));
+    kill(g, SIGKILL);
+
+    /* With it, for both ways of leading a group. */
+    cio_process_opts s = plain;
+    s.kill_group = 1;
+    g = cancel_shell_with_grandchild(&s);
+    WAIT_FOR(!alive(g));
+
+    cio_process_opts pg = CIO_PROCESS_OPTS_INIT;
+    pg.stdout_mode = CIO_PROCESS_PIPE;
+    pg.set_pgroup = 1;
+    pg.pgroup = 0;
+    pg.kill_group = 1;
+    g = cancel_shell_with_grandchild(&pg);
+    WAIT_FOR(!alive(g));
+
+    /* The group must be the child's own, never the caller's. */
+    cio_process *p = NULL;
+    char *const t[] = {"true", NULL};
+    cio_process_opts bad = CIO_PROCESS_OPTS_INIT;
+    bad.kill_group = 1;
+    assert_int_equal(cio_create_subprocess_exec(NULL, t, &bad, &p), -EINVAL);
+    bad.set_pgroup = 1;
+    bad.pgroup = getpgrp();
+    assert_int_equal(cio_create_subprocess_exec(NULL, t, &bad, &p), -EINVAL);
+    assert_null(p);
+    return 0;
+}
+
+TU_NET_CASE(kill_group_takes_grandchildren, kill_group_main)
+
 /* ---- pipes as streams ---- */
 
 static int streams_main(void *arg, void **result)
@@ -970,6 +1063,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(exit_codes_and_signals, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(bad_input, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(kill_group_takes_grandchildren, tu_setup,
+                                    tu_teardown),
     cmocka_unit_test_setup_teardown(stdio_every_combination, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(stdio_fd_swap, tu_setup, tu_teardown),

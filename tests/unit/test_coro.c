@@ -546,7 +546,8 @@ static void coro_guard_overflow_child(void **state)
     tu_child_result res;
     run_child(guard_child, &res);
     expect_abort_with(&res, "stack overflow in task 'deep-recursion-task'",
-                      "(stack of 65536 bytes)");
+                      "(stack of 65536 bytes");
+    assert_non_null(strstr(res.out, "CIO_STACK_SIZE"));
     assert_int_equal(count_of(res.out, "stack overflow"), 1);
 }
 

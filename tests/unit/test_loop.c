@@ -311,6 +311,21 @@ static void strerror_names(void **state)
     assert_non_null(cio_strerror(12345));
 }
 
+/* The header's version and the library's agree, in both forms. */
+static void version_numbers(void **state)
+{
+    (void)state;
+    assert_int_equal(CIO_VERSION, CIO_VERSION_HEX);
+    assert_int_equal(cio_version(), CIO_VERSION);
+    assert_int_equal(cio_version() >> 16, CIO_VERSION_MAJOR);
+    assert_int_equal((cio_version() >> 8) & 0xff, CIO_VERSION_MINOR);
+    assert_int_equal(cio_version() & 0xff, CIO_VERSION_PATCH);
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", CIO_VERSION_MAJOR,
+             CIO_VERSION_MINOR, CIO_VERSION_PATCH);
+    assert_string_equal(cio_version_string(), want);
+}
+
 /* A loop may be run by one thread, then by another (one at a time): on
  * io_uring the ring must not stay bound to the first thread. */
 static int ticks_cb(void *arg)
@@ -386,6 +401,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(alloc_failures, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(bad_options, tu_setup, tu_teardown),
     cmocka_unit_test(strerror_names),
+    cmocka_unit_test(version_numbers),
     cmocka_unit_test_setup_teardown(loop_runs_in_one_thread_then_another, tu_setup, tu_teardown),
 };
 

@@ -3,8 +3,10 @@
  * (including a loop on a non-main thread, and two loops running at once
  * in two threads, each owning its own signal), Ctrl-C (in child processes,
  * under cio_run, run_until_complete and run_forever: cancellation,
- * cleanup, death by SIGINT, the forced second Ctrl-C, a user handler
- * replacing it), debug mode (task dump, slow callback warning,
+ * cleanup, CIO_EINTERRUPTED returned to the caller, death by SIGINT when
+ * the caller asks for it (cio_raise_sigint) and on a second Ctrl-C, a
+ * program's last line reaching its output file, a user handler replacing
+ * it), debug mode (task dump, slow callback warning,
  * wrong-thread calls; test_debug.c has the rest).
  */
 #include <errno.h>
@@ -290,6 +292,10 @@ static void unignore(int signo)
         signal(signo, SIG_DFL);
 }
 
+/* Set before forking: the child calls cio_raise_sigint after a
+ * CIO_EINTERRUPTED return (the opt-in to die by SIGINT). */
+static int child_reraises;
+
 /* How the child drives its loop: Ctrl-C must behave the same in all. */
 enum { BY_CIO_RUN, BY_RUN_UNTIL_COMPLETE, BY_RUN_FOREVER };
 
@@ -332,9 +338,11 @@ static int run_child_by(int mode, int runner, const char *trigger1,
         int r = run_in_child(mode == 2 ? user_main : ctrl_c_main, mode,
                              runner);
         char buf[64];
-        snprintf(buf, sizeof(buf), "returned %d\n", r);
+        snprintf(buf, sizeof(buf), "returned %s\n", cio_err_name(r));
         say(buf);
-        _exit(r == 0 ? 0 : 3);
+        if (r == CIO_EINTERRUPTED && child_reraises)
+            cio_raise_sigint();
+        _exit(r == 0 ? 0 : r == CIO_EINTERRUPTED ? 4 : 3);
     }
     close(p[1]);
     size_t n = 0;
@@ -363,16 +371,96 @@ static int run_child(int mode, const char *trigger1, const char *trigger2,
     return run_child_by(mode, BY_CIO_RUN, trigger1, trigger2, out, cap);
 }
 
-static void ctrl_c_cancels_all_then_dies_by_sigint(void **state)
+static void expect_interrupted_return(int st, const char *out)
+{
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 4)
+        fprintf(stderr, "status %#x out=[%s]\n", st, out);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 4);
+    assert_non_null(strstr(out, "cancelled 20\n"));
+    assert_non_null(strstr(out, "cancelled 33\n"));
+    /* Every task had finished before the runner returned. */
+    assert_true(strstr(out, "cancelled 33\n") <
+                strstr(out, "returned CIO_EINTERRUPTED\n"));
+}
+
+static void ctrl_c_cancels_all_then_returns_interrupted(void **state)
 {
     (void)state;
     char out[512];
     int st = run_child(0, "ready\n", NULL, out, sizeof(out));
+    expect_interrupted_return(st, out);
+}
+
+/* The opt-in: the program re-raises after cio_run returned. */
+static void ctrl_c_then_raise_sigint_dies_by_sigint(void **state)
+{
+    (void)state;
+    char out[512];
+    child_reraises = 1;
+    int st = run_child(0, "ready\n", NULL, out, sizeof(out));
+    child_reraises = 0;
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGINT); /* a shell reports 130 */
-    assert_non_null(strstr(out, "cancelled 20\n"));
     assert_non_null(strstr(out, "cancelled 33\n"));
-    assert_null(strstr(out, "returned")); /* never returned normally */
+    assert_non_null(strstr(out, "returned CIO_EINTERRUPTED\n"));
+}
+
+/* The issue's case: a program whose stdout is a file (fully buffered)
+ * is Ctrl-C'd; its last line, printed after cio_run, is in the file. */
+static void ctrl_c_program_prints_last_line_to_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cio-ctrl-c-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        report_fd = p[1];
+        unignore(SIGINT);
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+        printf("first line\n");
+        int r = cio_run(ctrl_c_main, (void *)(intptr_t)0, NULL);
+        printf("last line: cio_run returned %s\n", cio_err_name(r));
+        exit(r == CIO_EINTERRUPTED ? 0 : 3); /* exit flushes, as main's return */
+    }
+    close(p[1]);
+    char out[512];
+    size_t n = 0;
+    int sent = 0;
+    while (n + 1 < sizeof out) {
+        ssize_t k = read(p[0], out + n, sizeof out - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        out[n] = 0;
+        if (!sent && strstr(out, "ready\n")) {
+            kill(pid, SIGINT);
+            sent = 1;
+        }
+    }
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    char file[256];
+    ssize_t k = pread(fd, file, sizeof file - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(k > 0);
+    file[k] = 0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "status %#x file=[%s]\n", st, file);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_string_equal(file, "first line\n"
+                              "last line: cio_run returned CIO_EINTERRUPTED\n");
 }
 
 static void second_ctrl_c_forces_exit(void **state)
@@ -393,15 +481,7 @@ static void ctrl_c_during_run_until_complete(void **state)
     char out[512];
     int st = run_child_by(0, BY_RUN_UNTIL_COMPLETE, "ready\n", NULL, out,
                           sizeof(out));
-    if (!WIFSIGNALED(st))
-        fprintf(stderr, "status %#x out=[%s]\n", st, out);
-    assert_true(WIFSIGNALED(st));
-    assert_int_equal(WTERMSIG(st), SIGINT);
-    assert_non_null(strstr(out, "cancelled 20\n"));
-    assert_non_null(strstr(out, "cancelled 33\n"));
-    /* run_until_complete saw its task cancelled but did not return: the
-     * process ended by SIGINT once every task had finished. */
-    assert_null(strstr(out, "returned"));
+    expect_interrupted_return(st, out);
 }
 
 static void ctrl_c_during_run_forever(void **state)
@@ -410,13 +490,7 @@ static void ctrl_c_during_run_forever(void **state)
     char out[512];
     int st = run_child_by(0, BY_RUN_FOREVER, "ready\n", NULL, out,
                           sizeof(out));
-    if (!WIFSIGNALED(st))
-        fprintf(stderr, "status %#x out=[%s]\n", st, out);
-    assert_true(WIFSIGNALED(st));
-    assert_int_equal(WTERMSIG(st), SIGINT);
-    assert_non_null(strstr(out, "cancelled 20\n"));
-    assert_non_null(strstr(out, "cancelled 33\n"));
-    assert_null(strstr(out, "returned"));
+    expect_interrupted_return(st, out);
 }
 
 static void second_ctrl_c_forces_exit_other_runners(void **state)
@@ -445,7 +519,7 @@ static void user_sigint_handler_replaces_default(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_non_null(strstr(out, "user handler\n"));
-    assert_non_null(strstr(out, "returned 0\n"));
+    assert_non_null(strstr(out, "returned OK\n"));
 }
 
 /* ---- debug mode ---- */
@@ -580,7 +654,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(remove_restores_disposition),
     cmocka_unit_test(loop_in_non_main_thread_receives),
     cmocka_unit_test(two_loops_two_threads_own_signals),
-    cmocka_unit_test(ctrl_c_cancels_all_then_dies_by_sigint),
+    cmocka_unit_test(ctrl_c_cancels_all_then_returns_interrupted),
+    cmocka_unit_test(ctrl_c_then_raise_sigint_dies_by_sigint),
+    cmocka_unit_test(ctrl_c_program_prints_last_line_to_file),
     cmocka_unit_test(second_ctrl_c_forces_exit),
     cmocka_unit_test(ctrl_c_during_run_until_complete),
     cmocka_unit_test(ctrl_c_during_run_forever),
