@@ -88,8 +88,12 @@ CIO_API void cio_as_completed_free(cio_as_completed *ac);
 /* asyncio.wait_for: awaits the item with a timeout. On timeout the item
  * is cancelled and this returns -ETIMEDOUT only after it has really
  * finished. If the caller is cancelled, the item is cancelled too.
- * Returns: as cio_await. Errors: -ETIMEDOUT, -ECANCELED, -EINVAL.
- * Suspends. */
+ * timeout < 0: no timeout. timeout 0 (asyncio 3.12+'s timeout <= 0): an
+ * item already done gives its outcome; any other item is cancelled
+ * before it is awaited, so a coroutine item never runs its body, and
+ * this returns -ETIMEDOUT once it has finished (or its result, if it
+ * finished with one anyway). Returns: as cio_await. Errors: -ETIMEDOUT,
+ * -ECANCELED, -EINVAL. Suspends. */
 CIO_API int cio_wait_for(cio_awaitable item, int64_t timeout, void **result);
 
 /* asyncio.shield: a new future that completes like inner, except that
@@ -104,20 +108,31 @@ typedef struct cio_timeout {
 
 /* Opens a scope in the calling task that cancels it timeout ns from now
  * (timeout < 0: no deadline yet). Scopes nest; close them in reverse
- * order. Returns: 0. Errors: -EINVAL outside a task, -ENOMEM. */
+ * order. A deadline already reached (timeout 0, a past time) is queued
+ * like call_soon, as asyncio does: the very next suspension of the task,
+ * a cio_sleep(0) included, is cancelled and the scope ends in
+ * -ETIMEDOUT. scope is borrowed until cio_timeout_end; its storage may be
+ * begun again once the scope has ended. Returns: 0. Errors: -EINVAL
+ * outside a task or when scope is already open in this task (asyncio's
+ * RuntimeError "already entered"; the open scope and its armed deadline
+ * are left untouched), -ENOMEM. */
 CIO_API int cio_timeout_begin(cio_timeout *scope, int64_t timeout);
 
 /* Like cio_timeout_begin with an absolute loop time (INT64_MAX: none). */
 CIO_API int cio_timeout_begin_at(cio_timeout *scope, int64_t when);
 
-/* Moves the deadline (absolute loop time, INT64_MAX: none). Returns: 0.
- * Errors: -EINVAL (scope closed, or already expired). */
+/* Moves the deadline (absolute loop time, INT64_MAX: none); a time
+ * already reached is queued like call_soon, as in cio_timeout_begin.
+ * Returns: 0. Errors: -EINVAL (scope closed, or already expired),
+ * -ENOMEM. */
 CIO_API int cio_timeout_reschedule(cio_timeout *scope, int64_t when);
 
 /* The scope's deadline (INT64_MAX if none). */
 CIO_API int64_t cio_timeout_when(const cio_timeout *scope);
 
-/* Returns: 1 if the deadline passed and the scope cancelled its task. */
+/* Returns: 1 if the deadline passed and the scope cancelled its task,
+ * also after cio_timeout_end (asyncio's expired(), which tells a timeout
+ * from another cancellation), until the storage is begun again. */
 CIO_API int cio_timeout_expired(const cio_timeout *scope);
 
 /* Closes the scope. rc is the outcome of the code inside it. Returns rc,
