@@ -165,7 +165,11 @@ CIO_API int cio_task_group_spawn(cio_task_group *g, cio_coro coro,
  * children failed or rc was an error other than -ECANCELED (each error is
  * listed by cio_task_group_errors); -ECANCELED if the parent was cancelled
  * from outside and nothing failed; -EINVAL (not the parent task, or
- * called twice). Suspends. */
+ * called twice). When CIO_EGROUP is returned while a cancellation from
+ * outside is pending (cancelling() > 0), that request is re-armed
+ * (uncancel + cancel, as Python 3.13), so the parent's next suspension
+ * returns -ECANCELED: the errors win, the cancellation is not lost.
+ * Suspends. */
 CIO_API int cio_task_group_wait(cio_task_group *g, int rc);
 
 #define CIO_EGROUP (-4092) /* one or more tasks of a group failed */

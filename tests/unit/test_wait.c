@@ -919,6 +919,64 @@ static int group_body_error(void *arg, void **result)
     return 0;
 }
 
+/* Python 3.13: an outside cancel() arriving while a child fails is not
+ * swallowed by the exception group: the parent is uncancelled and
+ * re-cancelled, so its next await ends at once with -ECANCELED. */
+static int cancel_task_cb(cio_future *f, void *arg)
+{
+    (void)f;
+    cio_task_cancel(arg, NULL);
+    return 0;
+}
+
+static int group_ext_cancel_body(void *arg, void **result)
+{
+    (void)result;
+    int in_wait = I(arg);
+    cio_task *self = cio_current_task();
+    cio_task_group *g;
+    assert_int_equal(cio_task_group_new(&g), 0);
+    cio_task *bad;
+    cio_task_group_spawn(g, CIO_CORO(func, -5), NULL, &bad); /* -EIO, 5 ms */
+    cio_task_group_spawn(g, CIO_CORO(func, 1000), NULL, NULL);
+    /* Runs right after the group has seen the failure, before the parent
+     * gets to run: the outside cancel() lands in that window. */
+    cio_future_add_done_callback(bad, cancel_task_cb, self);
+    cio_future_release(bad);
+    int r = 0;
+    if (!in_wait)
+        r = cio_sleep(CIO_SEC); /* the block: interrupted at 5 ms */
+    r = cio_task_group_wait(g, r);
+    assert_int_equal(r, CIO_EGROUP);
+    int e;
+    assert_int_equal(cio_task_group_errors(g, &e, 1), 1);
+    assert_int_equal(e, -EIO);
+    cio_task_group_free(g);
+    assert_int_equal(cio_task_cancelling(self), 1);
+    int64_t t0 = cio_loop_time(g_loop);
+    r = cio_sleep(CIO_SEC);
+    assert_int_equal(r, -ECANCELED); /* at once, not after a second */
+    assert_int_equal(cio_loop_time(g_loop), t0);
+    assert_int_equal(cio_task_cancelling(self), 1);
+    return r;
+}
+
+static void group_outside_cancel_not_swallowed_by_child_error(void **state)
+{
+    (void)state;
+    for (int in_wait = 0; in_wait < 2; in_wait++) {
+        g_loop = tu_loop_virtual();
+        cio_task *t;
+        cio_task_create(g_loop, CIO_CORO(group_ext_cancel_body, V(in_wait)),
+                        NULL, &t);
+        assert_int_equal(cio_loop_run_until_complete(g_loop, t, NULL),
+                         -ECANCELED);
+        assert_int_equal(cio_loop_time(g_loop), 5 * CIO_MS);
+        cio_future_release(t);
+        tu_loop_done(g_loop);
+    }
+}
+
 static void group_block_error(void **state)
 {
     (void)state;
@@ -963,6 +1021,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(group_first_error_cancels_siblings, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_parent_cancel_cancels_children, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_block_error, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(group_outside_cancel_not_swallowed_by_child_error, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_misuse, tu_setup, tu_teardown),
 };
 
