@@ -34,9 +34,11 @@ typedef enum cio_return_when {
 } cio_return_when;
 
 /* asyncio.wait: waits until `when` is satisfied or timeout ns pass
- * (timeout < 0: no timeout). Coroutines are wrapped as tasks. done and
- * pending must each have room for n entries; they receive one reference
- * per future (the caller releases each), done in completion order. Nothing
+ * (timeout < 0: no timeout). Coroutines are wrapped as tasks. Like
+ * asyncio, it works on the set of distinct futures: a future given more
+ * than once counts, and is reported, once. done and pending must each
+ * have room for n entries; they receive one reference per distinct
+ * future (the caller releases each), done in completion order. Nothing
  * is cancelled on timeout. ndone/npending receive the counts.
  * Returns: 0 (also on timeout). Errors: -EINVAL (outside a task, n == 0,
  * a bad item), -ENOMEM, -ECANCELED (the caller was cancelled; the items
@@ -68,9 +70,10 @@ CIO_API int cio_gather_results(cio_future *gather, void **results,
 /* asyncio.as_completed: an iterator yielding futures as they complete. */
 typedef struct cio_as_completed cio_as_completed;
 
-/* Starts iterating (coroutines are wrapped as tasks on loop). timeout < 0:
- * none; otherwise a deadline for the whole iteration. Returns: 0.
- * Errors: -EINVAL, -ENOMEM. */
+/* Starts iterating (coroutines are wrapped as tasks on loop) over the
+ * distinct futures: one given more than once is yielded once, as
+ * asyncio's set(fs). timeout < 0: none; otherwise a deadline for the
+ * whole iteration. Returns: 0. Errors: -EINVAL, -ENOMEM. */
 CIO_API int cio_as_completed_new(cio_loop *loop, const cio_awaitable *items,
                                  size_t n, int64_t timeout,
                                  cio_as_completed **out);

@@ -60,6 +60,43 @@ static int resolve_all(cio_loop *loop, const cio_awaitable *items, size_t n,
     return 0;
 }
 
+static const void *fut_at(const void *arr, size_t i)
+{
+    return ((cio_future *const *)arr)[i];
+}
+
+/* asyncio's wait and as_completed work on set(fs): keeps the first
+ * occurrence of each future, in argument order, and drops the references
+ * resolve_all took for the repeats. Coroutine items are distinct tasks
+ * anyway. Returns the number of distinct futures, or -ENOMEM (fs is then
+ * unchanged). */
+static ssize_t distinct(cio_future **fs, size_t n)
+{
+    unsigned char small[64];
+    unsigned char *dup = n <= sizeof(small) ? small : cio__malloc(n);
+    if (!dup)
+        return -ENOMEM;
+    size_t k = cio__mark_dups(fs, n, fut_at, dup);
+    if (k != n) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (dup[i])
+                cio_future_release(fs[i]);
+            else
+                fs[j++] = fs[i];
+        }
+    }
+    if (dup != small)
+        cio__free(dup);
+    return (ssize_t)k;
+}
+
+static void release_all(cio_future **fs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cio_future_release(fs[i]);
+}
+
 /* ---- the collector ---- */
 
 typedef struct collector {
@@ -270,6 +307,13 @@ int cio_wait(const cio_awaitable *items, size_t n, int64_t timeout,
         cio__free(fs);
         return r;
     }
+    ssize_t k = distinct(fs, n);
+    if (k < 0) {
+        release_all(fs, n);
+        cio__free(fs);
+        return (int)k;
+    }
+    n = (size_t)k;
     collector *c;
     r = coll_new(loop, fs, n, &c);
     if (r < 0) {
@@ -337,6 +381,14 @@ int cio_as_completed_new(cio_loop *loop, const cio_awaitable *items,
     }
     r = resolve_all(loop, items, n, fs);
     if (r == 0) {
+        ssize_t k = distinct(fs, n);
+        if (k < 0) {
+            release_all(fs, n);
+            cio__free(fs);
+            cio__free(ac);
+            return (int)k;
+        }
+        n = (size_t)k;
         r = coll_new(loop, fs, n, &ac->c);
         if (r < 0)
             for (size_t i = 0; i < n; i++)

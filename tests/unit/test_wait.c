@@ -603,6 +603,117 @@ static void outside_cancel_is_not_timeout(void **state)
     assert_int_equal(cio_timeout_begin(&to, CIO_MS), -EINVAL); /* no task */
 }
 
+/* ---- wait and as_completed on the set of futures (issue 15) ---- */
+
+static int set_result_cb(void *arg)
+{
+    cio_future_set_result(arg, V(5));
+    return 0;
+}
+
+static int wait_set_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_future *a, *b;
+    assert_int_equal(cio_future_new(g_loop, &a), 0);
+    assert_int_equal(cio_future_new(g_loop, &b), 0);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, set_result_cb, a, NULL);
+    /* [A, A, A]: one done entry. */
+    cio_awaitable aaa[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(a),
+                           CIO_AW_FUTURE(a)};
+    cio_future *done[3] = {NULL}, *pend[3] = {NULL};
+    size_t nd = 9, np = 9;
+    assert_int_equal(cio_wait(aaa, 3, -1, CIO_ALL_COMPLETED, done, &nd, pend,
+                              &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 0);
+    assert_ptr_equal(done[0], a);
+    cio_future_release(done[0]);
+    /* [A, B, A, B] with a timeout: A done once, B pending once. */
+    cio_awaitable abab[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(b),
+                            CIO_AW_FUTURE(a), CIO_AW_FUTURE(b)};
+    cio_future *done4[4], *pend4[4];
+    assert_int_equal(cio_wait(abab, 4, CIO_MS, CIO_ALL_COMPLETED, done4, &nd,
+                              pend4, &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 1);
+    assert_ptr_equal(done4[0], a);
+    assert_ptr_equal(pend4[0], b);
+    cio_future_release(done4[0]);
+    cio_future_release(pend4[0]);
+    /* Many repeats (the sorting path): still the set {A, B}. */
+    cio_awaitable many[40];
+    for (int i = 0; i < 40; i++)
+        many[i] = CIO_AW_FUTURE(i % 3 ? b : a);
+    cio_future *dm[40], *pm[40];
+    assert_int_equal(cio_wait(many, 40, 0, CIO_ALL_COMPLETED, dm, &nd, pm,
+                              &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 1);
+    assert_ptr_equal(dm[0], a);
+    assert_ptr_equal(pm[0], b);
+    cio_future_release(dm[0]);
+    cio_future_release(pm[0]);
+    cio_future_release(a);
+    cio_future_release(b);
+    return 0;
+}
+
+static void wait_same_future_counted_once(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_set_main, NULL), 0);
+}
+
+static int as_completed_set_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_future *a, *b;
+    assert_int_equal(cio_future_new(g_loop, &a), 0);
+    assert_int_equal(cio_future_new(g_loop, &b), 0);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, set_result_cb, a, NULL);
+    cio_loop_call_later(g_loop, 10 * CIO_MS, set_result_cb, b, NULL);
+    /* [A, A, B] yields two items: A, then B. */
+    cio_awaitable aab[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(a),
+                           CIO_AW_FUTURE(b)};
+    cio_as_completed *ac;
+    assert_int_equal(cio_as_completed_new(g_loop, aab, 3, -1, &ac), 0);
+    cio_future *f;
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    assert_ptr_equal(f, a);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    assert_ptr_equal(f, b);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 0);
+    cio_as_completed_free(ac);
+    /* Both done already, given five times over: still two items. */
+    cio_awaitable five[] = {CIO_AW_FUTURE(b), CIO_AW_FUTURE(a),
+                            CIO_AW_FUTURE(b), CIO_AW_FUTURE(a),
+                            CIO_AW_FUTURE(b)};
+    assert_int_equal(cio_as_completed_new(g_loop, five, 5, 0, &ac), 0);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 0);
+    cio_as_completed_free(ac);
+    cio_future_release(a);
+    cio_future_release(b);
+    return 0;
+}
+
+static void as_completed_same_future_yielded_once(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(as_completed_set_main, NULL), 0);
+}
+
 /* ---- asyncio's timeout semantics, exactly (issue 15) ---- */
 
 static int body_ran;
@@ -1012,6 +1123,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(shield_protects_inner, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timeout_scopes_nest, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(outside_cancel_is_not_timeout, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(wait_same_future_counted_once, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_same_future_yielded_once, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(wait_for_zero_never_runs_body, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(wait_for_zero_done_future_returns_result, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timeout_past_deadline_cancels_next_suspension, tu_setup, tu_teardown),
