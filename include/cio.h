@@ -239,8 +239,10 @@ typedef struct cio_handle {
 CIO_API int cio_loop_call_soon(cio_loop *loop, cio_cb cb, void *arg,
                                cio_handle *out);
 
-/* Schedules cb(arg) after delay ns (negative means 0). Timers with equal
- * deadlines run in the order scheduled. Returns/Errors: as call_soon. */
+/* Schedules cb(arg) after delay ns. A negative delay is a deadline in
+ * the past, ordered as such (call_later(-1 s, a) then call_later(-2 s, b)
+ * runs b, then a, as asyncio does). Timers with equal deadlines run in
+ * the order scheduled. Returns/Errors: as call_soon. */
 CIO_API int cio_loop_call_later(cio_loop *loop, int64_t delay, cio_cb cb,
                                 void *arg, cio_handle *out);
 

@@ -59,6 +59,13 @@ void *cio__realloc(void *p, size_t n);
 void cio__free(void *p);
 char *cio__strdup(const char *s);
 
+/* Marks dup[i] = 1 for every entry of an array of n pointers that
+ * repeats an earlier one (key(arr, i) reads entry i), 0 for the rest.
+ * Returns the number of distinct entries. Never fails (dedupe.c). */
+typedef const void *(*cio__key_at)(const void *arr, size_t i);
+size_t cio__mark_dups(const void *arr, size_t n, cio__key_at key,
+                      unsigned char *dup);
+
 /* Doubly linked intrusive list with a sentinel head. */
 typedef struct cio__list {
     struct cio__list *next, *prev;

@@ -127,23 +127,44 @@ CIO_API int cio_cfuture_set_error(cio_cfuture *cf, int err, const char *msg);
  * argument order with Python's map semantics (see there). */
 typedef struct cio_cfuture_iter cio_cfuture_iter;
 
-/* Starts iterating over fs[0..n) (each retained; the array is borrowed
- * for the call). timeout < 0: none; otherwise a deadline for the whole
- * iteration, measured from this call. Returns: 0. Errors: -EINVAL,
- * -ENOMEM. */
+/* Starts iterating over the distinct futures of fs[0..n) (each retained
+ * once; a future given several times is returned once, as Python's
+ * set(fs)). The array is borrowed for the call. timeout < 0: none;
+ * otherwise a deadline for the whole iteration, measured from this call.
+ * Returns: 0. Errors: -EINVAL, -ENOMEM. */
 CIO_API int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
                                          int64_t timeout,
                                          cio_cfuture_iter **out);
 
-/* Blocks until the next future is done. Returns: 1 and *cf (borrowed
- * until the iterator is freed, or for a map iterator until the next call;
- * retain it to keep it longer), 0 once every future was returned.
- * Errors: -ETIMEDOUT once the deadline passed (as_completed cancels
- * nothing and later calls may still return futures that are done; a map
- * iterator cancels the items not yet started, the one waited for
- * included, and every later call returns -ETIMEDOUT), -EINVAL. */
+/* Blocks until the next future is done. A future already done when this
+ * is called is returned even after the deadline. Returns: 1 and *cf
+ * (borrowed until the iterator is freed, or for a map iterator until the
+ * next call; retain it to keep it longer), 0 once every future was
+ * returned. Errors: -ETIMEDOUT once the deadline passed and nothing done
+ * is left to return (as_completed cancels nothing, later calls may still
+ * return futures that finished since, and the count of unfinished ones
+ * is read with cio_cfuture_as_completed_unfinished or as Python's
+ * message with cio_cfuture_as_completed_error_message; a map iterator
+ * cancels the items not yet started, the one waited for included, and
+ * every later call returns -ETIMEDOUT), -EINVAL. */
 CIO_API int cio_cfuture_as_completed_next(cio_cfuture_iter *it,
                                           cio_cfuture **cf);
+
+/* Python's "N (of M) futures unfinished" as numbers: the distinct futures
+ * not returned yet, and in *total (may be NULL) how many distinct
+ * futures the iterator has. Any thread. Returns: N. Errors: -EINVAL on
+ * NULL. */
+CIO_API ssize_t cio_cfuture_as_completed_unfinished(cio_cfuture_iter *it,
+                                                    size_t *total);
+
+/* The message of as_completed's last -ETIMEDOUT, worded as Python's
+ * concurrent.futures.TimeoutError: "N (of M) futures unfinished", with
+ * the counts at the time of that timeout. Returns: a string borrowed
+ * until the next cio_cfuture_as_completed_next or free, or NULL if no
+ * call timed out yet (always NULL for a map iterator, whose Python
+ * counterpart raises a bare TimeoutError). */
+CIO_API const char *cio_cfuture_as_completed_error_message(
+    cio_cfuture_iter *it);
 
 /* Frees the iterator and releases its references. as_completed cancels
  * nothing; a map iterator cancels the items it has not returned yet

@@ -34,9 +34,11 @@ typedef enum cio_return_when {
 } cio_return_when;
 
 /* asyncio.wait: waits until `when` is satisfied or timeout ns pass
- * (timeout < 0: no timeout). Coroutines are wrapped as tasks. done and
- * pending must each have room for n entries; they receive one reference
- * per future (the caller releases each), done in completion order. Nothing
+ * (timeout < 0: no timeout). Coroutines are wrapped as tasks. Like
+ * asyncio, it works on the set of distinct futures: a future given more
+ * than once counts, and is reported, once. done and pending must each
+ * have room for n entries; they receive one reference per distinct
+ * future (the caller releases each), done in completion order. Nothing
  * is cancelled on timeout. ndone/npending receive the counts.
  * Returns: 0 (also on timeout). Errors: -EINVAL (outside a task, n == 0,
  * a bad item), -ENOMEM, -ECANCELED (the caller was cancelled; the items
@@ -68,9 +70,10 @@ CIO_API int cio_gather_results(cio_future *gather, void **results,
 /* asyncio.as_completed: an iterator yielding futures as they complete. */
 typedef struct cio_as_completed cio_as_completed;
 
-/* Starts iterating (coroutines are wrapped as tasks on loop). timeout < 0:
- * none; otherwise a deadline for the whole iteration. Returns: 0.
- * Errors: -EINVAL, -ENOMEM. */
+/* Starts iterating (coroutines are wrapped as tasks on loop) over the
+ * distinct futures: one given more than once is yielded once, as
+ * asyncio's set(fs). timeout < 0: none; otherwise a deadline for the
+ * whole iteration. Returns: 0. Errors: -EINVAL, -ENOMEM. */
 CIO_API int cio_as_completed_new(cio_loop *loop, const cio_awaitable *items,
                                  size_t n, int64_t timeout,
                                  cio_as_completed **out);
@@ -88,8 +91,12 @@ CIO_API void cio_as_completed_free(cio_as_completed *ac);
 /* asyncio.wait_for: awaits the item with a timeout. On timeout the item
  * is cancelled and this returns -ETIMEDOUT only after it has really
  * finished. If the caller is cancelled, the item is cancelled too.
- * Returns: as cio_await. Errors: -ETIMEDOUT, -ECANCELED, -EINVAL.
- * Suspends. */
+ * timeout < 0: no timeout. timeout 0 (asyncio 3.12+'s timeout <= 0): an
+ * item already done gives its outcome; any other item is cancelled
+ * before it is awaited, so a coroutine item never runs its body, and
+ * this returns -ETIMEDOUT once it has finished (or its result, if it
+ * finished with one anyway). Returns: as cio_await. Errors: -ETIMEDOUT,
+ * -ECANCELED, -EINVAL. Suspends. */
 CIO_API int cio_wait_for(cio_awaitable item, int64_t timeout, void **result);
 
 /* asyncio.shield: a new future that completes like inner, except that
@@ -104,20 +111,31 @@ typedef struct cio_timeout {
 
 /* Opens a scope in the calling task that cancels it timeout ns from now
  * (timeout < 0: no deadline yet). Scopes nest; close them in reverse
- * order. Returns: 0. Errors: -EINVAL outside a task, -ENOMEM. */
+ * order. A deadline already reached (timeout 0, a past time) is queued
+ * like call_soon, as asyncio does: the very next suspension of the task,
+ * a cio_sleep(0) included, is cancelled and the scope ends in
+ * -ETIMEDOUT. scope is borrowed until cio_timeout_end; its storage may be
+ * begun again once the scope has ended. Returns: 0. Errors: -EINVAL
+ * outside a task or when scope is already open in this task (asyncio's
+ * RuntimeError "already entered"; the open scope and its armed deadline
+ * are left untouched), -ENOMEM. */
 CIO_API int cio_timeout_begin(cio_timeout *scope, int64_t timeout);
 
 /* Like cio_timeout_begin with an absolute loop time (INT64_MAX: none). */
 CIO_API int cio_timeout_begin_at(cio_timeout *scope, int64_t when);
 
-/* Moves the deadline (absolute loop time, INT64_MAX: none). Returns: 0.
- * Errors: -EINVAL (scope closed, or already expired). */
+/* Moves the deadline (absolute loop time, INT64_MAX: none); a time
+ * already reached is queued like call_soon, as in cio_timeout_begin.
+ * Returns: 0. Errors: -EINVAL (scope closed, or already expired),
+ * -ENOMEM. */
 CIO_API int cio_timeout_reschedule(cio_timeout *scope, int64_t when);
 
 /* The scope's deadline (INT64_MAX if none). */
 CIO_API int64_t cio_timeout_when(const cio_timeout *scope);
 
-/* Returns: 1 if the deadline passed and the scope cancelled its task. */
+/* Returns: 1 if the deadline passed and the scope cancelled its task,
+ * also after cio_timeout_end (asyncio's expired(), which tells a timeout
+ * from another cancellation), until the storage is begun again. */
 CIO_API int cio_timeout_expired(const cio_timeout *scope);
 
 /* Closes the scope. rc is the outcome of the code inside it. Returns rc,
@@ -150,7 +168,11 @@ CIO_API int cio_task_group_spawn(cio_task_group *g, cio_coro coro,
  * children failed or rc was an error other than -ECANCELED (each error is
  * listed by cio_task_group_errors); -ECANCELED if the parent was cancelled
  * from outside and nothing failed; -EINVAL (not the parent task, or
- * called twice). Suspends. */
+ * called twice). When CIO_EGROUP is returned while a cancellation from
+ * outside is pending (cancelling() > 0), that request is re-armed
+ * (uncancel + cancel, as Python 3.13), so the parent's next suspension
+ * returns -ECANCELED: the errors win, the cancellation is not lost.
+ * Suspends. */
 CIO_API int cio_task_group_wait(cio_task_group *g, int rc);
 
 /* Child errors in the order they happened: writes up to cap into errs.

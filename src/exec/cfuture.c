@@ -479,6 +479,7 @@ struct cio_cfuture_iter {
     int waiting;
     int ordered, timed_out; /* map iterator; its deadline passed */
     int64_t deadline;
+    char msg[64]; /* as_completed's "N (of M) futures unfinished" */
     cio_cfuture **fs;
     size_t *q;    /* indexes in completion order, capacity n */
     iter_ent *ents;
@@ -510,6 +511,11 @@ static void iter_cb(cio_cfuture *cf, void *arg)
     iter_unref(it);
 }
 
+static const void *cf_at(const void *arr, size_t i)
+{
+    return ((cio_cfuture *const *)arr)[i];
+}
+
 int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
                                  int64_t timeout, cio_cfuture_iter **out)
 {
@@ -521,38 +527,53 @@ int cio_cfuture_as_completed_new(cio_cfuture *const *fs, size_t n,
     for (size_t i = 0; i < n; i++)
         if (!fs[i])
             return -EINVAL;
+    /* Python works on set(fs): each distinct future is yielded once and
+     * counted once in the timeout's "N (of M)". */
+    int64_t deadline = cio__deadline(timeout);
     cio_cfuture_iter *it = cio__calloc(1, sizeof(*it));
     if (!it)
         return -ENOMEM;
     size_t cap = n ? n : 1;
+    unsigned char *dup = cio__malloc(cap);
     it->fs = cio__calloc(cap, sizeof(*it->fs));
     it->q = cio__calloc(cap, sizeof(*it->q));
     it->ents = cio__calloc(cap, sizeof(*it->ents));
-    if (!it->fs || !it->q || !it->ents) {
+    if (!dup || !it->fs || !it->q || !it->ents) {
+        cio__free(dup);
         cio__free(it->fs);
         cio__free(it->q);
         cio__free(it->ents);
         cio__free(it);
         return -ENOMEM;
     }
+    /* n becomes the number of distinct futures before any callback can
+     * run: iter_cb sizes its ring by it. */
+    size_t ndistinct = cio__mark_dups(fs, n, cf_at, dup);
     pthread_mutex_init(&it->lock, NULL);
     cio__cond_init(&it->cond);
-    it->n = n;
-    it->deadline = cio__deadline(timeout);
+    it->deadline = deadline;
+    it->n = ndistinct;
     atomic_init(&it->refs, 1);
     int rc = 0;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        it->fs[i] = cio_cfuture_retain(fs[i]);
-        it->ents[i] = (iter_ent){it, i};
+        if (dup[i])
+            continue;
+        it->fs[k] = cio_cfuture_retain(fs[i]);
+        it->ents[k] = (iter_ent){it, k};
         atomic_fetch_add(&it->refs, 1);
-        if (cio_cfuture_add_done_callback(fs[i], iter_cb, &it->ents[i]) <
+        if (cio_cfuture_add_done_callback(fs[i], iter_cb, &it->ents[k]) <
             0) {
             atomic_fetch_sub(&it->refs, 1);
             rc = -ENOMEM;
-            it->n = i + 1; /* free releases what was retained */
+            pthread_mutex_lock(&it->lock);
+            it->n = k + 1; /* free releases what was retained */
+            pthread_mutex_unlock(&it->lock);
             break;
         }
+        k++;
     }
+    cio__free(dup);
     if (rc < 0) {
         cio_cfuture_as_completed_free(it);
         return rc;
@@ -648,6 +669,9 @@ int cio_cfuture_as_completed_next(cio_cfuture_iter *it, cio_cfuture **cf)
         int r = cio__cond_wait_until(&it->cond, &it->lock, it->deadline);
         it->waiting = 0;
         if (r == ETIMEDOUT && !it->qlen) {
+            snprintf(it->msg, sizeof(it->msg),
+                     "%zu (of %zu) futures unfinished", it->n - it->returned,
+                     it->n);
             pthread_mutex_unlock(&it->lock);
             return -ETIMEDOUT;
         }
@@ -659,6 +683,31 @@ int cio_cfuture_as_completed_next(cio_cfuture_iter *it, cio_cfuture **cf)
     pthread_mutex_unlock(&it->lock);
     *cf = it->fs[i];
     return 1;
+}
+
+ssize_t cio_cfuture_as_completed_unfinished(cio_cfuture_iter *it,
+                                            size_t *total)
+{
+    if (total)
+        *total = 0;
+    if (!it)
+        return -EINVAL;
+    pthread_mutex_lock(&it->lock);
+    size_t n = it->n, left = it->n - it->returned;
+    pthread_mutex_unlock(&it->lock);
+    if (total)
+        *total = n;
+    return (ssize_t)left;
+}
+
+const char *cio_cfuture_as_completed_error_message(cio_cfuture_iter *it)
+{
+    if (!it || it->ordered)
+        return NULL;
+    pthread_mutex_lock(&it->lock);
+    const char *m = it->msg[0] ? it->msg : NULL;
+    pthread_mutex_unlock(&it->lock);
+    return m;
 }
 
 void cio_cfuture_as_completed_free(cio_cfuture_iter *it)

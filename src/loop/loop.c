@@ -249,9 +249,12 @@ int cio_loop_call_later(cio_loop *loop, int64_t delay, cio_cb cb, void *arg,
 {
     if (!loop)
         return -EINVAL;
-    if (delay < 0)
-        delay = 0;
-    return schedule(loop, cio_loop_time(loop) + delay, 1, cb, arg, out);
+    /* A negative delay keeps its real, past deadline (asyncio orders
+     * call_later(-1) after call_later(-2)); the time is never negative,
+     * so only a huge positive delay needs clamping. */
+    int64_t now = cio_loop_time(loop);
+    int64_t when = delay > INT64_MAX - now ? INT64_MAX : now + delay;
+    return schedule(loop, when, 1, cb, arg, out);
 }
 
 int cio_handle_cancel(cio_loop *loop, cio_handle hd)

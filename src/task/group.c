@@ -11,7 +11,9 @@
  * While the parent waits in cio_task_group_wait, an outside cancellation
  * is absorbed by the wait (the children are cancelled and still awaited)
  * and reported as -ECANCELED at the end, unless children failed, in which
- * case CIO_EGROUP wins, as asyncio lets the exception group win.
+ * case CIO_EGROUP wins, as asyncio lets the exception group win; the
+ * outside request is then re-armed (uncancel + cancel, as Python 3.13),
+ * so it is delivered at the parent's next suspension, not lost.
  */
 #include <errno.h>
 
@@ -174,8 +176,16 @@ int cio_task_group_wait(cio_task_group *g, int rc)
     g->closed = 1;
     if (rc < 0 && rc != -ECANCELED)
         record_error(g, rc);
-    if (g->nerrs)
+    if (g->nerrs) {
+        /* The errors win over a cancellation from outside, but must not
+         * swallow it (Python 3.13): uncancel and re-cancel, so the count
+         * stays and the parent's next suspension returns -ECANCELED. */
+        if (t->ncancel > 0) {
+            cio_task_uncancel(&t->f);
+            cio__task_cancel(t, NULL);
+        }
         return CIO_EGROUP;
+    }
     if (ext || g->ext_cancel)
         return -ECANCELED;
     return 0;

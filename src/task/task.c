@@ -571,6 +571,7 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     t->susp_cancel = NULL;
     t->susp_arg = NULL;
     t->wait_what = NULL;
+    t->tscopes = NULL;
     t->defers = NULL;
     t->co = NULL;
     t->from_loop = 0;

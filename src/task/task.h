@@ -82,6 +82,7 @@ struct cio__task {
     int (*susp_cancel)(cio__task *t);
     void *susp_arg;
     const char *wait_what; /* "sleep", "future", ... for task dumps */
+    void *tscopes;         /* innermost open timeout scope (wait.c) */
     size_t stack_size;
     void (*result_dtor)(void *);
     cio__ctx *ctx;

@@ -60,6 +60,43 @@ static int resolve_all(cio_loop *loop, const cio_awaitable *items, size_t n,
     return 0;
 }
 
+static const void *fut_at(const void *arr, size_t i)
+{
+    return ((cio_future *const *)arr)[i];
+}
+
+/* asyncio's wait and as_completed work on set(fs): keeps the first
+ * occurrence of each future, in argument order, and drops the references
+ * resolve_all took for the repeats. Coroutine items are distinct tasks
+ * anyway. Returns the number of distinct futures, or -ENOMEM (fs is then
+ * unchanged). */
+static ssize_t distinct(cio_future **fs, size_t n)
+{
+    unsigned char small[64];
+    unsigned char *dup = n <= sizeof(small) ? small : cio__malloc(n);
+    if (!dup)
+        return -ENOMEM;
+    size_t k = cio__mark_dups(fs, n, fut_at, dup);
+    if (k != n) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (dup[i])
+                cio_future_release(fs[i]);
+            else
+                fs[j++] = fs[i];
+        }
+    }
+    if (dup != small)
+        cio__free(dup);
+    return (ssize_t)k;
+}
+
+static void release_all(cio_future **fs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cio_future_release(fs[i]);
+}
+
 /* ---- the collector ---- */
 
 typedef struct collector {
@@ -262,6 +299,13 @@ int cio_wait(const cio_awaitable *items, size_t n, int64_t timeout,
         cio__free(fs);
         return r;
     }
+    ssize_t k = distinct(fs, n);
+    if (k < 0) {
+        release_all(fs, n);
+        cio__free(fs);
+        return (int)k;
+    }
+    n = (size_t)k;
     collector *c;
     r = coll_new(loop, fs, n, &c);
     if (r < 0) {
@@ -329,6 +373,14 @@ int cio_as_completed_new(cio_loop *loop, const cio_awaitable *items,
     }
     r = resolve_all(loop, items, n, fs);
     if (r == 0) {
+        ssize_t k = distinct(fs, n);
+        if (k < 0) {
+            release_all(fs, n);
+            cio__free(fs);
+            cio__free(ac);
+            return (int)k;
+        }
+        n = (size_t)k;
         r = coll_new(loop, fs, n, &ac->c);
         if (r < 0)
             for (size_t i = 0; i < n; i++)
@@ -576,12 +628,18 @@ int cio_shield(cio_future *inner, cio_future **out)
 
 enum { TS_ACTIVE = 1, TS_EXPIRED, TS_CLOSED };
 
+/* Open scopes are linked per task (innermost first) so that a second
+ * cio_timeout_begin on a scope that is still open is recognised without
+ * reading the caller's storage, which is uninitialised before its first
+ * begin: only scopes found on the list are ever dereferenced. */
 typedef struct scope {
     cio__task *task;
     cio__handle *h;
     int64_t when;
     int state;
     int saved_cancelling;
+    int expired; /* stays set after end (asyncio's expired()) */
+    struct scope *outer; /* next open scope of the same task */
 } scope;
 
 _Static_assert(sizeof(scope) <= sizeof(cio_timeout),
@@ -589,14 +647,37 @@ _Static_assert(sizeof(scope) <= sizeof(cio_timeout),
 _Static_assert(_Alignof(scope) <= _Alignof(cio_timeout),
                "cio_timeout under-aligned");
 
+static int scope_is_open(const cio__task *t, const scope *s)
+{
+    for (const scope *o = t->tscopes; o; o = o->outer)
+        if (o == s)
+            return 1;
+    return 0;
+}
+
+static void scope_unlink(scope *s)
+{
+    for (scope **pp = (scope **)&s->task->tscopes; *pp; pp = &(*pp)->outer)
+        if (*pp == s) {
+            *pp = s->outer;
+            return;
+        }
+}
+
 static void scope_fire(cio__handle *h)
 {
     scope *s = h->arg;
     s->h = NULL;
     s->state = TS_EXPIRED;
+    s->expired = 1;
     cio__task_cancel(s->task, NULL);
 }
 
+/* A deadline already reached is queued with call_soon, as asyncio's
+ * Timeout.reschedule does: the cancellation then lands ahead of the
+ * task's own next wake-up (a sleep(0) included), so the very next
+ * suspension is cancelled. A timer at a past deadline would only join
+ * the ready queue behind work queued already. */
 static int scope_arm(scope *s)
 {
     if (s->when == INT64_MAX)
@@ -607,9 +688,13 @@ static int scope_arm(scope *s)
         return -ENOMEM;
     h->icb = scope_fire;
     h->arg = s;
-    int r = cio__handle_at(loop, h, s->when);
-    if (r < 0)
-        return r;
+    if (s->when <= cio_loop_time(loop)) {
+        cio__handle_soon(loop, h);
+    } else {
+        int r = cio__handle_at(loop, h, s->when);
+        if (r < 0)
+            return r;
+    }
     s->h = h;
     return 0;
 }
@@ -620,15 +705,22 @@ int cio_timeout_begin_at(cio_timeout *to, int64_t when)
     if (!to || !t)
         return -EINVAL;
     scope *s = (scope *)(void *)to;
+    if (scope_is_open(t, s))
+        return -EINVAL; /* asyncio: "Timeout has already been entered" */
     s->task = t;
     s->h = NULL;
     s->when = when;
     s->state = TS_ACTIVE;
+    s->expired = 0;
     s->saved_cancelling = t->ncancel;
     int r = scope_arm(s);
-    if (r < 0)
+    if (r < 0) {
         s->state = TS_CLOSED;
-    return r;
+        return r;
+    }
+    s->outer = t->tscopes;
+    t->tscopes = s;
+    return 0;
 }
 
 int cio_timeout_begin(cio_timeout *to, int64_t timeout)
@@ -661,7 +753,7 @@ int64_t cio_timeout_when(const cio_timeout *to)
 int cio_timeout_expired(const cio_timeout *to)
 {
     const scope *s = (const scope *)(const void *)to;
-    return s && s->state == TS_EXPIRED;
+    return s && s->expired;
 }
 
 int cio_timeout_end(cio_timeout *to, int rc)
@@ -678,11 +770,29 @@ int cio_timeout_end(cio_timeout *to, int rc)
         if (left <= s->saved_cancelling && rc == -ECANCELED)
             rc = -ETIMEDOUT;
     }
+    scope_unlink(s);
     s->state = TS_CLOSED;
     return rc;
 }
 
 /* ---- wait_for ---- */
+
+/* wait_for with no time at all (asyncio 3.12's timeout <= 0 branch): a
+ * done item gives its outcome; anything else is cancelled and awaited,
+ * so a coroutine item, whose task has not had its first step yet, never
+ * runs its body. The item's own result still wins if it finishes with
+ * one instead of ending cancelled (a task that swallowed the request). */
+static int wait_for_expired(cio__task *t, cio_future *f, void **result)
+{
+    if (f->state != CIO__F_PENDING)
+        return cio_future_result(f, result);
+    int before = t->ncancel;
+    cio_future_cancel(f, NULL);
+    int r = cio_await(f, result);
+    if (r == -ECANCELED && t->ncancel <= before)
+        r = -ETIMEDOUT; /* the item's cancellation, not the caller's */
+    return r;
+}
 
 int cio_wait_for(cio_awaitable item, int64_t timeout, void **result)
 {
@@ -695,6 +805,11 @@ int cio_wait_for(cio_awaitable item, int64_t timeout, void **result)
     int r = resolve(t->f.loop, &item, &f);
     if (r < 0)
         return r;
+    if (timeout == 0) {
+        r = wait_for_expired(t, f, result);
+        cio_future_release(f);
+        return r;
+    }
     cio_timeout to;
     r = cio_timeout_begin(&to, timeout);
     if (r == 0) {

@@ -235,6 +235,64 @@ static void as_completed_in_completion_order(void **state)
         cio_cfuture_release(fs[i]);
 }
 
+/* Python works on set(fs): {done, f1, pending, pending, done} yields
+ * done and f1 once each, then times out on the next call with
+ * "1 (of 3) futures unfinished". */
+static void as_completed_distinct_futures_and_unfinished_count(void **state)
+{
+    (void)state;
+    cio_cfuture *d, *f1, *p;
+    assert_int_equal(cio_cfuture_new(&d), 0);
+    assert_int_equal(cio_cfuture_new(&f1), 0);
+    assert_int_equal(cio_cfuture_new(&p), 0);
+    cio_cfuture_set_result(d, (void *)1);
+    cio_cfuture_set_result(f1, (void *)2);
+    cio_cfuture *fs[] = {d, f1, p, p, d};
+    cio_cfuture_iter *it;
+    int64_t t0 = now_ns();
+    assert_int_equal(cio_cfuture_as_completed_new(fs, 5, 20 * CIO_MS, &it),
+                     0);
+    size_t total = 99;
+    assert_int_equal(cio_cfuture_as_completed_unfinished(it, &total), 3);
+    assert_int_equal(total, 3);
+    assert_null(cio_cfuture_as_completed_error_message(it));
+    cio_cfuture *f;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+    assert_ptr_equal(f, d);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+    assert_ptr_equal(f, f1);
+    /* The third call is the timeout, at the deadline, not a repeat. */
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), -ETIMEDOUT);
+    assert_null(f);
+    int64_t dt = now_ns() - t0;
+    assert_true(dt >= 20 * CIO_MS);
+    assert_true(dt < 5 * CIO_SEC);
+    assert_string_equal(cio_cfuture_as_completed_error_message(it),
+                        "1 (of 3) futures unfinished");
+    assert_int_equal(cio_cfuture_as_completed_unfinished(it, &total), 1);
+    assert_int_equal(total, 3);
+    /* Nothing was cancelled; p finishing later is still returned, once. */
+    assert_int_equal(cio_cfuture_cancelled(p), 0);
+    cio_cfuture_set_result(p, (void *)3);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+    assert_ptr_equal(f, p);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 0);
+    assert_int_equal(cio_cfuture_as_completed_unfinished(it, NULL), 0);
+    cio_cfuture_as_completed_free(it);
+    /* The same set given with no deadline at all (timeout 0). */
+    assert_int_equal(cio_cfuture_as_completed_new(fs, 5, 0, &it), 0);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(cio_cfuture_as_completed_next(it, &f), 1);
+    assert_int_equal(cio_cfuture_as_completed_next(it, &f), 0);
+    cio_cfuture_as_completed_free(it);
+    assert_int_equal(cio_cfuture_as_completed_unfinished(NULL, NULL),
+                     -EINVAL);
+    assert_null(cio_cfuture_as_completed_error_message(NULL));
+    cio_cfuture_release(d);
+    cio_cfuture_release(f1);
+    cio_cfuture_release(p);
+}
+
 static void as_completed_deadline(void **state)
 {
     (void)state;
@@ -295,6 +353,7 @@ static void many_waiters_one_completer(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(states_and_result, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_distinct_futures_and_unfinished_count, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(errors_and_messages, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(cancel_semantics, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(callbacks_order_remove_and_done, tu_setup, tu_teardown),

@@ -66,6 +66,28 @@ static void timers_order_and_time(void **state)
     tu_loop_done(loop);
 }
 
+/* asyncio keeps a negative delay's real deadline: call_later(-1 s, a)
+ * then call_later(-2 s, b) runs b first. */
+static void call_later_negative_delay_keeps_past_deadline(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    norder = 0;
+    cio_loop_call_later(loop, 0, rec, (void *)3, NULL);
+    cio_loop_call_later(loop, -CIO_SEC, rec, (void *)1, NULL);
+    cio_loop_call_later(loop, -2 * CIO_SEC, rec, (void *)2, NULL);
+    cio_loop_call_at(loop, cio_loop_time(loop) - CIO_SEC / 2, rec,
+                     (void *)4, NULL);
+    cio_loop_call_later(loop, INT64_MAX, rec, (void *)5, NULL); /* never */
+    cio_loop_call_soon(loop, stop_cb, loop, NULL);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(norder, 4);
+    int want[] = {2, 1, 4, 3};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(order[i], want[i]);
+    tu_loop_done(loop);
+}
+
 static void timer_cancel(void **state)
 {
     (void)state;
@@ -390,6 +412,7 @@ static void loop_runs_in_one_thread_then_another(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(call_soon_fifo, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timers_order_and_time, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(call_later_negative_delay_keeps_past_deadline, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timer_cancel, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(cancel_from_callback, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(real_clock_timer, tu_setup, tu_teardown),

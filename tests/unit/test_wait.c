@@ -603,6 +603,319 @@ static void outside_cancel_is_not_timeout(void **state)
     assert_int_equal(cio_timeout_begin(&to, CIO_MS), -EINVAL); /* no task */
 }
 
+/* ---- wait and as_completed on the set of futures (issue 15) ---- */
+
+static int set_result_cb(void *arg)
+{
+    cio_future_set_result(arg, V(5));
+    return 0;
+}
+
+static int wait_set_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_future *a, *b;
+    assert_int_equal(cio_future_new(g_loop, &a), 0);
+    assert_int_equal(cio_future_new(g_loop, &b), 0);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, set_result_cb, a, NULL);
+    /* [A, A, A]: one done entry. */
+    cio_awaitable aaa[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(a),
+                           CIO_AW_FUTURE(a)};
+    cio_future *done[3] = {NULL}, *pend[3] = {NULL};
+    size_t nd = 9, np = 9;
+    assert_int_equal(cio_wait(aaa, 3, -1, CIO_ALL_COMPLETED, done, &nd, pend,
+                              &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 0);
+    assert_ptr_equal(done[0], a);
+    cio_future_release(done[0]);
+    /* [A, B, A, B] with a timeout: A done once, B pending once. */
+    cio_awaitable abab[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(b),
+                            CIO_AW_FUTURE(a), CIO_AW_FUTURE(b)};
+    cio_future *done4[4], *pend4[4];
+    assert_int_equal(cio_wait(abab, 4, CIO_MS, CIO_ALL_COMPLETED, done4, &nd,
+                              pend4, &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 1);
+    assert_ptr_equal(done4[0], a);
+    assert_ptr_equal(pend4[0], b);
+    cio_future_release(done4[0]);
+    cio_future_release(pend4[0]);
+    /* Many repeats (the sorting path): still the set {A, B}. */
+    cio_awaitable many[40];
+    for (int i = 0; i < 40; i++)
+        many[i] = CIO_AW_FUTURE(i % 3 ? b : a);
+    cio_future *dm[40], *pm[40];
+    assert_int_equal(cio_wait(many, 40, 0, CIO_ALL_COMPLETED, dm, &nd, pm,
+                              &np),
+                     0);
+    assert_int_equal(nd, 1);
+    assert_int_equal(np, 1);
+    assert_ptr_equal(dm[0], a);
+    assert_ptr_equal(pm[0], b);
+    cio_future_release(dm[0]);
+    cio_future_release(pm[0]);
+    cio_future_release(a);
+    cio_future_release(b);
+    return 0;
+}
+
+static void wait_same_future_counted_once(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_set_main, NULL), 0);
+}
+
+static int as_completed_set_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_future *a, *b;
+    assert_int_equal(cio_future_new(g_loop, &a), 0);
+    assert_int_equal(cio_future_new(g_loop, &b), 0);
+    cio_loop_call_later(g_loop, 5 * CIO_MS, set_result_cb, a, NULL);
+    cio_loop_call_later(g_loop, 10 * CIO_MS, set_result_cb, b, NULL);
+    /* [A, A, B] yields two items: A, then B. */
+    cio_awaitable aab[] = {CIO_AW_FUTURE(a), CIO_AW_FUTURE(a),
+                           CIO_AW_FUTURE(b)};
+    cio_as_completed *ac;
+    assert_int_equal(cio_as_completed_new(g_loop, aab, 3, -1, &ac), 0);
+    cio_future *f;
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    assert_ptr_equal(f, a);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    assert_ptr_equal(f, b);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 0);
+    cio_as_completed_free(ac);
+    /* Both done already, given five times over: still two items. */
+    cio_awaitable five[] = {CIO_AW_FUTURE(b), CIO_AW_FUTURE(a),
+                            CIO_AW_FUTURE(b), CIO_AW_FUTURE(a),
+                            CIO_AW_FUTURE(b)};
+    assert_int_equal(cio_as_completed_new(g_loop, five, 5, 0, &ac), 0);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 1);
+    cio_future_release(f);
+    assert_int_equal(cio_as_completed_next(ac, &f), 0);
+    cio_as_completed_free(ac);
+    cio_future_release(a);
+    cio_future_release(b);
+    return 0;
+}
+
+static void as_completed_same_future_yielded_once(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(as_completed_set_main, NULL), 0);
+}
+
+/* ---- asyncio's timeout semantics, exactly (issue 15) ---- */
+
+static int body_ran;
+
+static int mark_body(void *arg, void **result)
+{
+    (void)arg;
+    body_ran++;
+    *result = V(77);
+    return 0;
+}
+
+/* asyncio 3.12+: wait_for(coro, 0) wraps the coroutine in a task and
+ * cancels it before it ever runs; the body never executes. */
+static int wait_for_zero_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_task *self = cio_current_task();
+    void *v = V(1);
+    body_ran = 0;
+    assert_int_equal(cio_wait_for(CIO_AW_CORO(mark_body, NULL), 0, &v),
+                     -ETIMEDOUT);
+    assert_null(v);
+    assert_int_equal(cio_sleep(CIO_MS), 0); /* let anything queued run */
+    assert_int_equal(body_ran, 0);
+    assert_int_equal(cio_task_cancelling(self), 0);
+
+    /* A task not started yet, passed as a future: cancelled, never run. */
+    cio_task *t;
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(mark_body, NULL), NULL, &t), 0);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(t), 0, &v), -ETIMEDOUT);
+    assert_true(cio_future_cancelled(t));
+    assert_int_equal(body_ran, 0);
+    cio_future_release(t);
+
+    /* A pending plain future: cancelled, -ETIMEDOUT, without waiting. */
+    cio_future *f;
+    assert_int_equal(cio_future_new(g_loop, &f), 0);
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(f), 0, &v), -ETIMEDOUT);
+    assert_true(cio_future_cancelled(f));
+    assert_int_equal(cio_loop_time(g_loop), t0);
+    cio_future_release(f);
+    assert_int_equal(cio_task_cancelling(self), 0);
+    return 0;
+}
+
+static void wait_for_zero_never_runs_body(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_for_zero_main, NULL), 0);
+}
+
+/* Ignores a cancellation of its sleep, cleans up for 3 ms, returns 99. */
+static int swallow(void *arg, void **result)
+{
+    (void)arg;
+    cio_sleep(CIO_SEC);
+    cio_sleep(3 * CIO_MS);
+    *result = V(99);
+    return 0;
+}
+
+static int wait_for_zero_done_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    void *v = NULL;
+    /* A future already done: its result, not a timeout. */
+    cio_future *f;
+    assert_int_equal(cio_future_new(g_loop, &f), 0);
+    assert_int_equal(cio_future_set_result(f, V(42)), 0);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(f), 0, &v), 0);
+    assert_int_equal(I(v), 42);
+    cio_future_release(f);
+    /* A finished task: likewise; an error comes back as the error. */
+    cio_task *t;
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(func, 1), NULL, &t), 0);
+    assert_int_equal(cio_await(t, NULL), 0);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(t), 0, &v), 0);
+    assert_int_equal(I(v), 1);
+    cio_future_release(t);
+    assert_int_equal(cio_future_new(g_loop, &f), 0);
+    assert_int_equal(cio_future_set_error(f, -EIO, NULL), 0);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(f), 0, &v), -EIO);
+    cio_future_release(f);
+    /* A started task that swallows the cancellation: its result wins
+     * (asyncio returns fut.result() after cancelling). */
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(swallow, NULL), NULL, &t), 0);
+    assert_int_equal(cio_sleep(0), 0); /* t is now inside its sleep */
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_wait_for(CIO_AW_FUTURE(t), 0, &v), 0);
+    assert_int_equal(I(v), 99);
+    assert_int_equal(cio_loop_time(g_loop) - t0, 3 * CIO_MS);
+    cio_future_release(t);
+    return 0;
+}
+
+static void wait_for_zero_done_future_returns_result(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_for_zero_done_main, NULL), 0);
+}
+
+/* asyncio queues a timeout whose deadline has passed with call_soon: the
+ * very next suspension, even a sleep(0), is cancelled. */
+static int timeout_past_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_timeout to;
+    assert_int_equal(cio_timeout_begin(&to, 0), 0);
+    int r = cio_sleep(0);
+    assert_int_equal(r, -ECANCELED);
+    assert_int_equal(cio_timeout_end(&to, r), -ETIMEDOUT);
+    assert_true(cio_timeout_expired(&to));
+
+    int64_t now = cio_loop_time(g_loop);
+    assert_int_equal(cio_timeout_begin_at(&to, now - 5 * CIO_MS), 0);
+    r = cio_sleep(0);
+    assert_int_equal(r, -ECANCELED);
+    assert_int_equal(cio_timeout_end(&to, r), -ETIMEDOUT);
+
+    /* Rescheduled into the past: the same. */
+    assert_int_equal(cio_timeout_begin(&to, CIO_SEC), 0);
+    assert_int_equal(cio_timeout_reschedule(&to, now), 0);
+    r = cio_sleep(0);
+    assert_int_equal(r, -ECANCELED);
+    assert_int_equal(cio_timeout_end(&to, r), -ETIMEDOUT);
+    assert_int_equal(cio_loop_time(g_loop), now); /* no time passed */
+    assert_int_equal(cio_task_cancelling(cio_current_task()), 0);
+    assert_int_equal(cio_sleep(0), 0);
+    return 0;
+}
+
+static void timeout_past_deadline_cancels_next_suspension(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(timeout_past_main, NULL), 0);
+}
+
+static int expired_after_end_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_timeout to;
+    assert_int_equal(cio_timeout_begin(&to, 5 * CIO_MS), 0);
+    assert_false(cio_timeout_expired(&to));
+    int r = cio_sleep(CIO_SEC);
+    assert_int_equal(cio_timeout_end(&to, r), -ETIMEDOUT);
+    assert_true(cio_timeout_expired(&to)); /* still true after the end */
+    assert_true(cio_timeout_expired(&to));
+    /* A scope that did not expire reads 0 after its end. */
+    assert_int_equal(cio_timeout_begin(&to, 5 * CIO_MS), 0);
+    assert_int_equal(cio_timeout_end(&to, cio_sleep(CIO_MS)), 0);
+    assert_false(cio_timeout_expired(&to));
+    return 0;
+}
+
+static void timeout_expired_stays_true_after_end(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(expired_after_end_main, NULL), 0);
+}
+
+static int reenter_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_timeout to, inner;
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_timeout_begin(&to, 10 * CIO_MS), 0);
+    /* Entering it again while open is refused and changes nothing. */
+    assert_int_equal(cio_timeout_begin(&to, CIO_SEC), -EINVAL);
+    assert_int_equal(cio_timeout_begin_at(&to, t0 + CIO_SEC), -EINVAL);
+    assert_int_equal(cio_timeout_when(&to), t0 + 10 * CIO_MS);
+    /* Also while a nested scope is open inside it. */
+    assert_int_equal(cio_timeout_begin(&inner, CIO_SEC), 0);
+    assert_int_equal(cio_timeout_begin(&to, 2 * CIO_SEC), -EINVAL);
+    assert_int_equal(cio_timeout_begin(&inner, 2 * CIO_SEC), -EINVAL);
+    int r = cio_sleep(CIO_SEC);
+    r = cio_timeout_end(&inner, r);
+    assert_int_equal(r, -ECANCELED);
+    /* The first arming fired at 10 ms, as armed. */
+    assert_int_equal(cio_timeout_end(&to, r), -ETIMEDOUT);
+    assert_int_equal(cio_loop_time(g_loop) - t0, 10 * CIO_MS);
+    /* Once ended, the storage may be begun again. */
+    assert_int_equal(cio_timeout_begin(&to, CIO_MS), 0);
+    assert_int_equal(cio_timeout_end(&to, 0), 0);
+    assert_int_equal(cio_task_cancelling(cio_current_task()), 0);
+    return 0;
+}
+
+static void timeout_reenter_open_scope_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(reenter_main, NULL), 0);
+}
+
 /* ---- task groups ---- */
 
 static int group_ok_main(void *arg, void **result)
@@ -717,6 +1030,64 @@ static int group_body_error(void *arg, void **result)
     return 0;
 }
 
+/* Python 3.13: an outside cancel() arriving while a child fails is not
+ * swallowed by the exception group: the parent is uncancelled and
+ * re-cancelled, so its next await ends at once with -ECANCELED. */
+static int cancel_task_cb(cio_future *f, void *arg)
+{
+    (void)f;
+    cio_task_cancel(arg, NULL);
+    return 0;
+}
+
+static int group_ext_cancel_body(void *arg, void **result)
+{
+    (void)result;
+    int in_wait = I(arg);
+    cio_task *self = cio_current_task();
+    cio_task_group *g;
+    assert_int_equal(cio_task_group_new(&g), 0);
+    cio_task *bad;
+    cio_task_group_spawn(g, CIO_CORO(func, -5), NULL, &bad); /* -EIO, 5 ms */
+    cio_task_group_spawn(g, CIO_CORO(func, 1000), NULL, NULL);
+    /* Runs right after the group has seen the failure, before the parent
+     * gets to run: the outside cancel() lands in that window. */
+    cio_future_add_done_callback(bad, cancel_task_cb, self);
+    cio_future_release(bad);
+    int r = 0;
+    if (!in_wait)
+        r = cio_sleep(CIO_SEC); /* the block: interrupted at 5 ms */
+    r = cio_task_group_wait(g, r);
+    assert_int_equal(r, CIO_EGROUP);
+    int e;
+    assert_int_equal(cio_task_group_errors(g, &e, 1), 1);
+    assert_int_equal(e, -EIO);
+    cio_task_group_free(g);
+    assert_int_equal(cio_task_cancelling(self), 1);
+    int64_t t0 = cio_loop_time(g_loop);
+    r = cio_sleep(CIO_SEC);
+    assert_int_equal(r, -ECANCELED); /* at once, not after a second */
+    assert_int_equal(cio_loop_time(g_loop), t0);
+    assert_int_equal(cio_task_cancelling(self), 1);
+    return r;
+}
+
+static void group_outside_cancel_not_swallowed_by_child_error(void **state)
+{
+    (void)state;
+    for (int in_wait = 0; in_wait < 2; in_wait++) {
+        g_loop = tu_loop_virtual();
+        cio_task *t;
+        cio_task_create(g_loop, CIO_CORO(group_ext_cancel_body, V(in_wait)),
+                        NULL, &t);
+        assert_int_equal(cio_loop_run_until_complete(g_loop, t, NULL),
+                         -ECANCELED);
+        assert_int_equal(cio_loop_time(g_loop), 5 * CIO_MS);
+        cio_future_release(t);
+        tu_loop_done(g_loop);
+    }
+}
+
 static void group_block_error(void **state)
 {
     (void)state;
@@ -752,10 +1123,18 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(shield_protects_inner, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timeout_scopes_nest, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(outside_cancel_is_not_timeout, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(wait_same_future_counted_once, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(as_completed_same_future_yielded_once, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(wait_for_zero_never_runs_body, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(wait_for_zero_done_future_returns_result, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(timeout_past_deadline_cancels_next_suspension, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(timeout_expired_stays_true_after_end, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(timeout_reenter_open_scope_refused, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_waits_for_all, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_first_error_cancels_siblings, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_parent_cancel_cancels_children, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_block_error, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(group_outside_cancel_not_swallowed_by_child_error, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(group_misuse, tu_setup, tu_teardown),
 };
 
