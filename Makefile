@@ -25,6 +25,8 @@
 #   make demo        build, then run the examples of examples/demo.list
 #   make bench       build, then bench/run $(BENCH_ARGS)
 #   make install     install build/ into $(PREFIX) (DESTDIR honoured)
+#   make fuzz        libFuzzer (clang) on tests/fuzz/fuzz_*.c, FUZZ_SECONDS
+#                    (60) each; the corpora are replayed by ctest anyway
 #   make format      clang-format -i every C source; check-format only checks
 #   make clean       remove every build directory
 #
@@ -66,7 +68,7 @@ define banner
 endef
 
 .PHONY: all build configure check test test-gcc test-clang test-asan \
-	test-tsan test-valgrind demo bench install format check-format clean \
+	test-tsan test-valgrind demo bench fuzz install format check-format clean \
 	bootstrap help
 
 all: build
@@ -140,6 +142,10 @@ bench: build
 			"built in $(BUILD_DIR)/bench but there is nothing to run them"; \
 	fi
 
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	bash scripts/fuzz $(FUZZ_SECONDS)
+
 install: build
 	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD_DIR) --prefix "$(PREFIX)"
 
@@ -155,4 +161,4 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD_DIR) build-clang build-asan build-tsan
+	rm -rf $(BUILD_DIR) build-clang build-asan build-tsan build-fuzz

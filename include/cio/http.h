@@ -1,0 +1,313 @@
+/*
+ * cio/http.h - cio::http, an HTTP/1.1 server framework on cio's loop with
+ * sanic's surface in C: an app object, routes with sanic's parameter syntax,
+ * handlers that are coroutines on the connection's task, request and
+ * response objects, and cio_http_run() with one loop per worker thread.
+ *
+ * A separate library (link cio::http or `pkg-config cio-http`); cio.h does
+ * not include this header. Long-form notes: docs/design.md, section HTTP.
+ *
+ * Lifetimes: every view a request hands out (method, path, parameters,
+ * query arguments, headers, cookies, body) is borrowed: it points into the
+ * connection's buffers and is valid until the handler returns. Copy what
+ * you keep.
+ */
+#ifndef CIO_HTTP_H
+#define CIO_HTTP_H
+
+#include "cio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A malformed or refused HTTP message (the connection-level error). */
+#define CIO_EHTTP (-4080)
+
+/* Decodes %XX escapes of src[0..n) into dst (room for n bytes; dst may be
+ * src), and '+' as a space when plus is non-zero (form and query
+ * encoding). A '%' not followed by two hex digits is kept as is (Python's
+ * unquote does the same). Returns: the decoded length (<= n). Errors:
+ * -EINVAL for NULL pointers with n > 0. */
+CIO_API long cio_http_unquote(char *dst, const char *src, size_t n, int plus);
+
+/* Iterates over the pairs of a query string or urlencoded form body
+ * ("a=1&b=&c"): *pos (start at 0) is advanced past one pair of s[0..n)
+ * and the raw (still encoded) key and value views are stored (borrowed
+ * from s; a pair without '=' has an empty value). Empty pairs are
+ * skipped. Returns: 1 with a pair, 0 at the end. Errors: -EINVAL. */
+CIO_API int cio_http_query_next(const char *s, size_t n, size_t *pos,
+                                const char **key, size_t *key_len,
+                                const char **value, size_t *value_len);
+
+struct cJSON; /* cJSON's value type (Debian libcjson-dev, <cjson/cJSON.h>) */
+
+/* ======================================================================
+ * App and routes
+ * An app holds the routes and the configuration; it is built before the
+ * server starts and read-only while it serves (worker threads share it).
+ * ====================================================================== */
+
+typedef struct cio_http_app cio_http_app;
+typedef struct cio_http_request cio_http_request;
+typedef struct cio_http_response cio_http_response;
+typedef struct cio_http_server cio_http_server;
+
+/* Methods for cio_http_route (OR them; 0 means GET). */
+#define CIO_HTTP_GET (1u << 0)
+#define CIO_HTTP_HEAD (1u << 1)
+#define CIO_HTTP_POST (1u << 2)
+#define CIO_HTTP_PUT (1u << 3)
+#define CIO_HTTP_DELETE (1u << 4)
+#define CIO_HTTP_PATCH (1u << 5)
+#define CIO_HTTP_OPTIONS (1u << 6)
+
+/* A handler: a coroutine run on the connection's task, so it may await
+ * anything cio offers (cio_sleep, sockets, executors, queues...). It fills
+ * res with one of the cio_http_response_* calls. req and res are borrowed
+ * until it returns; arg is the one given to cio_http_route. Returning a
+ * negative value (or filling no response) makes the server answer 500
+ * without internal detail and log the error to stderr. */
+typedef int (*cio_http_handler)(cio_http_request *req, cio_http_response *res,
+                                void *arg);
+
+/* Creates an empty app; name (copied, may be NULL) is used in logs.
+ * Returns: 0 and *out. Errors: -EINVAL (NULL out), -ENOMEM; *out is NULL on
+ * failure. */
+CIO_API int cio_http_app_new(cio_http_app **out, const char *name);
+
+/* Frees the app (NULL ignored); no server may be running it. Returns: 0.
+ * Errors: -EBUSY while a server runs it. */
+CIO_API int cio_http_app_free(cio_http_app *app);
+
+/* sanic's @app.route(pattern, methods=...): routes pattern (copied) for
+ * methods (CIO_HTTP_* bits, 0: GET) to handler(req, res, arg) (arg
+ * borrowed for the app's life). Pattern syntax is sanic's: static
+ * segments, <name> (a non-empty segment), <name:int>, <name:float> (also
+ * <name:number>), <name:alpha>, <name:slug>, <name:str>, <name:path> (the
+ * rest of the path, last segment only), <name:uuid>, <name:ymd>,
+ * <name:ext> (or <name:ext=jpg|png>), or <name:REGEX> (PCRE2, matched
+ * against the whole segment). A trailing slash is ignored (sanic's
+ * strict_slashes=False). A request whose typed segment does not match is a
+ * 404; a known path with another method is a 405 with Allow; HEAD is
+ * served by the GET handler without the body; OPTIONS is answered with
+ * Allow unless routed. Returns: 0. Errors: -EINVAL (bad pattern or
+ * argument), -EEXIST (conflicts with a route already there: the same path
+ * shape for one of the same methods), -EBUSY (server running), -ENOMEM;
+ * cio_http_app_error() says why. */
+CIO_API int cio_http_route(cio_http_app *app, const char *pattern,
+                           cio_http_handler handler, void *arg,
+                           unsigned methods);
+
+/* sanic's app.add_route(handler, uri, methods=...): the same as
+ * cio_http_route with the arguments in sanic's order. Returns/Errors: as
+ * cio_http_route. */
+CIO_API int cio_http_add_route(cio_http_app *app, cio_http_handler handler,
+                               void *arg, const char *pattern,
+                               unsigned methods);
+
+/* The message of the last failed registration ("" if none). Returns: a
+ * string borrowed until the next call on app. */
+CIO_API const char *cio_http_app_error(const cio_http_app *app);
+
+/* Limits and timeouts (0 or NULL fields: the default in brackets). */
+typedef struct cio_http_config {
+    size_t max_request_line;  /* [8190] longer: 414 */
+    size_t max_header_line;   /* [8190] one field longer: 431 */
+    size_t max_head;          /* [16384] request line + fields: 431 */
+    size_t max_headers;       /* [100] more fields: 431 */
+    size_t max_body;          /* [8 MiB] larger body: 413 */
+    int64_t head_timeout;     /* [10 s] to receive a whole head: 408 */
+    int64_t body_timeout;     /* [30 s] to receive a whole body: 408 */
+    int64_t keep_alive_timeout; /* [5 s] idle between requests: close */
+    int64_t write_timeout;    /* [30 s] to hand a response to the kernel */
+    int max_connections;      /* [10000] per worker; more: closed at once */
+    int access_log;           /* [0] 1: one line per request on stdout */
+} cio_http_config;
+
+#define CIO_HTTP_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* Sets the app's configuration (cfg copied; NULL: defaults). Returns: 0.
+ * Errors: -EINVAL (NULL app, negative values), -EBUSY (server running). */
+CIO_API int cio_http_app_configure(cio_http_app *app,
+                                   const cio_http_config *cfg);
+
+/* sanic's after_server_start listener: fn(app, port, arg) runs once every
+ * worker listens, on the thread that called cio_http_run (arg borrowed).
+ * Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_http_app_on_start(cio_http_app *app,
+                                  void (*fn)(cio_http_app *app, int port,
+                                             void *arg),
+                                  void *arg);
+
+/* ======================================================================
+ * Running
+ * ====================================================================== */
+
+/* sanic's app.run(host, port, workers): serves app on host:port (host
+ * numeric, NULL: 127.0.0.1; port 0: a free port, reported to the on_start
+ * listener and by cio_http_app_port) with `workers` threads (< 1: 1), each
+ * running its own loop with its own SO_REUSEPORT listener
+ * (shared-nothing). Blocks until SIGINT or SIGTERM arrives (Ctrl-C), or
+ * cio_http_app_stop is called; then stops accepting, closes every
+ * connection and returns. SIGINT and SIGTERM are blocked in the calling
+ * thread (and so in the workers) while it runs, and restored after.
+ * Returns: 0 after a clean stop. Errors: -EADDRINUSE, -EACCES, -EINVAL
+ * (bad host, NULL app), -EBUSY (already running), -ENOMEM, -errno. */
+CIO_API int cio_http_run(cio_http_app *app, const char *host, int port,
+                         int workers);
+
+/* Asks a running cio_http_run to stop, from any thread (as Ctrl-C does).
+ * Returns: 0. Errors: -EINVAL on NULL. */
+CIO_API int cio_http_app_stop(cio_http_app *app);
+
+/* The port cio_http_run listens on, once it listens. Returns: the port.
+ * Errors: -EAGAIN (not listening yet), -EINVAL. */
+CIO_API int cio_http_app_port(const cio_http_app *app);
+
+/* Starts serving app on the running loop (inside a task): binds host:port
+ * (as cio_http_run; SO_REUSEPORT set), listens and accepts in a task of
+ * its own. Returns: 0 and *out (close it with cio_http_server_close).
+ * Errors: as cio_http_run, and -EINVAL outside a task; *out is NULL on
+ * failure. */
+CIO_API int cio_http_server_start(cio_http_app *app, const char *host,
+                                  int port, cio_http_server **out);
+
+/* The port the server listens on. Errors: -EINVAL on NULL. */
+CIO_API int cio_http_server_port(const cio_http_server *srv);
+
+/* Stops accepting, cancels every connection's task (handlers see
+ * -ECANCELED at their suspension point), waits for them to end and frees
+ * the server (NULL ignored). Returns: 0. Errors: -EINVAL (outside a task
+ * of the server's loop). Suspends. */
+CIO_API int cio_http_server_close(cio_http_server *srv);
+
+/* ======================================================================
+ * Requests
+ * Every pointer returned below is borrowed: it points into the
+ * connection's buffers and is valid until the handler returns. Strings
+ * marked "decoded" are NUL-terminated; views are not.
+ * ====================================================================== */
+
+/* The method ("GET"), as sent. Returns: a view; *len its length. */
+CIO_API const char *cio_http_request_method(const cio_http_request *req,
+                                            size_t *len);
+
+/* The path of the target, still percent-encoded, without the query.
+ * Returns: a view; *len its length. */
+CIO_API const char *cio_http_request_path(const cio_http_request *req,
+                                          size_t *len);
+
+/* The raw query string (after '?', without it; "" if none). Returns: a
+ * view; *len its length. */
+CIO_API const char *cio_http_request_query(const cio_http_request *req,
+                                           size_t *len);
+
+/* The path parameter called name, percent-decoded. Returns: the decoded
+ * string, or NULL if the route has no such parameter. len may be NULL. */
+CIO_API const char *cio_http_request_param(cio_http_request *req,
+                                           const char *name, size_t *len);
+
+/* sanic's request.args: the idx-th value (0 = first) of query argument
+ * name, decoded ('+' is a space). Returns: the decoded string, or NULL if
+ * there is no such value. len may be NULL. */
+CIO_API const char *cio_http_request_arg(cio_http_request *req,
+                                         const char *name, size_t idx,
+                                         size_t *len);
+
+/* The idx-th field called name (ASCII case-insensitive), without
+ * surrounding whitespace. Returns: a view, or NULL. len may be NULL. */
+CIO_API const char *cio_http_request_header(const cio_http_request *req,
+                                            const char *name, size_t idx,
+                                            size_t *len);
+
+/* The value of cookie name from the Cookie fields. Returns: a view, or
+ * NULL. len may be NULL. */
+CIO_API const char *cio_http_request_cookie(const cio_http_request *req,
+                                            const char *name, size_t *len);
+
+/* The whole request body (chunked bodies already decoded; read before the
+ * handler runs, up to max_body). Returns: a view (never NULL); *len its
+ * length. */
+CIO_API const char *cio_http_request_body(const cio_http_request *req,
+                                          size_t *len);
+
+/* sanic's request.json: the body parsed as JSON on first call. Returns: a
+ * cJSON value owned by the request (borrowed until the handler returns),
+ * or NULL if the body is not JSON. */
+CIO_API const struct cJSON *cio_http_request_json(cio_http_request *req);
+
+/* sanic's request.form for application/x-www-form-urlencoded bodies: the
+ * idx-th value of field name, decoded. Returns: the decoded string, or
+ * NULL. len may be NULL. */
+CIO_API const char *cio_http_request_form(cio_http_request *req,
+                                          const char *name, size_t idx,
+                                          size_t *len);
+
+/* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_http_request_remote(const cio_http_request *req,
+                                    cio_sockaddr *out);
+
+/* Per-request context pointer (sanic's request.ctx): NULL until set; the
+ * pointer is the caller's (borrowed) and forgotten after the request. */
+CIO_API void *cio_http_request_ctx(const cio_http_request *req);
+CIO_API void cio_http_request_set_ctx(cio_http_request *req, void *ctx);
+
+/* ======================================================================
+ * Responses
+ * One of the body calls (text, html, json, raw, empty, redirect) sets the
+ * status and the body; a later one replaces the earlier. Every string and
+ * buffer is copied. They return 0, or -EINVAL (NULL res, status outside
+ * 100..599, a header name that is not a token or a value with CR/LF) or
+ * -ENOMEM.
+ * ====================================================================== */
+
+/* text/plain; charset=utf-8 (sanic's text()). */
+CIO_API int cio_http_response_text(cio_http_response *res, int status,
+                                   const char *text);
+
+/* text/html; charset=utf-8 (sanic's html()). */
+CIO_API int cio_http_response_html(cio_http_response *res, int status,
+                                   const char *html);
+
+/* application/json (sanic's json()): value (borrowed for the call) is
+ * serialised compactly. */
+CIO_API int cio_http_response_json(cio_http_response *res, int status,
+                                   const struct cJSON *value);
+
+/* application/json from an already serialised document (copied). */
+CIO_API int cio_http_response_json_text(cio_http_response *res, int status,
+                                        const char *json);
+
+/* Raw bytes with a content type (NULL: application/octet-stream). */
+CIO_API int cio_http_response_raw(cio_http_response *res, int status,
+                                  const void *data, size_t len,
+                                  const char *content_type);
+
+/* No body (sanic's empty(), 204 by default when status is 0). */
+CIO_API int cio_http_response_empty(cio_http_response *res, int status);
+
+/* A redirect to location (status 0: 302). */
+CIO_API int cio_http_response_redirect(cio_http_response *res,
+                                       const char *location, int status);
+
+/* Changes the status of the response set so far. */
+CIO_API int cio_http_response_status(cio_http_response *res, int status);
+
+/* Adds a header field (repeatable). Content-Length, Transfer-Encoding,
+ * Connection and Date are the server's: -EINVAL. */
+CIO_API int cio_http_response_header(cio_http_response *res,
+                                     const char *name, const char *value);
+
+/* Adds Set-Cookie: name=value; attrs (attrs may be NULL, e.g. "Path=/;
+ * HttpOnly; Max-Age=60"). -EINVAL also for a name that is not a token or
+ * a value with ';', ',', space, quote or control characters. */
+CIO_API int cio_http_response_cookie(cio_http_response *res,
+                                     const char *name, const char *value,
+                                     const char *attrs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * app.c - the app (routes, configuration, listeners), the server on one
+ * loop (acceptor task, connection tasks) and cio_http_run (one loop per
+ * worker thread, each with its own SO_REUSEPORT listener).
+ *
+ * Connection tasks are tracked in a list so that closing the server can
+ * cancel them; their cleanup runs in a done callback, which also covers a
+ * task cancelled before its body ever ran.
+ *
+ * cio_http_run blocks SIGINT and SIGTERM in the calling thread before the
+ * workers start (so they inherit the mask) and waits for them with
+ * sigtimedwait, checking a stop flag every 100 ms for cio_http_app_stop.
+ * Rejected: a cio signal handler on a loop of the calling thread (it would
+ * need a loop there just to wait) and signal handlers writing to a pipe
+ * (process-global state a library should not take).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_int.h"
+
+/* ---- app ---------------------------------------------------------------- */
+
+static void config_defaults(cio_http_app *app)
+{
+    cio_http_config *c = &app->cfg;
+    cio__http_limits def = CIO__HTTP_LIMITS_INIT;
+    if (!c->max_request_line)
+        c->max_request_line = def.max_request_line;
+    if (!c->max_header_line)
+        c->max_header_line = def.max_header_line;
+    if (!c->max_head)
+        c->max_head = def.max_head;
+    if (!c->max_headers)
+        c->max_headers = def.max_headers;
+    if (c->max_headers > CIO__HTTP_MAX_HEADERS_CAP)
+        c->max_headers = CIO__HTTP_MAX_HEADERS_CAP;
+    if (!c->max_body)
+        c->max_body = (size_t)def.max_body;
+    if (!c->head_timeout)
+        c->head_timeout = 10 * CIO_SEC;
+    if (!c->body_timeout)
+        c->body_timeout = 30 * CIO_SEC;
+    if (!c->keep_alive_timeout)
+        c->keep_alive_timeout = 5 * CIO_SEC;
+    if (!c->write_timeout)
+        c->write_timeout = 30 * CIO_SEC;
+    if (!c->max_connections)
+        c->max_connections = 10000;
+    app->lim = def;
+    app->lim.max_request_line = c->max_request_line;
+    app->lim.max_header_line = c->max_header_line;
+    app->lim.max_head = c->max_head;
+    app->lim.max_headers = c->max_headers;
+    app->lim.max_body = c->max_body;
+}
+
+int cio_http_app_new(cio_http_app **out, const char *name)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    cio_http_app *app = calloc(1, sizeof(*app));
+    if (!app)
+        return -ENOMEM;
+    if ((name && !(app->name = strdup(name))) ||
+        cio__router_new(&app->router) < 0) {
+        free(app->name);
+        free(app);
+        return -ENOMEM;
+    }
+    config_defaults(app);
+    atomic_store(&app->port, -EAGAIN);
+    *out = app;
+    return 0;
+}
+
+int cio_http_app_free(cio_http_app *app)
+{
+    if (!app)
+        return 0;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    cio__router_free(app->router);
+    while (app->targets) {
+        route_target *n = app->targets->next;
+        free(app->targets);
+        app->targets = n;
+    }
+    free(app->name);
+    free(app);
+    return 0;
+}
+
+int cio_http_route(cio_http_app *app, const char *pattern,
+                   cio_http_handler handler, void *arg, unsigned methods)
+{
+    if (!app || !pattern || !handler)
+        return -EINVAL;
+    app->err[0] = '\0';
+    if (atomic_load(&app->running)) {
+        snprintf(app->err, sizeof(app->err), "the server is running");
+        return -EBUSY;
+    }
+    if (methods == 0)
+        methods = CIO_HTTP_GET;
+    if (methods & ~0x7fu) {
+        snprintf(app->err, sizeof(app->err), "unknown method bits");
+        return -EINVAL;
+    }
+    route_target *t = malloc(sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->fn = handler;
+    t->arg = arg;
+    int r = cio__router_add(app->router, pattern, methods, t, app->err,
+                            sizeof(app->err));
+    if (r < 0) {
+        free(t);
+        return r;
+    }
+    t->next = app->targets;
+    app->targets = t;
+    return 0;
+}
+
+int cio_http_add_route(cio_http_app *app, cio_http_handler handler, void *arg,
+                       const char *pattern, unsigned methods)
+{
+    return cio_http_route(app, pattern, handler, arg, methods);
+}
+
+const char *cio_http_app_error(const cio_http_app *app)
+{
+    return app ? app->err : "";
+}
+
+int cio_http_app_configure(cio_http_app *app, const cio_http_config *cfg)
+{
+    if (!app)
+        return -EINVAL;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    if (cfg && (cfg->head_timeout < 0 || cfg->body_timeout < 0 ||
+                cfg->keep_alive_timeout < 0 || cfg->write_timeout < 0 ||
+                cfg->max_connections < 0))
+        return -EINVAL;
+    cio_http_config zero = CIO_HTTP_CONFIG_INIT;
+    app->cfg = cfg ? *cfg : zero;
+    config_defaults(app);
+    return 0;
+}
+
+int cio_http_app_on_start(cio_http_app *app,
+                          void (*fn)(cio_http_app *, int, void *), void *arg)
+{
+    if (!app)
+        return -EINVAL;
+    app->on_start = fn;
+    app->on_start_arg = arg;
+    return 0;
+}
+
+int cio_http_app_stop(cio_http_app *app)
+{
+    if (!app)
+        return -EINVAL;
+    atomic_store(&app->stop, 1);
+    return 0;
+}
+
+int cio_http_app_port(const cio_http_app *app)
+{
+    if (!app)
+        return -EINVAL;
+    return atomic_load(&((cio_http_app *)app)->port);
+}
+
+/* ---- server on one loop --------------------------------------------------- */
+
+static int conn_done(cio_future *f, void *arg)
+{
+    (void)f;
+    conn *c = arg;
+    cio_http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    cio__http_io_close(&c->io);
+    cio__hbuf_free(&c->in);
+    cio__hbuf_free(&c->out);
+    cio__http_response_free(&c->res);
+    cio__arena_reset(&c->arena);
+    if (c->req.json)
+        cio__http_request_done(&c->req);
+    cio_future_release(c->task);
+    free(c);
+    return 0;
+}
+
+static int acceptor(void *arg, void **result)
+{
+    (void)result;
+    cio_http_server *srv = arg;
+    for (;;) {
+        cio__http_io io = {0};
+        cio_sockaddr peer;
+        int r = cio__http_accept(&srv->lis, &io, &peer);
+        if (r == -ECANCELED || r == -EBADF)
+            return r;
+        if (r < 0)
+            continue; /* ECONNABORTED and friends: the next one */
+        if (srv->nconns >= srv->app->cfg.max_connections) {
+            cio__http_io_close(&io);
+            continue;
+        }
+        conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+            cio__http_io_close(&io);
+            continue;
+        }
+        c->srv = srv;
+        c->app = srv->app;
+        c->io = io;
+        c->req.peer = peer;
+        c->req.conn = c;
+        cio_task_opts o = CIO_TASK_OPTS_INIT;
+        o.name = "http-conn";
+        if (cio_task_create(srv->loop, CIO_CORO(cio__http_conn_main, c), &o,
+                            &c->task) < 0) {
+            cio__http_io_close(&io);
+            free(c);
+            continue;
+        }
+        c->next = srv->conns;
+        if (c->next)
+            c->next->prev = c;
+        srv->conns = c;
+        srv->nconns++;
+        if (cio_future_add_done_callback(c->task, conn_done, c) < 0)
+            cio_task_cancel(c->task, NULL); /* cleaned up below never */
+    }
+}
+
+int cio_http_server_start(cio_http_app *app, const char *host, int port,
+                          cio_http_server **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    cio_loop *loop = cio_get_running_loop();
+    if (!app || !loop || !cio_current_task() || port < 0 || port > 65535)
+        return -EINVAL;
+    cio_http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->app = app;
+    srv->loop = loop;
+    int r = cio__http_listen(&srv->lis, loop, host, port);
+    if (r < 0) {
+        free(srv);
+        return r;
+    }
+    cio_task_opts o = CIO_TASK_OPTS_INIT;
+    o.name = "http-accept";
+    r = cio_task_create(loop, CIO_CORO(acceptor, srv), &o, &srv->acceptor);
+    if (r < 0) {
+        cio__http_listener_close(&srv->lis);
+        free(srv);
+        return r;
+    }
+    atomic_fetch_add(&app->running, 1);
+    *out = srv;
+    return 0;
+}
+
+int cio_http_server_port(const cio_http_server *srv)
+{
+    return srv ? srv->lis.port : -EINVAL;
+}
+
+int cio_http_server_close(cio_http_server *srv)
+{
+    if (!srv)
+        return 0;
+    if (cio_get_running_loop() != srv->loop || !cio_current_task())
+        return -EINVAL;
+    srv->closing = 1;
+    cio_task_cancel(srv->acceptor, NULL);
+    cio_await(srv->acceptor, NULL);
+    cio_future_release(srv->acceptor);
+    cio__http_listener_close(&srv->lis);
+    for (conn *c = srv->conns; c; c = c->next)
+        cio_task_cancel(c->task, NULL);
+    while (srv->conns) {
+        if (cio_sleep(CIO_MS) == -ECANCELED) {
+            /* Keep waiting: the connections must end before srv goes. */
+            cio_task_uncancel(cio_current_task());
+        }
+    }
+    atomic_fetch_sub(&srv->app->running, 1);
+    free(srv);
+    return 0;
+}
+
+/* ---- cio_http_run: workers ------------------------------------------------ */
+
+typedef struct run_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} run_state;
+
+typedef struct worker {
+    cio_http_app *app;
+    const char *host;
+    int port;
+    run_state *rs;
+    pthread_t th;
+    cio_loop *loop;
+    cio_event stop;
+    int started;  /* listening */
+    int finished; /* cio_run returned */
+    int rc;
+} worker;
+
+static int stop_cb(void *arg)
+{
+    worker *w = arg;
+    cio_event_set(&w->stop);
+    return 0;
+}
+
+static int worker_main(void *arg, void **result)
+{
+    (void)result;
+    worker *w = arg;
+    cio_event_init(&w->stop);
+    cio_http_server *srv;
+    int r = cio_http_server_start(w->app, w->host, w->port, &srv);
+    pthread_mutex_lock(&w->rs->mu);
+    if (r == 0) {
+        w->port = cio_http_server_port(srv);
+        w->loop = cio_get_running_loop();
+        w->started = 1;
+    }
+    pthread_cond_broadcast(&w->rs->cv);
+    pthread_mutex_unlock(&w->rs->mu);
+    if (r < 0) {
+        cio_event_destroy(&w->stop);
+        return r;
+    }
+    cio_event_wait(&w->stop);
+    cio_http_server_close(srv);
+    cio_event_destroy(&w->stop);
+    return 0;
+}
+
+static void *worker_thread(void *arg)
+{
+    worker *w = arg;
+    int r = cio_run(worker_main, w, NULL);
+    pthread_mutex_lock(&w->rs->mu);
+    w->rc = r;
+    w->finished = 1;
+    pthread_cond_broadcast(&w->rs->cv);
+    pthread_mutex_unlock(&w->rs->mu);
+    return NULL;
+}
+
+static int start_worker(worker *w)
+{
+    int r = pthread_create(&w->th, NULL, worker_thread, w);
+    if (r != 0)
+        return -r;
+    pthread_mutex_lock(&w->rs->mu);
+    while (!w->started && !w->finished)
+        pthread_cond_wait(&w->rs->cv, &w->rs->mu);
+    r = w->started ? 0 : (w->rc < 0 ? w->rc : -EIO);
+    pthread_mutex_unlock(&w->rs->mu);
+    return r;
+}
+
+int cio_http_run(cio_http_app *app, const char *host, int port, int workers)
+{
+    if (!app || port < 0 || port > 65535)
+        return -EINVAL;
+    if (workers < 1)
+        workers = 1;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    atomic_store(&app->stop, 0);
+    sigset_t stopsigs, old;
+    sigemptyset(&stopsigs);
+    sigaddset(&stopsigs, SIGINT);
+    sigaddset(&stopsigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopsigs, &old);
+
+    run_state rs;
+    pthread_mutex_init(&rs.mu, NULL);
+    pthread_cond_init(&rs.cv, NULL);
+    worker *ws = calloc((size_t)workers, sizeof(*ws));
+    int rc = ws ? 0 : -ENOMEM;
+    int n = 0;
+    for (; rc == 0 && n < workers; n++) {
+        ws[n].app = app;
+        ws[n].host = host;
+        ws[n].port = n == 0 ? port : ws[0].port;
+        ws[n].rs = &rs;
+        rc = start_worker(&ws[n]);
+        if (rc < 0) {
+            pthread_join(ws[n].th, NULL);
+            break;
+        }
+    }
+    if (rc == 0) {
+        atomic_store(&app->port, ws[0].port);
+        if (app->on_start)
+            app->on_start(app, ws[0].port, app->on_start_arg);
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        while (!atomic_load(&app->stop)) {
+            int s = sigtimedwait(&stopsigs, NULL, &tick);
+            if (s == SIGINT || s == SIGTERM)
+                break;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        cio_loop_call_soon_threadsafe(ws[i].loop, stop_cb, &ws[i]);
+    for (int i = 0; i < n; i++) {
+        pthread_join(ws[i].th, NULL);
+        if (rc == 0 && ws[i].rc < 0)
+            rc = ws[i].rc;
+    }
+    free(ws);
+    pthread_cond_destroy(&rs.cv);
+    pthread_mutex_destroy(&rs.mu);
+    atomic_store(&app->port, -EAGAIN);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}

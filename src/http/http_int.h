@@ -1,0 +1,135 @@
+/*
+ * http_int.h - cio::http's private structures, shared by app.c, server.c,
+ * request.c and response.c.
+ */
+#ifndef CIO_HTTP_INT_H
+#define CIO_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cio/http.h"
+#include "io.h"
+#include "parse.h"
+#include "router.h"
+
+typedef struct route_target {
+    cio_http_handler fn;
+    void *arg;
+    struct route_target *next; /* the app's list, for freeing */
+} route_target;
+
+struct cio_http_app {
+    char *name;
+    cio__router *router;
+    route_target *targets;
+    cio_http_config cfg;
+    cio__http_limits lim;
+    char err[256];
+    void (*on_start)(cio_http_app *, int, void *);
+    void *on_start_arg;
+    atomic_int running;   /* servers running it */
+    atomic_int stop;      /* cio_http_run: stop requested */
+    atomic_int port;      /* cio_http_run: the port, once listening */
+    pthread_t run_thread; /* the thread blocked in cio_http_run */
+};
+
+/* A growable byte buffer. */
+typedef struct hbuf {
+    char *p;
+    size_t len, cap;
+} hbuf;
+
+int cio__hbuf_reserve(hbuf *b, size_t extra);
+int cio__hbuf_append(hbuf *b, const void *data, size_t n);
+void cio__hbuf_free(hbuf *b);
+
+/* Bump allocator for decoded strings of one request: a fixed first block,
+ * then malloc'd overflow blocks freed at reset (pointers never move). */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    char data[];
+} arena_block;
+
+typedef struct arena {
+    char first[4096];
+    size_t used;
+    arena_block *more;
+} arena;
+
+char *cio__arena_alloc(arena *a, size_t n);
+void cio__arena_reset(arena *a);
+
+#define CIO__HTTP_MAX_HEADERS_CAP 256
+
+struct cio_http_response {
+    int status;
+    int set;           /* a body call was made */
+    const char *ctype; /* static or in hdrs */
+    hbuf body;
+    hbuf hdrs; /* "Name: value\r\n"... */
+};
+
+struct cio_http_request {
+    struct conn *conn;
+    cio__http_msg msg;
+    const char *path;
+    size_t path_len;
+    const char *query;
+    size_t query_len;
+    const char *body;
+    size_t body_len;
+    cio__route_match match;
+    struct cJSON *json;
+    int json_done;
+    void *ctx;
+    cio_sockaddr peer;
+};
+
+typedef struct conn {
+    struct cio_http_server *srv;
+    cio_http_app *app;
+    cio__http_io io;
+    cio_task *task;
+    struct conn *prev, *next;
+    hbuf in;         /* received bytes */
+    size_t in_start; /* start of the next message in `in` */
+    hbuf out;        /* serialised responses not yet written */
+    arena arena;
+    cio__http_header hdrs[CIO__HTTP_MAX_HEADERS_CAP];
+    cio_http_request req;
+    cio_http_response res;
+    int idle; /* between requests (a graceful close may end it) */
+} conn;
+
+struct cio_http_server {
+    cio_http_app *app;
+    cio_loop *loop;
+    cio__http_listener lis;
+    cio_task *acceptor;
+    conn *conns;
+    int nconns;
+    int closing;
+};
+
+/* response.c */
+void cio__http_response_reset(cio_http_response *res);
+void cio__http_response_free(cio_http_response *res);
+/* Appends the serialised response to out: head (with Date, Content-Length
+ * and Connection) and, unless head_only, the body. */
+int cio__http_response_serialize(cio_http_response *res, hbuf *out,
+                                 int minor, int keep_alive, int head_only);
+/* A minimal error response (status text as body), with Connection: close
+ * when close is set. */
+int cio__http_error_response(hbuf *out, int status, int close,
+                             const char *allow);
+const char *cio__http_reason(int status);
+
+/* request.c */
+void cio__http_request_done(cio_http_request *req);
+
+/* server.c */
+int cio__http_conn_main(void *arg, void **result);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * io.c - the connection I/O of cio::http on cio's public awaitable
+ * sockets (see io.h). This is the only file of src/http that knows how
+ * bytes reach the kernel.
+ *
+ * Writes: sendmsg(2) with an iovec (writev with MSG_NOSIGNAL) on the non-blocking descriptor first, so a response
+ * (or a batch of pipelined responses) normally leaves in one system call;
+ * what the kernel does not take is handed to cio_socket_sendall, which
+ * waits for writability on the loop. Reading the descriptor directly is
+ * not needed: cio_socket_recv already tries the read before waiting.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int cio__http_listen(cio__http_listener *l, cio_loop *loop, const char *host,
+                     int port)
+{
+    cio_sockaddr addr;
+    int r = cio_sockaddr_from_ip(&addr, host ? host : "127.0.0.1", port);
+    if (r < 0)
+        return r;
+    r = cio_socket_open(&l->sock, loop, cio_sockaddr_family(&addr),
+                        SOCK_STREAM, 0);
+    if (r < 0)
+        return r;
+    cio_socket_setsockopt_int(l->sock, SOL_SOCKET, SO_REUSEADDR, 1);
+    r = cio_socket_setsockopt_int(l->sock, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (r == 0)
+        r = cio_socket_bind(l->sock, &addr);
+    if (r == 0)
+        r = cio_socket_listen(l->sock, 1024);
+    cio_sockaddr bound;
+    if (r == 0)
+        r = cio_socket_getsockname(l->sock, &bound);
+    if (r < 0) {
+        cio_socket_close(l->sock);
+        l->sock = NULL;
+        return r;
+    }
+    l->port = cio_sockaddr_port(&bound);
+    return 0;
+}
+
+int cio__http_accept(cio__http_listener *l, cio__http_io *io,
+                     cio_sockaddr *peer)
+{
+    return cio_socket_accept(l->sock, &io->sock, peer);
+}
+
+void cio__http_listener_close(cio__http_listener *l)
+{
+    if (l->sock)
+        cio_socket_close(l->sock);
+    l->sock = NULL;
+}
+
+ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n)
+{
+    return cio_socket_recv(io->sock, buf, n, 0);
+}
+
+int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n)
+{
+    int fd = cio_socket_fileno(io->sock);
+    if (fd < 0)
+        return fd;
+    while (n > 0 && iov[0].iov_len == 0)
+        iov++, n--;
+    if (n == 0)
+        return 0;
+    /* sendmsg rather than writev: MSG_NOSIGNAL, no SIGPIPE on a reset. */
+    struct msghdr mh;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_iov = iov;
+    mh.msg_iovlen = (size_t)(n > IOV_MAX ? IOV_MAX : n);
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (w < 0) {
+        int e = errno;
+        if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR)
+            return -e;
+        w = 0;
+    }
+    size_t done = (size_t)w;
+    for (int i = 0; i < n; i++) {
+        if (done >= iov[i].iov_len) {
+            done -= iov[i].iov_len;
+            continue;
+        }
+        int r = cio_socket_sendall(io->sock, (char *)iov[i].iov_base + done,
+                                   iov[i].iov_len - done, MSG_NOSIGNAL);
+        if (r < 0)
+            return r;
+        done = 0;
+    }
+    return 0;
+}
+
+void cio__http_io_shutdown(cio__http_io *io)
+{
+    if (io->sock)
+        cio_socket_shutdown(io->sock, SHUT_WR);
+}
+
+void cio__http_io_close(cio__http_io *io)
+{
+    if (io->sock)
+        cio_socket_close(io->sock);
+    io->sock = NULL;
+}

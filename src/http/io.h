@@ -1,0 +1,40 @@
+/*
+ * io.h - the connection-I/O interface of cio::http: everything the server
+ * needs from a byte stream and a listener, in one place. io.c implements
+ * it on cio's public awaitable sockets (cio_socket_*). When the internal
+ * byte-stream seam of src/net lands (and TLS after it), only io.c changes.
+ */
+#ifndef CIO_HTTP_IO_H
+#define CIO_HTTP_IO_H
+
+#include <sys/uio.h>
+
+#include "cio.h"
+
+typedef struct cio__http_io {
+    cio_socket *sock;
+} cio__http_io;
+
+typedef struct cio__http_listener {
+    cio_socket *sock;
+    int port;
+} cio__http_listener;
+
+/* Binds host:port with SO_REUSEADDR and SO_REUSEPORT and listens. */
+int cio__http_listen(cio__http_listener *l, cio_loop *loop, const char *host,
+                     int port);
+/* Waits for a connection. Suspends. */
+int cio__http_accept(cio__http_listener *l, cio__http_io *io,
+                     cio_sockaddr *peer);
+void cio__http_listener_close(cio__http_listener *l);
+
+/* Receives up to n bytes: > 0, 0 at EOF, or -errno. Suspends. */
+ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n);
+/* Writes all of iov[0..n) (gathered: one writev when the kernel takes it
+ * all). Returns 0 or -errno. Suspends. */
+int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n);
+/* Half-closes the write side (for a lingering close). */
+void cio__http_io_shutdown(cio__http_io *io);
+void cio__http_io_close(cio__http_io *io);
+
+#endif

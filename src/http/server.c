@@ -1,0 +1,391 @@
+/*
+ * server.c - the HTTP/1.1 server on the loop: the acceptor task and one
+ * task per connection, which parses requests, reads their bodies, runs the
+ * handler (a coroutine on the same task) and queues the response.
+ *
+ * How a connection runs:
+ *   1. Head: bytes accumulate in c->in; the parser runs once a blank line
+ *      is there (or the head limit is passed, to reject it). The head must
+ *      arrive before head_timeout from its first byte (absolute deadline:
+ *      a slowloris client sending one byte a second gets no extension);
+ *      between requests the connection may stay idle keep_alive_timeout.
+ *   2. Body: read whole before the handler runs (Content-Length, or
+ *      chunked decoded in place), with "100 Continue" sent first when the
+ *      client asked for it, before body_timeout. Since every body is read
+ *      (or the connection closed on error), the next request is never
+ *      mis-framed.
+ *   3. Response: serialised into c->out. Responses of pipelined requests
+ *      already received are not written one by one: c->out is flushed
+ *      only when the connection has to wait for input (or holds more than
+ *      64 KiB), so they leave in one write. A client that does not read
+ *      blocks the flush (write_timeout), and the connection reads nothing
+ *      more meanwhile: memory stays bounded by the limits.
+ *   4. Errors: a malformed request gets its status (400, 413, 414, 431,
+ *      501, 505...) with Connection: close, then a lingering close (write
+ *      side shut, input drained for up to a second) so the client sees the
+ *      response instead of a reset.
+ *
+ * Views into c->in stay valid during the handler: the buffer is compacted
+ * only before reading the next head, and if it moved while a body was
+ * read, the head is parsed again (same bytes, same result) to refresh the
+ * views.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_int.h"
+
+#define OUT_FLUSH_AT (64 * 1024)
+#define READ_CHUNK 16384
+
+static int flush(conn *c)
+{
+    if (!c->out.len)
+        return 0;
+    cio_timeout t;
+    int r = cio_timeout_begin(&t, c->app->cfg.write_timeout);
+    if (r < 0)
+        return r;
+    struct iovec iov = {c->out.p, c->out.len};
+    r = cio__http_io_writev(&c->io, &iov, 1);
+    r = cio_timeout_end(&t, r);
+    c->out.len = 0;
+    return r;
+}
+
+/* Reads more bytes into c->in before the absolute deadline. Returns > 0,
+ * 0 at EOF, -ETIMEDOUT, -ECANCELED or another -errno. */
+static ssize_t read_more(conn *c, int64_t deadline)
+{
+    if (cio__hbuf_reserve(&c->in, READ_CHUNK) < 0)
+        return -ENOMEM;
+    cio_timeout t;
+    int r = cio_timeout_begin_at(&t, deadline);
+    if (r < 0)
+        return r;
+    ssize_t n = cio__http_io_read(&c->io, c->in.p + c->in.len,
+                                  c->in.cap - c->in.len);
+    n = cio_timeout_end(&t, (int)n);
+    if (n > 0)
+        c->in.len += (size_t)n;
+    return n;
+}
+
+static void compact(conn *c)
+{
+    if (c->in_start == 0)
+        return;
+    size_t rest = c->in.len - c->in_start;
+    if (rest)
+        memmove(c->in.p, c->in.p + c->in_start, rest);
+    c->in.len = rest;
+    c->in_start = 0;
+}
+
+/* Answers with an error status and ends the connection gracefully. */
+static int fail(conn *c, int status)
+{
+    cio__http_error_response(&c->out, status, 1, NULL);
+    int r = flush(c);
+    if (r < 0)
+        return r;
+    cio__http_io_shutdown(&c->io);
+    /* Lingering close: drain what the client still sends, briefly. */
+    int64_t until = cio_loop_time(cio_get_running_loop()) + CIO_SEC;
+    for (int i = 0; i < 64; i++) {
+        c->in.len = c->in_start = 0;
+        ssize_t n = read_more(c, until);
+        if (n <= 0)
+            break;
+    }
+    return 0;
+}
+
+static void access_log(conn *c, int status, size_t len)
+{
+    char addr[CIO_ADDRSTRLEN] = "-";
+    cio_sockaddr_format(&c->req.peer, addr, sizeof(addr));
+    time_t now = time(NULL);
+    struct tm tm;
+    char when[64];
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    const cio__http_msg *m = &c->req.msg;
+    printf("%s - - [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu\n", addr, when,
+           (int)m->method_len, m->method, (int)m->target_len, m->target,
+           m->minor, status, len);
+    fflush(stdout);
+}
+
+/* Splits the target into path and query; absolute-form keeps its path. */
+static int split_target(cio_http_request *req)
+{
+    const char *t = req->msg.target;
+    size_t n = req->msg.target_len;
+    if (n >= 7 && (cio__http_ieq(t, 7, "http://") ||
+                   (n >= 8 && cio__http_ieq(t, 8, "https://")))) {
+        const char *p = memchr(t + 8 - (t[4] == ':'), '/',
+                               n - (size_t)(8 - (t[4] == ':')));
+        if (!p) {
+            req->path = "/";
+            req->path_len = 1;
+            req->query = "";
+            req->query_len = 0;
+            return 0;
+        }
+        n -= (size_t)(p - t);
+        t = p;
+    }
+    if (n == 0 || t[0] != '/')
+        return -400;
+    const char *q = memchr(t, '?', n);
+    req->path = t;
+    req->path_len = q ? (size_t)(q - t) : n;
+    req->query = q ? q + 1 : "";
+    req->query_len = q ? n - req->path_len - 1 : 0;
+    return 0;
+}
+
+/* Reads the body of the request whose head is at c->in_start (head_len
+ * bytes). Sets req->body and returns the end of the message in c->in, or
+ * -status / -errno. */
+static long read_body(conn *c, size_t head_len, int64_t deadline)
+{
+    cio_http_request *req = &c->req;
+    cio__http_msg *m = &req->msg;
+    size_t body_start = c->in_start + head_len;
+    int sent_continue = 0;
+    req->body = NULL;
+    req->body_len = 0;
+    if (m->body == CIO__HTTP_BODY_NONE)
+        return (long)body_start;
+    if (m->body == CIO__HTTP_BODY_LENGTH) {
+        size_t need = (size_t)m->content_length;
+        while (c->in.len - body_start < need) {
+            if (m->expect_continue && !sent_continue) {
+                sent_continue = 1;
+                cio__hbuf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                int r = flush(c);
+                if (r < 0)
+                    return r;
+            }
+            if (cio__hbuf_reserve(&c->in, need - (c->in.len - body_start)) <
+                0)
+                return -ENOMEM;
+            ssize_t n = read_more(c, deadline);
+            if (n == 0)
+                return -EPIPE;
+            if (n < 0)
+                return n == -ETIMEDOUT ? -408 : n;
+        }
+        req->body = c->in.p + body_start;
+        req->body_len = need;
+        return (long)(body_start + need);
+    }
+    /* Chunked: decode in place, payload compacted at body_start. */
+    cio__http_body b;
+    cio__http_body_init(&b, m, &c->app->lim);
+    size_t w = body_start, r = body_start;
+    while (!b.done) {
+        const char *d;
+        size_t dl;
+        long n = cio__http_body_decode(&b, c->in.p + r, c->in.len - r, &d,
+                                       &dl);
+        if (n < 0)
+            return n;
+        if (dl)
+            memmove(c->in.p + w, d, dl);
+        w += dl;
+        r += (size_t)n;
+        if (b.done)
+            break;
+        if (n > 0 && r < c->in.len)
+            continue;
+        if (m->expect_continue && !sent_continue) {
+            sent_continue = 1;
+            cio__hbuf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            int fr = flush(c);
+            if (fr < 0)
+                return fr;
+        }
+        /* Drop the consumed framing before reading more. */
+        if (r > w) {
+            memmove(c->in.p + w, c->in.p + r, c->in.len - r);
+            c->in.len -= r - w;
+            r = w;
+        }
+        ssize_t got = read_more(c, deadline);
+        if (got == 0)
+            return -EPIPE;
+        if (got < 0)
+            return got == -ETIMEDOUT ? -408 : got;
+    }
+    req->body = c->in.p + body_start;
+    req->body_len = w - body_start;
+    return (long)r;
+}
+
+static int dispatch(conn *c, int *keep_alive)
+{
+    cio_http_request *req = &c->req;
+    cio_http_response *res = &c->res;
+    cio_http_app *app = c->app;
+    cio__http_msg *m = &req->msg;
+    unsigned mb = cio__http_method_bit(m->method, m->method_len);
+    int head_only = mb == CIO__M_HEAD;
+    cio__http_response_reset(res);
+    char allow[96];
+    if (m->target_len == 1 && m->target[0] == '*') {
+        if (mb != CIO__M_OPTIONS)
+            return -400;
+        cio_http_response_empty(res, 204);
+        cio__http_allow_list(0x1ff, allow, sizeof(allow));
+        cio_http_response_header(res, "Allow", allow);
+        goto done;
+    }
+    int r = split_target(req);
+    if (r < 0)
+        return r;
+    if (mb == CIO__M_OTHER) {
+        cio__http_error_response(&c->out, 501, !*keep_alive, NULL);
+        if (app->cfg.access_log)
+            access_log(c, 501, 0);
+        return 0;
+    }
+    cio__router_lookup(app->router, mb, req->path, req->path_len,
+                       &req->match);
+    if (req->match.status) {
+        int st = req->match.status;
+        cio__http_allow_list(req->match.allow, allow, sizeof(allow));
+        cio_http_response_text(res, st, st == 404 ? "Not Found\n"
+                                                  : "Method Not Allowed\n");
+        if (st == 405)
+            cio_http_response_header(res, "Allow", allow);
+        goto done;
+    }
+    if (!req->match.handler) { /* OPTIONS, answered here */
+        cio_http_response_empty(res, 204);
+        cio__http_allow_list(req->match.allow, allow, sizeof(allow));
+        cio_http_response_header(res, "Allow", allow);
+        goto done;
+    }
+    route_target *t = req->match.handler;
+    r = t->fn(req, res, t->arg);
+    if (r == -ECANCELED)
+        return r;
+    if (r < 0 || !res->set) {
+        fprintf(stderr, "cio-http: %s %.*s: handler %s\n",
+                app->name ? app->name : "app", (int)m->target_len, m->target,
+                r < 0 ? cio_strerror(r) : "set no response");
+        cio__http_response_reset(res);
+        cio_http_response_text(res, 500, "Internal Server Error\n");
+    }
+done:
+    r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
+                                     head_only);
+    if (app->cfg.access_log)
+        access_log(c, res->status, res->body.len);
+    return r;
+}
+
+static int serve(conn *c)
+{
+    cio_http_app *app = c->app;
+    const cio_http_config *cfg = &app->cfg;
+    cio_loop *loop = cio_get_running_loop();
+    c->req.conn = c;
+    for (;;) {
+        /* 1. A head. */
+        int64_t deadline = INT64_MAX;
+        size_t scan_from = c->in_start;
+        int hl = 0;
+        for (;;) {
+            size_t avail = c->in.len - c->in_start;
+            if (avail) {
+                size_t he = cio__http_head_end(c->in.p + c->in_start, avail,
+                                               scan_from - c->in_start);
+                if (he || avail > app->lim.max_head) {
+                    c->req.msg.headers = c->hdrs;
+                    c->req.msg.headers_cap = CIO__HTTP_MAX_HEADERS_CAP;
+                    hl = cio__http_parse_head(c->in.p + c->in_start, avail, 0,
+                                              &app->lim, &c->req.msg);
+                    if (hl != 0)
+                        break;
+                }
+            }
+            int r = flush(c);
+            if (r < 0)
+                return r;
+            if (c->srv->closing)
+                return 0;
+            compact(c);
+            scan_from = c->in.len;
+            if (avail == 0)
+                deadline = cio_loop_time(loop) + cfg->keep_alive_timeout;
+            else if (deadline == INT64_MAX || c->idle)
+                deadline = cio_loop_time(loop) + cfg->head_timeout;
+            c->idle = avail == 0;
+            ssize_t n = read_more(c, deadline);
+            if (n == 0)
+                return 0;
+            if (n == -ETIMEDOUT)
+                return avail ? fail(c, 408) : 0;
+            if (n < 0)
+                return (int)n;
+            if (avail == 0)
+                deadline = cio_loop_time(loop) + cfg->head_timeout;
+        }
+        c->idle = 0;
+        if (hl < 0)
+            return fail(c, -hl);
+
+        /* 2. The body. */
+        char *before = c->in.p;
+        long end = read_body(c, (size_t)hl,
+                             cio_loop_time(loop) + cfg->body_timeout);
+        if (end < 0) {
+            if (end <= -400 && end >= -599)
+                return fail(c, (int)-end);
+            return end == -EPIPE ? 0 : (int)end;
+        }
+        if (c->in.p != before) {
+            /* The buffer moved: refresh the head's views. */
+            size_t body_off = c->req.body ? (size_t)(c->req.body - c->in.p)
+                                          : 0;
+            cio__http_parse_head(c->in.p + c->in_start, (size_t)hl, 0,
+                                 &app->lim, &c->req.msg);
+            (void)body_off;
+        }
+
+        /* 3. The handler and the response. */
+        int keep_alive = c->req.msg.keep_alive && !c->srv->closing;
+        int r = dispatch(c, &keep_alive);
+        cio__http_request_done(&c->req);
+        if (r == -ECANCELED)
+            return r;
+        if (r <= -400 && r >= -599)
+            return fail(c, -r);
+        if (r < 0)
+            return r;
+        c->in_start = (size_t)end;
+        if (!keep_alive) {
+            flush(c);
+            cio__http_io_shutdown(&c->io);
+            return 0;
+        }
+        if (c->out.len >= OUT_FLUSH_AT && (r = flush(c)) < 0)
+            return r;
+    }
+}
+
+int cio__http_conn_main(void *arg, void **result)
+{
+    (void)result;
+    conn *c = arg;
+    int r = serve(c);
+    return r == -ECANCELED ? r : 0;
+}
