@@ -1,0 +1,290 @@
+/*
+ * cio/redis.h - an asynchronous Redis client on the cio loop (cio::redis,
+ * a library of its own: link cio_redis, pkg-config cio-redis). Not
+ * included by cio.h; it includes cio.h.
+ *
+ * RESP is parsed by hiredis's reader and commands are formatted by
+ * hiredis's redisFormatCommandArgv; the bytes move over a cio stream, so
+ * the client works on either backend. Commands issued by concurrent
+ * tasks on one connection are written together (one write per loop
+ * iteration) and their replies matched in order (automatic pipelining).
+ *
+ * Objects:
+ *   cio_redis_conn    one connection (no reconnect), bound to its loop
+ *   cio_redis         a client: a pool of connections that reconnect with
+ *                     exponential back-off, plus dedicated connections for
+ *                     blocking commands
+ *   cio_redis_pubsub  a subscriber on a connection of its own; messages
+ *                     come out as an async iterator
+ *   cio_redis_sync    the same client for plain threads (a loop on a
+ *                     private thread runs the calls)
+ *   cio_redis_reply   a parsed reply, walked in place without copying
+ *
+ * Errors: the Redis error codes below (-4300 .. -4319) are this layer's
+ * block; cio_redis_strerror describes them and every other cio value.
+ * A Redis error reply is returned as one of them AND as the reply object
+ * (type CIO_REDIS_REPLY_ERROR) holding the server's message.
+ */
+#ifndef CIO_REDIS_H
+#define CIO_REDIS_H
+
+#include "cio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Errors
+ * ====================================================================== */
+
+#define CIO_EREDIS (-4300)           /* an error reply of another kind */
+#define CIO_EREDIS_ERR (-4301)       /* "-ERR ..." */
+#define CIO_EREDIS_WRONGTYPE (-4302) /* "-WRONGTYPE ..." */
+#define CIO_EREDIS_NOAUTH (-4303)    /* "-NOAUTH ...": authentication needed */
+#define CIO_EREDIS_WRONGPASS (-4304) /* "-WRONGPASS ...": AUTH refused */
+#define CIO_EREDIS_BUSYGROUP (-4305) /* "-BUSYGROUP ..." */
+#define CIO_EREDIS_NOGROUP (-4306)   /* "-NOGROUP ..." */
+#define CIO_EREDIS_LOADING (-4307)   /* "-LOADING ...": dataset loading */
+#define CIO_EREDIS_READONLY (-4308)  /* "-READONLY ...": a replica */
+#define CIO_EREDIS_NOSCRIPT (-4309)  /* "-NOSCRIPT ..." */
+#define CIO_EREDIS_PROTO (-4310)     /* protocol violation: the connection
+                                      * was closed */
+#define CIO_EREDIS_CLOSED (-4311)    /* the connection is closed or was
+                                      * lost with the command in flight */
+#define CIO_EREDIS_FIRST (-4319)     /* the block is [FIRST, CIO_EREDIS] */
+
+/* A static description of err: the Redis codes above, else
+ * cio_strerror(err). Returns: a string, never NULL. */
+CIO_API const char *cio_redis_strerror(int err);
+
+/* The code of an error message as sent by Redis ("WRONGTYPE Operation
+ * against..." -> CIO_EREDIS_WRONGTYPE). msg is borrowed for the call.
+ * Returns: a code of the block above, CIO_EREDIS for an unknown prefix. */
+CIO_API int cio_redis_error_code(const char *msg, size_t len);
+
+/* ======================================================================
+ * Replies
+ * A reply is a tree owned by whoever received it; every pointer obtained
+ * from it is borrowed until cio_redis_reply_free of the root.
+ * ====================================================================== */
+
+typedef struct cio_redis_reply cio_redis_reply;
+
+typedef enum cio_redis_reply_type {
+    CIO_REDIS_REPLY_STRING = 1,  /* bulk string */
+    CIO_REDIS_REPLY_ARRAY = 2,
+    CIO_REDIS_REPLY_INTEGER = 3,
+    CIO_REDIS_REPLY_NIL = 4,     /* null bulk or null array */
+    CIO_REDIS_REPLY_STATUS = 5,  /* "+OK" */
+    CIO_REDIS_REPLY_ERROR = 6    /* "-ERR ..." */
+} cio_redis_reply_type;
+
+/* Returns: the cio_redis_reply_type of r, or -EINVAL on NULL. */
+CIO_API int cio_redis_reply_type_of(const cio_redis_reply *r);
+
+/* The bytes of a string, status or error reply (NUL-terminated too, but
+ * binary-safe through *len). len may be NULL. Returns: the bytes
+ * (borrowed), or NULL for other types (then *len is 0). */
+CIO_API const char *cio_redis_reply_str(const cio_redis_reply *r,
+                                        size_t *len);
+
+/* Returns: the value of an integer reply (0 for other types). */
+CIO_API long long cio_redis_reply_integer(const cio_redis_reply *r);
+
+/* Returns: the number of elements of an array reply (0 otherwise). */
+CIO_API size_t cio_redis_reply_len(const cio_redis_reply *r);
+
+/* Returns: element i of an array (borrowed), NULL if out of range. */
+CIO_API const cio_redis_reply *cio_redis_reply_at(const cio_redis_reply *r,
+                                                  size_t i);
+
+/* Frees a reply tree (a root; never an element). NULL is ignored. */
+CIO_API void cio_redis_reply_free(cio_redis_reply *r);
+
+/* ======================================================================
+ * Options
+ * ====================================================================== */
+
+typedef struct cio_redis_opts {
+    const char *username;  /* AUTH user (NULL: AUTH with password only) */
+    const char *password;  /* NULL: no AUTH */
+    int db;                /* SELECT db when > 0 */
+    const char *client_name; /* CLIENT SETNAME when non-NULL */
+    int64_t connect_timeout; /* ns; 0: 5 s; < 0: none */
+    int64_t command_timeout; /* ns; 0 or < 0: none (per call: a cancel
+                              * scope around the call) */
+    unsigned pool_size;      /* cio_redis: pipelined connections (0: 1) */
+    int64_t backoff_min;     /* first reconnect delay (0: 10 ms) */
+    int64_t backoff_max;     /* cap of the doubling delay (0: 1 s) */
+    unsigned max_retries;    /* reconnect attempts per call (0: 5) */
+    size_t max_reply;        /* a reply (or unparsed input) larger than this
+                              * is a protocol violation (0: 1 GiB) */
+} cio_redis_opts;
+
+#define CIO_REDIS_OPTS_INIT {NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0}
+
+/* ======================================================================
+ * Connections
+ * ====================================================================== */
+
+typedef struct cio_redis_conn cio_redis_conn;
+
+/* Connects to host:port on the running loop, then sends AUTH, SELECT and
+ * CLIENT SETNAME as opts asks (opts and host borrowed for the call; NULL
+ * opts: defaults). The connect and handshake are bounded by
+ * opts->connect_timeout. Returns: 0 and *out. Errors: those of
+ * cio_open_connection, -ETIMEDOUT, CIO_EREDIS_WRONGPASS / _NOAUTH / ...
+ * (handshake refused), -ENOMEM, -ECANCELED; *out is NULL on failure.
+ * Suspends. */
+CIO_API int cio_redis_conn_open(const char *host, int port,
+                                const cio_redis_opts *opts,
+                                cio_redis_conn **out);
+
+/* Sends one command of argc arguments (argv[i] of argvlen[i] bytes;
+ * argvlen NULL: strlen; all borrowed for the call) and waits for its
+ * reply. Concurrent calls on one connection are pipelined. If the calling
+ * task is cancelled (or the command timeout passes) the reply, when it
+ * comes, is read and dropped, so the connection stays in sync.
+ * Returns: 0 and *reply (takes: free it with cio_redis_reply_free).
+ * Errors: a Redis error code (then *reply holds the error reply, with the
+ * server's message; free it), CIO_EREDIS_CLOSED (connection lost or
+ * closed; *reply NULL), CIO_EREDIS_PROTO (the connection broke on bad
+ * input), -ETIMEDOUT, -ECANCELED, -EINVAL, -ENOMEM. reply may be NULL
+ * (the reply is dropped). Suspends. */
+CIO_API int cio_redis_conn_command(cio_redis_conn *c, int argc,
+                                   const char *const *argv,
+                                   const size_t *argvlen,
+                                   cio_redis_reply **reply);
+
+/* Returns: 1 while the connection is usable, 0 once it was lost or
+ * closed (also for NULL). */
+CIO_API int cio_redis_conn_is_connected(const cio_redis_conn *c);
+
+/* Commands written and not yet answered. Returns: the count. */
+CIO_API size_t cio_redis_conn_pending(const cio_redis_conn *c);
+
+/* Closes the connection: commands in flight fail with CIO_EREDIS_CLOSED.
+ * Frees c. NULL is ignored. Returns: 0. Errors: -EINVAL (outside a task
+ * of c's loop). Suspends (until the reader task has ended). */
+CIO_API int cio_redis_conn_close(cio_redis_conn *c);
+
+/* ======================================================================
+ * The client: a pool of pipelined connections with reconnection
+ * ====================================================================== */
+
+typedef struct cio_redis cio_redis;
+
+/* Creates a client for host:port on loop (copied: host, opts strings).
+ * Connects lazily: the first command opens a connection. Returns: 0 and
+ * *out. Errors: -EINVAL, -ENOMEM; *out NULL on failure. Never suspends. */
+CIO_API int cio_redis_new(cio_loop *loop, const char *host, int port,
+                          const cio_redis_opts *opts, cio_redis **out);
+
+/* As cio_redis_conn_command on one of the pool's connections (round
+ * robin). A connection that is down is reopened first, retrying with
+ * exponential back-off (backoff_min doubling up to backoff_max, at most
+ * max_retries attempts); commands in flight when a connection is lost
+ * fail with CIO_EREDIS_CLOSED and are never resent. Returns/Errors: as
+ * cio_redis_conn_command, plus the last connect error. Suspends. */
+CIO_API int cio_redis_command(cio_redis *r, int argc,
+                              const char *const *argv, const size_t *argvlen,
+                              cio_redis_reply **reply);
+
+/* Runs a blocking command (BLPOP, BLMOVE, XREADGROUP BLOCK...) on a
+ * dedicated connection taken from an idle set (opened if none), so the
+ * pipelined connections never stall behind it. A cancelled blocking
+ * command closes its dedicated connection (the server would otherwise
+ * answer it later). Returns/Errors: as cio_redis_command. Suspends. */
+CIO_API int cio_redis_command_blocking(cio_redis *r, int argc,
+                                       const char *const *argv,
+                                       const size_t *argvlen,
+                                       cio_redis_reply **reply);
+
+/* Statistics: connections (re)opened so far. */
+CIO_API unsigned long cio_redis_connects(const cio_redis *r);
+
+/* Closes every connection and frees r. Returns: 0. Errors: -EINVAL
+ * (outside a task of r's loop), -EBUSY (commands are in progress: nothing
+ * was done). Suspends. */
+CIO_API int cio_redis_free(cio_redis *r);
+
+/* ======================================================================
+ * Pub/sub (a connection of its own)
+ * ====================================================================== */
+
+typedef struct cio_redis_pubsub cio_redis_pubsub;
+
+/* One message. Every pointer is borrowed until the next
+ * cio_redis_pubsub_next on the same subscriber or its close. */
+typedef struct cio_redis_msg {
+    const char *pattern;  /* the matching pattern (psubscribe) or NULL */
+    size_t pattern_len;
+    const char *channel;
+    size_t channel_len;
+    const char *data;
+    size_t data_len;
+} cio_redis_msg;
+
+/* Opens a subscriber connection (as cio_redis_conn_open). Returns: 0 and
+ * *out. Errors: as cio_redis_conn_open. Suspends. */
+CIO_API int cio_redis_pubsub_open(const char *host, int port,
+                                  const cio_redis_opts *opts,
+                                  cio_redis_pubsub **out);
+
+/* SUBSCRIBE (pattern 0) or PSUBSCRIBE (pattern 1) to n channels (borrowed
+ * for the call); returns once the server confirmed every one. Returns: 0.
+ * Errors: as cio_redis_conn_command. Suspends. */
+CIO_API int cio_redis_pubsub_subscribe(cio_redis_pubsub *ps, int pattern,
+                                       const char *const *channels, int n);
+
+/* UNSUBSCRIBE / PUNSUBSCRIBE from n channels (n 0: from all); returns
+ * once confirmed. Returns: 0. Errors: as subscribe. Suspends. */
+CIO_API int cio_redis_pubsub_unsubscribe(cio_redis_pubsub *ps, int pattern,
+                                         const char *const *channels, int n);
+
+/* The async iterator: waits for the next message. Returns: 1 and *msg, 0
+ * once the connection closed cleanly with nothing left. Errors:
+ * CIO_EREDIS_CLOSED (lost), CIO_EREDIS_PROTO, -ECANCELED (no message
+ * consumed), -EINVAL. Suspends. */
+CIO_API int cio_redis_pubsub_next(cio_redis_pubsub *ps, cio_redis_msg *msg);
+
+/* Closes and frees ps. NULL is ignored. Returns: 0. Errors: -EINVAL.
+ * Suspends. */
+CIO_API int cio_redis_pubsub_close(cio_redis_pubsub *ps);
+
+/* ======================================================================
+ * Blocking convenience for plain threads
+ * A loop in a private thread runs a cio_redis client; each call hands the
+ * command over with cio_run_coroutine_threadsafe and blocks on the
+ * concurrent future. Any thread may call; calls from several threads are
+ * pipelined on the client's connections.
+ * ====================================================================== */
+
+typedef struct cio_redis_sync cio_redis_sync;
+
+/* Starts the loop thread and a client for host:port (opts and host
+ * copied). Connects lazily. Returns: 0 and *out. Errors: -EINVAL,
+ * -ENOMEM, -EAGAIN (no thread). */
+CIO_API int cio_redis_sync_new(const char *host, int port,
+                               const cio_redis_opts *opts,
+                               cio_redis_sync **out);
+
+/* Blocks the calling thread until the reply arrives. Returns/Errors: as
+ * cio_redis_command (*reply is the caller's, freed with
+ * cio_redis_reply_free from any thread). Must not be called from the
+ * client's own loop thread (-EDEADLK). */
+CIO_API int cio_redis_sync_command(cio_redis_sync *s, int argc,
+                                   const char *const *argv,
+                                   const size_t *argvlen,
+                                   cio_redis_reply **reply);
+
+/* Closes the client, stops and joins the loop thread, frees s. NULL is
+ * ignored. Returns: 0. */
+CIO_API int cio_redis_sync_free(cio_redis_sync *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIO_REDIS_H */

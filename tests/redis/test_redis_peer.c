@@ -1,0 +1,155 @@
+/* cio-test: label=redis */
+/*
+ * test_redis_peer.c - hostile and odd peers, and plain threads.
+ * A tiny fake server written with cio's streams (a real socket peer on
+ * 127.0.0.1) sends garbage, a reply nobody asked for, an oversized reply
+ * or a giant array header; each breaks only its own connection while a
+ * connection to a real redis-server in the same loop goes on. Then the
+ * blocking convenience from plain threads.
+ */
+#include <pthread.h>
+
+#include "redis_test.h"
+
+static int fake_handler(cio_stream_reader *r, cio_stream_writer *w,
+                        void *arg)
+{
+    const char *answer = arg;
+    char buf[4096];
+    ssize_t n = cio_stream_read(r, buf, sizeof(buf));
+    if (n <= 0)
+        return 0;
+    if (strcmp(answer, "oversize") == 0) {
+        char big[4096];
+        memset(big, 'x', sizeof(big));
+        cio_stream_write(w, "$100000\r\n", 9);
+        cio_stream_write(w, big, sizeof(big));
+    } else {
+        cio_stream_write(w, answer, strlen(answer));
+    }
+    if (strncmp(answer, "*1000000000", 11) == 0)
+        return 0; /* and close */
+    while (cio_stream_read(r, buf, sizeof(buf)) > 0)
+        ;
+    return 0;
+}
+
+static int try_peer(const char *answer, size_t max_reply, int expect)
+{
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, fake_handler, (void *)answer,
+                                      "127.0.0.1", 0, NULL, &srv),
+                     0);
+    cio_redis_opts o = CIO_REDIS_OPTS_INIT;
+    o.max_reply = max_reply;
+    cio_redis_conn *c;
+    assert_int_equal(
+        cio_redis_conn_open("127.0.0.1", cio_server_port(srv), &o, &c), 0);
+    cio_redis_reply *rep;
+    int e = conn_cmd(c, ARGV("PING"), &rep);
+    if (expect == 1) { /* first reply fine, then the unsolicited one */
+        assert_int_equal(e, 0);
+        expect_str(rep, CIO_REDIS_REPLY_STATUS, "OK");
+        cio_redis_reply_free(rep);
+        cio_sleep(20 * CIO_MS);
+        e = conn_cmd(c, ARGV("PING"), &rep);
+        expect = CIO_EREDIS_PROTO;
+    }
+    assert_int_equal(e, expect);
+    assert_null(rep);
+    assert_false(cio_redis_conn_is_connected(c));
+    /* The connection stays broken: later commands fail at once. */
+    assert_int_equal(conn_cmd(c, ARGV("PING"), NULL), expect);
+    assert_int_equal(cio_redis_conn_close(c), 0);
+    cio_server_close(srv);
+    cio_server_close_clients(srv);
+    cio_server_wait_closed(srv);
+    cio_server_free(srv);
+    return 0;
+}
+
+static int peer_main(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    cio_redis_conn *good = conn_open(NULL);
+    assert_int_equal(conn_cmd(good, ARGV("SET", "k", "v"), NULL), 0);
+
+    try_peer("!garbage\r\n", 0, CIO_EREDIS_PROTO);
+    try_peer(":12x\r\n", 0, CIO_EREDIS_PROTO);
+    try_peer("+OK\r\n+EXTRA\r\n", 0, 1);
+    try_peer("oversize", 1024, CIO_EREDIS_PROTO);
+    /* A giant array header allocates nothing up front; the peer then
+     * closes: the command fails with CIO_EREDIS_CLOSED. */
+    try_peer("*1000000000\r\n:1\r\n:2\r\n", 0, CIO_EREDIS_CLOSED);
+
+    cio_redis_reply *r;
+    assert_int_equal(conn_cmd(good, ARGV("GET", "k"), &r), 0);
+    expect_str(r, CIO_REDIS_REPLY_STRING, "v");
+    cio_redis_reply_free(r);
+    assert_int_equal(cio_redis_conn_close(good), 0);
+    return 0;
+}
+
+static void hostile_peers(void **state)
+{
+    (void)state;
+    srv_start(NULL);
+    assert_int_equal(run_main(peer_main, NULL), 0);
+    tu_redis_stop(&g_srv);
+}
+
+/* ---- the blocking convenience ----------------------------------------- */
+
+#define NTHREADS 4
+#define NINCR 200
+
+static void *incr_thread(void *arg)
+{
+    cio_redis_sync *s = arg;
+    for (int i = 0; i < NINCR; i++) {
+        const char *av[2] = {"INCR", "counter"};
+        if (cio_redis_sync_command(s, 2, av, NULL, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void sync_threads(void **state)
+{
+    (void)state;
+    srv_start(NULL);
+    cio_redis_sync *s;
+    cio_redis_opts o = CIO_REDIS_OPTS_INIT;
+    o.pool_size = 2;
+    assert_int_equal(cio_redis_sync_new("127.0.0.1", g_srv.port, &o, &s), 0);
+    pthread_t th[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, incr_thread, s), 0);
+    for (int i = 0; i < NTHREADS; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        assert_null(ret);
+    }
+    cio_redis_reply *r;
+    const char *av[2] = {"GET", "counter"};
+    assert_int_equal(cio_redis_sync_command(s, 2, av, NULL, &r), 0);
+    char want[16];
+    snprintf(want, sizeof(want), "%d", NTHREADS * NINCR);
+    expect_str(r, CIO_REDIS_REPLY_STRING, want);
+    cio_redis_reply_free(r);
+    /* Errors come back the same way, with the reply. */
+    const char *bad[3] = {"LPUSH", "counter", "x"};
+    assert_int_equal(cio_redis_sync_command(s, 3, bad, NULL, &r),
+                     CIO_EREDIS_WRONGTYPE);
+    assert_int_equal(cio_redis_reply_type_of(r), CIO_REDIS_REPLY_ERROR);
+    cio_redis_reply_free(r);
+    assert_int_equal(cio_redis_sync_free(s), 0);
+    tu_redis_stop(&g_srv);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(hostile_peers, tu_setup, tu_teardown),
+    cmocka_unit_test(sync_threads),
+};
+
+CIO_TEST_MAIN(tests)
