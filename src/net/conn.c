@@ -93,7 +93,7 @@ static ssize_t pipe_guarded(int fd, const struct iovec *iov, int n)
     sigpending(&pend);
     int was_pending = sigismember(&pend, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t r = writev(fd, iov, n);
+    ssize_t r = cio__sys_writev(fd, iov, n);
     int e = r < 0 ? errno : 0;
     if (e == EPIPE && !was_pending) {
         struct timespec zero = {0, 0};
@@ -109,7 +109,7 @@ ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
     if (CIO_LIKELY(is_sock)) {
         ssize_t r;
         do
-            r = send(fd, p, n, MSG_NOSIGNAL);
+            r = cio__sys_send(fd, p, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
         return r < 0 ? CIO__ERRNO() : r;
     }
@@ -129,7 +129,7 @@ ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
         m.msg_iovlen = (size_t)n;
         ssize_t r;
         do
-            r = sendmsg(fd, &m, MSG_NOSIGNAL);
+            r = cio__sys_sendmsg(fd, &m, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
         return r < 0 ? CIO__ERRNO() : r;
     }
@@ -177,7 +177,7 @@ static int connect_one(cio__afd *a, cio_loop *loop, const struct addrinfo *ai,
         close(fd);
         return r;
     }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    if (cio__sys_connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         r = CIO__ERRNO();
         if (r == -EINPROGRESS || r == -EINTR) {
             cio__afd_clear(a, CIO__EV_WRITE);

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/sys.h"
 #include "net/addr.h"
 #include "net/afd.h"
 #include "sync/waitq.h"
@@ -55,7 +56,7 @@ ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n);
  * server's CPU under load that recvfrom skips. */
 static inline ssize_t cio__conn_recv(int fd, int is_sock, void *p, size_t n)
 {
-    ssize_t r = is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
+    ssize_t r = is_sock ? cio__sys_recv(fd, p, n, 0) : cio__sys_read(fd, p, n);
     return CIO_LIKELY(r >= 0) ? r : CIO__ERRNO();
 }
 ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov,
