@@ -104,7 +104,7 @@ static ssize_t pipe_guarded(int fd, const struct iovec *iov, int n)
     return r < 0 ? -e : r;
 }
 
-ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
+ssize_t cio__fd_send(int fd, int is_sock, const void *p, size_t n)
 {
     if (CIO_LIKELY(is_sock)) {
         ssize_t r;
@@ -120,7 +120,7 @@ ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
     return r;
 }
 
-ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
+ssize_t cio__fd_sendv(int fd, int is_sock, const struct iovec *iov, int n)
 {
     if (is_sock) {
         struct msghdr m;
@@ -139,14 +139,13 @@ ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
     return r;
 }
 
-int cio__wbuf_flush(cio__wbuf *b, int fd, int is_sock, int *again)
+int cio__wbuf_flush(cio__wbuf *b, cio__bstream *s, int *again)
 {
     *again = 0;
     while (b->end > b->start) {
-        ssize_t r = cio__conn_send(fd, is_sock, b->p + b->start,
-                                   b->end - b->start);
+        ssize_t r = cio__bs_write(s, b->p + b->start, b->end - b->start);
         if (r < 0) {
-            if (r == -EAGAIN || r == -EWOULDBLOCK) {
+            if (r == -EAGAIN) {
                 *again = 1;
                 return 0;
             }
@@ -233,15 +232,14 @@ int cio__conn_connect(cio__afd *a, const char *host, int port,
     return r;
 }
 
-int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
-                       void (*on_event)(cio__afd *a, unsigned revents),
-                       uint8_t *is_sock)
+int cio__conn_register(cio__fdstream *f, cio_loop *loop, int fd,
+                       void (*on_event)(cio__afd *a, unsigned revents))
 {
-    int r = cio__afd_open(a, loop, fd);
+    cio__fdstream_init(f, fd, (uint8_t)cio__fd_is_sock(fd));
+    int r = cio__afd_open(&f->afd, loop, fd);
     if (r < 0)
         return r;
-    a->on_event = on_event;
-    a->ready |= CIO__EV_READ | CIO__EV_WRITE;
-    *is_sock = (uint8_t)cio__fd_is_sock(fd);
+    f->afd.on_event = on_event;
+    f->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     return 0;
 }
