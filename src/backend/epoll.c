@@ -23,6 +23,7 @@
 
 #include "backend/backend.h"
 #include "backend/evfd.h"
+#include "core/sys.h"
 #include "internal.h"
 
 #define MAX_EVENTS 256
@@ -91,7 +92,7 @@ static uint32_t to_epoll(unsigned ev)
 static int ep_ctl(cio__backend *b, int op, cio__io *io, unsigned events)
 {
     struct epoll_event e = {.events = to_epoll(events), .data.ptr = io};
-    if (epoll_ctl(b->epfd, op, io->fd, &e) < 0)
+    if (cio__sys_epoll_ctl(b->epfd, op, io->fd, &e) < 0)
         return CIO__ERRNO();
     io->events = events;
     return 0;
@@ -110,7 +111,7 @@ static int ep_mod(cio__backend *b, cio__io *io, unsigned events)
 static int ep_del(cio__backend *b, cio__io *io)
 {
     int r = 0;
-    if (epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
+    if (cio__sys_epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
         r = CIO__ERRNO();
     io->events = 0;
     for (int i = 0; i < b->batch_n; i++)

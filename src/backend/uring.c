@@ -47,6 +47,7 @@
 
 #include "backend/backend.h"
 #include "backend/evfd.h"
+#include "core/sys.h"
 #include "internal.h"
 
 #define SQ_ENTRIES 256
@@ -130,7 +131,8 @@ static struct io_uring_sqe *get_sqe(cio__backend *b)
     struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
     while (CIO_UNLIKELY(!sqe)) {
         /* SQ full: hand what we have to the kernel */
-        if (io_uring_submit(&b->ring) < 0)
+        int e = cio__sys_fault(CIO__SYS_URING_SUBMIT);
+        if (e || io_uring_submit(&b->ring) < 0)
             return NULL;
         sqe = io_uring_get_sqe(&b->ring);
     }
@@ -774,7 +776,10 @@ static int ur_poll(cio__backend *b, int64_t timeout_ns)
         int early = rearm_starved(b);
         if (early)
             return early;
-        if (timeout_ns == 0) {
+        int fault = cio__sys_fault(CIO__SYS_URING_SUBMIT);
+        if (CIO_UNLIKELY(fault)) {
+            r = -fault; /* as if io_uring_enter had failed */
+        } else if (timeout_ns == 0) {
             r = io_uring_submit_and_get_events(&b->ring);
         } else if (timeout_ns < 0) {
             r = io_uring_submit_and_wait(&b->ring, 1);

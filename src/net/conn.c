@@ -93,7 +93,7 @@ static ssize_t pipe_guarded(int fd, const struct iovec *iov, int n)
     sigpending(&pend);
     int was_pending = sigismember(&pend, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t r = writev(fd, iov, n);
+    ssize_t r = cio__sys_writev(fd, iov, n);
     int e = r < 0 ? errno : 0;
     if (e == EPIPE && !was_pending) {
         struct timespec zero = {0, 0};
@@ -104,12 +104,12 @@ static ssize_t pipe_guarded(int fd, const struct iovec *iov, int n)
     return r < 0 ? -e : r;
 }
 
-ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
+ssize_t cio__fd_send(int fd, int is_sock, const void *p, size_t n)
 {
     if (CIO_LIKELY(is_sock)) {
         ssize_t r;
         do
-            r = send(fd, p, n, MSG_NOSIGNAL);
+            r = cio__sys_send(fd, p, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
         return r < 0 ? CIO__ERRNO() : r;
     }
@@ -120,7 +120,7 @@ ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n)
     return r;
 }
 
-ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
+ssize_t cio__fd_sendv(int fd, int is_sock, const struct iovec *iov, int n)
 {
     if (is_sock) {
         struct msghdr m;
@@ -129,7 +129,7 @@ ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
         m.msg_iovlen = (size_t)n;
         ssize_t r;
         do
-            r = sendmsg(fd, &m, MSG_NOSIGNAL);
+            r = cio__sys_sendmsg(fd, &m, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
         return r < 0 ? CIO__ERRNO() : r;
     }
@@ -139,14 +139,13 @@ ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov, int n)
     return r;
 }
 
-int cio__wbuf_flush(cio__wbuf *b, int fd, int is_sock, int *again)
+int cio__wbuf_flush(cio__wbuf *b, cio__bstream *s, int *again)
 {
     *again = 0;
     while (b->end > b->start) {
-        ssize_t r = cio__conn_send(fd, is_sock, b->p + b->start,
-                                   b->end - b->start);
+        ssize_t r = cio__bs_write(s, b->p + b->start, b->end - b->start);
         if (r < 0) {
-            if (r == -EAGAIN || r == -EWOULDBLOCK) {
+            if (r == -EAGAIN) {
                 *again = 1;
                 return 0;
             }
@@ -177,7 +176,7 @@ static int connect_one(cio__afd *a, cio_loop *loop, const struct addrinfo *ai,
         close(fd);
         return r;
     }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    if (cio__sys_connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         r = CIO__ERRNO();
         if (r == -EINPROGRESS || r == -EINTR) {
             cio__afd_clear(a, CIO__EV_WRITE);
@@ -233,15 +232,14 @@ int cio__conn_connect(cio__afd *a, const char *host, int port,
     return r;
 }
 
-int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
-                       void (*on_event)(cio__afd *a, unsigned revents),
-                       uint8_t *is_sock)
+int cio__conn_register(cio__fdstream *f, cio_loop *loop, int fd,
+                       void (*on_event)(cio__afd *a, unsigned revents))
 {
-    int r = cio__afd_open(a, loop, fd);
+    cio__fdstream_init(f, fd, (uint8_t)cio__fd_is_sock(fd));
+    int r = cio__afd_open(&f->afd, loop, fd);
     if (r < 0)
         return r;
-    a->on_event = on_event;
-    a->ready |= CIO__EV_READ | CIO__EV_WRITE;
-    *is_sock = (uint8_t)cio__fd_is_sock(fd);
+    f->afd.on_event = on_event;
+    f->afd.ready |= CIO__EV_READ | CIO__EV_WRITE;
     return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "net/addr.h"
 #include "net/afd.h"
+#include "net/bstream.h"
 #include "sync/waitq.h"
 
 #define CIO__DEF_LIMIT (64 * 1024)
@@ -42,38 +43,18 @@ static inline size_t cio__wbuf_len(const cio__wbuf *b)
 int cio__wbuf_append(cio__wbuf *b, const void *data, size_t n);
 void cio__wbuf_free(cio__wbuf *b);
 
-/* ---- system calls: the result is >= 0 or -errno ---- */
-
-/* send(MSG_NOSIGNAL) on sockets; write with SIGPIPE blocked and consumed
- * on anything else (pipes), so EPIPE never kills the process. */
-ssize_t cio__conn_send(int fd, int is_sock, const void *p, size_t n);
-
-/* recv on sockets, read(2) on anything else. Returns bytes, 0 at EOF or
- * -errno like every call here (callers branch on -EAGAIN/-EINTR
- * themselves). recv rather than read on a socket: read(2) goes through
- * vfs_read (fsnotify and security hooks), a measured 4% of an echo
- * server's CPU under load that recvfrom skips. */
-static inline ssize_t cio__conn_recv(int fd, int is_sock, void *p, size_t n)
-{
-    ssize_t r = is_sock ? recv(fd, p, n, 0) : read(fd, p, n);
-    return CIO_LIKELY(r >= 0) ? r : CIO__ERRNO();
-}
-ssize_t cio__conn_sendv(int fd, int is_sock, const struct iovec *iov,
-                        int n);
-
-/* Sends what b holds until it is empty or the kernel says EAGAIN.
- * Returns 0 (*again tells EAGAIN) or -errno. */
-int cio__wbuf_flush(cio__wbuf *b, int fd, int is_sock, int *again);
+/* Writes what b holds to s until it is empty or s says -EAGAIN (s then
+ * waits for its write edge). Returns 0 (*again tells -EAGAIN) or -errno. */
+int cio__wbuf_flush(cio__wbuf *b, cio__bstream *s, int *again);
 
 /* 1 if fd is a socket, 0 if not. */
 int cio__fd_is_sock(int fd);
 
-/* Registers a stream's or transport's descriptor in callback mode with
- * both directions marked ready ("try the system call first"), and tells
- * whether it is a socket. Returns 0 or the error of cio__afd_open. */
-int cio__conn_register(cio__afd *a, cio_loop *loop, int fd,
-                       void (*on_event)(cio__afd *a, unsigned revents),
-                       uint8_t *is_sock);
+/* Makes f a byte stream over fd and registers the descriptor in callback
+ * mode with both directions marked ready ("try the system call first").
+ * Returns 0 or the error of cio__afd_open. */
+int cio__conn_register(cio__fdstream *f, cio_loop *loop, int fd,
+                       void (*on_event)(cio__afd *a, unsigned revents));
 
 /* Connects a new non-blocking stream socket to host:port (resolved with
  * cio__resolve) through the afd a, opened on the running loop in task

@@ -105,7 +105,8 @@ static void accept_run(cio__handle *h)
     }
     int n = 0;
     for (; n < ACCEPT_BUDGET && s->serving && l->fd >= 0; n++) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = cio__sys_accept4(l->fd, NULL, NULL,
+                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int e = errno;
             if (e == EINTR || e == ECONNABORTED || e == EPROTO)

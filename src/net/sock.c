@@ -44,6 +44,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "core/sys.h"
 #include "net/addr.h"
 #include "net/afd.h"
 
@@ -477,7 +478,7 @@ int cio_socket_accept(cio_socket *s, cio_socket **out, cio_sockaddr *peer)
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd = accept4(s->fd, (struct sockaddr *)&ss, &sl,
+        int fd = cio__sys_accept4(s->fd, (struct sockaddr *)&ss, &sl,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             s->streak++;
@@ -518,7 +519,7 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
         return -EINVAL;
     const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
     for (;;) {
-        if (connect(s->fd, sa, addr->len) == 0)
+        if (cio__sys_connect(s->fd, sa, addr->len) == 0)
             break;
         int e = errno;
         if (e == EISCONN)
@@ -604,7 +605,7 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
         if (from)
             n = recvfrom(s->fd, buf, len, flags, (struct sockaddr *)&ss, &sl);
         else
-            n = recv(s->fd, buf, len, flags);
+            n = cio__sys_recv(s->fd, buf, len, flags);
         if (n >= 0) {
             s->streak++;
             if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
@@ -672,7 +673,7 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
             n = sendto(s->fd, buf, len, flags | MSG_NOSIGNAL,
                        (const struct sockaddr *)&to->ss, to->len);
         else
-            n = send(s->fd, buf, len, flags | MSG_NOSIGNAL);
+            n = cio__sys_send(s->fd, buf, len, flags | MSG_NOSIGNAL);
         if (n >= 0) {
             s->streak++;
             if (stream && (size_t)n < len)
@@ -717,7 +718,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
             return r;
         if ((r = wait_if_full(s, stream)) < 0)
             return r;
-        ssize_t n = send(s->fd, p, len, flags | MSG_NOSIGNAL);
+        ssize_t n = cio__sys_send(s->fd, p, len, flags | MSG_NOSIGNAL);
         if (n >= 0) {
             s->streak++;
             if (stream && (size_t)n < len)

@@ -40,11 +40,10 @@ struct cio_stream_writer {
 };
 
 typedef struct stream {
-    cio__afd afd;
+    cio__fdstream fs; /* the byte stream, its descriptor and readiness */
     cio_loop *loop;
-    int fd;
     uint32_t refs; /* live halves + 1 while the descriptor is open */
-    uint8_t is_sock, has_r, has_w, rfree, wfree;
+    uint8_t has_r, has_w, rfree, wfree;
     uint8_t eof;         /* the peer's end of file was read */
     uint8_t closing;     /* close requested: flush, then close */
     uint8_t closed;      /* descriptor closed */
@@ -90,8 +89,7 @@ static void close_fd(stream *c)
         return;
     c->closed = 1;
     c->closing = 1;
-    cio__afd_close(&c->afd);
-    close(c->fd);
+    cio__bs_close(&c->fs.bs);
     cio__wbuf_free(&c->wb);
     cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
     cio__waitq_wake_all(&c->closed_wq, CIO__W_GRANTED, 0);
@@ -110,12 +108,13 @@ static void do_write_eof(stream *c)
 {
     c->eof_pending = 0;
     c->eof_sent = 1;
-    if (!c->is_sock) { /* a write-only pipe: EOF is the close */
+    if (!c->fs.is_sock) { /* a write-only pipe: EOF is the close */
         close_fd(c);
         return;
     }
-    if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-        fail(c, CIO__ERRNO());
+    int r = cio__bs_shutdown_write(&c->fs.bs);
+    if (r < 0)
+        fail(c, r);
 }
 
 /* After the buffer shrank: wakes drainers, finishes a pending write_eof or
@@ -137,13 +136,11 @@ static void after_flush(stream *c)
 static void flush(stream *c)
 {
     int again;
-    int r = cio__wbuf_flush(&c->wb, c->fd, c->is_sock, &again);
+    int r = cio__wbuf_flush(&c->wb, &c->fs.bs, &again);
     if (r < 0) {
         fail(c, r);
         return;
     }
-    if (again)
-        cio__afd_clear(&c->afd, CIO__EV_WRITE);
     after_flush(c);
 }
 
@@ -160,7 +157,7 @@ static void wake_dir(cio__afd *a, int d)
  * No user code runs here. */
 static void stream_event(cio__afd *a, unsigned rev)
 {
-    stream *c = cio__container_of(a, stream, afd);
+    stream *c = cio__container_of(a, stream, fs.afd);
     if (rev & CIO__EV_READ)
         wake_dir(a, 0);
     if (rev & CIO__EV_WRITE) {
@@ -197,7 +194,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
     if (!c)
         return -ENOMEM;
     c->loop = loop;
-    c->fd = fd;
+    cio__fdstream_init(&c->fs, fd, 0);
     c->limit = o.limit;
     c->high = o.high_water;
     c->low = o.low_water;
@@ -208,7 +205,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
     cio__waitq_init(&c->closed_wq);
     c->sl.close = srv_close;
     if (register_fd) {
-        r = cio__conn_register(&c->afd, loop, fd, stream_event, &c->is_sock);
+        r = cio__conn_register(&c->fs, loop, fd, stream_event);
         if (r < 0) {
             cio__free(c);
             return r;
@@ -293,13 +290,12 @@ int cio_open_connection(const char *host, int port,
     if (rc < 0)
         return rc;
     int fd;
-    rc = cio__conn_connect(&c->afd, host, port, stream_event, &fd);
+    rc = cio__conn_connect(&c->fs.afd, host, port, stream_event, &fd);
     if (rc < 0) {
         cio__free(c);
         return rc;
     }
-    c->fd = fd;
-    c->is_sock = 1;
+    cio__fdstream_init(&c->fs, fd, 1);
     *r = &c->r;
     *w = &c->w;
     return 0;
@@ -326,7 +322,7 @@ int cio__stream_accepted(cio_server *s, int fd)
     int r = stream_new(s->loop, fd, 1, 1, &s->conn, 1, &c);
     if (r < 0)
         return r;
-    c->is_sock = 1;
+    c->fs.is_sock = 1;
     cio__server_link(s, &c->sl);
     c->linked = 1;
     /* Eager: the body starts here, so it always runs (a task cancelled
@@ -357,35 +353,22 @@ static int reader_ok(stream *c)
 /* Waits for the read edge. Returns 0 (re-check state) or an error. */
 static int wait_read(stream *c)
 {
-    int r = cio__afd_wait(&c->afd, CIO__EV_READ);
+    int r = cio__afd_wait(&c->fs.afd, CIO__EV_READ);
     return r == -EBADF ? 0 : r;
 }
 
-/* One read (recv on a socket) into p. Returns > 0, 0 at EOF, -EAGAIN (after waiting is
- * needed), or the error (the connection is then failed). */
+/* One read of the byte stream into p. Returns > 0, 0 at EOF, -EAGAIN
+ * (waiting is needed), or the error (the connection is then failed). */
 static ssize_t read_once(stream *c, void *p, size_t n)
 {
-    for (;;) {
-        ssize_t k = cio__conn_recv(c->fd, c->is_sock, p, n);
-        if (k > 0) {
-            if ((size_t)k < n)
-                cio__afd_short_read(&c->afd);
-            return k;
-        }
-        if (k == 0) {
-            c->eof = 1;
-            cio__afd_clear(&c->afd, CIO__EV_READ);
-            return 0;
-        }
-        if (k == -EINTR)
-            continue;
-        if (k == -EAGAIN || k == -EWOULDBLOCK) {
-            cio__afd_clear(&c->afd, CIO__EV_READ);
-            return -EAGAIN;
-        }
-        fail(c, (int)k);
+    ssize_t k = cio__bs_read(&c->fs.bs, p, n);
+    if (CIO_LIKELY(k > 0) || k == -EAGAIN)
         return k;
-    }
+    if (k == 0)
+        c->eof = 1;
+    else
+        fail(c, (int)k);
+    return k;
 }
 
 ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
@@ -410,7 +393,7 @@ ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
             return c->err;
         if (c->eof || c->closed)
             return 0;
-        if (c->afd.ready & CIO__EV_READ) {
+        if (c->fs.afd.ready & CIO__EV_READ) {
             ssize_t k = read_once(c, buf, n);
             if (k != -EAGAIN)
                 return k;
@@ -451,7 +434,7 @@ static ssize_t fill(stream *c)
             c->rbuf = p;
             c->rcap = cap;
         }
-        if (c->afd.ready & CIO__EV_READ) {
+        if (c->fs.afd.ready & CIO__EV_READ) {
             ssize_t k = read_once(c, c->rbuf + c->rend, c->rcap - c->rend);
             if (k > 0)
                 c->rend += (size_t)k;
@@ -582,7 +565,7 @@ int cio_stream_reader_free(cio_stream_reader *r)
     int rc = cio__loop_check(c->loop);
     if (rc < 0)
         return rc;
-    if (!c->closed && c->afd.waiter[0])
+    if (!c->closed && c->fs.afd.waiter[0])
         return -EBUSY;
     c->rfree = 1;
     cio__free(c->rbuf);
@@ -625,14 +608,12 @@ int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
         return rc;
     const char *p = data;
     while (len && !cio__wbuf_len(&c->wb) &&
-           (c->afd.ready & CIO__EV_WRITE)) {
-        ssize_t k = cio__conn_send(c->fd, c->is_sock, p, len);
+           (c->fs.afd.ready & CIO__EV_WRITE)) {
+        ssize_t k = cio__bs_write(&c->fs.bs, p, len);
         if (k >= 0) {
             p += k;
             len -= (size_t)k;
-        } else if (k == -EAGAIN || k == -EWOULDBLOCK) {
-            cio__afd_clear(&c->afd, CIO__EV_WRITE);
-        } else {
+        } else if (k != -EAGAIN) {
             fail(c, (int)k);
             return (int)k;
         }
@@ -658,10 +639,10 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
     if (rc < 0)
         return rc;
     size_t i = 0, off = 0;
-    if (!cio__wbuf_len(&c->wb) && (c->afd.ready & CIO__EV_WRITE) && n) {
+    if (!cio__wbuf_len(&c->wb) && (c->fs.afd.ready & CIO__EV_WRITE) && n) {
         int cnt = n > 64 ? 64 : (int)n;
-        ssize_t k = cio__conn_sendv(c->fd, c->is_sock, iov, cnt);
-        if (k < 0 && k != -EAGAIN && k != -EWOULDBLOCK) {
+        ssize_t k = cio__bs_writev(&c->fs.bs, iov, cnt);
+        if (k < 0 && k != -EAGAIN) {
             fail(c, (int)k);
             return (int)k;
         }
@@ -682,7 +663,7 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
             return rc;
         }
     }
-    if (cio__wbuf_len(&c->wb) && (c->afd.ready & CIO__EV_WRITE))
+    if (cio__wbuf_len(&c->wb) && (c->fs.afd.ready & CIO__EV_WRITE))
         flush(c); /* provoke EAGAIN, so the write edge is armed */
     return c->err;
 }
@@ -718,7 +699,7 @@ int cio_stream_write_eof(cio_stream_writer *w)
         return c->err ? c->err : -EPIPE;
     if (c->eof_pending || c->eof_sent)
         return 0;
-    if (c->is_sock ? 0 : c->has_r)
+    if (c->fs.is_sock ? 0 : c->has_r)
         return -ENOTSUP;
     if (cio__wbuf_len(&c->wb))
         c->eof_pending = 1;
@@ -732,7 +713,7 @@ int cio_stream_can_write_eof(const cio_stream_writer *w)
     if (!w)
         return -EINVAL;
     const stream *c = cio__container_of(w, const stream, w);
-    return c->is_sock || !c->has_r;
+    return c->fs.is_sock || !c->has_r;
 }
 
 int cio_stream_writer_close(cio_stream_writer *w)
@@ -809,7 +790,7 @@ static int name_of(const stream *c, cio_sockaddr *out, int peer)
         return -EINVAL;
     if (c->closed)
         return -EBADF;
-    return cio__sockaddr_of(c->fd, peer, out);
+    return cio__sockaddr_of(c->fs.fd, peer, out);
 }
 
 int cio_stream_writer_peername(const cio_stream_writer *w, cio_sockaddr *out)
@@ -831,7 +812,7 @@ int cio_stream_writer_fileno(const cio_stream_writer *w)
     if (!w)
         return -EINVAL;
     const stream *c = cio__container_of(w, const stream, w);
-    return c->closed ? -EBADF : c->fd;
+    return c->closed ? -EBADF : c->fs.fd;
 }
 
 int cio_stream_writer_free(cio_stream_writer *w)
@@ -845,7 +826,7 @@ int cio_stream_writer_free(cio_stream_writer *w)
     if (rc < 0)
         return rc;
     if (cio__waitq_busy(&c->drain_wq) || cio__waitq_busy(&c->closed_wq) ||
-        (!c->closed && c->afd.waiter[1]))
+        (!c->closed && c->fs.afd.waiter[1]))
         return -EBUSY;
     c->wfree = 1;
     if (!c->closing) {

@@ -330,7 +330,13 @@ static int feeder(void *arg, void **result)
     char *big = malloc(BIG);
     for (size_t i = 0; i < BIG; i++)
         big[i] = (char)(i * 2654435761u >> 13);
-    /* One write: partial sends, EAGAIN, the tail buffered. */
+    /* One write: partial sends, EAGAIN, the tail buffered. A small send
+     * buffer makes sure of it: with the default autotuning (tcp_wmem up
+     * to 4 MiB) a loaded machine sometimes took all of it in one send. */
+    int sndbuf = 64 * 1024;
+    assert_int_equal(setsockopt(cio_stream_writer_fileno(w), SOL_SOCKET,
+                                SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
+                     0);
     assert_int_equal(cio_stream_write(w, big, BIG), 0);
     assert_true(cio_stream_writer_buffer_size(w) > 0);
     assert_int_equal(cio_stream_drain(w), 0);

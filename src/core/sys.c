@@ -1,0 +1,61 @@
+/*
+ * sys.c - the fault counters behind the system-call seam (sys.h).
+ */
+#include "core/sys.h"
+
+_Thread_local int cio__sys_armed;
+
+static _Thread_local struct {
+    long calls[CIO__SYS_NKINDS];
+    long first[CIO__SYS_NKINDS]; /* 0: not armed */
+    long last[CIO__SYS_NKINDS];
+    int err[CIO__SYS_NKINDS];
+} st;
+
+static const char *const names[CIO__SYS_NKINDS] = {
+    "recv", "send", "accept", "connect", "read", "write", "epoll_ctl",
+    "io_uring_submit",
+};
+
+int cio__sys_hit(int kind)
+{
+    long n = ++st.calls[kind];
+    if (st.first[kind] && n >= st.first[kind] && n <= st.last[kind])
+        return st.err[kind];
+    return 0;
+}
+
+int cio__sys_fail(int kind, long nth, int err, long times)
+{
+    if (kind < 0 || kind >= CIO__SYS_NKINDS || nth < 1 || err <= 0 ||
+        times < 1)
+        return -EINVAL;
+    st.calls[kind] = 0;
+    st.first[kind] = nth;
+    st.last[kind] = nth + times - 1;
+    st.err[kind] = err;
+    cio__sys_armed = 1;
+    return 0;
+}
+
+void cio__sys_fail_reset(void)
+{
+    memset(&st, 0, sizeof(st));
+    cio__sys_armed = 0;
+}
+
+void cio__sys_count(void)
+{
+    memset(st.calls, 0, sizeof(st.calls));
+    cio__sys_armed = 1;
+}
+
+long cio__sys_calls(int kind)
+{
+    return kind >= 0 && kind < CIO__SYS_NKINDS ? st.calls[kind] : -1;
+}
+
+const char *cio__sys_name(int kind)
+{
+    return kind >= 0 && kind < CIO__SYS_NKINDS ? names[kind] : "?";
+}
