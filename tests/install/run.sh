@@ -7,7 +7,9 @@
 # then builds tests/install/consumer.c against the installed files only:
 #   1. cc $(pkg-config --cflags --libs cio)     -> shared libcio
 #   2. cmake with find_package(cio)             -> cio::cio, cio::cio_static
-# and runs all three programs. Uses $CC (default cc).
+# and runs all three programs; then builds every examples/*.c alone with
+# the command printed at its top (-std=c11 -Wall -Wextra -pedantic, no
+# warning allowed). Uses $CC (default cc).
 set -euo pipefail
 
 build=$(cd "$1" && pwd)
@@ -67,6 +69,38 @@ pkg-config --static --libs cio | grep -q -- '-lpthread' ||
 "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror \
     "$src/tests/install/consumer.c" $flags -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
+
+step "every example built alone with the command at its top"
+# Each examples/*.c is copied into an empty directory (no tree headers
+# within reach) and built with the command its header comment prints,
+# against the installed cio; a warning fails like an error.
+exdir=$tmp/examples
+mkdir -p "$exdir"
+nex=0
+for ex in "$src"/examples/*.c; do
+    [ -e "$ex" ] || continue
+    name=$(basename "$ex" .c)
+    cmd=$(awk '/Build alone/ { on = 1; next }
+        on && /^ \*     / { sub(/^ \*     +/, ""); sub(/\\$/, "");
+                            printf "%s ", $0; next }
+        on { exit }' "$ex")
+    want="cc -std=c11 -Wall -Wextra -pedantic $name.c -o $name "
+    if [ "${cmd#"$want"}" = "$cmd" ]; then
+        echo "$name.c: no build command at its top (want: $want...)"
+        exit 1
+    fi
+    cp "$ex" "$exdir/"
+    if ! (cd "$exdir" && eval "$cc ${cmd#cc }") 2>"$exdir/$name.err" ||
+        [ -s "$exdir/$name.err" ]; then
+        echo "$name.c does not build alone with: $cmd"
+        cat "$exdir/$name.err"
+        exit 1
+    fi
+    [ -x "$exdir/$name" ] || { echo "$name was not built"; exit 1; }
+    nex=$((nex + 1))
+done
+[ "$nex" -gt 0 ] || { echo "no examples found"; exit 1; }
+echo "$nex examples built alone"
 
 step "find_package(cio) build"
 cmake -S "$src/tests/install" -B "$tmp/cmake-build" \
