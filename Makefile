@@ -29,6 +29,9 @@
 #   make demo        the library and examples/ in build-demo/ (bootstrap
 #                    demo), then run the examples of examples/demo.list
 #   make bench       build, then bench/run $(BENCH_ARGS) (bootstrap bench)
+#   make docs        the API reference from the header comments (Doxygen):
+#                    build-lib/docs/html/index.html and man pages in
+#                    build-lib/docs/man/man3 (needs doxygen)
 #   make format      clang-format -i every C source; check-format only checks
 #   make clean       remove every build directory
 #
@@ -83,7 +86,7 @@ define banner
 		'========================================================================'
 endef
 
-.PHONY: all lib build configure check test test-gcc test-clang test-asan \
+.PHONY: docs all lib build configure check test test-gcc test-clang test-asan \
 	test-tsan test-valgrind demo bench install uninstall format \
 	check-format clean bootstrap help
 
@@ -101,6 +104,9 @@ lib:
 	@bash scripts/bootstrap lib
 	$(CMAKE) -S . -B $(LIB_BUILD_DIR) $(LIB_CONFIG)
 	$(CMAKE) --build $(LIB_BUILD_DIR) -j $(JOBS)
+
+docs: lib
+	$(CMAKE) --build $(LIB_BUILD_DIR) --target docs
 
 configure: bootstrap
 	$(CMAKE) -S . -B $(BUILD_DIR) $(MAIN_CONFIG)
