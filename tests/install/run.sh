@@ -102,6 +102,28 @@ done
 [ "$nex" -gt 0 ] || { echo "no examples found"; exit 1; }
 echo "$nex examples built alone"
 
+step "docs/tutorial.md: every program builds alone and runs"
+tutdir=$tmp/tutorial
+mkdir -p "$tutdir"
+awk -v d="$tutdir" '/^```c$/ { n++; f = sprintf("%s/prog%d.c", d, n); on = 1; next }
+    /^```$/ { on = 0; next }
+    on { print > f }' "$src/docs/tutorial.md"
+ntut=0
+for prog in "$tutdir"/prog*.c; do
+    [ -e "$prog" ] || continue
+    name=$(basename "$prog" .c)
+    # shellcheck disable=SC2086 # word splitting of $flags is intended
+    if ! "$cc" -std=c11 -Wall -Wextra -pedantic "$prog" -o "$tutdir/$name" \
+        $flags 2>"$tutdir/$name.err" || [ -s "$tutdir/$name.err" ]; then
+        echo "tutorial $name does not build:"; cat "$tutdir/$name.err"; exit 1
+    fi
+    LD_LIBRARY_PATH=$libdir timeout 60 "$tutdir/$name" >"$tutdir/$name.out" ||
+        { echo "tutorial $name failed:"; cat "$tutdir/$name.out"; exit 1; }
+    ntut=$((ntut + 1))
+done
+[ "$ntut" -ge 4 ] || { echo "only $ntut tutorial programs found"; exit 1; }
+echo "$ntut tutorial programs built and ran"
+
 step "find_package(cio) build"
 cmake -S "$src/tests/install" -B "$tmp/cmake-build" \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
