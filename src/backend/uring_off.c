@@ -20,7 +20,10 @@ static int off_init(cio__backend **out)
     return -ENOSYS;
 }
 
-static void off_fini(cio__backend *b) { (void)b; }
+static void off_fini(cio__backend *b)
+{
+    (void)b;
+}
 
 static int off_fd(cio__backend *b, cio__io *io, unsigned events)
 {
@@ -77,9 +80,15 @@ static int off_cancel(cio__backend *b, cio__uop *op)
     return -ENOSYS;
 }
 
-static void off_buf_put(cio__backend *b, unsigned id) { (void)b, (void)id; }
+static void off_buf_put(cio__backend *b, unsigned id)
+{
+    (void)b, (void)id;
+}
 
-static void off_drain(cio__backend *b) { (void)b; }
+static void off_drain(cio__backend *b)
+{
+    (void)b;
+}
 
 const cio__backend_ops cio__backend_uring = {
     .name = "uring",

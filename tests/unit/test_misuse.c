@@ -51,7 +51,7 @@ static void debug_env(int on)
         unsetenv("CIO_DEBUG");
 }
 
-/* ---- outside any task ----------------------------------------------------- */
+/* ---- outside any task ---------------------------------------------------- */
 
 static void misuse_outside_task_logged_in_debug(void **state)
 {
@@ -88,7 +88,7 @@ static void misuse_silent_without_debug(void **state)
     assert_string_equal(out, "");
 }
 
-/* ---- inside a task: the task is named, the loop's flag decides ------------ */
+/* ---- inside a task: the task is named, the loop's flag decides ----------- */
 
 static int nested_run(void *arg, void **result)
 {
@@ -158,7 +158,7 @@ static void misuse_follows_loop_debug_flag(void **state)
     assert_null(strstr(out, "cio_await"));
 }
 
-/* ---- CIO_BACKEND ---------------------------------------------------------- */
+/* ---- CIO_BACKEND --------------------------------------------------------- */
 
 static void unknown_backend_is_an_error(void **state)
 {
