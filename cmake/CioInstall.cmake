@@ -61,10 +61,15 @@ install(FILES
 # cio.pc: filled in at install time from cmake/cio.pc.in. libdir and
 # includedir are kept relative to ${prefix} when they are relative in the
 # build, as GNUInstallDirs makes them.
+set(_cio_pc_libs_private "-lpthread")
+if(CIO_HAVE_URING)
+    string(APPEND _cio_pc_libs_private " -luring")
+endif()
 set(_cio_pc_in "${PROJECT_SOURCE_DIR}/cmake/cio.pc.in")
 set(_cio_pc_out "${PROJECT_BINARY_DIR}/pkgconfig/cio.pc")
 install(CODE "
     set(CIO_PC_VERSION \"${PROJECT_VERSION}\")
+    set(CIO_PC_LIBS_PRIVATE \"${_cio_pc_libs_private}\")
     set(CIO_PC_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
     set(CIO_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
     set(CIO_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")

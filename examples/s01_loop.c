@@ -13,7 +13,12 @@
  * run_until_complete, then runs the loop forever: a task finishes at once,
  * the loop keeps running with nothing scheduled, and a timer 0.5 s later
  * calls stop. close is refused while the loop runs; afterwards it succeeds.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s01_loop.c -o s01_loop \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>

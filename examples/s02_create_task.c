@@ -15,7 +15,12 @@
  *
  * Python's print('Waiting: ', x) puts a space between its arguments, so
  * the line reads "Waiting:  2" (two spaces); this program prints the same.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s02_create_task.c -o s02_create_task \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 

@@ -17,7 +17,12 @@
  *         return 'Done after {}s'.format(x)
  * (run here with x = 0.2 s). A third part shows that an error, like a
  * result, reaches the callback and task.result().
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s03_done_callback.c -o s03_done_callback \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -24,7 +24,12 @@
  * into gen reaches subgen, which does not handle it, so it comes back out;
  * a generator that handles a thrown error; closing a suspended generator;
  * a generator driven by a task.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s04_generators.c -o s04_generators \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -14,7 +14,12 @@
  * func(1), func(20), func(33) (seconds) run until a timer stops the loop
  * at 1.5 s, standing in for Ctrl-C; then, outside the loop as in the
  * note, the pending tasks are gathered and the gather is cancelled.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s05_gather.c -o s05_gather \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

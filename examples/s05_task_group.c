@@ -20,7 +20,12 @@
  *
  * In cio the block ends with cio_task_group_wait(g, rc), which returns
  * CIO_EGROUP; cio_task_group_errors lists the children's errors.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s05_task_group.c -o s05_task_group \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -19,7 +19,12 @@
  * cio's done array is in completion order, so 1 comes before 3. The
  * program then shows return_when=FIRST_COMPLETED and a timeout that
  * leaves a task pending, which is then cancelled (wait never cancels).
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s05_wait.c -o s05_wait \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>

@@ -21,7 +21,12 @@
  *
  * Ten jobs of 20-60 ms each for three consumers: it ends after about
  * 0.2 s. Times are printed relative to the start, in milliseconds.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s05b_queue.c -o s05b_queue \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -27,7 +27,12 @@
  * cio_wait) and dumps its live tasks at 1.2 s, as the note prints
  * all_tasks(). The parent plays the user: SIGINT at 1.5 s, then reports
  * how the child ended.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s06_ctrl_c.c -o s06_ctrl_c \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>

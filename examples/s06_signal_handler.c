@@ -19,7 +19,12 @@
  * before the loop gets round to them are coalesced into one call; the
  * program shows that too, then removes the handler (restoring SIGUSR1's
  * default disposition) and stops the loop.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s06_signal_handler.c -o s06_signal_handler \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>

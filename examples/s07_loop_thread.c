@@ -8,8 +8,13 @@
  * run_coroutine_threadsafe sleep 3 s each with cio_sleep, so they overlap
  * and both finish after 3 s. Each part ends by stopping the loop from the
  * main thread and joining its thread.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s07_loop_thread.c -o s07_loop_thread \
+ *         $(pkg-config --cflags --libs cio)
  */
 /* cio-test: timeout=60 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>

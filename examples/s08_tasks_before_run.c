@@ -22,7 +22,12 @@
  * The Python version then runs forever, until Ctrl-C. Here a done callback
  * counts the finished workers and stops the loop after the third, so the
  * program ends by itself.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s08_tasks_before_run.c -o s08_tasks_before_run \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>

@@ -11,8 +11,13 @@
  * apart. Each line is printed as it arrives, with its arrival time, so the
  * output shows the lines streaming in (about 0.0, 0.3, 0.6, 0.9 s), not
  * all at once when the child ends. Then the child is awaited.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s10_subprocess.c -o s10_subprocess \
+ *         $(pkg-config --cflags --libs cio)
  */
 /* cio-test: timeout=30 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdio.h>
 #include <time.h>
 

@@ -6,8 +6,13 @@
  * `wc -c`, counts the same bytes. Finally a child that sleeps forever is
  * given a 200 ms timeout: communicate returns -ETIMEDOUT and the child is
  * killed (SIGKILL) and reaped.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s10b_communicate.c -o s10b_communicate \
+ *         $(pkg-config --cflags --libs cio)
  */
 /* cio-test: timeout=30 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,13 @@
  * releases the permit. 100 children of 50 ms take about 100 / 8 * 50 ms =
  * 0.65 s instead of 5 s one after the other; the peak concurrency printed
  * at the end is 8.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s10c_parallel.c -o s10c_parallel \
+ *         $(pkg-config --cflags --libs cio)
  */
 /* cio-test: timeout=30 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 

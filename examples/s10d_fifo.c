@@ -9,8 +9,13 @@
  *
  * Order matters with FIFOs: a read end with no writer reads as end of
  * file, so the writer is opened before the first read.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s10d_fifo.c -o s10d_fifo \
+ *         $(pkg-config --cflags --libs cio)
  */
 /* cio-test: timeout=30 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

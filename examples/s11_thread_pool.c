@@ -7,7 +7,12 @@
  *   2. submit + as_completed: url2 (0.1 s) is handled before url1.
  *   3. the `with` scope: its end (cio_thread_pool_free) waits for both
  *      jobs, so "All tasks has been finished" is printed last.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s11_thread_pool.c -o s11_thread_pool \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

@@ -9,7 +9,12 @@
  * the input as the note does). Finally a bigger
  * CPU-bound run: counting the primes below 3,000,000 in chunks, on one
  * worker and on every CPU.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s12_process_pool.c -o s12_process_pool \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,12 @@
  *   Pool(4).apply_async(func, [url, 60]).get()   -> blocking get
  *   Pool(4).map(math.exp, range(1, 11))          -> blocking map
  * for the process kind and the thread kind.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s13_pool.c -o s13_pool \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdio.h>
 #include <string.h>
 

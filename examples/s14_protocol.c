@@ -16,7 +16,12 @@
  * plain blocking socket code play the client (and say so). Either way the
  * answer must be byte for byte what the server sent (status line, headers
  * and body), or the program exits with status 1: it is run as a test.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s14_protocol.c -o s14_protocol \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -31,7 +31,12 @@
  * then cancels the server, as Ctrl-C would. The note listens on port
  * 25000 of every interface; the demo listens on 127.0.0.1 and, unless a
  * port is given as argv[1], on a free port, so it never collides.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s15_curio_echo.c -o s15_curio_echo \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,12 @@
  * write + drain), and three clients from cio_open_connection that send a
  * few lines, read the echoes, and close. The program ends by itself once
  * every client is done: main closes the server and waits for it.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s15b_streams_echo.c -o s15b_streams_echo \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <stdio.h>
 #include <string.h>
 

@@ -26,7 +26,12 @@
  * world". Here a forked child plays both terminals, and the server ends
  * after both have hung up. It listens on 127.0.0.1 and, unless a port is
  * given as argv[1], on a free port.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s16_selector_echo.c -o s16_selector_echo \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _GNU_SOURCE 1 /* accept4 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -14,7 +14,12 @@
  * server's transports read and write through completions. Where the
  * kernel refuses io_uring (kernel.io_uring_disabled), it says so and runs
  * on epoll alone. Exits 1 if any exchange goes wrong: it is run as a test.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s17_uring_loop.c -o s17_uring_loop \
+ *         $(pkg-config --cflags --libs cio)
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, kill, ... under -std=c11 */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -20,7 +20,7 @@
 #ifndef CIO_H
 #define CIO_H
 
-#include <errno.h>
+#include <errno.h> /* every error is -E... or CIO_E... */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -134,7 +134,9 @@ typedef enum cio_clock_kind {
  * io_uring, socket transports whose protocol has data_received also read
  * and write through completions (one io_uring_enter per iteration). */
 typedef enum cio_backend_kind {
-    CIO_BACKEND_AUTO = 0,  /* the CIO_BACKEND env var (epoll|uring), else epoll */
+    CIO_BACKEND_AUTO = 0,  /* the CIO_BACKEND env var (epoll|uring; any
+                            * other value fails cio_loop_new with
+                            * -ENOSYS), else epoll */
     CIO_BACKEND_EPOLL = 1,
     CIO_BACKEND_URING = 2  /* io_uring (Linux 6.0+ for completion mode) */
 } cio_backend_kind;
@@ -152,7 +154,8 @@ typedef struct cio_loop_opts {
 /* Creates a loop. opts is borrowed for the call (NULL: defaults). The loop
  * does not become the thread's current loop (see cio_set_event_loop).
  * Returns: 0, *out set. Errors: -ENOMEM, -EMFILE, -EINVAL (bad option),
- * -ENOSYS (requested backend unknown), or the kernel's refusal of io_uring
+ * -ENOSYS (requested backend unknown, also an unknown CIO_BACKEND
+ * value), or the kernel's refusal of io_uring
  * (-EPERM where it is disabled, -ENOSYS without it); *out is NULL on
  * failure. */
 CIO_API int cio_loop_new(cio_loop **out, const cio_loop_opts *opts);

@@ -51,6 +51,19 @@
 
 _Noreturn void cio__assert_fail(const char *expr, const char *file, int line);
 
+/* Misuse of the public API (STYLE section 3): evaluates to -EINVAL and, in
+ * debug mode, first logs one line naming the public function and the
+ * rule broken ("cio: cio_sleep: called outside a task"). Use it in the
+ * public function itself (__func__ names it):
+ *     if (!t)
+ *         return CIO_MISUSE("called outside a task");
+ * src/core/misuse.c decides what debug mode means there. */
+#define CIO_MISUSE(rule) cio__misuse(__func__, (rule))
+int cio__misuse(const char *fn, const char *rule);
+/* Set by the task layer: refines *debug from the thread's running loop
+ * and names the running task in *task (left NULL outside tasks). */
+extern void (*cio__misuse_hook)(int *debug, const char **task);
+
 /* Allocation seam: every allocation goes through the installed
  * cio_allocator, so tests can count blocks and inject failures. */
 void *cio__malloc(size_t n);

@@ -327,7 +327,7 @@ int cio_cfuture_await(cio_cfuture *cf, void **result)
     if (result)
         *result = NULL;
     if (!cio__tls_task || !cf)
-        return -EINVAL;
+        return CIO_MISUSE(cio__tls_task ? "NULL cf" : "called outside a task");
     cio_future *f;
     int r = cio_cfuture_wrap(cio__tls_task->f.loop, cf, &f);
     if (r < 0)
@@ -615,7 +615,7 @@ int cio_to_thread(cio_job_fn fn, void *arg, void **result)
     if (result)
         *result = NULL;
     if (!cio__tls_task || !fn)
-        return -EINVAL;
+        return CIO_MISUSE(cio__tls_task ? "NULL fn" : "called outside a task");
     cio_future *f;
     int r = cio_run_in_executor(cio__tls_task->f.loop, NULL, fn, arg, &f);
     if (r < 0)

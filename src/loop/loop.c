@@ -493,7 +493,10 @@ void cio__loop_run_once(cio_loop *loop)
 int cio_loop_run_forever(cio_loop *loop)
 {
     if (!loop || loop->closed || loop->running || cio__tls_running)
-        return -EINVAL;
+        return CIO_MISUSE(!loop           ? "NULL loop"
+                          : loop->closed  ? "the loop is closed"
+                          : loop->running ? "the loop is already running"
+                                          : "another loop runs on this thread");
     atomic_store_explicit(&loop->running, 1, memory_order_relaxed);
     cio__tls_running = loop;
     /* Someone (a test framework, a crash reporter) may have replaced the

@@ -166,6 +166,6 @@ int cio_getaddrinfo(const char *host, const char *port, int family,
     *out = NULL;
     cio__task *t = cio__tls_task;
     if (!t)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task");
     return cio__resolve(t->f.loop, host, port, family, socktype, flags, out);
 }

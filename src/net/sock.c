@@ -342,7 +342,7 @@ int cio_socket_close_on_exit(cio_socket *s)
     if (!s || s->on_exit || s->closed)
         return -EINVAL;
     if (!cio__tls_task || cio__tls_task->f.loop != s->loop)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task of the socket's loop");
     int r = cio_task_defer(close_deferred, s);
     if (r < 0)
         return r;
@@ -552,7 +552,7 @@ int cio_socket_create_connection(cio_socket **out, const char *host,
     *out = NULL;
     cio__task *t = cio__tls_task;
     if (!t || !host || !port)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL host or port" : "called outside a task");
     cio_loop *loop = t->f.loop;
     struct addrinfo *res;
     int r = cio__resolve(loop, host, port, AF_UNSPEC, SOCK_STREAM, 0, &res);

@@ -284,7 +284,7 @@ int cio_open_connection(const char *host, int port,
     *w = NULL;
     cio__task *t = cio__tls_task;
     if (!t)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task");
     stream *c;
     int rc = stream_new(t->f.loop, -1, 1, 1, opts, 0, &c);
     if (rc < 0)
@@ -675,7 +675,7 @@ int cio_stream_drain(cio_stream_writer *w)
     stream *c = W2S(w);
     cio__task *t = cio__tls_task;
     if (!t || t->f.loop != c->loop || !c->has_w || c->wfree)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task of the stream's loop, or on a closed writer");
     if (c->err)
         return c->err;
     if (c->closed || cio__wbuf_len(&c->wb) <= c->high)
@@ -739,7 +739,7 @@ int cio_stream_writer_wait_closed(cio_stream_writer *w)
     stream *c = W2S(w);
     cio__task *t = cio__tls_task;
     if (!t || t->f.loop != c->loop || !c->has_w || c->wfree)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task of the stream's loop, or on a closed writer");
     if (!c->closed) {
         cio__waiter wt;
         int rc = cio__waitq_wait(&c->closed_wq, &wt, t, "stream closed");

@@ -392,7 +392,7 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     *out = NULL;
     cio__task *task = cio__tls_task;
     if (!factory || !task)
-        return -EINVAL;
+        return CIO_MISUSE(task ? "NULL factory" : "called outside a task");
     cio_transport *t;
     int r = t_new(task->f.loop, -1, opts, 0, &t);
     if (r < 0)

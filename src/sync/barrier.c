@@ -72,7 +72,7 @@ int cio_barrier_wait(cio_barrier *b)
     barrier_impl *k = impl(b);
     cio__task *t = cio__tls_task;
     if (!k || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL barrier" : "called outside a task");
     if (k->broken)
         return -EPIPE;
     int r = cio__waitq_check_task(&k->wq, t);

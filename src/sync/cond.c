@@ -92,7 +92,7 @@ int cio_cond_wait(cio_cond *c)
     cond_impl *k = impl(c);
     cio__task *t = cio__tls_task;
     if (!k || !t || cio_lock_locked(k->lock) != 1)
-        return -EINVAL;
+        return CIO_MISUSE(!t ? "called outside a task" : "the condition's lock is not held");
     return wait_locked(k, t);
 }
 
@@ -101,7 +101,7 @@ int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg)
     cond_impl *k = impl(c);
     cio__task *t = cio__tls_task;
     if (!k || !t || !pred || cio_lock_locked(k->lock) != 1)
-        return -EINVAL;
+        return CIO_MISUSE(!t ? "called outside a task" : "NULL pred, or the condition's lock is not held");
     for (;;) {
         int p = pred(arg);
         if (p != 0)

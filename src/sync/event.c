@@ -56,7 +56,7 @@ int cio_event_wait(cio_event *e)
     event_impl *k = impl(e);
     cio__task *t = cio__tls_task;
     if (!k || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL event" : "called outside a task");
     if (k->flag)
         return 0;
     int r = cio__waitq_check_task(&k->wq, t);

@@ -73,7 +73,7 @@ int cio_lock_acquire(cio_lock *l)
     lock_impl *k = impl(l);
     cio__task *t = cio__tls_task;
     if (!k || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL lock" : "called outside a task");
     if (!k->locked) {
         k->locked = 1;
         return 0;

@@ -82,7 +82,7 @@ int cio_sem_acquire(cio_sem *s)
     sem_impl *k = impl(s);
     cio__task *t = cio__tls_task;
     if (!k || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL semaphore" : "called outside a task");
     if (k->value > 0) {
         /* value > 0 implies nobody waits: permits go to waiters first. */
         k->value--;

@@ -107,8 +107,19 @@ static int dump(cio_loop *loop, int fd)
     return n;
 }
 
+/* For CIO_MISUSE (src/core/misuse.c): the running loop's debug flag
+ * decides, and the running task is named. */
+static void misuse_context(int *debug, const char **task)
+{
+    if (cio__tls_running)
+        *debug = cio__tls_running->debug;
+    if (cio__tls_task)
+        *task = cio_task_name(&cio__tls_task->f);
+}
+
 void cio__task_install_hooks(void)
 {
+    cio__misuse_hook = misuse_context;
     cio__loop_cancel_all_hook = cancel_all;
     cio__loop_dump_hook = dump;
     cio__loop_describe_hook = cio__task_describe;

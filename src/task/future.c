@@ -323,7 +323,7 @@ int cio_await(cio_future *f, void **result)
         *result = NULL;
     cio__task *t = cio__tls_task;
     if (!t || !f || f->loop != t->f.loop || f == &t->f)
-        return -EINVAL;
+        return CIO_MISUSE(!t ? "called outside a task" : f == &t->f ? "a task cannot await itself" : "NULL future, or a future of another loop");
     if (f->state != CIO__F_PENDING)
         return cio_future_result(f, result);
     int r = cio__future_add_entry(f, NULL, t);

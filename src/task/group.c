@@ -52,7 +52,7 @@ int cio_task_group_new(cio_task_group **out)
     *out = NULL;
     cio__task *t = cio__tls_task;
     if (!t)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task");
     cio_task_group *g = cio__calloc(1, sizeof(*g));
     if (!g)
         return -ENOMEM;
@@ -154,7 +154,7 @@ int cio_task_group_wait(cio_task_group *g, int rc)
 {
     cio__task *t = cio__tls_task;
     if (!g || !t || t != g->parent || g->closed)
-        return -EINVAL;
+        return CIO_MISUSE(!t ? "called outside a task" : "not the group's parent task, or the group is closed");
     if (rc < 0 && !g->aborting)
         abort_children(g);
     int ext = rc == -ECANCELED;

@@ -56,7 +56,8 @@ int cio_run(cio_coro_fn main, void *arg, void **result)
     if (result)
         *result = NULL;
     if (!main || cio__tls_running)
-        return -EINVAL;
+        return CIO_MISUSE(main ? "a loop already runs on this thread"
+                               : "NULL main");
     cio_loop *loop;
     int r = cio_loop_new(&loop, NULL);
     if (r < 0)

@@ -542,7 +542,7 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     if (r < 0)
         return r;
     if (!coro.fn)
-        return -EINVAL;
+        return CIO_MISUSE("NULL coroutine function");
     if (CIO_UNLIKELY(!cio__loop_dump_hook))
         cio__task_install_hooks();
     cio__task *t = loop->task_free;
@@ -752,7 +752,7 @@ int cio_task_defer(void (*fn)(void *), void *arg)
 {
     cio__task *t = cio__tls_task;
     if (!t || !fn)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL fn" : "called outside a task");
     cio__defer *d = cio__malloc(sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -785,7 +785,7 @@ int cio_sleep(int64_t duration)
 {
     cio__task *t = cio__tls_task;
     if (!t)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task");
     cio_loop *loop = t->f.loop;
     if (duration <= 0) {
         cio__task_wake(t, 0);

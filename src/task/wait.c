@@ -289,7 +289,7 @@ int cio_wait(const cio_awaitable *items, size_t n, int64_t timeout,
     cio__task *t = cio__tls_task;
     if (!t || !items || n == 0 || !done || !pending || !ndone || !npending ||
         (unsigned)when > CIO_FIRST_EXCEPTION)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "bad items, outputs or when" : "called outside a task");
     cio_loop *loop = t->f.loop;
     cio_future **fs = cio__malloc(n * sizeof(*fs));
     if (!fs)
@@ -404,7 +404,7 @@ int cio_as_completed_next(cio_as_completed *ac, cio_future **f)
         *f = NULL;
     cio__task *t = cio__tls_task;
     if (!ac || !f || !t || t->f.loop != ac->loop)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL argument, or an iterator of another loop" : "called outside a task");
     collector *c = ac->c;
     if (ac->next == c->n)
         return 0;
@@ -703,7 +703,7 @@ int cio_timeout_begin_at(cio_timeout *to, int64_t when)
 {
     cio__task *t = cio__tls_task;
     if (!to || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL scope" : "called outside a task");
     scope *s = (scope *)(void *)to;
     if (scope_is_open(t, s))
         return -EINVAL; /* asyncio: "Timeout has already been entered" */
@@ -727,7 +727,7 @@ int cio_timeout_begin(cio_timeout *to, int64_t timeout)
 {
     cio__task *t = cio__tls_task;
     if (!to || !t)
-        return -EINVAL;
+        return CIO_MISUSE(t ? "NULL scope" : "called outside a task");
     return cio_timeout_begin_at(to, deadline_of(t->f.loop, timeout));
 }
 
@@ -800,7 +800,7 @@ int cio_wait_for(cio_awaitable item, int64_t timeout, void **result)
         *result = NULL;
     cio__task *t = cio__tls_task;
     if (!t)
-        return -EINVAL;
+        return CIO_MISUSE("called outside a task");
     cio_future *f;
     int r = resolve(t->f.loop, &item, &f);
     if (r < 0)

@@ -7,7 +7,9 @@
 # then builds tests/install/consumer.c against the installed files only:
 #   1. cc $(pkg-config --cflags --libs cio)     -> shared libcio
 #   2. cmake with find_package(cio)             -> cio::cio, cio::cio_static
-# and runs all three programs. Uses $CC (default cc).
+# and runs all three programs; then builds every examples/*.c alone with
+# the command printed at its top (-std=c11 -Wall -Wextra -pedantic, no
+# warning allowed). Uses $CC (default cc).
 set -euo pipefail
 
 build=$(cd "$1" && pwd)
@@ -67,6 +69,60 @@ pkg-config --static --libs cio | grep -q -- '-lpthread' ||
 "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror \
     "$src/tests/install/consumer.c" $flags -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
+
+step "every example built alone with the command at its top"
+# Each examples/*.c is copied into an empty directory (no tree headers
+# within reach) and built with the command its header comment prints,
+# against the installed cio; a warning fails like an error.
+exdir=$tmp/examples
+mkdir -p "$exdir"
+nex=0
+for ex in "$src"/examples/*.c; do
+    [ -e "$ex" ] || continue
+    name=$(basename "$ex" .c)
+    cmd=$(awk '/Build alone/ { on = 1; next }
+        on && /^ \*     / { sub(/^ \*     +/, ""); sub(/\\$/, "");
+                            printf "%s ", $0; next }
+        on { exit }' "$ex")
+    want="cc -std=c11 -Wall -Wextra -pedantic $name.c -o $name "
+    if [ "${cmd#"$want"}" = "$cmd" ]; then
+        echo "$name.c: no build command at its top (want: $want...)"
+        exit 1
+    fi
+    cp "$ex" "$exdir/"
+    if ! (cd "$exdir" && eval "$cc ${cmd#cc }") 2>"$exdir/$name.err" ||
+        [ -s "$exdir/$name.err" ]; then
+        echo "$name.c does not build alone with: $cmd"
+        cat "$exdir/$name.err"
+        exit 1
+    fi
+    [ -x "$exdir/$name" ] || { echo "$name was not built"; exit 1; }
+    nex=$((nex + 1))
+done
+[ "$nex" -gt 0 ] || { echo "no examples found"; exit 1; }
+echo "$nex examples built alone"
+
+step "docs/tutorial.md: every program builds alone and runs"
+tutdir=$tmp/tutorial
+mkdir -p "$tutdir"
+awk -v d="$tutdir" '/^```c$/ { n++; f = sprintf("%s/prog%d.c", d, n); on = 1; next }
+    /^```$/ { on = 0; next }
+    on { print > f }' "$src/docs/tutorial.md"
+ntut=0
+for prog in "$tutdir"/prog*.c; do
+    [ -e "$prog" ] || continue
+    name=$(basename "$prog" .c)
+    # shellcheck disable=SC2086 # word splitting of $flags is intended
+    if ! "$cc" -std=c11 -Wall -Wextra -pedantic "$prog" -o "$tutdir/$name" \
+        $flags 2>"$tutdir/$name.err" || [ -s "$tutdir/$name.err" ]; then
+        echo "tutorial $name does not build:"; cat "$tutdir/$name.err"; exit 1
+    fi
+    LD_LIBRARY_PATH=$libdir timeout 60 "$tutdir/$name" >"$tutdir/$name.out" ||
+        { echo "tutorial $name failed:"; cat "$tutdir/$name.out"; exit 1; }
+    ntut=$((ntut + 1))
+done
+[ "$ntut" -ge 4 ] || { echo "only $ntut tutorial programs found"; exit 1; }
+echo "$ntut tutorial programs built and ran"
 
 step "find_package(cio) build"
 cmake -S "$src/tests/install" -B "$tmp/cmake-build" \
