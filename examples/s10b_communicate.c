@@ -4,8 +4,9 @@
  * too; communicate writes stdin and reads stdout and stderr concurrently,
  * so neither side can fill a pipe and block the other. A second child,
  * `wc -c`, counts the same bytes. Finally a child that sleeps forever is
- * given a 200 ms timeout: communicate returns -ETIMEDOUT and the child is
- * killed (SIGKILL) and reaped.
+ * given a 200 ms timeout: communicate returns -ETIMEDOUT, the child is
+ * left running as asyncio leaves it, so it is killed (SIGKILL) and
+ * reaped, as `proc.kill(); await proc.wait()` does in Python.
  *
  * Build alone against an installed cio (tests/install checks this line):
  *     cc -std=c11 -Wall -Wextra -pedantic s10b_communicate.c -o s10b_communicate \
@@ -73,6 +74,8 @@ static int run(void *arg, void **result)
             cio_timeout_begin(&scope, 200 * CIO_MS);
             int c = cio_process_communicate(p, NULL, 0, NULL, NULL, NULL, NULL);
             c = cio_timeout_end(&scope, c);
+            if (c == -ETIMEDOUT)
+                cio_process_kill(p);
             int rc = 0;
             cio_process_wait(p, &rc);
             printf("sleep 100 with a 200 ms timeout: %s, returncode %d\n",

@@ -126,7 +126,9 @@ typedef enum cio_clock_kind {
     CIO_CLOCK_MONOTONIC = 0, /* CLOCK_MONOTONIC */
     /* Time stands still while anything is ready and jumps to the next timer
      * when the loop would otherwise wait, so timeout logic is tested in
-     * microseconds (trio's MockClock, tokio's paused time). */
+     * microseconds (trio's MockClock, tokio's paused time). The jump also
+     * happens in an iteration run with a stop pending, so stop() then
+     * run_forever() steps through timers one iteration at a time. */
     CIO_CLOCK_VIRTUAL = 1
 } cio_clock_kind;
 
@@ -182,11 +184,13 @@ CIO_API int cio_loop_free(cio_loop *loop);
  * every task has finished (see cio/signal.h). */
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
-/* Runs until f is done (f is retained for the call). Returns: f's outcome
- * like cio_future_result (0 and *result, or f's error, or -ECANCELED).
- * Errors: -EINVAL as run_forever; -EINTR if the loop was stopped before f
- * completed; CIO_EINTERRUPTED after Ctrl-C (as run_forever). result may
- * be NULL. */
+/* Runs until f is done (f is retained for the call). As in asyncio, the
+ * loop runs until f's done callback has fired, so at least one iteration
+ * runs even when f is already done (callbacks queued before the call have
+ * then run). Returns: f's outcome like cio_future_result (0 and *result,
+ * or f's error, or -ECANCELED). Errors: -EINVAL as run_forever; -EINTR if
+ * the loop was stopped before f completed; CIO_EINTERRUPTED after Ctrl-C
+ * (as run_forever). result may be NULL. */
 CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_future *f,
                                         void **result);
 
@@ -260,8 +264,10 @@ CIO_API int cio_loop_call_at(cio_loop *loop, int64_t when, cio_cb cb,
 CIO_API int cio_handle_cancel(cio_loop *loop, cio_handle h);
 
 /* Schedules cb(arg) on loop from any thread; callbacks from one thread run
- * in the order submitted. The loop is woken through an eventfd. Returns: 0.
- * Errors: -EINVAL (NULL, closed loop), -ENOMEM. */
+ * in the order submitted, and one already posted when the loop's thread
+ * schedules work (call_soon, a task wake-up) runs before that work, as
+ * asyncio's single ready queue orders them. The loop is woken through an
+ * eventfd. Returns: 0. Errors: -EINVAL (NULL, closed loop), -ENOMEM. */
 CIO_API int cio_loop_call_soon_threadsafe(cio_loop *loop, cio_cb cb,
                                           void *arg);
 

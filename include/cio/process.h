@@ -20,14 +20,16 @@
  * in every thread. CIO_PIDFD=0 in the environment (read when a loop
  * starts its first child) forces the fallback, for tests.
  *
- * No zombie is left behind: if the task waiting for a child is cancelled,
- * or the process object is freed while the child runs, the child is
- * killed (SIGKILL; its whole process group with opts.kill_group, so a
- * shell's own children die too) and reaped in the background by the loop; with
- * opts.keep_running it is left running instead and still reaped when it
- * exits while the loop runs. Children still alive when their loop closes
- * are killed and reaped by the close (keep_running ones are forgotten:
- * see cio_process_opts).
+ * No zombie is left behind: if the process object is freed while the
+ * child runs (or, with opts.kill_on_cancel, the task waiting for it is
+ * cancelled), the child is killed (SIGKILL; its whole process group with
+ * opts.kill_group, so a shell's own children die too) and reaped in the
+ * background by the loop; with opts.keep_running it is left running
+ * instead and still reaped when it exits while the loop runs. A cancelled
+ * wait leaves the child running by default, as asyncio does; it is still
+ * reaped by the loop. Children still alive when their loop closes are
+ * killed and reaped by the close (keep_running ones are forgotten: see
+ * cio_process_opts).
  */
 #ifndef CIO_PROCESS_H
 #define CIO_PROCESS_H
@@ -83,14 +85,13 @@ typedef struct cio_process_opts {
      * is the child's pid; asyncio's process_group=). */
     int set_pgroup;
     pid_t pgroup;
-    /* 0 (default): when a task waiting in cio_process_wait or
-     * cio_process_communicate is cancelled, or the object is freed while
-     * the child runs, the child is killed (SIGKILL) and reaped by the
-     * loop in the background. 1: the child is left running (detached)
-     * and reaped when it exits, as long as its loop runs; if the loop
-     * closes first, cio forgets it (it is not killed, and is no longer
-     * reaped by cio: it stays a zombie after it exits until the program
-     * exits or reaps it with waitpid(pid)). */
+    /* 0 (default): when the object is freed while the child runs, the
+     * child is killed (SIGKILL) and reaped by the loop in the background
+     * (asyncio's transport close). 1: the child is left running
+     * (detached) and reaped when it exits, as long as its loop runs; if
+     * the loop closes first, cio forgets it (it is not killed, and is no
+     * longer reaped by cio: it stays a zombie after it exits until the
+     * program exits or reaps it with waitpid(pid)). */
     int keep_running;
     /* Buffer limits of the pipe streams (limit, water marks). */
     cio_conn_opts conn;
@@ -105,7 +106,8 @@ typedef struct cio_process_opts {
      * -EINVAL) if the size cannot be set. */
     size_t pipe_size;
     /* 1: every kill cio does on your behalf (a cancelled wait or
-     * communicate, cio_process_free of a running child, loop close) goes
+     * communicate with kill_on_cancel, cio_process_free of a running
+     * child, loop close) goes
      * to the child's whole process group (killpg), so what a shell child
      * started - `cmd1 | cmd2`, `server &` - dies with it. The child must
      * lead its own group: set new_session (asyncio's start_new_session)
@@ -113,11 +115,19 @@ typedef struct cio_process_opts {
      * creation fails with -EINVAL (it would kill the caller's group).
      * cio_process_send_signal still signals the child alone. */
     int kill_group;
+    /* 0 (default, asyncio's): a task cancelled in cio_process_wait or
+     * cio_process_communicate leaves the child running, so another
+     * waiter still gets its real exit status and a later kill works.
+     * 1: the cancelled call kills the child (SIGKILL; reaped by the loop
+     * in the background), unless another task is still waiting for it,
+     * and unless keep_running is set. */
+    int kill_on_cancel;
 } cio_process_opts;
 
 #define CIO_PROCESS_OPTS_INIT                                                  \
     {                                                                          \
-        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT, 0, 0  \
+        0, 0, 0, -1, -1, -1, NULL, NULL, 0, 0, 0, 0, CIO_CONN_OPTS_INIT, 0, 0, \
+            0                                                                  \
     }
 
 /* asyncio.create_subprocess_exec: starts argv[0] with arguments argv
@@ -146,9 +156,14 @@ CIO_API int cio_create_subprocess_shell(cio_loop *loop, const char *cmd,
 /* Waits for the child to exit and reaps it (asyncio's Process.wait).
  * returncode (may be NULL) receives the exit status, or -SIGNUM if a
  * signal killed it (Python's convention). If the calling task is
- * cancelled, the child is killed and reaped in the background unless
- * opts.keep_running was set. Returns: 0. Errors: -ECANCELED, -EINVAL
- * (NULL, outside a task of p's loop). Suspends. */
+ * cancelled, the child is left running (asyncio's default; other waiters
+ * keep waiting) unless opts.kill_on_cancel was set and no other task
+ * waits for it. Unlike asyncio's wait(), this returns as soon as the
+ * child is reaped, without waiting for its pipes to reach end of file (a
+ * grandchild holding stdout open does not delay it): the pipes are
+ * streams the caller reads to their end itself, and
+ * cio_process_communicate does wait for both. Returns: 0. Errors:
+ * -ECANCELED, -EINVAL (NULL, outside a task of p's loop). Suspends. */
 CIO_API int cio_process_wait(cio_process *p, int *returncode);
 
 /* asyncio's Process.communicate: writes len bytes of input (borrowed
@@ -161,8 +176,9 @@ CIO_API int cio_process_wait(cio_process *p, int *returncode);
  * cio_process_free, followed by a 0 byte not counted in the length. A
  * child that exits without reading its input is not an error (-EPIPE is
  * swallowed, as asyncio does). Timeouts come from cio_timeout_begin or
- * cio_wait_for; on cancellation the child is killed as in
- * cio_process_wait. Returns: 0 (returncode via cio_process_returncode).
+ * cio_wait_for; on cancellation the child is left running, or killed
+ * with opts.kill_on_cancel, as in cio_process_wait. Returns: 0
+ * (returncode via cio_process_returncode).
  * Errors: -ECANCELED, -EINVAL (NULL, outside a task, input without a
  * stdin pipe), -EBUSY (another task reads or writes these streams),
  * -ENOMEM, errors of the streams. Suspends. */

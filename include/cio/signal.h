@@ -64,8 +64,12 @@ CIO_API void cio_raise_sigint(void);
  * calls made from the wrong thread (which fail with -EINVAL in every
  * mode), and prints a task dump to stderr on SIGQUIT while the loop runs
  * on the main thread (if SIGQUIT has its default disposition and no
- * handler owns it). Each step is timed on its own in debug mode, so a
- * finishing task does not hand its stack to the next one there.
+ * handler owns it). It also reports to the exception handler ("task
+ * ended while holding a lock", with the task's name) a task whose body
+ * and deferred cleanups end while it holds a cio_lock it acquired on
+ * this loop; the lock stays locked, as in asyncio. Each step is timed on
+ * its own in debug mode, so a finishing task does not hand its stack to
+ * the next one there.
  * Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_loop_set_debug(cio_loop *loop, int enabled);
 

@@ -207,6 +207,78 @@ CIO_API int cio_barrier_n_waiting(const cio_barrier *b);
 CIO_API int cio_barrier_broken(const cio_barrier *b);
 
 /* ======================================================================
+ * Scoped acquisition: asyncio's `async with lock:` in C
+ * A guard holds a lock, a semaphore permit or a condition's lock and
+ * gives it back when it goes out of scope, on every path out of the block
+ * (end, break, continue, return, goto), a cancellation included:
+ *
+ *     int rc;
+ *     CIO_WITH_LOCK(&lock, &rc) {
+ *         if (cio_sleep(CIO_MS) < 0)
+ *             return -ECANCELED;   // the lock is released here too
+ *         ...
+ *     }
+ *     if (rc < 0)                  // not acquired: the block did not run
+ *         return rc;
+ *
+ * CIO_WITH_COND(&cond, &rc) takes the condition's lock, so cio_cond_wait
+ * inside it, which returns holding the lock even when cancelled, can
+ * leave by any path. The macros use the cleanup attribute of GCC and
+ * Clang (__GNUC__) and are not defined elsewhere; cio_guard_* and
+ * cio_task_defer work with any compiler. With CIO_DEBUG, a task that ends
+ * while holding a cio_lock is reported to the exception handler.
+ * ====================================================================== */
+
+/* What a guard holds (a small value type; read only through the calls). */
+typedef struct cio_guard {
+    void *obj_; /* the primitive, NULL once released or never acquired */
+    int kind_;
+} cio_guard;
+
+/* Acquires l (cio_lock_acquire) for a guard. l is borrowed while the
+ * guard holds it. rc (may be NULL) receives the outcome. Returns: a guard
+ * holding l, or one holding nothing if acquiring failed (*rc: -ECANCELED,
+ * -EINVAL). Suspends. */
+CIO_API cio_guard cio_guard_lock(cio_lock *l, int *rc);
+
+/* Takes a permit of s (cio_sem_acquire) for a guard. As cio_guard_lock.
+ * Suspends. */
+CIO_API cio_guard cio_guard_sem(cio_sem *s, int *rc);
+
+/* Acquires the lock of condition c for a guard. As cio_guard_lock.
+ * Suspends. */
+CIO_API cio_guard cio_guard_cond(cio_cond *c, int *rc);
+
+/* Returns: 1 if g holds something, 0 if not (or g is NULL). */
+CIO_API int cio_guard_held(const cio_guard *g);
+
+/* Gives back what g holds (cio_lock_release, cio_sem_release) and empties
+ * it; an empty guard or NULL is ignored, so it may be called twice. Never
+ * suspends. It is the cleanup function of the CIO_WITH_* macros. */
+CIO_API void cio_guard_release(cio_guard *g);
+
+#if defined(__GNUC__)
+#define CIO_GUARD_CAT2_(a, b) a##b
+#define CIO_GUARD_CAT_(a, b) CIO_GUARD_CAT2_(a, b)
+#define CIO_WITH_GUARD_(g, init)                                               \
+    for (cio_guard g __attribute__((cleanup(cio_guard_release))) = (init);     \
+         cio_guard_held(&g); cio_guard_release(&g))
+/* Runs the following statement holding l; rc (int *, may be NULL) gets
+ * the acquire's outcome: 0, or an error, and the statement is skipped. */
+#define CIO_WITH_LOCK(l, rc)                                                   \
+    CIO_WITH_GUARD_(CIO_GUARD_CAT_(cio_guard_l_, __LINE__),                    \
+                    cio_guard_lock((l), (rc)))
+/* Runs the following statement holding a permit of s. As CIO_WITH_LOCK. */
+#define CIO_WITH_SEM(s, rc)                                                    \
+    CIO_WITH_GUARD_(CIO_GUARD_CAT_(cio_guard_s_, __LINE__),                    \
+                    cio_guard_sem((s), (rc)))
+/* Runs the following statement holding c's lock. As CIO_WITH_LOCK. */
+#define CIO_WITH_COND(c, rc)                                                   \
+    CIO_WITH_GUARD_(CIO_GUARD_CAT_(cio_guard_c_, __LINE__),                    \
+                    cio_guard_cond((c), (rc)))
+#endif
+
+/* ======================================================================
  * Queues: FIFO, LIFO, priority
  * asyncio.Queue, LifoQueue and PriorityQueue with Python 3.13's shutdown.
  * Items are void * carried as is; the queue frees nothing unless it was

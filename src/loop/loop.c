@@ -358,7 +358,12 @@ int cio_loop_stop_threadsafe(cio_loop *loop)
     return cio_loop_call_soon_threadsafe(loop, stop_cb, loop);
 }
 
-static int drain_threadsafe(cio_loop *loop)
+/* Moves the posted callbacks onto the ready queue, in the order posted.
+ * From a push (in_push), nothing may run: an item that gets no handle
+ * goes back to the front of the thread-safe queue, with what follows it,
+ * for the iteration to retry. From the iteration, such an item runs at
+ * once rather than be lost. */
+static int drain_threadsafe(cio_loop *loop, int in_push)
 {
     pthread_mutex_lock(&loop->ts_lock);
     cio__ts_item *it = loop->ts_head;
@@ -372,7 +377,22 @@ static int drain_threadsafe(cio_loop *loop)
         if (h) {
             h->cb = it->cb;
             h->arg = it->arg;
-            cio__handle_soon(loop, h);
+            h->state = CIO__H_READY;
+            h->rd.run = handle_run;
+            cio__loop_push_raw(loop, &h->rd);
+        } else if (in_push) {
+            cio__ts_item *last = it;
+            while (last->next)
+                last = last->next;
+            pthread_mutex_lock(&loop->ts_lock);
+            last->next = loop->ts_head;
+            loop->ts_head = it;
+            if (!loop->ts_tail)
+                loop->ts_tail = last;
+            atomic_store_explicit(&loop->ts_nonempty, 1,
+                                  memory_order_relaxed);
+            pthread_mutex_unlock(&loop->ts_lock);
+            return n;
         } else {
             /* Never drop a callback: run it now rather than lose it. */
             int rc = it->cb(it->arg);
@@ -385,6 +405,11 @@ static int drain_threadsafe(cio_loop *loop)
         n++;
     }
     return n;
+}
+
+void cio__loop_drain_threadsafe(cio_loop *loop)
+{
+    drain_threadsafe(loop, 1);
 }
 
 /* ---- running ---- */
@@ -447,7 +472,7 @@ void cio__loop_run_once(cio_loop *loop)
                              NULL);
     }
     if (atomic_load_explicit(&loop->ts_nonempty, memory_order_acquire))
-        n += drain_threadsafe(loop);
+        n += drain_threadsafe(loop, 0);
     if (atomic_load_explicit(&loop->sig_pending, memory_order_relaxed)) {
         cio__loop_dispatch_signals(loop);
         n++;
@@ -456,9 +481,12 @@ void cio__loop_run_once(cio_loop *loop)
     if (top) {
         int64_t now;
         if (loop->clock == CIO_CLOCK_VIRTUAL) {
-            /* Nothing else can happen before the next deadline: jump. */
-            if (!loop->rq_len && n <= 0 && !loop->stopping &&
-                top->when > loop->vnow)
+            /* Nothing else can happen before the next deadline: jump.
+             * Also with a stop pending, where a real clock would not wait
+             * (the poll timeout is 0): stop() + run_forever() is how a
+             * test steps a loop one iteration at a time, and on the
+             * virtual clock each such step must reach the next timer. */
+            if (!loop->rq_len && n <= 0 && top->when > loop->vnow)
                 loop->vnow = top->when;
             now = loop->vnow;
         } else {

@@ -152,7 +152,7 @@ static inline int cio__loop_check_at(const cio_loop *loop, const char *fn)
 }
 #define cio__loop_check(loop) cio__loop_check_at((loop), __func__)
 
-static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
+static inline void cio__loop_push_raw(cio_loop *loop, cio__ready *r)
 {
     r->next = NULL;
     if (loop->rq_tail)
@@ -185,6 +185,23 @@ static inline void cio__loop_take_ready(cio_loop *loop, cio__ready *r)
         loop->rq_tail = NULL;
     loop->rq_len--;
     loop->todo--;
+}
+
+/* Moves the callbacks other threads have posted onto the ready queue
+ * (loop.c). */
+void cio__loop_drain_threadsafe(cio_loop *loop);
+
+/* Queues r. asyncio has one ready queue for every thread, so a handle
+ * posted with call_soon_threadsafe before this push runs before r: the
+ * thread-safe queue is drained first (one relaxed-cost load when empty).
+ * Checklist: anything that queues work goes through here, except the
+ * drain itself (cio__loop_push_raw). */
+static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
+{
+    if (CIO_UNLIKELY(atomic_load_explicit(&loop->ts_nonempty,
+                                          memory_order_acquire)))
+        cio__loop_drain_threadsafe(loop);
+    cio__loop_push_raw(loop, r);
 }
 
 /* Allocates a handle (free list first). Returns NULL on ENOMEM. */

@@ -21,6 +21,7 @@ struct cio_process {
     uint8_t freed;  /* cio_process_free ran: memory goes at reap */
     uint8_t keep_running;
     uint8_t kill_group; /* cio's kills go to the group the child leads */
+    uint8_t kill_on_cancel;
     uint8_t watched;   /* linked in chw->live */
     uint8_t busy;      /* a communicate is in progress */
     int status;        /* raw wait status */

@@ -105,9 +105,9 @@ static int signal_child(cio_process *p, int signo)
     return r < 0 ? CIO__ERRNO() : 0;
 }
 
-/* The default on cancellation and free: no child outlives its waiter
- * unless keep_running says so. While the child is not reaped its pid is
- * still its group's id, so killpg cannot hit a recycled group. */
+/* On free (and a cancelled wait with kill_on_cancel): no child outlives
+ * its object unless keep_running says so. While the child is not reaped
+ * its pid is still its group's id, so killpg cannot hit a recycled group. */
 static void kill_unless_kept(cio_process *p)
 {
     if (p->keep_running || p->reaped)
@@ -115,6 +115,15 @@ static void kill_unless_kept(cio_process *p)
     if (p->kill_group)
         killpg(p->pid, SIGKILL);
     signal_child(p, SIGKILL);
+}
+
+/* On a cancelled wait or communicate: asyncio leaves the child running;
+ * kill_on_cancel opts into killing it, never under another waiter's
+ * feet (it would get -9 instead of the real exit status). */
+static void kill_on_cancel(cio_process *p)
+{
+    if (p->kill_on_cancel && cio__list_empty(&p->waiters))
+        kill_unless_kept(p);
 }
 
 /* ======================================================================
@@ -313,6 +322,7 @@ static int create(cio_loop *loop, const char *file, char *const argv[],
     p->pidfd = -1;
     p->keep_running = o->keep_running != 0;
     p->kill_group = o->kill_group != 0;
+    p->kill_on_cancel = o->kill_on_cancel != 0;
     cio__list_init(&p->waiters);
     cio__list_init(&p->link);
 
@@ -408,7 +418,7 @@ int cio_process_wait(cio_process *p, int *returncode)
             cio__list_remove(&w.link);
         if (r < 0) {
             if (r == -ECANCELED)
-                kill_unless_kept(p);
+                kill_on_cancel(p);
             return r;
         }
     }
@@ -515,7 +525,7 @@ int cio_process_communicate(cio_process *p, const void *input, size_t len,
     if (r == 0)
         r = cio_process_wait(p, NULL);
     else if (r == -ECANCELED)
-        kill_unless_kept(p);
+        kill_on_cancel(p);
     if (r == 0) {
         for (int i = 0; i < 2; i++) {
             cio__free(p->cbuf[i]);

@@ -54,6 +54,12 @@ int cio_cond_init(cio_cond *c, cio_lock *lock)
     return 0;
 }
 
+cio_lock *cio__cond_lock(cio_cond *c)
+{
+    cond_impl *k = impl(c);
+    return k ? k->lock : NULL;
+}
+
 int cio_cond_destroy(cio_cond *c)
 {
     cond_impl *k = impl(c);

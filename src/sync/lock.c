@@ -24,12 +24,32 @@ typedef struct lock_impl {
     uint32_t magic;
     int locked;
     cio__waitq wq;
+    cio__held held; /* debug mode: who holds it (see task.h) */
 } lock_impl;
 
 _Static_assert(sizeof(lock_impl) <= sizeof(cio_lock),
                "cio_lock is too small for lock_impl");
 _Static_assert(_Alignof(lock_impl) <= _Alignof(cio_lock),
                "cio_lock is not aligned enough for lock_impl");
+
+/* Debug mode only: the holder is recorded so that a task ending with
+ * the lock is reported. Any task may still release it (asyncio has no
+ * owner); the record just follows the lock. */
+static void track(lock_impl *k, cio__task *t)
+{
+    if (t && CIO_UNLIKELY(t->f.loop->debug)) {
+        k->held.holder = t;
+        cio__list_insert_tail(&t->held_locks, &k->held.link);
+    }
+}
+
+static void untrack(lock_impl *k)
+{
+    if (CIO_UNLIKELY(k->held.holder != NULL)) {
+        cio__list_remove(&k->held.link);
+        k->held.holder = NULL;
+    }
+}
 
 static lock_impl *impl(cio_lock *l)
 {
@@ -45,6 +65,8 @@ int cio_lock_init(cio_lock *l)
     lock_impl *k = (lock_impl *)(void *)l;
     k->magic = CIO__MAGIC_LOCK;
     cio__waitq_init(&k->wq);
+    cio__list_init(&k->held.link);
+    k->held.holder = NULL;
     return 0;
 }
 
@@ -61,11 +83,14 @@ int cio_lock_destroy(cio_lock *l)
 /* The lock is held: hand it on, or mark it free. */
 static void release_held(lock_impl *k)
 {
+    untrack(k);
     cio__waiter *w = cio__waitq_first(&k->wq);
-    if (w)
+    if (w) {
+        track(k, w->task);
         cio__waitq_wake(w, CIO__W_GRANTED, 0);
-    else
+    } else {
         k->locked = 0;
+    }
 }
 
 int cio_lock_acquire(cio_lock *l)
@@ -76,6 +101,7 @@ int cio_lock_acquire(cio_lock *l)
         return CIO_MISUSE(t ? "NULL lock" : "called outside a task");
     if (!k->locked) {
         k->locked = 1;
+        track(k, t);
         return 0;
     }
     int r = cio__waitq_check_task(&k->wq, t);
@@ -98,6 +124,7 @@ int cio_lock_try_acquire(cio_lock *l)
     if (k->locked)
         return -EAGAIN;
     k->locked = 1;
+    track(k, cio__tls_task);
     return 0;
 }
 

@@ -58,6 +58,9 @@ typedef struct cio__waiter {
 #define CIO__MAGIC_BARRIER 0x42415252u /* "BARR" */
 #define CIO__MAGIC_QUEUE 0x51554555u   /* "QUEU" */
 
+/* The lock of an initialised condition, or NULL (cond.c; for guards). */
+cio_lock *cio__cond_lock(cio_cond *c);
+
 static inline void cio__waitq_init(cio__waitq *wq)
 {
     cio__list_init(&wq->head);

@@ -20,17 +20,18 @@ int cio_loop_run_until_complete(cio_loop *loop, cio_future *f, void **result)
         cio__tls_running)
         return -EINVAL;
     cio_future_retain(f);
-    if (f->state == CIO__F_PENDING) {
-        int r = cio__future_add_entry(f, stop_when_done, NULL);
-        if (r == 0)
-            r = cio_loop_run_forever(loop);
-        cio_future_remove_done_callback(f, stop_when_done, NULL);
-        if (r < 0) {
-            cio_future_release(f);
-            return r;
-        }
+    /* Even a future that is already done gets its stopping callback
+     * scheduled and the loop run until it fires, as asyncio does: work
+     * queued before the call has run by the time it returns. */
+    int r = cio_future_add_done_callback(f, stop_when_done, NULL);
+    if (r == 0)
+        r = cio_loop_run_forever(loop);
+    cio_future_remove_done_callback(f, stop_when_done, NULL);
+    if (r < 0) {
+        cio_future_release(f);
+        return r;
     }
-    int r = f->state == CIO__F_PENDING ? -EINTR : cio_future_result(f, result);
+    r = f->state == CIO__F_PENDING ? -EINTR : cio_future_result(f, result);
     cio_future_release(f);
     return r;
 }

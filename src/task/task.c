@@ -329,6 +329,25 @@ static cio__task *handoff_next(cio__task *t)
     return n;
 }
 
+/* Debug mode: the body (and its deferred cleanups) ended with locks
+ * still held. They stay locked, as in asyncio; their records are dropped
+ * so a later release by another task does not touch this one. */
+static CIO_NOINLINE void report_held_locks(cio__task *t)
+{
+    int n = 0;
+    while (!cio__list_empty(&t->held_locks)) {
+        cio__held *h = cio__container_of(t->held_locks.next, cio__held, link);
+        cio__list_remove(&h->link);
+        h->holder = NULL;
+        n++;
+    }
+    char detail[64];
+    snprintf(detail, sizeof(detail), "%d lock(s) still held, never released",
+             n);
+    cio__loop_report(t->f.loop, "task ended while holding a lock", 0,
+                     detail, &t->f, cio_task_name(&t->f));
+}
+
 static _Noreturn void task_entry(void *arg)
 {
     cio__coro *co = arg;
@@ -343,6 +362,8 @@ static _Noreturn void task_entry(void *arg)
             d->fn(d->arg);
             cio__free(d);
         }
+        if (CIO_UNLIKELY(!cio__list_empty(&t->held_locks)))
+            report_held_locks(t);
         if (rc >= 0 && t->must_cancel) {
             /* Cancelled right before the body returned: asyncio reports
              * the task cancelled, and so do we. */
@@ -572,6 +593,7 @@ int cio_task_create(cio_loop *loop, cio_coro coro, const cio_task_opts *opts,
     t->susp_arg = NULL;
     t->wait_what = NULL;
     t->tscopes = NULL;
+    cio__list_init(&t->held_locks);
     t->defers = NULL;
     t->co = NULL;
     t->from_loop = 0;

@@ -58,6 +58,15 @@ enum {
 };
 
 typedef struct cio__task cio__task;
+
+/* A cio_lock's record of the task holding it, kept in debug mode only
+ * (sync/lock.c), so that a task ending while holding a lock is reported
+ * (task.c). holder NULL: not tracked. */
+typedef struct cio__held {
+    cio__list link; /* in holder->held_locks */
+    cio__task *holder;
+} cio__held;
+
 struct cio__task {
     cio_future f; /* first: a task is a future */
     cio__ready rd;
@@ -83,6 +92,7 @@ struct cio__task {
     void *susp_arg;
     const char *wait_what; /* "sleep", "future", ... for task dumps */
     void *tscopes;         /* innermost open timeout scope (wait.c) */
+    cio__list held_locks;  /* cio__held of locks it holds (debug mode) */
     size_t stack_size;
     void (*result_dtor)(void *);
     cio__ctx *ctx;

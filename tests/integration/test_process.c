@@ -758,7 +758,9 @@ static int cancel_main(void *arg, void **result)
     (void)result;
     char *const sl[] = {"sleep", "100", NULL};
     cio_process *p;
-    assert_int_equal(cio_create_subprocess_exec(NULL, sl, NULL, &p), 0);
+    cio_process_opts ko = CIO_PROCESS_OPTS_INIT;
+    ko.kill_on_cancel = 1;
+    assert_int_equal(cio_create_subprocess_exec(NULL, sl, &ko, &p), 0);
     pid_t pid = cio_process_pid(p);
     cio_task *t;
     assert_int_equal(cio_task_create(g_loop, CIO_CORO(waiter, p), NULL, &t), 0);
@@ -767,7 +769,8 @@ static int cancel_main(void *arg, void **result)
     cio_task_cancel(t, NULL);
     assert_int_equal(cio_await(t, NULL), -ECANCELED);
     cio_future_release(t);
-    /* Killed, and reaped by the loop without anyone waiting. */
+    /* kill_on_cancel: killed, and reaped by the loop without anyone
+     * waiting. */
     await_gone(pid);
     int rc;
     assert_int_equal(cio_process_returncode(p, &rc), 1);
@@ -778,6 +781,7 @@ static int cancel_main(void *arg, void **result)
     cio_process_opts o = CIO_PROCESS_OPTS_INIT;
     o.stdout_mode = CIO_PROCESS_PIPE;
     o.stdin_mode = CIO_PROCESS_PIPE;
+    o.kill_on_cancel = 1;
     assert_int_equal(cio_create_subprocess_exec(NULL, sl, &o, &p), 0);
     cio_timeout sc;
     assert_int_equal(cio_timeout_begin(&sc, 50 * CIO_MS), 0);
@@ -814,6 +818,64 @@ static int cancel_main(void *arg, void **result)
     assert_int_equal(kill(pid, 0), 0);
     await_gone(pid);
     return 0;
+}
+
+/* asyncio leaves the child running when a wait() is cancelled: another
+ * waiter gets the real exit status and a later kill still works. With
+ * kill_on_cancel, a cancelled waiter does not kill the child while
+ * another task still waits for it. */
+static int wait_cancel_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    for (int kill_opt = 0; kill_opt < 2; kill_opt++) {
+        cio_process_opts o = CIO_PROCESS_OPTS_INIT;
+        o.kill_on_cancel = kill_opt;
+        cio_process *p;
+        assert_int_equal(
+            cio_create_subprocess_exec(NULL, SH("sleep 0.3; exit 3"), &o, &p),
+            0);
+        cio_task *a, *b;
+        assert_int_equal(
+            cio_task_create(g_loop, CIO_CORO(waiter, p), NULL, &a), 0);
+        assert_int_equal(
+            cio_task_create(g_loop, CIO_CORO(waiter, p), NULL, &b), 0);
+        assert_int_equal(cio_sleep(20 * CIO_MS), 0);
+        cio_task_cancel(a, NULL);
+        assert_int_equal(cio_await(a, NULL), -ECANCELED);
+        cio_future_release(a);
+        assert_int_equal(cio_sleep(20 * CIO_MS), 0);
+        assert_int_equal(kill(cio_process_pid(p), 0), 0); /* still runs */
+        assert_int_equal(cio_await(b, NULL), 0); /* b: the real status */
+        cio_future_release(b);
+        int rc;
+        assert_int_equal(cio_process_returncode(p, &rc), 1);
+        assert_int_equal(rc, 3);
+        assert_int_equal(cio_process_free(p), 0);
+    }
+    /* The only waiter cancelled (default): the child runs on and is
+     * killed later by the program, which works. */
+    cio_process *p;
+    char *const sl[] = {"sleep", "100", NULL};
+    assert_int_equal(cio_create_subprocess_exec(NULL, sl, NULL, &p), 0);
+    cio_timeout sc;
+    assert_int_equal(cio_timeout_begin(&sc, 20 * CIO_MS), 0);
+    int r = cio_process_wait(p, NULL);
+    assert_int_equal(cio_timeout_end(&sc, r), -ETIMEDOUT);
+    assert_int_equal(kill(cio_process_pid(p), 0), 0);
+    assert_int_equal(cio_process_kill(p), 0);
+    int rc;
+    assert_int_equal(cio_process_wait(p, &rc), 0);
+    assert_int_equal(rc, -SIGKILL);
+    assert_int_equal(cio_process_free(p), 0);
+    return 0;
+}
+
+static void process_wait_cancel_leaves_child_running(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(wait_cancel_main, NULL), 0);
+    assert_int_equal(count_zombies(), 0);
 }
 
 static void cancel_kills_and_reaps(void **state)
@@ -1075,6 +1137,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(communicate_both_directions, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(epipe_child_not_reading, tu_setup,
+                                    tu_teardown),
+    cmocka_unit_test_setup_teardown(process_wait_cancel_leaves_child_running, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(cancel_kills_and_reaps, tu_setup,
                                     tu_teardown),

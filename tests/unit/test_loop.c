@@ -280,6 +280,140 @@ static void threadsafe_calls_in_order(void **state)
     tu_loop_done(loop);
 }
 
+/* asyncio: run_until_complete on a done future still runs the loop until
+ * the future's done callback (one iteration at least), so callbacks
+ * queued before it have run when it returns. */
+static void run_until_complete_done_future_runs_one_iteration(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    norder = 0;
+    cio_future *f;
+    assert_int_equal(cio_future_new(loop, &f), 0);
+    assert_int_equal(cio_future_set_result(f, (void *)7), 0);
+    cio_loop_call_soon(loop, rec, (void *)1, NULL);
+    cio_loop_call_soon(loop, rec, (void *)2, NULL);
+    void *v = NULL;
+    assert_int_equal(cio_loop_run_until_complete(loop, f, &v), 0);
+    assert_int_equal((int)(intptr_t)v, 7);
+    assert_int_equal(norder, 2);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    /* Only that iteration: a callback queued by those runs later. */
+    cio_loop_call_soon(loop, rec, (void *)3, NULL);
+    assert_int_equal(cio_loop_run_until_complete(loop, f, &v), 0);
+    assert_int_equal(norder, 3);
+    assert_int_equal(cio_loop_is_running(loop), 0);
+    cio_future_release(f);
+    tu_loop_done(loop);
+}
+
+static void *post_one(void *arg)
+{
+    void **a = arg;
+    cio_loop_call_soon_threadsafe(a[0], rec, a[1]);
+    return NULL;
+}
+
+/* Posts v from a thread and joins it. */
+static void post_from_thread(cio_loop *loop, intptr_t v)
+{
+    void *a[2] = {loop, (void *)v};
+    pthread_t th;
+    pthread_create(&th, NULL, post_one, a);
+    pthread_join(th, NULL);
+}
+
+static int post_then_call_soon(void *arg)
+{
+    cio_loop *loop = arg;
+    post_from_thread(loop, 3);
+    cio_loop_call_soon(loop, rec, (void *)4, NULL);
+    cio_loop_call_soon(loop, stop_cb, loop, NULL);
+    return 0;
+}
+
+/* asyncio has one ready queue for all threads: a handle posted with
+ * call_soon_threadsafe (the thread joined) before a call_soon runs
+ * first. */
+static void threadsafe_posted_before_call_soon_runs_first(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    norder = 0;
+    /* Loop not running. */
+    post_from_thread(loop, 1);
+    cio_loop_call_soon(loop, rec, (void *)2, NULL);
+    /* From a callback of the running loop. */
+    cio_loop_call_soon(loop, post_then_call_soon, loop, NULL);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(norder, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(order[i], i + 1);
+    tu_loop_done(loop);
+}
+
+static int step_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    for (intptr_t i = 1; i <= 3; i++) {
+        if (cio_sleep(CIO_SEC) < 0)
+            return -ECANCELED;
+        rec((void *)(100 + i));
+    }
+    return 0;
+}
+
+/* stop() then run_forever() steps a virtual-clock loop one iteration at
+ * a time; when nothing is ready, the step jumps to the next deadline. */
+static void virtual_clock_jumps_when_stepping(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    norder = 0;
+    cio_loop_call_later(loop, 10 * CIO_MS, rec, (void *)1, NULL);
+    cio_loop_call_later(loop, 20 * CIO_MS, rec, (void *)2, NULL);
+    cio_loop_stop(loop);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(cio_loop_time(loop), 10 * CIO_MS);
+    assert_int_equal(norder, 1);
+    cio_loop_stop(loop);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(cio_loop_time(loop), 20 * CIO_MS);
+    assert_int_equal(norder, 2);
+    /* Nothing scheduled: a step polls once and time stays. */
+    cio_loop_stop(loop);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(cio_loop_time(loop), 20 * CIO_MS);
+    /* A task sleeping 1 s three times: a step runs its first step; then
+     * one step jumps to its timer, which wakes it, and the next runs it
+     * (as in asyncio, the wake-up is a callback of its own). */
+    cio_task *t;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(step_task, NULL), NULL,
+                                     &t),
+                     0);
+    cio_loop_stop(loop);
+    cio_loop_run_forever(loop); /* first step: it starts sleeping */
+    assert_int_equal(cio_loop_time(loop), 20 * CIO_MS);
+    for (int k = 1; k <= 3; k++) {
+        cio_loop_stop(loop);
+        cio_loop_run_forever(loop);
+        assert_int_equal(cio_loop_time(loop), 20 * CIO_MS + k * CIO_SEC);
+        assert_int_equal(norder, 2 + k - 1);
+        cio_loop_stop(loop);
+        cio_loop_run_forever(loop);
+        assert_int_equal(cio_loop_time(loop), 20 * CIO_MS + k * CIO_SEC);
+        assert_int_equal(norder, 2 + k);
+        assert_int_equal(order[norder - 1], 100 + k);
+    }
+    cio_loop_stop(loop);
+    cio_loop_run_forever(loop); /* the task's end */
+    assert_true(cio_future_done(t));
+    cio_future_release(t);
+    tu_loop_done(loop);
+}
+
 static void alloc_failures(void **state)
 {
     (void)state;
@@ -421,6 +555,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(current_loop, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(exception_handler, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(threadsafe_calls_in_order, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(run_until_complete_done_future_runs_one_iteration, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(threadsafe_posted_before_call_soon_runs_first, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(virtual_clock_jumps_when_stepping, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(alloc_failures, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(bad_options, tu_setup, tu_teardown),
     cmocka_unit_test(strerror_names),

@@ -6,6 +6,8 @@
  * virtual clock with the counting allocator.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cio_testutil_task.h"
 
@@ -964,6 +966,295 @@ static int lock_release_at_deadline_main(void *arg, void **result)
 
 TU_MAIN_CASE(lock_release_at_deadline, lock_release_at_deadline_main)
 
+/* ====================================================================
+ * Scoped acquisition (CIO_WITH_LOCK / _SEM / _COND) and debug mode's
+ * report of a task that ends holding a lock (issue 15)
+ * ==================================================================== */
+
+/* Leaves the block by return, with the lock held inside it. */
+static int with_lock_return(cio_lock *l)
+{
+    int rc;
+    CIO_WITH_LOCK(l, &rc)
+    {
+        assert_int_equal(cio_lock_locked(l), 1);
+        return 5;
+    }
+    return rc;
+}
+
+/* Sleeps 10 ms holding the lock; a cancellation leaves by return. */
+static int with_lock_sleeper(void *arg, void **result)
+{
+    (void)result;
+    cio_lock *l = arg;
+    int rc;
+    CIO_WITH_LOCK(l, &rc)
+    {
+        rec(1);
+        int r = cio_sleep(10 * CIO_MS);
+        if (r < 0) {
+            rec(2);
+            return r; /* released on the way out */
+        }
+        rec(3);
+    }
+    if (rc < 0)
+        rec(4); /* not acquired: the block did not run */
+    return rc;
+}
+
+static int scoped_lock_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_lock l;
+    assert_int_equal(cio_lock_init(&l), 0);
+    int rc = 99;
+    /* End of block. */
+    CIO_WITH_LOCK(&l, &rc)
+    {
+        assert_int_equal(cio_lock_locked(&l), 1);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(cio_lock_locked(&l), 0);
+    /* break, continue, return. */
+    CIO_WITH_LOCK(&l, &rc)
+    {
+        if (rc == 0)
+            break;
+        rec(100); /* not reached */
+    }
+    assert_int_equal(cio_lock_locked(&l), 0);
+    CIO_WITH_LOCK(&l, NULL)
+    {
+        continue;
+    }
+    assert_int_equal(cio_lock_locked(&l), 0);
+    assert_int_equal(with_lock_return(&l), 5);
+    assert_int_equal(cio_lock_locked(&l), 0);
+    /* Nested blocks release in reverse order. */
+    cio_lock l2;
+    cio_lock_init(&l2);
+    CIO_WITH_LOCK(&l, &rc)
+    {
+        CIO_WITH_LOCK(&l2, &rc)
+        {
+            assert_int_equal(cio_lock_locked(&l), 1);
+            assert_int_equal(cio_lock_locked(&l2), 1);
+        }
+        assert_int_equal(cio_lock_locked(&l2), 0);
+        assert_int_equal(cio_lock_locked(&l), 1);
+    }
+    assert_int_equal(cio_lock_locked(&l), 0);
+    /* Cancelled inside the block: released, the next waiter gets it. */
+    cio_task *a = spawn(with_lock_sleeper, &l);
+    cio_task *b = spawn(with_lock_sleeper, &l);
+    cio_sleep(CIO_MS);
+    cio_task_cancel(a, NULL);
+    assert_int_equal(finish(a), -ECANCELED);
+    assert_int_equal(finish(b), 0);
+    int want[] = {1, 2, 1, 3};
+    expect_log(want, 4);
+    assert_int_equal(cio_lock_locked(&l), 0);
+    /* Cancelled while acquiring: the block is skipped, rc says why. */
+    nlog = 0;
+    assert_int_equal(cio_lock_try_acquire(&l), 0);
+    a = spawn(with_lock_sleeper, &l);
+    cio_sleep(CIO_MS);
+    cio_task_cancel(a, NULL);
+    assert_int_equal(finish(a), -ECANCELED);
+    int want2[] = {4};
+    expect_log(want2, 1);
+    assert_int_equal(cio_lock_release(&l), 0);
+    /* Misuse: an uninitialised lock is never held. */
+    cio_lock zero = {{0}};
+    CIO_WITH_LOCK(&zero, &rc)
+    {
+        rec(100);
+    }
+    assert_int_equal(rc, -EINVAL);
+    cio_guard g = cio_guard_lock(NULL, &rc);
+    assert_int_equal(rc, -EINVAL);
+    assert_false(cio_guard_held(&g));
+    cio_guard_release(&g);
+    cio_guard_release(NULL);
+    assert_false(cio_guard_held(NULL));
+    assert_int_equal(nlog, 1);
+    assert_int_equal(cio_lock_destroy(&l), 0);
+    assert_int_equal(cio_lock_destroy(&l2), 0);
+    return 0;
+}
+
+TU_MAIN_CASE(lock_scoped_form_releases_on_every_path, scoped_lock_main)
+
+static cio_lock cl;
+static cio_cond cv;
+static int ready_flag;
+
+/* Waits for ready_flag under the condition's lock; cancelled, it leaves
+ * by return with the lock that cio_cond_wait re-acquired. */
+static int scoped_cond_waiter(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int rc;
+    CIO_WITH_COND(&cv, &rc)
+    {
+        while (!ready_flag) {
+            int r = cio_cond_wait(&cv);
+            if (r < 0) {
+                rec(-1);
+                return r;
+            }
+        }
+        rec(1);
+    }
+    return rc;
+}
+
+static int scoped_sem_cond_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_sem s;
+    assert_int_equal(cio_sem_init(&s, 1, CIO_SEM_BOUNDED), 0);
+    int rc;
+    CIO_WITH_SEM(&s, &rc)
+    {
+        assert_int_equal(cio_sem_value(&s), 0);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(cio_sem_value(&s), 1);
+    for (int i = 0; i < 3; i++) {
+        CIO_WITH_SEM(&s, &rc)
+        {
+            if (i == 1)
+                break;
+        }
+    }
+    assert_int_equal(cio_sem_value(&s), 1);
+    assert_int_equal(cio_sem_destroy(&s), 0);
+
+    cio_lock_init(&cl);
+    cio_cond_init(&cv, &cl);
+    ready_flag = 0;
+    cio_task *a = spawn(scoped_cond_waiter, NULL);
+    cio_task *b = spawn(scoped_cond_waiter, NULL);
+    cio_sleep(CIO_MS);
+    cio_task_cancel(a, NULL); /* leaves holding the lock: released */
+    assert_int_equal(finish(a), -ECANCELED);
+    assert_int_equal(cio_lock_locked(&cl), 0);
+    CIO_WITH_COND(&cv, &rc)
+    {
+        ready_flag = 1;
+        cio_cond_notify_all(&cv);
+    }
+    assert_int_equal(finish(b), 0);
+    int want[] = {-1, 1};
+    expect_log(want, 2);
+    assert_int_equal(cio_lock_locked(&cl), 0);
+    cio_cond zc = {{0}};
+    CIO_WITH_COND(&zc, &rc)
+    {
+        rec(100);
+    }
+    assert_int_equal(rc, -EINVAL);
+    assert_int_equal(cio_cond_destroy(&cv), 0);
+    assert_int_equal(cio_lock_destroy(&cl), 0);
+    return 0;
+}
+
+TU_MAIN_CASE(sem_and_cond_scoped_forms_release_on_every_path,
+             scoped_sem_cond_main)
+
+static int nheld_reports;
+static char held_task[32];
+
+static void held_handler(cio_loop *loop, const cio_exception_context *ctx,
+                         void *arg)
+{
+    (void)loop;
+    (void)arg;
+    if (strcmp(ctx->message, "task ended while holding a lock") == 0) {
+        nheld_reports++;
+        snprintf(held_task, sizeof(held_task), "%s",
+                 ctx->task_name ? ctx->task_name : "");
+        assert_non_null(ctx->detail);
+        assert_non_null(strstr(ctx->detail, "1 lock(s)"));
+    }
+}
+
+static int take_and_leave(void *arg, void **result)
+{
+    (void)result;
+    return cio_lock_acquire(arg);
+}
+
+static int take_and_release(void *arg, void **result)
+{
+    (void)result;
+    int r = cio_lock_acquire(arg);
+    if (r == 0)
+        r = cio_lock_release(arg);
+    return r;
+}
+
+/* A waiter handed the lock by release, then ending with it. */
+static int wait_then_leave(void *arg, void **result)
+{
+    (void)result;
+    int r = cio_lock_acquire(arg);
+    cio_sleep(CIO_MS);
+    return r;
+}
+
+static void debug_reports_task_ending_with_lock(void **state)
+{
+    (void)state;
+    for (int debug = 0; debug < 2; debug++) {
+        cio_loop *loop = tu_loop_virtual();
+        assert_int_equal(cio_loop_set_debug(loop, debug), 0);
+        cio_loop_set_exception_handler(loop, held_handler, NULL);
+        nheld_reports = 0;
+        held_task[0] = 0;
+        cio_lock l;
+        cio_lock_init(&l);
+        cio_task_opts o = CIO_TASK_OPTS_INIT;
+        o.name = "keeper";
+        cio_task *t;
+        cio_task_create(loop, CIO_CORO(take_and_leave, &l), &o, &t);
+        assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
+        cio_future_release(t);
+        assert_int_equal(nheld_reports, debug);
+        if (debug)
+            assert_string_equal(held_task, "keeper");
+        assert_int_equal(cio_lock_locked(&l), 1); /* still locked */
+        /* Another party releases it later: no trouble, no report. */
+        assert_int_equal(cio_lock_release(&l), 0);
+        /* A task that releases is not reported. */
+        cio_task_create(loop, CIO_CORO(take_and_release, &l), NULL, &t);
+        assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
+        cio_future_release(t);
+        assert_int_equal(nheld_reports, debug);
+        /* Handed the lock by a release, then ending with it. */
+        assert_int_equal(cio_lock_try_acquire(&l), 0);
+        o.name = "heir";
+        cio_task_create(loop, CIO_CORO(wait_then_leave, &l), &o, &t);
+        cio_loop_stop(loop);
+        cio_loop_run_forever(loop); /* t now waits for the lock */
+        assert_int_equal(cio_lock_release(&l), 0);
+        assert_int_equal(cio_loop_run_until_complete(loop, t, NULL), 0);
+        cio_future_release(t);
+        assert_int_equal(nheld_reports, 2 * debug);
+        if (debug)
+            assert_string_equal(held_task, "heir");
+        assert_int_equal(cio_lock_release(&l), 0);
+        assert_int_equal(cio_lock_destroy(&l), 0);
+        tu_loop_done(loop);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(lock_basics, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(lock_fifo, tu_setup, tu_teardown),
@@ -991,6 +1282,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(primitive_across_loops, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(timeouts, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(lock_release_at_deadline, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(lock_scoped_form_releases_on_every_path, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(sem_and_cond_scoped_forms_release_on_every_path, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(debug_reports_task_ending_with_lock, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
