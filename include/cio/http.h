@@ -179,7 +179,9 @@ CIO_API int cio_http_server_port(const cio_http_server *srv);
 /* Stops accepting, cancels every connection's task (handlers see
  * -ECANCELED at their suspension point), waits for them to end and frees
  * the server (NULL ignored). Returns: 0. Errors: -EINVAL (outside a task
- * of the server's loop). Suspends. */
+ * of the server's loop; nothing done), -ECANCELED (the caller was
+ * cancelled while waiting: the close still completed and srv is freed).
+ * Suspends. */
 CIO_API int cio_http_server_close(cio_http_server *srv);
 
 /* ======================================================================

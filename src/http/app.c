@@ -245,8 +245,14 @@ static int acceptor(void *arg, void **result)
             c->next->prev = c;
         srv->conns = c;
         srv->nconns++;
-        if (cio_future_add_done_callback(c->task, conn_done, c) < 0)
-            cio_task_cancel(c->task, NULL); /* cleaned up below never */
+        if (cio_future_add_done_callback(c->task, conn_done, c) < 0) {
+            /* No room for the callback: end the task and clean up here. */
+            cio_task_cancel(c->task, NULL);
+            int ar = cio_await(c->task, NULL);
+            conn_done(c->task, c);
+            if (ar == -ECANCELED && cio_task_cancelling(cio_current_task()))
+                return ar;
+        }
     }
 }
 
@@ -300,15 +306,16 @@ int cio_http_server_close(cio_http_server *srv)
     cio__http_listener_close(&srv->lis);
     for (conn *c = srv->conns; c; c = c->next)
         cio_task_cancel(c->task, NULL);
-    while (srv->conns) {
-        if (cio_sleep(CIO_MS) == -ECANCELED) {
-            /* Keep waiting: the connections must end before srv goes. */
-            cio_task_uncancel(cio_current_task());
-        }
-    }
+    /* The connections' done callbacks unlink them. If the closer is
+     * cancelled meanwhile it keeps waiting (srv must outlive them) and
+     * reports -ECANCELED at the end. */
+    int rc = 0;
+    while (srv->conns)
+        if (cio_sleep(CIO_MS) == -ECANCELED)
+            rc = -ECANCELED;
     atomic_fetch_sub(&srv->app->running, 1);
     free(srv);
-    return 0;
+    return rc;
 }
 
 /* ---- cio_http_run: workers ------------------------------------------------ */
