@@ -13,11 +13,46 @@
 #include "parse.h"
 #include "router.h"
 
+typedef struct mw {
+    cio_http_middleware fn;
+    void *arg;
+} mw;
+
+typedef struct mw_list {
+    mw *v;
+    size_t n;
+} mw_list;
+
+int cio__mw_add(mw_list *l, cio_http_middleware fn, void *arg);
+
+typedef struct bp_route {
+    char *pattern;
+    cio_http_handler fn;
+    void *arg;
+    unsigned methods;
+} bp_route;
+
+struct cio_http_blueprint {
+    char *name;
+    char *prefix;
+    bp_route *routes;
+    size_t nroutes;
+    mw_list mw[2]; /* request, response */
+    int registered;
+    struct cio_http_blueprint *next; /* the app's list, for freeing */
+};
+
 typedef struct route_target {
     cio_http_handler fn;
     void *arg;
+    struct cio_http_blueprint *bp; /* NULL: an app route */
     struct route_target *next; /* the app's list, for freeing */
 } route_target;
+
+typedef struct err_handler {
+    cio_http_handler fn;
+    void *arg;
+} err_handler;
 
 struct cio_http_app {
     char *name;
@@ -26,6 +61,9 @@ struct cio_http_app {
     cio_http_config cfg;
     cio__http_limits lim;
     char err[256];
+    mw_list mw[2];        /* request, response middleware */
+    struct cio_http_blueprint *bps;
+    err_handler errh[3];  /* 404, 405, 500 */
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     atomic_int running;   /* servers running it */

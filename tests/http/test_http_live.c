@@ -1032,6 +1032,168 @@ static void server_close_cancels_handlers(void **state)
     assert_int_equal(cio_run(close_main, NULL, NULL), 0);
 }
 
+/* ---- middleware, blueprints, error handlers ---------------------------------- */
+static int mw_req(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    cio_http_request_set_ctx(req, "app");
+    if (cio_http_request_header(req, "x-block", 0, NULL))
+        return cio_http_response_text(res, 403, "blocked");
+    return 0;
+}
+
+static int mw_res(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req;
+    return cio_http_response_header(res, "X-Mw", a);
+}
+
+static int bp_req(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)res, (void)a;
+    /* Runs after the app's request middleware: sees its context. */
+    const char *prev = cio_http_request_ctx(req);
+    cio_http_request_set_ctx(req, prev && strcmp(prev, "app") == 0
+                                      ? "app+bp" : "bp-only");
+    return 0;
+}
+
+static int bp_item(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    char out[128];
+    snprintf(out, sizeof(out), "item %s ctx=%s",
+             cio_http_request_param(req, "id", NULL),
+             (const char *)cio_http_request_ctx(req));
+    return cio_http_response_text(res, 200, out);
+}
+
+static int on_404(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    return cio_http_response_json_text(res, 404, "{\"error\":\"not found\"}");
+}
+
+typedef struct fetch_job {
+    int port;
+    const char *reqs[8];
+    char out[8][2048];
+    int done;
+} fetch_job;
+
+static void *fetcher(void *arg)
+{
+    fetch_job *j = arg;
+    for (int i = 0; j->reqs[i]; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)j->port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        size_t o = 0;
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+            write(fd, j->reqs[i], strlen(j->reqs[i])) > 0) {
+            ssize_t n;
+            while (o + 1 < sizeof(j->out[i]) &&
+                   (n = read(fd, j->out[i] + o, sizeof(j->out[i]) - 1 - o)) >
+                       0)
+                o += (size_t)n;
+        }
+        j->out[i][o] = '\0';
+        close(fd);
+    }
+    __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int mw_main(void *arg, void **result)
+{
+    (void)result;
+    fetch_job *j = arg;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "mw"), 0);
+    assert_int_equal(cio_http_route(app, "/", h_index, NULL, 0), 0);
+    assert_int_equal(cio_http_route(app, "/fail", h_fail, NULL, 0), 0);
+    assert_int_equal(cio_http_app_middleware(app, CIO_HTTP_MW_REQUEST, mw_req,
+                                             NULL), 0);
+    assert_int_equal(cio_http_app_middleware(app, CIO_HTTP_MW_RESPONSE,
+                                             mw_res, "app"), 0);
+    assert_int_equal(cio_http_app_middleware(app, 7, mw_res, NULL), -EINVAL);
+    cio_http_blueprint *bp;
+    assert_int_equal(cio_http_blueprint_new(&bp, "api", "/api/"), -EINVAL);
+    assert_int_equal(cio_http_blueprint_new(&bp, "api", "/api"), 0);
+    assert_int_equal(cio_http_blueprint_route(bp, "/items/<id:int>", bp_item,
+                                              NULL, 0), 0);
+    assert_int_equal(cio_http_blueprint_route(bp, "/", h_index, NULL, 0), 0);
+    assert_int_equal(cio_http_blueprint_middleware(bp, CIO_HTTP_MW_REQUEST,
+                                                   bp_req, NULL), 0);
+    assert_int_equal(cio_http_blueprint_middleware(bp, CIO_HTTP_MW_RESPONSE,
+                                                   mw_res, "bp"), 0);
+    assert_int_equal(cio_http_app_blueprint(app, bp), 0);
+    assert_int_equal(cio_http_app_blueprint(app, bp), -EBUSY);
+    /* A second blueprint clashing with the first: refused, named. */
+    cio_http_blueprint *bp2;
+    assert_int_equal(cio_http_blueprint_new(&bp2, "dup", "/api"), 0);
+    assert_int_equal(cio_http_blueprint_route(bp2, "/items/<n:int>", bp_item,
+                                              NULL, 0), 0);
+    assert_int_equal(cio_http_app_blueprint(app, bp2), -EEXIST);
+    assert_non_null(strstr(cio_http_app_error(app), "/api/items/<n:int>"));
+    assert_int_equal(cio_http_app_error_handler(app, 404, on_404, NULL), 0);
+    assert_int_equal(cio_http_app_error_handler(app, 418, on_404, NULL),
+                     -EINVAL);
+    cio_http_server *srv;
+    assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
+    j->port = cio_http_server_port(srv);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fetcher, j), 0);
+    while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+        cio_sleep(CIO_MS);
+    pthread_join(th, NULL);
+    assert_int_equal(cio_http_server_close(srv), 0);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+#define CLOSE_REQ(path, extra)                                                \
+    "GET " path " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" extra "\r\n"
+
+static void middleware_blueprints_errors(void **state)
+{
+    (void)state;
+    static fetch_job j;
+    memset(&j, 0, sizeof(j));
+    j.reqs[0] = CLOSE_REQ("/", "");
+    j.reqs[1] = CLOSE_REQ("/", "X-Block: 1\r\n");
+    j.reqs[2] = CLOSE_REQ("/api/items/7", "");
+    j.reqs[3] = CLOSE_REQ("/api", "");
+    j.reqs[4] = CLOSE_REQ("/nothing/here", "");
+    j.reqs[5] = CLOSE_REQ("/fail", "");
+    assert_int_equal(cio_run(mw_main, &j, NULL), 0);
+    /* App middleware on an app route. */
+    assert_non_null(strstr(j.out[0], "200 OK"));
+    assert_non_null(strstr(j.out[0], "X-Mw: app"));
+    assert_null(strstr(j.out[0], "X-Mw: bp"));
+    /* A request middleware answered: no handler, response mw still ran. */
+    assert_non_null(strstr(j.out[1], "403 Forbidden"));
+    assert_non_null(strstr(j.out[1], "blocked"));
+    assert_non_null(strstr(j.out[1], "X-Mw: app"));
+    /* Blueprint route: app then bp request mw; bp then app response mw
+     * (bp's header first, the app's appended after it). */
+    assert_non_null(strstr(j.out[2], "item 7 ctx=app+bp"));
+    char *bph = strstr(j.out[2], "X-Mw: bp"), *apph = strstr(j.out[2],
+                                                            "X-Mw: app");
+    assert_non_null(bph);
+    assert_non_null(apph);
+    assert_true(bph < apph);
+    assert_non_null(strstr(j.out[3], "hello"));
+    /* Custom 404. */
+    assert_non_null(strstr(j.out[4], "404 Not Found"));
+    assert_non_null(strstr(j.out[4], "{\"error\":\"not found\"}"));
+    assert_non_null(strstr(j.out[4], "X-Mw: app"));
+    /* Handler failure: 500 without detail. */
+    assert_non_null(strstr(j.out[5], "500 Internal Server Error"));
+    assert_null(strstr(j.out[5], "input/output"));
+}
+
 static void route_errors(void **state)
 {
     (void)state;
@@ -1074,6 +1236,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(python_http_client, start_server, stop_server),
     cmocka_unit_test_setup_teardown(many_connections, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
+    cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(route_errors),
 };
 
