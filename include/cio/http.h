@@ -360,6 +360,24 @@ CIO_API int cio_http_response_empty(cio_http_response *res, int status);
 CIO_API int cio_http_response_redirect(cio_http_response *res,
                                        const char *location, int status);
 
+/* A file as the response (sanic's file()): path (borrowed for the call)
+ * is opened now and sent with sendfile(2) after the head. Honours
+ * If-None-Match / If-Modified-Since (304), a single "Range: bytes=" range
+ * (206 with Content-Range; 416 when unsatisfiable; several ranges get the
+ * whole file), sets ETag, Last-Modified, Accept-Ranges and Content-Type by
+ * extension. A missing file is a 404 response (403 if not readable), not
+ * an error. Returns: 0. Errors: -EINVAL, -ENOMEM. */
+CIO_API int cio_http_response_file(cio_http_request *req,
+                                   cio_http_response *res, const char *path);
+
+/* sanic's app.static(prefix, dir): serves the files under dir (resolved
+ * now) at prefix/<path> for GET and HEAD, index.html for directories.
+ * Requests with ".", ".." or empty segments, or whose file resolves
+ * (symbolic links followed) outside dir, get 404. Returns: 0. Errors: as
+ * cio_http_route, -ENOENT (no dir), -errno. */
+CIO_API int cio_http_app_static(cio_http_app *app, const char *prefix,
+                                const char *dir);
+
 /* Changes the status of the response set so far. */
 CIO_API int cio_http_response_status(cio_http_response *res, int status);
 

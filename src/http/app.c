@@ -104,6 +104,7 @@ int cio_http_app_free(cio_http_app *app)
     }
     free(app->mw[0].v);
     free(app->mw[1].v);
+    cio__http_static_free_all(app);
     cio__router_free(app->router);
     while (app->targets) {
         route_target *n = app->targets->next;

@@ -64,6 +64,8 @@ struct cio_http_app {
     mw_list mw[2];        /* request, response middleware */
     struct cio_http_blueprint *bps;
     err_handler errh[3];  /* 404, 405, 500 */
+    struct static_dir **statics; /* cio_http_app_static's directories */
+    size_t nstatics;
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     atomic_int running;   /* servers running it */
@@ -107,6 +109,9 @@ struct cio_http_response {
     const char *ctype; /* static or in hdrs */
     hbuf body;
     hbuf hdrs; /* "Name: value\r\n"... */
+    int has_file; /* the body is file_len bytes of file_fd at file_off */
+    int file_fd;
+    uint64_t file_off, file_len;
 };
 
 struct cio_http_request {
@@ -163,6 +168,10 @@ int cio__http_response_serialize(cio_http_response *res, hbuf *out,
 int cio__http_error_response(hbuf *out, int status, int close,
                              const char *allow);
 const char *cio__http_reason(int status);
+
+/* static.c */
+void cio__http_response_close_file(cio_http_response *res);
+void cio__http_static_free_all(cio_http_app *app);
 
 /* request.c */
 void cio__http_request_done(cio_http_request *req);

@@ -345,7 +345,22 @@ done:
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
     if (app->cfg.access_log)
-        access_log(c, res->status, res->body.len);
+        access_log(c, res->status,
+                   res->has_file ? (size_t)res->file_len : res->body.len);
+    if (r == 0 && res->has_file && !head_only && res->file_len) {
+        /* The head (and any earlier pipelined responses) first. */
+        r = flush(c);
+        if (r == 0) {
+            off_t off = (off_t)res->file_off;
+            cio_timeout wt;
+            r = cio_timeout_begin(&wt, app->cfg.write_timeout);
+            if (r == 0)
+                r = cio_timeout_end(&wt, cio__http_io_sendfile(
+                                            &c->io, res->file_fd, &off,
+                                            (size_t)res->file_len));
+        }
+    }
+    cio__http_response_close_file(res);
     return r;
 }
 

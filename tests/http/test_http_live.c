@@ -1076,8 +1076,8 @@ static int on_404(cio_http_request *req, cio_http_response *res, void *a)
 
 typedef struct fetch_job {
     int port;
-    const char *reqs[8];
-    char out[8][2048];
+    const char *reqs[12];
+    char out[12][2048];
     int done;
 } fetch_job;
 
@@ -1194,6 +1194,109 @@ static void middleware_blueprints_errors(void **state)
     assert_null(strstr(j.out[5], "input/output"));
 }
 
+/* ---- static files ------------------------------------------------------------ */
+static char static_dir[64];
+
+static int static_main(void *arg, void **result)
+{
+    (void)result;
+    fetch_job *j = arg;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "static"), 0);
+    assert_int_equal(cio_http_app_static(app, "/static", static_dir), 0);
+    assert_int_equal(cio_http_app_static(app, "/x", "/no/such/dir"), -ENOENT);
+    cio_http_server *srv;
+    assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
+    j->port = cio_http_server_port(srv);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fetcher, j), 0);
+    while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+        cio_sleep(CIO_MS);
+    pthread_join(th, NULL);
+    assert_int_equal(cio_http_server_close(srv), 0);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+static void static_files(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(static_dir, sizeof(static_dir), "/tmp/cio-http-static.XXXXXX");
+    assert_non_null(mkdtemp(static_dir));
+    snprintf(path, sizeof(path), "%s/hello.txt", static_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("0123456789abcdef", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/index.html", static_dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("<h1>index</h1>", f);
+    fclose(f);
+    /* A symbolic link leading out of the directory. */
+    snprintf(path, sizeof(path), "%s/escape", static_dir);
+    assert_int_equal(symlink("/etc/hostname", path), 0);
+
+    static fetch_job j;
+    memset(&j, 0, sizeof(j));
+    j.reqs[0] = CLOSE_REQ("/static/hello.txt", "");
+    j.reqs[1] = CLOSE_REQ("/static/hello.txt", "Range: bytes=2-5\r\n");
+    j.reqs[2] = CLOSE_REQ("/static/hello.txt", "Range: bytes=-3\r\n");
+    j.reqs[3] = CLOSE_REQ("/static/hello.txt", "Range: bytes=99-\r\n");
+    j.reqs[4] = CLOSE_REQ("/static/%2e%2e/%2e%2e/etc/passwd", "");
+    j.reqs[5] = CLOSE_REQ("/static/escape", "");
+    j.reqs[6] = CLOSE_REQ("/static", "");
+    j.reqs[7] = "HEAD /static/hello.txt HTTP/1.1\r\nHost: t\r\n"
+                "Connection: close\r\n\r\n";
+    assert_int_equal(cio_run(static_main, &j, NULL), 0);
+    assert_non_null(strstr(j.out[0], "200 OK"));
+    assert_non_null(strstr(j.out[0], "Content-Type: text/plain"));
+    assert_non_null(strstr(j.out[0], "Accept-Ranges: bytes"));
+    assert_non_null(strstr(j.out[0], "\r\n\r\n0123456789abcdef"));
+    char *etag = strstr(j.out[0], "ETag: ");
+    assert_non_null(etag);
+    assert_non_null(strstr(j.out[1], "206 Partial Content"));
+    assert_non_null(strstr(j.out[1], "Content-Range: bytes 2-5/16"));
+    assert_non_null(strstr(j.out[1], "\r\n\r\n2345"));
+    assert_non_null(strstr(j.out[2], "Content-Range: bytes 13-15/16"));
+    assert_non_null(strstr(j.out[2], "\r\n\r\ndef"));
+    assert_non_null(strstr(j.out[3], "416"));
+    assert_non_null(strstr(j.out[3], "Content-Range: bytes */16"));
+    assert_non_null(strstr(j.out[4], "404 Not Found"));
+    assert_non_null(strstr(j.out[5], "404 Not Found"));
+    assert_non_null(strstr(j.out[6], "<h1>index</h1>"));
+    assert_non_null(strstr(j.out[7], "Content-Length: 16"));
+    assert_null(strstr(j.out[7], "0123"));
+
+    /* Conditional: the ETag just received gives a 304. */
+    char *eol = strstr(etag, "\r\n");
+    assert_non_null(eol);
+    static char cond[256], ims[256];
+    snprintf(cond, sizeof(cond), "GET /static/hello.txt HTTP/1.1\r\nHost: t"
+             "\r\nConnection: close\r\nIf-None-Match: %.*s\r\n\r\n",
+             (int)(eol - etag - 6), etag + 6);
+    char *lm = strstr(j.out[0], "Last-Modified: ");
+    assert_non_null(lm);
+    char *lme = strstr(lm, "\r\n");
+    snprintf(ims, sizeof(ims), "GET /static/hello.txt HTTP/1.1\r\nHost: t"
+             "\r\nConnection: close\r\nIf-Modified-Since: %.*s\r\n\r\n",
+             (int)(lme - lm - 15), lm + 15);
+    memset(&j, 0, sizeof(j));
+    j.reqs[0] = cond;
+    j.reqs[1] = ims;
+    j.reqs[2] = CLOSE_REQ("/static/hello.txt", "If-None-Match: \"other\"\r\n");
+    assert_int_equal(cio_run(static_main, &j, NULL), 0);
+    assert_non_null(strstr(j.out[0], "304 Not Modified"));
+    assert_null(strstr(j.out[0], "0123"));
+    assert_non_null(strstr(j.out[1], "304 Not Modified"));
+    assert_non_null(strstr(j.out[2], "200 OK"));
+
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", static_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void route_errors(void **state)
 {
     (void)state;
@@ -1237,6 +1340,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(many_connections, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
+    cmocka_unit_test(static_files),
     cmocka_unit_test(route_errors),
 };
 
