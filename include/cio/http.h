@@ -141,6 +141,73 @@ CIO_API int cio_http_app_on_start(cio_http_app *app,
                                   void *arg);
 
 /* ======================================================================
+ * Middleware, blueprints, error handlers
+ * ====================================================================== */
+
+/* Middleware kinds. */
+#define CIO_HTTP_MW_REQUEST 0  /* before the handler, registration order */
+#define CIO_HTTP_MW_RESPONSE 1 /* after it, reverse registration order */
+
+/* sanic's @app.middleware('request') / ('response'): fn(req, res, arg)
+ * (a coroutine on the connection's task; arg borrowed for the app's life).
+ * Request middleware runs for requests that matched a route, before the
+ * handler; one that fills res answers the request (the handler and the
+ * remaining request middleware are skipped). Response middleware runs on
+ * every response the app produced (the handler's, 404, 405, OPTIONS, 500;
+ * not on rejections of malformed requests) and may change it. A negative
+ * return makes the response a 500. Returns: 0. Errors: -EINVAL (NULL,
+ * unknown kind), -EBUSY (server running), -ENOMEM. */
+typedef int (*cio_http_middleware)(cio_http_request *req,
+                                   cio_http_response *res, void *arg);
+CIO_API int cio_http_app_middleware(cio_http_app *app, int kind,
+                                    cio_http_middleware fn, void *arg);
+
+/* sanic's Blueprint(name, url_prefix): a group of routes with a URL
+ * prefix and middleware of its own, which runs after the app's request
+ * middleware and before the app's response middleware, for the group's
+ * routes only. */
+typedef struct cio_http_blueprint cio_http_blueprint;
+
+/* Creates a blueprint; name and url_prefix (e.g. "/api", NULL or "" for
+ * none, no trailing slash) are copied. Returns: 0 and *out. Errors:
+ * -EINVAL, -ENOMEM; *out is NULL on failure. */
+CIO_API int cio_http_blueprint_new(cio_http_blueprint **out, const char *name,
+                                   const char *url_prefix);
+
+/* Frees a blueprint that was never given to an app (NULL ignored). */
+CIO_API void cio_http_blueprint_free(cio_http_blueprint *bp);
+
+/* Adds a route to the blueprint (pattern relative to its prefix; "/" is
+ * the prefix itself). Checked when the blueprint is registered. Returns:
+ * 0. Errors: -EINVAL, -EBUSY (already registered), -ENOMEM. */
+CIO_API int cio_http_blueprint_route(cio_http_blueprint *bp,
+                                     const char *pattern,
+                                     cio_http_handler handler, void *arg,
+                                     unsigned methods);
+
+/* Middleware for the blueprint's routes (kinds as for the app). Returns:
+ * 0. Errors: -EINVAL, -ENOMEM. */
+CIO_API int cio_http_blueprint_middleware(cio_http_blueprint *bp, int kind,
+                                          cio_http_middleware fn, void *arg);
+
+/* sanic's app.blueprint(bp): registers every route of bp under its prefix.
+ * Takes bp whatever the outcome (it is freed with the app). A conflict
+ * between two routes of bp registers none of them; a conflict with a
+ * route already in the app stops there (the routes of bp before it stay
+ * registered). Returns: 0. Errors: as cio_http_route
+ * (cio_http_app_error says which route), -EBUSY (bp given twice, or the
+ * server is running: bp not taken), -EINVAL (NULL: not taken). */
+CIO_API int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp);
+
+/* A custom error page (sanic's @app.exception): for the responses the
+ * server itself makes with status 404, 405 or 500, handler(req, res, arg)
+ * fills res instead (res already holds the default; the status may be
+ * changed). If it fails, the default is sent. Returns: 0. Errors: -EINVAL
+ * (status not 404/405/500), -EBUSY, -ENOMEM. */
+CIO_API int cio_http_app_error_handler(cio_http_app *app, int status,
+                                       cio_http_handler handler, void *arg);
+
+/* ======================================================================
  * Running
  * ====================================================================== */
 
@@ -179,7 +246,9 @@ CIO_API int cio_http_server_port(const cio_http_server *srv);
 /* Stops accepting, cancels every connection's task (handlers see
  * -ECANCELED at their suspension point), waits for them to end and frees
  * the server (NULL ignored). Returns: 0. Errors: -EINVAL (outside a task
- * of the server's loop). Suspends. */
+ * of the server's loop; nothing done), -ECANCELED (the caller was
+ * cancelled while waiting: the close still completed and srv is freed).
+ * Suspends. */
 CIO_API int cio_http_server_close(cio_http_server *srv);
 
 /* ======================================================================
@@ -290,6 +359,24 @@ CIO_API int cio_http_response_empty(cio_http_response *res, int status);
 /* A redirect to location (status 0: 302). */
 CIO_API int cio_http_response_redirect(cio_http_response *res,
                                        const char *location, int status);
+
+/* A file as the response (sanic's file()): path (borrowed for the call)
+ * is opened now and sent with sendfile(2) after the head. Honours
+ * If-None-Match / If-Modified-Since (304), a single "Range: bytes=" range
+ * (206 with Content-Range; 416 when unsatisfiable; several ranges get the
+ * whole file), sets ETag, Last-Modified, Accept-Ranges and Content-Type by
+ * extension. A missing file is a 404 response (403 if not readable), not
+ * an error. Returns: 0. Errors: -EINVAL, -ENOMEM. */
+CIO_API int cio_http_response_file(cio_http_request *req,
+                                   cio_http_response *res, const char *path);
+
+/* sanic's app.static(prefix, dir): serves the files under dir (resolved
+ * now) at prefix/<path> for GET and HEAD, index.html for directories.
+ * Requests with ".", ".." or empty segments, or whose file resolves
+ * (symbolic links followed) outside dir, get 404. Returns: 0. Errors: as
+ * cio_http_route, -ENOENT (no dir), -errno. */
+CIO_API int cio_http_app_static(cio_http_app *app, const char *prefix,
+                                const char *dir);
 
 /* Changes the status of the response set so far. */
 CIO_API int cio_http_response_status(cio_http_response *res, int status);

@@ -79,12 +79,32 @@ int cio_http_app_new(cio_http_app **out, const char *name)
     return 0;
 }
 
+static void bp_destroy(cio_http_blueprint *bp)
+{
+    for (size_t i = 0; i < bp->nroutes; i++)
+        free(bp->routes[i].pattern);
+    free(bp->routes);
+    free(bp->mw[0].v);
+    free(bp->mw[1].v);
+    free(bp->name);
+    free(bp->prefix);
+    free(bp);
+}
+
 int cio_http_app_free(cio_http_app *app)
 {
     if (!app)
         return 0;
     if (atomic_load(&app->running))
         return -EBUSY;
+    while (app->bps) {
+        cio_http_blueprint *n = app->bps->next;
+        bp_destroy(app->bps);
+        app->bps = n;
+    }
+    free(app->mw[0].v);
+    free(app->mw[1].v);
+    cio__http_static_free_all(app);
     cio__router_free(app->router);
     while (app->targets) {
         route_target *n = app->targets->next;
@@ -96,8 +116,9 @@ int cio_http_app_free(cio_http_app *app)
     return 0;
 }
 
-int cio_http_route(cio_http_app *app, const char *pattern,
-                   cio_http_handler handler, void *arg, unsigned methods)
+static int add_route(cio_http_app *app, const char *pattern,
+                     cio_http_handler handler, void *arg, unsigned methods,
+                     cio_http_blueprint *bp)
 {
     if (!app || !pattern || !handler)
         return -EINVAL;
@@ -117,6 +138,7 @@ int cio_http_route(cio_http_app *app, const char *pattern,
         return -ENOMEM;
     t->fn = handler;
     t->arg = arg;
+    t->bp = bp;
     int r = cio__router_add(app->router, pattern, methods, t, app->err,
                             sizeof(app->err));
     if (r < 0) {
@@ -125,6 +147,148 @@ int cio_http_route(cio_http_app *app, const char *pattern,
     }
     t->next = app->targets;
     app->targets = t;
+    return 0;
+}
+
+int cio_http_route(cio_http_app *app, const char *pattern,
+                   cio_http_handler handler, void *arg, unsigned methods)
+{
+    return add_route(app, pattern, handler, arg, methods, NULL);
+}
+
+int cio__mw_add(mw_list *l, cio_http_middleware fn, void *arg)
+{
+    mw *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
+    l->v[l->n].fn = fn;
+    l->v[l->n].arg = arg;
+    l->n++;
+    return 0;
+}
+
+int cio_http_app_middleware(cio_http_app *app, int kind,
+                            cio_http_middleware fn, void *arg)
+{
+    if (!app || !fn || (kind != CIO_HTTP_MW_REQUEST &&
+                        kind != CIO_HTTP_MW_RESPONSE))
+        return -EINVAL;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    return cio__mw_add(&app->mw[kind], fn, arg);
+}
+
+int cio_http_blueprint_new(cio_http_blueprint **out, const char *name,
+                           const char *url_prefix)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (url_prefix && *url_prefix &&
+        (url_prefix[0] != '/' || url_prefix[strlen(url_prefix) - 1] == '/'))
+        return -EINVAL;
+    cio_http_blueprint *bp = calloc(1, sizeof(*bp));
+    if (!bp)
+        return -ENOMEM;
+    bp->name = strdup(name ? name : "");
+    bp->prefix = strdup(url_prefix ? url_prefix : "");
+    if (!bp->name || !bp->prefix) {
+        bp_destroy(bp);
+        return -ENOMEM;
+    }
+    *out = bp;
+    return 0;
+}
+
+void cio_http_blueprint_free(cio_http_blueprint *bp)
+{
+    if (bp && !bp->registered)
+        bp_destroy(bp);
+}
+
+int cio_http_blueprint_route(cio_http_blueprint *bp, const char *pattern,
+                             cio_http_handler handler, void *arg,
+                             unsigned methods)
+{
+    if (!bp || !pattern || !handler || pattern[0] != '/')
+        return -EINVAL;
+    if (bp->registered)
+        return -EBUSY;
+    bp_route *v = realloc(bp->routes, (bp->nroutes + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    bp->routes = v;
+    size_t pl = strlen(bp->prefix), rl = strlen(pattern);
+    /* "/" is the prefix itself. */
+    char *full = malloc(pl + rl + 1);
+    if (!full)
+        return -ENOMEM;
+    memcpy(full, bp->prefix, pl);
+    if (pl && rl == 1)
+        full[pl] = '\0';
+    else
+        memcpy(full + pl, pattern, rl + 1);
+    bp->routes[bp->nroutes].pattern = full;
+    bp->routes[bp->nroutes].fn = handler;
+    bp->routes[bp->nroutes].arg = arg;
+    bp->routes[bp->nroutes].methods = methods;
+    bp->nroutes++;
+    return 0;
+}
+
+int cio_http_blueprint_middleware(cio_http_blueprint *bp, int kind,
+                                  cio_http_middleware fn, void *arg)
+{
+    if (!bp || !fn || (kind != CIO_HTTP_MW_REQUEST &&
+                       kind != CIO_HTTP_MW_RESPONSE))
+        return -EINVAL;
+    return cio__mw_add(&bp->mw[kind], fn, arg);
+}
+
+int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp)
+{
+    if (!app || !bp)
+        return -EINVAL;
+    if (bp->registered || atomic_load(&app->running))
+        return -EBUSY;
+    /* The app takes bp whatever happens: routes registered before a
+     * failing one refer to it. Routes are checked against each other on a
+     * scratch router first, so a conflict inside bp registers nothing. */
+    bp->registered = 1;
+    bp->next = app->bps;
+    app->bps = bp;
+    cio__router *scratch;
+    if (cio__router_new(&scratch) < 0)
+        return -ENOMEM;
+    static int dummy;
+    int r = 0;
+    for (size_t i = 0; i < bp->nroutes && r == 0; i++) {
+        unsigned m = bp->routes[i].methods ? bp->routes[i].methods
+                                           : CIO_HTTP_GET;
+        r = cio__router_add(scratch, bp->routes[i].pattern, m, &dummy,
+                            app->err, sizeof(app->err));
+    }
+    cio__router_free(scratch);
+    for (size_t i = 0; i < bp->nroutes && r == 0; i++) {
+        bp_route *rt = &bp->routes[i];
+        r = add_route(app, rt->pattern, rt->fn, rt->arg, rt->methods, bp);
+    }
+    return r;
+}
+
+int cio_http_app_error_handler(cio_http_app *app, int status,
+                               cio_http_handler handler, void *arg)
+{
+    if (!app || !handler)
+        return -EINVAL;
+    int i = status == 404 ? 0 : status == 405 ? 1 : status == 500 ? 2 : -1;
+    if (i < 0)
+        return -EINVAL;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    app->errh[i].fn = handler;
+    app->errh[i].arg = arg;
     return 0;
 }
 
@@ -245,8 +409,14 @@ static int acceptor(void *arg, void **result)
             c->next->prev = c;
         srv->conns = c;
         srv->nconns++;
-        if (cio_future_add_done_callback(c->task, conn_done, c) < 0)
-            cio_task_cancel(c->task, NULL); /* cleaned up below never */
+        if (cio_future_add_done_callback(c->task, conn_done, c) < 0) {
+            /* No room for the callback: end the task and clean up here. */
+            cio_task_cancel(c->task, NULL);
+            int ar = cio_await(c->task, NULL);
+            conn_done(c->task, c);
+            if (ar == -ECANCELED && cio_task_cancelling(cio_current_task()))
+                return ar;
+        }
     }
 }
 
@@ -300,15 +470,16 @@ int cio_http_server_close(cio_http_server *srv)
     cio__http_listener_close(&srv->lis);
     for (conn *c = srv->conns; c; c = c->next)
         cio_task_cancel(c->task, NULL);
-    while (srv->conns) {
-        if (cio_sleep(CIO_MS) == -ECANCELED) {
-            /* Keep waiting: the connections must end before srv goes. */
-            cio_task_uncancel(cio_current_task());
-        }
-    }
+    /* The connections' done callbacks unlink them. If the closer is
+     * cancelled meanwhile it keeps waiting (srv must outlive them) and
+     * reports -ECANCELED at the end. */
+    int rc = 0;
+    while (srv->conns)
+        if (cio_sleep(CIO_MS) == -ECANCELED)
+            rc = -ECANCELED;
     atomic_fetch_sub(&srv->app->running, 1);
     free(srv);
-    return 0;
+    return rc;
 }
 
 /* ---- cio_http_run: workers ------------------------------------------------ */

@@ -13,11 +13,46 @@
 #include "parse.h"
 #include "router.h"
 
+typedef struct mw {
+    cio_http_middleware fn;
+    void *arg;
+} mw;
+
+typedef struct mw_list {
+    mw *v;
+    size_t n;
+} mw_list;
+
+int cio__mw_add(mw_list *l, cio_http_middleware fn, void *arg);
+
+typedef struct bp_route {
+    char *pattern;
+    cio_http_handler fn;
+    void *arg;
+    unsigned methods;
+} bp_route;
+
+struct cio_http_blueprint {
+    char *name;
+    char *prefix;
+    bp_route *routes;
+    size_t nroutes;
+    mw_list mw[2]; /* request, response */
+    int registered;
+    struct cio_http_blueprint *next; /* the app's list, for freeing */
+};
+
 typedef struct route_target {
     cio_http_handler fn;
     void *arg;
+    struct cio_http_blueprint *bp; /* NULL: an app route */
     struct route_target *next; /* the app's list, for freeing */
 } route_target;
+
+typedef struct err_handler {
+    cio_http_handler fn;
+    void *arg;
+} err_handler;
 
 struct cio_http_app {
     char *name;
@@ -26,6 +61,11 @@ struct cio_http_app {
     cio_http_config cfg;
     cio__http_limits lim;
     char err[256];
+    mw_list mw[2];        /* request, response middleware */
+    struct cio_http_blueprint *bps;
+    err_handler errh[3];  /* 404, 405, 500 */
+    struct static_dir **statics; /* cio_http_app_static's directories */
+    size_t nstatics;
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     atomic_int running;   /* servers running it */
@@ -69,6 +109,9 @@ struct cio_http_response {
     const char *ctype; /* static or in hdrs */
     hbuf body;
     hbuf hdrs; /* "Name: value\r\n"... */
+    int has_file; /* the body is file_len bytes of file_fd at file_off */
+    int file_fd;
+    uint64_t file_off, file_len;
 };
 
 struct cio_http_request {
@@ -125,6 +168,10 @@ int cio__http_response_serialize(cio_http_response *res, hbuf *out,
 int cio__http_error_response(hbuf *out, int status, int close,
                              const char *allow);
 const char *cio__http_reason(int status);
+
+/* static.c */
+void cio__http_response_close_file(cio_http_response *res);
+void cio__http_static_free_all(cio_http_app *app);
 
 /* request.c */
 void cio__http_request_done(cio_http_request *req);

@@ -101,6 +101,20 @@ int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n)
     return 0;
 }
 
+int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,
+                          size_t count)
+{
+    while (count > 0) {
+        ssize_t n = cio_socket_sendfile(io->sock, in_fd, off, count);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return -EIO; /* the file shrank under us */
+        count -= (size_t)n;
+    }
+    return 0;
+}
+
 void cio__http_io_shutdown(cio__http_io *io)
 {
     if (io->sock)

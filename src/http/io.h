@@ -33,6 +33,10 @@ ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n);
 /* Writes all of iov[0..n) (gathered: one writev when the kernel takes it
  * all). Returns 0 or -errno. Suspends. */
 int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n);
+/* Sends count bytes of in_fd from *off (advanced). Returns 0 or -errno.
+ * Suspends. */
+int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,
+                          size_t count);
 /* Half-closes the write side (for a lingering close). */
 void cio__http_io_shutdown(cio__http_io *io);
 void cio__http_io_close(cio__http_io *io);

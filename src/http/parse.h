@@ -131,6 +131,10 @@ long cio__http_body_decode(cio__http_body *b, const char *in, size_t len,
  * lower-case literal. */
 int cio__http_ieq(const char *s, size_t n, const char *lit);
 
+/* Selects the SSE4.2 scan (on != 0, where the CPU has it) or the scalar
+ * one, for tests and benchmarks. Returns the previous setting. */
+int cio__http_parse_set_simd(int on);
+
 /* Token characters of RFC 9110 section 5.6.2. */
 int cio__http_is_tchar(unsigned char c);
 

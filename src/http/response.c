@@ -145,6 +145,7 @@ static const char *date_header(size_t *len)
 
 void cio__http_response_reset(cio_http_response *res)
 {
+    cio__http_response_close_file(res);
     res->status = 0;
     res->set = 0;
     res->ctype = NULL;
@@ -154,6 +155,7 @@ void cio__http_response_reset(cio_http_response *res)
 
 void cio__http_response_free(cio_http_response *res)
 {
+    cio__http_response_close_file(res);
     cio__hbuf_free(&res->body);
     cio__hbuf_free(&res->hdrs);
 }
@@ -163,6 +165,7 @@ static int set_body(cio_http_response *res, int status, const char *ctype,
 {
     if (!res || status < 100 || status > 599 || (len && !data))
         return -EINVAL;
+    cio__http_response_close_file(res);
     res->body.len = 0;
     if (cio__hbuf_append(&res->body, data, len) < 0)
         return -ENOMEM;
@@ -359,7 +362,9 @@ int cio__http_response_serialize(cio_http_response *res, hbuf *out,
         p += 16 + cl;
     }
     if (!no_body)
-        p += sprintf(p, "Content-Length: %zu\r\n", res->body.len);
+        p += sprintf(p, "Content-Length: %llu\r\n",
+                     res->has_file ? (unsigned long long)res->file_len
+                                   : (unsigned long long)res->body.len);
     if (!keep_alive) {
         memcpy(p, "Connection: close\r\n", 19);
         p += 19;
@@ -373,7 +378,7 @@ int cio__http_response_serialize(cio_http_response *res, hbuf *out,
     }
     memcpy(p, "\r\n", 2);
     p += 2;
-    if (!head_only && !no_body && res->body.len) {
+    if (!head_only && !no_body && !res->has_file && res->body.len) {
         memcpy(p, res->body.p, res->body.len);
         p += res->body.len;
     }

@@ -229,6 +229,55 @@ static long read_body(conn *c, size_t head_len, int64_t deadline)
     return (long)r;
 }
 
+/* Runs a middleware list forwards (request) or backwards (response).
+ * Returns < 0 on failure; for request middleware, 1 once one answered. */
+static int run_mw(const mw_list *l, int backwards, cio_http_request *req,
+                  cio_http_response *res)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        const mw *m = &l->v[backwards ? l->n - 1 - k : k];
+        int r = m->fn(req, res, m->arg);
+        if (r < 0)
+            return r;
+        if (!backwards && res->set)
+            return 1;
+    }
+    return 0;
+}
+
+/* The server's own 404/405/500, through the app's error handler if any. */
+static void server_error(conn *c, int status, const char *allow)
+{
+    cio_http_response *res = &c->res;
+    cio__http_response_reset(res);
+    cio_http_response_text(res, status, status == 404   ? "Not Found\n"
+                                        : status == 405 ? "Method Not Allowed\n"
+                                                        : "Internal Server "
+                                                          "Error\n");
+    if (allow)
+        cio_http_response_header(res, "Allow", allow);
+    const err_handler *eh =
+        &c->app->errh[status == 404 ? 0 : status == 405 ? 1 : 2];
+    if (!eh->fn)
+        return;
+    int r = eh->fn(&c->req, res, eh->arg);
+    if (r < 0 || !res->set) {
+        cio__http_response_reset(res);
+        cio_http_response_text(res, status, cio__http_reason(status));
+        if (allow)
+            cio_http_response_header(res, "Allow", allow);
+    }
+}
+
+static void handler_failed(conn *c, int r)
+{
+    const cio__http_msg *m = &c->req.msg;
+    fprintf(stderr, "cio-http: %s %.*s: handler %s\n",
+            c->app->name ? c->app->name : "app", (int)m->target_len, m->target,
+            r < 0 ? cio_strerror(r) : "set no response");
+    server_error(c, 500, NULL);
+}
+
 static int dispatch(conn *c, int *keep_alive)
 {
     cio_http_request *req = &c->req;
@@ -239,6 +288,8 @@ static int dispatch(conn *c, int *keep_alive)
     int head_only = mb == CIO__M_HEAD;
     cio__http_response_reset(res);
     char allow[96];
+    route_target *t = NULL;
+    int r;
     if (m->target_len == 1 && m->target[0] == '*') {
         if (mb != CIO__M_OPTIONS)
             return -400;
@@ -247,7 +298,7 @@ static int dispatch(conn *c, int *keep_alive)
         cio_http_response_header(res, "Allow", allow);
         goto done;
     }
-    int r = split_target(req);
+    r = split_target(req);
     if (r < 0)
         return r;
     if (mb == CIO__M_OTHER) {
@@ -259,36 +310,57 @@ static int dispatch(conn *c, int *keep_alive)
     cio__router_lookup(app->router, mb, req->path, req->path_len,
                        &req->match);
     if (req->match.status) {
-        int st = req->match.status;
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
-        cio_http_response_text(res, st, st == 404 ? "Not Found\n"
-                                                  : "Method Not Allowed\n");
-        if (st == 405)
-            cio_http_response_header(res, "Allow", allow);
-        goto done;
+        server_error(c, req->match.status,
+                     req->match.status == 405 ? allow : NULL);
+        goto response_mw;
     }
     if (!req->match.handler) { /* OPTIONS, answered here */
         cio_http_response_empty(res, 204);
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
         cio_http_response_header(res, "Allow", allow);
-        goto done;
+        goto response_mw;
     }
-    route_target *t = req->match.handler;
-    r = t->fn(req, res, t->arg);
+    t = req->match.handler;
+    r = run_mw(&app->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+    if (r == 0 && t->bp)
+        r = run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+    if (r == 0)
+        r = t->fn(req, res, t->arg);
     if (r == -ECANCELED)
         return r;
-    if (r < 0 || !res->set) {
-        fprintf(stderr, "cio-http: %s %.*s: handler %s\n",
-                app->name ? app->name : "app", (int)m->target_len, m->target,
-                r < 0 ? cio_strerror(r) : "set no response");
-        cio__http_response_reset(res);
-        cio_http_response_text(res, 500, "Internal Server Error\n");
-    }
+    if (r < 0 || !res->set)
+        handler_failed(c, r);
+response_mw:
+    r = 0;
+    if (t && t->bp)
+        r = run_mw(&t->bp->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+    if (r == 0)
+        r = run_mw(&app->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+    if (r == -ECANCELED)
+        return r;
+    if (r < 0)
+        handler_failed(c, r);
 done:
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
     if (app->cfg.access_log)
-        access_log(c, res->status, res->body.len);
+        access_log(c, res->status,
+                   res->has_file ? (size_t)res->file_len : res->body.len);
+    if (r == 0 && res->has_file && !head_only && res->file_len) {
+        /* The head (and any earlier pipelined responses) first. */
+        r = flush(c);
+        if (r == 0) {
+            off_t off = (off_t)res->file_off;
+            cio_timeout wt;
+            r = cio_timeout_begin(&wt, app->cfg.write_timeout);
+            if (r == 0)
+                r = cio_timeout_end(&wt, cio__http_io_sendfile(
+                                            &c->io, res->file_fd, &off,
+                                            (size_t)res->file_len));
+        }
+    }
+    cio__http_response_close_file(res);
     return r;
 }
 

@@ -84,7 +84,19 @@ static size_t describe(const char *data, size_t len, size_t split, int flags,
 #undef OUT
 }
 
+static void check_splits_once(const char *msg, int flags, const char *want);
+
+/* Every split point, with the SSE4.2 scan and with the scalar one. */
 static void check_all_splits(const char *msg, int flags, const char *want)
+{
+    int was = cio__http_parse_set_simd(0);
+    check_splits_once(msg, flags, want);
+    cio__http_parse_set_simd(1);
+    check_splits_once(msg, flags, want);
+    cio__http_parse_set_simd(was);
+}
+
+static void check_splits_once(const char *msg, int flags, const char *want)
 {
     char whole[8192], part[8192];
     size_t len = strlen(msg);
@@ -131,6 +143,35 @@ static void chunked_extensions_trailers(void **state)
         0,
         "POST /up 1.1|Host=a|Transfer-Encoding=chunked|ka=1|ex=0"
         "|body=hello world;");
+}
+
+static void long_values_simd_blocks(void **state)
+{
+    (void)state;
+    /* Values and targets longer than 16 bytes, with the stop byte at every
+     * position of a block: the SIMD scan and the scalar one agree. */
+    char req[512], want[512];
+    for (int k = 0; k < 40; k++) {
+        char val[64];
+        memset(val, 'v', sizeof(val));
+        val[k] = '\x01'; /* a control byte at position k */
+        snprintf(req, sizeof(req), "GET /%.*s HTTP/1.1\r\nHost: a\r\n"
+                 "X: %.*s\r\n\r\n", 20 + k, "abcdefghijklmnopqrstuvwxyz"
+                 "abcdefghijklmnopqrstuvwxyz0123456789", 48, val);
+        check_all_splits(req, 0, "E400;");
+        val[k] = '\xe9'; /* obs-text: allowed */
+        snprintf(req, sizeof(req), "GET /t HTTP/1.1\r\nHost: a\r\n"
+                 "X: %.*s\r\n\r\n", 48, val);
+        snprintf(want, sizeof(want), "GET /t 1.1|Host=a|X=%.*s|ka=1|ex=0"
+                 "|body=;", 48, val);
+        check_all_splits(req, 0, want);
+        char target[64];
+        memset(target, 't', sizeof(target));
+        target[k] = ' '; /* a space inside the target at position k */
+        snprintf(req, sizeof(req), "GET /%.*s HTTP/1.1\r\nHost: a\r\n\r\n",
+                 48, target);
+        check_all_splits(req, 0, "E400;");
+    }
 }
 
 static void pipelined(void **state)
@@ -319,9 +360,20 @@ static const bad_case bad[] = {
     {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "slash in Host"},
     {NULL, 0, NULL}};
 
+static void rejections_once(void);
+
 static void rejections(void **state)
 {
     (void)state;
+    int was = cio__http_parse_set_simd(0);
+    rejections_once();
+    cio__http_parse_set_simd(1);
+    rejections_once();
+    cio__http_parse_set_simd(was);
+}
+
+static void rejections_once(void)
+{
     for (const bad_case *c = bad; c->raw; c++) {
         char want[16], got[256];
         snprintf(want, sizeof(want), "E%d;", c->status);
@@ -416,6 +468,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(get_simple),
     cmocka_unit_test(post_content_length),
     cmocka_unit_test(chunked_extensions_trailers),
+    cmocka_unit_test(long_values_simd_blocks),
     cmocka_unit_test(pipelined),
     cmocka_unit_test(pipelined_chunked_then_get),
     cmocka_unit_test(http10_keep_alive),
