@@ -207,6 +207,19 @@ static void kill9_worker_mid_job(void **state)
     teardown_all();
 }
 
+/* Runs cio-queue against the test's server; its stdout into out. */
+static void tool(const char *what, char *out, size_t cap)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "%s -p %d -q %s %s", QUEUE_TOOL, g_srv.port,
+             Q, what);
+    FILE *p = popen(line, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+}
+
 /* ---- poison jobs -------------------------------------------------------- */
 
 static void poison_dead_letter(void **state)
@@ -241,6 +254,20 @@ static void poison_dead_letter(void **state)
     assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 0);
     cio_redis_executor_free(ex);
     assert_int_equal(stop_worker(w, SIGTERM), 0);
+
+    /* The operator's tool. */
+    char out[2048];
+    tool("stats", out, sizeof(out));
+    assert_non_null(strstr(out, "dead-letter  3\n"));
+    assert_non_null(strstr(out, "retried      4\n")); /* 2 + 0 + 2 */
+    assert_non_null(strstr(out, "depth        0\n"));
+    tool("requeue", out, sizeof(out));
+    assert_string_equal(out, "requeued 3\n");
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 0);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 3);
+    tool("purge", out, sizeof(out));
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":jobs")), 0);
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":stat:dead")), 0);
     teardown_all();
 }
 
