@@ -283,6 +283,122 @@ CIO_API int cio_redis_sync_command(cio_redis_sync *s, int argc,
  * ignored. Returns: 0. */
 CIO_API int cio_redis_sync_free(cio_redis_sync *s);
 
+
+/* ======================================================================
+ * Distributed executor on Redis Streams
+ * Submitters and worker processes on any number of machines share a
+ * queue name. Jobs go to the stream <queue>:jobs, read by the workers'
+ * consumer group "workers" (XREADGROUP); a worker acknowledges a job
+ * (XACK, XDEL) only once its result is written to the submitter's own
+ * result stream <queue>:results:<submitter>, so a worker killed mid-job
+ * leaves it pending and another worker takes it over (XAUTOCLAIM) once it
+ * has been idle for claim_idle. Delivery is at least once: every start of
+ * a job increments <queue>:runs:<job>, and the result carries that count
+ * (runs > 1: the job was re-run after a crash, a timeout or an error); a
+ * result already recorded (<queue>:done:<job>) is never recorded twice.
+ * A failing or timed-out job is retried with doubling back-off until
+ * max_tries runs, then written to <queue>:dead (the dead-letter stream)
+ * and its error returned to the submitter. Jobs are named functions
+ * registered in every worker (never pointers); arguments and results are
+ * byte buffers. Statistics: <queue>:stat:{done,retried,dead}, heartbeats
+ * in the hash <queue>:workers (see the cio-queue tool).
+ * ====================================================================== */
+
+/* A job: runs as a coroutine on the worker's loop (it may suspend; it
+ * runs concurrently with up to concurrency - 1 others) and must not block
+ * the thread. in is borrowed for the call. On success it returns 0 and
+ * sets out->data (malloc'ed, taken by the worker; NULL for an empty
+ * result) and out->len. Returns: 0, or a negative error (the run fails:
+ * retried, then dead-lettered). */
+typedef int (*cio_redis_job_fn)(const void *in, size_t in_len,
+                                cio_bytes *out);
+
+/* Registers fn under name (borrowed: a string literal) in this process,
+ * for cio_redis_worker_run. Returns: 0. Errors: -EINVAL, -EEXIST (name
+ * taken by another function), -ENOSPC (256 functions). */
+CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn);
+
+typedef struct cio_redis_queue_opts {
+    const char *queue;       /* key prefix (NULL: "cioq") */
+    unsigned concurrency;    /* worker: jobs run at once (0: 4) */
+    int64_t job_timeout;     /* ns; a run lasting longer fails with
+                              * -ETIMEDOUT (0: 30 s) */
+    int64_t claim_idle;      /* ns a job may stay unacknowledged before
+                              * another worker takes it over (0:
+                              * job_timeout + 5 s; never below that) */
+    unsigned max_tries;      /* runs before dead-lettering (0: 3) */
+    int64_t retry_backoff;   /* first retry delay, doubling (0: 100 ms) */
+    int64_t result_ttl;      /* result streams and done markers expire
+                              * after this (0: 1 hour) */
+    const char *name;        /* worker consumer name / submitter id
+                              * (NULL: host-pid-random) */
+    cio_redis_opts redis;    /* connection options */
+} cio_redis_queue_opts;
+
+#define CIO_REDIS_QUEUE_OPTS_INIT                                              \
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, CIO_REDIS_OPTS_INIT}
+
+/* Runs a worker in the calling thread until SIGTERM or SIGINT: a loop of
+ * its own with `concurrency` job tasks, a reaper taking over jobs of dead
+ * workers and a heartbeat. On the signal it drains gracefully: stops
+ * taking jobs, lets the running ones finish (their results are sent), and
+ * returns. opts borrowed for the call. Returns: 0 after a drain. Errors:
+ * -EINVAL, -EBUSY (a loop already runs in this thread), the first
+ * connection error if Redis cannot be reached at start. */
+CIO_API int cio_redis_worker_run(const char *host, int port,
+                                 const cio_redis_queue_opts *opts);
+
+/* What a job's concurrent future holds on success (borrowed: owned by the
+ * executor, valid until cio_redis_executor_free). */
+typedef struct cio_redis_job_result {
+    const void *data;
+    size_t len;
+    unsigned runs;          /* > 1: delivered more than once */
+    const char *worker;     /* the consumer that ran it */
+} cio_redis_job_result;
+
+typedef struct cio_redis_executor cio_redis_executor;
+
+/* Creates a submitter (a loop in a private thread talks to Redis; any
+ * thread may submit). opts and host copied. Returns: 0 and *out. Errors:
+ * -EINVAL, -ENOMEM, -EAGAIN, the connection error if Redis cannot be
+ * reached. */
+CIO_API int cio_redis_executor_new(const char *host, int port,
+                                   const cio_redis_queue_opts *opts,
+                                   cio_redis_executor **out);
+
+/* Queues the job fn(in) (fn: a registered name, copied; in copied, may be
+ * NULL when len is 0). The future completes with a const
+ * cio_redis_job_result * or the job's error (message: where and after how
+ * many runs), -ENOENT (no worker knows fn: dead-lettered), CIO_EREDIS_*
+ * (could not be queued). cio_cfuture_cancel on a job not yet started by a
+ * worker cancels it there too (it is skipped, never run); once started its
+ * result is ignored. Returns: 0 and one reference in *out (NULL:
+ * fire-and-forget). Errors: -EINVAL, -ESHUTDOWN, -ENOMEM. Blocks only to
+ * hand the job to the loop thread. */
+CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
+                                      const void *in, size_t len,
+                                      cio_cfuture **out);
+
+/* Executor.map: submits fn(ins[i]) for i in [0, n) and stores the futures
+ * in argument order in outs (one reference each); read them in order with
+ * cio_cfuture_result, or in completion order with
+ * cio_cfuture_as_completed_new. Returns: 0. Errors: as submit (futures
+ * already stored stay valid; the rest of outs is NULL). */
+CIO_API int cio_redis_executor_map(cio_redis_executor *ex, const char *fn,
+                                   const cio_bytes *ins, size_t n,
+                                   cio_cfuture **outs);
+
+/* Stops accepting jobs; cancel_futures cancels those not yet done (and on
+ * the workers, those not started); wait blocks until every future is
+ * done. Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_redis_executor_shutdown(cio_redis_executor *ex, int wait,
+                                        int cancel_futures);
+
+/* shutdown(wait=1), then stops the loop thread and frees everything,
+ * results included. NULL is ignored. */
+CIO_API void cio_redis_executor_free(cio_redis_executor *ex);
+
 #ifdef __cplusplus
 }
 #endif

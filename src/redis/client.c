@@ -16,7 +16,7 @@
 
 #include "redis_int.h"
 
-#define MAX_IDLE_BLOCKING 8
+#define MAX_IDLE_BLOCKING 64
 
 typedef struct slot {
     cio_redis_conn *c;

@@ -1,0 +1,517 @@
+/*
+ * queue.c - the worker side of the distributed executor (see the section
+ * in cio/redis.h for the protocol), the job registry and the helpers the
+ * submitter (executor.c) and the cio-queue tool share.
+ *
+ * A worker is one loop: `concurrency` fetch tasks, each taking one job at
+ * a time with XREADGROUP ... COUNT 1 BLOCK 500 on a dedicated connection
+ * (so a worker never holds jobs it has not started: nothing to give back
+ * on drain), a reaper that XAUTOCLAIMs jobs idle for claim_idle (their
+ * worker died), and a heartbeat. A job is acknowledged only after its
+ * result (or its dead-letter entry) is written, so a crash at any point
+ * means a re-run, never a loss. The done marker (SET NX) makes recording
+ * a result idempotent when two runs of one job race (a worker presumed
+ * dead that was only slow).
+ *
+ * Rejected: BLMOVE into per-worker processing lists with a reaper. It
+ * needs its own bookkeeping of attempts and idle time, which consumer
+ * groups keep in the server (PEL, delivery time); not measured against
+ * streams (no time), so the choice rests on that simplicity.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue_int.h"
+
+/* ---------------------------------------------------------------------
+ * Shared helpers
+ * ------------------------------------------------------------------- */
+
+void cio__queue_opts(cio_redis_queue_opts *o, const cio_redis_queue_opts *in)
+{
+    cio_redis_queue_opts d = CIO_REDIS_QUEUE_OPTS_INIT;
+    *o = in ? *in : d;
+    if (!o->queue)
+        o->queue = "cioq";
+    if (!o->concurrency)
+        o->concurrency = 4;
+    if (o->job_timeout <= 0)
+        o->job_timeout = 30 * CIO_SEC;
+    if (o->claim_idle <= 0)
+        o->claim_idle = o->job_timeout + 5 * CIO_SEC;
+    if (o->claim_idle < o->job_timeout + 500 * CIO_MS)
+        o->claim_idle = o->job_timeout + 500 * CIO_MS;
+    if (!o->max_tries)
+        o->max_tries = 3;
+    if (o->retry_backoff <= 0)
+        o->retry_backoff = 100 * CIO_MS;
+    if (o->result_ttl <= 0)
+        o->result_ttl = 3600 * CIO_SEC;
+}
+
+const char *cio__queue_key(char *buf, const cio_redis_queue_opts *o,
+                           const char *suffix)
+{
+    snprintf(buf, CIO__Q_KEYMAX, "%s:%s", o->queue, suffix);
+    return buf;
+}
+
+void cio__queue_name(char *buf, size_t cap)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    unsigned rnd = (unsigned)t.tv_nsec ^ ((unsigned)getpid() << 16);
+    snprintf(buf, cap, "%s-%d-%08x", host, (int)getpid(), rnd);
+}
+
+const cio_redis_reply *cio__field(const cio_redis_reply *fields,
+                                  const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i + 1 < cio_redis_reply_len(fields); i += 2) {
+        size_t len;
+        const char *s = cio_redis_reply_str(cio_redis_reply_at(fields, i),
+                                            &len);
+        if (s && len == n && memcmp(s, name, n) == 0)
+            return cio_redis_reply_at(fields, i + 1);
+    }
+    return NULL;
+}
+
+int cio__cmd(cio_redis *r, cio_redis_reply **rep, const char *a0, ...)
+{
+    const char *av[24];
+    int n = 0;
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 24; a = va_arg(ap, const char *))
+        av[n++] = a;
+    va_end(ap);
+    return cio_redis_command(r, n, av, NULL, rep);
+}
+
+int cio__queue_ensure_group(cio_redis *r, const cio_redis_queue_opts *o)
+{
+    char jobs[CIO__Q_KEYMAX];
+    cio__queue_key(jobs, o, "jobs");
+    int e = cio__cmd(r, NULL, "XGROUP", "CREATE", jobs, CIO__Q_GROUP, "0",
+                     "MKSTREAM", NULL);
+    return e == CIO_EREDIS_BUSYGROUP ? 0 : e;
+}
+
+/* ---------------------------------------------------------------------
+ * Registry
+ * ------------------------------------------------------------------- */
+
+#define MAX_FNS 256
+
+static struct {
+    const char *name;
+    cio_redis_job_fn fn;
+} fns[MAX_FNS];
+static int nfns;
+
+CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn)
+{
+    if (!name || !fn || !*name)
+        return -EINVAL;
+    for (int i = 0; i < nfns; i++)
+        if (strcmp(fns[i].name, name) == 0)
+            return fns[i].fn == fn ? 0 : -EEXIST;
+    if (nfns == MAX_FNS)
+        return -ENOSPC;
+    fns[nfns].name = name;
+    fns[nfns].fn = fn;
+    nfns++;
+    return 0;
+}
+
+static cio_redis_job_fn lookup(const char *name, size_t len)
+{
+    for (int i = 0; i < nfns; i++)
+        if (strlen(fns[i].name) == len && memcmp(fns[i].name, name, len) == 0)
+            return fns[i].fn;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Worker
+ * ------------------------------------------------------------------- */
+
+typedef struct worker {
+    const char *host;
+    int port;
+    cio_redis_queue_opts o;
+    cio_redis *r;
+    char name[128];
+    char jobs[CIO__Q_KEYMAX], dead[CIO__Q_KEYMAX], workers[CIO__Q_KEYMAX];
+    volatile int draining;
+    int err;
+} worker;
+
+static void ms_str(char *buf, int64_t ns)
+{
+    snprintf(buf, 32, "%lld", (long long)(ns / CIO_MS));
+}
+
+static const char *sv(const cio_redis_reply *r, size_t *len)
+{
+    const char *s = cio_redis_reply_str(r, len);
+    if (!s && len)
+        *len = 0;
+    return s ? s : "";
+}
+
+/* Acknowledges and deletes a stream entry (the job is finished). */
+static int ack(worker *w, const char *id)
+{
+    int e = cio__cmd(w->r, NULL, "XACK", w->jobs, CIO__Q_GROUP, id, NULL);
+    if (e == 0)
+        e = cio__cmd(w->r, NULL, "XDEL", w->jobs, id, NULL);
+    return e;
+}
+
+/* Finishes a job in one atomic step on the server (a Lua script): unless
+ * an outcome was already recorded (the done marker, SET NX), count it,
+ * append the dead-letter entry (dead), send the outcome to the
+ * submitter's result stream; in every case acknowledge and delete the
+ * job entry. A worker dying anywhere before this leaves the job pending
+ * (re-run later); after it, nothing is left to do: never a lost result,
+ * never two. */
+static const char finish_lua[] =
+    "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
+    "  redis.call('INCR', KEYS[2])\n"
+    "  if ARGV[10] == '1' then\n"
+    "    redis.call('XADD', KEYS[5], '*', 'job', ARGV[2], 'fn', ARGV[11],\n"
+    "      'args', ARGV[12], 'reply', KEYS[3], 'err', ARGV[3],\n"
+    "      'msg', ARGV[6], 'runs', ARGV[4], 'worker', ARGV[5])\n"
+    "  end\n"
+    "  redis.call('XADD', KEYS[3], '*', 'job', ARGV[2], 'err', ARGV[3],\n"
+    "    'runs', ARGV[4], 'worker', ARGV[5], 'msg', ARGV[6],\n"
+    "    'data', ARGV[7])\n"
+    "  redis.call('PEXPIRE', KEYS[3], ARGV[1])\n"
+    "end\n"
+    "redis.call('XACK', KEYS[4], ARGV[9], ARGV[8])\n"
+    "redis.call('XDEL', KEYS[4], ARGV[8])\n"
+    "return 1\n";
+
+static int finish(worker *w, const char *id, const cio_redis_reply *f,
+                  int err, const char *msg, const void *data, size_t len,
+                  long long runs, int dead)
+{
+    size_t jl, fl, al, rl;
+    const char *job = sv(cio__field(f, "job"), &jl);
+    const char *fn = sv(cio__field(f, "fn"), &fl);
+    const char *args = sv(cio__field(f, "args"), &al);
+    const char *reply = sv(cio__field(f, "reply"), &rl);
+    char done[CIO__Q_KEYMAX + 256], stat[CIO__Q_KEYMAX];
+    snprintf(done, sizeof(done), "%s:done:%.*s", w->o.queue, (int)jl, job);
+    cio__queue_key(stat, &w->o, err ? "stat:dead" : "stat:done");
+    char ttl[32], errs[16], runss[24];
+    ms_str(ttl, w->o.result_ttl);
+    snprintf(errs, sizeof(errs), "%d", err);
+    snprintf(runss, sizeof(runss), "%lld", runs);
+    const char *av[] = {"EVAL", finish_lua, "5",    done,   stat,
+                        reply,  w->jobs,    w->dead, ttl,   job,
+                        errs,   runss,      w->name, msg ? msg : "",
+                        data ? (const char *)data : "", id, CIO__Q_GROUP,
+                        dead ? "1" : "0",   fn,     args};
+    enum { N = sizeof(av) / sizeof(av[0]) };
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        lens[i] = i == 14 ? 0 : strlen(av[i]); /* data: not a C string */
+    lens[5] = rl;
+    lens[9] = jl;
+    lens[14] = data ? len : 0;
+    lens[18] = fl;
+    lens[19] = al;
+    return cio_redis_command(w->r, N, av, lens, NULL);
+}
+
+static int dead_letter(worker *w, const char *id, const cio_redis_reply *f,
+                       int err, const char *msg, long long runs)
+{
+    return finish(w, id, f, err, msg, NULL, 0, runs, 1);
+}
+
+static int requeue(worker *w, const char *id, const cio_redis_reply *f)
+{
+    size_t jl, fl, al, rl;
+    const char *job = sv(cio__field(f, "job"), &jl);
+    const char *fn = sv(cio__field(f, "fn"), &fl);
+    const char *args = sv(cio__field(f, "args"), &al);
+    const char *reply = sv(cio__field(f, "reply"), &rl);
+    const char *av[] = {"XADD", w->jobs, "*",   "job", job, "fn",
+                        fn,     "args",  args, "reply", reply};
+    size_t lens[11];
+    for (int i = 0; i < 11; i++)
+        lens[i] = strlen(av[i]);
+    lens[4] = jl;
+    lens[6] = fl;
+    lens[8] = al;
+    lens[10] = rl;
+    int e = cio_redis_command(w->r, 11, av, lens, NULL);
+    if (e == 0) {
+        char stat[CIO__Q_KEYMAX];
+        cio__queue_key(stat, &w->o, "stat:retried");
+        cio__cmd(w->r, NULL, "INCR", stat, NULL);
+        e = ack(w, id);
+    }
+    return e;
+}
+
+static int key_exists(worker *w, const char *what, const char *job,
+                      size_t jl)
+{
+    char key[CIO__Q_KEYMAX + 256];
+    snprintf(key, sizeof(key), "%s:%s:%.*s", w->o.queue, what, (int)jl, job);
+    cio_redis_reply *r;
+    int e = cio__cmd(w->r, &r, "EXISTS", key, NULL);
+    long long n = cio_redis_reply_integer(r);
+    cio_redis_reply_free(r);
+    return e < 0 ? e : n > 0;
+}
+
+/* Runs one delivered entry [id, fields] to its end. Returns: 0, or an
+ * error (the entry then stays pending: the reaper retries it). */
+static int process(worker *w, const cio_redis_reply *entry)
+{
+    char id[64];
+    size_t idl;
+    const char *ids = cio_redis_reply_str(cio_redis_reply_at(entry, 0), &idl);
+    if (!ids || idl >= sizeof(id))
+        return 0;
+    memcpy(id, ids, idl);
+    id[idl] = '\0';
+    const cio_redis_reply *f = cio_redis_reply_at(entry, 1);
+    size_t jl, fl, al, rl;
+    const char *job = cio_redis_reply_str(cio__field(f, "job"), &jl);
+    const char *fn = cio_redis_reply_str(cio__field(f, "fn"), &fl);
+    const char *args = sv(cio__field(f, "args"), &al);
+    const char *reply = cio_redis_reply_str(cio__field(f, "reply"), &rl);
+    if (!job || !fn || !reply || jl > 200)
+        return ack(w, id); /* not a job (or deleted): drop it */
+
+    int e = key_exists(w, "cancel", job, jl);
+    if (e != 0)
+        return e < 0 ? e : ack(w, id);
+    if ((e = key_exists(w, "done", job, jl)) != 0)
+        return e < 0 ? e : ack(w, id);
+
+    char rk[CIO__Q_KEYMAX + 256], ttl[32];
+    snprintf(rk, sizeof(rk), "%s:runs:%.*s", w->o.queue, (int)jl, job);
+    ms_str(ttl, w->o.result_ttl);
+    cio_redis_reply *rr;
+    if ((e = cio__cmd(w->r, &rr, "INCR", rk, NULL)) < 0)
+        return e;
+    long long runs = cio_redis_reply_integer(rr);
+    cio_redis_reply_free(rr);
+    cio__cmd(w->r, NULL, "PEXPIRE", rk, ttl, NULL);
+
+    char msg[256];
+    if (runs > (long long)w->o.max_tries) {
+        /* Started max_tries times without an outcome: its workers died. */
+        snprintf(msg, sizeof(msg),
+                 "dead-lettered: started %lld times without finishing",
+                 runs - 1);
+        return dead_letter(w, id, f, CIO_ECHILD_DIED, msg, runs - 1);
+    }
+    cio_redis_job_fn fp = lookup(fn, fl);
+    if (!fp) {
+        snprintf(msg, sizeof(msg), "dead-lettered: no function '%.*s' on %s",
+                 (int)(fl > 64 ? 64 : fl), fn, w->name);
+        return dead_letter(w, id, f, -ENOENT, msg, runs);
+    }
+
+    cio_bytes out = {NULL, 0};
+    cio_timeout sc;
+    int rc = cio_timeout_begin(&sc, w->o.job_timeout);
+    if (rc == 0) {
+        rc = fp(args, al, &out);
+        rc = cio_timeout_end(&sc, rc);
+    }
+    if (rc == -ECANCELED) { /* the worker itself is being torn down */
+        free(out.data);
+        return rc;
+    }
+    if (rc == 0) {
+        e = finish(w, id, f, 0, NULL, out.data, out.len, runs, 0);
+        free(out.data);
+        return e;
+    }
+    free(out.data);
+    if (rc > 0)
+        rc = -EIO;
+    if (runs < (long long)w->o.max_tries) {
+        int64_t d = w->o.retry_backoff << (runs - 1 < 20 ? runs - 1 : 20);
+        if ((e = cio_sleep(d)) < 0)
+            return e;
+        return requeue(w, id, f);
+    }
+    snprintf(msg, sizeof(msg), "dead-lettered after %lld runs on %s: %s",
+             runs, w->name, cio_redis_strerror(rc));
+    return dead_letter(w, id, f, rc, msg, runs);
+}
+
+/* Walks the entries of an XREADGROUP or XAUTOCLAIM entry list. */
+static void process_list(worker *w, const cio_redis_reply *list)
+{
+    for (size_t i = 0; i < cio_redis_reply_len(list); i++)
+        process(w, cio_redis_reply_at(list, i));
+}
+
+static int fetch_task(void *arg, void **result)
+{
+    worker *w = arg;
+    (void)result;
+    while (!w->draining) {
+        const char *av[] = {"XREADGROUP", "GROUP", CIO__Q_GROUP, w->name,
+                            "COUNT",      "1",     "BLOCK",      "500",
+                            "STREAMS",    w->jobs, ">"};
+        cio_redis_reply *r;
+        int e = cio_redis_command_blocking(w->r, 11, av, NULL, &r);
+        if (e == -ECANCELED)
+            return e;
+        if (e == CIO_EREDIS_NOGROUP)
+            e = cio__queue_ensure_group(w->r, &w->o);
+        if (e < 0) {
+            cio_redis_reply_free(r);
+            if (cio_sleep(100 * CIO_MS) < 0)
+                return -ECANCELED;
+            continue;
+        }
+        /* [[stream, [[id, fields], ...]]] or nil */
+        const cio_redis_reply *s = cio_redis_reply_at(r, 0);
+        process_list(w, cio_redis_reply_at(s, 1));
+        cio_redis_reply_free(r);
+    }
+    return 0;
+}
+
+/* Sleeps up to d, waking early when the worker drains. */
+static int nap(worker *w, int64_t d)
+{
+    while (d > 0 && !w->draining) {
+        int64_t step = d < 100 * CIO_MS ? d : 100 * CIO_MS;
+        if (cio_sleep(step) < 0)
+            return -ECANCELED;
+        d -= step;
+    }
+    return 0;
+}
+
+static int reaper_task(void *arg, void **result)
+{
+    worker *w = arg;
+    (void)result;
+    char idle[32], count[16];
+    ms_str(idle, w->o.claim_idle);
+    snprintf(count, sizeof(count), "%u", w->o.concurrency);
+    int64_t period = w->o.claim_idle / 4;
+    if (period < 100 * CIO_MS)
+        period = 100 * CIO_MS;
+    while (!w->draining) {
+        if (nap(w, period) < 0)
+            return -ECANCELED;
+        if (w->draining)
+            break;
+        cio_redis_reply *r;
+        int e = cio__cmd(w->r, &r, "XAUTOCLAIM", w->jobs, CIO__Q_GROUP,
+                         w->name, idle, "0-0", "COUNT", count, NULL);
+        if (e == 0)
+            process_list(w, cio_redis_reply_at(r, 1));
+        cio_redis_reply_free(r);
+    }
+    return 0;
+}
+
+static int heartbeat_task(void *arg, void **result)
+{
+    worker *w = arg;
+    (void)result;
+    while (!w->draining) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        char now[32];
+        snprintf(now, sizeof(now), "%lld",
+                 (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+        cio__cmd(w->r, NULL, "HSET", w->workers, w->name, now, NULL);
+        if (nap(w, CIO_SEC) < 0)
+            return -ECANCELED;
+    }
+    return 0;
+}
+
+static int drain_cb(void *arg)
+{
+    worker *w = arg;
+    w->draining = 1;
+    return 0;
+}
+
+static int worker_main(void *arg, void **result)
+{
+    worker *w = arg;
+    (void)result;
+    cio_loop *loop = cio_get_running_loop();
+    int e = cio_redis_new(loop, w->host, w->port, &w->o.redis, &w->r);
+    if (e < 0)
+        return e;
+    if ((e = cio__queue_ensure_group(w->r, &w->o)) < 0) {
+        cio_redis_free(w->r);
+        return e;
+    }
+    cio_loop_add_signal_handler(loop, SIGTERM, drain_cb, w);
+    cio_loop_add_signal_handler(loop, SIGINT, drain_cb, w);
+    cio_task_group *g;
+    e = cio_task_group_new(&g);
+    cio_task_opts to = CIO_TASK_OPTS_INIT;
+    to.name = "queue-job";
+    for (unsigned i = 0; e == 0 && i < w->o.concurrency; i++)
+        e = cio_task_group_spawn(g, CIO_CORO(fetch_task, w), &to, NULL);
+    to.name = "queue-reaper";
+    if (e == 0)
+        e = cio_task_group_spawn(g, CIO_CORO(reaper_task, w), &to, NULL);
+    to.name = "queue-heartbeat";
+    if (e == 0)
+        e = cio_task_group_spawn(g, CIO_CORO(heartbeat_task, w), &to, NULL);
+    if (e < 0)
+        w->draining = 1;
+    int we = g ? cio_task_group_wait(g, e) : e;
+    cio_task_group_free(g);
+    cio__cmd(w->r, NULL, "HDEL", w->workers, w->name, NULL);
+    cio_loop_remove_signal_handler(loop, SIGTERM);
+    cio_loop_remove_signal_handler(loop, SIGINT);
+    cio_redis_free(w->r);
+    return e < 0 ? e : we;
+}
+
+CIO_API int cio_redis_worker_run(const char *host, int port,
+                                 const cio_redis_queue_opts *opts)
+{
+    if (!host || port <= 0)
+        return -EINVAL;
+    worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->host = host;
+    w->port = port;
+    cio__queue_opts(&w->o, opts);
+    if (w->o.name)
+        snprintf(w->name, sizeof(w->name), "%s", w->o.name);
+    else
+        cio__queue_name(w->name, sizeof(w->name));
+    cio__queue_key(w->jobs, &w->o, "jobs");
+    cio__queue_key(w->dead, &w->o, "dead");
+    cio__queue_key(w->workers, &w->o, "workers");
+    int r = cio_run(worker_main, w, NULL);
+    free(w);
+    return r;
+}

@@ -1,0 +1,422 @@
+/* cio-test: label=redis timeout=120 */
+/*
+ * test_redis_queue.c - the distributed executor against a real
+ * redis-server with real worker processes (queue_worker.c, spawned):
+ * submit / map / as_completed, a worker killed with SIGKILL mid-job (the
+ * job completes on another worker, runs == 2, result reaches the
+ * submitter), a poison job dead-lettered after max_tries, an unknown
+ * function, cancellation of a queued job (never run), graceful drain on
+ * SIGTERM, and several workers and submitters at once with every job
+ * accounted for exactly once.
+ */
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "redis_test.h"
+
+extern char **environ;
+
+#define Q "tq"
+
+static pid_t spawn_worker(const char *name, int conc, int timeout_ms,
+                          int tries)
+{
+    char port[16], c[16], t[16], m[16];
+    snprintf(port, sizeof(port), "%d", g_srv.port);
+    snprintf(c, sizeof(c), "%d", conc);
+    snprintf(t, sizeof(t), "%d", timeout_ms);
+    snprintf(m, sizeof(m), "%d", tries);
+    char *argv[] = {(char *)QUEUE_WORKER, port, (char *)Q, (char *)name, c,
+                    t, m, NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, QUEUE_WORKER, NULL, NULL, argv,
+                                 environ),
+                     0);
+    return pid;
+}
+
+/* Signals the worker and waits: returns its exit status (or 128+sig). */
+static int stop_worker(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static cio_redis_sync *g_rc;
+
+static long long rint_cmd(const char *const *av)
+{
+    cio_redis_reply *r;
+    int e = cio_redis_sync_command(g_rc, argc_of(av), av, NULL, &r);
+    assert_int_equal(e, 0);
+    long long v = cio_redis_reply_integer(r);
+    if (cio_redis_reply_type_of(r) == CIO_REDIS_REPLY_STRING)
+        v = atoll(cio_redis_reply_str(r, NULL));
+    cio_redis_reply_free(r);
+    return v;
+}
+
+static cio_redis_executor *new_ex(const char *name)
+{
+    cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
+    o.queue = Q;
+    o.name = name;
+    cio_redis_executor *ex;
+    assert_int_equal(cio_redis_executor_new("127.0.0.1", g_srv.port, &o,
+                                            &ex),
+                     0);
+    return ex;
+}
+
+static void setup_all(void)
+{
+    srv_start(NULL);
+    assert_int_equal(cio_redis_sync_new("127.0.0.1", g_srv.port, NULL,
+                                        &g_rc),
+                     0);
+}
+
+static void teardown_all(void)
+{
+    cio_redis_sync_free(g_rc);
+    g_rc = NULL;
+    tu_redis_stop(&g_srv);
+}
+
+static const cio_redis_job_result *result_of(cio_cfuture *cf)
+{
+    void *res = NULL;
+    int e = cio_cfuture_result(cf, 20 * CIO_SEC, &res);
+    if (e != 0)
+        fprintf(stderr, "job failed: %s (%s)\n", cio_redis_strerror(e),
+                cio_cfuture_error_message(cf) ? cio_cfuture_error_message(cf)
+                                              : "");
+    assert_int_equal(e, 0);
+    return res;
+}
+
+/* ---- submit, map, as_completed ---------------------------------------- */
+
+static void submit_map_as_completed(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("w1", 4, 2000, 3);
+    cio_redis_executor *ex = new_ex("sub1");
+
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "a\0b", 3, &cf),
+                     0);
+    const cio_redis_job_result *res = result_of(cf);
+    assert_int_equal(res->len, 3);
+    assert_memory_equal(res->data, "a\0b", 3);
+    assert_int_equal(res->runs, 1);
+    assert_string_equal(res->worker, "w1");
+    cio_cfuture_release(cf);
+
+    enum { N = 20 };
+    char bufs[N][8];
+    cio_bytes ins[N];
+    for (int i = 0; i < N; i++) {
+        ins[i].len = (size_t)snprintf(bufs[i], sizeof(bufs[i]), "%d", i);
+        ins[i].data = bufs[i];
+    }
+    cio_cfuture *fs[N];
+    assert_int_equal(cio_redis_executor_map(ex, "square", ins, N, fs), 0);
+    for (int i = 0; i < N; i++) { /* map: argument order */
+        res = result_of(fs[i]);
+        char want[16];
+        snprintf(want, sizeof(want), "%d", i * i);
+        assert_int_equal(res->len, strlen(want));
+        assert_memory_equal(res->data, want, res->len);
+    }
+    /* as_completed over sleeps of decreasing length: shortest first. */
+    const char *ms[3] = {"600", "300", "10"};
+    cio_cfuture *sl[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            cio_redis_executor_submit(ex, "sleep", ms[i], strlen(ms[i]),
+                                      &sl[i]),
+            0);
+    cio_cfuture_iter *it;
+    assert_int_equal(cio_cfuture_as_completed_new(sl, 3, 10 * CIO_SEC, &it),
+                     0);
+    cio_cfuture *got[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cio_cfuture_as_completed_next(it, &got[i]), 1);
+    cio_cfuture *end;
+    assert_int_equal(cio_cfuture_as_completed_next(it, &end), 0);
+    assert_ptr_equal(got[0], sl[2]);
+    assert_ptr_equal(got[2], sl[0]);
+    cio_cfuture_as_completed_free(it);
+    for (int i = 0; i < 3; i++)
+        cio_cfuture_release(sl[i]);
+    for (int i = 0; i < N; i++)
+        cio_cfuture_release(fs[i]);
+
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), N + 4);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 0);
+    /* The heartbeat names the worker. */
+    assert_int_equal(rint_cmd(ARGV("HEXISTS", Q ":workers", "w1")), 1);
+
+    /* Shut down: new submissions are refused. */
+    assert_int_equal(cio_redis_executor_shutdown(ex, 1, 0), 0);
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "x", 1, NULL),
+                     -ESHUTDOWN);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    /* A drained worker removes its heartbeat. */
+    assert_int_equal(rint_cmd(ARGV("HEXISTS", Q ":workers", "w1")), 0);
+    teardown_all();
+}
+
+/* ---- kill -9 a worker mid-job ----------------------------------------- */
+
+static void kill9_worker_mid_job(void **state)
+{
+    (void)state;
+    setup_all();
+    /* job_timeout 1 s, so jobs idle for 1.5 s are taken over. */
+    pid_t a = spawn_worker("wa", 2, 1000, 3);
+    cio_redis_executor *ex = new_ex("sub2");
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "sleep", "700", 3, &cf),
+                     0);
+    /* Wait until wa has started the job (its run counted), then kill
+     * it. */
+    for (int i = 0; i < 2000 && rint_cmd(ARGV("GET", Q ":runs:sub2:0")) != 1;
+         i++)
+        usleep(1000);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":runs:sub2:0")), 1);
+    assert_int_equal(stop_worker(a, SIGKILL), 128 + SIGKILL);
+    assert_false(cio_cfuture_done(cf));
+
+    pid_t b = spawn_worker("wb", 2, 1000, 3);
+    const cio_redis_job_result *res = result_of(cf);
+    assert_int_equal(res->len, 5);
+    assert_memory_equal(res->data, "slept", 5);
+    assert_int_equal(res->runs, 2);          /* visible as a re-run */
+    assert_string_equal(res->worker, "wb");  /* on the other worker */
+    cio_cfuture_release(cf);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 1);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(b, SIGTERM), 0);
+    teardown_all();
+}
+
+/* Runs cio-queue against the test's server; its stdout into out. */
+static void tool(const char *what, char *out, size_t cap)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "%s -p %d -q %s %s", QUEUE_TOOL, g_srv.port,
+             Q, what);
+    FILE *p = popen(line, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+}
+
+/* ---- poison jobs -------------------------------------------------------- */
+
+static void poison_dead_letter(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("wp", 2, 1000, 3);
+    cio_redis_executor *ex = new_ex("sub3");
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "fail", "p", 1, &cf), 0);
+    assert_int_equal(cio_cfuture_result(cf, 20 * CIO_SEC, NULL), -EIO);
+    const char *msg = cio_cfuture_error_message(cf);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "dead-lettered after 3 runs on wp"));
+    cio_cfuture_release(cf);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 1);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:retried")), 2);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:dead")), 1);
+
+    /* A job no worker knows: dead-lettered at once with -ENOENT. */
+    assert_int_equal(cio_redis_executor_submit(ex, "nosuch", NULL, 0, &cf),
+                     0);
+    assert_int_equal(cio_cfuture_result(cf, 20 * CIO_SEC, NULL), -ENOENT);
+    cio_cfuture_release(cf);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 2);
+    /* A job that times out every run (job_timeout 1 s). */
+    assert_int_equal(cio_redis_executor_submit(ex, "sleep", "5000", 4, &cf),
+                     0);
+    assert_int_equal(cio_cfuture_result(cf, 30 * CIO_SEC, NULL), -ETIMEDOUT);
+    cio_cfuture_release(cf);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 3);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 0);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+
+    /* The operator's tool. */
+    char out[2048];
+    tool("stats", out, sizeof(out));
+    assert_non_null(strstr(out, "dead-letter  3\n"));
+    assert_non_null(strstr(out, "retried      4\n")); /* 2 + 0 + 2 */
+    assert_non_null(strstr(out, "depth        0\n"));
+    tool("requeue", out, sizeof(out));
+    assert_string_equal(out, "requeued 3\n");
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 0);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 3);
+    tool("purge", out, sizeof(out));
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":jobs")), 0);
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":stat:dead")), 0);
+    teardown_all();
+}
+
+/* ---- cancellation of a queued job --------------------------------------- */
+
+static void cancel_queued_job(void **state)
+{
+    (void)state;
+    setup_all();
+    cio_redis_executor *ex = new_ex("sub4");
+    cio_cfuture *cf, *cf2;
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "no", 2, &cf), 0);
+    /* Queued, no worker yet. */
+    for (int i = 0; i < 500 && rint_cmd(ARGV("XLEN", Q ":jobs")) != 1; i++)
+        usleep(1000);
+    assert_int_equal(cio_cfuture_cancel(cf), 1);
+    assert_true(cio_cfuture_cancelled(cf));
+    for (int i = 0; i < 500 && rint_cmd(ARGV("EXISTS", Q ":cancel:sub4:0")) !=
+                                   1; i++)
+        usleep(1000);
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":cancel:sub4:0")), 1);
+    pid_t w = spawn_worker("wc", 2, 1000, 3);
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "yes", 3, &cf2),
+                     0);
+    const cio_redis_job_result *res = result_of(cf2);
+    assert_memory_equal(res->data, "yes", 3);
+    /* The cancelled job never ran anywhere. */
+    assert_int_equal(rint_cmd(ARGV("EXISTS", Q ":runs:sub4:0")), 0);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 1);
+    cio_cfuture_release(cf);
+    cio_cfuture_release(cf2);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
+/* ---- graceful drain ----------------------------------------------------- */
+
+static void sigterm_drains(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("wd", 2, 3000, 3);
+    cio_redis_executor *ex = new_ex("sub5");
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "sleep", "500", 3, &cf),
+                     0);
+    for (int i = 0; i < 500 && rint_cmd(ARGV("EXISTS", Q ":runs:sub5:0")) !=
+                                   1; i++)
+        usleep(2000);
+    /* SIGTERM mid-job: the running job finishes, its result is sent, the
+     * worker exits 0. */
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    assert_true(cio_cfuture_done(cf));
+    const cio_redis_job_result *res = result_of(cf);
+    assert_int_equal(res->runs, 1);
+    cio_cfuture_release(cf);
+    cio_redis_executor_free(ex);
+    teardown_all();
+}
+
+/* ---- several workers and submitters ------------------------------------- */
+
+#define NSUB 3
+#define NJOBS 150
+
+static void *submitter(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    char name[16];
+    snprintf(name, sizeof(name), "ms%d", id);
+    cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
+    o.queue = Q;
+    o.name = name;
+    cio_redis_executor *ex;
+    if (cio_redis_executor_new("127.0.0.1", g_srv.port, &o, &ex) < 0)
+        return (void *)1;
+    cio_cfuture *fs[NJOBS];
+    char bufs[NJOBS][32];
+    intptr_t bad = 0;
+    for (int i = 0; i < NJOBS; i++) {
+        int n = snprintf(bufs[i], sizeof(bufs[i]), "s%d-job%d", id, i);
+        if (cio_redis_executor_submit(ex, "echo", bufs[i], (size_t)n,
+                                      &fs[i]) < 0)
+            return (void *)2;
+    }
+    for (int i = 0; i < NJOBS; i++) {
+        void *r;
+        if (cio_cfuture_result(fs[i], 60 * CIO_SEC, &r) != 0)
+            bad++;
+        else {
+            const cio_redis_job_result *res = r;
+            if (res->len != strlen(bufs[i]) ||
+                memcmp(res->data, bufs[i], res->len) != 0)
+                bad++;
+        }
+        cio_cfuture_release(fs[i]);
+    }
+    cio_redis_executor_free(ex);
+    return (void *)bad;
+}
+
+static void many_workers_and_submitters(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w[3];
+    w[0] = spawn_worker("mw0", 4, 2000, 3);
+    w[1] = spawn_worker("mw1", 4, 2000, 3);
+    w[2] = spawn_worker("mw2", 4, 2000, 3);
+    pthread_t th[NSUB];
+    for (int i = 0; i < NSUB; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, submitter,
+                                        (void *)(intptr_t)i),
+                         0);
+    /* One worker drains away mid-run (once it runs: its heartbeat is
+     * there); the others finish the work. */
+    for (int i = 0; i < 2000 && rint_cmd(ARGV("HEXISTS", Q ":workers",
+                                              "mw2")) != 1; i++)
+        usleep(1000);
+    assert_int_equal(stop_worker(w[2], SIGTERM), 0);
+    for (int i = 0; i < NSUB; i++) {
+        void *bad;
+        pthread_join(th[i], &bad);
+        assert_int_equal((intptr_t)bad, 0);
+    }
+    /* Every job accounted for exactly once: one result each (checked per
+     * future above) and one done marker each. */
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), NSUB * NJOBS);
+    cio_redis_reply *r;
+    assert_int_equal(cio_redis_sync_command(g_rc, 2,
+                                            ARGV("KEYS", Q ":done:*"), NULL,
+                                            &r),
+                     0);
+    assert_int_equal(cio_redis_reply_len(r), NSUB * NJOBS);
+    cio_redis_reply_free(r);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 0);
+    assert_int_equal(stop_worker(w[0], SIGTERM), 0);
+    assert_int_equal(stop_worker(w[1], SIGTERM), 0);
+    teardown_all();
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(submit_map_as_completed),
+    cmocka_unit_test(kill9_worker_mid_job),
+    cmocka_unit_test(poison_dead_letter),
+    cmocka_unit_test(cancel_queued_job),
+    cmocka_unit_test(sigterm_drains),
+    cmocka_unit_test(many_workers_and_submitters),
+};
+
+CIO_TEST_MAIN(tests)
