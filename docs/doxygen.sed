@@ -11,3 +11,7 @@
 s,^\( *\)/\* ,\1/** ,
 s,^\( *\)/\*$,\1/**,
 s,\([;,]\) *\/\* ,\1 /**< ,
+# Plain text that Doxygen would read as markup: sanic's decorators
+# (@app.route) and route placeholders (<name>, <path>).
+s,\([^\\]\)@\([a-z]\),\1\\@\2,g
+s,<\([a-z][a-z_]*\)>,\\<\1\\>,g

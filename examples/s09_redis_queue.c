@@ -9,8 +9,13 @@
  * directory (or uses REDIS_PORT from the environment) and stops it at the
  * end. rcon is cio's blocking Redis client (cio_redis_sync), the same
  * asynchronous client driven from a private loop thread.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s09_redis_queue.c -o s09_redis_queue \
+ *         $(pkg-config --cflags --libs cio-redis)
  */
 /* cio-test: timeout=60 */
+#define _DEFAULT_SOURCE /* mkdtemp, usleep, popen, kill... under -std=c11 */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>

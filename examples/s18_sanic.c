@@ -30,7 +30,12 @@
  * (or argv[1]) with 2 workers, and its after_server_start listener queries
  * every route with curl, shows the answers, then stops the server as
  * Ctrl-C would.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s18_sanic.c -o s18_sanic \
+ *         $(pkg-config --cflags --libs cio-http)
  */
+#define _DEFAULT_SOURCE /* mkdtemp, usleep, popen, kill... under -std=c11 */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,6 +12,10 @@
  *
  * Like s18_sanic it serves on 127.0.0.1 and a free port, queries itself
  * with curl from its after_server_start listener, and stops.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s18b_json_api.c -o s18b_json_api \
+ *         $(pkg-config --cflags --libs cio-http)
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>

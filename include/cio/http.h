@@ -80,10 +80,10 @@ CIO_API int cio_http_app_new(cio_http_app **out, const char *name);
  * Errors: -EBUSY while a server runs it. */
 CIO_API int cio_http_app_free(cio_http_app *app);
 
-/* sanic's @app.route(pattern, methods=...): routes pattern (copied) for
+/* sanic's `@app.route(pattern, methods=...)`: routes pattern (copied) for
  * methods (CIO_HTTP_* bits, 0: GET) to handler(req, res, arg) (arg
  * borrowed for the app's life). Pattern syntax is sanic's: static
- * segments, <name> (a non-empty segment), <name:int>, <name:float> (also
+ * segments, `<name>` (a non-empty segment), <name:int>, <name:float> (also
  * <name:number>), <name:alpha>, <name:slug>, <name:str>, <name:path> (the
  * rest of the path, last segment only), <name:uuid>, <name:ymd>,
  * <name:ext> (or <name:ext=jpg|png>), or <name:REGEX> (PCRE2, matched
@@ -148,7 +148,7 @@ CIO_API int cio_http_app_on_start(cio_http_app *app,
 #define CIO_HTTP_MW_REQUEST 0  /* before the handler, registration order */
 #define CIO_HTTP_MW_RESPONSE 1 /* after it, reverse registration order */
 
-/* sanic's @app.middleware('request') / ('response'): fn(req, res, arg)
+/* sanic's `@app.middleware('request') / ('response')`: fn(req, res, arg)
  * (a coroutine on the connection's task; arg borrowed for the app's life).
  * Request middleware runs for requests that matched a route, before the
  * handler; one that fills res answers the request (the handler and the
@@ -199,7 +199,7 @@ CIO_API int cio_http_blueprint_middleware(cio_http_blueprint *bp, int kind,
  * server is running: bp not taken), -EINVAL (NULL: not taken). */
 CIO_API int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp);
 
-/* A custom error page (sanic's @app.exception): for the responses the
+/* A custom error page (sanic's `@app.exception`): for the responses the
  * server itself makes with status 404, 405 or 500, handler(req, res, arg)
  * fills res instead (res already holds the default; the status may be
  * changed). If it fails, the default is sent. Returns: 0. Errors: -EINVAL
@@ -371,7 +371,7 @@ CIO_API int cio_http_response_file(cio_http_request *req,
                                    cio_http_response *res, const char *path);
 
 /* sanic's app.static(prefix, dir): serves the files under dir (resolved
- * now) at prefix/<path> for GET and HEAD, index.html for directories.
+ * now) at `prefix/<path>` for GET and HEAD, index.html for directories.
  * Requests with ".", ".." or empty segments, or whose file resolves
  * (symbolic links followed) outside dir, get 404. Returns: 0. Errors: as
  * cio_http_route, -ENOENT (no dir), -errno. */

@@ -579,6 +579,7 @@ static int kill_group_main(void *arg, void **result)
     cio_process_opts plain = CIO_PROCESS_OPTS_INIT;
     plain.stdout_mode = CIO_PROCESS_PIPE;
     plain.new_session = 1;
+    plain.kill_on_cancel = 1; /* a cancelled wait kills (not the default) */
     pid_t g = cancel_shell_with_grandchild(&plain);
     assert_int_equal(cio_sleep(50 * CIO_MS), 0);
     assert_true(alive(g));
@@ -595,6 +596,7 @@ static int kill_group_main(void *arg, void **result)
     pg.set_pgroup = 1;
     pg.pgroup = 0;
     pg.kill_group = 1;
+    pg.kill_on_cancel = 1;
     g = cancel_shell_with_grandchild(&pg);
     WAIT_FOR(!alive(g));
 
