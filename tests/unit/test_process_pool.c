@@ -399,7 +399,9 @@ static void as_completed_over_process_futures(void **state)
 {
     (void)state;
     cio_process_pool *p = new_pool(2, 0);
-    int ms[3] = {150, 1, 60};
+    /* The 1 ms job must end first: 1.5 s of margin (150 ms was overtaken
+     * once under ASan on a machine loaded 10x over its cores). */
+    int ms[3] = {1500, 1, 60};
     cio_cfuture *fs[3];
     for (int i = 0; i < 3; i++)
         assert_int_equal(cio_process_pool_submit(p, slow, &ms[i], sizeof(int),
