@@ -159,7 +159,8 @@ static int fail_with(const void *in, size_t len, void *out, size_t *out_len)
 static int slow(const void *in, size_t len, void *out, size_t *out_len)
 {
     (void)len;
-    struct timespec ts = {0, (long)*(const int *)in * 1000000L};
+    int ms = *(const int *)in;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     *out_len = 0;
     (void)out;
