@@ -20,7 +20,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cio/http.h"
@@ -1297,6 +1299,70 @@ static void static_files(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- Ctrl-C stops cio_http_run (2 workers) ----------------------------------- */
+static int port_pipe[2];
+
+static void report_port(cio_http_app *app, int port, void *arg)
+{
+    (void)app, (void)arg;
+    if (write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
+        _exit(3);
+}
+
+static void ctrl_c_stops_run(void **state)
+{
+    (void)state;
+    assert_int_equal(pipe(port_pipe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cio_http_app *app;
+        if (cio_http_app_new(&app, "child") < 0 ||
+            cio_http_route(app, "/", h_index, NULL, 0) < 0)
+            _exit(2);
+        cio_http_app_on_start(app, report_port, NULL);
+        int r = cio_http_run(app, "127.0.0.1", 0, 2);
+        cio_http_app_free(app);
+        _exit(r == 0 ? 0 : 1);
+    }
+    int port = 0;
+    struct pollfd pf = {port_pipe[0], POLLIN, 0};
+    assert_true(poll(&pf, 1, 10000) == 1);
+    assert_int_equal(read(port_pipe[0], &port, sizeof(port)), sizeof(port));
+    g_port = port;
+    /* Both workers answer (several connections spread over them). */
+    for (int i = 0; i < 8; i++) {
+        int fd = dial();
+        const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        char got[64], bodies[256];
+        assert_int_equal(read_responses(fd, 1, 0, got, sizeof(got), bodies,
+                                        sizeof(bodies)), 1);
+        assert_string_equal(bodies, "hello|");
+        close(fd);
+    }
+    /* An idle keep-alive connection must not hold the stop up. */
+    int idle = dial();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int status = 0;
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
+        usleep(50 * 1000);
+        if (i == 99) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("cio_http_run did not stop within 5 s of SIGINT");
+        }
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(closed_within(idle, 1000));
+    close(idle);
+    close(port_pipe[0]);
+    close(port_pipe[1]);
+}
+
 static void route_errors(void **state)
 {
     (void)state;
@@ -1341,6 +1407,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(static_files),
+    cmocka_unit_test(ctrl_c_stops_run),
     cmocka_unit_test(route_errors),
 };
 
