@@ -1312,13 +1312,21 @@ static void report_port(cio_http_app *app, int port, void *arg)
 static void ctrl_c_stops_run(void **state)
 {
     (void)state;
+    int log_pipe[2];
     assert_int_equal(pipe(port_pipe), 0);
+    assert_int_equal(pipe(log_pipe), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* The access log (stdout) goes to the parent through a pipe. */
+        dup2(log_pipe[1], 1);
+        close(log_pipe[0]);
         cio_http_app *app;
+        cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+        cfg.access_log = 1;
         if (cio_http_app_new(&app, "child") < 0 ||
-            cio_http_route(app, "/", h_index, NULL, 0) < 0)
+            cio_http_route(app, "/", h_index, NULL, 0) < 0 ||
+            cio_http_app_configure(app, &cfg) < 0)
             _exit(2);
         cio_http_app_on_start(app, report_port, NULL);
         int r = cio_http_run(app, "127.0.0.1", 0, 2);
@@ -1361,6 +1369,21 @@ static void ctrl_c_stops_run(void **state)
     close(idle);
     close(port_pipe[0]);
     close(port_pipe[1]);
+    /* One common-log line per request. */
+    close(log_pipe[1]);
+    char log[8192];
+    size_t ln = 0;
+    ssize_t k;
+    while (ln + 1 < sizeof(log) &&
+           (k = read(log_pipe[0], log + ln, sizeof(log) - 1 - ln)) > 0)
+        ln += (size_t)k;
+    log[ln] = '\0';
+    close(log_pipe[0]);
+    int lines = 0;
+    for (char *p = log; (p = strstr(p, "\"GET / HTTP/1.1\" 200 5\n")); p++)
+        lines++;
+    assert_int_equal(lines, 8);
+    assert_non_null(strstr(log, "127.0.0.1:"));
 }
 
 static void route_errors(void **state)
