@@ -351,6 +351,9 @@ response_mw:
     if (r < 0)
         handler_failed(c, r);
 done:
+    /* The server may have begun closing while the handler ran. */
+    if (c->srv->closing)
+        *keep_alive = 0;
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
     if (app->cfg.access_log)

@@ -1008,6 +1008,9 @@ static int close_main(void *arg, void **result)
     cio_http_app *app;
     assert_int_equal(cio_http_app_new(&app, "close"), 0);
     assert_int_equal(cio_http_route(app, "/forever", h_forever, NULL, 0), 0);
+    cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+    cfg.shutdown_timeout = 300 * CIO_MS; /* then the handler is cancelled */
+    assert_int_equal(cio_http_app_configure(app, &cfg), 0);
     cio_http_server *srv;
     assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
     assert_int_equal(cio_http_route(app, "/x", h_forever, NULL, 0), -EBUSY);
@@ -1386,6 +1389,50 @@ static void ctrl_c_stops_run(void **state)
     assert_non_null(strstr(log, "127.0.0.1:"));
 }
 
+/* ---- graceful close: a request in flight finishes ------------------------------ */
+static int graceful_main(void *arg, void **result)
+{
+    (void)result;
+    fetch_job *j = arg;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "graceful"), 0);
+    assert_int_equal(cio_http_route(app, "/slow", h_slow, NULL, 0), 0);
+    cio_http_server *srv;
+    assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
+    j->port = cio_http_server_port(srv);
+    /* An idle keep-alive connection too: closed at once by the close. */
+    int idle = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)j->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(idle, (struct sockaddr *)&a, sizeof(a)), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fetcher, j), 0);
+    cio_sleep(100 * CIO_MS); /* /slow (200 ms) is in its handler now */
+    int64_t t0 = cio_loop_time(cio_get_running_loop());
+    assert_int_equal(cio_http_server_close(srv), 0);
+    int64_t took = cio_loop_time(cio_get_running_loop()) - t0;
+    assert_true(took < 2 * CIO_SEC); /* not the 5 s deadline */
+    pthread_join(th, NULL);
+    char b;
+    assert_int_equal(read(idle, &b, 1), 0); /* the idle one was closed */
+    close(idle);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+static void graceful_close_finishes_in_flight(void **state)
+{
+    (void)state;
+    static fetch_job j;
+    memset(&j, 0, sizeof(j));
+    j.reqs[0] = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(cio_run(graceful_main, &j, NULL), 0);
+    assert_non_null(strstr(j.out[0], "200 OK"));
+    assert_non_null(strstr(j.out[0], "Connection: close"));
+    assert_non_null(strstr(j.out[0], "slept"));
+}
+
 static void route_errors(void **state)
 {
     (void)state;
@@ -1431,6 +1478,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(static_files),
     cmocka_unit_test(ctrl_c_stops_run),
+    cmocka_unit_test(graceful_close_finishes_in_flight),
     cmocka_unit_test(route_errors),
 };
 
