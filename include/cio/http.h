@@ -123,9 +123,11 @@ typedef struct cio_http_config {
     int64_t write_timeout;    /* [30 s] to hand a response to the kernel */
     int max_connections;      /* [10000] per worker; more: closed at once */
     int access_log;           /* [0] 1: one line per request on stdout */
+    int64_t shutdown_timeout; /* [5 s] graceful close: in-flight requests
+                               * may finish this long, then are cancelled */
 } cio_http_config;
 
-#define CIO_HTTP_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define CIO_HTTP_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /* Sets the app's configuration (cfg copied; NULL: defaults). Returns: 0.
  * Errors: -EINVAL (NULL app, negative values), -EBUSY (server running). */
@@ -216,8 +218,8 @@ CIO_API int cio_http_app_error_handler(cio_http_app *app, int status,
  * listener and by cio_http_app_port) with `workers` threads (< 1: 1), each
  * running its own loop with its own SO_REUSEPORT listener
  * (shared-nothing). Blocks until SIGINT or SIGTERM arrives (Ctrl-C), or
- * cio_http_app_stop is called; then stops accepting, closes every
- * connection and returns. SIGINT and SIGTERM are blocked in the calling
+ * cio_http_app_stop is called; then closes every worker's server as
+ * cio_http_server_close does (gracefully) and returns. SIGINT and SIGTERM are blocked in the calling
  * thread (and so in the workers) while it runs, and restored after.
  * Returns: 0 after a clean stop. Errors: -EADDRINUSE, -EACCES, -EINVAL
  * (bad host, NULL app), -EBUSY (already running), -ENOMEM, -errno. */
@@ -243,9 +245,11 @@ CIO_API int cio_http_server_start(cio_http_app *app, const char *host,
 /* The port the server listens on. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_server_port(const cio_http_server *srv);
 
-/* Stops accepting, cancels every connection's task (handlers see
- * -ECANCELED at their suspension point), waits for them to end and frees
- * the server (NULL ignored). Returns: 0. Errors: -EINVAL (outside a task
+/* Graceful close: stops accepting, closes idle keep-alive connections,
+ * lets requests in flight finish (their responses carry Connection:
+ * close) for up to shutdown_timeout, then cancels the connections still
+ * open (handlers see -ECANCELED at their suspension point), waits for
+ * them to end and frees the server (NULL ignored). Returns: 0. Errors: -EINVAL (outside a task
  * of the server's loop; nothing done), -ECANCELED (the caller was
  * cancelled while waiting: the close still completed and srv is freed).
  * Suspends. */

@@ -51,6 +51,8 @@ static void config_defaults(cio_http_app *app)
         c->write_timeout = 30 * CIO_SEC;
     if (!c->max_connections)
         c->max_connections = 10000;
+    if (!c->shutdown_timeout)
+        c->shutdown_timeout = 5 * CIO_SEC;
     app->lim = def;
     app->lim.max_request_line = c->max_request_line;
     app->lim.max_header_line = c->max_header_line;
@@ -311,7 +313,7 @@ int cio_http_app_configure(cio_http_app *app, const cio_http_config *cfg)
         return -EBUSY;
     if (cfg && (cfg->head_timeout < 0 || cfg->body_timeout < 0 ||
                 cfg->keep_alive_timeout < 0 || cfg->write_timeout < 0 ||
-                cfg->max_connections < 0))
+                cfg->max_connections < 0 || cfg->shutdown_timeout < 0))
         return -EINVAL;
     cio_http_config zero = CIO_HTTP_CONFIG_INIT;
     app->cfg = cfg ? *cfg : zero;
@@ -468,12 +470,30 @@ int cio_http_server_close(cio_http_server *srv)
     cio_await(srv->acceptor, NULL);
     cio_future_release(srv->acceptor);
     cio__http_listener_close(&srv->lis);
-    for (conn *c = srv->conns; c; c = c->next)
-        cio_task_cancel(c->task, NULL);
-    /* The connections' done callbacks unlink them. If the closer is
-     * cancelled meanwhile it keeps waiting (srv must outlive them) and
-     * reports -ECANCELED at the end. */
+    /* Graceful part: idle connections are closed now (and as others
+     * become idle); busy ones finish their request, answer it with
+     * Connection: close (serve() sees srv->closing) and end, until the
+     * deadline. The connections' done callbacks unlink them. If the closer
+     * is cancelled it skips to cancelling, keeps waiting (srv must outlive
+     * them) and reports -ECANCELED at the end. */
     int rc = 0;
+    int64_t deadline = cio_loop_time(srv->loop) +
+                       srv->app->cfg.shutdown_timeout;
+    while (srv->conns && rc == 0 &&
+           cio_loop_time(srv->loop) < deadline) {
+        for (conn *c = srv->conns; c; c = c->next)
+            if (c->idle && !c->cancelled) {
+                c->cancelled = 1;
+                cio_task_cancel(c->task, NULL);
+            }
+        if (cio_sleep(CIO_MS) == -ECANCELED)
+            rc = -ECANCELED;
+    }
+    for (conn *c = srv->conns; c; c = c->next)
+        if (!c->cancelled) {
+            c->cancelled = 1;
+            cio_task_cancel(c->task, NULL);
+        }
     while (srv->conns)
         if (cio_sleep(CIO_MS) == -ECANCELED)
             rc = -ECANCELED;

@@ -143,7 +143,8 @@ typedef struct conn {
     cio__http_header hdrs[CIO__HTTP_MAX_HEADERS_CAP];
     cio_http_request req;
     cio_http_response res;
-    int idle; /* between requests (a graceful close may end it) */
+    int idle;      /* waiting for a new request (a graceful close ends it) */
+    int cancelled; /* cancelled by the server's close */
 } conn;
 
 struct cio_http_server {

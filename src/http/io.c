@@ -65,28 +65,30 @@ ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n)
     return cio_socket_recv(io->sock, buf, n, 0);
 }
 
-int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n)
+ssize_t cio__http_io_try_writev(cio__http_io *io, const struct iovec *iov,
+                                int n)
 {
     int fd = cio_socket_fileno(io->sock);
     if (fd < 0)
         return fd;
-    while (n > 0 && iov[0].iov_len == 0)
-        iov++, n--;
-    if (n == 0)
-        return 0;
     /* sendmsg rather than writev: MSG_NOSIGNAL, no SIGPIPE on a reset. */
     struct msghdr mh;
     memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = iov;
+    mh.msg_iov = (struct iovec *)iov;
     mh.msg_iovlen = (size_t)(n > IOV_MAX ? IOV_MAX : n);
-    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
         int e = errno;
         if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR)
             return -e;
         w = 0;
     }
-    size_t done = (size_t)w;
+    return w;
+}
+
+int cio__http_io_writev_rest(cio__http_io *io, const struct iovec *iov, int n,
+                             size_t done)
+{
     for (int i = 0; i < n; i++) {
         if (done >= iov[i].iov_len) {
             done -= iov[i].iov_len;

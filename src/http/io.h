@@ -30,9 +30,14 @@ void cio__http_listener_close(cio__http_listener *l);
 
 /* Receives up to n bytes: > 0, 0 at EOF, or -errno. Suspends. */
 ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n);
-/* Writes all of iov[0..n) (gathered: one writev when the kernel takes it
- * all). Returns 0 or -errno. Suspends. */
-int cio__http_io_writev(cio__http_io *io, struct iovec *iov, int n);
+/* One gathered write (sendmsg with MSG_DONTWAIT), never waiting. Returns
+ * the bytes the kernel took (maybe 0) or -errno. */
+ssize_t cio__http_io_try_writev(cio__http_io *io, const struct iovec *iov,
+                                int n);
+/* Writes what is left of iov[0..n) after its first `done` bytes, waiting
+ * for the socket as needed. Returns 0 or -errno. Suspends. */
+int cio__http_io_writev_rest(cio__http_io *io, const struct iovec *iov, int n,
+                             size_t done);
 /* Sends count bytes of in_fd from *off (advanced). Returns 0 or -errno.
  * Suspends. */
 int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,

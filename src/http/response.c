@@ -234,8 +234,8 @@ int cio_http_response_raw(cio_http_response *res, int status,
                 return -EINVAL;
         if (!res)
             return -EINVAL;
-        /* Content type copied into the header block's spare area: keep it
-         * as a header line instead. */
+        /* A caller's content type is not a static string: it goes into
+         * the header block (copied) instead of res->ctype. */
         int r = set_body(res, status, NULL, data, len);
         if (r < 0)
             return r;

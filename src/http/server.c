@@ -42,17 +42,26 @@
 #define OUT_FLUSH_AT (64 * 1024)
 #define READ_CHUNK 16384
 
+/* Writes c->out. The common case (the kernel takes it all) costs one
+ * sendmsg and no timer; only a partial write arms write_timeout. */
 static int flush(conn *c)
 {
     if (!c->out.len)
         return 0;
-    cio_timeout t;
-    int r = cio_timeout_begin(&t, c->app->cfg.write_timeout);
-    if (r < 0)
-        return r;
     struct iovec iov = {c->out.p, c->out.len};
-    r = cio__http_io_writev(&c->io, &iov, 1);
-    r = cio_timeout_end(&t, r);
+    ssize_t w = cio__http_io_try_writev(&c->io, &iov, 1);
+    if (w < 0) {
+        c->out.len = 0;
+        return (int)w;
+    }
+    int r = 0;
+    if ((size_t)w < c->out.len) {
+        cio_timeout t;
+        r = cio_timeout_begin(&t, c->app->cfg.write_timeout);
+        if (r == 0)
+            r = cio_timeout_end(&t, cio__http_io_writev_rest(&c->io, &iov, 1,
+                                                             (size_t)w));
+    }
     c->out.len = 0;
     return r;
 }
@@ -342,6 +351,9 @@ response_mw:
     if (r < 0)
         handler_failed(c, r);
 done:
+    /* The server may have begun closing while the handler ran. */
+    if (c->srv->closing)
+        *keep_alive = 0;
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
     if (app->cfg.access_log)

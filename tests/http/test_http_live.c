@@ -20,7 +20,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cio/http.h"
@@ -1006,6 +1008,9 @@ static int close_main(void *arg, void **result)
     cio_http_app *app;
     assert_int_equal(cio_http_app_new(&app, "close"), 0);
     assert_int_equal(cio_http_route(app, "/forever", h_forever, NULL, 0), 0);
+    cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+    cfg.shutdown_timeout = 300 * CIO_MS; /* then the handler is cancelled */
+    assert_int_equal(cio_http_app_configure(app, &cfg), 0);
     cio_http_server *srv;
     assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
     assert_int_equal(cio_http_route(app, "/x", h_forever, NULL, 0), -EBUSY);
@@ -1297,6 +1302,137 @@ static void static_files(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- Ctrl-C stops cio_http_run (2 workers) ----------------------------------- */
+static int port_pipe[2];
+
+static void report_port(cio_http_app *app, int port, void *arg)
+{
+    (void)app, (void)arg;
+    if (write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
+        _exit(3);
+}
+
+static void ctrl_c_stops_run(void **state)
+{
+    (void)state;
+    int log_pipe[2];
+    assert_int_equal(pipe(port_pipe), 0);
+    assert_int_equal(pipe(log_pipe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The access log (stdout) goes to the parent through a pipe. */
+        dup2(log_pipe[1], 1);
+        close(log_pipe[0]);
+        cio_http_app *app;
+        cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+        cfg.access_log = 1;
+        if (cio_http_app_new(&app, "child") < 0 ||
+            cio_http_route(app, "/", h_index, NULL, 0) < 0 ||
+            cio_http_app_configure(app, &cfg) < 0)
+            _exit(2);
+        cio_http_app_on_start(app, report_port, NULL);
+        int r = cio_http_run(app, "127.0.0.1", 0, 2);
+        cio_http_app_free(app);
+        _exit(r == 0 ? 0 : 1);
+    }
+    int port = 0;
+    struct pollfd pf = {port_pipe[0], POLLIN, 0};
+    assert_true(poll(&pf, 1, 10000) == 1);
+    assert_int_equal(read(port_pipe[0], &port, sizeof(port)), sizeof(port));
+    g_port = port;
+    /* Both workers answer (several connections spread over them). */
+    for (int i = 0; i < 8; i++) {
+        int fd = dial();
+        const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        char got[64], bodies[256];
+        assert_int_equal(read_responses(fd, 1, 0, got, sizeof(got), bodies,
+                                        sizeof(bodies)), 1);
+        assert_string_equal(bodies, "hello|");
+        close(fd);
+    }
+    /* An idle keep-alive connection must not hold the stop up. */
+    int idle = dial();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int status = 0;
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
+        usleep(50 * 1000);
+        if (i == 99) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("cio_http_run did not stop within 5 s of SIGINT");
+        }
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(closed_within(idle, 1000));
+    close(idle);
+    close(port_pipe[0]);
+    close(port_pipe[1]);
+    /* One common-log line per request. */
+    close(log_pipe[1]);
+    char log[8192];
+    size_t ln = 0;
+    ssize_t k;
+    while (ln + 1 < sizeof(log) &&
+           (k = read(log_pipe[0], log + ln, sizeof(log) - 1 - ln)) > 0)
+        ln += (size_t)k;
+    log[ln] = '\0';
+    close(log_pipe[0]);
+    int lines = 0;
+    for (char *p = log; (p = strstr(p, "\"GET / HTTP/1.1\" 200 5\n")); p++)
+        lines++;
+    assert_int_equal(lines, 8);
+    assert_non_null(strstr(log, "127.0.0.1:"));
+}
+
+/* ---- graceful close: a request in flight finishes ------------------------------ */
+static int graceful_main(void *arg, void **result)
+{
+    (void)result;
+    fetch_job *j = arg;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "graceful"), 0);
+    assert_int_equal(cio_http_route(app, "/slow", h_slow, NULL, 0), 0);
+    cio_http_server *srv;
+    assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
+    j->port = cio_http_server_port(srv);
+    /* An idle keep-alive connection too: closed at once by the close. */
+    int idle = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)j->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(idle, (struct sockaddr *)&a, sizeof(a)), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fetcher, j), 0);
+    cio_sleep(100 * CIO_MS); /* /slow (200 ms) is in its handler now */
+    int64_t t0 = cio_loop_time(cio_get_running_loop());
+    assert_int_equal(cio_http_server_close(srv), 0);
+    int64_t took = cio_loop_time(cio_get_running_loop()) - t0;
+    assert_true(took < 2 * CIO_SEC); /* not the 5 s deadline */
+    pthread_join(th, NULL);
+    char b;
+    assert_int_equal(read(idle, &b, 1), 0); /* the idle one was closed */
+    close(idle);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+static void graceful_close_finishes_in_flight(void **state)
+{
+    (void)state;
+    static fetch_job j;
+    memset(&j, 0, sizeof(j));
+    j.reqs[0] = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(cio_run(graceful_main, &j, NULL), 0);
+    assert_non_null(strstr(j.out[0], "200 OK"));
+    assert_non_null(strstr(j.out[0], "Connection: close"));
+    assert_non_null(strstr(j.out[0], "slept"));
+}
+
 static void route_errors(void **state)
 {
     (void)state;
@@ -1341,6 +1477,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(static_files),
+    cmocka_unit_test(ctrl_c_stops_run),
+    cmocka_unit_test(graceful_close_finishes_in_flight),
     cmocka_unit_test(route_errors),
 };
 
