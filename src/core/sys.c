@@ -1,6 +1,8 @@
 /*
  * sys.c - the fault counters behind the system-call seam (sys.h).
  */
+#include <sys/epoll.h>
+
 #include "core/sys.h"
 
 _Thread_local int cio__sys_armed;
@@ -58,4 +60,9 @@ long cio__sys_calls(int kind)
 const char *cio__sys_name(int kind)
 {
     return kind >= 0 && kind < CIO__SYS_NKINDS ? names[kind] : "?";
+}
+
+int cio__sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *e)
+{
+    CIO__SYS_CALL(CIO__SYS_EPOLL_CTL, epoll_ctl(epfd, op, fd, e));
 }

@@ -21,7 +21,6 @@
 #define CIO_CORE_SYS_H
 
 #include <errno.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -115,10 +114,9 @@ static inline ssize_t cio__sys_writev(int fd, const struct iovec *iov, int n)
     CIO__SYS_CALL(CIO__SYS_WRITE, writev(fd, iov, n));
 }
 
-static inline int cio__sys_epoll_ctl(int epfd, int op, int fd,
-                                     struct epoll_event *e)
-{
-    CIO__SYS_CALL(CIO__SYS_EPOLL_CTL, epoll_ctl(epfd, op, fd, e));
-}
+/* epoll_ctl, out of line (once per registration, never per event) so
+ * that this header does not bring <sys/epoll.h> above src/backend/. */
+struct epoll_event;
+int cio__sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *e);
 
 #endif

@@ -22,7 +22,8 @@
  * (bench/README.md "Net seams" has the before/after run).
  *
  * Contract of every implementation (the fd one is the reference):
- *  read(p, n):   > 0 bytes; 0 at end of stream; -EAGAIN: nothing now,
+ *  read(p, n):   > 0 bytes; 0 at end of stream (and again on every
+ *                later read, without waiting); -EAGAIN: nothing now,
  *                wait for CIO__EV_READ; or -errno (the stream is broken).
  *  write(p, n):  bytes taken (maybe fewer than n, then the write side is
  *                marked not ready); -EAGAIN: none taken, wait for
@@ -99,10 +100,8 @@ static inline ssize_t cio__fd_read(cio__fdstream *f, void *p, size_t n)
                 cio__afd_short_read(&f->afd);
             return k;
         }
-        if (k == 0) {
-            cio__afd_clear(&f->afd, CIO__EV_READ);
-            return 0;
-        }
+        if (k == 0)
+            return 0; /* readiness kept: another read says 0 at once */
         int e = errno;
         if (e == EINTR)
             continue;

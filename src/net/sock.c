@@ -47,15 +47,15 @@
 #include "core/sys.h"
 #include "net/addr.h"
 #include "net/afd.h"
+#include "net/bstream.h"
 
 #define SOCK_BUDGET 32
 #define BACKOFF_MIN (1 * CIO_MS)
 #define BACKOFF_MAX (100 * CIO_MS)
 
 struct cio_socket {
-    cio__afd afd;
+    cio__fdstream fs; /* the byte stream (stream sockets), fd, readiness */
     cio_loop *loop;
-    int fd;
     int family, type;
     unsigned busy;   /* calls suspended on this socket right now */
     uint8_t closed;
@@ -191,10 +191,10 @@ static void sock_close_fd(cio_socket *s)
 {
     s->closed = 1;
     if (s->loop->closed)
-        s->afd.loop = NULL; /* the backend is gone: nothing to undo */
-    cio__afd_close(&s->afd);
-    close(s->fd);
-    s->fd = -1;
+        s->fs.afd.loop = NULL; /* the backend is gone: nothing to undo */
+    cio__afd_close(&s->fs.afd);
+    close(s->fs.fd);
+    s->fs.fd = -1;
     if (!s->loop->closed)
         em_wake_all(s->loop);
 }
@@ -215,8 +215,8 @@ static int sock_suspend(cio_socket *s, int how, int64_t delay)
         r = em_wait(s->loop, delay);
     } else {
         unsigned dir = how == SUSP_READ ? CIO__EV_READ : CIO__EV_WRITE;
-        cio__afd_clear(&s->afd, dir);
-        r = cio__afd_wait(&s->afd, dir);
+        cio__afd_clear(&s->fs.afd, dir);
+        r = cio__afd_wait(&s->fs.afd, dir);
     }
     s->busy--;
     if (s->closed) {
@@ -251,10 +251,10 @@ static int sock_wrap(cio_socket **out, cio_loop *loop, int fd, int family,
     if (!s)
         return -ENOMEM;
     s->loop = loop;
-    s->fd = fd;
+    cio__fdstream_init(&s->fs, fd, 1);
     s->family = family;
     s->type = type;
-    int r = cio__afd_open(&s->afd, loop, fd);
+    int r = cio__afd_open(&s->fs.afd, loop, fd);
     if (r < 0) {
         cio__free(s);
         return r;
@@ -354,7 +354,7 @@ int cio_socket_fileno(const cio_socket *s)
 {
     if (!s)
         return -EINVAL;
-    return s->closed ? -EBADF : s->fd;
+    return s->closed ? -EBADF : s->fs.fd;
 }
 
 cio_loop *cio_socket_loop(const cio_socket *s)
@@ -377,7 +377,7 @@ int cio_socket_setsockopt(cio_socket *s, int level, int name, const void *val,
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return setsockopt(s->fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
+    return setsockopt(s->fs.fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_setsockopt_int(cio_socket *s, int level, int name, int value)
@@ -393,7 +393,7 @@ int cio_socket_getsockopt(cio_socket *s, int level, int name, void *val,
         return r;
     if (!len)
         return -EINVAL;
-    return getsockopt(s->fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
+    return getsockopt(s->fs.fd, level, name, val, len) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_bind(cio_socket *s, const cio_sockaddr *addr)
@@ -403,7 +403,7 @@ int cio_socket_bind(cio_socket *s, const cio_sockaddr *addr)
         return r;
     if (!addr || !addr->len)
         return -EINVAL;
-    return bind(s->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0
+    return bind(s->fs.fd, (const struct sockaddr *)&addr->ss, addr->len) < 0
                ? CIO__ERRNO()
                : 0;
 }
@@ -427,7 +427,7 @@ int cio_socket_listen(cio_socket *s, int backlog)
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return listen(s->fd, backlog < 0 ? SOMAXCONN : backlog) < 0 ? CIO__ERRNO() : 0;
+    return listen(s->fs.fd, backlog < 0 ? SOMAXCONN : backlog) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_shutdown(cio_socket *s, int how)
@@ -435,7 +435,7 @@ int cio_socket_shutdown(cio_socket *s, int how)
     int r = sock_live(s);
     if (r < 0)
         return r;
-    return shutdown(s->fd, how) < 0 ? CIO__ERRNO() : 0;
+    return shutdown(s->fs.fd, how) < 0 ? CIO__ERRNO() : 0;
 }
 
 int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
@@ -445,7 +445,7 @@ int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
         return r;
     if (!out)
         return -EINVAL;
-    return cio__sockaddr_of(s->fd, 0, out);
+    return cio__sockaddr_of(s->fs.fd, 0, out);
 }
 
 int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
@@ -455,7 +455,7 @@ int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
         return r;
     if (!out)
         return -EINVAL;
-    return cio__sockaddr_of(s->fd, 1, out);
+    return cio__sockaddr_of(s->fs.fd, 1, out);
 }
 
 /* ---- accept, connect ---- */
@@ -478,7 +478,7 @@ int cio_socket_accept(cio_socket *s, cio_socket **out, cio_sockaddr *peer)
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd = cio__sys_accept4(s->fd, (struct sockaddr *)&ss, &sl,
+        int fd = cio__sys_accept4(s->fs.fd, (struct sockaddr *)&ss, &sl,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             s->streak++;
@@ -519,7 +519,7 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
         return -EINVAL;
     const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
     for (;;) {
-        if (cio__sys_connect(s->fd, sa, addr->len) == 0)
+        if (cio__sys_connect(s->fs.fd, sa, addr->len) == 0)
             break;
         int e = errno;
         if (e == EISCONN)
@@ -534,13 +534,13 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
             return r;
         int err = 0;
         socklen_t l = sizeof(err);
-        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+        if (getsockopt(s->fs.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
             return CIO__ERRNO();
         if (err)
             return -err;
     }
     if (s->type == SOCK_STREAM)
-        cio__sock_nodelay(s->fd, s->family);
+        cio__sock_nodelay(s->fs.fd, s->family);
     return 0;
 }
 
@@ -583,6 +583,36 @@ int cio_socket_create_connection(cio_socket **out, const char *host,
 
 /* ---- data ---- */
 
+/* A short send filled the buffer: wait for the next writable edge. */
+static void mark_full(cio_socket *s)
+{
+    cio__afd_clear(&s->fs.afd, CIO__EV_WRITE);
+    s->full = 1;
+}
+
+/* A plain (no flags, no address) recv or send on a stream socket: one
+ * call of the byte stream (net/bstream.h), waiting for readiness as long
+ * as it says -EAGAIN. how: SUSP_READ or SUSP_WRITE. Returns what the byte
+ * stream returns, or the error of the wait. */
+static ssize_t plain_io(cio_socket *s, int how, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = how == SUSP_READ ? cio__bs_read(&s->fs.bs, buf, len)
+                                     : cio__bs_write(&s->fs.bs, buf, len);
+        if (n >= 0) {
+            s->streak++;
+            if (how == SUSP_WRITE && (size_t)n < len)
+                mark_full(s);
+            return n;
+        }
+        if (n != -EAGAIN)
+            return n;
+        int r = sock_suspend(s, how, 0);
+        if (r < 0)
+            return r;
+    }
+}
+
 static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                        cio_sockaddr *from)
 {
@@ -595,23 +625,28 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                  !(flags & (MSG_DONTWAIT | MSG_PEEK));
     /* A short read emptied the queue last time: wait for the next edge
      * rather than asking the kernel for EAGAIN. */
-    if (stream && len && !(s->afd.ready & CIO__EV_READ) &&
+    if (stream && len && !(s->fs.afd.ready & CIO__EV_READ) &&
         (r = sock_suspend(s, SUSP_READ, 0)) < 0)
         return r;
+    /* A plain stream recv goes through the byte stream (net/bstream.h);
+     * datagrams, flags and recvfrom make their own system call. */
+    int plain = stream && !flags;
     for (;;) {
         ssize_t n;
+        if (plain)
+            return plain_io(s, SUSP_READ, buf, len);
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         if (from)
-            n = recvfrom(s->fd, buf, len, flags, (struct sockaddr *)&ss, &sl);
+            n = recvfrom(s->fs.fd, buf, len, flags, (struct sockaddr *)&ss, &sl);
         else
-            n = cio__sys_recv(s->fd, buf, len, flags);
+            n = cio__sys_recv(s->fs.fd, buf, len, flags);
         if (n >= 0) {
             s->streak++;
             if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
                 memset(from, 0, sizeof(*from));
             if (stream && n > 0 && (size_t)n < len)
-                cio__afd_short_read(&s->afd);
+                cio__afd_short_read(&s->fs.afd);
             return n;
         }
         int e = errno;
@@ -635,13 +670,6 @@ ssize_t cio_socket_recvfrom(cio_socket *s, void *buf, size_t len, int flags,
     return do_recv(s, buf, len, flags, from);
 }
 
-/* A short send filled the buffer: wait for the next writable edge. */
-static void mark_full(cio_socket *s)
-{
-    cio__afd_clear(&s->afd, CIO__EV_WRITE);
-    s->full = 1;
-}
-
 /* Before sending: if the last send was short and no edge came since,
  * wait for one instead of asking the kernel for EAGAIN. */
 static int wait_if_full(cio_socket *s, int applies)
@@ -649,7 +677,7 @@ static int wait_if_full(cio_socket *s, int applies)
     if (!s->full || !applies)
         return 0;
     s->full = 0;
-    if (s->afd.ready & CIO__EV_WRITE)
+    if (s->fs.afd.ready & CIO__EV_WRITE)
         return 0;
     return sock_suspend(s, SUSP_WRITE, 0);
 }
@@ -667,13 +695,16 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
+    int plain = stream && !flags;
     for (;;) {
         ssize_t n;
+        if (plain)
+            return plain_io(s, SUSP_WRITE, (void *)buf, len);
         if (to)
-            n = sendto(s->fd, buf, len, flags | MSG_NOSIGNAL,
+            n = sendto(s->fs.fd, buf, len, flags | MSG_NOSIGNAL,
                        (const struct sockaddr *)&to->ss, to->len);
         else
-            n = cio__sys_send(s->fd, buf, len, flags | MSG_NOSIGNAL);
+            n = cio__sys_send(s->fs.fd, buf, len, flags | MSG_NOSIGNAL);
         if (n >= 0) {
             s->streak++;
             if (stream && (size_t)n < len)
@@ -718,7 +749,15 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
             return r;
         if ((r = wait_if_full(s, stream)) < 0)
             return r;
-        ssize_t n = cio__sys_send(s->fd, p, len, flags | MSG_NOSIGNAL);
+        if (stream && !flags) { /* the byte stream: >= 0 or -errno */
+            ssize_t n = plain_io(s, SUSP_WRITE, (void *)p, len);
+            if (n < 0)
+                return (int)n;
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        ssize_t n = cio__sys_send(s->fs.fd, p, len, flags | MSG_NOSIGNAL);
         if (n >= 0) {
             s->streak++;
             if (stream && (size_t)n < len)
@@ -755,7 +794,7 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         size_t want = count ? count - total : chunk_max;
         if (want > chunk_max)
             want = chunk_max;
-        ssize_t n = sendfile(s->fd, in_fd, offset, want);
+        ssize_t n = sendfile(s->fs.fd, in_fd, offset, want);
         if (n > 0) {
             s->streak++;
             total += (size_t)n;
