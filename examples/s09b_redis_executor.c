@@ -77,9 +77,9 @@ int main(int argc, char **argv)
     snprintf(port, sizeof(port), "%d", p);
     if (!mkdtemp(dir))
         return 1;
-    char *srv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-                   "--dir", dir, "--save", "", "--logfile", "/dev/null",
-                   NULL};
+    char *srv[] = {"redis-server", "--port", port,     "--bind", "127.0.0.1",
+                   "--dir",        dir,      "--save", "",       "--logfile",
+                   "/dev/null",    NULL};
     pid_t server = run(srv);
 
     cio_redis_executor *ex = NULL;
@@ -92,7 +92,9 @@ int main(int argc, char **argv)
     char *w2[] = {"/proc/self/exe", "worker", port, "worker-2", NULL};
     pid_t workers[2] = {run(w1), run(w2)};
 
-    enum { N = 12 };
+    enum {
+        N = 12
+    };
     char args[N][8];
     cio_bytes ins[N];
     for (int i = 0; i < N; i++) {
