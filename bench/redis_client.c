@@ -86,8 +86,8 @@ static int bench_main(void *arg, void **result)
     cio_task_opts o = CIO_TASK_OPTS_INIT;
     o.stack_size = 64 * 1024;
     for (long i = 0; i < TASKS; i++)
-        cio_task_create(cio_get_running_loop(),
-                        CIO_CORO(worker, (intptr_t)i), &o, &t[i]);
+        cio_task_create(cio_get_running_loop(), CIO_CORO(worker, (intptr_t)i),
+                        &o, &t[i]);
     for (int i = 0; i < TASKS; i++) {
         cio_await(t[i], NULL);
         cio_future_release(t[i]);
@@ -136,9 +136,9 @@ int main(void)
             return 1;
         char p[16];
         snprintf(p, sizeof(p), "%d", port);
-        char *av[] = {"redis-server", "--port", p, "--bind", "127.0.0.1",
-                      "--dir", dir, "--save", "", "--logfile", "/dev/null",
-                      NULL};
+        char *av[] = {"redis-server", "--port", p,        "--bind", "127.0.0.1",
+                      "--dir",        dir,      "--save", "",       "--logfile",
+                      "/dev/null",    NULL};
         server = spawn(av, 1, 1);
     }
 
@@ -153,8 +153,21 @@ int main(void)
     char p[16], n[16];
     snprintf(p, sizeof(p), "%d", port);
     snprintf(n, sizeof(n), "%d", N);
-    char *bav[] = {"redis-benchmark", "-h", "127.0.0.1", "-p", p, "-t",
-                   "set,get", "-n", n, "-P", "16", "-c", "50", "-q", NULL};
+    char *bav[] = {"redis-benchmark",
+                   "-h",
+                   "127.0.0.1",
+                   "-p",
+                   p,
+                   "-t",
+                   "set,get",
+                   "-n",
+                   n,
+                   "-P",
+                   "16",
+                   "-c",
+                   "50",
+                   "-q",
+                   NULL};
     double b0 = now_s();
     pid_t b = spawn(bav, 0, 1);
     int st = 0;

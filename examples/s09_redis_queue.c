@@ -70,8 +70,8 @@ static int start_redis(void)
     server_pid = fork();
     if (server_pid == 0) {
         execlp("redis-server", "redis-server", "--port", p, "--bind",
-               "127.0.0.1", "--dir", server_dir, "--save", "",
-               "--logfile", "/dev/null", (char *)NULL);
+               "127.0.0.1", "--dir", server_dir, "--save", "", "--logfile",
+               "/dev/null", (char *)NULL);
         _exit(127);
     }
     return port;
@@ -90,8 +90,8 @@ int main(void)
         return 1;
     /* Wait for the server to answer, then queue five jobs. */
     const char *ping[] = {"PING"};
-    for (int i = 0; i < 200 && cio_redis_sync_command(rcon, 1, ping, NULL,
-                                                      NULL) != 0; i++)
+    for (int i = 0;
+         i < 200 && cio_redis_sync_command(rcon, 1, ping, NULL, NULL) != 0; i++)
         usleep(10000);
     const char *push[] = {"LPUSH", "queue", "5", "1", "3", "2", "4"};
     if (cio_redis_sync_command(rcon, 7, push, NULL, NULL) != 0)
@@ -124,7 +124,8 @@ int main(void)
         }
     }
     printf("timer fired after %.2f s: %d jobs dispatched; stopping the "
-           "loop from the main thread\n", now() - start, dispatched);
+           "loop from the main thread\n",
+           now() - start, dispatched);
     cio_loop_stop_threadsafe(new_loop); /* new_loop.stop() */
     cio_loop_thread_stop_join(t);
     cio_redis_sync_free(rcon);

@@ -48,11 +48,13 @@ extern "C" {
 #define CIO_EREDIS_LOADING (-4307)   /* "-LOADING ...": dataset loading */
 #define CIO_EREDIS_READONLY (-4308)  /* "-READONLY ...": a replica */
 #define CIO_EREDIS_NOSCRIPT (-4309)  /* "-NOSCRIPT ..." */
-#define CIO_EREDIS_PROTO (-4310)     /* protocol violation: the connection
-                                      * was closed */
-#define CIO_EREDIS_CLOSED (-4311)    /* the connection is closed or was
-                                      * lost with the command in flight */
-#define CIO_EREDIS_FIRST (-4319)     /* the block is [FIRST, CIO_EREDIS] */
+#define CIO_EREDIS_PROTO                                                       \
+    (-4310) /* protocol violation: the connection                              \
+             * was closed */
+#define CIO_EREDIS_CLOSED                                                      \
+    (-4311)                      /* the connection is closed or was            \
+                                  * lost with the command in flight */
+#define CIO_EREDIS_FIRST (-4319) /* the block is [FIRST, CIO_EREDIS] */
 
 /* A static description of err: the Redis codes above, else
  * cio_strerror(err). Returns: a string, never NULL. */
@@ -72,12 +74,12 @@ CIO_API int cio_redis_error_code(const char *msg, size_t len);
 typedef struct cio_redis_reply cio_redis_reply;
 
 typedef enum cio_redis_reply_type {
-    CIO_REDIS_REPLY_STRING = 1,  /* bulk string */
+    CIO_REDIS_REPLY_STRING = 1, /* bulk string */
     CIO_REDIS_REPLY_ARRAY = 2,
     CIO_REDIS_REPLY_INTEGER = 3,
-    CIO_REDIS_REPLY_NIL = 4,     /* null bulk or null array */
-    CIO_REDIS_REPLY_STATUS = 5,  /* "+OK" */
-    CIO_REDIS_REPLY_ERROR = 6    /* "-ERR ..." */
+    CIO_REDIS_REPLY_NIL = 4,    /* null bulk or null array */
+    CIO_REDIS_REPLY_STATUS = 5, /* "+OK" */
+    CIO_REDIS_REPLY_ERROR = 6   /* "-ERR ..." */
 } cio_redis_reply_type;
 
 /* Returns: the cio_redis_reply_type of r, or -EINVAL on NULL. */
@@ -86,8 +88,7 @@ CIO_API int cio_redis_reply_type_of(const cio_redis_reply *r);
 /* The bytes of a string, status or error reply (NUL-terminated too, but
  * binary-safe through *len). len may be NULL. Returns: the bytes
  * (borrowed), or NULL for other types (then *len is 0). */
-CIO_API const char *cio_redis_reply_str(const cio_redis_reply *r,
-                                        size_t *len);
+CIO_API const char *cio_redis_reply_str(const cio_redis_reply *r, size_t *len);
 
 /* Returns: the value of an integer reply (0 for other types). */
 CIO_API long long cio_redis_reply_integer(const cio_redis_reply *r);
@@ -107,9 +108,9 @@ CIO_API void cio_redis_reply_free(cio_redis_reply *r);
  * ====================================================================== */
 
 typedef struct cio_redis_opts {
-    const char *username;  /* AUTH user (NULL: AUTH with password only) */
-    const char *password;  /* NULL: no AUTH */
-    int db;                /* SELECT db when > 0 */
+    const char *username;    /* AUTH user (NULL: AUTH with password only) */
+    const char *password;    /* NULL: no AUTH */
+    int db;                  /* SELECT db when > 0 */
     const char *client_name; /* CLIENT SETNAME when non-NULL */
     int64_t connect_timeout; /* ns; 0: 5 s; < 0: none */
     int64_t command_timeout; /* ns; 0 or < 0: none (per call: a cancel
@@ -122,7 +123,10 @@ typedef struct cio_redis_opts {
                               * is a protocol violation (0: 1 GiB) */
 } cio_redis_opts;
 
-#define CIO_REDIS_OPTS_INIT {NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0}
+#define CIO_REDIS_OPTS_INIT                                                    \
+    {                                                                          \
+        NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0                               \
+    }
 
 /* ======================================================================
  * Connections
@@ -187,9 +191,8 @@ CIO_API int cio_redis_new(cio_loop *loop, const char *host, int port,
  * max_retries attempts); commands in flight when a connection is lost
  * fail with CIO_EREDIS_CLOSED and are never resent. Returns/Errors: as
  * cio_redis_conn_command, plus the last connect error. Suspends. */
-CIO_API int cio_redis_command(cio_redis *r, int argc,
-                              const char *const *argv, const size_t *argvlen,
-                              cio_redis_reply **reply);
+CIO_API int cio_redis_command(cio_redis *r, int argc, const char *const *argv,
+                              const size_t *argvlen, cio_redis_reply **reply);
 
 /* Runs a blocking command (BLPOP, BLMOVE, XREADGROUP BLOCK...) on a
  * dedicated connection taken from an idle set (opened if none), so the
@@ -218,7 +221,7 @@ typedef struct cio_redis_pubsub cio_redis_pubsub;
 /* One message. Every pointer is borrowed until the next
  * cio_redis_pubsub_next on the same subscriber or its close. */
 typedef struct cio_redis_msg {
-    const char *pattern;  /* the matching pattern (psubscribe) or NULL */
+    const char *pattern; /* the matching pattern (psubscribe) or NULL */
     size_t pattern_len;
     const char *channel;
     size_t channel_len;
@@ -283,7 +286,6 @@ CIO_API int cio_redis_sync_command(cio_redis_sync *s, int argc,
  * ignored. Returns: 0. */
 CIO_API int cio_redis_sync_free(cio_redis_sync *s);
 
-
 /* ======================================================================
  * Distributed executor on Redis Streams
  * Submitters and worker processes on any number of machines share a
@@ -310,8 +312,7 @@ CIO_API int cio_redis_sync_free(cio_redis_sync *s);
  * sets out->data (malloc'ed, taken by the worker; NULL for an empty
  * result) and out->len. Returns: 0, or a negative error (the run fails:
  * retried, then dead-lettered). */
-typedef int (*cio_redis_job_fn)(const void *in, size_t in_len,
-                                cio_bytes *out);
+typedef int (*cio_redis_job_fn)(const void *in, size_t in_len, cio_bytes *out);
 
 /* Registers fn under name (borrowed: a string literal) in this process,
  * for cio_redis_worker_run. Returns: 0. Errors: -EINVAL, -EEXIST (name
@@ -319,24 +320,26 @@ typedef int (*cio_redis_job_fn)(const void *in, size_t in_len,
 CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn);
 
 typedef struct cio_redis_queue_opts {
-    const char *queue;       /* key prefix (NULL: "cioq") */
-    unsigned concurrency;    /* worker: jobs run at once (0: 4) */
-    int64_t job_timeout;     /* ns; a run lasting longer fails with
-                              * -ETIMEDOUT (0: 30 s) */
-    int64_t claim_idle;      /* ns a job may stay unacknowledged before
-                              * another worker takes it over (0:
-                              * job_timeout + 5 s; never below that) */
-    unsigned max_tries;      /* runs before dead-lettering (0: 3) */
-    int64_t retry_backoff;   /* first retry delay, doubling (0: 100 ms) */
-    int64_t result_ttl;      /* result streams and done markers expire
-                              * after this (0: 1 hour) */
-    const char *name;        /* worker consumer name / submitter id
-                              * (NULL: host-pid-random) */
-    cio_redis_opts redis;    /* connection options */
+    const char *queue;     /* key prefix (NULL: "cioq") */
+    unsigned concurrency;  /* worker: jobs run at once (0: 4) */
+    int64_t job_timeout;   /* ns; a run lasting longer fails with
+                            * -ETIMEDOUT (0: 30 s) */
+    int64_t claim_idle;    /* ns a job may stay unacknowledged before
+                            * another worker takes it over (0:
+                            * job_timeout + 5 s; never below that) */
+    unsigned max_tries;    /* runs before dead-lettering (0: 3) */
+    int64_t retry_backoff; /* first retry delay, doubling (0: 100 ms) */
+    int64_t result_ttl;    /* result streams and done markers expire
+                            * after this (0: 1 hour) */
+    const char *name;      /* worker consumer name / submitter id
+                            * (NULL: host-pid-random) */
+    cio_redis_opts redis;  /* connection options */
 } cio_redis_queue_opts;
 
 #define CIO_REDIS_QUEUE_OPTS_INIT                                              \
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, CIO_REDIS_OPTS_INIT}
+    {                                                                          \
+        NULL, 0, 0, 0, 0, 0, 0, NULL, CIO_REDIS_OPTS_INIT                      \
+    }
 
 /* Runs a worker in the calling thread until SIGTERM or SIGINT: a loop of
  * its own with `concurrency` job tasks, a reaper taking over jobs of dead
@@ -353,8 +356,8 @@ CIO_API int cio_redis_worker_run(const char *host, int port,
 typedef struct cio_redis_job_result {
     const void *data;
     size_t len;
-    unsigned runs;          /* > 1: delivered more than once */
-    const char *worker;     /* the consumer that ran it */
+    unsigned runs;      /* > 1: delivered more than once */
+    const char *worker; /* the consumer that ran it */
 } cio_redis_job_result;
 
 typedef struct cio_redis_executor cio_redis_executor;

@@ -115,8 +115,7 @@ static int open_retry(cio_redis *r, cio_redis_conn **out)
             int s = cio_sleep(delay);
             if (s < 0)
                 return s;
-            delay = delay * 2 > r->o.backoff_max ? r->o.backoff_max
-                                                 : delay * 2;
+            delay = delay * 2 > r->o.backoff_max ? r->o.backoff_max : delay * 2;
         }
         err = cio_redis_conn_open(r->host, r->port, &r->o, out);
         if (err == 0) {
@@ -149,9 +148,8 @@ static int slot_conn(cio_redis *r, slot *s, cio_redis_conn **out)
     return e;
 }
 
-CIO_API int cio_redis_command(cio_redis *r, int argc,
-                              const char *const *argv, const size_t *argvlen,
-                              cio_redis_reply **reply)
+CIO_API int cio_redis_command(cio_redis *r, int argc, const char *const *argv,
+                              const size_t *argvlen, cio_redis_reply **reply)
 {
     if (reply)
         *reply = NULL;
@@ -196,8 +194,7 @@ CIO_API int cio_redis_command_blocking(cio_redis *r, int argc,
          * answered later (when data arrives): that connection cannot
          * serve another blocking call in time, so it goes. */
         if (e == -ECANCELED || e == -ETIMEDOUT ||
-            !cio_redis_conn_is_connected(c) ||
-            r->nidle == MAX_IDLE_BLOCKING) {
+            !cio_redis_conn_is_connected(c) || r->nidle == MAX_IDLE_BLOCKING) {
             cio__redis_conn_abort(c);
             cio_redis_conn_close(c);
         } else {

@@ -310,8 +310,7 @@ static int conn_open(const char *host, int port, const cio_redis_opts *o,
     c->loop = cio_get_running_loop();
     c->command_timeout = o->command_timeout;
     c->rbuf = malloc(READ_SIZE);
-    int r = c->rbuf ? cio__redis_parser_new(&c->parser, o->max_reply)
-                    : -ENOMEM;
+    int r = c->rbuf ? cio__redis_parser_new(&c->parser, o->max_reply) : -ENOMEM;
     if (r == 0)
         r = cio__redis_tr_open(host, port, &c->tr);
     if (r == 0) {
@@ -319,8 +318,7 @@ static int conn_open(const char *host, int port, const cio_redis_opts *o,
         cio_task_opts to = CIO_TASK_OPTS_INIT;
         to.name = "redis-reader";
         to.stack_size = 64 * 1024;
-        r = cio_task_create(c->loop, CIO_CORO(reader_main, c), &to,
-                            &c->reader);
+        r = cio_task_create(c->loop, CIO_CORO(reader_main, c), &to, &c->reader);
         if (r < 0)
             c->connected = 0;
     }

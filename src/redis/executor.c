@@ -62,11 +62,17 @@ static int xadd_task(void *arg, void **result)
     if (cio_cfuture_done(j->cf))
         return 0; /* cancelled before it was queued */
     char jid[160];
-    snprintf(jid, sizeof(jid), "%s:%llu", ex->name,
-             (unsigned long long)j->seq);
-    const char *av[] = {"XADD", ex->jobs_key, "*",    "job",
-                        jid,    "fn",         j->fn,  "args",
-                        j->in ? (const char *)j->in : "", "reply",
+    snprintf(jid, sizeof(jid), "%s:%llu", ex->name, (unsigned long long)j->seq);
+    const char *av[] = {"XADD",
+                        ex->jobs_key,
+                        "*",
+                        "job",
+                        jid,
+                        "fn",
+                        j->fn,
+                        "args",
+                        j->in ? (const char *)j->in : "",
+                        "reply",
                         ex->results_key};
     size_t lens[11];
     for (int i = 0; i < 11; i++)
@@ -95,8 +101,7 @@ static int cancel_task(void *arg, void **result)
     char key[CIO__Q_KEYMAX + 200], ttl[32];
     snprintf(key, sizeof(key), "%s:cancel:%s:%llu", ex->o.queue, ex->name,
              (unsigned long long)j->seq);
-    snprintf(ttl, sizeof(ttl), "%lld",
-             (long long)(ex->o.result_ttl / CIO_MS));
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)(ex->o.result_ttl / CIO_MS));
     cio__cmd(ex->r, NULL, "SET", key, "1", "PX", ttl, NULL);
     if (j->sid[0])
         cio__cmd(ex->r, NULL, "XDEL", ex->jobs_key, j->sid, NULL);
@@ -184,8 +189,8 @@ static int listener_task(void *arg, void **result)
     (void)result;
     char last[64] = "0-0";
     while (!atomic_load(&ex->stop)) {
-        const char *av[] = {"XREAD", "COUNT", "256", "BLOCK", "200",
-                            "STREAMS", ex->results_key, last};
+        const char *av[] = {"XREAD", "COUNT",   "256",           "BLOCK",
+                            "200",   "STREAMS", ex->results_key, last};
         cio_redis_reply *r;
         int e = cio_redis_command_blocking(ex->r, 8, av, NULL, &r);
         if (e == -ECANCELED)
@@ -201,8 +206,7 @@ static int listener_task(void *arg, void **result)
         for (size_t i = 0; i < cio_redis_reply_len(entries); i++) {
             const cio_redis_reply *en = cio_redis_reply_at(entries, i);
             size_t n;
-            const char *id = cio_redis_reply_str(cio_redis_reply_at(en, 0),
-                                                 &n);
+            const char *id = cio_redis_reply_str(cio_redis_reply_at(en, 0), &n);
             if (id && n < sizeof(last)) {
                 memcpy(last, id, n);
                 last[n] = '\0';
@@ -225,8 +229,8 @@ static int start_coro(void *arg, void **result)
     if (e == 0) {
         cio_task_opts to = CIO_TASK_OPTS_INIT;
         to.name = "queue-results";
-        e = cio_task_create(cio_get_running_loop(),
-                            CIO_CORO(listener_task, ex), &to, &ex->listener);
+        e = cio_task_create(cio_get_running_loop(), CIO_CORO(listener_task, ex),
+                            &to, &ex->listener);
     }
     ex->rc = e;
     return 0;

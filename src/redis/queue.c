@@ -77,8 +77,8 @@ const cio_redis_reply *cio__field(const cio_redis_reply *fields,
     size_t n = strlen(name);
     for (size_t i = 0; i + 1 < cio_redis_reply_len(fields); i += 2) {
         size_t len;
-        const char *s = cio_redis_reply_str(cio_redis_reply_at(fields, i),
-                                            &len);
+        const char *s =
+            cio_redis_reply_str(cio_redis_reply_at(fields, i), &len);
         if (s && len == n && memcmp(s, name, n) == 0)
             return cio_redis_reply_at(fields, i + 1);
     }
@@ -202,9 +202,9 @@ static const char finish_lua[] =
     "redis.call('XDEL', KEYS[4], ARGV[8])\n"
     "return 1\n";
 
-static int finish(worker *w, const char *id, const cio_redis_reply *f,
-                  int err, const char *msg, const void *data, size_t len,
-                  long long runs, int dead)
+static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
+                  const char *msg, const void *data, size_t len, long long runs,
+                  int dead)
 {
     size_t jl, fl, al, rl;
     const char *job = sv(cio__field(f, "job"), &jl);
@@ -218,12 +218,29 @@ static int finish(worker *w, const char *id, const cio_redis_reply *f,
     ms_str(ttl, w->o.result_ttl);
     snprintf(errs, sizeof(errs), "%d", err);
     snprintf(runss, sizeof(runss), "%lld", runs);
-    const char *av[] = {"EVAL", finish_lua, "5",    done,   stat,
-                        reply,  w->jobs,    w->dead, ttl,   job,
-                        errs,   runss,      w->name, msg ? msg : "",
-                        data ? (const char *)data : "", id, CIO__Q_GROUP,
-                        dead ? "1" : "0",   fn,     args};
-    enum { N = sizeof(av) / sizeof(av[0]) };
+    const char *av[] = {"EVAL",
+                        finish_lua,
+                        "5",
+                        done,
+                        stat,
+                        reply,
+                        w->jobs,
+                        w->dead,
+                        ttl,
+                        job,
+                        errs,
+                        runss,
+                        w->name,
+                        msg ? msg : "",
+                        data ? (const char *)data : "",
+                        id,
+                        CIO__Q_GROUP,
+                        dead ? "1" : "0",
+                        fn,
+                        args};
+    enum {
+        N = sizeof(av) / sizeof(av[0])
+    };
     size_t lens[N];
     for (int i = 0; i < N; i++)
         lens[i] = i == 14 ? 0 : strlen(av[i]); /* data: not a C string */
@@ -248,7 +265,7 @@ static int requeue(worker *w, const char *id, const cio_redis_reply *f)
     const char *fn = sv(cio__field(f, "fn"), &fl);
     const char *args = sv(cio__field(f, "args"), &al);
     const char *reply = sv(cio__field(f, "reply"), &rl);
-    const char *av[] = {"XADD", w->jobs, "*",   "job", job, "fn",
+    const char *av[] = {"XADD", w->jobs, "*",  "job",   job,  "fn",
                         fn,     "args",  args, "reply", reply};
     size_t lens[11];
     for (int i = 0; i < 11; i++)
@@ -267,8 +284,7 @@ static int requeue(worker *w, const char *id, const cio_redis_reply *f)
     return e;
 }
 
-static int key_exists(worker *w, const char *what, const char *job,
-                      size_t jl)
+static int key_exists(worker *w, const char *what, const char *job, size_t jl)
 {
     char key[CIO__Q_KEYMAX + 256];
     snprintf(key, sizeof(key), "%s:%s:%.*s", w->o.queue, what, (int)jl, job);
@@ -355,8 +371,8 @@ static int process(worker *w, const cio_redis_reply *entry)
             return e;
         return requeue(w, id, f);
     }
-    snprintf(msg, sizeof(msg), "dead-lettered after %lld runs on %s: %s",
-             runs, w->name, cio_redis_strerror(rc));
+    snprintf(msg, sizeof(msg), "dead-lettered after %lld runs on %s: %s", runs,
+             w->name, cio_redis_strerror(rc));
     return dead_letter(w, id, f, rc, msg, runs);
 }
 
@@ -423,8 +439,8 @@ static int reaper_task(void *arg, void **result)
         if (w->draining)
             break;
         cio_redis_reply *r;
-        int e = cio__cmd(w->r, &r, "XAUTOCLAIM", w->jobs, CIO__Q_GROUP,
-                         w->name, idle, "0-0", "COUNT", count, NULL);
+        int e = cio__cmd(w->r, &r, "XAUTOCLAIM", w->jobs, CIO__Q_GROUP, w->name,
+                         idle, "0-0", "COUNT", count, NULL);
         if (e == 0)
             process_list(w, cio_redis_reply_at(r, 1));
         cio_redis_reply_free(r);

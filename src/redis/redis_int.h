@@ -20,8 +20,8 @@
 struct cio_redis_reply {
     int type;
     long long integer;
-    size_t len;                  /* bytes of str, or elements */
-    char *str;                   /* inside the same allocation */
+    size_t len; /* bytes of str, or elements */
+    char *str;  /* inside the same allocation */
     cio_redis_reply **element;
 };
 
@@ -36,8 +36,7 @@ int cio__redis_parser_new(cio__redis_parser **out, size_t max_reply);
 void cio__redis_parser_free(cio__redis_parser *p);
 /* Appends bytes. Returns: 0. Errors: CIO_EREDIS_PROTO (the input is over
  * the limit), -ENOMEM. */
-int cio__redis_parser_feed(cio__redis_parser *p, const char *buf,
-                           size_t len);
+int cio__redis_parser_feed(cio__redis_parser *p, const char *buf, size_t len);
 /* Returns: 1 and *out (a reply the caller takes), 0 if more input is
  * needed. Errors: CIO_EREDIS_PROTO (the parser is then unusable;
  * cio__redis_parser_error says why), -ENOMEM. */

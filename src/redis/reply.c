@@ -144,8 +144,7 @@ CIO_API int cio_redis_reply_type_of(const cio_redis_reply *r)
     return r ? r->type : -EINVAL;
 }
 
-CIO_API const char *cio_redis_reply_str(const cio_redis_reply *r,
-                                        size_t *len)
+CIO_API const char *cio_redis_reply_str(const cio_redis_reply *r, size_t *len)
 {
     if (!r || (r->type != CIO_REDIS_REPLY_STRING &&
                r->type != CIO_REDIS_REPLY_STATUS &&
@@ -172,8 +171,7 @@ CIO_API size_t cio_redis_reply_len(const cio_redis_reply *r)
 CIO_API const cio_redis_reply *cio_redis_reply_at(const cio_redis_reply *r,
                                                   size_t i)
 {
-    if (!r || r->type != CIO_REDIS_REPLY_ARRAY || i >= r->len ||
-        !r->element)
+    if (!r || r->type != CIO_REDIS_REPLY_ARRAY || i >= r->len || !r->element)
         return NULL;
     return r->element[i];
 }
@@ -230,8 +228,7 @@ int cio__redis_parser_feed(cio__redis_parser *p, const char *buf, size_t len)
     if (p->rd->len - p->rd->pos + len > p->max)
         return fail(p, "reply larger than max_reply");
     if (redisReaderFeed(p->rd, buf, len) != REDIS_OK)
-        return p->rd->err == REDIS_ERR_OOM ? -ENOMEM
-                                           : fail(p, p->rd->errstr);
+        return p->rd->err == REDIS_ERR_OOM ? -ENOMEM : fail(p, p->rd->errstr);
     return 0;
 }
 

@@ -44,8 +44,7 @@ static int cmd_coro(void *arg, void **result)
 {
     call *k = arg;
     (void)result;
-    k->rc = cio_redis_command(k->s->r, k->argc, k->argv, k->argvlen,
-                              &k->reply);
+    k->rc = cio_redis_command(k->s->r, k->argc, k->argv, k->argvlen, &k->reply);
     return 0;
 }
 
@@ -69,8 +68,7 @@ static int run(cio_redis_sync *s, cio_coro_fn fn, call *k)
 }
 
 CIO_API int cio_redis_sync_new(const char *host, int port,
-                               const cio_redis_opts *opts,
-                               cio_redis_sync **out)
+                               const cio_redis_opts *opts, cio_redis_sync **out)
 {
     if (!out)
         return -EINVAL;

@@ -10,11 +10,11 @@
  * (always -EIO).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "cio/redis.h"
@@ -64,8 +64,10 @@ static int fail(const void *in, size_t len, cio_bytes *out)
 int main(int argc, char **argv)
 {
     if (argc != 7) {
-        fprintf(stderr, "usage: %s PORT QUEUE NAME CONCURRENCY "
-                        "JOB_TIMEOUT_MS MAX_TRIES\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s PORT QUEUE NAME CONCURRENCY "
+                "JOB_TIMEOUT_MS MAX_TRIES\n",
+                argv[0]);
         return 2;
     }
     /* A test that fails must not leave workers behind. */

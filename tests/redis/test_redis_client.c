@@ -63,17 +63,16 @@ static int reply_types_main(void *arg, void **result)
     assert_null(cio_redis_reply_at(r, 3));
     cio_redis_reply_free(r);
 
-    assert_int_equal(conn_cmd(c, ARGV("LRANGE", "nolist", "0", "-1"), &r),
-                     0);
+    assert_int_equal(conn_cmd(c, ARGV("LRANGE", "nolist", "0", "-1"), &r), 0);
     assert_int_equal(cio_redis_reply_type_of(r), CIO_REDIS_REPLY_ARRAY);
     assert_int_equal(cio_redis_reply_len(r), 0);
     cio_redis_reply_free(r);
 
     assert_int_equal(
-        conn_cmd(c,
-                 ARGV("EVAL", "return {1, {'x', {2}}, redis.call('GET', 'k')}",
-                      "0"),
-                 &r),
+        conn_cmd(
+            c,
+            ARGV("EVAL", "return {1, {'x', {2}}, redis.call('GET', 'k')}", "0"),
+            &r),
         0);
     assert_int_equal(cio_redis_reply_len(r), 3);
     assert_int_equal(cio_redis_reply_integer(cio_redis_reply_at(r, 0)), 1);
@@ -212,8 +211,7 @@ static int cancel_main(void *arg, void **result)
     (void)arg, (void)result;
     cio_redis_conn *c = conn_open(NULL);
     cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(blpop_task, c), NULL,
-                                     &t),
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(blpop_task, c), NULL, &t),
                      0);
     assert_int_equal(cio_sleep(50 * CIO_MS), 0);
     assert_int_equal(cio_redis_conn_pending(c), 1);
@@ -230,8 +228,7 @@ static int cancel_main(void *arg, void **result)
 
     /* Cancel a task that has issued but whose command was not even
      * written yet (same iteration). */
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(blpop_task, c), NULL,
-                                     &t),
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(blpop_task, c), NULL, &t),
                      0);
     assert_int_equal(cio_sleep(0), 0);
     assert_int_equal(cio_task_cancel(t, NULL), 1);
@@ -378,9 +375,8 @@ static int restart_main(void *arg, void **result)
     assert_int_equal(cio_redis_connects(cl), 2);
 
     cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(inflight_task, cl),
-                                     NULL, &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(inflight_task, cl), NULL, &t), 0);
     assert_int_equal(cio_sleep(50 * CIO_MS), 0);
     /* kill -9 the server with the command in flight: it fails. */
     assert_int_equal(tu_redis_kill(&g_srv, SIGKILL), 0);
@@ -391,8 +387,8 @@ static int restart_main(void *arg, void **result)
     cio_redis_opts o2 = o;
     o2.max_retries = 2;
     cio_redis *cl2;
-    assert_int_equal(
-        cio_redis_new(g_loop, "127.0.0.1", g_srv.port, &o2, &cl2), 0);
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, &o2, &cl2),
+                     0);
     int64_t t0 = cio_loop_time(g_loop);
     assert_int_equal(cli_cmd(cl2, ARGV("PING"), NULL), -ECONNREFUSED);
     assert_true(cio_loop_time(g_loop) - t0 >= 20 * CIO_MS); /* backed off */
@@ -425,8 +421,7 @@ static int blmove_task(void *arg, void **result)
 {
     cio_redis_reply *r = NULL;
     int e = cio_redis_command_blocking(
-        arg, 6, ARGV("BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"), NULL,
-        &r);
+        arg, 6, ARGV("BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"), NULL, &r);
     *result = r;
     return e;
 }
@@ -435,8 +430,7 @@ static int blocking_main(void *arg, void **result)
 {
     (void)arg, (void)result;
     cio_redis *cl;
-    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, NULL,
-                                   &cl),
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, NULL, &cl),
                      0);
     cio_task *t;
     assert_int_equal(
@@ -557,7 +551,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(server_restart, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(blocking_dedicated, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(huge_bulk, tu_setup, tu_teardown),
-    cmocka_unit_test_setup_teardown(connect_refused_backoff, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(connect_refused_backoff, tu_setup,
+                                    tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

@@ -11,8 +11,7 @@
 
 #include "redis_test.h"
 
-static int fake_handler(cio_stream_reader *r, cio_stream_writer *w,
-                        void *arg)
+static int fake_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
 {
     const char *answer = arg;
     char buf[4096];

@@ -7,8 +7,8 @@
  */
 #include "redis_test.h"
 
-static int publish(cio_redis *cl, const char *ch, const char *data,
-                   size_t len, long long *receivers)
+static int publish(cio_redis *cl, const char *ch, const char *data, size_t len,
+                   long long *receivers)
 {
     const char *av[3] = {"PUBLISH", ch, data};
     size_t lens[3] = {7, strlen(ch), len};
@@ -46,16 +46,14 @@ static int pubsub_main(void *arg, void **result)
 {
     (void)arg, (void)result;
     cio_redis *cl;
-    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, NULL,
-                                   &cl),
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, NULL, &cl),
                      0);
     cio_redis_pubsub *ps;
-    assert_int_equal(
-        cio_redis_pubsub_open("127.0.0.1", g_srv.port, NULL, &ps), 0);
+    assert_int_equal(cio_redis_pubsub_open("127.0.0.1", g_srv.port, NULL, &ps),
+                     0);
     assert_int_equal(
         cio_redis_pubsub_subscribe(ps, 0, ARGV("news", "alerts"), 2), 0);
-    assert_int_equal(cio_redis_pubsub_subscribe(ps, 1, ARGV("user:*"), 1),
-                     0);
+    assert_int_equal(cio_redis_pubsub_subscribe(ps, 1, ARGV("user:*"), 1), 0);
     /* Confirmed: publishing now reaches the subscriber. */
     long long n;
     assert_int_equal(publish(cl, "news", "n1", 2, &n), 0);
@@ -74,16 +72,14 @@ static int pubsub_main(void *arg, void **result)
 
     /* A cancelled wait consumes nothing. */
     cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(next_task, ps), NULL,
-                                     &t),
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(next_task, ps), NULL, &t),
                      0);
     assert_int_equal(cio_sleep(10 * CIO_MS), 0);
     cio_task_cancel(t, NULL);
     assert_int_equal(cio_await(t, NULL), -ECANCELED);
     cio_future_release(t);
 
-    assert_int_equal(cio_redis_pubsub_unsubscribe(ps, 0, ARGV("news"), 1),
-                     0);
+    assert_int_equal(cio_redis_pubsub_unsubscribe(ps, 0, ARGV("news"), 1), 0);
     assert_int_equal(publish(cl, "news", "lost", 4, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(publish(cl, "alerts", "a2", 2, &n), 0);
@@ -92,8 +88,7 @@ static int pubsub_main(void *arg, void **result)
     expect_msg(&m, NULL, "alerts", "a2", 2);
 
     /* The server goes away: the iterator ends with CIO_EREDIS_CLOSED. */
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(next_task, ps), NULL,
-                                     &t),
+    assert_int_equal(cio_task_create(g_loop, CIO_CORO(next_task, ps), NULL, &t),
                      0);
     assert_int_equal(cio_sleep(10 * CIO_MS), 0);
     assert_int_equal(tu_redis_kill(&g_srv, SIGKILL), 0);

@@ -40,8 +40,8 @@ static void starts_answers_stops(void **state)
     assert_int_equal(stat(dir, &st), 0);
     tu_redis_stop(&s);
     assert_int_equal(s.pid, 0);
-    assert_int_not_equal(stat(dir, &st), 0);  /* directory removed */
-    assert_int_equal(kill(pid, 0), -1);       /* process gone, reaped */
+    assert_int_not_equal(stat(dir, &st), 0); /* directory removed */
+    assert_int_equal(kill(pid, 0), -1);      /* process gone, reaped */
     assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
     tu_redis_stop(&s); /* idempotent */
 }
@@ -54,8 +54,7 @@ static void aof_survives_kill9(void **state)
     o.aof = 1;
     start_or_skip(&s, &o);
     char buf[128];
-    assert_int_equal(tu_redis_inline(&s, "SET k durable", buf, sizeof(buf)),
-                     0);
+    assert_int_equal(tu_redis_inline(&s, "SET k durable", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "+OK");
     assert_int_equal(tu_redis_kill(&s, SIGKILL), 0);
     assert_int_not_equal(tu_redis_inline(&s, "PING", buf, sizeof(buf)), 0);

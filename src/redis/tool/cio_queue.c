@@ -81,10 +81,10 @@ static int stats(void)
         size_t n = cio_redis_reply_len(r) / 2;
         printf("workers      %zu\n", n);
         for (size_t i = 0; i < n; i++) {
-            const char *name = cio_redis_reply_str(cio_redis_reply_at(r, 2 * i),
-                                                   NULL);
-            long long hb = atoll(cio_redis_reply_str(
-                cio_redis_reply_at(r, 2 * i + 1), NULL));
+            const char *name =
+                cio_redis_reply_str(cio_redis_reply_at(r, 2 * i), NULL);
+            long long hb = atoll(
+                cio_redis_reply_str(cio_redis_reply_at(r, 2 * i + 1), NULL));
             printf("  %-32s heartbeat %.1f s ago\n", name,
                    (double)(now - hb) / 1000.0);
         }
@@ -122,8 +122,8 @@ static int requeue(void)
         size_t n = cio_redis_reply_len(r);
         for (size_t i = 0; i < n; i++) {
             const cio_redis_reply *e = cio_redis_reply_at(r, i);
-            const char *id = cio_redis_reply_str(cio_redis_reply_at(e, 0),
-                                                 NULL);
+            const char *id =
+                cio_redis_reply_str(cio_redis_reply_at(e, 0), NULL);
             const cio_redis_reply *f = cio_redis_reply_at(e, 1);
             const char *names[4] = {"job", "fn", "args", "reply"};
             const char *xa[11] = {"XADD", jk, "*"};
@@ -184,11 +184,20 @@ int main(int argc, char **argv)
     o.max_retries = 1;
     while ((opt = getopt(argc, argv, "H:p:a:q:")) != -1) {
         switch (opt) {
-        case 'H': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'a': o.password = optarg; break;
-        case 'q': queue = optarg; break;
-        default: goto usage;
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'a':
+            o.password = optarg;
+            break;
+        case 'q':
+            queue = optarg;
+            break;
+        default:
+            goto usage;
         }
     }
     if (optind != argc - 1)

@@ -58,8 +58,7 @@ static int connect_port(int port)
     return fd;
 }
 
-int tu_redis_inline(const tu_redis *s, const char *cmd, char *buf,
-                    size_t cap)
+int tu_redis_inline(const tu_redis *s, const char *cmd, char *buf, size_t cap)
 {
     int fd = connect_port(s->port);
     if (fd < 0)

@@ -20,15 +20,18 @@
 #include <sys/types.h>
 
 typedef struct tu_redis_opts {
-    int aof;               /* appendonly yes, appendfsync always */
-    const char *password;  /* requirepass (NULL: none) */
-    int port;              /* 0: a free port */
+    int aof;              /* appendonly yes, appendfsync always */
+    const char *password; /* requirepass (NULL: none) */
+    int port;             /* 0: a free port */
 } tu_redis_opts;
 
-#define TU_REDIS_OPTS_INIT {0, NULL, 0}
+#define TU_REDIS_OPTS_INIT                                                     \
+    {                                                                          \
+        0, NULL, 0                                                             \
+    }
 
 typedef struct tu_redis {
-    pid_t pid;     /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int port;
     char dir[256]; /* the temporary directory ("" once removed) */
     tu_redis_opts o;
@@ -59,7 +62,6 @@ int tu_free_port(void);
 
 /* Runs one inline command (e.g. "PING") over a plain blocking socket and
  * copies the first reply line into buf. Returns: 0. Errors: -errno. */
-int tu_redis_inline(const tu_redis *s, const char *cmd, char *buf,
-                    size_t cap);
+int tu_redis_inline(const tu_redis *s, const char *cmd, char *buf, size_t cap);
 
 #endif
