@@ -8,8 +8,13 @@
  * are stopped with SIGTERM (a graceful drain).
  *
  * Starts its own redis-server on a free port in a temporary directory.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s09b_redis_executor.c -o s09b_redis_executor \
+ *         $(pkg-config --cflags --libs cio-redis)
  */
 /* cio-test: timeout=60 */
+#define _DEFAULT_SOURCE /* mkdtemp, usleep, kill... under -std=c11 */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
