@@ -336,14 +336,26 @@ int cio_loop_call_soon_threadsafe(cio_loop *loop, cio_cb cb, void *arg)
     it->cb = cb;
     it->arg = arg;
     pthread_mutex_lock(&loop->ts_lock);
+    if (loop->ts_closed) { /* closing: nothing would run or free it */
+        pthread_mutex_unlock(&loop->ts_lock);
+        cio__free(it);
+        return -EINVAL;
+    }
     if (loop->ts_tail)
         loop->ts_tail->next = it;
     else
         loop->ts_head = it;
     loop->ts_tail = it;
     atomic_store_explicit(&loop->ts_nonempty, 1, memory_order_release);
+    /* The wake-up is written before the lock goes: once the item is
+     * visible, the loop may run it at its next push (a posted stop, say),
+     * finish and close, and cio_loop_close takes this lock (in
+     * discard_pending) before it closes the eventfd. Written after the
+     * unlock, it could hit a closed (or reused) descriptor; TSan caught
+     * that in stop_join_with_pending_work. */
+    int r = loop->bops->wakeup(loop->be);
     pthread_mutex_unlock(&loop->ts_lock);
-    return loop->bops->wakeup(loop->be);
+    return r;
 }
 
 static int stop_cb(void *arg)
@@ -587,6 +599,7 @@ static void discard_pending(cio_loop *loop)
     pthread_mutex_lock(&loop->ts_lock);
     cio__ts_item *it = loop->ts_head;
     loop->ts_head = loop->ts_tail = NULL;
+    loop->ts_closed = 1; /* later posts are refused, not leaked */
     pthread_mutex_unlock(&loop->ts_lock);
     while (it) {
         cio__ts_item *next = it->next;

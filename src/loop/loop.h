@@ -117,6 +117,7 @@ struct cio_loop {
     /* Thread-safe call queue. */
     pthread_mutex_t ts_lock;
     cio__ts_item *ts_head, *ts_tail;
+    int ts_closed; /* set by close under ts_lock: posts are refused */
     atomic_int ts_nonempty; /* lets an iteration skip the mutex */
     unsigned busy_iters;
 };

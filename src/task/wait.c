@@ -787,10 +787,15 @@ static int wait_for_expired(cio__task *t, cio_future *f, void **result)
     if (f->state != CIO__F_PENDING)
         return cio_future_result(f, result);
     int before = t->ncancel;
+    int pending = t->must_cancel;
     cio_future_cancel(f, NULL);
     int r = cio_await(f, result);
-    if (r == -ECANCELED && t->ncancel <= before)
-        r = -ETIMEDOUT; /* the item's cancellation, not the caller's */
+    /* -ECANCELED is the caller's own if it was cancelled meanwhile, or if
+     * a request pending at entry was delivered by this await (consumed);
+     * otherwise it is the item's, i.e. the timeout. */
+    if (r == -ECANCELED && t->ncancel <= before &&
+        !(pending && !t->must_cancel))
+        r = -ETIMEDOUT;
     return r;
 }
 

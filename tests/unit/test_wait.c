@@ -760,6 +760,15 @@ static int wait_for_zero_main(void *arg, void **result)
     assert_int_equal(cio_loop_time(g_loop), t0);
     cio_future_release(f);
     assert_int_equal(cio_task_cancelling(self), 0);
+
+    /* Cancelled before the call: the caller's -ECANCELED comes out (not
+     * a timeout), delivered once, and the body still never runs. */
+    cio_task_cancel(self, NULL);
+    assert_int_equal(cio_wait_for(CIO_AW_CORO(mark_body, NULL), 0, &v),
+                     -ECANCELED);
+    assert_int_equal(cio_task_uncancel(self), 0);
+    assert_int_equal(cio_sleep(CIO_MS), 0);
+    assert_int_equal(body_ran, 0);
     return 0;
 }
 
