@@ -45,8 +45,13 @@ typedef struct cio_bytes {
     size_t len;
 } cio_bytes;
 
-/* Called once the future is done; cf is borrowed for the call. */
-typedef void (*cio_cfuture_cb)(cio_cfuture *cf, void *arg);
+/* Called once the future is done; cf is borrowed for the call. A
+ * negative return is how the callback "raises": it is reported (Python's
+ * concurrent.futures logs "exception calling callback") and the next
+ * callback still runs. The report goes to the exception handler of the
+ * loop running on the thread that runs the callbacks, if any, else to
+ * cio_loop_default_exception_handler (one line on stderr). */
+typedef int (*cio_cfuture_cb)(cio_cfuture *cf, void *arg);
 
 /* Creates a pending concurrent future (for code that completes it
  * itself; executors create theirs). Returns: 0, *out holds one

@@ -236,12 +236,13 @@ static void wrap_op_run(cio__xop *op, int discard)
     wrap_unref(w); /* the cfuture callback's reference */
 }
 
-static void wrap_cf_done(cio_cfuture *cf, void *arg)
+static int wrap_cf_done(cio_cfuture *cf, void *arg)
 {
     (void)cf;
     wrap *w = arg;
     if (cio__xloop_post(w->x, &w->op) < 0)
         wrap_unref(w);
+    return 0;
 }
 
 static int wrap_fut_done(cio_future *f, void *arg)
@@ -401,13 +402,14 @@ static void chain_op_run(cio__xop *op, int discard)
     chain_unref(c);
 }
 
-static void chain_cf_done(cio_cfuture *cf, void *arg)
+static int chain_cf_done(cio_cfuture *cf, void *arg)
 {
     chain *c = arg;
     if (cio_cfuture_cancelled(cf) && !atomic_load(&c->src_finished) &&
         cio__xloop_post(c->x, &c->op) == 0)
-        return; /* the op carries the reference */
+        return 0; /* the op carries the reference */
     chain_unref(c);
+    return 0;
 }
 
 static void chain_hold_close(cio__xhold *h)

@@ -226,11 +226,32 @@ static size_t complete_locked(cio_cfuture *cf, int state, cio__cfent *buf,
     return n;
 }
 
+/* A callback returned an error: Python logs it and goes on. A loop
+ * running on this thread gets it through its exception handler; other
+ * threads (pool workers) have no loop of their own, so it goes to the
+ * default handler's one line on stderr, Python's logger in C. Rejected:
+ * posting it to some loop's handler from a worker (which loop? a pool
+ * is not bound to one). */
+static void report_cb_error(cio_cfuture *cf, int rc)
+{
+    (void)cf;
+    cio_exception_context ctx = {"concurrent future done callback failed", rc,
+                                 NULL, NULL, NULL};
+    cio_loop *loop = cio_get_running_loop();
+    if (loop)
+        cio_loop_call_exception_handler(loop, &ctx);
+    else
+        cio_loop_default_exception_handler(NULL, &ctx, NULL);
+}
+
 static void run_callbacks(cio_cfuture *cf, cio__cfent *run, size_t n,
                           const cio__cfent *buf)
 {
-    for (size_t i = 0; i < n; i++)
-        run[i].cb(cf, run[i].arg);
+    for (size_t i = 0; i < n; i++) {
+        int rc = run[i].cb(cf, run[i].arg);
+        if (rc < 0)
+            report_cb_error(cf, rc);
+    }
     if (run != buf)
         cio__free(run);
 }
@@ -414,7 +435,9 @@ int cio_cfuture_add_done_callback(cio_cfuture *cf, cio_cfuture_cb cb,
     pthread_mutex_lock(&cf->lock);
     if (is_done(atomic_load_explicit(&cf->state, memory_order_relaxed))) {
         pthread_mutex_unlock(&cf->lock);
-        cb(cf, arg);
+        int rc = cb(cf, arg);
+        if (rc < 0)
+            report_cb_error(cf, rc);
         return 0;
     }
     if (cf->ncb == cf->capcb) {
@@ -497,7 +520,7 @@ static void iter_unref(cio_cfuture_iter *it)
     cio__free(it);
 }
 
-static void iter_cb(cio_cfuture *cf, void *arg)
+static int iter_cb(cio_cfuture *cf, void *arg)
 {
     (void)cf;
     iter_ent *e = arg;
@@ -509,6 +532,7 @@ static void iter_cb(cio_cfuture *cf, void *arg)
         pthread_cond_signal(&it->cond);
     pthread_mutex_unlock(&it->lock);
     iter_unref(it);
+    return 0;
 }
 
 static const void *cf_at(const void *arr, size_t i)

@@ -58,10 +58,11 @@ static int rjob_run(void *arg, void **result)
 }
 
 /* Runs once, in whichever thread completes or cancels the future. */
-static void rjob_done(cio_cfuture *cf, void *arg)
+static int rjob_done(cio_cfuture *cf, void *arg)
 {
     (void)cf;
     rjob_release(arg);
+    return 0;
 }
 
 static char *dup_or_null(const char *s, int *failed)

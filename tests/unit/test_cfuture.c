@@ -6,6 +6,7 @@
  * threads. The counting allocator is atomic, so threaded cases use it too.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cio_testutil_mt.h"
@@ -13,10 +14,82 @@
 /* ---- single-threaded semantics ---- */
 
 static int ncb;
-static void count_cb(cio_cfuture *cf, void *arg)
+static int count_cb(cio_cfuture *cf, void *arg)
 {
     (void)cf;
     ncb += (int)(intptr_t)arg;
+    return 0;
+}
+
+/* concurrent.futures: a callback that fails is logged and the next
+ * still runs. A negative return is the failure; it goes to the running
+ * loop's exception handler (else the default handler, on stderr). */
+static int fail_cb(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    ncb += (int)(intptr_t)arg;
+    return -EIO;
+}
+
+static int nreports;
+static int last_report;
+
+static void report_handler(cio_loop *loop, const cio_exception_context *ctx,
+                           void *arg)
+{
+    (void)loop;
+    (void)arg;
+    if (strcmp(ctx->message, "concurrent future done callback failed") == 0) {
+        nreports++;
+        last_report = ctx->error;
+    }
+}
+
+static int complete_in_loop(void *arg)
+{
+    cio_cfuture_set_result(arg, NULL);
+    return 0;
+}
+
+static void failing_done_callback_is_reported_and_next_runs(void **state)
+{
+    (void)state;
+    cio_loop *loop = tu_loop_virtual();
+    cio_loop_set_exception_handler(loop, report_handler, NULL);
+    nreports = 0;
+    ncb = 0;
+    cio_cfuture *cf;
+    assert_int_equal(cio_cfuture_new(&cf), 0);
+    assert_int_equal(cio_cfuture_add_done_callback(cf, fail_cb, (void *)1),
+                     0);
+    assert_int_equal(cio_cfuture_add_done_callback(cf, count_cb, (void *)10),
+                     0);
+    assert_int_equal(cio_cfuture_add_done_callback(cf, fail_cb, (void *)100),
+                     0);
+    /* Completed from a callback of the loop: its handler gets both. */
+    cio_loop_call_soon(loop, complete_in_loop, cf, NULL);
+    cio_loop_stop(loop);
+    assert_int_equal(cio_loop_run_forever(loop), 0);
+    assert_int_equal(ncb, 111); /* every callback ran */
+    assert_int_equal(nreports, 2);
+    assert_int_equal(last_report, -EIO);
+    /* Added when already done: runs at once, in this thread, which runs
+     * no loop now: reported by the default handler (stderr). */
+    assert_int_equal(cio_cfuture_add_done_callback(cf, fail_cb, (void *)1000),
+                     0);
+    assert_int_equal(ncb, 1111);
+    assert_int_equal(nreports, 2);
+    /* Outside a loop: the default handler's line; the next still runs. */
+    cio_cfuture *cf2;
+    assert_int_equal(cio_cfuture_new(&cf2), 0);
+    cio_cfuture_add_done_callback(cf2, fail_cb, (void *)1);
+    cio_cfuture_add_done_callback(cf2, count_cb, (void *)1);
+    assert_int_equal(cio_cfuture_set_result(cf2, NULL), 0);
+    assert_int_equal(ncb, 1113);
+    assert_int_equal(nreports, 2);
+    cio_cfuture_release(cf2);
+    cio_cfuture_release(cf);
+    tu_loop_done(loop);
 }
 
 static void states_and_result(void **state)
@@ -134,12 +207,13 @@ typedef struct {
     atomic_int cb_ran;
 } setter;
 
-static void record_thread(cio_cfuture *cf, void *arg)
+static int record_thread(cio_cfuture *cf, void *arg)
 {
     (void)cf;
     setter *s = arg;
     s->cb_thread = pthread_self();
     atomic_store(&s->cb_ran, 1);
+    return 0;
 }
 
 static void *set_later(void *arg)
@@ -353,6 +427,7 @@ static void many_waiters_one_completer(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(states_and_result, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(failing_done_callback_is_reported_and_next_runs, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(as_completed_distinct_futures_and_unfinished_count, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(errors_and_messages, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(cancel_semantics, tu_setup, tu_teardown),
