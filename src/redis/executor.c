@@ -126,11 +126,12 @@ static int cancel_cb(void *arg)
     return spawn_cb(arg, cancel_task);
 }
 
-static void on_done(cio_cfuture *cf, void *arg)
+static int on_done(cio_cfuture *cf, void *arg)
 {
     job *j = arg;
     if (cio_cfuture_cancelled(cf))
-        cio_loop_call_soon_threadsafe(j->ex->loop, cancel_cb, j);
+        return cio_loop_call_soon_threadsafe(j->ex->loop, cancel_cb, j);
+    return 0;
 }
 
 static job *find(cio_redis_executor *ex, const char *jid, size_t n)
