@@ -74,23 +74,79 @@ CIO_API int cio_sockaddr_family(const cio_sockaddr *a);
 
 /* ======================================================================
  * Name resolution
- * Numeric hosts are converted inline; names go to getaddrinfo on the
- * running loop's default executor (cio_to_thread's pool), so the loop
- * never blocks on DNS or /etc/hosts.
+ * Numeric hosts are converted inline. Names go to the loop's c-ares
+ * resolver by default: asynchronous DNS driven by the loop's poller and
+ * timers, no thread per lookup, honouring /etc/hosts ($CARES_HOSTS
+ * overrides the path), resolv.conf's servers, search domains and options,
+ * files first then DNS. cio_resolver_configure (or the environment
+ * variable CIO_RESOLVER=getaddrinfo) switches a loop to getaddrinfo(3) on
+ * its default executor instead, which also honours nsswitch.conf (mDNS,
+ * LDAP, systemd-resolved...). Every call that takes a host name
+ * (cio_getaddrinfo, cio_socket_create_connection, cio_open_connection,
+ * cio_create_connection, cio_start_server, cio_create_server) resolves
+ * through the loop's choice. Failures are CIO_EDNS_* codes (cio/errno.h).
  * ====================================================================== */
+
+typedef enum cio_resolver_kind {
+    CIO_RESOLVER_ARES = 0,       /* c-ares on the loop (default) */
+    CIO_RESOLVER_GETADDRINFO = 1 /* getaddrinfo(3) on the thread pool */
+} cio_resolver_kind;
+
+typedef struct cio_resolver_opts {
+    cio_resolver_kind kind;
+    /* c-ares only. Name servers as "ip[:port],[ip6]:port,..." (NULL: those
+     * of resolv.conf). */
+    const char *servers;
+    /* A resolv.conf-format file read instead of /etc/resolv.conf (NULL:
+     * the system's). */
+    const char *resolv_conf;
+    int timeout_ms; /* first try's timeout (0: resolv.conf's or 2000) */
+    int tries;      /* tries per server (0: resolv.conf's or 3) */
+} cio_resolver_opts;
+
+#define CIO_RESOLVER_OPTS_INIT {CIO_RESOLVER_ARES, NULL, NULL, 0, 0}
+
+/* Chooses and configures loop's resolver (NULL opts: the defaults, which
+ * also ignore CIO_RESOLVER). The strings of opts are copied. Lookups of
+ * the loop's earlier configuration that were cancelled and still run are
+ * ended. Returns: 0. Errors: -EINVAL (NULL or closed loop, wrong thread,
+ * bad kind, negative timeout or tries), -EBUSY (a lookup is waiting on
+ * the loop), CIO_EDNS_CONFIG (servers unparsable, resolv_conf
+ * unreadable), -ENOMEM. */
+CIO_API int cio_resolver_configure(cio_loop *loop,
+                                   const cio_resolver_opts *opts);
 
 /* asyncio's loop.getaddrinfo: resolves host (NULL: the wildcard or
  * loopback address, as getaddrinfo's AI_PASSIVE says) and port (a number
  * or a service name; NULL: port 0) for family (AF_UNSPEC, AF_INET,
- * AF_INET6), socktype (0, SOCK_STREAM, SOCK_DGRAM) and getaddrinfo flags
- * (AI_PASSIVE...). host and port are copied. If the calling task is
- * cancelled while a worker thread resolves, the task gets -ECANCELED at
- * once and the late answer is freed by the worker. Returns: 0 and *out, a
- * list the caller frees with freeaddrinfo(3). Errors: CIO_ERESOLVE,
- * -ENOMEM, -EINVAL (NULL out, outside a task, bad flags), -ECANCELED,
- * -errno (EAI_SYSTEM). Suspends. */
+ * AF_INET6), socktype (0, SOCK_STREAM, SOCK_DGRAM) and flags (AI_PASSIVE,
+ * AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_V4MAPPED, AI_ALL,
+ * AI_ADDRCONFIG) on the running loop's resolver. host and port are copied.
+ * If the calling task is cancelled, it gets -ECANCELED at once and the
+ * late answer is freed by the resolver. Returns: 0 and *out, a list the
+ * caller frees with freeaddrinfo(3). Errors: CIO_ERESOLVE (host not
+ * numeric with AI_NUMERICHOST, neither host nor port), CIO_EDNS_NOTFOUND,
+ * CIO_EDNS_NODATA, CIO_EDNS_TIMEOUT, CIO_EDNS_SERVFAIL, CIO_EDNS_REFUSED,
+ * CIO_EDNS_FORMERR, CIO_EDNS_BADRESP, CIO_EDNS_CONNREFUSED,
+ * CIO_EDNS_BADNAME, CIO_EDNS_SERVICE, CIO_EDNS_CONFIG, CIO_EDNS_FAIL,
+ * -ENOMEM, -EINVAL (NULL out, outside a task, unknown flags),
+ * -EAFNOSUPPORT, -ECANCELED, -errno (EAI_SYSTEM). Suspends. */
 CIO_API int cio_getaddrinfo(const char *host, const char *port, int family,
                             int socktype, int flags, struct addrinfo **out);
+
+/* asyncio's loop.getnameinfo: the host name and service of addr (an inet
+ * address, borrowed for the call) into host (hostlen bytes) and serv
+ * (servlen bytes), either of which may be NULL, not both; flags are
+ * getnameinfo(3)'s NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN,
+ * NI_NAMEREQD, NI_DGRAM. Numeric answers are formatted inline; reverse
+ * lookups (hosts file, then a PTR query) always use c-ares on the running
+ * loop. Returns: 0, NUL-terminated strings. Errors: -EINVAL (NULL, bad
+ * flags, outside a task when a lookup is needed), -EAFNOSUPPORT (not
+ * inet), -ENOSPC (a buffer too small), CIO_EDNS_NOTFOUND (no name, with
+ * NI_NAMEREQD), the other CIO_EDNS_* codes of cio_getaddrinfo, -ENOMEM,
+ * -ECANCELED. Suspends (only for a lookup). */
+CIO_API int cio_getnameinfo(const cio_sockaddr *addr, int flags, char *host,
+                            size_t hostlen, char *serv, size_t servlen);
 
 /* ======================================================================
  * Awaitable sockets (curio style)
