@@ -303,6 +303,67 @@ CIO_API int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out);
  * -EINVAL. */
 CIO_API int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out);
 
+/* ======================================================================
+ * Unix domain sockets
+ * Addresses are filesystem paths or, with a leading '@', names in Linux's
+ * abstract namespace (no file). cio_socket_bind/connect/accept and the
+ * send/recv calls above work on them; these add listening with stale-file
+ * removal and permissions, descriptor passing and peer credentials.
+ * ====================================================================== */
+
+/* Most descriptors one cio_socket_send_fds / _recv_fds call carries. */
+#define CIO_MAX_PASS_FDS 16
+
+/* Makes an AF_UNIX address from path ("/run/app.sock", or "@name" for the
+ * abstract namespace). path is borrowed for the call. Returns: 0.
+ * Errors: -EINVAL (NULL or empty), -ENAMETOOLONG (longer than
+ * sun_path). */
+CIO_API int cio_sockaddr_from_unix(cio_sockaddr *out, const char *path);
+
+/* Flags of cio_unix_listen. */
+#define CIO_UNIX_REMOVE_STALE 0x1
+
+/* A Unix socket bound to path on loop: type SOCK_STREAM or SOCK_SEQPACKET
+ * (listening, backlog < 0: SOMAXCONN) or SOCK_DGRAM (bound only). With
+ * CIO_UNIX_REMOVE_STALE, an existing socket file at path is removed first
+ * if nobody accepts on it (a connect is tried: refused means stale); a
+ * live socket, or a file that is not a socket, is never removed (bind then
+ * fails with -EADDRINUSE; the live server sees the probe as a connection
+ * closed without data). mode > 0 sets the file's permissions (chmod,
+ * e.g. 0600) after bind; abstract names have none. path borrowed for the
+ * call. Returns: 0 and *out (the caller closes it; the file stays, unlink
+ * it yourself). Errors: -EINVAL, -ENAMETOOLONG, -EADDRINUSE, -EACCES,
+ * -errno. */
+CIO_API int cio_unix_listen(cio_socket **out, cio_loop *loop, const char *path,
+                            int type, int mode, int backlog, int flags);
+
+/* Sends len bytes of buf (borrowed until return) with nfds descriptors
+ * (fds borrowed; 0..CIO_MAX_PASS_FDS; the caller keeps and closes its own
+ * copies) in one sendmsg with SCM_RIGHTS, waiting while the socket buffer
+ * is full. len 0 sends one zero byte (a descriptor needs a byte to ride
+ * on). Returns: the bytes sent (0 for len 0); on a stream socket the
+ * descriptors went with the first of them. Errors: -EINVAL (bad
+ * arguments, outside a task), -EBADF, -EPIPE, -ECANCELED, -EBUSY, -errno.
+ * Suspends. */
+CIO_API ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
+                                    const int *fds, int nfds);
+
+/* Receives up to len bytes into buf and the descriptors that came with
+ * them: *nfds in is the room in fds, out the count stored (new
+ * descriptors, close-on-exec, the caller's to close). Descriptors beyond
+ * the room are closed, never leaked. Returns: the bytes received (0 at
+ * end of stream). Errors: -EINVAL (NULL, len 0, outside a task),
+ * -EMSGSIZE (the kernel cut the descriptors: none is returned), -EBADF,
+ * -ECANCELED, -EBUSY, -errno. Suspends. */
+CIO_API ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len,
+                                    int *fds, int *nfds);
+
+/* SO_PEERCRED: the process id, user id and group id of the peer of a
+ * connected Unix socket (as of connect or socketpair). Any pointer may be
+ * NULL. Returns: 0. Errors: -EINVAL, -EBADF, -ENOTCONN, -errno. */
+CIO_API int cio_socket_peercred(cio_socket *s, pid_t *pid, uid_t *uid,
+                                gid_t *gid);
+
 #ifdef __cplusplus
 }
 #endif
