@@ -82,6 +82,19 @@ CIO_API int cio_create_datagram_endpoint(const cio_datagram_protocol *proto,
                                          const cio_datagram_opts *opts,
                                          cio_datagram_transport **out);
 
+/* asyncio's create_datagram_endpoint(sock=...): wraps an existing
+ * datagram socket fd of any family (AF_INET, AF_INET6, AF_UNIX: a bound
+ * path or abstract address, or one end of socketpair(AF_UNIX,
+ * SOCK_DGRAM)); it is connected if getpeername says so. Takes fd on
+ * success (made non-blocking and close-on-exec, closed by the transport);
+ * on failure fd stays the caller's. opts: only recv_size, recv_batch and
+ * max_queue apply. Returns/Errors: as cio_create_datagram_endpoint, plus
+ * -EINVAL for a descriptor that is not a datagram socket, -EBUSY (fd
+ * already used on the loop), -ENOTSOCK. */
+CIO_API int cio_create_datagram_endpoint_from_fd(
+    const cio_datagram_protocol *proto, void *ctx, int fd,
+    const cio_datagram_opts *opts, cio_datagram_transport **out);
+
 /* Sends one datagram of len bytes (data borrowed for the call) to addr
  * (borrowed; NULL on a connected endpoint). Tried at once; if the kernel's
  * buffer is full (or datagrams are already queued) a copy is queued and

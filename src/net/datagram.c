@@ -23,6 +23,7 @@
  * UDP GSO/GRO are not used (not measured yet).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,10 @@ static void nop_run(cio__handle *h)
     (void)h;
 }
 
+static int wrap(cio_loop *loop, int fd, int connected,
+                const cio_datagram_protocol *proto, void *ctx,
+                const cio_datagram_opts *opts, cio_datagram_transport **out);
+
 static int resolve_one(cio_loop *loop, const char *host, int port, int family,
                        int passive, cio_sockaddr *out)
 {
@@ -516,12 +521,25 @@ int cio_create_datagram_endpoint(const cio_datagram_protocol *proto,
     if (!r && remote.len &&
         connect(fd, (struct sockaddr *)&remote.ss, remote.len) < 0)
         r = -errno;
-    cio_datagram_transport *t = NULL;
-    if (!r) {
-        t = cio__calloc(1, sizeof(*t));
-        if (!t || !(t->lost_h = cio__handle_get(loop)))
-            r = -ENOMEM;
+    if (r < 0) {
+        close(fd);
+        return r;
     }
+    r = wrap(loop, fd, remote.len > 0, proto, ctx, opts, out);
+    if (r < 0)
+        close(fd);
+    return r;
+}
+
+/* Makes the transport around fd (not closed on failure). */
+static int wrap(cio_loop *loop, int fd, int connected,
+                const cio_datagram_protocol *proto, void *ctx,
+                const cio_datagram_opts *opts, cio_datagram_transport **out)
+{
+    int r = 0;
+    cio_datagram_transport *t = cio__calloc(1, sizeof(*t));
+    if (!t || !(t->lost_h = cio__handle_get(loop)))
+        r = -ENOMEM;
     if (!r)
         r = cio__afd_open(&t->afd, loop, fd);
     if (r < 0) {
@@ -530,14 +548,13 @@ int cio_create_datagram_endpoint(const cio_datagram_protocol *proto,
             cio__handle_soon(loop, t->lost_h);
         }
         cio__free(t);
-        close(fd);
         return r;
     }
     t->afd.on_event = on_event;
     t->afd.ready |= CIO__EV_WRITE; /* try the system call first */
     t->loop = loop;
     t->fd = fd;
-    t->connected = remote.len > 0;
+    t->connected = connected;
     t->proto = proto;
     t->ctx = ctx;
     t->recv_size = opts->recv_size ? opts->recv_size : MAX_UDP;
@@ -549,4 +566,33 @@ int cio_create_datagram_endpoint(const cio_datagram_protocol *proto,
         proto->connection_made(t, ctx);
     *out = t;
     return 0;
+}
+
+int cio_create_datagram_endpoint_from_fd(const cio_datagram_protocol *proto,
+                                         void *ctx, int fd,
+                                         const cio_datagram_opts *opts,
+                                         cio_datagram_transport **out)
+{
+    if (out)
+        *out = NULL;
+    cio_datagram_opts def = CIO_DATAGRAM_OPTS_INIT;
+    if (!opts)
+        opts = &def;
+    cio__task *task = cio__tls_task;
+    if (!proto || !out || !task || fd < 0 || opts->recv_size > MAX_UDP)
+        return -EINVAL;
+    int type;
+    socklen_t tl = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+        return -errno;
+    if (type != SOCK_DGRAM)
+        return -EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int connected = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+    return wrap(task->f.loop, fd, connected, proto, ctx, opts, out);
 }

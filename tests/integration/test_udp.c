@@ -8,6 +8,7 @@
  * reuse_port, a remote host name through the resolver, and bad arguments.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -325,6 +326,72 @@ static int options_main(void *arg, void **result)
 
 TU_NET_CASE(udp_options, options_main)
 
+/* A full peer queue: one end of socketpair(AF_UNIX, SOCK_DGRAM) wrapped
+ * as an endpoint, the other end read by hand. Sends beyond the kernel's
+ * queue are queued, the queue is bounded (-ENOBUFS), and everything
+ * accepted arrives, in order, once the peer reads (sendmmsg flush). */
+static int queue_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    int fl = fcntl(sv[1], F_GETFL);
+    assert_int_equal(fcntl(sv[1], F_SETFL, fl | O_NONBLOCK), 0);
+    peer p = {0};
+    cio_datagram_opts o = CIO_DATAGRAM_OPTS_INIT;
+    o.max_queue = 64 * 1024;
+    cio_datagram_transport *t;
+    assert_int_equal(cio_create_datagram_endpoint_from_fd(&PROTO, &p, sv[0], &o,
+                                                          &t),
+                     0);
+    char m[1000];
+    int accepted = 0, r = 0;
+    while (accepted < 100000) {
+        memcpy(m, &accepted, sizeof(accepted));
+        r = cio_datagram_transport_sendto(t, m, sizeof(m), NULL);
+        if (r < 0)
+            break;
+        accepted++;
+    }
+    assert_int_equal(r, -ENOBUFS);
+    assert_true(cio_datagram_transport_buffer_size(t) > 0);
+    assert_true(cio_datagram_transport_buffer_size(t) <= o.max_queue);
+    /* Drain the peer; the loop flushes the queue as room appears. */
+    int next = 0;
+    for (int idle = 0; next < accepted && idle < 2000;) {
+        char b[2000];
+        ssize_t n = recv(sv[1], b, sizeof(b), 0);
+        if (n < 0) {
+            assert_int_equal(cio_sleep(CIO_MS), 0);
+            idle++;
+            continue;
+        }
+        assert_int_equal(n, (ssize_t)sizeof(m));
+        int k;
+        memcpy(&k, b, sizeof(k));
+        assert_int_equal(k, next);
+        next++;
+    }
+    assert_int_equal(next, accepted);
+    assert_int_equal(cio_datagram_transport_buffer_size(t), 0);
+    assert_int_equal(p.errs, 0);
+    close_and_wait(t, &p);
+    close(sv[1]);
+    /* Not a datagram socket. */
+    int st[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, st), 0);
+    peer q = {0};
+    assert_int_equal(cio_create_datagram_endpoint_from_fd(&PROTO, &q, st[0],
+                                                          NULL, &t),
+                     -EINVAL);
+    close(st[0]);
+    close(st[1]);
+    return 0;
+}
+
+TU_NET_CASE(udp_full_queue_flushed, queue_main)
+
 static void outside_task(void **state)
 {
     (void)state;
@@ -342,6 +409,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(udp_truncated_datagram, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(udp_close_from_callback, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(udp_options, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(udp_full_queue_flushed, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(outside_task, tu_setup, tu_teardown),
 };
 
