@@ -61,4 +61,37 @@
  * cio_run, run_until_complete and run_forever return after it. */
 #define CIO_EINTERRUPTED (-4089)
 
+/* ---- DNS (the c-ares resolver, src/net/dns.c, and the getaddrinfo
+ * fallback's EAI_* codes) ---- */
+/* The name does not exist (NXDOMAIN; EAI_NONAME): not in the hosts file,
+ * and no server knows it under any search domain. */
+#define CIO_EDNS_NOTFOUND (-4400)
+/* The name exists but has no address of the wanted family (NOERROR with
+ * no answer; EAI_NODATA). */
+#define CIO_EDNS_NODATA (-4401)
+/* No server answered in time, after every retry (EAI_AGAIN). */
+#define CIO_EDNS_TIMEOUT (-4402)
+/* The server failed (EAI_FAIL). c-ares takes a SERVFAIL answer as a
+ * failing server, tries the others, and ends with CIO_EDNS_CONNREFUSED. */
+#define CIO_EDNS_SERVFAIL (-4403)
+/* The server refused the query (REFUSED). */
+#define CIO_EDNS_REFUSED (-4404)
+/* The server said the query was malformed (FORMERR) or does not
+ * implement it (NOTIMP). */
+#define CIO_EDNS_FORMERR (-4405)
+/* The answer was malformed or cut short. */
+#define CIO_EDNS_BADRESP (-4406)
+/* No server gave a usable answer: unreachable (ICMP port unreachable,
+ * TCP refused) or each answered SERVFAIL / REFUSED (c-ares). */
+#define CIO_EDNS_CONNREFUSED (-4407)
+/* The host name is not a valid DNS name. */
+#define CIO_EDNS_BADNAME (-4408)
+/* The service (port) name is unknown for the socket type (EAI_SERVICE). */
+#define CIO_EDNS_SERVICE (-4409)
+/* The resolver configuration (resolv.conf, server list) could not be
+ * read or parsed. */
+#define CIO_EDNS_CONFIG (-4410)
+/* Any other resolver failure. */
+#define CIO_EDNS_FAIL (-4411)
+
 #endif

@@ -74,23 +74,79 @@ CIO_API int cio_sockaddr_family(const cio_sockaddr *a);
 
 /* ======================================================================
  * Name resolution
- * Numeric hosts are converted inline; names go to getaddrinfo on the
- * running loop's default executor (cio_to_thread's pool), so the loop
- * never blocks on DNS or /etc/hosts.
+ * Numeric hosts are converted inline. Names go to the loop's c-ares
+ * resolver by default: asynchronous DNS driven by the loop's poller and
+ * timers, no thread per lookup, honouring /etc/hosts ($CARES_HOSTS
+ * overrides the path), resolv.conf's servers, search domains and options,
+ * files first then DNS. cio_resolver_configure (or the environment
+ * variable CIO_RESOLVER=getaddrinfo) switches a loop to getaddrinfo(3) on
+ * its default executor instead, which also honours nsswitch.conf (mDNS,
+ * LDAP, systemd-resolved...). Every call that takes a host name
+ * (cio_getaddrinfo, cio_socket_create_connection, cio_open_connection,
+ * cio_create_connection, cio_start_server, cio_create_server) resolves
+ * through the loop's choice. Failures are CIO_EDNS_* codes (cio/errno.h).
  * ====================================================================== */
+
+typedef enum cio_resolver_kind {
+    CIO_RESOLVER_ARES = 0,       /* c-ares on the loop (default) */
+    CIO_RESOLVER_GETADDRINFO = 1 /* getaddrinfo(3) on the thread pool */
+} cio_resolver_kind;
+
+typedef struct cio_resolver_opts {
+    cio_resolver_kind kind;
+    /* c-ares only. Name servers as "ip[:port],[ip6]:port,..." (NULL: those
+     * of resolv.conf). */
+    const char *servers;
+    /* A resolv.conf-format file read instead of /etc/resolv.conf (NULL:
+     * the system's). */
+    const char *resolv_conf;
+    int timeout_ms; /* first try's timeout (0: resolv.conf's or 2000) */
+    int tries;      /* tries per server (0: resolv.conf's or 3) */
+} cio_resolver_opts;
+
+#define CIO_RESOLVER_OPTS_INIT {CIO_RESOLVER_ARES, NULL, NULL, 0, 0}
+
+/* Chooses and configures loop's resolver (NULL opts: the defaults, which
+ * also ignore CIO_RESOLVER). The strings of opts are copied. Lookups of
+ * the loop's earlier configuration that were cancelled and still run are
+ * ended. Returns: 0. Errors: -EINVAL (NULL or closed loop, wrong thread,
+ * bad kind, negative timeout or tries), -EBUSY (a lookup is waiting on
+ * the loop), CIO_EDNS_CONFIG (servers unparsable, resolv_conf
+ * unreadable), -ENOMEM. */
+CIO_API int cio_resolver_configure(cio_loop *loop,
+                                   const cio_resolver_opts *opts);
 
 /* asyncio's loop.getaddrinfo: resolves host (NULL: the wildcard or
  * loopback address, as getaddrinfo's AI_PASSIVE says) and port (a number
  * or a service name; NULL: port 0) for family (AF_UNSPEC, AF_INET,
- * AF_INET6), socktype (0, SOCK_STREAM, SOCK_DGRAM) and getaddrinfo flags
- * (AI_PASSIVE...). host and port are copied. If the calling task is
- * cancelled while a worker thread resolves, the task gets -ECANCELED at
- * once and the late answer is freed by the worker. Returns: 0 and *out, a
- * list the caller frees with freeaddrinfo(3). Errors: CIO_ERESOLVE,
- * -ENOMEM, -EINVAL (NULL out, outside a task, bad flags), -ECANCELED,
- * -errno (EAI_SYSTEM). Suspends. */
+ * AF_INET6), socktype (0, SOCK_STREAM, SOCK_DGRAM) and flags (AI_PASSIVE,
+ * AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_V4MAPPED, AI_ALL,
+ * AI_ADDRCONFIG) on the running loop's resolver. host and port are copied.
+ * If the calling task is cancelled, it gets -ECANCELED at once and the
+ * late answer is freed by the resolver. Returns: 0 and *out, a list the
+ * caller frees with freeaddrinfo(3). Errors: CIO_ERESOLVE (host not
+ * numeric with AI_NUMERICHOST, neither host nor port), CIO_EDNS_NOTFOUND,
+ * CIO_EDNS_NODATA, CIO_EDNS_TIMEOUT, CIO_EDNS_SERVFAIL, CIO_EDNS_REFUSED,
+ * CIO_EDNS_FORMERR, CIO_EDNS_BADRESP, CIO_EDNS_CONNREFUSED,
+ * CIO_EDNS_BADNAME, CIO_EDNS_SERVICE, CIO_EDNS_CONFIG, CIO_EDNS_FAIL,
+ * -ENOMEM, -EINVAL (NULL out, outside a task, unknown flags),
+ * -EAFNOSUPPORT, -ECANCELED, -errno (EAI_SYSTEM). Suspends. */
 CIO_API int cio_getaddrinfo(const char *host, const char *port, int family,
                             int socktype, int flags, struct addrinfo **out);
+
+/* asyncio's loop.getnameinfo: the host name and service of addr (an inet
+ * address, borrowed for the call) into host (hostlen bytes) and serv
+ * (servlen bytes), either of which may be NULL, not both; flags are
+ * getnameinfo(3)'s NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN,
+ * NI_NAMEREQD, NI_DGRAM. Numeric answers are formatted inline; reverse
+ * lookups (hosts file, then a PTR query) always use c-ares on the running
+ * loop. Returns: 0, NUL-terminated strings. Errors: -EINVAL (NULL, bad
+ * flags, outside a task when a lookup is needed), -EAFNOSUPPORT (not
+ * inet), -ENOSPC (a buffer too small), CIO_EDNS_NOTFOUND (no name, with
+ * NI_NAMEREQD), the other CIO_EDNS_* codes of cio_getaddrinfo, -ENOMEM,
+ * -ECANCELED. Suspends (only for a lookup). */
+CIO_API int cio_getnameinfo(const cio_sockaddr *addr, int flags, char *host,
+                            size_t hostlen, char *serv, size_t servlen);
 
 /* ======================================================================
  * Awaitable sockets (curio style)
@@ -246,6 +302,67 @@ CIO_API int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out);
 /* getpeername(2) into *out. Returns: 0. Errors: -EBADF, -ENOTCONN,
  * -EINVAL. */
 CIO_API int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out);
+
+/* ======================================================================
+ * Unix domain sockets
+ * Addresses are filesystem paths or, with a leading '@', names in Linux's
+ * abstract namespace (no file). cio_socket_bind/connect/accept and the
+ * send/recv calls above work on them; these add listening with stale-file
+ * removal and permissions, descriptor passing and peer credentials.
+ * ====================================================================== */
+
+/* Most descriptors one cio_socket_send_fds / _recv_fds call carries. */
+#define CIO_MAX_PASS_FDS 16
+
+/* Makes an AF_UNIX address from path ("/run/app.sock", or "@name" for the
+ * abstract namespace). path is borrowed for the call. Returns: 0.
+ * Errors: -EINVAL (NULL or empty), -ENAMETOOLONG (longer than
+ * sun_path). */
+CIO_API int cio_sockaddr_from_unix(cio_sockaddr *out, const char *path);
+
+/* Flags of cio_unix_listen. */
+#define CIO_UNIX_REMOVE_STALE 0x1
+
+/* A Unix socket bound to path on loop: type SOCK_STREAM or SOCK_SEQPACKET
+ * (listening, backlog < 0: SOMAXCONN) or SOCK_DGRAM (bound only). With
+ * CIO_UNIX_REMOVE_STALE, an existing socket file at path is removed first
+ * if nobody accepts on it (a connect is tried: refused means stale); a
+ * live socket, or a file that is not a socket, is never removed (bind then
+ * fails with -EADDRINUSE; the live server sees the probe as a connection
+ * closed without data). mode > 0 sets the file's permissions (chmod,
+ * e.g. 0600) after bind; abstract names have none. path borrowed for the
+ * call. Returns: 0 and *out (the caller closes it; the file stays, unlink
+ * it yourself). Errors: -EINVAL, -ENAMETOOLONG, -EADDRINUSE, -EACCES,
+ * -errno. */
+CIO_API int cio_unix_listen(cio_socket **out, cio_loop *loop, const char *path,
+                            int type, int mode, int backlog, int flags);
+
+/* Sends len bytes of buf (borrowed until return) with nfds descriptors
+ * (fds borrowed; 0..CIO_MAX_PASS_FDS; the caller keeps and closes its own
+ * copies) in one sendmsg with SCM_RIGHTS, waiting while the socket buffer
+ * is full. len 0 sends one zero byte (a descriptor needs a byte to ride
+ * on). Returns: the bytes sent (0 for len 0); on a stream socket the
+ * descriptors went with the first of them. Errors: -EINVAL (bad
+ * arguments, outside a task), -EBADF, -EPIPE, -ECANCELED, -EBUSY, -errno.
+ * Suspends. */
+CIO_API ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
+                                    const int *fds, int nfds);
+
+/* Receives up to len bytes into buf and the descriptors that came with
+ * them: *nfds in is the room in fds, out the count stored (new
+ * descriptors, close-on-exec, the caller's to close). Descriptors beyond
+ * the room are closed, never leaked. Returns: the bytes received (0 at
+ * end of stream). Errors: -EINVAL (NULL, len 0, outside a task),
+ * -EMSGSIZE (the kernel cut the descriptors: none is returned), -EBADF,
+ * -ECANCELED, -EBUSY, -errno. Suspends. */
+CIO_API ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len,
+                                    int *fds, int *nfds);
+
+/* SO_PEERCRED: the process id, user id and group id of the peer of a
+ * connected Unix socket (as of connect or socketpair). Any pointer may be
+ * NULL. Returns: 0. Errors: -EINVAL, -EBADF, -ENOTCONN, -errno. */
+CIO_API int cio_socket_peercred(cio_socket *s, pid_t *pid, uid_t *uid,
+                                gid_t *gid);
 
 #ifdef __cplusplus
 }

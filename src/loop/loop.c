@@ -626,6 +626,11 @@ int cio_loop_close(cio_loop *loop)
         }
         return -EBUSY;
     }
+    if (loop->resolver_close) {
+        loop->resolver_close(loop);
+        loop->resolver_close = NULL;
+        loop->resolver = NULL;
+    }
     if (loop->default_executor_shutdown) {
         loop->default_executor_shutdown(loop);
         loop->default_executor_shutdown = NULL;

@@ -114,6 +114,12 @@ struct cio_loop {
     void *default_executor;
     void (*default_executor_shutdown)(cio_loop *loop);
 
+    /* The loop's DNS resolver (net/dns.c creates it on first use; the
+     * loop only calls the close hook from cio_loop_close, before the
+     * descriptors are released, so the resolver's sockets go first). */
+    void *resolver;
+    void (*resolver_close)(cio_loop *loop);
+
     /* Thread-safe call queue. */
     pthread_mutex_t ts_lock;
     cio__ts_item *ts_head, *ts_tail;
@@ -269,6 +275,13 @@ void cio__loop_fds_close(cio_loop *loop);
 static inline int cio__io_start(cio_loop *loop, cio__io *io, unsigned events)
 {
     return loop->bops->fd_add(loop->be, io, events);
+}
+
+/* Changes the events watched on io (started with cio__io_start).
+ * Returns 0 or -errno. */
+static inline int cio__io_modify(cio_loop *loop, cio__io *io, unsigned events)
+{
+    return loop->bops->fd_mod(loop->be, io, events);
 }
 
 /* Stops watching io (a no-op if it is not watched); the descriptor stays

@@ -15,11 +15,13 @@
 /* Resolves host/service_or_port (either may be NULL, not both) for family,
  * socktype and getaddrinfo flags. A numeric host (or NULL) is resolved
  * inline with AI_NUMERICHOST (plus AI_NUMERICSERV for a numeric or NULL
- * port): no thread, no suspension. Anything else runs getaddrinfo on
- * loop's default executor and suspends the calling task, which must run on
- * loop. Strings are copied. On cancellation the worker frees the late
- * answer. Returns 0 and *out (freeaddrinfo by the caller), CIO_ERESOLVE,
- * -ENOMEM, -EINVAL, -ECANCELED, -errno. Suspends (only for names). */
+ * port): no thread, no suspension. A name goes to the loop's c-ares
+ * resolver (dns.c) or, when so configured, to getaddrinfo on loop's
+ * default executor; either suspends the calling task, which must run on
+ * loop. Strings are copied. On cancellation the late answer is freed by
+ * whoever ends the lookup. Returns 0 and *out (freeaddrinfo by the
+ * caller), CIO_ERESOLVE (bad numeric host), a CIO_EDNS_* code, -ENOMEM,
+ * -EINVAL, -ECANCELED, -errno. Suspends (only for names). */
 int cio__resolve(cio_loop *loop, const char *host, const char *service_or_port,
                  int family, int socktype, int flags, struct addrinfo **out);
 

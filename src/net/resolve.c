@@ -13,16 +13,21 @@
  * frees the answer: no leak, no use after free, and the worker never
  * touches the task's stack.
  *
- * Rejected: cio_to_thread with arguments on the task's stack (a cancelled
- * task would unwind while the worker still writes into them), and a
- * resolver of our own speaking DNS (getaddrinfo honours nsswitch,
- * /etc/hosts and the system's policies; a thread is the portable price).
+ * Which resolver: names go to c-ares on the loop (dns.c) unless the loop
+ * was configured with CIO_RESOLVER_GETADDRINFO (cio_resolver_configure)
+ * or the environment says CIO_RESOLVER=getaddrinfo; then they go to
+ * getaddrinfo on the pool as below (docs/design.md, "DNS").
+ *
+ * Rejected for the pool path: cio_to_thread with arguments on the task's
+ * stack (a cancelled task would unwind while the worker still writes into
+ * them).
  */
 #include <errno.h>
 #include <stdatomic.h>
 
 #include "exec/exec.h"
 #include "net/addr.h"
+#include "net/dns.h"
 #include "task/task.h"
 
 typedef struct rjob {
@@ -51,7 +56,7 @@ static int rjob_run(void *arg, void **result)
     (void)result;
     errno = 0;
     int eai = getaddrinfo(j->host, j->port, &j->hints, &j->res);
-    j->rc = cio__eai_to_err(eai, errno);
+    j->rc = cio__dns_eai_to_err(eai, errno);
     if (eai)
         j->res = NULL;
     return 0;
@@ -103,15 +108,25 @@ int cio__resolve(cio_loop *loop, const char *host, const char *service_or_port,
             return cio__eai_to_err(eai, errno);
     } else if (flags & AI_NUMERICHOST && flags & AI_NUMERICSERV) {
         return CIO_ERESOLVE;
+    } else if (!host) {
+        /* A service name and no host: nothing to ask a name server;
+         * getaddrinfo reads /etc/services, as c-ares would. */
+        int eai = getaddrinfo(NULL, service_or_port, &hints, out);
+        if (eai)
+            *out = NULL;
+        return cio__dns_eai_to_err(eai, errno);
     }
 
-    /* A name: getaddrinfo on the default executor. */
     cio__task *t = cio__tls_task;
     int r = cio__loop_check(loop);
     if (r < 0)
         return r;
     if (!t || t->f.loop != loop)
         return -EINVAL;
+    if (cio__dns_use_ares(loop))
+        return cio__dns_getaddrinfo(loop, host, service_or_port, &hints, out);
+
+    /* A name: getaddrinfo on the default executor. */
     cio__xloop *x = cio__xloop_get(loop);
     if (!x)
         return -ENOMEM;

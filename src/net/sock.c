@@ -812,3 +812,128 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
     }
     return (ssize_t)total;
 }
+
+/* ---- descriptor passing and peer credentials (Unix domain sockets;
+ * issue 11). Appended as new functions only: they reuse the suspension
+ * helpers above. ---- */
+
+ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
+                            const int *fds, int nfds)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if ((!buf && len) || nfds < 0 || nfds > CIO_MAX_PASS_FDS ||
+        (nfds && !fds) || (!len && !nfds))
+        return -EINVAL;
+    union {
+        char b[CMSG_SPACE(sizeof(int) * CIO_MAX_PASS_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    char one = 0;
+    struct iovec iov = {len ? (void *)(uintptr_t)buf : &one, len ? len : 1};
+    struct msghdr m;
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (nfds) {
+        memset(&ctl, 0, sizeof(ctl));
+        m.msg_control = ctl.b;
+        m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    for (;;) {
+        ssize_t n = sendmsg(s->fd, &m, MSG_NOSIGNAL);
+        if (n >= 0) {
+            s->streak++;
+            return len ? n : 0;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e != EAGAIN && e != EWOULDBLOCK)
+            return -e;
+        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+            return r;
+    }
+}
+
+ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len, int *fds,
+                            int *nfds)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!buf || !len || !nfds || *nfds < 0 || (*nfds && !fds))
+        return -EINVAL;
+    int cap = *nfds;
+    *nfds = 0;
+    union {
+        char b[CMSG_SPACE(sizeof(int) * CIO_MAX_PASS_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {buf, len};
+    struct msghdr m;
+    for (;;) {
+        memset(&m, 0, sizeof(m));
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = ctl.b;
+        m.msg_controllen = sizeof(ctl.b);
+        ssize_t n = recvmsg(s->fd, &m, MSG_CMSG_CLOEXEC);
+        if (n >= 0) {
+            s->streak++;
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
+                 c = CMSG_NXTHDR(&m, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                    continue;
+                int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                int got[CIO_MAX_PASS_FDS];
+                memcpy(got, CMSG_DATA(c), sizeof(int) * (size_t)k);
+                for (int i = 0; i < k; i++) {
+                    if (*nfds < cap)
+                        fds[(*nfds)++] = got[i];
+                    else
+                        close(got[i]); /* no room: never leak it */
+                }
+            }
+            if (m.msg_flags & MSG_CTRUNC) {
+                for (int i = 0; i < *nfds; i++)
+                    close(fds[i]);
+                *nfds = 0;
+                return -EMSGSIZE;
+            }
+            return n;
+        }
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e != EAGAIN && e != EWOULDBLOCK)
+            return -e;
+        if ((r = sock_suspend(s, SUSP_READ, 0)) < 0)
+            return r;
+    }
+}
+
+int cio_socket_peercred(cio_socket *s, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+    if (!s)
+        return -EINVAL;
+    if (s->closed)
+        return -EBADF;
+    struct ucred u;
+    socklen_t l = sizeof(u);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &u, &l) < 0)
+        return -errno;
+    if (pid)
+        *pid = u.pid;
+    if (uid)
+        *uid = u.uid;
+    if (gid)
+        *gid = u.gid;
+    return 0;
+}
