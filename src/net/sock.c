@@ -847,7 +847,7 @@ ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
         memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
     }
     for (;;) {
-        ssize_t n = sendmsg(s->fd, &m, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(s->fs.fd, &m, MSG_NOSIGNAL);
         if (n >= 0) {
             s->streak++;
             return len ? n : 0;
@@ -884,7 +884,7 @@ ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len, int *fds,
         m.msg_iovlen = 1;
         m.msg_control = ctl.b;
         m.msg_controllen = sizeof(ctl.b);
-        ssize_t n = recvmsg(s->fd, &m, MSG_CMSG_CLOEXEC);
+        ssize_t n = recvmsg(s->fs.fd, &m, MSG_CMSG_CLOEXEC);
         if (n >= 0) {
             s->streak++;
             for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
@@ -927,7 +927,7 @@ int cio_socket_peercred(cio_socket *s, pid_t *pid, uid_t *uid, gid_t *gid)
         return -EBADF;
     struct ucred u;
     socklen_t l = sizeof(u);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &u, &l) < 0)
+    if (getsockopt(s->fs.fd, SOL_SOCKET, SO_PEERCRED, &u, &l) < 0)
         return -errno;
     if (pid)
         *pid = u.pid;
