@@ -397,6 +397,55 @@ CIO_API int cio_http_response_cookie(cio_http_response *res,
                                      const char *name, const char *value,
                                      const char *attrs);
 
+/* ======================================================================
+ * Streaming responses and server-sent events
+ * A handler (or request middleware) may send its body over time from its
+ * coroutine instead of all at once: cio_http_response_stream sends the
+ * head, each cio_http_response_write sends one chunk, and returning from
+ * the handler ends the body. Each write waits until the kernel took the
+ * chunk (up to write_timeout), so a client that does not read suspends
+ * the handler there: the server holds at most one chunk, whatever the
+ * handler produces (back-pressure). After the head left, the other
+ * response calls (body, status, header, cookie) fail with -EBUSY and
+ * response middleware does not run. A handler that fails (negative
+ * return) after the head left, or whose write failed, ends the connection
+ * without the last chunk, so the client sees a truncated body.
+ * ====================================================================== */
+
+/* Sends the head of a streamed response: status (200..599, not 204/304),
+ * content_type (borrowed for the call; NULL: text/plain; charset=utf-8)
+ * and the headers and cookies added so far; HTTP/1.1 clients get
+ * Transfer-Encoding: chunked, HTTP/1.0 clients a body ended by closing the
+ * connection. Returns: 0. Errors: -EINVAL (bad argument, or not called
+ * while a handler runs), -EBUSY (already streaming), -ETIMEDOUT (write
+ * timeout), -ECANCELED, -EPIPE / -ECONNRESET (the client left). Suspends. */
+CIO_API int cio_http_response_stream(cio_http_response *res, int status,
+                                     const char *content_type);
+
+/* Sends data[0..len) (borrowed for the call) as one chunk of a streamed
+ * response (len 0: nothing; HEAD requests: nothing sent). Returns: 0 once
+ * the kernel took it. Errors: -EINVAL (not streaming), -ENOMEM,
+ * -ETIMEDOUT (the client did not read for write_timeout), -ECANCELED,
+ * -EPIPE / -ECONNRESET; after an error every later write fails the same
+ * way. Suspends. */
+CIO_API int cio_http_response_write(cio_http_response *res, const void *data,
+                                    size_t len);
+
+/* sanic's server-sent events: starts a streamed 200 response with
+ * Content-Type: text/event-stream and Cache-Control: no-cache. Returns and
+ * Errors: as cio_http_response_stream. Suspends. */
+CIO_API int cio_http_response_sse(cio_http_response *res);
+
+/* Sends one event of a stream begun with cio_http_response_sse: optional
+ * "event:" (event, NULL: none) and "id:" (id, NULL: none) fields, then
+ * data (borrowed; required, may be "") as one "data:" line per line of it
+ * (CR LF, CR or LF separate lines), then the blank line that dispatches
+ * the event. Returns: 0. Errors: -EINVAL (not streaming, NULL data, CR or
+ * LF in event or id), else as cio_http_response_write. Suspends. */
+CIO_API int cio_http_response_sse_event(cio_http_response *res,
+                                        const char *event, const char *data,
+                                        const char *id);
+
 #ifdef __cplusplus
 }
 #endif

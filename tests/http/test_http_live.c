@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -140,6 +141,80 @@ static int h_misc(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 404, "no");
 }
 
+/* ---- streaming ----------------------------------------------------------- */
+
+static int h_stream(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    int r = cio_http_response_header(res, "X-Streamed", "yes");
+    if (r == 0)
+        r = cio_http_response_stream(res, 200, NULL);
+    /* The head left: these fail (a wrong answer truncates the body, which
+     * the client checks; no cmocka assertion on the server's thread). */
+    if (r == 0 && (cio_http_response_text(res, 200, "late") != -EBUSY ||
+                   cio_http_response_header(res, "X-Late", "1") != -EBUSY))
+        return -EIO;
+    for (int i = 0; r == 0 && i < 3; i++) {
+        r = cio_http_response_write(res, &"abc"[i], 1);
+        if (r == 0)
+            r = cio_sleep(20 * CIO_MS);
+    }
+    return r;
+}
+
+/* SSE: one event, then waits (up to 5 s) for GET /sse-go before the
+ * others, so a client that sees the first event before calling /sse-go
+ * proves the events are not buffered until the end. */
+static atomic_int sse_go;
+
+static int h_sse(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    sse_go = 0;
+    int r = cio_http_response_sse(res);
+    if (r == 0)
+        r = cio_http_response_sse_event(res, "tick", "1", NULL);
+    for (int i = 0; r == 0 && !sse_go && i < 500; i++)
+        r = cio_sleep(10 * CIO_MS);
+    if (r == 0)
+        r = cio_http_response_sse_event(res, "tick", "2\nline", "7");
+    if (r == 0 && cio_http_response_sse_event(res, "a\nb", "x", NULL) !=
+                      -EINVAL)
+        return -EIO;
+    if (r == 0)
+        r = cio_http_response_sse_event(res, NULL, "done", NULL);
+    return r;
+}
+
+static int h_sse_go(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    sse_go = 1;
+    return cio_http_response_text(res, 200, "go");
+}
+
+/* Writes 64 KiB chunks until 256 MiB are out or a write fails; counts what
+ * the kernel took. */
+static atomic_llong flood_written;
+static atomic_int flood_rc = 1;
+
+static int h_flood(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    static char chunk[65536];
+    memset(chunk, 'f', sizeof(chunk));
+    flood_written = 0;
+    flood_rc = 1;
+    int r = cio_http_response_stream(res, 200, "application/octet-stream");
+    while (r == 0 && flood_written < (256LL << 20)) {
+        r = cio_http_response_write(res, chunk, sizeof(chunk));
+        if (r == 0)
+            flood_written += (long long)sizeof(chunk);
+    }
+    flood_rc = r;
+    return r;
+}
+
 /* ---- the server thread --------------------------------------------------- */
 
 static cio_http_app *g_app;
@@ -190,6 +265,10 @@ static int start_server(void **state)
         {"/slow", h_slow, 0},
         {"/form", h_form, CIO_HTTP_POST},
         {"/misc/<what>", h_misc, 0},
+        {"/stream", h_stream, 0},
+        {"/sse", h_sse, 0},
+        {"/sse-go", h_sse_go, 0},
+        {"/flood", h_flood, 0},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(cio_http_route(g_app, routes[i].pat, routes[i].h,
@@ -965,6 +1044,142 @@ static void many_connections(void **state)
     }
 }
 
+static void streaming_chunked_and_sse(void **state)
+{
+    (void)state;
+    /* Raw HTTP/1.1: chunked, then the connection is reusable. */
+    int fd = dial();
+    const char *req = "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+                      "GET /user/3 HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char got[64], bodies[256];
+    assert_int_equal(read_responses(fd, 2, 0, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 2);
+    assert_string_equal(got, "200 200");
+    assert_string_equal(bodies, "abc|3|");
+    close(fd);
+    /* HTTP/1.0: no chunked coding, the body ends with the connection. */
+    fd = dial();
+    req = "GET /stream HTTP/1.0\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char all[1024];
+    size_t n = 0;
+    ssize_t g;
+    while (n < sizeof(all) - 1 && (g = read(fd, all + n, sizeof(all) - 1 - n)) > 0)
+        n += (size_t)g;
+    all[n] = '\0';
+    close(fd);
+    assert_null(strstr(all, "chunked"));
+    assert_non_null(strstr(all, "Connection: close"));
+    assert_non_null(strstr(all, "X-Streamed: yes"));
+    assert_non_null(strstr(all, "\r\n\r\nabc"));
+    /* HEAD: the head only. */
+    fd = dial();
+    req = "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    assert_int_equal(read_responses(fd, 1, 1, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 1);
+    assert_string_equal(bodies, "|");
+    close(fd);
+    if (!have("curl"))
+        skip();
+    char out[4096];
+    /* curl -N (no buffering) on the SSE endpoint, released by a second
+     * curl once the first event is out. */
+    assert_int_equal(sh(out, sizeof(out),
+                        "f=$(mktemp); (curl -sN --max-time 10 "
+                        "http://127.0.0.1:%d/sse > $f &) ; for i in "
+                        "$(seq 100); do grep -q 'data: 1' $f && break; "
+                        "sleep 0.05; done; grep -c 'data: 1' $f; "
+                        "curl -s http://127.0.0.1:%d/sse-go >/dev/null; "
+                        "for i in $(seq 100); do grep -q done $f && "
+                        "break; sleep 0.05; done; cat $f; rm -f $f",
+                        g_port, g_port), 0);
+    print_message("%s", out);
+    assert_string_equal(out, "1\n"
+                             "event: tick\ndata: 1\n\n"
+                             "event: tick\nid: 7\ndata: 2\ndata: line\n\n"
+                             "data: done\n\n");
+    assert_int_equal(sh(out, sizeof(out), "curl -siN http://127.0.0.1:%d"
+                        "/stream", g_port), 0);
+    assert_non_null(strstr(out, "Transfer-Encoding: chunked"));
+    assert_non_null(strstr(out, "\r\n\r\nabc"));
+}
+
+static void python_reads_sse_as_it_comes(void **state)
+{
+    (void)state;
+    if (!have("python3"))
+        skip();
+    char out[4096];
+    /* The first event is read while the handler waits for /sse-go: it was
+     * sent before the end of the response. */
+    int rc = sh(out, sizeof(out),
+                "python3 -c '"
+                "import http.client\n"
+                "c = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"
+                "c.request(\"GET\", \"/sse\")\n"
+                "r = c.getresponse()\n"
+                "print(r.status, r.getheader(\"Content-Type\"),"
+                " r.getheader(\"Cache-Control\"))\n"
+                "print(repr(r.readline()), repr(r.readline()),"
+                " repr(r.readline()))\n"
+                "g = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"
+                "g.request(\"GET\", \"/sse-go\"); g.getresponse().read()\n"
+                "print(repr(r.read()))\n"
+                "c.request(\"GET\", \"/stream\")\n"
+                "r = c.getresponse(); print(r.status, r.read().decode())\n"
+                "' 2>&1", g_port, g_port);
+    print_message("%s", out);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out,
+                        "200 text/event-stream no-cache\n"
+                        "b'event: tick\\n' b'data: 1\\n' b'\\n'\n"
+                        "b'event: tick\\nid: 7\\ndata: 2\\ndata: line\\n\\n"
+                        "data: done\\n\\n'\n"
+                        "200 abc\n");
+}
+
+/* A client that never reads: the streaming handler is suspended in its
+ * write, so what it produced (and what the server holds) stays bounded by
+ * the socket buffers and one chunk, not the 256 MiB it wants to send. */
+static void stream_back_pressure(void **state)
+{
+    (void)state;
+    int fd = dial();
+    int small = 65536;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    const char *req = "GET /flood HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    long long prev = -1, now = 0;
+    for (int i = 0; i < 50; i++) { /* until it stops growing, <= 5 s */
+        usleep(100 * 1000);
+        now = flood_written;
+        if (now == prev && now > 0)
+            break;
+        prev = now;
+    }
+    print_message("written while the client does not read: %lld bytes\n",
+                  now);
+    assert_true(now == prev);
+    assert_true(now < (32LL << 20));
+    assert_int_equal(flood_rc, 1); /* still writing: suspended */
+    /* The client goes away: the write fails and the handler ends. */
+    close(fd);
+    for (int i = 0; i < 100 && flood_rc == 1; i++)
+        usleep(50 * 1000);
+    assert_true(flood_rc < 0);
+    /* The server still serves. */
+    fd = dial();
+    req = "GET /user/4 HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char got[64], bodies[256];
+    assert_int_equal(read_responses(fd, 1, 0, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 1);
+    assert_string_equal(bodies, "4|");
+    close(fd);
+}
+
 /* ---- server close while handlers run ---------------------------------------- */
 static int cancelled;
 
@@ -1474,6 +1689,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_chunked_upload_and_continue, start_server, stop_server),
     cmocka_unit_test_setup_teardown(python_http_client, start_server, stop_server),
     cmocka_unit_test_setup_teardown(many_connections, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(streaming_chunked_and_sse, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(python_reads_sse_as_it_comes, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(stream_back_pressure, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(static_files),
