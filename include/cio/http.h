@@ -142,6 +142,29 @@ CIO_API int cio_http_app_on_start(cio_http_app *app,
                                              void *arg),
                                   void *arg);
 
+/* Listener kinds (sanic's server events). */
+#define CIO_HTTP_BEFORE_SERVER_START 0 /* before the worker listens */
+#define CIO_HTTP_AFTER_SERVER_START 1  /* once the worker listens */
+#define CIO_HTTP_BEFORE_SERVER_STOP 2  /* stop asked, before closing */
+#define CIO_HTTP_AFTER_SERVER_STOP 3   /* after the server closed */
+
+/* A listener: a coroutine run by cio_http_run on each worker's loop (in a
+ * task of that loop, so it may await anything; with several workers it
+ * runs once per worker, concurrently on their threads). port is the
+ * worker's port (0 before it listens). */
+typedef int (*cio_http_listener)(cio_http_app *app, int port, void *arg);
+
+/* sanic's `@app.listener('before_server_start')` and the three others:
+ * fn(app, port, arg) (arg borrowed for the app's life) runs at that point
+ * of every worker started by cio_http_run. Start listeners run in
+ * registration order, stop listeners in reverse order (as sanic does). A
+ * before_server_start listener that returns < 0 makes that worker not
+ * start (cio_http_run returns its error); the return of the others is
+ * ignored. cio_http_server_start alone runs none of them. Returns: 0.
+ * Errors: -EINVAL (NULL, unknown kind), -EBUSY (server running), -ENOMEM. */
+CIO_API int cio_http_app_listener(cio_http_app *app, int kind,
+                                  cio_http_listener fn, void *arg);
+
 /* ======================================================================
  * Middleware, blueprints, error handlers
  * ====================================================================== */

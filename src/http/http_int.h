@@ -66,6 +66,8 @@ struct cio_http_app {
     err_handler errh[3];  /* 404, 405, 500 */
     struct static_dir **statics; /* cio_http_app_static's directories */
     size_t nstatics;
+    struct { cio_http_listener fn; void *arg; } *listeners[4];
+    size_t nlisteners[4];
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     atomic_int running;   /* servers running it */

@@ -1674,6 +1674,97 @@ static void route_errors(void **state)
     assert_int_equal(cio_http_app_free(app), 0);
 }
 
+/* ---- listeners ---------------------------------------------------------------- */
+static char lis_log[512];
+static size_t lis_len;
+static pthread_mutex_t lis_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static int lis(cio_http_app *app, int port, void *arg)
+{
+    (void)app;
+    /* A coroutine on the worker's loop: it may await. */
+    int r = cio_sleep(5 * CIO_MS);
+    if (r < 0)
+        return r;
+    const char *name = arg;
+    int listening = port > 0 && can_connect(port);
+    pthread_mutex_lock(&lis_mu);
+    lis_len += (size_t)snprintf(lis_log + lis_len, sizeof(lis_log) - lis_len,
+                                "%s:%s ", name,
+                                port == 0 ? "-" : listening ? "up" : "down");
+    pthread_mutex_unlock(&lis_mu);
+    return strcmp(name, "refuse") == 0 ? -EPERM : 0;
+}
+
+static void listener_port(cio_http_app *app, int port, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lis_mu);
+    lis_len += (size_t)snprintf(lis_log + lis_len, sizeof(lis_log) - lis_len,
+                                "run:%s ", port > 0 ? "up" : "-");
+    pthread_mutex_unlock(&lis_mu);
+    cio_http_app_stop(app);
+}
+
+static void listeners(void **state)
+{
+    (void)state;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "lis"), 0);
+    assert_int_equal(cio_http_route(app, "/", h_index, NULL, 0), 0);
+    assert_int_equal(cio_http_app_listener(app, 4, lis, "x"), -EINVAL);
+    assert_int_equal(cio_http_app_listener(app, 0, NULL, "x"), -EINVAL);
+    static const struct {
+        int kind;
+        const char *name;
+    } ls[] = {
+        {CIO_HTTP_AFTER_SERVER_STOP, "ass1"},
+        {CIO_HTTP_BEFORE_SERVER_START, "bss1"},
+        {CIO_HTTP_BEFORE_SERVER_STOP, "bst1"},
+        {CIO_HTTP_AFTER_SERVER_START, "as1"},
+        {CIO_HTTP_BEFORE_SERVER_START, "bss2"},
+        {CIO_HTTP_BEFORE_SERVER_STOP, "bst2"},
+        {CIO_HTTP_AFTER_SERVER_STOP, "ass2"},
+    };
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+        assert_int_equal(cio_http_app_listener(app, ls[i].kind, lis,
+                                               (void *)ls[i].name), 0);
+    cio_http_app_on_start(app, listener_port, NULL);
+    lis_len = 0;
+    lis_log[0] = '\0';
+    assert_int_equal(cio_http_run(app, "127.0.0.1", 0, 1), 0);
+    print_message("%s\n", lis_log);
+    /* Start kinds in registration order, stop kinds reversed; before the
+     * start nothing listens; after the stop the port refuses. */
+    assert_string_equal(lis_log, "bss1:- bss2:- as1:up run:up bst2:up "
+                                 "bst1:up ass2:down ass1:down ");
+    assert_int_equal(cio_http_app_free(app), 0);
+
+    /* A failing before_server_start listener: the worker does not start
+     * and cio_http_run returns its error. */
+    assert_int_equal(cio_http_app_new(&app, "lis2"), 0);
+    assert_int_equal(cio_http_app_listener(app, CIO_HTTP_BEFORE_SERVER_START,
+                                           lis, "refuse"), 0);
+    assert_int_equal(cio_http_app_listener(app, CIO_HTTP_AFTER_SERVER_START,
+                                           lis, "never"), 0);
+    lis_len = 0;
+    lis_log[0] = '\0';
+    assert_int_equal(cio_http_run(app, "127.0.0.1", 0, 1), -EPERM);
+    assert_string_equal(lis_log, "refuse:- ");
+    assert_int_equal(cio_http_app_free(app), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(conformance_request_line, start_server, stop_server),
     cmocka_unit_test_setup_teardown(conformance_fields, start_server, stop_server),
@@ -1698,6 +1789,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ctrl_c_stops_run),
     cmocka_unit_test(graceful_close_finishes_in_flight),
     cmocka_unit_test(route_errors),
+    cmocka_unit_test(listeners),
 };
 
 CIO_TEST_MAIN(tests)
