@@ -109,8 +109,9 @@ static void boundaries_from_content_type(void **state)
         "multipart/form-data; boundary=",
         "multipart/form-data; boundary=\"\"",
         "multipart/form-data; boundary=a\x01z",
-        "multipart/form-data; boundary="
-        "01234567890123456789012345678901234567890123456789012345678901234567890",
+        /* a 71-character boundary */
+        ("multipart/form-data; boundary="
+         "01234567890123456789012345678901234567890123456789012345678901234567890"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(cio__mp_init(&p, bad[i], strlen(bad[i])), -EINVAL);
