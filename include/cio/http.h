@@ -333,12 +333,26 @@ CIO_API const char *cio_http_request_body(const cio_http_request *req,
  * or NULL if the body is not JSON. */
 CIO_API const struct cJSON *cio_http_request_json(cio_http_request *req);
 
-/* sanic's request.form for application/x-www-form-urlencoded bodies: the
- * idx-th value of field name, decoded. Returns: the decoded string, or
- * NULL. len may be NULL. */
+/* sanic's request.form, for application/x-www-form-urlencoded and
+ * multipart/form-data bodies: the idx-th value of field name (decoded;
+ * for multipart, the idx-th part with that name and no filename). Returns:
+ * the decoded string, or NULL (no such field, or a malformed body). len
+ * may be NULL. */
 CIO_API const char *cio_http_request_form(cio_http_request *req,
                                           const char *name, size_t idx,
                                           size_t *len);
+
+/* sanic's request.files: the idx-th file part (one with a filename)
+ * called name of a multipart/form-data body. The body was read whole, so
+ * the data is a view into it (up to max_body; file parts are not yet
+ * streamed to disk). Returns: the data (a view) with *len its length, and
+ * in *filename and *content_type (each may be NULL; "" when absent)
+ * NUL-terminated copies, all borrowed until the handler returns; NULL if
+ * there is no such part or the body is malformed. */
+CIO_API const void *cio_http_request_file(cio_http_request *req,
+                                          const char *name, size_t idx,
+                                          size_t *len, const char **filename,
+                                          const char **content_type);
 
 /* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_http_request_remote(const cio_http_request *req,

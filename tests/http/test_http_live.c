@@ -141,6 +141,22 @@ static int h_misc(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 404, "no");
 }
 
+static int h_upload(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    const char *title = cio_http_request_form(req, "title", 0, NULL);
+    const char *title2 = cio_http_request_form(req, "title", 1, NULL);
+    size_t n;
+    const char *fn, *ty;
+    const char *data = cio_http_request_file(req, "up", 0, &n, &fn, &ty);
+    char out[512];
+    snprintf(out, sizeof(out), "title=%s title2=%s file=%s/%s/%zu/%.*s",
+             title ? title : "-", title2 ? title2 : "-", data ? fn : "-",
+             data ? ty : "-", data ? n : 0, data ? (int)n : 0,
+             data ? data : "");
+    return cio_http_response_text(res, 200, out);
+}
+
 /* ---- streaming ----------------------------------------------------------- */
 
 static int h_stream(cio_http_request *req, cio_http_response *res, void *a)
@@ -266,6 +282,7 @@ static int start_server(void **state)
         {"/form", h_form, CIO_HTTP_POST},
         {"/misc/<what>", h_misc, 0},
         {"/stream", h_stream, 0},
+        {"/upload", h_upload, CIO_HTTP_POST},
         {"/sse", h_sse, 0},
         {"/sse-go", h_sse_go, 0},
         {"/flood", h_flood, 0},
@@ -1106,6 +1123,29 @@ static void streaming_chunked_and_sse(void **state)
     assert_non_null(strstr(out, "\r\n\r\nabc"));
 }
 
+static void curl_multipart_form(void **state)
+{
+    (void)state;
+    if (!have("curl"))
+        skip();
+    char out[4096];
+    assert_int_equal(sh(out, sizeof(out),
+                        "f=$(mktemp); printf 'line1\\r\\n--not a "
+                        "boundary\\n' > $f; curl -s -F 'title=Hi there' "
+                        "-F 'title=again' -F \"up=@$f;type=text/x-demo;"
+                        "filename=notes.txt\" http://127.0.0.1:%d/upload; "
+                        "rm -f $f", g_port), 0);
+    print_message("%s\n", out);
+    assert_string_equal(out, "title=Hi there title2=again "
+                             "file=notes.txt/text/x-demo/24/"
+                             "line1\r\n--not a boundary\n");
+    /* A field named like the file is not a file, and the reverse. */
+    assert_int_equal(sh(out, sizeof(out),
+                        "curl -s -F 'up=text only' "
+                        "http://127.0.0.1:%d/upload", g_port), 0);
+    assert_string_equal(out, "title=- title2=- file=-/-/0/");
+}
+
 static void python_reads_sse_as_it_comes(void **state)
 {
     (void)state;
@@ -1782,6 +1822,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(many_connections, start_server, stop_server),
     cmocka_unit_test_setup_teardown(streaming_chunked_and_sse, start_server, stop_server),
     cmocka_unit_test_setup_teardown(python_reads_sse_as_it_comes, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(curl_multipart_form, start_server, stop_server),
     cmocka_unit_test_setup_teardown(stream_back_pressure, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
