@@ -142,6 +142,29 @@ CIO_API int cio_http_app_on_start(cio_http_app *app,
                                              void *arg),
                                   void *arg);
 
+/* Listener kinds (sanic's server events). */
+#define CIO_HTTP_BEFORE_SERVER_START 0 /* before the worker listens */
+#define CIO_HTTP_AFTER_SERVER_START 1  /* once the worker listens */
+#define CIO_HTTP_BEFORE_SERVER_STOP 2  /* stop asked, before closing */
+#define CIO_HTTP_AFTER_SERVER_STOP 3   /* after the server closed */
+
+/* A listener: a coroutine run by cio_http_run on each worker's loop (in a
+ * task of that loop, so it may await anything; with several workers it
+ * runs once per worker, concurrently on their threads). port is the
+ * worker's port (0 before it listens). */
+typedef int (*cio_http_listener)(cio_http_app *app, int port, void *arg);
+
+/* sanic's `@app.listener('before_server_start')` and the three others:
+ * fn(app, port, arg) (arg borrowed for the app's life) runs at that point
+ * of every worker started by cio_http_run. Start listeners run in
+ * registration order, stop listeners in reverse order (as sanic does). A
+ * before_server_start listener that returns < 0 makes that worker not
+ * start (cio_http_run returns its error); the return of the others is
+ * ignored. cio_http_server_start alone runs none of them. Returns: 0.
+ * Errors: -EINVAL (NULL, unknown kind), -EBUSY (server running), -ENOMEM. */
+CIO_API int cio_http_app_listener(cio_http_app *app, int kind,
+                                  cio_http_listener fn, void *arg);
+
 /* ======================================================================
  * Middleware, blueprints, error handlers
  * ====================================================================== */
@@ -310,12 +333,26 @@ CIO_API const char *cio_http_request_body(const cio_http_request *req,
  * or NULL if the body is not JSON. */
 CIO_API const struct cJSON *cio_http_request_json(cio_http_request *req);
 
-/* sanic's request.form for application/x-www-form-urlencoded bodies: the
- * idx-th value of field name, decoded. Returns: the decoded string, or
- * NULL. len may be NULL. */
+/* sanic's request.form, for application/x-www-form-urlencoded and
+ * multipart/form-data bodies: the idx-th value of field name (decoded;
+ * for multipart, the idx-th part with that name and no filename). Returns:
+ * the decoded string, or NULL (no such field, or a malformed body). len
+ * may be NULL. */
 CIO_API const char *cio_http_request_form(cio_http_request *req,
                                           const char *name, size_t idx,
                                           size_t *len);
+
+/* sanic's request.files: the idx-th file part (one with a filename)
+ * called name of a multipart/form-data body. The body was read whole, so
+ * the data is a view into it (up to max_body; file parts are not yet
+ * streamed to disk). Returns: the data (a view) with *len its length, and
+ * in *filename and *content_type (each may be NULL; "" when absent)
+ * NUL-terminated copies, all borrowed until the handler returns; NULL if
+ * there is no such part or the body is malformed. */
+CIO_API const void *cio_http_request_file(cio_http_request *req,
+                                          const char *name, size_t idx,
+                                          size_t *len, const char **filename,
+                                          const char **content_type);
 
 /* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_http_request_remote(const cio_http_request *req,
@@ -396,6 +433,55 @@ CIO_API int cio_http_response_header(cio_http_response *res,
 CIO_API int cio_http_response_cookie(cio_http_response *res,
                                      const char *name, const char *value,
                                      const char *attrs);
+
+/* ======================================================================
+ * Streaming responses and server-sent events
+ * A handler (or request middleware) may send its body over time from its
+ * coroutine instead of all at once: cio_http_response_stream sends the
+ * head, each cio_http_response_write sends one chunk, and returning from
+ * the handler ends the body. Each write waits until the kernel took the
+ * chunk (up to write_timeout), so a client that does not read suspends
+ * the handler there: the server holds at most one chunk, whatever the
+ * handler produces (back-pressure). After the head left, the other
+ * response calls (body, status, header, cookie) fail with -EBUSY and
+ * response middleware does not run. A handler that fails (negative
+ * return) after the head left, or whose write failed, ends the connection
+ * without the last chunk, so the client sees a truncated body.
+ * ====================================================================== */
+
+/* Sends the head of a streamed response: status (200..599, not 204/304),
+ * content_type (borrowed for the call; NULL: text/plain; charset=utf-8)
+ * and the headers and cookies added so far; HTTP/1.1 clients get
+ * Transfer-Encoding: chunked, HTTP/1.0 clients a body ended by closing the
+ * connection. Returns: 0. Errors: -EINVAL (bad argument, or not called
+ * while a handler runs), -EBUSY (already streaming), -ETIMEDOUT (write
+ * timeout), -ECANCELED, -EPIPE / -ECONNRESET (the client left). Suspends. */
+CIO_API int cio_http_response_stream(cio_http_response *res, int status,
+                                     const char *content_type);
+
+/* Sends data[0..len) (borrowed for the call) as one chunk of a streamed
+ * response (len 0: nothing; HEAD requests: nothing sent). Returns: 0 once
+ * the kernel took it. Errors: -EINVAL (not streaming), -ENOMEM,
+ * -ETIMEDOUT (the client did not read for write_timeout), -ECANCELED,
+ * -EPIPE / -ECONNRESET; after an error every later write fails the same
+ * way. Suspends. */
+CIO_API int cio_http_response_write(cio_http_response *res, const void *data,
+                                    size_t len);
+
+/* sanic's server-sent events: starts a streamed 200 response with
+ * Content-Type: text/event-stream and Cache-Control: no-cache. Returns and
+ * Errors: as cio_http_response_stream. Suspends. */
+CIO_API int cio_http_response_sse(cio_http_response *res);
+
+/* Sends one event of a stream begun with cio_http_response_sse: optional
+ * "event:" (event, NULL: none) and "id:" (id, NULL: none) fields, then
+ * data (borrowed; required, may be "") as one "data:" line per line of it
+ * (CR LF, CR or LF separate lines), then the blank line that dispatches
+ * the event. Returns: 0. Errors: -EINVAL (not streaming, NULL data, CR or
+ * LF in event or id), else as cio_http_response_write. Suspends. */
+CIO_API int cio_http_response_sse_event(cio_http_response *res,
+                                        const char *event, const char *data,
+                                        const char *id);
 
 #ifdef __cplusplus
 }

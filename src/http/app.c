@@ -106,6 +106,8 @@ int cio_http_app_free(cio_http_app *app)
     }
     free(app->mw[0].v);
     free(app->mw[1].v);
+    for (int k = 0; k < 4; k++)
+        free(app->listeners[k]);
     cio__http_static_free_all(app);
     cio__router_free(app->router);
     while (app->targets) {
@@ -331,6 +333,40 @@ int cio_http_app_on_start(cio_http_app *app,
     return 0;
 }
 
+int cio_http_app_listener(cio_http_app *app, int kind, cio_http_listener fn,
+                          void *arg)
+{
+    if (!app || !fn || kind < 0 || kind > 3)
+        return -EINVAL;
+    if (atomic_load(&app->running))
+        return -EBUSY;
+    size_t n = app->nlisteners[kind];
+    void *v = realloc(app->listeners[kind], (n + 1) * sizeof(*app->listeners[kind]));
+    if (!v)
+        return -ENOMEM;
+    app->listeners[kind] = v;
+    app->listeners[kind][n].fn = fn;
+    app->listeners[kind][n].arg = arg;
+    app->nlisteners[kind] = n + 1;
+    return 0;
+}
+
+/* Runs the listeners of kind (stop kinds backwards); stops at the first
+ * failure of a before_server_start listener. */
+static int run_listeners(cio_http_app *app, int kind, int port)
+{
+    size_t n = app->nlisteners[kind];
+    int backwards = kind >= CIO_HTTP_BEFORE_SERVER_STOP;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = backwards ? n - 1 - k : k;
+        int r = app->listeners[kind][i].fn(app, port,
+                                           app->listeners[kind][i].arg);
+        if (r < 0 && kind == CIO_HTTP_BEFORE_SERVER_START)
+            return r;
+    }
+    return 0;
+}
+
 int cio_http_app_stop(cio_http_app *app)
 {
     if (!app)
@@ -534,8 +570,13 @@ static int worker_main(void *arg, void **result)
     (void)result;
     worker *w = arg;
     cio_event_init(&w->stop);
-    cio_http_server *srv;
-    int r = cio_http_server_start(w->app, w->host, w->port, &srv);
+    cio_http_server *srv = NULL;
+    int r = run_listeners(w->app, CIO_HTTP_BEFORE_SERVER_START, 0);
+    if (r == 0)
+        r = cio_http_server_start(w->app, w->host, w->port, &srv);
+    if (r == 0)
+        run_listeners(w->app, CIO_HTTP_AFTER_SERVER_START,
+                      cio_http_server_port(srv));
     pthread_mutex_lock(&w->rs->mu);
     if (r == 0) {
         w->port = cio_http_server_port(srv);
@@ -549,7 +590,10 @@ static int worker_main(void *arg, void **result)
         return r;
     }
     cio_event_wait(&w->stop);
+    int port = cio_http_server_port(srv);
+    run_listeners(w->app, CIO_HTTP_BEFORE_SERVER_STOP, port);
     cio_http_server_close(srv);
+    run_listeners(w->app, CIO_HTTP_AFTER_SERVER_STOP, port);
     cio_event_destroy(&w->stop);
     return 0;
 }

@@ -66,6 +66,8 @@ struct cio_http_app {
     err_handler errh[3];  /* 404, 405, 500 */
     struct static_dir **statics; /* cio_http_app_static's directories */
     size_t nstatics;
+    struct { cio_http_listener fn; void *arg; } *listeners[4];
+    size_t nlisteners[4];
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     atomic_int running;   /* servers running it */
@@ -112,6 +114,10 @@ struct cio_http_response {
     int has_file; /* the body is file_len bytes of file_fd at file_off */
     int file_fd;
     uint64_t file_off, file_len;
+    struct conn *conn; /* the connection answering (for streaming) */
+    int streaming;     /* cio_http_response_stream sent the head */
+    int stream_err;    /* a streamed write failed: close, no last chunk */
+    uint64_t streamed; /* payload bytes streamed so far */
 };
 
 struct cio_http_request {
@@ -144,6 +150,8 @@ typedef struct conn {
     cio_http_request req;
     cio_http_response res;
     int idle;      /* waiting for a new request (a graceful close ends it) */
+    int head_only; /* the request being answered is a HEAD */
+    int *keep_alive; /* dispatch's keep-alive decision (streaming may clear) */
     int cancelled; /* cancelled by the server's close */
 } conn;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http_int.h"
+#include "multipart.h"
 
 const char *cio_http_request_method(const cio_http_request *req, size_t *len)
 {
@@ -168,6 +169,48 @@ const struct cJSON *cio_http_request_json(cio_http_request *req)
     return req->json;
 }
 
+/* The idx-th part called name of a multipart/form-data body: files (with
+ * a filename) when want_file, else fields. The whole body is in memory, so
+ * a part's data is one view into it. Returns 1 and the part, 0 if none or
+ * the body is malformed. */
+static int find_part(const cio_http_request *req, const char *name, size_t idx,
+                     int want_file, cio__mp_event *part, const char **data,
+                     size_t *len)
+{
+    size_t cl;
+    const char *ct = cio_http_request_header(req, "content-type", 0, &cl);
+    cio__mp mp;
+    if (!ct || cio__mp_init(&mp, ct, cl) < 0)
+        return 0;
+    const char *in = req->body;
+    size_t n = req->body_len, off = 0, nl = strlen(name), seen = 0;
+    int in_match = 0;
+    cio__mp_event ev;
+    for (;;) {
+        long r = cio__mp_feed(&mp, in + off, n - off, &ev);
+        if (r < 0 || (r == 0 && ev.type == CIO__MP_NEED))
+            return 0;
+        off += (size_t)r;
+        if (ev.type == CIO__MP_DONE)
+            return 0;
+        if (ev.type == CIO__MP_PART) {
+            in_match = ev.name && ev.name_len == nl &&
+                       memcmp(ev.name, name, nl) == 0 &&
+                       (ev.filename != NULL) == (want_file != 0) &&
+                       seen++ == idx;
+            if (in_match) {
+                *part = ev;
+                *data = in + off;
+                *len = 0;
+            }
+        } else if (ev.type == CIO__MP_DATA && in_match) {
+            *len += ev.len;
+        } else if (ev.type == CIO__MP_PART_END && in_match) {
+            return 1;
+        }
+    }
+}
+
 const char *cio_http_request_form(cio_http_request *req, const char *name,
                                   size_t idx, size_t *len)
 {
@@ -176,12 +219,59 @@ const char *cio_http_request_form(cio_http_request *req, const char *name,
     size_t cl;
     const char *ct = cio_http_request_header(req, "content-type", 0, &cl);
     static const char form[] = "application/x-www-form-urlencoded";
+    if (ct && cio__mp_init(&(cio__mp){0}, ct, cl) == 0) {
+        cio__mp_event part;
+        const char *d;
+        size_t dl;
+        if (!find_part(req, name, idx, 0, &part, &d, &dl))
+            return NULL;
+        char *out = cio__arena_alloc(&req->conn->arena, dl + 1);
+        if (!out)
+            return NULL;
+        memcpy(out, d, dl);
+        out[dl] = '\0';
+        if (len)
+            *len = dl;
+        return out;
+    }
     if (!ct || cl < sizeof(form) - 1 ||
         !cio__http_ieq(ct, sizeof(form) - 1, form) ||
         (cl > sizeof(form) - 1 && ct[sizeof(form) - 1] != ';' &&
          ct[sizeof(form) - 1] != ' '))
         return NULL;
     return find_pair(req, req->body, req->body_len, name, idx, len);
+}
+
+const void *cio_http_request_file(cio_http_request *req, const char *name,
+                                  size_t idx, size_t *len,
+                                  const char **filename,
+                                  const char **content_type)
+{
+    if (!req || !name || !len)
+        return NULL;
+    cio__mp_event part;
+    const char *d;
+    size_t dl;
+    if (!find_part(req, name, idx, 1, &part, &d, &dl))
+        return NULL;
+    if (filename || content_type) {
+        char *fn = cio__arena_alloc(&req->conn->arena, part.filename_len + 1);
+        size_t tl = part.content_type ? part.content_type_len : 0;
+        char *ty = cio__arena_alloc(&req->conn->arena, tl + 1);
+        if (!fn || !ty)
+            return NULL;
+        memcpy(fn, part.filename, part.filename_len);
+        fn[part.filename_len] = '\0';
+        if (tl)
+            memcpy(ty, part.content_type, tl);
+        ty[tl] = '\0';
+        if (filename)
+            *filename = fn;
+        if (content_type)
+            *content_type = ty;
+    }
+    *len = dl;
+    return d;
 }
 
 int cio_http_request_remote(const cio_http_request *req, cio_sockaddr *out)

@@ -151,6 +151,9 @@ void cio__http_response_reset(cio_http_response *res)
     res->ctype = NULL;
     res->body.len = 0;
     res->hdrs.len = 0;
+    res->streaming = 0;
+    res->stream_err = 0;
+    res->streamed = 0;
 }
 
 void cio__http_response_free(cio_http_response *res)
@@ -165,6 +168,8 @@ static int set_body(cio_http_response *res, int status, const char *ctype,
 {
     if (!res || status < 100 || status > 599 || (len && !data))
         return -EINVAL;
+    if (res->streaming)
+        return -EBUSY; /* the head already left */
     cio__http_response_close_file(res);
     res->body.len = 0;
     if (cio__hbuf_append(&res->body, data, len) < 0)
@@ -202,6 +207,8 @@ int cio_http_response_json(cio_http_response *res, int status,
 {
     if (!res || !value || status < 100 || status > 599)
         return -EINVAL;
+    if (res->streaming)
+        return -EBUSY;
     /* Print into the reused body buffer; grow and retry if it is short
      * (cJSON needs 5 spare bytes). */
     size_t cap = res->body.cap > 256 ? res->body.cap : 256;
@@ -264,6 +271,8 @@ int cio_http_response_status(cio_http_response *res, int status)
 {
     if (!res || status < 100 || status > 599)
         return -EINVAL;
+    if (res->streaming)
+        return -EBUSY;
     res->status = status;
     return 0;
 }
@@ -291,6 +300,8 @@ int cio_http_response_header(cio_http_response *res, const char *name,
 {
     if (!res || !name || !value || bad_token(name) || bad_value(value))
         return -EINVAL;
+    if (res->streaming)
+        return -EBUSY;
     size_t nl = strlen(name);
     if (cio__http_ieq(name, nl, "content-length") ||
         cio__http_ieq(name, nl, "transfer-encoding") ||
@@ -313,6 +324,8 @@ int cio_http_response_cookie(cio_http_response *res, const char *name,
     if (!res || !name || !value || bad_token(name) ||
         (attrs && bad_value(attrs)))
         return -EINVAL;
+    if (res->streaming)
+        return -EBUSY;
     for (const char *v = value; *v; v++) {
         unsigned char c = (unsigned char)*v;
         if (c <= 0x20 || c == 0x7f || c == '"' || c == ',' || c == ';' ||
@@ -361,7 +374,15 @@ int cio__http_response_serialize(cio_http_response *res, hbuf *out,
         memcpy(p + 14 + cl, "\r\n", 2);
         p += 16 + cl;
     }
-    if (!no_body)
+    if (res->streaming) {
+        /* A streamed body: chunked for HTTP/1.1; HTTP/1.0 has no chunked
+         * coding, so its end is the connection's close (keep_alive is 0
+         * then, see cio_http_response_stream). */
+        if (minor == 1 && !no_body) {
+            memcpy(p, "Transfer-Encoding: chunked\r\n", 28);
+            p += 28;
+        }
+    } else if (!no_body)
         p += sprintf(p, "Content-Length: %llu\r\n",
                      res->has_file ? (unsigned long long)res->file_len
                                    : (unsigned long long)res->body.len);

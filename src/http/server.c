@@ -238,6 +238,146 @@ static long read_body(conn *c, size_t head_len, int64_t deadline)
     return (long)r;
 }
 
+/* ---- streaming responses and server-sent events --------------------------
+ * The head goes out when the handler calls cio_http_response_stream; each
+ * write is one chunk appended to c->out and flushed at once, waiting (up to
+ * write_timeout) until the kernel took it all. So a client that does not
+ * read suspends the handler in its write: at most one chunk is buffered in
+ * the server, whatever the handler produces. */
+
+int cio_http_response_stream(cio_http_response *res, int status,
+                             const char *content_type)
+{
+    if (!res || !res->conn || status < 200 || status > 599 || status == 204 ||
+        status == 304)
+        return -EINVAL;
+    if (content_type)
+        for (const char *p = content_type; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                return -EINVAL;
+    if (res->streaming)
+        return -EBUSY;
+    conn *c = res->conn;
+    if (!c->keep_alive)
+        return -EINVAL; /* not inside a handler */
+    cio__http_response_close_file(res);
+    res->body.len = 0;
+    res->status = status;
+    res->ctype = NULL;
+    res->set = 1;
+    if (content_type) {
+        int r = cio_http_response_header(res, "Content-Type", content_type);
+        if (r < 0)
+            return r;
+    } else {
+        res->ctype = "text/plain; charset=utf-8";
+    }
+    res->streaming = 1;
+    /* HTTP/1.0 has no chunked coding: the body ends with the connection. */
+    if (c->req.msg.minor == 0 || c->srv->closing)
+        *c->keep_alive = 0;
+    int r = cio__http_response_serialize(res, &c->out, c->req.msg.minor,
+                                         *c->keep_alive, c->head_only);
+    if (r == 0)
+        r = flush(c);
+    if (r < 0)
+        res->stream_err = r;
+    return r;
+}
+
+int cio_http_response_write(cio_http_response *res, const void *data,
+                            size_t len)
+{
+    if (!res || !res->streaming || (len && !data))
+        return -EINVAL;
+    if (res->stream_err)
+        return res->stream_err;
+    conn *c = res->conn;
+    if (c->head_only || len == 0)
+        return 0;
+    int chunked = c->req.msg.minor == 1;
+    char size[24];
+    int sl = chunked ? snprintf(size, sizeof(size), "%zx\r\n", len) : 0;
+    if (cio__hbuf_reserve(&c->out, (size_t)sl + len + 2) < 0)
+        return -ENOMEM;
+    cio__hbuf_append(&c->out, size, (size_t)sl);
+    cio__hbuf_append(&c->out, data, len);
+    if (chunked)
+        cio__hbuf_append(&c->out, "\r\n", 2);
+    int r = flush(c);
+    if (r < 0) {
+        res->stream_err = r;
+        *c->keep_alive = 0;
+        return r;
+    }
+    res->streamed += len;
+    return 0;
+}
+
+static int sse_field_ok(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '\r' || *s == '\n')
+            return 0;
+    return 1;
+}
+
+int cio_http_response_sse(cio_http_response *res)
+{
+    if (!res)
+        return -EINVAL;
+    if (!res->streaming) {
+        int r = cio_http_response_header(res, "Cache-Control", "no-cache");
+        if (r < 0)
+            return r;
+    }
+    return cio_http_response_stream(res, 200, "text/event-stream");
+}
+
+int cio_http_response_sse_event(cio_http_response *res, const char *event,
+                                const char *data, const char *id)
+{
+    if (!res || !res->streaming || !data || !sse_field_ok(event) ||
+        !sse_field_ok(id))
+        return -EINVAL;
+    size_t dl = strlen(data), lines = 1;
+    for (size_t i = 0; i < dl; i++)
+        lines += data[i] == '\n' || data[i] == '\r';
+    size_t cap = (event ? strlen(event) + 8 : 0) + (id ? strlen(id) + 5 : 0) +
+                 dl + lines * 7 + 2;
+    /* Built in a temporary heap buffer (events may be large; the arena
+     * lives as long as the request and would grow with every event). */
+    char *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+    size_t o = 0;
+    if (event)
+        o += (size_t)sprintf(buf + o, "event: %s\n", event);
+    if (id)
+        o += (size_t)sprintf(buf + o, "id: %s\n", id);
+    /* One "data:" line per line of data (CR LF, CR and LF all split). */
+    const char *p = data, *end = data + dl;
+    for (;;) {
+        const char *q = p;
+        while (q < end && *q != '\n' && *q != '\r')
+            q++;
+        memcpy(buf + o, "data: ", 6);
+        o += 6;
+        memcpy(buf + o, p, (size_t)(q - p));
+        o += (size_t)(q - p);
+        buf[o++] = '\n';
+        if (q >= end)
+            break;
+        if (*q == '\r' && q + 1 < end && q[1] == '\n')
+            q++;
+        p = q + 1;
+    }
+    buf[o++] = '\n';
+    int r = cio_http_response_write(res, buf, o);
+    free(buf);
+    return r;
+}
+
 /* Runs a middleware list forwards (request) or backwards (response).
  * Returns < 0 on failure; for request middleware, 1 once one answered. */
 static int run_mw(const mw_list *l, int backwards, cio_http_request *req,
@@ -287,6 +427,31 @@ static void handler_failed(conn *c, int r)
     server_error(c, 500, NULL);
 }
 
+/* After a streaming handler: the last chunk, or (the handler failed, or a
+ * write did) the connection is closed without it, so the client sees a
+ * truncated body rather than a complete one. Response middleware does not
+ * run (the head already left). */
+static int stream_end(conn *c, int r)
+{
+    cio_http_response *res = &c->res;
+    if (c->app->cfg.access_log)
+        access_log(c, res->status, (size_t)res->streamed);
+    if (r == -ECANCELED)
+        return r;
+    if (r < 0 || res->stream_err) {
+        if (r < 0 && r != res->stream_err)
+            fprintf(stderr, "cio-http: %s %.*s: streaming handler %s\n",
+                    c->app->name ? c->app->name : "app",
+                    (int)c->req.msg.target_len, c->req.msg.target,
+                    cio_strerror(r));
+        c->out.len = 0;
+        return -EPIPE; /* serve() ends the connection */
+    }
+    if (c->req.msg.minor == 1 && !c->head_only)
+        return cio__hbuf_append(&c->out, "0\r\n\r\n", 5);
+    return 0;
+}
+
 static int dispatch(conn *c, int *keep_alive)
 {
     cio_http_request *req = &c->req;
@@ -296,6 +461,9 @@ static int dispatch(conn *c, int *keep_alive)
     unsigned mb = cio__http_method_bit(m->method, m->method_len);
     int head_only = mb == CIO__M_HEAD;
     cio__http_response_reset(res);
+    res->conn = c;
+    c->head_only = head_only;
+    c->keep_alive = keep_alive;
     char allow[96];
     route_target *t = NULL;
     int r;
@@ -336,6 +504,10 @@ static int dispatch(conn *c, int *keep_alive)
         r = run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0)
         r = t->fn(req, res, t->arg);
+    if (res->streaming) {
+        c->keep_alive = NULL;
+        return stream_end(c, r);
+    }
     if (r == -ECANCELED)
         return r;
     if (r < 0 || !res->set)
@@ -448,11 +620,14 @@ static int serve(conn *c)
         /* 3. The handler and the response. */
         int keep_alive = c->req.msg.keep_alive && !c->srv->closing;
         int r = dispatch(c, &keep_alive);
+        c->keep_alive = NULL;
         cio__http_request_done(&c->req);
         if (r == -ECANCELED)
             return r;
         if (r <= -400 && r >= -599)
             return fail(c, -r);
+        if (r == -EPIPE) /* a streamed response ended early */
+            return 0;
         if (r < 0)
             return r;
         c->in_start = (size_t)end;

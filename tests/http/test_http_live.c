@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -140,6 +141,96 @@ static int h_misc(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 404, "no");
 }
 
+static int h_upload(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    const char *title = cio_http_request_form(req, "title", 0, NULL);
+    const char *title2 = cio_http_request_form(req, "title", 1, NULL);
+    size_t n;
+    const char *fn, *ty;
+    const char *data = cio_http_request_file(req, "up", 0, &n, &fn, &ty);
+    char out[512];
+    snprintf(out, sizeof(out), "title=%s title2=%s file=%s/%s/%zu/%.*s",
+             title ? title : "-", title2 ? title2 : "-", data ? fn : "-",
+             data ? ty : "-", data ? n : 0, data ? (int)n : 0,
+             data ? data : "");
+    return cio_http_response_text(res, 200, out);
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+static int h_stream(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    int r = cio_http_response_header(res, "X-Streamed", "yes");
+    if (r == 0)
+        r = cio_http_response_stream(res, 200, NULL);
+    /* The head left: these fail (a wrong answer truncates the body, which
+     * the client checks; no cmocka assertion on the server's thread). */
+    if (r == 0 && (cio_http_response_text(res, 200, "late") != -EBUSY ||
+                   cio_http_response_header(res, "X-Late", "1") != -EBUSY))
+        return -EIO;
+    for (int i = 0; r == 0 && i < 3; i++) {
+        r = cio_http_response_write(res, &"abc"[i], 1);
+        if (r == 0)
+            r = cio_sleep(20 * CIO_MS);
+    }
+    return r;
+}
+
+/* SSE: one event, then waits (up to 5 s) for GET /sse-go before the
+ * others, so a client that sees the first event before calling /sse-go
+ * proves the events are not buffered until the end. */
+static atomic_int sse_go;
+
+static int h_sse(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    sse_go = 0;
+    int r = cio_http_response_sse(res);
+    if (r == 0)
+        r = cio_http_response_sse_event(res, "tick", "1", NULL);
+    for (int i = 0; r == 0 && !sse_go && i < 500; i++)
+        r = cio_sleep(10 * CIO_MS);
+    if (r == 0)
+        r = cio_http_response_sse_event(res, "tick", "2\nline", "7");
+    if (r == 0 && cio_http_response_sse_event(res, "a\nb", "x", NULL) !=
+                      -EINVAL)
+        return -EIO;
+    if (r == 0)
+        r = cio_http_response_sse_event(res, NULL, "done", NULL);
+    return r;
+}
+
+static int h_sse_go(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    sse_go = 1;
+    return cio_http_response_text(res, 200, "go");
+}
+
+/* Writes 64 KiB chunks until 256 MiB are out or a write fails; counts what
+ * the kernel took. */
+static atomic_llong flood_written;
+static atomic_int flood_rc = 1;
+
+static int h_flood(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    static char chunk[65536];
+    memset(chunk, 'f', sizeof(chunk));
+    flood_written = 0;
+    flood_rc = 1;
+    int r = cio_http_response_stream(res, 200, "application/octet-stream");
+    while (r == 0 && flood_written < (256LL << 20)) {
+        r = cio_http_response_write(res, chunk, sizeof(chunk));
+        if (r == 0)
+            flood_written += (long long)sizeof(chunk);
+    }
+    flood_rc = r;
+    return r;
+}
+
 /* ---- the server thread --------------------------------------------------- */
 
 static cio_http_app *g_app;
@@ -190,6 +281,11 @@ static int start_server(void **state)
         {"/slow", h_slow, 0},
         {"/form", h_form, CIO_HTTP_POST},
         {"/misc/<what>", h_misc, 0},
+        {"/stream", h_stream, 0},
+        {"/upload", h_upload, CIO_HTTP_POST},
+        {"/sse", h_sse, 0},
+        {"/sse-go", h_sse_go, 0},
+        {"/flood", h_flood, 0},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(cio_http_route(g_app, routes[i].pat, routes[i].h,
@@ -965,6 +1061,165 @@ static void many_connections(void **state)
     }
 }
 
+static void streaming_chunked_and_sse(void **state)
+{
+    (void)state;
+    /* Raw HTTP/1.1: chunked, then the connection is reusable. */
+    int fd = dial();
+    const char *req = "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+                      "GET /user/3 HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char got[64], bodies[256];
+    assert_int_equal(read_responses(fd, 2, 0, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 2);
+    assert_string_equal(got, "200 200");
+    assert_string_equal(bodies, "abc|3|");
+    close(fd);
+    /* HTTP/1.0: no chunked coding, the body ends with the connection. */
+    fd = dial();
+    req = "GET /stream HTTP/1.0\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char all[1024];
+    size_t n = 0;
+    ssize_t g;
+    while (n < sizeof(all) - 1 && (g = read(fd, all + n, sizeof(all) - 1 - n)) > 0)
+        n += (size_t)g;
+    all[n] = '\0';
+    close(fd);
+    assert_null(strstr(all, "chunked"));
+    assert_non_null(strstr(all, "Connection: close"));
+    assert_non_null(strstr(all, "X-Streamed: yes"));
+    assert_non_null(strstr(all, "\r\n\r\nabc"));
+    /* HEAD: the head only. */
+    fd = dial();
+    req = "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    assert_int_equal(read_responses(fd, 1, 1, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 1);
+    assert_string_equal(bodies, "|");
+    close(fd);
+    if (!have("curl"))
+        skip();
+    char out[4096];
+    /* curl -N (no buffering) on the SSE endpoint, released by a second
+     * curl once the first event is out. */
+    assert_int_equal(sh(out, sizeof(out),
+                        "f=$(mktemp); (curl -sN --max-time 10 "
+                        "http://127.0.0.1:%d/sse > $f &) ; for i in "
+                        "$(seq 100); do grep -q 'data: 1' $f && break; "
+                        "sleep 0.05; done; grep -c 'data: 1' $f; "
+                        "curl -s http://127.0.0.1:%d/sse-go >/dev/null; "
+                        "for i in $(seq 100); do grep -q done $f && "
+                        "break; sleep 0.05; done; cat $f; rm -f $f",
+                        g_port, g_port), 0);
+    print_message("%s", out);
+    assert_string_equal(out, "1\n"
+                             "event: tick\ndata: 1\n\n"
+                             "event: tick\nid: 7\ndata: 2\ndata: line\n\n"
+                             "data: done\n\n");
+    assert_int_equal(sh(out, sizeof(out), "curl -siN http://127.0.0.1:%d"
+                        "/stream", g_port), 0);
+    assert_non_null(strstr(out, "Transfer-Encoding: chunked"));
+    assert_non_null(strstr(out, "\r\n\r\nabc"));
+}
+
+static void curl_multipart_form(void **state)
+{
+    (void)state;
+    if (!have("curl"))
+        skip();
+    char out[4096];
+    assert_int_equal(sh(out, sizeof(out),
+                        "f=$(mktemp); printf 'line1\\r\\n--not a "
+                        "boundary\\n' > $f; curl -s -F 'title=Hi there' "
+                        "-F 'title=again' -F \"up=@$f;type=text/x-demo;"
+                        "filename=notes.txt\" http://127.0.0.1:%d/upload; "
+                        "rm -f $f", g_port), 0);
+    print_message("%s\n", out);
+    assert_string_equal(out, "title=Hi there title2=again "
+                             "file=notes.txt/text/x-demo/24/"
+                             "line1\r\n--not a boundary\n");
+    /* A field named like the file is not a file, and the reverse. */
+    assert_int_equal(sh(out, sizeof(out),
+                        "curl -s -F 'up=text only' "
+                        "http://127.0.0.1:%d/upload", g_port), 0);
+    assert_string_equal(out, "title=- title2=- file=-/-/0/");
+}
+
+static void python_reads_sse_as_it_comes(void **state)
+{
+    (void)state;
+    if (!have("python3"))
+        skip();
+    char out[4096];
+    /* The first event is read while the handler waits for /sse-go: it was
+     * sent before the end of the response. */
+    int rc = sh(out, sizeof(out),
+                "python3 -c '"
+                "import http.client\n"
+                "c = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"
+                "c.request(\"GET\", \"/sse\")\n"
+                "r = c.getresponse()\n"
+                "print(r.status, r.getheader(\"Content-Type\"),"
+                " r.getheader(\"Cache-Control\"))\n"
+                "print(repr(r.readline()), repr(r.readline()),"
+                " repr(r.readline()))\n"
+                "g = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"
+                "g.request(\"GET\", \"/sse-go\"); g.getresponse().read()\n"
+                "print(repr(r.read()))\n"
+                "c.request(\"GET\", \"/stream\")\n"
+                "r = c.getresponse(); print(r.status, r.read().decode())\n"
+                "' 2>&1", g_port, g_port);
+    print_message("%s", out);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out,
+                        "200 text/event-stream no-cache\n"
+                        "b'event: tick\\n' b'data: 1\\n' b'\\n'\n"
+                        "b'event: tick\\nid: 7\\ndata: 2\\ndata: line\\n\\n"
+                        "data: done\\n\\n'\n"
+                        "200 abc\n");
+}
+
+/* A client that never reads: the streaming handler is suspended in its
+ * write, so what it produced (and what the server holds) stays bounded by
+ * the socket buffers and one chunk, not the 256 MiB it wants to send. */
+static void stream_back_pressure(void **state)
+{
+    (void)state;
+    int fd = dial();
+    int small = 65536;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    const char *req = "GET /flood HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    long long prev = -1, now = 0;
+    for (int i = 0; i < 50; i++) { /* until it stops growing, <= 5 s */
+        usleep(100 * 1000);
+        now = flood_written;
+        if (now == prev && now > 0)
+            break;
+        prev = now;
+    }
+    print_message("written while the client does not read: %lld bytes\n",
+                  now);
+    assert_true(now == prev);
+    assert_true(now < (32LL << 20));
+    assert_int_equal(flood_rc, 1); /* still writing: suspended */
+    /* The client goes away: the write fails and the handler ends. */
+    close(fd);
+    for (int i = 0; i < 100 && flood_rc == 1; i++)
+        usleep(50 * 1000);
+    assert_true(flood_rc < 0);
+    /* The server still serves. */
+    fd = dial();
+    req = "GET /user/4 HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char got[64], bodies[256];
+    assert_int_equal(read_responses(fd, 1, 0, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 1);
+    assert_string_equal(bodies, "4|");
+    close(fd);
+}
+
 /* ---- server close while handlers run ---------------------------------------- */
 static int cancelled;
 
@@ -1459,6 +1714,97 @@ static void route_errors(void **state)
     assert_int_equal(cio_http_app_free(app), 0);
 }
 
+/* ---- listeners ---------------------------------------------------------------- */
+static char lis_log[512];
+static size_t lis_len;
+static pthread_mutex_t lis_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static int lis(cio_http_app *app, int port, void *arg)
+{
+    (void)app;
+    /* A coroutine on the worker's loop: it may await. */
+    int r = cio_sleep(5 * CIO_MS);
+    if (r < 0)
+        return r;
+    const char *name = arg;
+    int listening = port > 0 && can_connect(port);
+    pthread_mutex_lock(&lis_mu);
+    lis_len += (size_t)snprintf(lis_log + lis_len, sizeof(lis_log) - lis_len,
+                                "%s:%s ", name,
+                                port == 0 ? "-" : listening ? "up" : "down");
+    pthread_mutex_unlock(&lis_mu);
+    return strcmp(name, "refuse") == 0 ? -EPERM : 0;
+}
+
+static void listener_port(cio_http_app *app, int port, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lis_mu);
+    lis_len += (size_t)snprintf(lis_log + lis_len, sizeof(lis_log) - lis_len,
+                                "run:%s ", port > 0 ? "up" : "-");
+    pthread_mutex_unlock(&lis_mu);
+    cio_http_app_stop(app);
+}
+
+static void listeners(void **state)
+{
+    (void)state;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "lis"), 0);
+    assert_int_equal(cio_http_route(app, "/", h_index, NULL, 0), 0);
+    assert_int_equal(cio_http_app_listener(app, 4, lis, "x"), -EINVAL);
+    assert_int_equal(cio_http_app_listener(app, 0, NULL, "x"), -EINVAL);
+    static const struct {
+        int kind;
+        const char *name;
+    } ls[] = {
+        {CIO_HTTP_AFTER_SERVER_STOP, "ass1"},
+        {CIO_HTTP_BEFORE_SERVER_START, "bss1"},
+        {CIO_HTTP_BEFORE_SERVER_STOP, "bst1"},
+        {CIO_HTTP_AFTER_SERVER_START, "as1"},
+        {CIO_HTTP_BEFORE_SERVER_START, "bss2"},
+        {CIO_HTTP_BEFORE_SERVER_STOP, "bst2"},
+        {CIO_HTTP_AFTER_SERVER_STOP, "ass2"},
+    };
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+        assert_int_equal(cio_http_app_listener(app, ls[i].kind, lis,
+                                               (void *)ls[i].name), 0);
+    cio_http_app_on_start(app, listener_port, NULL);
+    lis_len = 0;
+    lis_log[0] = '\0';
+    assert_int_equal(cio_http_run(app, "127.0.0.1", 0, 1), 0);
+    print_message("%s\n", lis_log);
+    /* Start kinds in registration order, stop kinds reversed; before the
+     * start nothing listens; after the stop the port refuses. */
+    assert_string_equal(lis_log, "bss1:- bss2:- as1:up run:up bst2:up "
+                                 "bst1:up ass2:down ass1:down ");
+    assert_int_equal(cio_http_app_free(app), 0);
+
+    /* A failing before_server_start listener: the worker does not start
+     * and cio_http_run returns its error. */
+    assert_int_equal(cio_http_app_new(&app, "lis2"), 0);
+    assert_int_equal(cio_http_app_listener(app, CIO_HTTP_BEFORE_SERVER_START,
+                                           lis, "refuse"), 0);
+    assert_int_equal(cio_http_app_listener(app, CIO_HTTP_AFTER_SERVER_START,
+                                           lis, "never"), 0);
+    lis_len = 0;
+    lis_log[0] = '\0';
+    assert_int_equal(cio_http_run(app, "127.0.0.1", 0, 1), -EPERM);
+    assert_string_equal(lis_log, "refuse:- ");
+    assert_int_equal(cio_http_app_free(app), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(conformance_request_line, start_server, stop_server),
     cmocka_unit_test_setup_teardown(conformance_fields, start_server, stop_server),
@@ -1474,12 +1820,17 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_chunked_upload_and_continue, start_server, stop_server),
     cmocka_unit_test_setup_teardown(python_http_client, start_server, stop_server),
     cmocka_unit_test_setup_teardown(many_connections, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(streaming_chunked_and_sse, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(python_reads_sse_as_it_comes, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(curl_multipart_form, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(stream_back_pressure, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
     cmocka_unit_test(static_files),
     cmocka_unit_test(ctrl_c_stops_run),
     cmocka_unit_test(graceful_close_finishes_in_flight),
     cmocka_unit_test(route_errors),
+    cmocka_unit_test(listeners),
 };
 
 CIO_TEST_MAIN(tests)
