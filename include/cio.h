@@ -405,7 +405,22 @@ typedef struct cio_coro {
     void *arg;
 } cio_coro;
 
+/* CIO_CORO(fn, arg): the coroutine value fn(arg, ...). In C a compound
+ * literal; in C++ (which has none, and warns about them under -pedantic)
+ * the same value from the inline function cio_coro_make. */
+#ifdef __cplusplus
+/* C++ form of CIO_CORO: returns the coroutine value {fn, arg}. */
+static inline cio_coro cio_coro_make(cio_coro_fn fn, void *arg)
+{
+    cio_coro c;
+    c.fn = fn;
+    c.arg = arg;
+    return c;
+}
+#define CIO_CORO(fn, arg) cio_coro_make((fn), (void *)(arg))
+#else
 #define CIO_CORO(fn, arg) ((cio_coro){(fn), (void *)(arg)})
+#endif
 
 typedef enum cio_task_state {
     CIO_TASK_PENDING = 0,   /* created, or suspended */

@@ -240,15 +240,17 @@ CIO_API int cio_socket_accept(cio_socket *s, cio_socket **out,
  * -EINVAL (outside a task), -errno. Suspends. */
 CIO_API int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr);
 
-/* curio's open_connection / socket.create_connection: resolves host and
- * port without blocking the loop (cio_getaddrinfo, AF_UNSPEC, TCP), then
- * tries each address in order until one connects. The socket is on the
- * running loop with TCP_NODELAY. host and port borrowed for the call.
- * Returns: 0 and *out (the caller closes it). Errors: CIO_ERESOLVE, the
- * last address's connect error (-ECONNREFUSED...), -ECANCELED, -EINVAL,
- * -ENOMEM. Suspends. */
+/* curio's open_connection / socket.create_connection: resolves host
+ * without blocking the loop (cio_getaddrinfo, AF_UNSPEC, TCP), then tries
+ * each address in order until one connects to port (a number, 0..65535,
+ * as every port in cio's API; a service name goes through
+ * cio_getaddrinfo). The socket is on the running loop with TCP_NODELAY.
+ * host borrowed for the call. Returns: 0 and *out (the caller closes it).
+ * Errors: CIO_ERESOLVE, the last address's connect error
+ * (-ECONNREFUSED...), -ECANCELED, -EINVAL (NULL, outside a task, bad
+ * port), -ENOMEM. Suspends. */
 CIO_API int cio_socket_create_connection(cio_socket **out, const char *host,
-                                         const char *port);
+                                         int port);
 
 /* Receives up to len bytes into buf (borrowed until return); this is
  * also Python's recv_into. Waits only when nothing is there. Returns: the

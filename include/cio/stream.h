@@ -52,9 +52,18 @@ typedef struct cio_conn_opts {
      * handed to data_received (default 64 KiB), or the sizehint given to
      * get_buffer. */
     size_t read_size;
+    /* Write-buffer hard cap (default 0: none, asyncio's behaviour): a
+     * write that would take the unsent bytes past write_cap is refused
+     * whole with -ENOBUFS (nothing of it sent or queued) and the
+     * connection stays usable. The water marks ask a writer to wait; the
+     * cap is what a writer that does not wait (a broadcaster, a protocol
+     * callback) meets, so one peer that never reads cannot grow the
+     * process without bound. Set it at or above high_water. See
+     * cio_stream_writer_set_write_buffer_cap. */
+    size_t write_cap;
 } cio_conn_opts;
 
-#define CIO_CONN_OPTS_INIT {0, 0, 0, 0}
+#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0}
 
 typedef struct cio_server_opts {
     /* listen(2) backlog; 0: 100 (asyncio's default). */
@@ -317,6 +326,24 @@ CIO_API ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w);
 CIO_API int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
                                          size_t low);
 
+/* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none).
+ * From then on cio_stream_write and cio_stream_writelines refuse with
+ * -ENOBUFS a write that would leave more than cap bytes unsent (counted
+ * before any of it is tried: a write longer than cap is always refused),
+ * and queue nothing of it; later writes succeed once the peer has read
+ * enough. Bytes already buffered above a lowered cap are kept.
+ *
+ * Pattern for a broadcasting server (chat, pub/sub), where one task
+ * writes to many peers and cannot drain each in turn: give every
+ * connection a cap (a few times the largest message, e.g. in
+ * cio_server_opts.conn.write_cap), write without draining, and on
+ * -ENOBUFS drop that message for that peer, or disconnect the slow peer
+ * (cio_stream_writer_close, or cio_transport_abort to discard its
+ * backlog). Memory is then bounded by peers x cap.
+ * Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_stream_writer_set_write_buffer_cap(cio_stream_writer *w,
+                                                   size_t cap);
+
 /* get_extra_info('peername'). Returns: 0 and *out. Errors: -EINVAL,
  * -EBADF (closed), -ENOTSOCK, -errno. */
 CIO_API int cio_stream_writer_peername(const cio_stream_writer *w,
@@ -469,6 +496,15 @@ CIO_API ssize_t cio_transport_get_write_buffer_size(const cio_transport *t);
  * given: high / 4). Returns: 0. Errors: -EINVAL (low > high). */
 CIO_API int cio_transport_set_write_buffer_limits(cio_transport *t,
                                                   size_t high, size_t low);
+
+/* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none):
+ * cio_transport_write and cio_transport_writelines refuse with -ENOBUFS
+ * (the transport stays open, nothing of the write is sent or queued) a
+ * write that would leave more than cap bytes unsent, counted before any
+ * of it is tried. The broadcasting pattern of
+ * cio_stream_writer_set_write_buffer_cap applies: on -ENOBUFS drop the
+ * message for that peer or abort it. Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_transport_set_write_buffer_cap(cio_transport *t, size_t cap);
 
 /* get_extra_info('peername'). Returns: 0 and *out. Errors: -EINVAL,
  * -EBADF (closed), -ENOTSOCK, -errno. */

@@ -24,8 +24,34 @@ typedef struct cio_awaitable {
     cio_coro coro;
 } cio_awaitable;
 
+/* CIO_AW_FUTURE(f) / CIO_AW_CORO(fn, arg): the two kinds of awaitable.
+ * Compound literals in C; in C++ the inline functions below. */
+#ifdef __cplusplus
+/* C++ form of CIO_AW_FUTURE: returns the awaitable of future f
+ * (borrowed). */
+static inline cio_awaitable cio_awaitable_future(cio_future *f)
+{
+    cio_awaitable a;
+    a.future = f;
+    a.coro.fn = NULL;
+    a.coro.arg = NULL;
+    return a;
+}
+/* C++ form of CIO_AW_CORO: returns the awaitable of coroutine fn(arg). */
+static inline cio_awaitable cio_awaitable_coro(cio_coro_fn fn, void *arg)
+{
+    cio_awaitable a;
+    a.future = NULL;
+    a.coro.fn = fn;
+    a.coro.arg = arg;
+    return a;
+}
+#define CIO_AW_FUTURE(f) cio_awaitable_future((f))
+#define CIO_AW_CORO(fn, arg) cio_awaitable_coro((fn), (void *)(arg))
+#else
 #define CIO_AW_FUTURE(f) ((cio_awaitable){(f), {NULL, NULL}})
 #define CIO_AW_CORO(fn, arg) ((cio_awaitable){NULL, {(fn), (void *)(arg)}})
+#endif
 
 typedef enum cio_return_when {
     CIO_ALL_COMPLETED = 0,

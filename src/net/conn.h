@@ -39,6 +39,32 @@ static inline size_t cio__wbuf_len(const cio__wbuf *b)
     return b->end - b->start;
 }
 
+/* The write-buffer hard cap (cio_conn_opts.write_cap), the one place it
+ * is decided: may a write of n bytes join the `unsent` ones under cap
+ * (0: no cap)? Asked before any byte of the write is tried, so a refused
+ * write leaves nothing behind. Returns 0 or -ENOBUFS. */
+static inline int cio__wbuf_admit(size_t unsent, size_t n, size_t cap)
+{
+    if (CIO_LIKELY(!cap))
+        return 0;
+    return unsent <= cap && n <= cap - unsent ? 0 : -ENOBUFS;
+}
+
+/* cio__wbuf_admit for the n buffers of iov together. */
+static inline int cio__wbuf_admitv(size_t unsent, const struct iovec *iov,
+                                   size_t n, size_t cap)
+{
+    if (CIO_LIKELY(!cap))
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].iov_len > cap - total)
+            return -ENOBUFS;
+        total += iov[i].iov_len;
+    }
+    return cio__wbuf_admit(unsent, total, cap);
+}
+
 /* Appends n bytes. Returns 0 or -ENOMEM. */
 int cio__wbuf_append(cio__wbuf *b, const void *data, size_t n);
 void cio__wbuf_free(cio__wbuf *b);

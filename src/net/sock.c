@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -545,17 +546,21 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
 }
 
 int cio_socket_create_connection(cio_socket **out, const char *host,
-                                 const char *port)
+                                 int port)
 {
     if (!out)
         return -EINVAL;
     *out = NULL;
     cio__task *t = cio__tls_task;
-    if (!t || !host || !port)
-        return CIO_MISUSE(t ? "NULL host or port" : "called outside a task");
+    if (!t || !host || port < 0 || port > 65535)
+        return CIO_MISUSE(t ? "NULL host, or port outside 0..65535"
+                            : "called outside a task");
     cio_loop *loop = t->f.loop;
+    char serv[8];
+    snprintf(serv, sizeof(serv), "%d", port);
     struct addrinfo *res;
-    int r = cio__resolve(loop, host, port, AF_UNSPEC, SOCK_STREAM, 0, &res);
+    int r = cio__resolve(loop, host, serv, AF_UNSPEC, SOCK_STREAM,
+                         AI_NUMERICSERV, &res);
     if (r < 0)
         return r;
     r = CIO_ERESOLVE;

@@ -56,7 +56,7 @@ typedef struct stream {
     size_t rstart, rend, rcap, limit;
     /* writer */
     cio__wbuf wb;
-    size_t high, low;
+    size_t high, low, cap;
     cio__waitq drain_wq, closed_wq;
     cio__srvlink sl;
     struct cio_stream_reader r;
@@ -198,6 +198,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
     c->limit = o.limit;
     c->high = o.high_water;
     c->low = o.low_water;
+    c->cap = o.write_cap;
     c->has_r = (uint8_t)want_r;
     c->has_w = (uint8_t)want_w;
     c->refs = (uint32_t)(want_r + want_w + 1);
@@ -606,6 +607,9 @@ int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
     rc = write_state(c);
     if (rc < 0)
         return rc;
+    rc = cio__wbuf_admit(cio__wbuf_len(&c->wb), len, c->cap);
+    if (rc < 0)
+        return rc;
     const char *p = data;
     while (len && !cio__wbuf_len(&c->wb) &&
            (c->fs.afd.ready & CIO__EV_WRITE)) {
@@ -636,6 +640,9 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
     if (rc < 0)
         return rc;
     rc = write_state(c);
+    if (rc < 0)
+        return rc;
+    rc = cio__wbuf_admitv(cio__wbuf_len(&c->wb), iov, n, c->cap);
     if (rc < 0)
         return rc;
     size_t i = 0, off = 0;
@@ -781,6 +788,14 @@ int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
     c->low = o.low_water;
     if (cio__wbuf_len(&c->wb) <= c->low)
         cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
+    return 0;
+}
+
+int cio_stream_writer_set_write_buffer_cap(cio_stream_writer *w, size_t cap)
+{
+    if (!w)
+        return -EINVAL;
+    W2S(w)->cap = cap;
     return 0;
 }
 

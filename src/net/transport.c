@@ -290,6 +290,7 @@ static int t_new(cio_loop *loop, int fd, const cio_conn_opts *opts,
     t->rsize = o.read_size;
     t->high = o.high_water;
     t->low = o.low_water;
+    t->cap = o.write_cap;
     t->sl.close = srv_close;
     cio__tr_cq_init(t);
     if (register_fd) {
@@ -482,6 +483,9 @@ int cio_transport_write(cio_transport *t, const void *data, size_t len)
         return t->err;
     if (t->closing || t->eof_pending || t->eof_sent || t->no_write)
         return -EPIPE;
+    rc = cio__wbuf_admit(cio__tr_wlen(t), len, t->cap);
+    if (rc < 0)
+        return rc;
     if (t->umode) {
         rc = cio__wbuf_append(&t->wb, data, len);
         if (rc < 0) {
@@ -517,6 +521,9 @@ int cio_transport_writelines(cio_transport *t, const struct iovec *iov,
         return t->err;
     if (t->closing || t->eof_pending || t->eof_sent || t->no_write)
         return -EPIPE;
+    rc = cio__wbuf_admitv(cio__tr_wlen(t), iov, n, t->cap);
+    if (rc < 0)
+        return rc;
     size_t i = 0, off = 0;
     if (n && !t->umode) {
         ssize_t k = cio__tr_rd_writev(t, iov, n);
@@ -649,6 +656,15 @@ int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
     t->high = o.high_water;
     t->low = o.low_water;
     return cio__tr_check_high_water(t); /* asyncio's _maybe_pause_protocol */
+}
+
+int cio_transport_set_write_buffer_cap(cio_transport *t, size_t cap)
+{
+    int rc = t_check(t);
+    if (rc < 0)
+        return rc;
+    t->cap = cap;
+    return 0;
 }
 
 static int t_name(const cio_transport *t, cio_sockaddr *out, int peer)

@@ -55,7 +55,7 @@ struct cio_transport {
     char *rbuf;
     size_t rsize;
     cio__wbuf wb;
-    size_t high, low;
+    size_t high, low, cap;
     cio__srvlink sl;
 };
 

@@ -733,9 +733,13 @@ static int resolve_main(void *arg, void **result)
      * listener is on 127.0.0.1 only, so ::1 (if first) is refused. */
     cio_sockaddr addr;
     cio_socket *ls = listener("127.0.0.1", 4, &addr);
-    char port[8];
-    snprintf(port, sizeof(port), "%d", cio_sockaddr_port(&addr));
+    int port = cio_sockaddr_port(&addr);
     cio_socket *c, *s;
+    assert_int_equal(cio_socket_create_connection(&c, "localhost", -1),
+                     -EINVAL);
+    assert_int_equal(cio_socket_create_connection(&c, "localhost", 65536),
+                     -EINVAL);
+    assert_null(c);
     assert_int_equal(cio_socket_create_connection(&c, "localhost", port), 0);
     assert_int_equal(cio_socket_accept(ls, &s, NULL), 0);
     assert_int_equal(cio_socket_sendall(c, "hi", 2, 0), 0);

@@ -400,6 +400,96 @@ static void stream_misuse(void **state)
                      -EINVAL);
 }
 
+/* ---- the write-buffer hard cap against a peer that never reads ---- */
+
+static void read_until(int fd, char *buf, size_t cap, size_t *seen,
+                       size_t want)
+{
+    while (*seen < want) {
+        ssize_t k = read(fd, buf + *seen, cap - *seen);
+        if (k > 0)
+            *seen += (size_t)k;
+        else
+            assert_int_equal(cio_sleep(CIO_MS), 0);
+    }
+    assert_int_equal(*seen, want);
+}
+
+static int write_cap_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(cio_stream_open_fd(g_loop, sv[0], NULL, &r, &w), 0);
+    const size_t cap = 64 * 1024;
+    assert_int_equal(cio_stream_writer_set_write_buffer_cap(w, cap), 0);
+    static char chunk[8192];
+    size_t total = 0;
+    int i = 0, rc;
+    /* A broadcaster that never drains: the cap stops the growth. */
+    for (;;) {
+        memset(chunk, 'a' + i % 26, sizeof(chunk));
+        rc = cio_stream_write(w, chunk, sizeof(chunk));
+        if (rc == -ENOBUFS)
+            break;
+        assert_int_equal(rc, 0);
+        i++;
+        total += sizeof(chunk);
+        assert_true(total < (8u << 20));
+    }
+    ssize_t buffered = cio_stream_writer_buffer_size(w);
+    assert_true(buffered <= (ssize_t)cap);
+    assert_true(buffered + (ssize_t)sizeof(chunk) > (ssize_t)cap);
+    /* Refused whole, writelines too; the writer is not broken. */
+    struct iovec iov[2] = {{chunk, 4096}, {chunk, 4096}};
+    assert_int_equal(cio_stream_writelines(w, iov, 2), -ENOBUFS);
+    assert_int_equal(cio_stream_writer_buffer_size(w), buffered);
+    assert_int_equal(cio_stream_writer_is_closing(w), 0);
+    /* A write larger than the cap is refused even when nothing waits. */
+    static char huge[128 * 1024];
+    assert_int_equal(cio_stream_write(w, huge, sizeof(huge)), -ENOBUFS);
+    /* The peer reads: drain returns, the refused write goes through. */
+    static char got[1 << 20];
+    size_t seen = 0;
+    read_until(sv[1], got, sizeof(got), &seen, total);
+    assert_int_equal(cio_stream_drain(w), 0);
+    WAIT_FOR(cio_stream_writer_buffer_size(w) == 0);
+    assert_int_equal(cio_stream_write(w, chunk, sizeof(chunk)), 0);
+    memset(chunk, 'a' + (i + 1) % 26, sizeof(chunk));
+    assert_int_equal(cio_stream_writelines(w, iov, 2), 0);
+    read_until(sv[1], got, sizeof(got), &seen, total + 2 * sizeof(chunk));
+    for (size_t j = 0; j < seen; j++)
+        assert_int_equal(got[j], 'a' + (int)(j / sizeof(chunk)) % 26);
+    /* Through the options as well. */
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.write_cap = 16;
+    int sv2[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv2),
+                     0);
+    cio_stream_reader *r2;
+    cio_stream_writer *w2;
+    assert_int_equal(cio_stream_open_fd(g_loop, sv2[0], &o, &r2, &w2), 0);
+    assert_int_equal(cio_stream_write(w2, huge, 17), -ENOBUFS);
+    assert_int_equal(cio_stream_write(w2, "0123456789abcdef", 16), 0);
+    assert_int_equal(cio_stream_drain(w2), 0);
+    assert_int_equal(cio_stream_writer_set_write_buffer_cap(NULL, 1), -EINVAL);
+    assert_int_equal(cio_stream_reader_free(r2), 0);
+    assert_int_equal(cio_stream_writer_free(w2), 0);
+    close(sv2[1]);
+    assert_int_equal(cio_stream_reader_free(r), 0);
+    assert_int_equal(cio_stream_writer_free(w), 0);
+    close(sv[1]);
+    return 0;
+}
+
+TU_NET_CASE(stream_write_buffer_cap, write_cap_main)
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(stream_echo_roundtrip, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(stream_limit_and_partials, tu_setup, tu_teardown),
@@ -407,6 +497,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(stream_pipe_lines, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(stream_pipe_epipe_no_sigpipe, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(stream_drain_backpressure, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(stream_write_buffer_cap, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(stream_cancel_at_suspension_points, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(stream_misuse, tu_setup, tu_teardown),
 };

@@ -304,6 +304,90 @@ static int pause_write_main(void *arg, void **result)
 
 TU_NET_CASE(transport_pause_resume_writing, pause_write_main)
 
+/* ---- the write-buffer hard cap: -ENOBUFS, nothing queued, then usable ---- */
+
+static int cap_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    memset(&g_cli, 0, sizeof(g_cli));
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.high_water = 16 * 1024;
+    o.write_cap = 64 * 1024;
+    cio_transport *t;
+    assert_int_equal(
+        cio_transport_from_fd(g_loop, sv[0], rec_factory, &g_cli, &o, &t), 0);
+    WAIT_FOR(g_cli.nlog == 1);
+    static char chunk[8192];
+    size_t total = 0;
+    int i = 0, rc;
+    /* The peer never reads: a writer that ignores pause_writing meets
+     * the cap instead of growing the buffer. */
+    for (;;) {
+        memset(chunk, 'a' + i % 26, sizeof(chunk));
+        rc = cio_transport_write(t, chunk, sizeof(chunk));
+        if (rc == -ENOBUFS)
+            break;
+        assert_int_equal(rc, 0);
+        i++;
+        total += sizeof(chunk);
+        assert_true(total < (8u << 20));
+        if (i % 4 == 0)
+            assert_int_equal(cio_sleep(0), 0); /* let completions land */
+    }
+    ssize_t buffered = cio_transport_get_write_buffer_size(t);
+    assert_true(buffered <= 64 * 1024);
+    assert_true(buffered + (ssize_t)sizeof(chunk) > 64 * 1024);
+    /* Refused whole: nothing of it queued; the transport stays open. */
+    assert_int_equal(cio_transport_get_write_buffer_size(t), buffered);
+    struct iovec iov[2] = {{chunk, 4096}, {chunk, 4096}};
+    assert_int_equal(cio_transport_writelines(t, iov, 2), -ENOBUFS);
+    assert_int_equal(cio_transport_get_write_buffer_size(t), buffered);
+    assert_int_equal(cio_transport_is_closing(t), 0);
+    assert_true(strchr(g_cli.log, 'p') != NULL); /* water marks still work */
+    /* Lowering the cap keeps what is buffered; a cap of 0 lifts it. */
+    assert_int_equal(cio_transport_set_write_buffer_cap(t, 1), 0);
+    assert_int_equal(cio_transport_write(t, "x", 1), -ENOBUFS);
+    assert_int_equal(cio_transport_set_write_buffer_cap(t, 64 * 1024), 0);
+    /* The peer reads: the buffer drains and the refused write goes in. */
+    static char got[1 << 20];
+    size_t seen = 0;
+    while (seen < total) {
+        ssize_t k = read(sv[1], got + seen, sizeof(got) - seen);
+        if (k > 0)
+            seen += (size_t)k;
+        else
+            assert_int_equal(cio_sleep(CIO_MS), 0);
+    }
+    assert_int_equal(seen, total);
+    WAIT_FOR(cio_transport_get_write_buffer_size(t) == 0);
+    assert_int_equal(cio_transport_write(t, chunk, sizeof(chunk)), 0);
+    size_t want = total + sizeof(chunk);
+    while (seen < want) {
+        ssize_t k = read(sv[1], got + seen, sizeof(got) - seen);
+        if (k > 0)
+            seen += (size_t)k;
+        else
+            assert_int_equal(cio_sleep(CIO_MS), 0);
+    }
+    assert_int_equal(seen, want);
+    for (size_t j = 0; j < want; j++)
+        assert_int_equal(got[j], 'a' + (int)(j / sizeof(chunk)) % 26);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(g_cli.t == NULL);
+    assert_int_equal(g_cli.lost_err, 0);
+    assert_int_equal(cio_transport_set_write_buffer_cap(NULL, 1), -EINVAL);
+    close(sv[1]);
+    return 0;
+}
+
+TU_NET_CASE(transport_write_buffer_cap, cap_main)
+
 /* ---- close flushes, abort discards ---- */
 
 static int close_abort_main(void *arg, void **result)
@@ -549,6 +633,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(transport_buffered_protocol, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_pause_resume_reading, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_pause_resume_writing, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(transport_write_buffer_cap, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_close_flushes_abort_discards, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_pipe, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(transport_big_echo_with_pauses, tu_setup, tu_teardown),
