@@ -19,6 +19,10 @@
  *
  * Three workers take the lock in turn (about 60 ms), then a waiter is
  * cancelled inside a condition block and the lock is found free.
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic s05c_with_lock.c -o s05c_with_lock \
+ *         $(pkg-config --cflags --libs cio)
  */
 #include <errno.h>
 #include <stdint.h>

@@ -11,6 +11,10 @@
  * is connected to it (remote_addr), sends five messages and checks each
  * echo. Both close; the program ends by itself, with status 1 if an echo
  * was missing or wrong (it runs as a test).
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic udp_echo.c -o udp_echo \
+ *         $(pkg-config --cflags --libs cio)
  */
 #include <stdio.h>
 #include <string.h>

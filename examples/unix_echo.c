@@ -7,6 +7,10 @@
  * a greeting into the pipe it was handed, and echoes the message. The
  * client reads both, and everything is closed; the program ends by
  * itself, with status 1 if anything was missing (it runs as a test).
+ *
+ * Build alone against an installed cio (tests/install checks this line):
+ *     cc -std=c11 -Wall -Wextra -pedantic unix_echo.c -o unix_echo \
+ *         $(pkg-config --cflags --libs cio)
  */
 #include <stdio.h>
 #include <string.h>
