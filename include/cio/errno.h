@@ -61,6 +61,34 @@
  * cio_run, run_until_complete and run_forever return after it. */
 #define CIO_EINTERRUPTED (-4089)
 
+
+/* ---- Redis (cio::redis, include/cio/redis.h): error replies by their
+ * prefix, and the connection's own failures ---- */
+/* An error reply of a kind not listed below. */
+#define CIO_EREDIS (-4300)
+/* "-ERR ...": the generic error reply. */
+#define CIO_EREDIS_ERR (-4301)
+/* "-WRONGTYPE ...": an operation against a key of another type. */
+#define CIO_EREDIS_WRONGTYPE (-4302)
+/* "-NOAUTH ...": authentication needed. */
+#define CIO_EREDIS_NOAUTH (-4303)
+/* "-WRONGPASS ...": AUTH refused. */
+#define CIO_EREDIS_WRONGPASS (-4304)
+/* "-BUSYGROUP ...": the consumer group exists. */
+#define CIO_EREDIS_BUSYGROUP (-4305)
+/* "-NOGROUP ...": no such key or consumer group. */
+#define CIO_EREDIS_NOGROUP (-4306)
+/* "-LOADING ...": the server is loading its dataset. */
+#define CIO_EREDIS_LOADING (-4307)
+/* "-READONLY ...": a write sent to a read-only replica. */
+#define CIO_EREDIS_READONLY (-4308)
+/* "-NOSCRIPT ...": no script with that SHA1. */
+#define CIO_EREDIS_NOSCRIPT (-4309)
+/* The server broke the protocol: the connection was closed. */
+#define CIO_EREDIS_PROTO (-4310)
+/* The connection is closed or was lost with the command in flight. */
+#define CIO_EREDIS_CLOSED (-4311)
+
 /* ---- DNS (the c-ares resolver, src/net/dns.c, and the getaddrinfo
  * fallback's EAI_* codes) ---- */
 /* The name does not exist (NXDOMAIN; EAI_NONAME): not in the hosts file,

@@ -38,26 +38,12 @@ extern "C" {
  * Errors
  * ====================================================================== */
 
-#define CIO_EREDIS (-4300)           /* an error reply of another kind */
-#define CIO_EREDIS_ERR (-4301)       /* "-ERR ..." */
-#define CIO_EREDIS_WRONGTYPE (-4302) /* "-WRONGTYPE ..." */
-#define CIO_EREDIS_NOAUTH (-4303)    /* "-NOAUTH ...": authentication needed */
-#define CIO_EREDIS_WRONGPASS (-4304) /* "-WRONGPASS ...": AUTH refused */
-#define CIO_EREDIS_BUSYGROUP (-4305) /* "-BUSYGROUP ..." */
-#define CIO_EREDIS_NOGROUP (-4306)   /* "-NOGROUP ..." */
-#define CIO_EREDIS_LOADING (-4307)   /* "-LOADING ...": dataset loading */
-#define CIO_EREDIS_READONLY (-4308)  /* "-READONLY ...": a replica */
-#define CIO_EREDIS_NOSCRIPT (-4309)  /* "-NOSCRIPT ..." */
-#define CIO_EREDIS_PROTO                                                       \
-    (-4310) /* protocol violation: the connection                              \
-             * was closed */
-#define CIO_EREDIS_CLOSED                                                      \
-    (-4311)                      /* the connection is closed or was            \
-                                  * lost with the command in flight */
+/* The CIO_EREDIS* codes (-4300 and down) are in cio/errno.h with every
+ * other cio code; cio_strerror describes them. */
 #define CIO_EREDIS_FIRST (-4319) /* the block is [FIRST, CIO_EREDIS] */
 
-/* A static description of err: the Redis codes above, else
- * cio_strerror(err). Returns: a string, never NULL. */
+/* The same as cio_strerror(err) (kept for the layer's users: the Redis
+ * codes now live in cio/errno.h). Returns: a string, never NULL. */
 CIO_API const char *cio_redis_strerror(int err);
 
 /* The code of an error message as sent by Redis ("WRONGTYPE Operation

@@ -281,22 +281,21 @@ void cio__redis_cmd_free(char *cmd)
  * Errors
  * ------------------------------------------------------------------- */
 
+/* Error replies by their first word; the texts are cio_strerror's
+ * (src/core/error.c, the one table). */
 static const struct {
     const char *prefix;
     int code;
-    const char *text;
 } errs[] = {
-    {"ERR", CIO_EREDIS_ERR, "Redis: error reply (ERR)"},
-    {"WRONGTYPE", CIO_EREDIS_WRONGTYPE,
-     "Redis: operation against a key holding the wrong kind of value"},
-    {"NOAUTH", CIO_EREDIS_NOAUTH, "Redis: authentication required"},
-    {"WRONGPASS", CIO_EREDIS_WRONGPASS,
-     "Redis: invalid username-password pair"},
-    {"BUSYGROUP", CIO_EREDIS_BUSYGROUP, "Redis: consumer group exists"},
-    {"NOGROUP", CIO_EREDIS_NOGROUP, "Redis: no such key or consumer group"},
-    {"LOADING", CIO_EREDIS_LOADING, "Redis: loading the dataset"},
-    {"READONLY", CIO_EREDIS_READONLY, "Redis: read-only replica"},
-    {"NOSCRIPT", CIO_EREDIS_NOSCRIPT, "Redis: no matching script"},
+    {"ERR", CIO_EREDIS_ERR},
+    {"WRONGTYPE", CIO_EREDIS_WRONGTYPE},
+    {"NOAUTH", CIO_EREDIS_NOAUTH},
+    {"WRONGPASS", CIO_EREDIS_WRONGPASS},
+    {"BUSYGROUP", CIO_EREDIS_BUSYGROUP},
+    {"NOGROUP", CIO_EREDIS_NOGROUP},
+    {"LOADING", CIO_EREDIS_LOADING},
+    {"READONLY", CIO_EREDIS_READONLY},
+    {"NOSCRIPT", CIO_EREDIS_NOSCRIPT},
 };
 
 CIO_API int cio_redis_error_code(const char *msg, size_t len)
@@ -314,20 +313,5 @@ CIO_API int cio_redis_error_code(const char *msg, size_t len)
 
 CIO_API const char *cio_redis_strerror(int err)
 {
-    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
-        if (errs[i].code == err)
-            return errs[i].text;
-    switch (err) {
-    case CIO_EREDIS:
-        return "Redis: error reply";
-    case CIO_EREDIS_PROTO:
-        return "Redis: protocol violation (connection closed)";
-    case CIO_EREDIS_CLOSED:
-        return "Redis: connection closed or lost";
-    default:
-        break;
-    }
-    if (err <= CIO_EREDIS && err >= CIO_EREDIS_FIRST)
-        return "Redis: unknown error";
     return cio_strerror(err);
 }
