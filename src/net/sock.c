@@ -229,6 +229,19 @@ static int sock_suspend(cio_socket *s, int how, int64_t delay)
     return r;
 }
 
+/* After a call failed with errno set: 0 to try it again (EINTR, or
+ * woken after EAGAIN), else what the caller returns (-errno, or the
+ * suspension's error). nowait (MSG_DONTWAIT) returns -EAGAIN at once. */
+static int sock_again(cio_socket *s, int how, int nowait)
+{
+    int e = errno;
+    if (e == EINTR)
+        return 0;
+    if ((e != EAGAIN && e != EWOULDBLOCK) || nowait)
+        return -e;
+    return sock_suspend(s, how, 0);
+}
+
 /* Every suspending call starts here: a live socket, in a task of its
  * loop; yields first when the socket used up its budget. */
 static int sock_enter(cio_socket *s)
@@ -654,12 +667,7 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                 cio__afd_short_read(&s->fs.afd);
             return n;
         }
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
-            return -e;
-        if ((r = sock_suspend(s, SUSP_READ, 0)) < 0)
+        if ((r = sock_again(s, SUSP_READ, flags & MSG_DONTWAIT)) < 0)
             return r;
     }
 }
@@ -716,12 +724,7 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
                 mark_full(s);
             return n;
         }
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
-            return -e;
-        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+        if ((r = sock_again(s, SUSP_WRITE, flags & MSG_DONTWAIT)) < 0)
             return r;
     }
 }
@@ -771,12 +774,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
             len -= (size_t)n;
             continue;
         }
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
-            return -e;
-        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+        if ((r = sock_again(s, SUSP_WRITE, flags & MSG_DONTWAIT)) < 0)
             return r;
     }
     return 0;
@@ -807,12 +805,7 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         }
         if (n == 0)
             break; /* end of file */
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if (e != EAGAIN && e != EWOULDBLOCK)
-            return -e;
-        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+        if ((r = sock_again(s, SUSP_WRITE, 0)) < 0)
             return r;
     }
     return (ssize_t)total;
@@ -857,12 +850,7 @@ ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
             s->streak++;
             return len ? n : 0;
         }
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if (e != EAGAIN && e != EWOULDBLOCK)
-            return -e;
-        if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+        if ((r = sock_again(s, SUSP_WRITE, 0)) < 0)
             return r;
     }
 }
@@ -914,12 +902,7 @@ ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len, int *fds,
             }
             return n;
         }
-        int e = errno;
-        if (e == EINTR)
-            continue;
-        if (e != EAGAIN && e != EWOULDBLOCK)
-            return -e;
-        if ((r = sock_suspend(s, SUSP_READ, 0)) < 0)
+        if ((r = sock_again(s, SUSP_READ, 0)) < 0)
             return r;
     }
 }
