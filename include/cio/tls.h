@@ -186,23 +186,27 @@ CIO_API int cio_tls_last_error(char *buf, size_t cap);
 
 /* Runs a TLS handshake on the open stream pair (role from ctx:
  * a client sends its hello; a server waits for one) and from then on
- * every read and write goes through TLS. Bytes already buffered by the
- * reader must have been read (-EBUSY otherwise), as nothing may sit
- * between the plain part and the handshake. server_hostname (client:
- * SNI and the name checked; NULL: none) is borrowed for the call; ctx is
- * retained. Returns: 0. Errors: -EINVAL (NULL, outside a task of the
- * stream's loop, already TLS), -EBUSY, CIO_ETLS_* (the connection is
- * then closed), -ECANCELED, -errno. Suspends. */
+ * every read and write goes through TLS (asyncio's
+ * StreamWriter.start_tls). Output written before is sent in the clear
+ * first; bytes the reader had buffered beyond the last line read (the
+ * peer's hello, sent right after its STARTTLS) are handed to TLS.
+ * server_hostname (client: SNI and the name checked; NULL: none) is
+ * borrowed for the call; ctx is retained. Returns: 0. Errors: -EINVAL
+ * (NULL, r and w of different streams, outside a task of the stream's
+ * loop, not a socket, already TLS), -EPIPE (closing), CIO_ETLS_* (the
+ * connection is then closed), -ECANCELED, -errno. Suspends. */
 CIO_API int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
                                  cio_tls_ctx *ctx,
                                  const char *server_hostname);
 
-/* The same for a transport, called from a task of its loop: reading is
- * paused while the handshake runs and resumed after (the protocol sees
- * only plaintext from then on). Unsent output must have been flushed
- * (-EBUSY otherwise). Returns: 0. Errors: as cio_stream_start_tls (on a
- * TLS failure the transport is closed and connection_lost follows).
- * Suspends. */
+/* The same for a transport (asyncio's loop.start_tls), called from a
+ * task of its loop: data_received is not called while the handshake
+ * runs, and sees only plaintext after. On io_uring a transport in
+ * completion mode is moved to readiness mode first (what its recv had
+ * already received goes to TLS). Unsent output must have been flushed
+ * (-EBUSY otherwise). Returns: 0. Errors: as cio_stream_start_tls, -EBUSY
+ * (on a TLS failure the transport is closed and connection_lost
+ * follows). Suspends. */
 CIO_API int cio_transport_start_tls(cio_transport *t, cio_tls_ctx *ctx,
                                     const char *server_hostname);
 

@@ -249,6 +249,12 @@ static int stream_tls(stream *c, cio_tls_ctx *ctx, const char *host,
         return rc;
     c->tls = t;
     c->bs = cio__tls_bs(t);
+    if (c->rend != c->rstart) { /* read ahead by readline: TLS's now */
+        rc = cio__tls_feed(t, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->rstart = c->rend = 0;
+        if (rc < 0)
+            return rc;
+    }
     return cio__tls_handshake(t);
 }
 
@@ -271,8 +277,6 @@ int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
     rc = write_state(c);
     if (rc < 0)
         return rc;
-    if (c->rend != c->rstart)
-        return -EBUSY;
     /* What was written in the clear goes out in the clear first. */
     while (cio__wbuf_len(&c->wb)) {
         if (c->fs.afd.ready & CIO__EV_WRITE) {

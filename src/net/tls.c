@@ -69,6 +69,8 @@ struct cio_tls_conn {
     int io_err; /* the inner stream's error seen by the BIO */
     uint8_t hs_done, eof, reneg, shut_sent, sockbio, closed;
     char *sess_key;
+    char *pre; /* bytes received before TLS started, read first */
+    size_t pre_len, pre_off;
     char alpn[256];
     char reason[REASON_MAX];
 };
@@ -601,6 +603,19 @@ static int bio_read(BIO *b, char *p, int n)
 {
     cio_tls_conn *c = BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (CIO_UNLIKELY(c->pre)) {
+        size_t k = c->pre_len - c->pre_off;
+        if (k > (size_t)n)
+            k = (size_t)n;
+        memcpy(p, c->pre + c->pre_off, k);
+        c->pre_off += k;
+        if (c->pre_off == c->pre_len) {
+            free(c->pre);
+            c->pre = NULL;
+            c->pre_len = c->pre_off = 0;
+        }
+        return (int)k;
+    }
     ssize_t k = cio__bs_read(c->inner, p, (size_t)n);
     if (k >= 0)
         return (int)k;
@@ -688,7 +703,7 @@ static int classify(cio_tls_conn *c, int sslerr, int in_hs)
  * the kernel says (the inner read may have cleared READ). */
 static inline void keep_ready(cio_tls_conn *c)
 {
-    if (SSL_has_pending(c->ssl))
+    if (SSL_has_pending(c->ssl) || c->pre)
         c->bs.afd->ready |= CIO__EV_READ;
 }
 
@@ -926,10 +941,27 @@ int cio__tls_new(cio_tls_ctx *ctx, cio__bstream *inner, int fd,
     return 0;
 }
 
+int cio__tls_feed(cio_tls_conn *c, const void *p, size_t n)
+{
+    if (!n)
+        return 0;
+    if (c->sockbio)
+        return -ENOTSUP;
+    char *q = realloc(c->pre, c->pre_len + n);
+    if (!q)
+        return -ENOMEM;
+    memcpy(q + c->pre_len, p, n);
+    c->pre = q;
+    c->pre_len += n;
+    c->bs.afd->ready |= CIO__EV_READ;
+    return 0;
+}
+
 void cio__tls_free(cio_tls_conn *c)
 {
     if (!c)
         return;
+    free(c->pre);
     SSL_free(c->ssl);
     cio_tls_ctx_free(c->ctx);
     free(c->sess_key);

@@ -38,6 +38,11 @@ cio__bstream *cio__tls_bs(cio_tls_conn *c);
  * -EBADF (closed meanwhile), -errno of the inner stream. Suspends. */
 int cio__tls_handshake(cio_tls_conn *c);
 
+/* Bytes that arrived before TLS started (a start_tls after the peer
+ * already sent its hello): copied, and read by OpenSSL before the inner
+ * stream. Returns 0, -ENOMEM, -ENOTSUP (kernel TLS socket BIO). */
+int cio__tls_feed(cio_tls_conn *c, const void *p, size_t n);
+
 /* Frees the state (no I/O: close the byte stream first to send
  * close_notify). NULL is ignored. */
 void cio__tls_free(cio_tls_conn *c);

@@ -690,6 +690,380 @@ static int close_main(void *arg, void **result)
 
 TU_NET_CASE(tls_close_notify_vs_unclean, close_main)
 
+
+/* ---- protocols and transports ---- */
+
+typedef struct pbuf {
+    char data[4096];
+    size_t len;
+    int lost;
+    int lost_err;
+    int made;
+    cio_transport *t;
+} pbuf;
+
+static int p_made(cio_transport *t, void *ctx)
+{
+    pbuf *b = ctx;
+    b->made = 1;
+    b->t = t;
+    return 0;
+}
+
+static int p_echo_data(cio_transport *t, const void *data, size_t n,
+                       void *ctx)
+{
+    (void)ctx;
+    assert_non_null(cio_transport_tls(t));
+    return cio_transport_write(t, data, n);
+}
+
+static int p_collect(cio_transport *t, const void *data, size_t n, void *ctx)
+{
+    (void)t;
+    pbuf *b = ctx;
+    if (n > sizeof(b->data) - b->len)
+        n = sizeof(b->data) - b->len;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+static void p_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    pbuf *b = ctx;
+    b->lost = 1;
+    b->lost_err = err;
+}
+
+static const cio_protocol echo_proto = {
+    .data_received = p_echo_data,
+};
+
+static const cio_protocol collect_proto = {
+    .connection_made = p_made,
+    .data_received = p_collect,
+    .connection_lost = p_lost,
+};
+
+static int echo_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    (void)arg;
+    *p = &echo_proto;
+    *ctx = NULL;
+    return 0;
+}
+
+static int collect_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    *p = &collect_proto;
+    *ctx = arg;
+    return 0;
+}
+
+static int protocol_echo_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL,
+                                       "127.0.0.1", 0, &so, &srv),
+                     0);
+    int port = cio_server_port(srv);
+    /* A plain client on the protocol server's TLS port first. */
+    int fd = raw_connect(port);
+    WAIT_FOR(send(fd, "plain text\r\n\r\n", 14, MSG_NOSIGNAL) == 14);
+    raw_drain(fd);
+    close(fd);
+    pbuf b = {0};
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.tls = cctx;
+    o.server_hostname = "localhost";
+    cio_transport *t;
+    assert_int_equal(cio_create_connection(collect_factory, &b, "127.0.0.1",
+                                           port, &o, &t),
+                     0);
+    assert_int_equal(b.made, 1);
+    cio_tls_conn *tc = cio_transport_tls(t);
+    assert_non_null(tc);
+    assert_string_equal(cio_tls_version(tc), "TLSv1.3");
+    for (int i = 0; i < 3; i++) {
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "message %d;", i);
+        assert_int_equal(cio_transport_write(t, msg, (size_t)n), 0);
+    }
+    WAIT_FOR(b.len == 30);
+    assert_memory_equal(b.data, "message 0;message 1;message 2;", 30);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(b.lost);
+    assert_int_equal(b.lost_err, 0);
+    assert_int_equal(cio_server_close(srv), 0);
+    WAIT_FOR(cio_server_connections(srv) == 0);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    /* A failing verification: no protocol is made. */
+    pbuf b2 = {0};
+    cio_tls_ctx *sself = server_ctx("self");
+    so.conn.tls = sself;
+    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL,
+                                       "127.0.0.1", 0, &so, &srv),
+                     0);
+    assert_int_equal(cio_create_connection(collect_factory, &b2, "127.0.0.1",
+                                           cio_server_port(srv), &o, &t),
+                     CIO_ETLS_VERIFY);
+    assert_int_equal(b2.made, 0);
+    server_done(srv);
+    cio_tls_ctx_free(sself);
+    cio_tls_ctx_free(sctx);
+    cio_tls_ctx_free(cctx);
+    return 0;
+}
+
+TU_NET_CASE(tls_protocol_echo, protocol_echo_main)
+
+/* ---- start_tls: a plain line protocol upgraded (STARTTLS) ---- */
+
+static cio_tls_ctx *g_sctx;
+
+static int starttls_handler(cio_stream_reader *r, cio_stream_writer *w,
+                            void *arg)
+{
+    (void)arg;
+    const char *line;
+    ssize_t n = cio_stream_readline(r, &line);
+    if (n != 9 || memcmp(line, "STARTTLS\n", 9))
+        return 0;
+    assert_null(cio_stream_writer_tls(w));
+    if (cio_stream_write(w, "GO\n", 3) < 0)
+        return 0;
+    int rc = cio_stream_start_tls(r, w, g_sctx, NULL);
+    if (rc < 0)
+        return 0;
+    return echo_handler(r, w, NULL);
+}
+
+static int starttls_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    g_sctx = server_ctx("srv");
+    cio_tls_ctx *cctx = client_ctx();
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, starttls_handler, NULL,
+                                      "127.0.0.1", 0, NULL, &srv),
+                     0);
+    int port = cio_server_port(srv);
+    const char *line;
+
+    /* Streams. */
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(cio_open_connection("127.0.0.1", port, NULL, &r, &w), 0);
+    assert_int_equal(cio_stream_write(w, "STARTTLS\n", 9), 0);
+    assert_int_equal(cio_stream_readline(r, &line), 3);
+    assert_int_equal(cio_stream_start_tls(r, w, cctx, "localhost"), 0);
+    assert_int_equal(cio_stream_start_tls(r, w, cctx, "localhost"), -EINVAL);
+    assert_string_equal(cio_tls_version(cio_stream_writer_tls(w)), "TLSv1.3");
+    ping(r, w, "upgraded stream\n");
+    close_pair(r, w);
+
+    /* A transport (on io_uring, switched from completion mode). */
+    pbuf b = {0};
+    cio_transport *t;
+    assert_int_equal(cio_create_connection(collect_factory, &b, "127.0.0.1",
+                                           port, NULL, &t),
+                     0);
+    assert_null(cio_transport_tls(t));
+    assert_int_equal(cio_transport_write(t, "STARTTLS\n", 9), 0);
+    WAIT_FOR(b.len == 3);
+    b.len = 0;
+    assert_int_equal(cio_transport_start_tls(t, cctx, "localhost"), 0);
+    assert_non_null(cio_transport_tls(t));
+    assert_int_equal(cio_transport_write(t, "upgraded transport\n", 19), 0);
+    WAIT_FOR(b.len == 19);
+    assert_memory_equal(b.data, "upgraded transport\n", 19);
+    assert_int_equal(cio_transport_close(t), 0);
+    WAIT_FOR(b.lost);
+
+    /* An awaitable socket. */
+    cio_socket *s;
+    assert_int_equal(cio_socket_create_connection(&s, "127.0.0.1", port),
+                     0);
+    assert_int_equal(cio_socket_sendall(s, "STARTTLS\n", 9, 0), 0);
+    char buf[64];
+    assert_int_equal(cio_socket_recv(s, buf, sizeof(buf), 0), 3);
+    assert_int_equal(cio_socket_start_tls(s, cctx, "localhost"), 0);
+    assert_non_null(cio_socket_tls(s));
+    assert_int_equal(cio_socket_sendall(s, "upgraded socket\n", 16, 0), 0);
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t k = cio_socket_recv(s, buf + got, sizeof(buf) - got, 0);
+        assert_true(k > 0);
+        got += (size_t)k;
+    }
+    assert_memory_equal(buf, "upgraded socket\n", 16);
+    assert_int_equal(cio_socket_recv(s, buf, 1, MSG_PEEK), -EINVAL);
+    assert_int_equal(cio_socket_sendall(s, "quit\n", 5, 0), 0);
+    /* the server's close_notify: a clean end of file */
+    assert_int_equal(cio_socket_recv(s, buf, sizeof(buf), 0), 0);
+    assert_int_equal(cio_socket_close(s), 0);
+
+    cio_tls_ctx_free(g_sctx);
+    cio_tls_ctx_free(cctx);
+    server_done(srv);
+    return 0;
+}
+
+TU_NET_CASE(tls_start_tls, starttls_main)
+
+/* ---- real peers: openssl s_client / s_server, curl, Python ---- */
+
+static int run_shell(const char *cmd, char *out, size_t cap)
+{
+    cio_process_opts po = CIO_PROCESS_OPTS_INIT;
+    po.stdout_mode = CIO_PROCESS_PIPE;
+    po.stderr_mode = CIO_PROCESS_DEVNULL;
+    cio_process *p;
+    assert_int_equal(cio_create_subprocess_shell(g_loop, cmd, &po, &p), 0);
+    const char *o;
+    size_t ol;
+    assert_int_equal(cio_process_communicate(p, NULL, 0, &o, &ol, NULL, NULL),
+                     0);
+    snprintf(out, cap, "%s", o ? o : "");
+    int rc;
+    assert_int_equal(cio_process_returncode(p, &rc), 1);
+    cio_process_free(p);
+    return rc;
+}
+
+static int http_handler(cio_stream_reader *r, cio_stream_writer *w,
+                        void *arg)
+{
+    (void)arg;
+    const char *d;
+    size_t len;
+    if (cio_stream_readuntil(r, "\r\n\r\n", 4, &d, &len) < 0)
+        return 0;
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"
+                               "Connection: close\r\n\r\nhello tls\n";
+    cio_stream_write(w, resp, sizeof(resp) - 1);
+    return 0;
+}
+
+static int interop_server_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_tls_ctx *sctx = server_ctx("srv");
+    const char *alpn[] = {"h2", "http/1.1"};
+    assert_int_equal(cio_tls_ctx_set_alpn(sctx, alpn, 2), 0);
+    int port;
+    cio_server *srv = tls_server(sctx, &port);
+    char cmd[1024], out[4096];
+
+    /* openssl s_client: verifies us, sends two lines, we echo and close. */
+    snprintf(cmd, sizeof(cmd),
+             "printf 'hello s_client\\nquit\\n' | timeout 20 openssl s_client "
+             "-connect 127.0.0.1:%d -CAfile %s -verify_return_error "
+             "-servername localhost -alpn http/1.1 -quiet",
+             port, tu_cert("ca.pem"));
+    assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "hello s_client\n"));
+    assert_string_equal(seen.alpn, "http/1.1");
+
+    /* Python's ssl module: checks the version and our close_notify (an
+     * unclean end would raise SSLEOFError). */
+    snprintf(cmd, sizeof(cmd),
+             "timeout 20 python3 -c \""
+             "import socket, ssl\n"
+             "c = ssl.create_default_context(cafile='%s')\n"
+             "s = c.wrap_socket(socket.create_connection(('127.0.0.1', %d)), "
+             "server_hostname='localhost')\n"
+             "s.sendall(b'hello python\\n')\n"
+             "d = b''\n"
+             "while not d.endswith(b'\\n'): d += s.recv(100)\n"
+             "s.sendall(b'quit\\n')\n"
+             "assert s.recv(100) == b''\n"
+             "print(d.decode().strip(), s.version())\"",
+             tu_cert("ca.pem"), port);
+    assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+    assert_string_equal(out, "hello python TLSv1.3\n");
+    server_done(srv);
+
+    /* curl over HTTPS. */
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    assert_int_equal(cio_start_server(g_loop, http_handler, NULL, "127.0.0.1",
+                                      0, &so, &srv),
+                     0);
+    snprintf(cmd, sizeof(cmd),
+             "timeout 20 curl -sS --http1.1 --cacert %s "
+             "--resolve localhost:%d:127.0.0.1 https://localhost:%d/",
+             tu_cert("ca.pem"), cio_server_port(srv), cio_server_port(srv));
+    assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+    assert_string_equal(out, "hello tls\n");
+    server_done(srv);
+    cio_tls_ctx_free(sctx);
+    return 0;
+}
+
+TU_NET_CASE(tls_interop_server_side, interop_server_main)
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    int fd = bind_loopback(&a);
+    socklen_t l = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int interop_client_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int port = free_port();
+    char ps[16];
+    snprintf(ps, sizeof(ps), "127.0.0.1:%d", port);
+    assert_non_null(tu_certs());
+    char *argv[] = {"timeout", "20", "openssl", "s_server", "-accept", ps,
+                    "-cert", (char *)tu_cert("srv.pem"), "-key",
+                    (char *)tu_cert("srv.key"), "-rev", "-naccept", "1",
+                    "-quiet", NULL};
+    cio_process_opts po = CIO_PROCESS_OPTS_INIT;
+    po.stdout_mode = CIO_PROCESS_DEVNULL;
+    po.stderr_mode = CIO_PROCESS_DEVNULL;
+    cio_process *p;
+    assert_int_equal(cio_create_subprocess_exec(g_loop, argv, &po, &p), 0);
+    cio_tls_ctx *cctx = client_ctx();
+    cio_stream_reader *r = NULL;
+    cio_stream_writer *w = NULL;
+    int rc = -ECONNREFUSED;
+    for (int i = 0; i < 500 && rc == -ECONNREFUSED; i++) {
+        rc = tls_connect(port, cctx, "localhost", &r, &w);
+        if (rc == -ECONNREFUSED)
+            assert_int_equal(cio_sleep(10 * CIO_MS), 0);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(cio_stream_write(w, "hello s_server\n", 15), 0);
+    const char *line;
+    assert_int_equal(cio_stream_readline(r, &line), 15);
+    assert_memory_equal(line, "revres_s olleh\n", 15);
+    close_pair(r, w);
+    int status;
+    assert_int_equal(cio_process_wait(p, &status), 0);
+    cio_process_free(p);
+    cio_tls_ctx_free(cctx);
+    return 0;
+}
+
+TU_NET_CASE(tls_interop_client_side, interop_client_main)
+
 /* ---- context errors ---- */
 
 static void ctx_errors(void **state)
@@ -744,6 +1118,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tls_sni),
     cmocka_unit_test(tls_mutual),
     cmocka_unit_test(tls_close_notify_vs_unclean),
+    cmocka_unit_test(tls_protocol_echo),
+    cmocka_unit_test(tls_start_tls),
+    cmocka_unit_test(tls_interop_server_side),
+    cmocka_unit_test(tls_interop_client_side),
     cmocka_unit_test(ctx_errors),
 };
 
