@@ -254,6 +254,11 @@ int cio_tls_ctx_new(cio_tls_ctx **out, int role)
     SSL_CTX_set_read_ahead(ctx->sc, 1);
     SSL_CTX_set_info_callback(ctx->sc, info_cb);
     if (role == CIO_TLS_SERVER) {
+        /* Let a client's renegotiation start, so that info_cb sees it
+         * and the connection fails with CIO_ETLS_RENEGOTIATION (OpenSSL's
+         * own refusal is a warning alert the connection survives, and
+         * the application never hears of). */
+        SSL_CTX_set_options(ctx->sc, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
         SSL_CTX_set_alpn_select_cb(ctx->sc, alpn_select, ctx);
         SSL_CTX_set_cert_cb(ctx->sc, cert_cb, ctx);
         /* One session id context per process is enough for tickets. */

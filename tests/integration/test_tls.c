@@ -51,6 +51,7 @@ static struct {
     char sni[64];
     char peer[128];
     int handled;
+    int err; /* the last read error the handler saw */
 } seen;
 
 static int echo_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
@@ -77,6 +78,8 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
         if (rc < 0)
             return 0;
     }
+    if (n < 0)
+        seen.err = (int)n;
     return 0;
 }
 
@@ -1064,6 +1067,74 @@ static int interop_client_main(void *arg, void **result)
 
 TU_NET_CASE(tls_interop_client_side, interop_client_main)
 
+
+/* ---- a TLS 1.2 renegotiation is refused with its own error ---- */
+
+static int reneg_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_tls_ctx *sctx = server_ctx("srv");
+    int port;
+    cio_server *srv = tls_server(sctx, &port);
+    seen.err = 0;
+    char cmd[1024], out[4096];
+    /* s_client's interactive "R" renegotiates (TLS 1.2 and below). */
+    snprintf(cmd, sizeof(cmd),
+             "(printf 'before\\n'; sleep 0.5; printf 'R\\n'; sleep 1) | "
+             "timeout 20 openssl s_client -connect 127.0.0.1:%d -tls1_2 "
+             "-CAfile %s -servername localhost 2>&1",
+             port, tu_cert("ca.pem"));
+    run_shell(cmd, out, sizeof(out));
+    assert_non_null(strstr(out, "before\n"));
+    assert_non_null(strstr(out, "RENEGOTIATING"));
+    WAIT_FOR(seen.err != 0);
+    assert_int_equal(seen.err, CIO_ETLS_RENEGOTIATION);
+    good_client(port); /* the server goes on */
+    cio_tls_ctx_free(sctx);
+    server_done(srv);
+    return 0;
+}
+
+TU_NET_CASE(tls_renegotiation_refused, reneg_main)
+
+/* ---- kernel TLS: used when the kernel has it, reported when not ---- */
+
+static int ktls_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int avail = cio_tls_ktls_available();
+    char why[256];
+    cio_tls_last_error(why, sizeof(why));
+    print_message("kernel TLS: %s\n", avail == 1 ? "available" : why);
+    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    assert_int_equal(cio_tls_ctx_set_ciphers(sctx, NULL,
+                                             "TLS_AES_128_GCM_SHA256"),
+                     0);
+    assert_int_equal(cio_tls_ctx_set_ktls(sctx, 1), avail == 1 ? 0 : avail);
+    assert_int_equal(cio_tls_ctx_set_ktls(cctx, 1), avail == 1 ? 0 : avail);
+    int port;
+    cio_server *srv = tls_server(sctx, &port);
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    /* Either way the connection works (OpenSSL's socket BIO under it). */
+    assert_int_equal(tls_connect(port, cctx, "localhost", &r, &w), 0);
+    ping(r, w, "ktls?\n");
+    int k = cio_tls_ktls(cio_stream_writer_tls(w));
+    print_message("this connection: kernel TLS send %d, receive %d\n", k & 1,
+                  (k >> 1) & 1);
+    if (avail != 1)
+        assert_int_equal(k, 0);
+    close_pair(r, w);
+    cio_tls_ctx_free(sctx);
+    cio_tls_ctx_free(cctx);
+    server_done(srv);
+    return 0;
+}
+
+TU_NET_CASE(tls_ktls_option, ktls_main)
+
 /* ---- context errors ---- */
 
 static void ctx_errors(void **state)
@@ -1122,6 +1193,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tls_start_tls),
     cmocka_unit_test(tls_interop_server_side),
     cmocka_unit_test(tls_interop_client_side),
+    cmocka_unit_test(tls_renegotiation_refused),
+    cmocka_unit_test(tls_ktls_option),
     cmocka_unit_test(ctx_errors),
 };
 
