@@ -631,6 +631,7 @@ CIO_API int cio_gen_finished(const cio_gen *g);
 #include "cio/poller.h" /* add_reader/add_writer, selectors */
 #include "cio/net.h"    /* addresses, resolution, awaitable sockets */
 #include "cio/stream.h" /* streams, transports, protocols, servers */
+#include "cio/tls.h"    /* TLS contexts, start_tls, TLS state */
 #include "cio/datagram.h" /* UDP: datagram endpoints (protocols) */
 #include "cio/wait.h"   /* wait, gather, as_completed, timeouts, groups */
 #include "cio/sync.h"   /* locks, events, semaphores, queues */

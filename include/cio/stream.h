@@ -35,6 +35,7 @@ extern "C" {
  * ====================================================================== */
 
 typedef struct cio_server cio_server;
+typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
 
 /* Per-connection buffer settings of streams and transports. Zero means
  * the default in every field. */
@@ -61,9 +62,23 @@ typedef struct cio_conn_opts {
      * process without bound. Set it at or above high_water. See
      * cio_stream_writer_set_write_buffer_cap. */
     size_t write_cap;
+    /* TLS (cio/tls.h): NULL for plain TCP. On a client call
+     * (open_connection, create_connection) a client context: the
+     * handshake runs before the call returns. On a server (start_server,
+     * create_server: opts.conn.tls) a server context: each connection's
+     * handshake runs before its handler / connection_made, and one that
+     * fails is closed without reaching them (the server goes on).
+     * Retained by the connection or server; the caller may free its
+     * reference after the call. */
+    cio_tls_ctx *tls;
+    /* Client TLS: the name sent as SNI and checked against the
+     * certificate (asyncio's server_hostname); NULL: the host argument
+     * (no SNI when it is an IP address, whose certificate IP is checked
+     * then). Borrowed for the call. */
+    const char *server_hostname;
 } cio_conn_opts;
 
-#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0}
+#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0, NULL, NULL}
 
 typedef struct cio_server_opts {
     /* listen(2) backlog; 0: 100 (asyncio's default). */

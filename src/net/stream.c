@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "net/tls.h"
 
 struct cio_stream_reader {
     char tag_;
@@ -40,7 +41,9 @@ struct cio_stream_writer {
 };
 
 typedef struct stream {
-    cio__fdstream fs; /* the byte stream, its descriptor and readiness */
+    cio__fdstream fs; /* the descriptor, its byte stream and readiness */
+    cio__bstream *bs; /* what bytes move through: &fs.bs, or TLS over it */
+    cio_tls_conn *tls;
     cio_loop *loop;
     uint32_t refs; /* live halves + 1 while the descriptor is open */
     uint8_t has_r, has_w, rfree, wfree;
@@ -78,6 +81,7 @@ static void stream_unref(stream *c)
     }
     cio__free(c->rbuf);
     cio__wbuf_free(&c->wb);
+    cio__tls_free(c->tls);
     cio__free(c);
 }
 
@@ -89,7 +93,7 @@ static void close_fd(stream *c)
         return;
     c->closed = 1;
     c->closing = 1;
-    cio__bs_close(&c->fs.bs);
+    cio__bs_close(c->bs);
     cio__wbuf_free(&c->wb);
     cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
     cio__waitq_wake_all(&c->closed_wq, CIO__W_GRANTED, 0);
@@ -112,7 +116,7 @@ static void do_write_eof(stream *c)
         close_fd(c);
         return;
     }
-    int r = cio__bs_shutdown_write(&c->fs.bs);
+    int r = cio__bs_shutdown_write(c->bs);
     if (r < 0)
         fail(c, r);
 }
@@ -136,7 +140,7 @@ static void after_flush(stream *c)
 static void flush(stream *c)
 {
     int again;
-    int r = cio__wbuf_flush(&c->wb, &c->fs.bs, &again);
+    int r = cio__wbuf_flush(&c->wb, c->bs, &again);
     if (r < 0) {
         fail(c, r);
         return;
@@ -195,6 +199,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
         return -ENOMEM;
     c->loop = loop;
     cio__fdstream_init(&c->fs, fd, 0);
+    c->bs = &c->fs.bs;
     c->limit = o.limit;
     c->high = o.high_water;
     c->low = o.low_water;
@@ -225,6 +230,71 @@ static int open_fd(cio_loop *loop, int fd, int want_r, int want_w,
     if (fd < 0)
         return -EINVAL;
     return stream_new(loop, fd, want_r, want_w, opts, 1, out);
+}
+
+/* ----------------------------------------------------------------- TLS */
+
+static int reader_ok(stream *c);
+static int write_state(stream *c);
+
+/* Puts TLS (ctx) over c's descriptor stream and runs the handshake in
+ * the calling task; from then on every byte goes through it. Returns 0
+ * or the handshake's error (the caller fails c). Suspends. */
+static int stream_tls(stream *c, cio_tls_ctx *ctx, const char *host,
+                      int port)
+{
+    cio_tls_conn *t;
+    int rc = cio__tls_new(ctx, &c->fs.bs, c->fs.fd, host, port, &t);
+    if (rc < 0)
+        return rc;
+    c->tls = t;
+    c->bs = cio__tls_bs(t);
+    if (c->rend != c->rstart) { /* read ahead by readline: TLS's now */
+        rc = cio__tls_feed(t, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->rstart = c->rend = 0;
+        if (rc < 0)
+            return rc;
+    }
+    return cio__tls_handshake(t);
+}
+
+cio_tls_conn *cio_stream_writer_tls(const cio_stream_writer *w)
+{
+    return w ? cio__container_of(w, const stream, w)->tls : NULL;
+}
+
+int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
+                         cio_tls_ctx *ctx, const char *server_hostname)
+{
+    if (!r || !w || !ctx || R2S(r) != W2S(w))
+        return -EINVAL;
+    stream *c = R2S(r);
+    int rc = reader_ok(c);
+    if (rc < 0)
+        return rc;
+    if (c->tls || !c->has_w || c->wfree || !c->fs.is_sock)
+        return -EINVAL;
+    rc = write_state(c);
+    if (rc < 0)
+        return rc;
+    /* What was written in the clear goes out in the clear first. */
+    while (cio__wbuf_len(&c->wb)) {
+        if (c->fs.afd.ready & CIO__EV_WRITE) {
+            flush(c);
+        } else {
+            rc = cio__afd_wait(&c->fs.afd, CIO__EV_WRITE);
+            if (rc < 0)
+                return rc;
+        }
+        if (c->err)
+            return c->err;
+        if (c->closed)
+            return -EPIPE;
+    }
+    rc = stream_tls(c, ctx, server_hostname, 0);
+    if (rc < 0)
+        fail(c, rc);
+    return rc;
 }
 
 /* ---------------------------------------------------- public creation */
@@ -297,6 +367,21 @@ int cio_open_connection(const char *host, int port,
         return rc;
     }
     cio__fdstream_init(&c->fs, fd, 1);
+    if (opts && opts->tls) {
+        if (cio__tls_ctx_role(opts->tls) != CIO_TLS_CLIENT) {
+            c->refs -= 2;
+            close_fd(c);
+            return -EINVAL;
+        }
+        rc = stream_tls(c, opts->tls,
+                        opts->server_hostname ? opts->server_hostname : host,
+                        port);
+        if (rc < 0) {
+            c->refs -= 2; /* the halves nobody will have */
+            fail(c, rc);  /* closes fd, frees c */
+            return rc;
+        }
+    }
     *r = &c->r;
     *w = &c->w;
     return 0;
@@ -309,7 +394,19 @@ static int conn_main(void *arg, void **result)
     (void)result;
     stream *c = arg;
     cio_server *s = c->sl.srv;
-    int rc = s->handler(&c->r, &c->w, s->arg);
+    int rc;
+    if (s->conn.tls) {
+        /* The handshake fails this connection only: it is closed without
+         * reaching the handler, and the server goes on. */
+        rc = stream_tls(c, s->conn.tls, NULL, 0);
+        if (rc < 0) {
+            fail(c, rc);
+            cio_stream_reader_free(&c->r);
+            cio_stream_writer_free(&c->w);
+            return 0;
+        }
+    }
+    rc = s->handler(&c->r, &c->w, s->arg);
     if (rc == -ECANCELED)
         close_fd(c); /* cancelled: do not linger flushing */
     cio_stream_reader_free(&c->r);
@@ -362,7 +459,7 @@ static int wait_read(stream *c)
  * (waiting is needed), or the error (the connection is then failed). */
 static ssize_t read_once(stream *c, void *p, size_t n)
 {
-    ssize_t k = cio__bs_read(&c->fs.bs, p, n);
+    ssize_t k = cio__bs_read(c->bs, p, n);
     if (CIO_LIKELY(k > 0) || k == -EAGAIN)
         return k;
     if (k == 0)
@@ -613,7 +710,7 @@ int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
     const char *p = data;
     while (len && !cio__wbuf_len(&c->wb) &&
            (c->fs.afd.ready & CIO__EV_WRITE)) {
-        ssize_t k = cio__bs_write(&c->fs.bs, p, len);
+        ssize_t k = cio__bs_write(c->bs, p, len);
         if (k >= 0) {
             p += k;
             len -= (size_t)k;
@@ -648,7 +745,7 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
     size_t i = 0, off = 0;
     if (!cio__wbuf_len(&c->wb) && (c->fs.afd.ready & CIO__EV_WRITE) && n) {
         int cnt = n > 64 ? 64 : (int)n;
-        ssize_t k = cio__bs_writev(&c->fs.bs, iov, cnt);
+        ssize_t k = cio__bs_writev(c->bs, iov, cnt);
         if (k < 0 && k != -EAGAIN) {
             fail(c, (int)k);
             return (int)k;
