@@ -455,6 +455,42 @@ static int errors_main(void *arg, void **result)
 
 TU_NET_CASE(subprocess_protocol_creation_errors_run_no_callback, errors_main)
 
+/* ---- the streams form's documented difference ---- */
+
+/* cio_process_wait returns at the reap, not when the pipes close (the
+ * header says why); the subprocess transport's wait is asyncio's. */
+static int process_wait_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_process_opts o = CIO_PROCESS_OPTS_INIT;
+    o.stdout_mode = CIO_PROCESS_PIPE;
+    cio_process *p;
+    assert_int_equal(cio_create_subprocess_shell(
+                         NULL, "(sleep 0.5; echo late) & echo early", &o, &p),
+                     0);
+    int rc = -1;
+    assert_int_equal(cio_process_wait(p, &rc), 0);
+    assert_int_equal(rc, 0);
+    /* The grandchild still holds stdout: "late" has not come. */
+    const char *line;
+    cio_stream_reader *out = cio_process_stdout(p);
+    assert_int_equal(cio_stream_readline(out, &line), 6);
+    assert_memory_equal(line, "early\n", 6);
+    assert_int_equal(cio_stream_reader_at_eof(out), 0);
+    assert_int_equal(cio_stream_reader_buffered(out), 0);
+    /* Reading to the end is the caller's part: it waits for the
+     * grandchild. */
+    assert_int_equal(cio_stream_readline(out, &line), 5);
+    assert_memory_equal(line, "late\n", 5);
+    assert_int_equal(cio_stream_readline(out, &line), 0);
+    assert_int_equal(cio_process_free(p), 0);
+    return 0;
+}
+
+TU_NET_CASE(process_wait_returns_at_reap_while_grandchild_holds_stdout,
+            process_wait_main)
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(subprocess_protocol_cat_event_order, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_shell_stdout_stderr_exit_status, tu_setup, tu_teardown),
@@ -464,6 +500,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(subprocess_protocol_close_kills_running_child, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_callback_error_aborts_pipe, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_creation_errors_run_no_callback, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(process_wait_returns_at_reap_while_grandchild_holds_stdout, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
