@@ -308,7 +308,9 @@ typedef int (*cio_subprocess_protocol_factory)(
  * loop right after). Returns: 0 and *out (end it with
  * cio_subprocess_transport_close). Errors: as
  * cio_create_subprocess_exec, -EINVAL (NULL factory), the factory's
- * error; *out is NULL on failure and no callback runs. */
+ * error; *out is NULL on failure and no callback runs (a ctx the factory
+ * made is not handed to connection_lost then: keep it reachable through
+ * arg to free it, as with cio_create_connection). */
 CIO_API int cio_subprocess_exec(cio_loop *loop,
                                 cio_subprocess_protocol_factory factory,
                                 void *arg, char *const argv[],
@@ -375,8 +377,8 @@ CIO_API int cio_subprocess_transport_wait(cio_subprocess_transport *t,
  * (pipe_connection_lost, process_exited, connection_lost) follow from
  * the loop: keep it running until connection_lost, and close every
  * subprocess transport before closing the loop (an unfinished one is
- * leaked). Returns: 0. Errors: -EINVAL (NULL, closed twice, wrong
- * thread). */
+ * leaked). Returns: 0. Errors: -EINVAL (NULL, wrong thread; a second
+ * close is a use after free once connection_lost has run). */
 CIO_API int cio_subprocess_transport_close(cio_subprocess_transport *t);
 
 /* ======================================================================

@@ -373,6 +373,33 @@ static int close_main(void *arg, void **result)
 
 TU_NET_CASE(subprocess_protocol_close_kills_running_child, close_main)
 
+/* ---- send_signal and kill ---- */
+
+static int signals_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    rec r = {0};
+    cio_subprocess_transport *t;
+    char *const argv[] = {"sleep", "10", NULL};
+    assert_int_equal(cio_subprocess_exec(NULL, rec_factory, &r, argv, NULL, &t),
+                     0);
+    assert_int_equal(cio_subprocess_transport_send_signal(t, 0), 0);
+    assert_int_equal(cio_subprocess_transport_send_signal(t, -1), -EINVAL);
+    assert_int_equal(cio_subprocess_transport_send_signal(t, 4096), -EINVAL);
+    assert_int_equal(cio_subprocess_transport_kill(t), 0);
+    int rc = 0;
+    assert_int_equal(cio_subprocess_transport_wait(t, &rc), 0);
+    assert_int_equal(rc, -SIGKILL);
+    check_order(&r, 3);
+    assert_int_equal(cio_subprocess_transport_kill(t), -ESRCH);
+    assert_int_equal(cio_subprocess_transport_terminate(t), -ESRCH);
+    assert_int_equal(cio_subprocess_transport_close(t), 0);
+    return 0;
+}
+
+TU_NET_CASE(subprocess_protocol_send_signal_and_kill, signals_main)
+
 /* ---- a failing pipe_data_received aborts that pipe ---- */
 
 static int handler_calls;
@@ -498,6 +525,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(subprocess_protocol_grandchild_holding_pipe_delays_connection_lost, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_wait_cancelled_leaves_child_running, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_close_kills_running_child, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(subprocess_protocol_send_signal_and_kill, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_callback_error_aborts_pipe, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(subprocess_protocol_creation_errors_run_no_callback, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(process_wait_returns_at_reap_while_grandchild_holds_stdout, tu_setup, tu_teardown),
