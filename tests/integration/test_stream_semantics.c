@@ -329,6 +329,92 @@ static int fed_cancel_main(void *arg, void **result)
 
 TU_NET_CASE(reader_without_transport_cancelled_read, fed_cancel_main)
 
+/* A custom protocol drives the reader, as asyncio's StreamReaderProtocol:
+ * data_received feeds it, eof_received ends it, a task reads lines. */
+typedef struct fed_conn {
+    cio_stream_reader *r;
+    int lost;
+} fed_conn;
+
+static int fp_data(cio_transport *t, const void *d, size_t n, void *ctx)
+{
+    (void)t;
+    return cio_stream_reader_feed_data(((fed_conn *)ctx)->r, d, n);
+}
+
+static int fp_eof(cio_transport *t, void *ctx)
+{
+    (void)t;
+    cio_stream_reader_feed_eof(((fed_conn *)ctx)->r);
+    return 0;
+}
+
+static void fp_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    fed_conn *fc = ctx;
+    if (err < 0)
+        cio_stream_reader_set_exception(fc->r, err);
+    else
+        cio_stream_reader_feed_eof(fc->r);
+    fc->lost = 1;
+}
+
+static const cio_protocol feeding_proto = {
+    .data_received = fp_data,
+    .eof_received = fp_eof,
+    .connection_lost = fp_lost,
+};
+
+static int fp_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    *p = &feeding_proto;
+    *ctx = arg;
+    return 0;
+}
+
+static int custom_protocol_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    cio_stream_reader *r;
+    assert_int_equal(cio_stream_reader_new(g_loop, NULL, &r), 0);
+    fed_conn fc = {r, 0};
+    cio_transport *t;
+    assert_int_equal(cio_transport_from_fd(g_loop, sv[0], fp_factory, &fc,
+                                           NULL, &t),
+                     0);
+    const char *msg = "GET / HTTP/1.0\r\nHost: x\r\n\r\nbody";
+    assert_int_equal(write(sv[1], msg, strlen(msg)), (ssize_t)strlen(msg));
+    shutdown(sv[1], SHUT_WR);
+    const char *line;
+    struct iovec crlf[1] = {{(void *)"\r\n", 2}};
+    const char *d;
+    size_t len;
+    assert_int_equal(cio_stream_readuntil_any(r, crlf, 1, &d, &len, NULL), 0);
+    assert_int_equal(len, 16);
+    assert_int_equal(cio_stream_readline(r, &line), 9);
+    assert_memory_equal(line, "Host: x\r\n", 9);
+    assert_int_equal(cio_stream_readline(r, &line), 2);
+    char buf[16];
+    size_t got;
+    assert_int_equal(cio_stream_readexactly(r, buf, 10, &got), CIO_EOF);
+    assert_int_equal(got, 4);
+    assert_memory_equal(buf, "body", 4);
+    assert_int_equal(cio_stream_reader_at_eof(r), 1);
+    /* The transport closes itself at EOF; its connection_lost runs. */
+    WAIT_FOR(fc.lost);
+    assert_int_equal(cio_stream_reader_free(r), 0);
+    close(sv[1]);
+    return 0;
+}
+
+TU_NET_CASE(reader_without_transport_driven_by_custom_protocol,
+            custom_protocol_main)
+
 /* ---- drain reports a closed or lost connection ---- */
 
 static int drain_closed_main(void *arg, void **result)
@@ -599,6 +685,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(reader_without_transport_partial_reads_and_limit, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(reader_set_exception_fails_reads_at_once, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(reader_without_transport_cancelled_read, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(reader_without_transport_driven_by_custom_protocol, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(drain_after_close_reports_connection_reset, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(drain_after_connection_lost_reports_error, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(write_buffer_limits_get_and_high_zero, tu_setup, tu_teardown),
