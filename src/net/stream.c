@@ -14,6 +14,11 @@
  * data written without a drain still goes out. drain waits only above the
  * high water mark, until the flush brings the buffer down to the low one.
  *
+ * A reader made by cio_stream_reader_new has no descriptor (fd -1, never
+ * registered): feed_data appends to the same buffer, and a reading task
+ * parks on feed_wq instead of the read edge; every read call goes through
+ * the same buffer and fill(), so all of them work on it unchanged.
+ *
  * One allocation holds both halves and the descriptor. Each half is ended
  * by its _free; the open descriptor holds a reference too, so the memory
  * goes when both halves are freed and the descriptor is closed (a close
