@@ -19,8 +19,8 @@
  * grandchild let it go. Ends by itself; status 1 if an event is missing.
  *
  * Build alone against an installed cio (tests/install checks this line):
- *     cc -std=c11 -Wall -Wextra -pedantic s10e_subprocess_protocol.c \
- *         -o s10e_subprocess_protocol $(pkg-config --cflags --libs cio)
+ *     cc -std=c11 -Wall -Wextra -pedantic s10e_subprocess_protocol.c -o s10e_subprocess_protocol \
+ *         $(pkg-config --cflags --libs cio)
  */
 #include <stdio.h>
 #include <string.h>
