@@ -824,15 +824,22 @@ int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
     int rc = t_check(t);
     if (rc < 0)
         return rc;
-    cio_conn_opts o = CIO_CONN_OPTS_INIT;
-    o.high_water = high;
-    o.low_water = low;
-    rc = cio__conn_opts_fix(&o, &o);
+    rc = cio__limits_fix(high, low, &t->high, &t->low);
     if (rc < 0)
         return rc;
-    t->high = o.high_water;
-    t->low = o.low_water;
     return cio__tr_check_high_water(t); /* asyncio's _maybe_pause_protocol */
+}
+
+int cio_transport_get_write_buffer_limits(const cio_transport *t,
+                                          size_t *low, size_t *high)
+{
+    if (!t)
+        return -EINVAL;
+    if (low)
+        *low = t->low;
+    if (high)
+        *high = t->high;
+    return 0;
 }
 
 int cio_transport_set_write_buffer_cap(cio_transport *t, size_t cap)
