@@ -405,8 +405,10 @@ CIO_API int cio_redis_executor_new(const char *host, int port,
  * cio_redis_job_result * or the job's error (message: where and after how
  * many runs), -ENOENT (no worker knows fn: dead-lettered), CIO_EREDIS_*
  * (could not be queued). cio_cfuture_cancel on a job not yet started by a
- * worker cancels it there too (it is skipped, never run); once started its
- * result is ignored. Returns: 0 and one reference in *out (NULL:
+ * worker cancels it there too (it is skipped, never run); a job already
+ * running is cancelled on its worker as by cio_redis_queue_cancel. A job
+ * submitted with out NULL releases its record by itself once done.
+ * Returns: 0 and one reference in *out (NULL:
  * fire-and-forget). Errors: -EINVAL, -ESHUTDOWN, -ENOMEM. Blocks only to
  * hand the job to the loop thread. */
 CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
@@ -464,9 +466,11 @@ CIO_API void cio_redis_executor_free(cio_redis_executor *ex);
  * on the channel <queue>:cancel, so a worker running it cancels the job's
  * task there (a coroutine job gets -ECANCELED at its suspension point; a
  * blocking job's thread or process runs to its end and its result is
- * dropped). The outcome is recorded like any other: the submitter's
- * future fails with -ECANCELED and the message "cancelled while running
- * on <worker>", and <queue>:stat:cancelled counts it. queue NULL: "cioq";
+ * dropped). The outcome is recorded like any other (the result entry's
+ * message: "cancelled while running on <worker>", or "... before it
+ * started"), <queue>:stat:cancelled counts it, and the submitter's future
+ * ends cancelled (cio_cfuture_cancelled; result -ECANCELED). queue NULL:
+ * "cioq";
  * queue and job (an id from cio_redis_executor_job_id) borrowed for the
  * call. Returns: the number of workers that received the announcement
  * (0: none was connected; the job is still skipped if started later).

@@ -239,7 +239,7 @@ static int ack(worker *w, const char *id)
  * job entry. A worker dying anywhere before this leaves the job pending
  * (re-run later); after it, nothing is left to do: never a lost result,
  * never two. */
-static const char finish_lua[] =
+const char cio__queue_finish_lua[] =
     "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
     "  redis.call('INCR', KEYS[2])\n"
     "  if ARGV[10] == '1' then\n"
@@ -273,7 +273,7 @@ static int finish_stat(worker *w, const char *id, const cio_redis_reply *f,
     snprintf(errs, sizeof(errs), "%d", err);
     snprintf(runss, sizeof(runss), "%lld", runs);
     const char *av[] = {"EVAL",
-                        finish_lua,
+                        cio__queue_finish_lua,
                         "5",
                         done,
                         stat,
