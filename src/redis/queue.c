@@ -208,6 +208,7 @@ typedef struct worker {
     cio_thread_pool *tp;
     cio_process_pool *pp;
     cio_task *canceller;
+    char sha_finish[48], sha_start[48]; /* SCRIPT LOAD'ed ("": use EVAL) */
 } worker;
 
 static void ms_str(char *buf, int64_t ns)
@@ -256,6 +257,61 @@ const char cio__queue_finish_lua[] =
     "redis.call('XDEL', KEYS[4], ARGV[8])\n"
     "return 1\n";
 
+/* Starts a run in one round trip: 0 if the job already has an outcome
+ * (done marker), -1 if it was cancelled before starting, else the run
+ * count after incrementing it (the counter expires with results). */
+const char cio__queue_start_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "local n = redis.call('INCR', KEYS[3])\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[1])\n"
+    "return n\n";
+
+/* Loads a script; its SHA1 into sha (48 bytes), "" on failure (then the
+ * script is sent whole with EVAL). Suspends. */
+static void load_script(worker *w, const char *lua, char *sha)
+{
+    cio_redis_reply *r;
+    sha[0] = '\0';
+    if (cio__cmd(w->r, &r, "SCRIPT", "LOAD", lua, NULL) == 0) {
+        size_t n;
+        const char *s = cio_redis_reply_str(r, &n);
+        if (s && n < 48) {
+            memcpy(sha, s, n);
+            sha[n] = '\0';
+        }
+    }
+    cio_redis_reply_free(r);
+}
+
+/* av[0] = "EVAL", av[1] = the script: runs it by its SHA1 when loaded,
+ * falling back to EVAL when the server lost its script cache (NOSCRIPT,
+ * after a restart; EVAL loads it again). Suspends. */
+static int run_script(worker *w, const char *sha, int argc, const char **av,
+                      size_t *lens, cio_redis_reply **rep)
+{
+    if (sha[0]) {
+        const char *lua = av[1];
+        size_t ll = lens[1];
+        av[0] = "EVALSHA";
+        av[1] = sha;
+        lens[0] = 7;
+        lens[1] = strlen(sha);
+        int e = cio_redis_command(w->r, argc, av, lens, rep);
+        if (e != CIO_EREDIS_NOSCRIPT)
+            return e;
+        if (rep) {
+            cio_redis_reply_free(*rep);
+            *rep = NULL;
+        }
+        av[0] = "EVAL";
+        av[1] = lua;
+        lens[0] = 4;
+        lens[1] = ll;
+    }
+    return cio_redis_command(w->r, argc, av, lens, rep);
+}
+
 static int finish_stat(worker *w, const char *id, const cio_redis_reply *f,
                        int err, const char *msg, const void *data, size_t len,
                        long long runs, int dead, const char *statname)
@@ -303,7 +359,7 @@ static int finish_stat(worker *w, const char *id, const cio_redis_reply *f,
     lens[14] = data ? len : 0;
     lens[18] = fl;
     lens[19] = al;
-    return cio_redis_command(w->r, N, av, lens, NULL);
+    return run_script(w, w->sha_finish, N, av, lens, NULL);
 }
 
 static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
@@ -344,17 +400,6 @@ static int requeue(worker *w, const char *id, const cio_redis_reply *f)
         e = ack(w, id);
     }
     return e;
-}
-
-static int key_exists(worker *w, const char *what, const char *job, size_t jl)
-{
-    char key[CIO__Q_KEYMAX + 256];
-    snprintf(key, sizeof(key), "%s:%s:%.*s", w->o.queue, what, (int)jl, job);
-    cio_redis_reply *r;
-    int e = cio__cmd(w->r, &r, "EXISTS", key, NULL);
-    long long n = cio_redis_reply_integer(r);
-    cio_redis_reply_free(r);
-    return e < 0 ? e : n > 0;
 }
 
 /* ---- running a job: on the loop, in a thread, in a process ---------- */
@@ -621,21 +666,26 @@ static int process_listed(worker *w, const char *id, const cio_redis_reply *f,
     const char *fn = cio_redis_reply_str(cio__field(f, "fn"), &fl);
     const char *args = sv(cio__field(f, "args"), &al);
 
-    int e = key_exists(w, "done", job, jl);
-    if (e != 0)
-        return e < 0 ? e : ack(w, id);
-    if ((e = key_exists(w, "cancel", job, jl)) != 0)
-        return e < 0 ? e : record_cancel(w, id, f, 0, "before it started");
-
-    char rk[CIO__Q_KEYMAX + 256], ttl[32];
+    char dk[CIO__Q_KEYMAX + 256], ck[CIO__Q_KEYMAX + 256],
+        rk[CIO__Q_KEYMAX + 256], ttl[32];
+    snprintf(dk, sizeof(dk), "%s:done:%.*s", w->o.queue, (int)jl, job);
+    snprintf(ck, sizeof(ck), "%s:cancel:%.*s", w->o.queue, (int)jl, job);
     snprintf(rk, sizeof(rk), "%s:runs:%.*s", w->o.queue, (int)jl, job);
     ms_str(ttl, w->o.result_ttl);
+    const char *av[7] = {"EVAL", cio__queue_start_lua, "3", dk, ck, rk, ttl};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(av[i]);
     cio_redis_reply *rr;
-    if ((e = cio__cmd(w->r, &rr, "INCR", rk, NULL)) < 0)
-        return e;
+    int e = run_script(w, w->sha_start, 7, av, lens, &rr);
     long long runs = cio_redis_reply_integer(rr);
     cio_redis_reply_free(rr);
-    cio__cmd(w->r, NULL, "PEXPIRE", rk, ttl, NULL);
+    if (e < 0)
+        return e;
+    if (runs == 0) /* already has an outcome */
+        return ack(w, id);
+    if (runs < 0)
+        return record_cancel(w, id, f, 0, "before it started");
 
     char msg[256];
     if (runs > (long long)w->o.max_tries) {
@@ -786,6 +836,8 @@ static int worker_main(void *arg, void **result)
         cio_redis_free(w->r);
         return e;
     }
+    load_script(w, cio__queue_finish_lua, w->sha_finish);
+    load_script(w, cio__queue_start_lua, w->sha_start);
     cio_loop_add_signal_handler(loop, SIGTERM, drain_cb, w);
     cio_loop_add_signal_handler(loop, SIGINT, drain_cb, w);
     cio_task_opts co = CIO_TASK_OPTS_INIT;
