@@ -109,7 +109,7 @@ static void job_drop(cio_redis_executor *ex, job *j)
         size_t lead = 0;
         while (lead < ex->njobs && !ex->jobs[lead])
             lead++;
-        if (lead >= 64 && lead * 2 >= ex->njobs) {
+        if (lead >= 64) { /* amortized: one move per 64 releases */
             memmove(ex->jobs, ex->jobs + lead,
                     (ex->njobs - lead) * sizeof(*ex->jobs));
             ex->njobs -= lead;
@@ -537,7 +537,9 @@ static job *job_of(cio_redis_executor *ex, const cio_cfuture *cf)
 {
     job *j = NULL;
     pthread_mutex_lock(&ex->mu);
-    for (size_t i = ex->njobs; i-- > 0;)
+    /* From the oldest: jobs are mostly released in submission order, and
+     * fewer than 64 released slots ever lead the table. */
+    for (size_t i = 0; i < ex->njobs; i++)
         if (ex->jobs[i] && ex->jobs[i]->cf == cf) {
             j = ex->jobs[i];
             atomic_fetch_add(&j->refs, 1);
