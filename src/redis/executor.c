@@ -31,7 +31,7 @@ typedef struct job {
     struct cio_redis_executor *ex;
     atomic_int refs;
     int auto_release; /* submitted without a future: released when done */
-    int remote_cancel; /* a worker reported it cancelled */
+    atomic_int remote_cancel; /* a worker reported it cancelled */
     uint64_t seq;
     cio_cfuture *cf;
     char *fn;
@@ -239,7 +239,7 @@ static int on_done(cio_cfuture *cf, void *arg)
 {
     job *j = arg;
     int e = 0;
-    if (cio_cfuture_cancelled(cf) && !j->remote_cancel)
+    if (cio_cfuture_cancelled(cf) && !atomic_load(&j->remote_cancel))
         e = schedule(j, cancel_cb);
     if (j->auto_release)
         job_drop(j->ex, j);
@@ -282,7 +282,7 @@ static void deliver_job(job *j, const cio_redis_reply *f)
     const char *runs = cio_redis_reply_str(cio__field(f, "runs"), NULL);
     const char *worker = cio_redis_reply_str(cio__field(f, "worker"), NULL);
     if (err == -ECANCELED) { /* cancelled by another client */
-        j->remote_cancel = 1;
+        atomic_store(&j->remote_cancel, 1);
         cio_cfuture_cancel(j->cf);
         return;
     }
