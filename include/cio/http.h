@@ -61,6 +61,12 @@ typedef struct cio_http_server cio_http_server;
 #define CIO_HTTP_DELETE (1u << 4)
 #define CIO_HTTP_PATCH (1u << 5)
 #define CIO_HTTP_OPTIONS (1u << 6)
+/* Not a method: OR it into the methods of cio_http_route / add_route /
+ * blueprint routes to make the route's handler read the request body
+ * itself, in pieces as it arrives, with cio_http_request_read (sanic's
+ * `stream=True`). The server then does not read the body before the
+ * handler, and max_body and body_timeout apply to the handler's reads. */
+#define CIO_HTTP_STREAM (1u << 16)
 
 /* A handler: a coroutine run on the connection's task, so it may await
  * anything cio offers (cio_sleep, sockets, executors, queues...). It fills
@@ -353,6 +359,85 @@ CIO_API const void *cio_http_request_file(cio_http_request *req,
                                           const char *name, size_t idx,
                                           size_t *len, const char **filename,
                                           const char **content_type);
+
+/* Reads the next piece of the request body (sanic's
+ * `await request.stream.read()`). On a CIO_HTTP_STREAM route the pieces
+ * come as the client sends them: what is already buffered first, then one
+ * socket read at a time, decoded (Content-Length or chunked); nothing is
+ * read from the socket until the handler asks, so a handler that is slow
+ * to consume holds the client back through TCP (back-pressure) and the
+ * server buffers at most 16 KiB of it. "100 Continue" is sent at the first
+ * read when the client expects it. On other routes the body was read whole
+ * before the handler and comes back as one piece. What the handler does
+ * not read is drained after it returns (or the connection is closed).
+ * Returns: > 0, the piece's length, with *data a view borrowed until the
+ * next call or the handler's return; 0 at the end of the body (and again
+ * on later calls). Errors: -EINVAL (NULL argument, not in a handler),
+ * CIO_EHTTP_BODY_TOO_LARGE (more than max_body: if the handler then fails,
+ * the client gets 413), CIO_EHTTP_BODY_MALFORMED (bad chunked framing:
+ * 400), CIO_EHTTP_BODY_INCOMPLETE (the client closed early), -ETIMEDOUT
+ * (body_timeout from the end of the head: 408), -ECANCELED, -errno; after
+ * an error other than -ECANCELED every later call returns the same error
+ * and the connection is closed after the response. Suspends. */
+CIO_API ssize_t cio_http_request_read(cio_http_request *req,
+                                      const void **data);
+
+/* 1 when req's body is streamed (a CIO_HTTP_STREAM route whose request has
+ * a body): cio_http_request_body, _json, _form and _file then see no body;
+ * read it with cio_http_request_read or cio_http_request_read_form. 0
+ * otherwise (also for NULL). */
+CIO_API int cio_http_request_streamed(const cio_http_request *req);
+
+/* Options of cio_http_request_read_form (0 or NULL fields: the default in
+ * brackets). */
+typedef struct cio_http_form_opts {
+    const char *dir;          /* [$TMPDIR or /tmp] where file parts spill */
+    size_t memory_limit;      /* [64 KiB] a file part larger than this goes
+                               * to a temporary file in dir */
+    uint64_t max_file_size;   /* [max_body] a larger file part fails the
+                               * form with CIO_EHTTP_FILE_TOO_LARGE */
+    size_t max_fields_size;   /* [1 MiB] all non-file fields together (or
+                               * an urlencoded body); more: 413 */
+} cio_http_form_opts;
+
+/* Reads a form body as it arrives (use it on a CIO_HTTP_STREAM route; on
+ * others the body is already in memory and this copies it the same way):
+ * multipart/form-data fields are kept in memory, file parts in memory up
+ * to opts->memory_limit and beyond it written, as they arrive, to a
+ * temporary file in opts->dir (removed when the handler returns);
+ * application/x-www-form-urlencoded bodies are read whole up to
+ * max_fields_size. Afterwards cio_http_request_form answers the fields and
+ * cio_http_request_upload the files. opts is borrowed for the call (NULL:
+ * defaults). Calling it again returns 0 at once. Returns: 0. Errors:
+ * -EINVAL (NULL req, not a form's Content-Type), CIO_EHTTP_FILE_TOO_LARGE
+ * (a file part above max_file_size: if the handler then fails, 413),
+ * CIO_EHTTP_BODY_TOO_LARGE (fields above their limit or the body above
+ * max_body: 413), CIO_EHTTP_BODY_MALFORMED (not valid multipart: 400),
+ * the errors of cio_http_request_read, -errno of creating or writing a
+ * temporary file, -ENOMEM. After an error the form is partly read (what
+ * was read stays available) and the connection closes after the
+ * response. Suspends. */
+CIO_API int cio_http_request_read_form(cio_http_request *req,
+                                       const cio_http_form_opts *opts);
+
+/* A file part read by cio_http_request_read_form. All pointers are
+ * borrowed until the handler returns. */
+typedef struct cio_http_upload {
+    const char *filename;     /* as the client sent it ("" if empty) */
+    const char *content_type; /* the part's Content-Type ("" if none) */
+    uint64_t size;            /* bytes */
+    const void *data;         /* the bytes when kept in memory, else NULL */
+    const char *path;         /* the temporary file when spilled to disk,
+                               * else NULL; removed after the handler (move
+                               * it with rename(2) to keep it) */
+} cio_http_upload;
+
+/* The idx-th file part called name (sanic's request.files.getlist(name)
+ * [idx]) of the form cio_http_request_read_form read, into *out. Returns:
+ * 0. Errors: -EINVAL (NULL argument), -ENOENT (no such part, or no form
+ * read). */
+CIO_API int cio_http_request_upload(cio_http_request *req, const char *name,
+                                    size_t idx, cio_http_upload *out);
 
 /* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_http_request_remote(const cio_http_request *req,

@@ -131,6 +131,8 @@ static int add_route(cio_http_app *app, const char *pattern,
         snprintf(app->err, sizeof(app->err), "the server is running");
         return -EBUSY;
     }
+    int stream = (methods & CIO_HTTP_STREAM) != 0;
+    methods &= ~CIO_HTTP_STREAM;
     if (methods == 0)
         methods = CIO_HTTP_GET;
     if (methods & ~0x7fu) {
@@ -143,6 +145,7 @@ static int add_route(cio_http_app *app, const char *pattern,
     t->fn = handler;
     t->arg = arg;
     t->bp = bp;
+    t->stream = stream;
     int r = cio__router_add(app->router, pattern, methods, t, app->err,
                             sizeof(app->err));
     if (r < 0) {
@@ -151,6 +154,7 @@ static int add_route(cio_http_app *app, const char *pattern,
     }
     t->next = app->targets;
     app->targets = t;
+    app->has_stream |= stream;
     return 0;
 }
 
@@ -399,9 +403,10 @@ static int conn_done(cio_future *f, void *arg)
     cio__http_io_close(&c->io);
     cio__hbuf_free(&c->in);
     cio__hbuf_free(&c->out);
+    cio__hbuf_free(&c->bs.sbuf);
     cio__http_response_free(&c->res);
     cio__arena_reset(&c->arena);
-    if (c->req.json)
+    if (c->req.json || c->req.sform)
         cio__http_request_done(&c->req);
     cio_future_release(c->task);
     free(c);
