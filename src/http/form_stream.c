@@ -208,6 +208,8 @@ int cio_http_request_read_form(cio_http_request *req,
         off += (size_t)k;
         if (ev.type == CIO__MP_DONE)
             break;
+        if (ev.type == CIO__MP_NEED && k > 0)
+            continue; /* it consumed something: feed it the rest */
         if (ev.type == CIO__MP_NEED) {
             if (off) {
                 memmove(buf, buf + off, len - off);

@@ -702,7 +702,11 @@ static int serve(conn *c)
         c->keep_alive = NULL;
         if (c->bs.active) {
             /* What the handler did not read is drained (or the connection
-             * closed): the next request is never mis-framed. */
+             * closed): the next request is never mis-framed. The answer
+             * goes first: the client may wait for it before sending the
+             * rest. */
+            if (!c->bs.dec.done && !c->bs.err && r == 0 && flush(c) < 0)
+                keep_alive = 0;
             end = cio__http_body_stream_finish(c, &keep_alive);
             if (end == -ECANCELED && r == 0)
                 r = -ECANCELED;
