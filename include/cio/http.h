@@ -128,12 +128,41 @@ typedef struct cio_http_config {
     int64_t keep_alive_timeout; /* [5 s] idle between requests: close */
     int64_t write_timeout;    /* [30 s] to hand a response to the kernel */
     int max_connections;      /* [10000] per worker; more: closed at once */
-    int access_log;           /* [0] 1: one line per request on stdout */
+    int access_log;           /* [0] 1: one line per request on stdout in
+                               * the common format (as
+                               * cio_http_app_access_log(app,
+                               * CIO_HTTP_ACCESS_LOG_COMMON, -1)) */
     int64_t shutdown_timeout; /* [5 s] graceful close: in-flight requests
                                * may finish this long, then are cancelled */
 } cio_http_config;
 
 #define CIO_HTTP_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* The common log format (Apache's, aiohttp's default without the
+ * referer and user agent). */
+#define CIO_HTTP_ACCESS_LOG_COMMON "%a - - %t \"%r\" %s %b"
+
+/* Turns the access log on: one line per answered request, in format
+ * (copied; NULL turns the log off again), written to fd (borrowed, not
+ * closed; -1: stdout). Directives, as aiohttp's: %a remote address, %t
+ * time of the line ([06/Dec/2026:21:00:00 +0000]), %r request line, %s
+ * status, %b body bytes ("-" for none), %T seconds and %D microseconds
+ * since the head arrived, %m method, %U path, %q query ("?a=1" or ""), %P
+ * process id, %{Name}i a request header ("-" when absent), %% a percent
+ * sign; CIO_HTTP_ACCESS_LOG_COMMON is the usual line. Control characters
+ * of the request are written as '?'. Off by default. Lines are formatted
+ * by the worker and written by a thread of the log, so a slow destination
+ * never blocks a loop: at most 1 MiB waits, and lines beyond that are
+ * dropped (counted by cio_http_app_access_log_dropped). Queued lines are
+ * written before cio_http_app_free returns. Returns: 0. Errors: -EINVAL
+ * (NULL app, fd < -1, unknown directive or bad header name), -EBUSY
+ * (server running), -ENOMEM, -EAGAIN (no thread). */
+CIO_API int cio_http_app_access_log(cio_http_app *app, const char *format,
+                                    int fd);
+
+/* Lines the access log dropped because its queue was full (0 when off). */
+CIO_API unsigned long long
+cio_http_app_access_log_dropped(const cio_http_app *app);
 
 /* Sets the app's configuration (cfg copied; NULL: defaults). Returns: 0.
  * Errors: -EINVAL (NULL app, negative values), -EBUSY (server running). */

@@ -99,6 +99,7 @@ int cio_http_app_free(cio_http_app *app)
         return 0;
     if (atomic_load(&app->running))
         return -EBUSY;
+    cio__http_alog_stop(app);
     while (app->bps) {
         cio_http_blueprint *n = app->bps->next;
         bp_destroy(app->bps);
@@ -324,6 +325,10 @@ int cio_http_app_configure(cio_http_app *app, const cio_http_config *cfg)
     cio_http_config zero = CIO_HTTP_CONFIG_INIT;
     app->cfg = cfg ? *cfg : zero;
     config_defaults(app);
+    /* access_log = 1: the common format on stdout, through accesslog.c's
+     * writer thread (a configured log stays as it is). */
+    if (app->cfg.access_log && !app->alog)
+        return cio_http_app_access_log(app, CIO_HTTP_ACCESS_LOG_COMMON, -1);
     return 0;
 }
 

@@ -72,6 +72,7 @@ struct cio_http_app {
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
     int has_stream;       /* some route has CIO_HTTP_STREAM */
+    struct cio__alog *alog; /* accesslog.c: NULL when off */
     atomic_int running;   /* servers running it */
     atomic_int stop;      /* cio_http_run: stop requested */
     atomic_int port;      /* cio_http_run: the port, once listening */
@@ -164,6 +165,7 @@ typedef struct conn {
     uint8_t in_read;   /* parked in read_more's read */
     uint8_t timed_out; /* the timer cancelled that read */
     int routed;        /* req->path/query/match set before the body */
+    int64_t t_start;   /* the head's arrival (access log's %D, %T) */
     struct {           /* the body of a streamed route (body.c) */
         int active;     /* this request's body is read by its handler */
         int err;        /* a read failed: this error from now on */
@@ -221,6 +223,11 @@ const char *cio__http_sform_urlencoded(cio_http_request *req, size_t *len);
 int cio__http_conn_main(void *arg, void **result);
 ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline);
 int cio__http_split_target(cio_http_request *req);
+
+/* accesslog.c: one line for the request c answers (a no-op when off);
+ * stop writes what is queued, ends the writer thread, frees the log. */
+void cio__http_access_log(struct conn *c, int status, uint64_t bytes);
+void cio__http_alog_stop(cio_http_app *app);
 
 /* body.c: streamed request bodies. begin routes the request early and,
  * for a CIO_HTTP_STREAM route, prepares c->bs and returns 1 (0: read the

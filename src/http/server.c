@@ -174,18 +174,7 @@ static int fail(conn *c, int status)
 
 static void access_log(conn *c, int status, size_t len)
 {
-    char addr[CIO_ADDRSTRLEN] = "-";
-    cio_sockaddr_format(&c->req.peer, addr, sizeof(addr));
-    time_t now = time(NULL);
-    struct tm tm;
-    char when[64];
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-    const cio__http_msg *m = &c->req.msg;
-    printf("%s - - [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu\n", addr, when,
-           (int)m->method_len, m->method, (int)m->target_len, m->target,
-           m->minor, status, len);
-    fflush(stdout);
+    cio__http_access_log(c, status, len); /* accesslog.c */
 }
 
 /* Splits the target into path and query; absolute-form keeps its path. */
@@ -499,7 +488,7 @@ static void handler_failed(conn *c, int r)
 static int stream_end(conn *c, int r)
 {
     cio_http_response *res = &c->res;
-    if (c->app->cfg.access_log)
+    if (c->app->alog)
         access_log(c, res->status, (size_t)res->streamed);
     if (r == -ECANCELED)
         return r;
@@ -548,7 +537,7 @@ static int dispatch(conn *c, int *keep_alive)
     }
     if (mb == CIO__M_OTHER) {
         cio__http_error_response(&c->out, 501, !*keep_alive, NULL);
-        if (app->cfg.access_log)
+        if (app->alog)
             access_log(c, 501, 0);
         return 0;
     }
@@ -597,7 +586,7 @@ done:
         *keep_alive = 0;
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
-    if (app->cfg.access_log)
+    if (app->alog)
         access_log(c, res->status,
                    res->has_file ? (size_t)res->file_len : res->body.len);
     if (r == 0 && res->has_file && !head_only && res->file_len) {
@@ -667,6 +656,8 @@ static int serve(conn *c)
         c->idle = 0;
         if (hl < 0)
             return fail(c, -hl);
+        if (app->alog)
+            c->t_start = cio_loop_time(loop);
 
         /* 2. The body: read whole here, or by the handler of a streamed
          * route (body.c). */
