@@ -284,6 +284,28 @@ CIO_API int cio_http_app_error_handler(cio_http_app *app, int status,
 CIO_API int cio_http_run(cio_http_app *app, const char *host, int port,
                          int workers);
 
+/* sanic's app.run(workers=N) in process mode: forks `processes` worker
+ * processes (< 1: 1), each running cio_http_run(app, host, port, 1): its
+ * own loop and its own SO_REUSEPORT listener on the same port, so the
+ * kernel spreads connections over them (shared-nothing across processes:
+ * each worker has its own copy of everything the app holds, and its
+ * listeners run in it). Port 0: a free port, chosen by the calling process
+ * and held while the workers bind it. The calling process serves nothing:
+ * once every worker listens it reports the port (the on_start listener,
+ * cio_http_app_port), then blocks until SIGINT or SIGTERM (Ctrl-C), or
+ * cio_http_app_stop, or a worker's end; then it sends SIGTERM to every
+ * worker, which closes gracefully as cio_http_run does, and waits for them
+ * (SIGKILL after shutdown_timeout + 5 s). Workers get SIGTERM if the
+ * calling process dies. SIGINT and SIGTERM are blocked in the calling
+ * thread while it runs. Call it from a process that can fork (no locks held
+ * by other threads across the call). Returns: 0 after a clean stop of
+ * every worker. Errors: -EINVAL, -EBUSY (already running), -EADDRINUSE,
+ * -EACCES, -ETIMEDOUT (a worker did not listen within 15 s),
+ * CIO_ECHILD_DIED (a worker failed to start, ended by itself, or did not
+ * exit cleanly), -ENOMEM, -errno of fork/pipe. */
+CIO_API int cio_http_run_processes(cio_http_app *app, const char *host,
+                                   int port, int processes);
+
 /* Asks a running cio_http_run to stop, from any thread (as Ctrl-C does).
  * Returns: 0. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_app_stop(cio_http_app *app);

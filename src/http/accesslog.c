@@ -207,6 +207,24 @@ void cio__http_alog_stop(cio_http_app *app)
     app->alog = NULL;
 }
 
+void cio__http_alog_after_fork(cio_http_app *app)
+{
+    struct cio__alog *l = app->alog;
+    if (!l)
+        return;
+    /* Only the forking thread exists in the child: new lock, nothing
+     * queued (the parent writes its own), a writer thread of its own. */
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    l->qlen = 0;
+    l->stop = 0;
+    l->dropped = 0;
+    if (pthread_create(&l->th, NULL, writer, l) != 0) {
+        alog_free(l); /* this worker logs nothing rather than block */
+        app->alog = NULL;
+    }
+}
+
 int cio_http_app_access_log(cio_http_app *app, const char *format, int fd)
 {
     if (!app || fd < -1)

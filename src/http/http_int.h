@@ -228,6 +228,8 @@ int cio__http_split_target(cio_http_request *req);
  * stop writes what is queued, ends the writer thread, frees the log. */
 void cio__http_access_log(struct conn *c, int status, uint64_t bytes);
 void cio__http_alog_stop(cio_http_app *app);
+/* In a forked worker: a fresh writer thread for the inherited log. */
+void cio__http_alog_after_fork(cio_http_app *app);
 
 /* body.c: streamed request bodies. begin routes the request early and,
  * for a CIO_HTTP_STREAM route, prepares c->bs and returns 1 (0: read the
