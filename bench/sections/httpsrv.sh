@@ -11,7 +11,8 @@
 # Environment: BUILD or CIO_BUILD_DIR (default ./build), HTTPSRV_ROUNDS
 # (default 5), HTTPSRV_DURATION (seconds per case, default 5),
 # HTTPSRV_ONLY (run-peers --only regex for the non-pipelined run; default
-# the peers the figures need), HTTPSRV_CONNS (default 100).
+# the peers the figures need), HTTPSRV_CONNS (default 100), RUN_PEERS (the
+# harness, default ../shared/bench/run-peers).
 #
 # Ratios are the peer's server CPU per request divided by cio's
 # (srv_us_per_req, median over the rounds), so > 1 means cio spends less
@@ -60,7 +61,10 @@ bench_httpsrv() {
     local root build rp rounds dur conns tmp out srv
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     build=${BUILD:-${CIO_BUILD_DIR:-$root/build}}
-    rp=$root/../shared/bench/run-peers
+    # The harness beside the checkout (or, from a worktree one level
+    # deeper, beside its parent); RUN_PEERS overrides.
+    rp=${RUN_PEERS:-$root/../shared/bench/run-peers}
+    [[ -x $rp || -n ${RUN_PEERS-} ]] || rp=$root/../../shared/bench/run-peers
     rounds=${HTTPSRV_ROUNDS:-5}
     dur=${HTTPSRV_DURATION:-5}
     conns=${HTTPSRV_CONNS:-100}

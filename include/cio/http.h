@@ -401,8 +401,8 @@ CIO_API const char *cio_http_request_form(cio_http_request *req,
 
 /* sanic's request.files: the idx-th file part (one with a filename)
  * called name of a multipart/form-data body. The body was read whole, so
- * the data is a view into it (up to max_body; file parts are not yet
- * streamed to disk). Returns: the data (a view) with *len its length, and
+ * the data is a view into it (up to max_body; to stream file parts to
+ * disk, use a CIO_HTTP_STREAM route and cio_http_request_read_form). Returns: the data (a view) with *len its length, and
  * in *filename and *content_type (each may be NULL; "" when absent)
  * NUL-terminated copies, all borrowed until the handler returns; NULL if
  * there is no such part or the body is malformed. */
