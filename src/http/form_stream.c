@@ -200,7 +200,10 @@ int cio_http_request_read_form(cio_http_request *req,
     int r = 0;
     for (;;) {
         cio__mp_event ev;
-        long k = cio__mp_feed(&mp, buf + off, len - off, &ev);
+        long k = 0;
+        ev.type = CIO__MP_NEED;
+        if (len > off) /* (nothing buffered yet: buf may be NULL) */
+            k = cio__mp_feed(&mp, buf + off, len - off, &ev);
         if (k < 0) {
             r = body_error(req, CIO_EHTTP_BODY_MALFORMED, 400);
             break;
