@@ -581,8 +581,9 @@ response_mw:
     if (r < 0)
         handler_failed(c, r);
 done:
-    /* The server may have begun closing while the handler ran. */
-    if (c->srv->closing)
+    /* The server may have begun closing while the handler ran; a streamed
+     * body that failed leaves the connection unusable. */
+    if (c->srv->closing || (c->bs.active && c->bs.err))
         *keep_alive = 0;
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);

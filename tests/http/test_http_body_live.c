@@ -284,6 +284,7 @@ static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
  * the status, the body in body (NUL-terminated). Bytes read past it stay
  * for the next call on the same descriptor. */
 static char rbuf[65536];
+static char g_last_head[4096]; /* the head of the last response read */
 static size_t rlen;
 static int rfd = -1;
 
@@ -319,6 +320,9 @@ static int read_response(int fd, char *body, size_t cap)
             if (fill(fd) < 0)
                 return -1;
         size_t n = want < cap - 1 ? want : cap - 1;
+        size_t h = hl < sizeof(g_last_head) - 1 ? hl : sizeof(g_last_head) - 1;
+        memcpy(g_last_head, rbuf, h);
+        g_last_head[h] = '\0';
         memcpy(body, rbuf + hl, n);
         body[n] = '\0';
         memmove(rbuf, rbuf + hl + want, rlen - hl - want);
@@ -544,6 +548,8 @@ static void stream_errors(void **state)
     send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n+2\r\nxy\r\n");
     assert_int_equal(read_response(fd, got, sizeof(got)), 400);
+    /* The answer says the connection ends. */
+    assert_non_null(strcasestr(g_last_head, "\r\nconnection: close\r\n"));
     assert_true(closed_within(fd, 3000));
     close(fd);
 
