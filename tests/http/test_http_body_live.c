@@ -119,6 +119,7 @@ static int h_whole(cio_http_request *req, cio_http_response *res, void *a)
 /* Forms: fields and uploads, read as they arrive. Saves the path of the
  * spilled file so the client can check it is gone afterwards. */
 static char g_spilled[512];
+static pthread_mutex_t g_spilled_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned long long file_sum(const char *path, unsigned long long *n)
 {
@@ -156,7 +157,9 @@ static int h_form(cio_http_request *req, cio_http_response *res, void *a)
         unsigned long long sum = 0, n = up.size;
         if (up.path) {
             sum = file_sum(up.path, &n);
+            pthread_mutex_lock(&g_spilled_mu);
             snprintf(g_spilled, sizeof(g_spilled), "%s", up.path);
+            pthread_mutex_unlock(&g_spilled_mu);
         } else {
             for (uint64_t j = 0; j < up.size; j++)
                 sum += ((const unsigned char *)up.data)[j];
@@ -619,7 +622,9 @@ static void stream_form_upload(void **state)
     f = fopen(small, "wb");
     fputs("tiny", f);
     fclose(f);
+    pthread_mutex_lock(&g_spilled_mu);
     g_spilled[0] = '\0';
+    pthread_mutex_unlock(&g_spilled_mu);
     char out[2048], want[1024];
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s -F 'title=Hi' -F 'up=@%s;type=app/x-big' "
@@ -632,9 +637,13 @@ static void stream_form_upload(void **state)
              "[small.txt text/plain 4 memory sum=%d]",
              n, sum, 't' + 'i' + 'n' + 'y');
     assert_string_equal(out, want);
-    assert_true(g_spilled[0] != '\0');
+    char spilled[512];
+    pthread_mutex_lock(&g_spilled_mu);
+    memcpy(spilled, g_spilled, sizeof(spilled));
+    pthread_mutex_unlock(&g_spilled_mu);
+    assert_true(spilled[0] != '\0');
     struct stat st;
-    assert_int_equal(stat(g_spilled, &st), -1); /* removed after */
+    assert_int_equal(stat(spilled, &st), -1); /* removed after */
 
     /* A file above max_file_size (100,000 bytes on /form-small): 413. */
     assert_int_equal(sh(out, sizeof(out),
