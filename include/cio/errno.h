@@ -62,6 +62,19 @@
 #define CIO_EINTERRUPTED (-4089)
 
 
+/* ---- HTTP (cio::http, include/cio/http.h): streamed request bodies
+ * (-4200 .. -4219 used so far; -4207 stays free, test_error uses it as an
+ * unlisted code of the block) ---- */
+/* The request body is larger than max_body (the client is answered 413). */
+#define CIO_EHTTP_BODY_TOO_LARGE (-4200)
+/* The request body's framing is malformed (bad chunk size or trailer):
+ * answered 400, the connection closed. */
+#define CIO_EHTTP_BODY_MALFORMED (-4201)
+/* The client closed the connection before the end of the body. */
+#define CIO_EHTTP_BODY_INCOMPLETE (-4202)
+/* A multipart file part is larger than the limit given for it. */
+#define CIO_EHTTP_FILE_TOO_LARGE (-4203)
+
 /* ---- Redis (cio::redis, include/cio/redis.h): error replies by their
  * prefix, and the connection's own failures ---- */
 /* An error reply of a kind not listed below. */

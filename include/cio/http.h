@@ -61,6 +61,12 @@ typedef struct cio_http_server cio_http_server;
 #define CIO_HTTP_DELETE (1u << 4)
 #define CIO_HTTP_PATCH (1u << 5)
 #define CIO_HTTP_OPTIONS (1u << 6)
+/* Not a method: OR it into the methods of cio_http_route / add_route /
+ * blueprint routes to make the route's handler read the request body
+ * itself, in pieces as it arrives, with cio_http_request_read (sanic's
+ * `stream=True`). The server then does not read the body before the
+ * handler, and max_body and body_timeout apply to the handler's reads. */
+#define CIO_HTTP_STREAM (1u << 16)
 
 /* A handler: a coroutine run on the connection's task, so it may await
  * anything cio offers (cio_sleep, sockets, executors, queues...). It fills
@@ -122,12 +128,41 @@ typedef struct cio_http_config {
     int64_t keep_alive_timeout; /* [5 s] idle between requests: close */
     int64_t write_timeout;    /* [30 s] to hand a response to the kernel */
     int max_connections;      /* [10000] per worker; more: closed at once */
-    int access_log;           /* [0] 1: one line per request on stdout */
+    int access_log;           /* [0] 1: one line per request on stdout in
+                               * the common format (as
+                               * cio_http_app_access_log(app,
+                               * CIO_HTTP_ACCESS_LOG_COMMON, -1)) */
     int64_t shutdown_timeout; /* [5 s] graceful close: in-flight requests
                                * may finish this long, then are cancelled */
 } cio_http_config;
 
 #define CIO_HTTP_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* The common log format (Apache's, aiohttp's default without the
+ * referer and user agent). */
+#define CIO_HTTP_ACCESS_LOG_COMMON "%a - - %t \"%r\" %s %b"
+
+/* Turns the access log on: one line per answered request, in format
+ * (copied; NULL turns the log off again), written to fd (borrowed, not
+ * closed; -1: stdout). Directives, as aiohttp's: %a remote address, %t
+ * time of the line ([06/Dec/2026:21:00:00 +0000]), %r request line, %s
+ * status, %b body bytes ("-" for none), %T seconds and %D microseconds
+ * since the head arrived, %m method, %U path, %q query ("?a=1" or ""), %P
+ * process id, %{Name}i a request header ("-" when absent), %% a percent
+ * sign; CIO_HTTP_ACCESS_LOG_COMMON is the usual line. Control characters
+ * of the request are written as '?'. Off by default. Lines are formatted
+ * by the worker and written by a thread of the log, so a slow destination
+ * never blocks a loop: at most 1 MiB waits, and lines beyond that are
+ * dropped (counted by cio_http_app_access_log_dropped). Queued lines are
+ * written before cio_http_app_free returns. Returns: 0. Errors: -EINVAL
+ * (NULL app, fd < -1, unknown directive or bad header name), -EBUSY
+ * (server running), -ENOMEM, -EAGAIN (no thread). */
+CIO_API int cio_http_app_access_log(cio_http_app *app, const char *format,
+                                    int fd);
+
+/* Lines the access log dropped because its queue was full (0 when off). */
+CIO_API unsigned long long
+cio_http_app_access_log_dropped(const cio_http_app *app);
 
 /* Sets the app's configuration (cfg copied; NULL: defaults). Returns: 0.
  * Errors: -EINVAL (NULL app, negative values), -EBUSY (server running). */
@@ -249,6 +284,28 @@ CIO_API int cio_http_app_error_handler(cio_http_app *app, int status,
 CIO_API int cio_http_run(cio_http_app *app, const char *host, int port,
                          int workers);
 
+/* sanic's app.run(workers=N) in process mode: forks `processes` worker
+ * processes (< 1: 1), each running cio_http_run(app, host, port, 1): its
+ * own loop and its own SO_REUSEPORT listener on the same port, so the
+ * kernel spreads connections over them (shared-nothing across processes:
+ * each worker has its own copy of everything the app holds, and its
+ * listeners run in it). Port 0: a free port, chosen by the calling process
+ * and held while the workers bind it. The calling process serves nothing:
+ * once every worker listens it reports the port (the on_start listener,
+ * cio_http_app_port), then blocks until SIGINT or SIGTERM (Ctrl-C), or
+ * cio_http_app_stop, or a worker's end; then it sends SIGTERM to every
+ * worker, which closes gracefully as cio_http_run does, and waits for them
+ * (SIGKILL after shutdown_timeout + 5 s). Workers get SIGTERM if the
+ * calling process dies. SIGINT and SIGTERM are blocked in the calling
+ * thread while it runs. Call it from a process that can fork (no locks held
+ * by other threads across the call). Returns: 0 after a clean stop of
+ * every worker. Errors: -EINVAL, -EBUSY (already running), -EADDRINUSE,
+ * -EACCES, -ETIMEDOUT (a worker did not listen within 15 s),
+ * CIO_ECHILD_DIED (a worker failed to start, ended by itself, or did not
+ * exit cleanly), -ENOMEM, -errno of fork/pipe. */
+CIO_API int cio_http_run_processes(cio_http_app *app, const char *host,
+                                   int port, int processes);
+
 /* Asks a running cio_http_run to stop, from any thread (as Ctrl-C does).
  * Returns: 0. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_app_stop(cio_http_app *app);
@@ -344,8 +401,8 @@ CIO_API const char *cio_http_request_form(cio_http_request *req,
 
 /* sanic's request.files: the idx-th file part (one with a filename)
  * called name of a multipart/form-data body. The body was read whole, so
- * the data is a view into it (up to max_body; file parts are not yet
- * streamed to disk). Returns: the data (a view) with *len its length, and
+ * the data is a view into it (up to max_body; to stream file parts to
+ * disk, use a CIO_HTTP_STREAM route and cio_http_request_read_form). Returns: the data (a view) with *len its length, and
  * in *filename and *content_type (each may be NULL; "" when absent)
  * NUL-terminated copies, all borrowed until the handler returns; NULL if
  * there is no such part or the body is malformed. */
@@ -353,6 +410,85 @@ CIO_API const void *cio_http_request_file(cio_http_request *req,
                                           const char *name, size_t idx,
                                           size_t *len, const char **filename,
                                           const char **content_type);
+
+/* Reads the next piece of the request body (sanic's
+ * `await request.stream.read()`). On a CIO_HTTP_STREAM route the pieces
+ * come as the client sends them: what is already buffered first, then one
+ * socket read at a time, decoded (Content-Length or chunked); nothing is
+ * read from the socket until the handler asks, so a handler that is slow
+ * to consume holds the client back through TCP (back-pressure) and the
+ * server buffers at most 16 KiB of it. "100 Continue" is sent at the first
+ * read when the client expects it. On other routes the body was read whole
+ * before the handler and comes back as one piece. What the handler does
+ * not read is drained after it returns (or the connection is closed).
+ * Returns: > 0, the piece's length, with *data a view borrowed until the
+ * next call or the handler's return; 0 at the end of the body (and again
+ * on later calls). Errors: -EINVAL (NULL argument, not in a handler),
+ * CIO_EHTTP_BODY_TOO_LARGE (more than max_body: if the handler then fails,
+ * the client gets 413), CIO_EHTTP_BODY_MALFORMED (bad chunked framing:
+ * 400), CIO_EHTTP_BODY_INCOMPLETE (the client closed early), -ETIMEDOUT
+ * (body_timeout from the end of the head: 408), -ECANCELED, -errno; after
+ * an error other than -ECANCELED every later call returns the same error
+ * and the connection is closed after the response. Suspends. */
+CIO_API ssize_t cio_http_request_read(cio_http_request *req,
+                                      const void **data);
+
+/* 1 when req's body is streamed (a CIO_HTTP_STREAM route whose request has
+ * a body): cio_http_request_body, _json, _form and _file then see no body;
+ * read it with cio_http_request_read or cio_http_request_read_form. 0
+ * otherwise (also for NULL). */
+CIO_API int cio_http_request_streamed(const cio_http_request *req);
+
+/* Options of cio_http_request_read_form (0 or NULL fields: the default in
+ * brackets). */
+typedef struct cio_http_form_opts {
+    const char *dir;          /* [$TMPDIR or /tmp] where file parts spill */
+    size_t memory_limit;      /* [64 KiB] a file part larger than this goes
+                               * to a temporary file in dir */
+    uint64_t max_file_size;   /* [max_body] a larger file part fails the
+                               * form with CIO_EHTTP_FILE_TOO_LARGE */
+    size_t max_fields_size;   /* [1 MiB] all non-file fields together (or
+                               * an urlencoded body); more: 413 */
+} cio_http_form_opts;
+
+/* Reads a form body as it arrives (use it on a CIO_HTTP_STREAM route; on
+ * others the body is already in memory and this copies it the same way):
+ * multipart/form-data fields are kept in memory, file parts in memory up
+ * to opts->memory_limit and beyond it written, as they arrive, to a
+ * temporary file in opts->dir (removed when the handler returns);
+ * application/x-www-form-urlencoded bodies are read whole up to
+ * max_fields_size. Afterwards cio_http_request_form answers the fields and
+ * cio_http_request_upload the files. opts is borrowed for the call (NULL:
+ * defaults). Calling it again returns 0 at once. Returns: 0. Errors:
+ * -EINVAL (NULL req, not a form's Content-Type), CIO_EHTTP_FILE_TOO_LARGE
+ * (a file part above max_file_size: if the handler then fails, 413),
+ * CIO_EHTTP_BODY_TOO_LARGE (fields above their limit or the body above
+ * max_body: 413), CIO_EHTTP_BODY_MALFORMED (not valid multipart: 400),
+ * the errors of cio_http_request_read, -errno of creating or writing a
+ * temporary file, -ENOMEM. After an error the form is partly read (what
+ * was read stays available) and the connection closes after the
+ * response. Suspends. */
+CIO_API int cio_http_request_read_form(cio_http_request *req,
+                                       const cio_http_form_opts *opts);
+
+/* A file part read by cio_http_request_read_form. All pointers are
+ * borrowed until the handler returns. */
+typedef struct cio_http_upload {
+    const char *filename;     /* as the client sent it ("" if empty) */
+    const char *content_type; /* the part's Content-Type ("" if none) */
+    uint64_t size;            /* bytes */
+    const void *data;         /* the bytes when kept in memory, else NULL */
+    const char *path;         /* the temporary file when spilled to disk,
+                               * else NULL; removed after the handler (move
+                               * it with rename(2) to keep it) */
+} cio_http_upload;
+
+/* The idx-th file part called name (sanic's request.files.getlist(name)
+ * [idx]) of the form cio_http_request_read_form read, into *out. Returns:
+ * 0. Errors: -EINVAL (NULL argument), -ENOENT (no such part, or no form
+ * read). */
+CIO_API int cio_http_request_upload(cio_http_request *req, const char *name,
+                                    size_t idx, cio_http_upload *out);
 
 /* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_http_request_remote(const cio_http_request *req,

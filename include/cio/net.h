@@ -19,6 +19,7 @@
 #endif
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -284,6 +285,26 @@ CIO_API ssize_t cio_socket_sendto(cio_socket *s, const void *buf, size_t len,
  * prefix of buf was sent. Suspends. */
 CIO_API int cio_socket_sendall(cio_socket *s, const void *buf, size_t len,
                                int flags);
+
+/* One gathered write of iov[0..iovcnt) (at most IOV_MAX buffers are
+ * looked at) on a stream socket, through its byte stream, never waiting:
+ * the bytes the kernel takes now. iov is borrowed for the call. Does not
+ * suspend; may be called from a task or a callback on the socket's loop.
+ * Returns: the number of bytes taken, maybe fewer than asked, 0 when the
+ * socket buffer is full. Errors: -EPIPE, -ECONNRESET, -EBADF (closed),
+ * -EINVAL (NULL socket, iov NULL with iovcnt > 0, iovcnt < 0, not a stream
+ * socket), -errno. */
+CIO_API ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
+                                      int iovcnt);
+
+/* Sends every byte of iov[0..iovcnt) in order (writev; any number of
+ * buffers), waiting whenever the socket buffer is full. iov is borrowed
+ * until return and not modified. Returns: 0 once everything was handed to
+ * the kernel. Errors: as cio_socket_sendall, -ENOMEM (more than 16
+ * buffers and no memory for a copy of the vector); after an error an
+ * unknown prefix was sent. Suspends. */
+CIO_API int cio_socket_sendallv(cio_socket *s, const struct iovec *iov,
+                                int iovcnt);
 
 /* sendfile(2): sends count bytes (0: until end of file) of in_fd
  * (borrowed), starting at *offset and advancing it, waiting whenever the

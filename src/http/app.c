@@ -99,6 +99,7 @@ int cio_http_app_free(cio_http_app *app)
         return 0;
     if (atomic_load(&app->running))
         return -EBUSY;
+    cio__http_alog_stop(app);
     while (app->bps) {
         cio_http_blueprint *n = app->bps->next;
         bp_destroy(app->bps);
@@ -131,6 +132,8 @@ static int add_route(cio_http_app *app, const char *pattern,
         snprintf(app->err, sizeof(app->err), "the server is running");
         return -EBUSY;
     }
+    int stream = (methods & CIO_HTTP_STREAM) != 0;
+    methods &= ~CIO_HTTP_STREAM;
     if (methods == 0)
         methods = CIO_HTTP_GET;
     if (methods & ~0x7fu) {
@@ -143,6 +146,7 @@ static int add_route(cio_http_app *app, const char *pattern,
     t->fn = handler;
     t->arg = arg;
     t->bp = bp;
+    t->stream = stream;
     int r = cio__router_add(app->router, pattern, methods, t, app->err,
                             sizeof(app->err));
     if (r < 0) {
@@ -151,6 +155,7 @@ static int add_route(cio_http_app *app, const char *pattern,
     }
     t->next = app->targets;
     app->targets = t;
+    app->has_stream |= stream;
     return 0;
 }
 
@@ -320,6 +325,10 @@ int cio_http_app_configure(cio_http_app *app, const cio_http_config *cfg)
     cio_http_config zero = CIO_HTTP_CONFIG_INIT;
     app->cfg = cfg ? *cfg : zero;
     config_defaults(app);
+    /* access_log = 1: the common format on stdout, through accesslog.c's
+     * writer thread (a configured log stays as it is). */
+    if (app->cfg.access_log && !app->alog)
+        return cio_http_app_access_log(app, CIO_HTTP_ACCESS_LOG_COMMON, -1);
     return 0;
 }
 
@@ -399,9 +408,10 @@ static int conn_done(cio_future *f, void *arg)
     cio__http_io_close(&c->io);
     cio__hbuf_free(&c->in);
     cio__hbuf_free(&c->out);
+    cio__hbuf_free(&c->bs.sbuf);
     cio__http_response_free(&c->res);
     cio__arena_reset(&c->arena);
-    if (c->req.json)
+    if (c->req.json || c->req.sform)
         cio__http_request_done(&c->req);
     cio_future_release(c->task);
     free(c);

@@ -46,6 +46,7 @@ typedef struct route_target {
     cio_http_handler fn;
     void *arg;
     struct cio_http_blueprint *bp; /* NULL: an app route */
+    int stream; /* CIO_HTTP_STREAM: the handler reads the body */
     struct route_target *next; /* the app's list, for freeing */
 } route_target;
 
@@ -70,6 +71,8 @@ struct cio_http_app {
     size_t nlisteners[4];
     void (*on_start)(cio_http_app *, int, void *);
     void *on_start_arg;
+    int has_stream;       /* some route has CIO_HTTP_STREAM */
+    struct cio__alog *alog; /* accesslog.c: NULL when off */
     atomic_int running;   /* servers running it */
     atomic_int stop;      /* cio_http_run: stop requested */
     atomic_int port;      /* cio_http_run: the port, once listening */
@@ -134,6 +137,7 @@ struct cio_http_request {
     int json_done;
     void *ctx;
     cio_sockaddr peer;
+    struct cio__sform *sform; /* form_stream.c: a form read as it came */
 };
 
 typedef struct conn {
@@ -153,6 +157,28 @@ typedef struct conn {
     int head_only; /* the request being answered is a HEAD */
     int *keep_alive; /* dispatch's keep-alive decision (streaming may clear) */
     int cancelled; /* cancelled by the server's close */
+    /* The read deadline (server.c read_more): one lazily re-armed timer per
+     * connection instead of a timeout scope per read. */
+    int64_t deadline;  /* of the current or last read */
+    int64_t timer_at;  /* when the timer fires; 0: not armed */
+    cio_handle timer;
+    uint8_t in_read;   /* parked in read_more's read */
+    uint8_t timed_out; /* the timer cancelled that read */
+    int routed;        /* req->path/query/match set before the body */
+    int64_t t_start;   /* the head's arrival (access log's %D, %T) */
+    struct {           /* the body of a streamed route (body.c) */
+        int active;     /* this request's body is read by its handler */
+        int err;        /* a read failed: this error from now on */
+        int err_status; /* the status that failure answers (413, 400, 408) */
+        int sent_continue;
+        int whole_given; /* not streamed: the body was handed out once */
+        cio__http_body dec;
+        size_t pos;     /* read position in c->in, until in_done */
+        int in_done;    /* c->in's bytes are used up: reads go to sbuf */
+        hbuf sbuf;      /* bytes read for the body after that */
+        size_t spos;
+        int64_t deadline;
+    } bs;
 } conn;
 
 struct cio_http_server {
@@ -185,7 +211,32 @@ void cio__http_static_free_all(cio_http_app *app);
 /* request.c */
 void cio__http_request_done(cio_http_request *req);
 
+/* form_stream.c: the form cio_http_request_read_form read. field sets
+ * *handled when the form was multipart (its fields are answered here);
+ * urlencoded gives the urlencoded body read whole, or NULL. */
+void cio__http_sform_free(cio_http_request *req);
+const char *cio__http_sform_field(cio_http_request *req, const char *name,
+                                  size_t idx, size_t *len, int *handled);
+const char *cio__http_sform_urlencoded(cio_http_request *req, size_t *len);
+
 /* server.c */
 int cio__http_conn_main(void *arg, void **result);
+ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline);
+int cio__http_split_target(cio_http_request *req);
+
+/* accesslog.c: one line for the request c answers (a no-op when off);
+ * stop writes what is queued, ends the writer thread, frees the log. */
+void cio__http_access_log(struct conn *c, int status, uint64_t bytes);
+void cio__http_alog_stop(cio_http_app *app);
+/* In a forked worker: a fresh writer thread for the inherited log. */
+void cio__http_alog_after_fork(cio_http_app *app);
+
+/* body.c: streamed request bodies. begin routes the request early and,
+ * for a CIO_HTTP_STREAM route, prepares c->bs and returns 1 (0: read the
+ * body whole as usual). finish drains what the handler left (clearing
+ * *keep_alive when it cannot) and returns where the next message starts
+ * in c->in, or -ECANCELED. */
+int cio__http_body_stream_begin(conn *c, size_t head_len, int64_t deadline);
+long cio__http_body_stream_finish(conn *c, int *keep_alive);
 
 #endif

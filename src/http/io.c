@@ -3,20 +3,21 @@
  * sockets (see io.h). This is the only file of src/http that knows how
  * bytes reach the kernel.
  *
- * Writes: sendmsg(2) with an iovec (writev with MSG_NOSIGNAL) on the non-blocking descriptor first, so a response
- * (or a batch of pipelined responses) normally leaves in one system call;
- * what the kernel does not take is handed to cio_socket_sendall, which
- * waits for writability on the loop. Reading the descriptor directly is
- * not needed: cio_socket_recv already tries the read before waiting.
+ * Writes: cio_socket_try_writev, one gathered write through the socket's
+ * byte stream (src/net/bstream.h: cio__bs_writev, sendmsg with
+ * MSG_NOSIGNAL for a descriptor; a TLS stream under the socket later),
+ * so a response (or a batch of pipelined responses) normally leaves in one
+ * system call; what the kernel does not take goes out with
+ * cio_socket_sendallv, which waits for writability on the loop. Reads:
+ * cio_socket_recv, which also goes through the byte stream and tries the
+ * read before waiting.
  */
 #include "io.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 int cio__http_listen(cio__http_listener *l, cio_loop *loop, const char *host,
                      int port)
@@ -68,39 +69,27 @@ ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n)
 ssize_t cio__http_io_try_writev(cio__http_io *io, const struct iovec *iov,
                                 int n)
 {
-    int fd = cio_socket_fileno(io->sock);
-    if (fd < 0)
-        return fd;
-    /* sendmsg rather than writev: MSG_NOSIGNAL, no SIGPIPE on a reset. */
-    struct msghdr mh;
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = (struct iovec *)iov;
-    mh.msg_iovlen = (size_t)(n > IOV_MAX ? IOV_MAX : n);
-    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-        int e = errno;
-        if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR)
-            return -e;
-        w = 0;
-    }
-    return w;
+    return cio_socket_try_writev(io->sock, iov, n);
 }
 
 int cio__http_io_writev_rest(cio__http_io *io, const struct iovec *iov, int n,
                              size_t done)
 {
-    for (int i = 0; i < n; i++) {
-        if (done >= iov[i].iov_len) {
-            done -= iov[i].iov_len;
-            continue;
-        }
-        int r = cio_socket_sendall(io->sock, (char *)iov[i].iov_base + done,
-                                   iov[i].iov_len - done, MSG_NOSIGNAL);
-        if (r < 0)
-            return r;
-        done = 0;
+    while (n > 0 && done >= iov[0].iov_len) {
+        done -= iov[0].iov_len;
+        iov++;
+        n--;
     }
-    return 0;
+    if (n == 0)
+        return 0;
+    if (done == 0)
+        return cio_socket_sendallv(io->sock, iov, n);
+    /* The first buffer was partly taken: send its tail, then the rest. */
+    int r = cio_socket_sendall(io->sock, (const char *)iov[0].iov_base + done,
+                               iov[0].iov_len - done, 0);
+    if (r < 0 || n == 1)
+        return r;
+    return cio_socket_sendallv(io->sock, iov + 1, n - 1);
 }
 
 int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,

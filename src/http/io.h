@@ -1,8 +1,9 @@
 /*
  * io.h - the connection-I/O interface of cio::http: everything the server
  * needs from a byte stream and a listener, in one place. io.c implements
- * it on cio's public awaitable sockets (cio_socket_*). When the internal
- * byte-stream seam of src/net lands (and TLS after it), only io.c changes.
+ * it on cio's public awaitable sockets (cio_socket_*), whose reads and
+ * writes go through the byte-stream seam of src/net (net/bstream.h), where
+ * TLS will sit.
  */
 #ifndef CIO_HTTP_IO_H
 #define CIO_HTTP_IO_H
@@ -30,8 +31,8 @@ void cio__http_listener_close(cio__http_listener *l);
 
 /* Receives up to n bytes: > 0, 0 at EOF, or -errno. Suspends. */
 ssize_t cio__http_io_read(cio__http_io *io, void *buf, size_t n);
-/* One gathered write (sendmsg with MSG_DONTWAIT), never waiting. Returns
- * the bytes the kernel took (maybe 0) or -errno. */
+/* One gathered write through the socket's byte stream, never waiting.
+ * Returns the bytes the kernel took (maybe 0) or -errno. */
 ssize_t cio__http_io_try_writev(cio__http_io *io, const struct iovec *iov,
                                 int n);
 /* Writes what is left of iov[0..n) after its first `done` bytes, waiting

@@ -216,6 +216,15 @@ const char *cio_http_request_form(cio_http_request *req, const char *name,
 {
     if (!req || !name)
         return NULL;
+    if (req->sform) { /* read by cio_http_request_read_form */
+        int handled;
+        const char *v = cio__http_sform_field(req, name, idx, len, &handled);
+        if (handled)
+            return v;
+        size_t ul;
+        const char *u = cio__http_sform_urlencoded(req, &ul);
+        return u ? find_pair(req, u, ul, name, idx, len) : NULL;
+    }
     size_t cl;
     const char *ct = cio_http_request_header(req, "content-type", 0, &cl);
     static const char form[] = "application/x-www-form-urlencoded";
@@ -300,5 +309,7 @@ void cio__http_request_done(cio_http_request *req)
     req->json = NULL;
     req->json_done = 0;
     req->ctx = NULL;
+    if (req->sform)
+        cio__http_sform_free(req);
     cio__arena_reset(&req->conn->arena);
 }

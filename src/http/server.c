@@ -66,22 +66,80 @@ static int flush(conn *c)
     return r;
 }
 
-/* Reads more bytes into c->in before the absolute deadline. Returns > 0,
- * 0 at EOF, -ETIMEDOUT, -ECANCELED or another -errno. */
+/* The read deadline. A timeout scope per read would insert and remove a
+ * timer in the loop's heap for every request (a measured 3-4% of a
+ * keep-alive hello-world request); instead each connection has one timer,
+ * armed at the deadline of a read and left alone while later reads push
+ * the deadline further (the common case: each request moves it forward by
+ * keep_alive_timeout). When it fires early it re-arms itself at the
+ * current deadline; when the deadline has passed and the connection is
+ * parked in its read, it cancels the connection's task, and read_more
+ * turns that -ECANCELED into -ETIMEDOUT (withdrawing the cancellation, as
+ * a timeout scope does). */
+static void conn_timer_arm(conn *c, int64_t when);
+
+static int conn_timer(void *arg)
+{
+    conn *c = arg;
+    c->timer_at = 0;
+    if (!c->in_read || c->deadline == INT64_MAX)
+        return 0; /* not reading: the next read arms it again */
+    if (cio_loop_time(c->srv->loop) < c->deadline) {
+        conn_timer_arm(c, c->deadline);
+        return 0;
+    }
+    if (!c->timed_out) {
+        c->timed_out = 1;
+        cio_task_cancel(c->task, NULL);
+    }
+    return 0;
+}
+
+static void conn_timer_arm(conn *c, int64_t when)
+{
+    if (cio_loop_call_at(c->srv->loop, when, conn_timer, c, &c->timer) == 0)
+        c->timer_at = when;
+}
+
+static void conn_timer_stop(conn *c)
+{
+    if (c->timer_at)
+        cio_handle_cancel(c->srv->loop, c->timer);
+    c->timer_at = 0;
+}
+
+/* Reads more bytes into b (c->in, or a streamed body's buffer) before the
+ * absolute deadline. Returns > 0, 0 at EOF, -ETIMEDOUT, -ECANCELED or
+ * another -errno. */
+ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline)
+{
+    if (cio__hbuf_reserve(b, READ_CHUNK) < 0)
+        return -ENOMEM;
+    c->deadline = deadline;
+    if (deadline != INT64_MAX && (c->timer_at == 0 || c->timer_at > deadline)) {
+        conn_timer_stop(c);
+        conn_timer_arm(c, deadline);
+        if (c->timer_at == 0)
+            return -ENOMEM;
+    }
+    c->in_read = 1;
+    ssize_t n = cio__http_io_read(&c->io, b->p + b->len, b->cap - b->len);
+    c->in_read = 0;
+    if (c->timed_out) {
+        c->timed_out = 0;
+        /* Withdraw the timer's request; if it was the only one, the read
+         * timed out (or finished just before the cancellation landed). */
+        if (cio_task_uncancel(c->task) == 0 && n == -ECANCELED)
+            n = -ETIMEDOUT;
+    }
+    if (n > 0)
+        b->len += (size_t)n;
+    return n;
+}
+
 static ssize_t read_more(conn *c, int64_t deadline)
 {
-    if (cio__hbuf_reserve(&c->in, READ_CHUNK) < 0)
-        return -ENOMEM;
-    cio_timeout t;
-    int r = cio_timeout_begin_at(&t, deadline);
-    if (r < 0)
-        return r;
-    ssize_t n = cio__http_io_read(&c->io, c->in.p + c->in.len,
-                                  c->in.cap - c->in.len);
-    n = cio_timeout_end(&t, (int)n);
-    if (n > 0)
-        c->in.len += (size_t)n;
-    return n;
+    return cio__http_conn_read(c, &c->in, deadline);
 }
 
 static void compact(conn *c)
@@ -116,22 +174,11 @@ static int fail(conn *c, int status)
 
 static void access_log(conn *c, int status, size_t len)
 {
-    char addr[CIO_ADDRSTRLEN] = "-";
-    cio_sockaddr_format(&c->req.peer, addr, sizeof(addr));
-    time_t now = time(NULL);
-    struct tm tm;
-    char when[64];
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
-    const cio__http_msg *m = &c->req.msg;
-    printf("%s - - [%s] \"%.*s %.*s HTTP/1.%d\" %d %zu\n", addr, when,
-           (int)m->method_len, m->method, (int)m->target_len, m->target,
-           m->minor, status, len);
-    fflush(stdout);
+    cio__http_access_log(c, status, len); /* accesslog.c */
 }
 
 /* Splits the target into path and query; absolute-form keeps its path. */
-static int split_target(cio_http_request *req)
+int cio__http_split_target(cio_http_request *req)
 {
     const char *t = req->msg.target;
     size_t n = req->msg.target_len;
@@ -407,6 +454,11 @@ static void server_error(conn *c, int status, const char *allow)
         cio_http_response_header(res, "Allow", allow);
     const err_handler *eh =
         &c->app->errh[status == 404 ? 0 : status == 405 ? 1 : 2];
+    if (status != 404 && status != 405 && status != 500) {
+        cio__http_response_reset(res);
+        cio_http_response_text(res, status, cio__http_reason(status));
+        return;
+    }
     if (!eh->fn)
         return;
     int r = eh->fn(&c->req, res, eh->arg);
@@ -424,7 +476,9 @@ static void handler_failed(conn *c, int r)
     fprintf(stderr, "cio-http: %s %.*s: handler %s\n",
             c->app->name ? c->app->name : "app", (int)m->target_len, m->target,
             r < 0 ? cio_strerror(r) : "set no response");
-    server_error(c, 500, NULL);
+    /* A streamed body that failed (too large, malformed, too slow) is
+     * answered with its status rather than 500. */
+    server_error(c, c->bs.err_status ? c->bs.err_status : 500, NULL);
 }
 
 /* After a streaming handler: the last chunk, or (the handler failed, or a
@@ -434,7 +488,7 @@ static void handler_failed(conn *c, int r)
 static int stream_end(conn *c, int r)
 {
     cio_http_response *res = &c->res;
-    if (c->app->cfg.access_log)
+    if (c->app->alog)
         access_log(c, res->status, (size_t)res->streamed);
     if (r == -ECANCELED)
         return r;
@@ -475,17 +529,21 @@ static int dispatch(conn *c, int *keep_alive)
         cio_http_response_header(res, "Allow", allow);
         goto done;
     }
-    r = split_target(req);
-    if (r < 0)
-        return r;
+    /* A streamed-body route was looked up before its body (body.c). */
+    if (!c->routed) {
+        r = cio__http_split_target(req);
+        if (r < 0)
+            return r;
+    }
     if (mb == CIO__M_OTHER) {
         cio__http_error_response(&c->out, 501, !*keep_alive, NULL);
-        if (app->cfg.access_log)
+        if (app->alog)
             access_log(c, 501, 0);
         return 0;
     }
-    cio__router_lookup(app->router, mb, req->path, req->path_len,
-                       &req->match);
+    if (!c->routed)
+        cio__router_lookup(app->router, mb, req->path, req->path_len,
+                           &req->match);
     if (req->match.status) {
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
         server_error(c, req->match.status,
@@ -523,12 +581,13 @@ response_mw:
     if (r < 0)
         handler_failed(c, r);
 done:
-    /* The server may have begun closing while the handler ran. */
-    if (c->srv->closing)
+    /* The server may have begun closing while the handler ran; a streamed
+     * body that failed leaves the connection unusable. */
+    if (c->srv->closing || (c->bs.active && c->bs.err))
         *keep_alive = 0;
     r = cio__http_response_serialize(res, &c->out, m->minor, *keep_alive,
                                      head_only);
-    if (app->cfg.access_log)
+    if (app->alog)
         access_log(c, res->status,
                    res->has_file ? (size_t)res->file_len : res->body.len);
     if (r == 0 && res->has_file && !head_only && res->file_len) {
@@ -592,17 +651,29 @@ static int serve(conn *c)
                 return avail ? fail(c, 408) : 0;
             if (n < 0)
                 return (int)n;
-            if (avail == 0)
-                deadline = cio_loop_time(loop) + cfg->head_timeout;
+            /* A head begun by this read gets its head_timeout deadline at
+             * the next pass (c->idle is set), only if it is incomplete. */
         }
         c->idle = 0;
         if (hl < 0)
             return fail(c, -hl);
+        if (app->alog)
+            c->t_start = cio_loop_time(loop);
 
-        /* 2. The body. */
+        /* 2. The body: read whole here, or by the handler of a streamed
+         * route (body.c). */
         char *before = c->in.p;
-        long end = read_body(c, (size_t)hl,
-                             cio_loop_time(loop) + cfg->body_timeout);
+        int64_t body_deadline = c->req.msg.body == CIO__HTTP_BODY_NONE
+                                    ? INT64_MAX
+                                    : cio_loop_time(loop) + cfg->body_timeout;
+        long end = 0;
+        c->routed = 0;
+        c->bs.active = 0;
+        c->bs.err_status = 0;
+        c->bs.whole_given = 0;
+        if (!app->has_stream || c->req.msg.body == CIO__HTTP_BODY_NONE ||
+            !cio__http_body_stream_begin(c, (size_t)hl, body_deadline))
+            end = read_body(c, (size_t)hl, body_deadline);
         if (end < 0) {
             if (end <= -400 && end >= -599)
                 return fail(c, (int)-end);
@@ -621,6 +692,17 @@ static int serve(conn *c)
         int keep_alive = c->req.msg.keep_alive && !c->srv->closing;
         int r = dispatch(c, &keep_alive);
         c->keep_alive = NULL;
+        if (c->bs.active) {
+            /* What the handler did not read is drained (or the connection
+             * closed): the next request is never mis-framed. The answer
+             * goes first: the client may wait for it before sending the
+             * rest. */
+            if (!c->bs.dec.done && !c->bs.err && r == 0 && flush(c) < 0)
+                keep_alive = 0;
+            end = cio__http_body_stream_finish(c, &keep_alive);
+            if (end == -ECANCELED && r == 0)
+                r = -ECANCELED;
+        }
         cio__http_request_done(&c->req);
         if (r == -ECANCELED)
             return r;
@@ -646,5 +728,6 @@ int cio__http_conn_main(void *arg, void **result)
     (void)result;
     conn *c = arg;
     int r = serve(c);
+    conn_timer_stop(c);
     return r == -ECANCELED ? r : 0;
 }

@@ -39,6 +39,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -827,6 +828,102 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
             return r;
     }
     return 0;
+}
+
+/* Gathered writes go through the socket's byte stream (net/bstream.h),
+ * so the HTTP server's responses take the same path as every other stream
+ * write and a TLS stream under the socket will carry them unchanged. */
+ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
+                              int iovcnt)
+{
+    if (CIO_UNLIKELY(!s || s->closed))
+        return s ? -EBADF : -EINVAL;
+    if (CIO_UNLIKELY(iovcnt < 0 || (iovcnt && !iov) ||
+                     s->type != SOCK_STREAM))
+        return -EINVAL;
+    if (iovcnt == 0)
+        return 0;
+    if (iovcnt > IOV_MAX)
+        iovcnt = IOV_MAX;
+    /* A short write filled the buffer and no writable edge came since:
+     * the kernel would say EAGAIN. */
+    if (s->full && !(s->fs.afd.ready & CIO__EV_WRITE))
+        return 0;
+    s->full = 0;
+    ssize_t n = cio__bs_writev(&s->fs.bs, iov, iovcnt);
+    if (n == -EAGAIN) {
+        s->full = 1;
+        return 0;
+    }
+    if (n < 0)
+        return n;
+    size_t want = 0;
+    for (int i = 0; i < iovcnt; i++)
+        want += iov[i].iov_len;
+    if ((size_t)n < want)
+        mark_full(s);
+    return n;
+}
+
+int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (iovcnt < 0 || (iovcnt && !iov) || s->type != SOCK_STREAM)
+        return -EINVAL;
+    /* A private copy of the vector, advanced as the kernel takes bytes
+     * (the caller's stays untouched). */
+    struct iovec local[16];
+    struct iovec *v = iovcnt <= 16 ? local
+                                    : cio__calloc((size_t)iovcnt, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    memcpy(v, iov, sizeof(*v) * (size_t)iovcnt);
+    int i = 0;
+    r = 0;
+    while (i < iovcnt) {
+        if (v[i].iov_len == 0) {
+            i++;
+            continue;
+        }
+        if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET) &&
+            (r = sock_suspend(s, SUSP_YIELD, 0)) < 0)
+            break;
+        if ((r = wait_if_full(s, 1)) < 0)
+            break;
+        int cnt = iovcnt - i > IOV_MAX ? IOV_MAX : iovcnt - i;
+        ssize_t n = cio__bs_writev(&s->fs.bs, v + i, cnt);
+        if (n == -EAGAIN) {
+            if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
+                break;
+            continue;
+        }
+        if (n < 0) {
+            r = (int)n;
+            break;
+        }
+        s->streak++;
+        size_t want = 0;
+        for (int k = i; k < i + cnt; k++)
+            want += v[k].iov_len;
+        if ((size_t)n < want)
+            mark_full(s);
+        while (n > 0 && i < iovcnt) {
+            if ((size_t)n >= v[i].iov_len) {
+                n -= (ssize_t)v[i].iov_len;
+                v[i].iov_len = 0;
+                i++;
+            } else {
+                v[i].iov_base = (char *)v[i].iov_base + n;
+                v[i].iov_len -= (size_t)n;
+                n = 0;
+            }
+        }
+    }
+    if (v != local)
+        cio__free(v);
+    return r < 0 ? r : 0;
 }
 
 ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,

@@ -367,6 +367,98 @@ static int partial_main(void *arg, void **result)
 
 TU_NET_CASE(partial_writes, partial_main)
 
+/* ---- gathered writes: cio_socket_try_writev / cio_socket_sendallv ---- */
+
+static int gathered_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_socket *a, *b;
+    pair(&a, &b);
+    /* Three buffers, one write, read back in order. */
+    struct iovec three[3] = {{"ab", 2}, {"", 0}, {"cdef", 4}};
+    assert_int_equal(cio_socket_try_writev(a, three, 3), 6);
+    char small[16];
+    assert_int_equal(cio_socket_recv(b, small, sizeof(small), 0), 6);
+    assert_memory_equal(small, "abcdef", 6);
+    assert_int_equal(cio_socket_try_writev(a, three, 0), 0);
+    assert_int_equal(cio_socket_try_writev(NULL, three, 1), -EINVAL);
+    assert_int_equal(cio_socket_try_writev(a, NULL, 1), -EINVAL);
+    assert_int_equal(cio_socket_try_writev(a, three, -1), -EINVAL);
+    assert_int_equal(cio_socket_sendallv(a, three, -1), -EINVAL);
+    assert_int_equal(cio_socket_sendallv(NULL, three, 1), -EINVAL);
+
+    /* Fill the socket buffer without waiting: try_writev says 0 when the
+     * kernel takes nothing more; then sendallv sends the rest in 40
+     * buffers (more than its 16 on the stack), waiting for the reader. */
+    assert_int_equal(cio_socket_setsockopt_int(a, SOL_SOCKET, SO_SNDBUF, 4096),
+                     0);
+    char *data = malloc(BIG);
+    assert_non_null(data);
+    for (size_t i = 0; i < BIG; i++)
+        data[i] = (char)(i % 251);
+    size_t off = 0;
+    for (int guard = 0;; guard++) {
+        assert_true(guard < 100000);
+        struct iovec v = {data + off, 65536};
+        ssize_t n = cio_socket_try_writev(a, &v, 1);
+        assert_true(n >= 0);
+        if (n == 0)
+            break;
+        off += (size_t)n;
+    }
+    assert_true(off > 0 && off < BIG);
+    /* Still full: no writable edge came, so no system call is needed. */
+    struct iovec v1 = {data + off, 1};
+    assert_int_equal(cio_socket_try_writev(a, &v1, 1), 0);
+    ticks = 0;
+    cio_task *rd = spawn(slow_reader, b);
+    cio_task *tk = spawn(ticker, NULL);
+    struct iovec parts[40];
+    size_t left = BIG - off, each = left / 40;
+    for (int i = 0; i < 40; i++) {
+        parts[i].iov_base = data + off;
+        parts[i].iov_len = i == 39 ? left : each;
+        off += parts[i].iov_len;
+        left -= parts[i].iov_len;
+    }
+    assert_int_equal(cio_socket_sendallv(a, parts, 40), 0);
+    assert_int_equal(cio_socket_shutdown(a, SHUT_WR), 0);
+    assert_int_equal(join(rd), 0); /* every byte, in order */
+    assert_true(ticks > 0);
+    cio_task_cancel(tk, NULL);
+    assert_int_equal(join(tk), -ECANCELED);
+    /* A datagram socket has no byte stream. */
+    cio_socket *u;
+    assert_int_equal(cio_socket_open(&u, cio_get_running_loop(), AF_INET,
+                                     SOCK_DGRAM, 0),
+                     0);
+    assert_int_equal(cio_socket_try_writev(u, three, 1), -EINVAL);
+    assert_int_equal(cio_socket_sendallv(u, three, 1), -EINVAL);
+    cio_socket_close(u);
+    cio_socket_close(a);
+    free(data);
+    return 0;
+}
+
+TU_NET_CASE(gathered_writes, gathered_main)
+
+static int gathered_epipe_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_socket *a, *b;
+    pair(&a, &b);
+    cio_socket_close(b);
+    struct iovec v[2] = {{"da", 2}, {"ta", 2}};
+    assert_int_equal(cio_socket_try_writev(a, v, 2), -EPIPE);
+    assert_int_equal(cio_socket_sendallv(a, v, 2), -EPIPE);
+    cio_socket_close(a);
+    return 0;
+}
+
+TU_NET_CASE(gathered_writes_epipe, gathered_epipe_main)
+
 /* ---- EPIPE, never SIGPIPE ---- */
 
 static int epipe_main(void *arg, void **result)
@@ -1087,6 +1179,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(socket_names_ipv6, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(fairness, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(emfile_accept_backoff, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(gathered_writes, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(gathered_writes_epipe, tu_setup, tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)

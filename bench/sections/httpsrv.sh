@@ -1,0 +1,121 @@
+# bench/sections/httpsrv.sh - the HTTP server figures (issue 12, S18/S21):
+# cio::http's bench/http_server (GET / and /json through the router,
+# request and response objects and cJSON, one loop) side by side with the
+# shared peer harness (../shared/bench/run-peers --http-target): c-epoll
+# (the practical limit), h2o (HTTP/1, static), httptools+uvloop (sanic's
+# core), aiohttp (uvloop and asyncio), Node's http and Go's net/http; then
+# 16-deep pipelining with c-epoll, httptools+uvloop and h2o.
+# Sourced by bench/run (section httpsrv); also usable alone:
+#   bash -c 'source bench/sections/httpsrv.sh; bench_httpsrv'
+#
+# Environment: BUILD or CIO_BUILD_DIR (default ./build), HTTPSRV_ROUNDS
+# (default 5), HTTPSRV_DURATION (seconds per case, default 5),
+# HTTPSRV_ONLY (run-peers --only regex for the non-pipelined run; default
+# the peers the figures need), HTTPSRV_CONNS (default 100), RUN_PEERS (the
+# harness, default ../shared/bench/run-peers).
+#
+# Ratios are the peer's server CPU per request divided by cio's
+# (srv_us_per_req, median over the rounds), so > 1 means cio spends less
+# CPU per request; that figure does not depend on whether wrk was the
+# bottleneck (it was, for c-epoll and cio, on this 2-core VM). Prints one
+# "BENCH <figure> <value> <unit>" line per figure.
+
+_bh_median() {
+    sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+
+# _bh_us NAME PATH PIPELINE FILE: median srv_us_per_req of NAME's ok rows.
+_bh_us() {
+    awk -v n="$1" -v p="$2" -v d="$3" '
+        $1 == "RESULT" {
+            delete kv
+            for (i = 2; i <= NF; i++) { split($i, q, "="); kv[q[1]] = q[2] }
+            if (kv["suite"] == "http" && kv["name"] == n && kv["path"] == p &&
+                kv["pipeline"] == d && kv["status"] == "ok" &&
+                kv["errors"] == 0 && kv["srv_us_per_req"] != "")
+                print kv["srv_us_per_req"]
+        }' "$4" | _bh_median
+}
+
+_bh_ratio() {
+    [[ -n $1 && -n $2 ]] || return 0
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf("%.3g", a / b) }'
+}
+
+# _bh_emit FIGURE VALUE UNIT TARGET
+_bh_emit() {
+    local figure=$1 v=$2 unit=$3 target=$4 met=-
+    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
+    if [[ -n $target ]]; then
+        met=$(awk -v v="$v" -v op="${target% *}" -v t="${target#* }" \
+            'BEGIN { print ((op == ">=" ? v >= t : v <= t) ? "yes" : "NO") }')
+    fi
+    echo "BENCH $figure $v $unit"
+    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
+        BENCH+=("BENCH $figure $v $unit")
+        row "$figure" "$v $unit" - - - "${target:--}" "$met"
+    fi
+}
+
+bench_httpsrv() {
+    local root build rp rounds dur conns tmp out srv
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    build=${BUILD:-${CIO_BUILD_DIR:-$root/build}}
+    # The harness beside the checkout (or, from a worktree one level
+    # deeper, beside its parent); RUN_PEERS overrides.
+    rp=${RUN_PEERS:-$root/../shared/bench/run-peers}
+    [[ -x $rp || -n ${RUN_PEERS-} ]] || rp=$root/../../shared/bench/run-peers
+    rounds=${HTTPSRV_ROUNDS:-5}
+    dur=${HTTPSRV_DURATION:-5}
+    conns=${HTTPSRV_CONNS:-100}
+    srv=$build/bench/http_server
+    if [[ ! -x $srv ]]; then
+        echo "note: $srv missing (run make bench)" >&2
+        return 1
+    fi
+    if [[ ! -x $rp ]]; then
+        echo "note: HTTP peer run skipped: no $rp" >&2
+        return 0
+    fi
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/cio-httpsrv.XXXXXX") || return 1
+    local only=${HTTPSRV_ONLY-'c-epoll|h2o-static|node-http|go-nethttp|py-httptools-uvloop|aiohttp-uvloop|aiohttp-asyncio'}
+    local args=(--suite http --http-target "cio=$srv --port {port}"
+        --http-conns "$conns" --paths "/ /json" --rounds "$rounds"
+        --http-duration "$dur" --only "$only" --out "$tmp/plain.md")
+    echo "bench: httpsrv: run-peers ${args[*]}" >&2
+    "$rp" "${args[@]}" >"$tmp/plain.out" 2>"$tmp/plain.err" ||
+        echo "note: run-peers exited with $?: $(tail -n 3 "$tmp/plain.err" | tr '\n' ' ')" >&2
+    args=(--suite http --http-target "cio=$srv --port {port}"
+        --http-conns "$conns" --paths "/" --http-pipeline 16
+        --rounds "$rounds" --http-duration "$dur"
+        --only 'c-epoll|py-httptools-uvloop|h2o-static' --out "$tmp/pipe.md")
+    echo "bench: httpsrv: run-peers ${args[*]}" >&2
+    "$rp" "${args[@]}" >"$tmp/pipe.out" 2>"$tmp/pipe.err" ||
+        echo "note: run-peers exited with $?: $(tail -n 3 "$tmp/pipe.err" | tr '\n' ' ')" >&2
+    out=$tmp/all
+    cat "$tmp"/plain.md "$tmp"/pipe.md "$tmp"/plain.out "$tmp"/pipe.out 2>/dev/null |
+        sort -u >"$out"
+    cat "$tmp/plain.out" "$tmp/pipe.out" >&2
+    echo "bench: httpsrv: reports in $tmp" >&2
+
+    local path sfx cio
+    for path in / /json; do
+        sfx=""
+        [[ $path == /json ]] && sfx="_json"
+        cio=$(_bh_us cio "$path" 1 "$out")
+        _bh_emit "http${sfx}_srv_us_per_req" "$cio" us ""
+        _bh_emit "http${sfx}_ratio_vs_cepoll" "$(_bh_ratio "$(_bh_us c-epoll "$path" 1 "$out")" "$cio")" x ">= 0.9"
+        _bh_emit "http${sfx}_ratio_vs_h2o" "$(_bh_ratio "$(_bh_us h2o-static "$path" 1 "$out")" "$cio")" x ">= 1.4"
+        _bh_emit "http${sfx}_ratio_vs_node" "$(_bh_ratio "$(_bh_us node-http "$path" 1 "$out")" "$cio")" x ">= 2.5"
+        _bh_emit "http${sfx}_ratio_vs_aiohttp" "$(_bh_ratio "$(_bh_us aiohttp-uvloop "$path" 1 "$out")" "$cio")" x ">= 5"
+        _bh_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(_bh_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
+        _bh_emit "http${sfx}_ratio_vs_httptools" "$(_bh_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
+        _bh_emit "http${sfx}_ratio_vs_go" "$(_bh_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+    done
+    cio=$(_bh_us cio / 16 "$out")
+    _bh_emit http_pipelined_srv_us_per_req "$cio" us ""
+    _bh_emit http_pipelined_ratio_vs_cepoll "$(_bh_ratio "$(_bh_us c-epoll / 16 "$out")" "$cio")" x ">= 0.8"
+    _bh_emit http_pipelined_ratio_vs_httptools "$(_bh_ratio "$(_bh_us py-httptools-uvloop / 16 "$out")" "$cio")" x ">= 2"
+    _bh_emit http_pipelined_ratio_vs_h2o "$(_bh_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
+    return 0
+}
