@@ -74,6 +74,7 @@ struct cio_http_app {
     atomic_int stop;      /* cio_http_run: stop requested */
     atomic_int port;      /* cio_http_run: the port, once listening */
     pthread_t run_thread; /* the thread blocked in cio_http_run */
+    struct ws_route *ws_routes; /* cio_http_websocket's, freed with the app */
 };
 
 /* A growable byte buffer. */
@@ -153,6 +154,12 @@ typedef struct conn {
     int head_only; /* the request being answered is a HEAD */
     int *keep_alive; /* dispatch's keep-alive decision (streaming may clear) */
     int cancelled; /* cancelled by the server's close */
+    /* Upgrade hook (WebSocket, ws.c): msg_end is the end of the request
+     * being answered in `in` (the bytes after it arrived early for the
+     * new protocol); a handler that took the connection sets upgraded,
+     * and the server then ends it without writing anything more. */
+    size_t msg_end;
+    int upgraded;
 } conn;
 
 struct cio_http_server {
@@ -184,6 +191,9 @@ void cio__http_static_free_all(cio_http_app *app);
 
 /* request.c */
 void cio__http_request_done(cio_http_request *req);
+
+/* ws.c */
+void cio__ws_routes_free(cio_http_app *app);
 
 /* server.c */
 int cio__http_conn_main(void *arg, void **result);
