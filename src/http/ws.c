@@ -397,7 +397,7 @@ static int read_more(cio_ws *ws, size_t need)
         int err = ws->close_sent && n == 0 ? CIO_EWS_CLOSED
                                            : CIO_EWS_ABNORMAL;
         drop(ws, err);
-        return err;
+        return ws->err; /* a sender may have failed first */
     }
 }
 
@@ -439,9 +439,15 @@ int cio_ws_receive(cio_ws *ws, cio_ws_msg *msg)
             break;
         }
         if (ev.type == CIO__WS_PING && !ws->close_sent) {
+            /* The frame is consumed first (it was unmasked in place and
+             * cannot be parsed again): a pong cancelled while waiting
+             * for the write lock is not sent, which a peer's heartbeat
+             * tolerates as one lost pong. */
+            ws->in_off += (size_t)n;
             r = send_frame(ws, 1, CIO__WS_PONG, ev.data, ev.len, 0);
             if (r < 0)
-                break; /* cancelled before the pong: sent again later */
+                break;
+            continue;
         } else if (ev.type == CIO__WS_PONG) {
             ws->ping_out = 0;
         } else if (ev.type == CIO__WS_CLOSE) {
