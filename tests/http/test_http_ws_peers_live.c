@@ -160,7 +160,7 @@ static int h_echo(cio_ws *ws, cio_http_request *req, void *arg)
     S.code = cio_ws_close_code(ws);
     S.compressed = compressed;
     S.n = n;
-    S.done++;
+    __atomic_add_fetch(&S.done, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
