@@ -72,9 +72,13 @@ typedef struct cio_ws_msg {
 
 /* A WebSocket handler: a coroutine on the connection's task, run after
  * the 101 response left. ws and req are borrowed until it returns (req's
- * views stay valid). When it returns, a close frame is sent if it did not
- * close (1000, or 1011 if it returned < 0), the close handshake is given
- * close_timeout, and the connection ends. */
+ * views stay valid); other tasks using ws must be done with it by then.
+ * When it returns, a close frame is sent if it did not close (1000, or
+ * 1011 if it returned < 0), the close handshake is given close_timeout,
+ * and the connection ends. At a graceful server close
+ * (cio_http_server_close, cio_http_run stopping) the handler is cancelled
+ * at once (it does not hold the close for shutdown_timeout) and the peer
+ * gets 1001 "server shutting down". */
 typedef int (*cio_ws_handler)(cio_ws *ws, cio_http_request *req, void *arg);
 
 /* Routes GET requests for pattern (copied; sanic's syntax, as
@@ -95,7 +99,8 @@ CIO_API int cio_http_websocket(cio_http_app *app, const char *pattern,
  * validates req as a WebSocket upgrade, sends the 101 (the connection
  * carries no more HTTP after it) and stores the new ws in *out. The
  * handler then owns *out: it must call cio_ws_free before it returns (the
- * server closes the socket after the handler). When req is no upgrade,
+ * server closes the socket after the handler; at a graceful server close
+ * the handler is cancelled at once). When req is no upgrade,
  * res is filled with 426 or 400 and CIO_EWS_HANDSHAKE returned: the
  * handler returns 0 to send it. Returns: 0. Errors: CIO_EWS_HANDSHAKE,
  * -EINVAL (NULL, not in a handler), -ENOMEM, -EPIPE / -ECONNRESET (the

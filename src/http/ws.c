@@ -639,6 +639,10 @@ int cio_http_websocket_upgrade(cio_http_request *req, cio_http_response *res,
     }
     c->out.len = 0;
     c->upgraded = 1; /* from here on the connection is the ws's */
+    /* A WebSocket is long-lived: at a graceful server close it is
+     * cancelled at once, like an idle keep-alive connection, rather than
+     * after shutdown_timeout (the route then says 1001 to the peer). */
+    c->idle = 1;
     c->in.len = c->msg_end;
     if (r < 0) {
         cio_ws_free(ws);
@@ -662,7 +666,15 @@ static int ws_route_handler(cio_http_request *req, cio_http_response *res,
     if (r < 0)
         return r;
     int hr = wr->fn(ws, req, wr->arg);
-    if (hr != -ECANCELED && !ws->close_sent && !ws->err)
+    conn *c = req->conn;
+    if (c->srv->closing && !ws->close_sent && !ws->err) {
+        /* The server is closing: tell the peer (1001), without waiting
+         * for its answer, within a second. */
+        cio_timeout t;
+        if (cio_timeout_begin(&t, CIO_SEC) == 0)
+            cio_timeout_end(&t, send_close(ws, 1001, "server shutting down",
+                                           20));
+    } else if (hr != -ECANCELED && !ws->close_sent && !ws->err)
         cio_ws_close(ws, hr < 0 ? 1011 : 1000, NULL);
     else if (hr != -ECANCELED && ws->close_sent && !ws->close_rcvd &&
              !ws->err && !ws->receiving) {

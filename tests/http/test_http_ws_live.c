@@ -178,6 +178,12 @@ static void expect_msg(cio_ws *ws, int type, const void *data, size_t len)
         assert_memory_equal(m.data, data, len);
 }
 
+static void expect_echo_once(cio_ws *ws)
+{
+    assert_int_equal(cio_ws_send_text(ws, "once"), 0);
+    expect_msg(ws, CIO_WS_TEXT, "once", 4);
+}
+
 #define RUN(fn)                                                               \
     static int fn##_main(void *arg, void **result)                            \
     {                                                                         \
@@ -789,7 +795,46 @@ static void concurrent_body(void)
 }
 RUN(concurrent)
 
+static int closer(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    return cio_http_server_close(srv);
+}
+
+static int shutdown_main(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    start_server();
+    cio_ws *ws = connect_to("/echo", NULL);
+    expect_echo_once(ws);
+    /* A graceful close does not wait shutdown_timeout (5 s) for open
+     * WebSockets: their handlers are cancelled at once and the peer gets
+     * 1001. */
+    cio_loop *loop = cio_get_running_loop();
+    int64_t t0 = cio_loop_time(loop);
+    cio_task *t;
+    assert_int_equal(cio_task_create(loop, CIO_CORO(closer, NULL), NULL, &t),
+                     0);
+    cio_ws_msg m;
+    assert_int_equal(cio_ws_receive(ws, &m), CIO_EWS_CLOSED);
+    assert_int_equal(cio_ws_close_code(ws), 1001);
+    assert_string_equal(cio_ws_close_reason(ws), "server shutting down");
+    assert_int_equal(cio_await(t, NULL), 0);
+    cio_future_release(t);
+    assert_true(cio_loop_time(loop) - t0 < 2 * CIO_SEC);
+    cio_ws_free(ws);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+static void server_shutdown(void **state)
+{
+    (void)state;
+    assert_int_equal(cio_run(shutdown_main, NULL, NULL), 0);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(server_shutdown),
     cmocka_unit_test(echo),
     cmocka_unit_test(fragments),
     cmocka_unit_test(deflate),
