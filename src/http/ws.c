@@ -333,7 +333,7 @@ static int fail(cio_ws *ws, int code)
               : code == 1002 ? CIO_EWS_PROTO
                              : -ENOMEM;
     if (!ws->close_sent && !ws->err)
-        send_close(ws, code == -ENOMEM ? 1011 : code, NULL, 0);
+        send_close(ws, code, NULL, 0);
     drop(ws, err);
     ws->close_code = 1006;
     return err;
@@ -362,7 +362,8 @@ static int read_more(cio_ws *ws, size_t need)
     cio_loop *loop = cio_get_running_loop();
     for (;;) {
         int64_t deadline = INT64_MAX;
-        if (ws->opt.heartbeat > 0)
+        /* No pings after our close frame (close_timeout governs). */
+        if (ws->opt.heartbeat > 0 && !ws->close_sent)
             deadline = (ws->ping_out ? ws->ping_at : ws->last_rx) +
                        ws->opt.heartbeat;
         cio_timeout t;
@@ -379,7 +380,7 @@ static int read_more(cio_ws *ws, size_t need)
         }
         if (n == -ECANCELED)
             return (int)n;
-        if (n == -ETIMEDOUT && ws->opt.heartbeat > 0) {
+        if (n == -ETIMEDOUT && deadline != INT64_MAX) {
             if (ws->ping_out) {
                 drop(ws, CIO_EWS_TIMEOUT);
                 return CIO_EWS_TIMEOUT;
@@ -421,7 +422,7 @@ int cio_ws_receive(cio_ws *ws, cio_ws_msg *msg)
         long n = cio__ws_rx_frame(&ws->rx, ws->in + ws->in_off,
                                   ws->in_len - ws->in_off, &need, &ev);
         if (n < 0) {
-            r = fail(ws, (int)-n);
+            r = fail(ws, n == -ENOMEM ? 1011 : (int)-n);
             break;
         }
         if (n == 0) {
