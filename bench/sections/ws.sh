@@ -65,10 +65,27 @@ section_ws() {
         ((aio_ok)) && _ws_round aiohttp/ws_echo "$load" \
             "$PY" -E -s -B "$PEERS/ws_echo_aiohttp.py" --port '{port}'
     done
+    # The codec alone against libwslay's (docs/design.md section 29).
+    local codec wslay_ok=0
+    if cio_bin http_ws_codec; then
+        codec=$REPLY
+        if "$codec" --wslay >/dev/null 2>&1; then
+            wslay_ok=1
+        else
+            note "wslay codec peer skipped: http_ws_codec built without libwslay-dev"
+        fi
+        for ((r = 1; r <= ROUNDS; r++)); do
+            sample cio/ws_codec ws_codec_ns_per_frame 60 "$codec" --cio
+            ((wslay_ok)) && sample wslay/ws_codec wslay_ns_per_frame 60 "$codec" --wslay
+        done
+    fi
     report_cost ws_echo_srv_ns_per_msg cio/ws_echo
     report_ratio ws_echo_srv_ns_per_msg cio/ws_echo node-ws node_ws/ws_echo \
         node_ws_echo_srv_ns_per_msg ws_echo_ratio_vs_node_ws ">= 2"
     report_ratio ws_echo_srv_ns_per_msg cio/ws_echo uvloop+aiohttp aiohttp/ws_echo \
         aiohttp_ws_echo_srv_ns_per_msg ws_echo_ratio_vs_aiohttp ""
+    report_cost ws_codec_ns_per_frame cio/ws_codec
+    report_ratio ws_codec_ns_per_frame cio/ws_codec wslay wslay/ws_codec \
+        wslay_ns_per_frame ws_codec_ratio_vs_wslay ""
     return 0
 }
