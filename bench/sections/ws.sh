@@ -15,16 +15,27 @@ _ws_round() {
     local key=$1 load=$2
     shift 2
     [[ -n ${BROKEN[$key]:-} ]] && return 1
-    local port=$((20000 + RANDOM % 30000)) pid i other=0
+    local port pid i other=0
     [[ $CPU == 0 ]] && other=1
+    # A port the kernel just handed out (free now; a collision with
+    # another program is unlikely, and the wait below notices it).
+    port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
+    [[ -n $port ]] || port=$((20000 + RANDOM % 30000))
     local args=()
     for a in "$@"; do args+=("${a//\{port\}/$port}"); done
     "${PIN[@]}" "${args[@]}" >"$TMP/ws-server.out" 2>"$TMP/ws-server.err" &
     pid=$!
-    for ((i = 0; i < 100; i++)); do
+    # Up to 30 s (a loaded machine starts Python slowly), while it lives.
+    for ((i = 0; i < 300; i++)); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
+    if ! kill -0 "$pid" 2>/dev/null; then
+        note "$key: the server exited at start: $(tail -n 3 "$TMP/ws-server.err" | tr '\n' ' ')"
+        wait "$pid" 2>/dev/null
+        return 1
+    fi
     local lpin=()
     [[ ${#PIN[@]} -gt 0 && $CPU != none ]] && lpin=(taskset -c "$other")
     sample "$key" ws_echo_srv_ns_per_msg 60 "${lpin[@]}" "$load" \
