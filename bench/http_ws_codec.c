@@ -46,8 +46,8 @@ static void build(void)
     for (int f = 0; f < FRAMES; f++) {
         for (int k = 0; k < 4; k++)
             key[k] = (unsigned char)(f * 7 + k);
-        size_t h = cio__ws_frame_head(src + src_len, 1, 0, CIO__WS_BINARY,
-                                      SIZE, key);
+        size_t h =
+            cio__ws_frame_head(src + src_len, 1, 0, CIO__WS_BINARY, SIZE, key);
         memcpy(src + src_len + h, payload, SIZE);
         cio__ws_mask(src + src_len + h, SIZE, key, 0);
         src_len += h + SIZE;
@@ -99,8 +99,8 @@ static ssize_t w_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
     return (ssize_t)len;
 }
 
-static ssize_t w_send(wslay_event_context_ptr ctx, const uint8_t *d,
-                      size_t len, int flags, void *user)
+static ssize_t w_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len,
+                      int flags, void *user)
 {
     (void)ctx, (void)d, (void)flags, (void)user;
     return (ssize_t)len;

@@ -173,8 +173,8 @@ int main(int argc, char **argv)
     }
     double cpu1 = proc_cpu(pid);
     if (cpu0 < 0 || cpu1 < 0 || msgs == 0) {
-        fprintf(stderr, "ws_load: no measurement (pid %d, %ld messages)\n",
-                pid, msgs);
+        fprintf(stderr, "ws_load: no measurement (pid %d, %ld messages)\n", pid,
+                msgs);
         return 1;
     }
     printf("ws_echo_msgs_per_sec %.0f\n", (double)msgs / secs);

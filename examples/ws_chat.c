@@ -69,7 +69,8 @@ static int chat(cio_ws *ws, cio_http_request *req, void *arg)
     return r == CIO_EWS_CLOSED ? 0 : r;
 }
 
-/* ---- the clients ----------------------------------------------------------- */
+/* ---- the clients -----------------------------------------------------------
+ */
 
 static int port, joined;
 static cio_event all_in;
@@ -138,8 +139,8 @@ static int main_task(void *arg, void **result)
     cio_task *t[NCLIENTS];
     int failed = 0;
     for (int i = 0; i < NCLIENTS; i++)
-        if (cio_task_create(cio_get_running_loop(),
-                            CIO_CORO(client, names[i]), NULL, &t[i]) < 0)
+        if (cio_task_create(cio_get_running_loop(), CIO_CORO(client, names[i]),
+                            NULL, &t[i]) < 0)
             return -1;
     for (int i = 0; i < NCLIENTS; i++) {
         if (cio_await(t[i], NULL) < 0)

@@ -39,27 +39,30 @@ typedef struct cio_ws cio_ws;
 
 /* Options of both ends (zero fields: the default in brackets). */
 typedef struct cio_ws_options {
-    size_t max_message;   /* [16 MiB] largest message received, after
-                           * decompression: larger fails with 1009 */
-    int64_t heartbeat;    /* [0: none] when nothing arrived for this long,
-                           * cio_ws_receive sends a ping; no pong within
-                           * heartbeat again drops the connection
-                           * (CIO_EWS_TIMEOUT) */
-    int64_t close_timeout; /* [5 s] how long cio_ws_close waits for the
-                            * peer's close frame */
+    size_t max_message;        /* [16 MiB] largest message received, after
+                                * decompression: larger fails with 1009 */
+    int64_t heartbeat;         /* [0: none] when nothing arrived for this long,
+                                * cio_ws_receive sends a ping; no pong within
+                                * heartbeat again drops the connection
+                                * (CIO_EWS_TIMEOUT) */
+    int64_t close_timeout;     /* [5 s] how long cio_ws_close waits for the
+                                * peer's close frame */
     int64_t handshake_timeout; /* [10 s] client: connect and handshake */
-    int compress;         /* [0] 1: permessage-deflate (the server accepts
-                           * a client's offer; the client offers it) */
-    int no_context_takeover; /* [0] 1 (with compress): each message is
-                              * compressed on its own (less memory per
-                              * connection, worse ratio); the server asks
-                              * it of both sides, the client offers it */
-    const char *protocol; /* [NULL] a subprotocol (copied): the server
-                           * selects it when the client lists it; the
-                           * client asks for it (the server must agree) */
+    int compress;              /* [0] 1: permessage-deflate (the server accepts
+                                * a client's offer; the client offers it) */
+    int no_context_takeover;   /* [0] 1 (with compress): each message is
+                                * compressed on its own (less memory per
+                                * connection, worse ratio); the server asks
+                                * it of both sides, the client offers it */
+    const char *protocol;      /* [NULL] a subprotocol (copied): the server
+                                * selects it when the client lists it; the
+                                * client asks for it (the server must agree) */
 } cio_ws_options;
 
-#define CIO_WS_OPTIONS_INIT {0, 0, 0, 0, 0, 0, NULL}
+#define CIO_WS_OPTIONS_INIT                                                    \
+    {                                                                          \
+        0, 0, 0, 0, 0, 0, NULL                                                 \
+    }
 
 /* A received message. data is borrowed: valid until the next
  * cio_ws_receive on the same ws (or its end). Text is UTF-8 (checked),

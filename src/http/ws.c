@@ -244,7 +244,7 @@ static int send_frame(cio_ws *ws, int fin, int opcode, const void *data,
     r = write_all(ws, iov, niov);
     if (r < 0) {
         /* Part of a frame may have left: nothing can follow it. */
-        drop(ws, r == -ECANCELED ? CIO_EWS_BROKEN
+        drop(ws, r == -ECANCELED                     ? CIO_EWS_BROKEN
                  : (r == -EPIPE || r == -ECONNRESET) ? CIO_EWS_ABNORMAL
                                                      : CIO_EWS_BROKEN);
     }
@@ -349,8 +349,8 @@ static int read_more(cio_ws *ws, size_t need)
         ws->in_len -= ws->in_off;
         ws->in_off = 0;
     }
-    size_t want = need > ws->in_len + READ_CHUNK ? need
-                                                 : ws->in_len + READ_CHUNK;
+    size_t want =
+        need > ws->in_len + READ_CHUNK ? need : ws->in_len + READ_CHUNK;
     if (want > ws->in_cap) {
         size_t cap = ws->in_cap * 2 > want ? ws->in_cap * 2 : want;
         unsigned char *b = realloc(ws->in, cap);
@@ -364,8 +364,8 @@ static int read_more(cio_ws *ws, size_t need)
         int64_t deadline = INT64_MAX;
         /* No pings after our close frame (close_timeout governs). */
         if (ws->opt.heartbeat > 0 && !ws->close_sent)
-            deadline = (ws->ping_out ? ws->ping_at : ws->last_rx) +
-                       ws->opt.heartbeat;
+            deadline =
+                (ws->ping_out ? ws->ping_at : ws->last_rx) + ws->opt.heartbeat;
         cio_timeout t;
         int r = cio_timeout_begin_at(&t, deadline);
         if (r < 0)
@@ -395,8 +395,7 @@ static int read_more(cio_ws *ws, size_t need)
             continue;
         }
         /* EOF, reset, or another error: the connection is gone. */
-        int err = ws->close_sent && n == 0 ? CIO_EWS_CLOSED
-                                           : CIO_EWS_ABNORMAL;
+        int err = ws->close_sent && n == 0 ? CIO_EWS_CLOSED : CIO_EWS_ABNORMAL;
         drop(ws, err);
         return ws->err; /* a sender may have failed first */
     }
@@ -624,14 +623,14 @@ int cio_http_websocket_upgrade(cio_http_request *req, cio_http_response *res,
     }
     snprintf(ws->protocol, sizeof(ws->protocol), "%s", proto);
     char head[512];
-    int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.1 101 Switching Protocols\r\n"
-                      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Accept: %s\r\n%s%s%s%s%s%s\r\n",
-                      accept, pmd ? "Sec-WebSocket-Extensions: " : "", ext,
-                      pmd ? "\r\n" : "",
-                      proto[0] ? "Sec-WebSocket-Protocol: " : "", proto,
-                      proto[0] ? "\r\n" : "");
+    int hl =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n%s%s%s%s%s%s\r\n",
+                 accept, pmd ? "Sec-WebSocket-Extensions: " : "", ext,
+                 pmd ? "\r\n" : "", proto[0] ? "Sec-WebSocket-Protocol: " : "",
+                 proto, proto[0] ? "\r\n" : "");
     /* Earlier pipelined responses still queued go first. */
     r = cio__hbuf_append(&c->out, head, (size_t)hl);
     if (r == 0) {
@@ -673,8 +672,8 @@ static int ws_route_handler(cio_http_request *req, cio_http_response *res,
          * for its answer, within a second. */
         cio_timeout t;
         if (cio_timeout_begin(&t, CIO_SEC) == 0)
-            cio_timeout_end(&t, send_close(ws, 1001, "server shutting down",
-                                           20));
+            cio_timeout_end(&t,
+                            send_close(ws, 1001, "server shutting down", 20));
     } else if (hr != -ECANCELED && !ws->close_sent && !ws->err)
         cio_ws_close(ws, hr < 0 ? 1011 : 1000, NULL);
     else if (hr != -ECANCELED && ws->close_sent && !ws->close_rcvd &&

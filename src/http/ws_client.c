@@ -32,8 +32,7 @@ static const char *find_header(const cio__http_msg *m, const char *name,
 
 /* Sends the request and checks the answer; on success *out is the ws. */
 static int handshake(cio_socket *s, const char *host, int port,
-                     const char *path, const cio_ws_options *opt,
-                     cio_ws **out)
+                     const char *path, const cio_ws_options *opt, cio_ws **out)
 {
     unsigned char raw[16];
     char key[32];
@@ -62,8 +61,7 @@ static int handshake(cio_socket *s, const char *host, int port,
                                   : "");
     if (opt->protocol)
         n += (size_t)snprintf(req + n, cap - n,
-                              "Sec-WebSocket-Protocol: %s\r\n",
-                              opt->protocol);
+                              "Sec-WebSocket-Protocol: %s\r\n", opt->protocol);
     n += (size_t)snprintf(req + n, cap - n, "\r\n");
     int r = cio_socket_sendall(s, req, n, MSG_NOSIGNAL);
     free(req);
@@ -80,8 +78,7 @@ static int handshake(cio_socket *s, const char *host, int port,
             free(buf);
             return CIO_EWS_HANDSHAKE;
         }
-        ssize_t got = cio_socket_recv(s, buf + len, MAX_RESPONSE_HEAD - len,
-                                      0);
+        ssize_t got = cio_socket_recv(s, buf + len, MAX_RESPONSE_HEAD - len, 0);
         if (got <= 0) {
             free(buf);
             return got == 0 ? CIO_EWS_HANDSHAKE : (int)got;
@@ -150,8 +147,7 @@ int cio_ws_connect(cio_ws **out, const char *host, int port, const char *path,
 {
     if (out)
         *out = NULL;
-    if (!out || !host || port <= 0 || port > 65535 ||
-        !cio_get_running_loop())
+    if (!out || !host || port <= 0 || port > 65535 || !cio_get_running_loop())
         return -EINVAL;
     if (!path || !*path)
         path = "/";

@@ -52,8 +52,8 @@ size_t cio__ws_frame_head(unsigned char *out, int fin, int rsv1, int opcode,
                           uint64_t len, const unsigned char *mask)
 {
     size_t h = 0;
-    out[h++] = (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) |
-                               (opcode & 15));
+    out[h++] =
+        (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 15));
     unsigned char m = mask ? 0x80 : 0;
     if (len < 126) {
         out[h++] = (unsigned char)(m | len);
@@ -189,8 +189,8 @@ static long inflate_into(cio__ws_rx *rx, const unsigned char *in, size_t n)
     }
 }
 
-long cio__ws_rx_frame(cio__ws_rx *rx, unsigned char *p, size_t n,
-                      size_t *need, cio__ws_ev *ev)
+long cio__ws_rx_frame(cio__ws_rx *rx, unsigned char *p, size_t n, size_t *need,
+                      cio__ws_ev *ev)
 {
     *need = 0;
     if (n < 2)
@@ -311,8 +311,7 @@ long cio__ws_rx_frame(cio__ws_rx *rx, unsigned char *p, size_t n,
     if (!fin)
         return total;
     if (rx->op == CIO__WS_TEXT) {
-        if (rx->compressed ? !cio__utf8_valid(rx->buf, rx->len)
-                           : rx->utf8 != 0)
+        if (rx->compressed ? !cio__utf8_valid(rx->buf, rx->len) : rx->utf8 != 0)
             return -1007;
     }
     ev->type = rx->op;
@@ -419,8 +418,8 @@ static int bits_value(const char *v, size_t n)
 
 /* One extension element "name; p; p=v". Returns 1 accepted (fills the
  * outputs), 0 another extension, -1 a bad permessage-deflate. */
-static int pmd_one(const char *s, size_t n, int server_side, int *sno,
-                   int *cno, int *sbits, int *cbits, int *cbits_given)
+static int pmd_one(const char *s, size_t n, int server_side, int *sno, int *cno,
+                   int *sbits, int *cbits, int *cbits_given)
 {
     size_t k = 0;
     while (k < n && s[k] != ';')
@@ -509,8 +508,8 @@ int cio__ws_pmd_parse(const char *v, size_t n, int server_side, char *resp,
             i++;
         }
         int sno, cno, sb, cb, cbg;
-        int r = pmd_one(v + st, i - st, server_side, &sno, &cno, &sb, &cb,
-                        &cbg);
+        int r =
+            pmd_one(v + st, i - st, server_side, &sno, &cno, &sb, &cb, &cbg);
         i++;
         if (r == 0)
             continue;
@@ -542,8 +541,7 @@ int cio__ws_pmd_parse(const char *v, size_t n, int server_side, char *resp,
                 o += (size_t)snprintf(resp + o, cap - o,
                                       "; server_max_window_bits=%d", sb);
             if (cbg && o < cap)
-                snprintf(resp + o, cap - o, "; client_max_window_bits=%d",
-                         cb);
+                snprintf(resp + o, cap - o, "; client_max_window_bits=%d", cb);
         }
         return 1;
     }

@@ -51,8 +51,8 @@ void cio__ws_rx_free(cio__ws_rx *rx);
  * into p: valid while those bytes are); 0 when more bytes are needed
  * (*need: how many in all, 0 if not known yet); or a negative value:
  * -1002 (protocol), -1007 (bad UTF-8), -1009 (too big), -ENOMEM. */
-long cio__ws_rx_frame(cio__ws_rx *rx, unsigned char *p, size_t n,
-                      size_t *need, cio__ws_ev *ev);
+long cio__ws_rx_frame(cio__ws_rx *rx, unsigned char *p, size_t n, size_t *need,
+                      cio__ws_ev *ev);
 
 /* Writes a frame head for a payload of len bytes into out (>= 14 bytes);
  * mask (4 bytes) or NULL. Returns: its length. */

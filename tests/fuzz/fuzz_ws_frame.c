@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void run(const uint8_t *data, size_t size, size_t step)
 {
     uint8_t mode = data[0];
-    static const uint64_t limits[8] = {0, 1, 125, 126, 1024, 65536, 65537,
-                                       1 << 20};
+    static const uint64_t limits[8] = {0,    1,     125,   126,
+                                       1024, 65536, 65537, 1 << 20};
     cio__ws_rx rx;
     cio__ws_rx_init(&rx, mode & 1, limits[(mode >> 3) & 7]);
     rx.deflate = (mode >> 1) & 1;
@@ -52,8 +52,8 @@ static void run(const uint8_t *data, size_t size, size_t step)
             abort();
         const unsigned char *lo = buf + off, *hi = buf + off + r;
         int in_input = ev.data >= lo && ev.data + ev.len <= hi;
-        int in_msg = rx.buf && ev.data >= rx.buf &&
-                     ev.data + ev.len <= rx.buf + rx.len;
+        int in_msg =
+            rx.buf && ev.data >= rx.buf && ev.data + ev.len <= rx.buf + rx.len;
         if (ev.type && ev.len && !in_input && !in_msg)
             abort();
         if (ev.type == CIO__WS_TEXT || ev.type == CIO__WS_BINARY) {
@@ -78,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    run(data, size, size);   /* all at once */
-    run(data, size, 7);      /* in small pieces */
+    run(data, size, size); /* all at once */
+    run(data, size, 7);    /* in small pieces */
     /* The extension negotiation on the same bytes, both sides. */
     char resp[160];
     int sno, cno, sb, cb;

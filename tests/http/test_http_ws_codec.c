@@ -16,23 +16,23 @@ static void utf8(void **state)
     } cases[] = {
         {"", 1},
         {"plain ascii, longer than eight bytes", 1},
-        {"\xc3\xa9", 1},              /* é */
-        {"\xe2\x82\xac", 1},          /* € */
-        {"\xf0\x9f\x98\x80", 1},      /* 😀 */
-        {"\xf4\x8f\xbf\xbf", 1},      /* U+10FFFF */
-        {"\xed\x9f\xbf", 1},          /* U+D7FF */
-        {"\xc0\x80", 0},              /* overlong NUL */
-        {"\xc1\xbf", 0},              /* overlong */
-        {"\xe0\x80\x80", 0},          /* overlong */
-        {"\xe0\x9f\xbf", 0},          /* overlong */
-        {"\xed\xa0\x80", 0},          /* surrogate */
-        {"\xf0\x80\x80\x80", 0},      /* overlong */
-        {"\xf4\x90\x80\x80", 0},      /* past U+10FFFF */
+        {"\xc3\xa9", 1},         /* é */
+        {"\xe2\x82\xac", 1},     /* € */
+        {"\xf0\x9f\x98\x80", 1}, /* 😀 */
+        {"\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF */
+        {"\xed\x9f\xbf", 1},     /* U+D7FF */
+        {"\xc0\x80", 0},         /* overlong NUL */
+        {"\xc1\xbf", 0},         /* overlong */
+        {"\xe0\x80\x80", 0},     /* overlong */
+        {"\xe0\x9f\xbf", 0},     /* overlong */
+        {"\xed\xa0\x80", 0},     /* surrogate */
+        {"\xf0\x80\x80\x80", 0}, /* overlong */
+        {"\xf4\x90\x80\x80", 0}, /* past U+10FFFF */
         {"\xf5\x80\x80\x80", 0},
         {"\xff", 0},
-        {"\x80", 0},                  /* lone continuation */
-        {"abc\xc3", 0},               /* cut */
-        {"abcdefgh\xe2\x82", 0},      /* cut after the fast path */
+        {"\x80", 0},             /* lone continuation */
+        {"abc\xc3", 0},          /* cut */
+        {"abcdefgh\xe2\x82", 0}, /* cut after the fast path */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const unsigned char *p = (const unsigned char *)cases[i].s;
@@ -156,7 +156,10 @@ static void frames(void **state)
     cio__ws_rx_free(&rx);
     /* Close frames. */
     cio__ws_rx_init(&rx, 1, 1 << 20);
-    n = build(buf, 1, 0, CIO__WS_CLOSE, "\x03\xe8" "bye", 5, key);
+    n = build(buf, 1, 0, CIO__WS_CLOSE,
+              "\x03\xe8"
+              "bye",
+              5, key);
     assert_int_equal(cio__ws_rx_frame(&rx, buf, n, &need, &ev), (long)n);
     assert_int_equal(ev.close_code, 1000);
     assert_int_equal(ev.len, 3);
@@ -200,8 +203,7 @@ static void deflate_roundtrip(void **state)
     size_t need;
     for (int k = 0; k < 3; k++) { /* context carried over */
         size_t zl = 0;
-        assert_int_equal(cio__ws_deflate(&dz, text, 100000, &z, &zl, &zcap),
-                         0);
+        assert_int_equal(cio__ws_deflate(&dz, text, 100000, &z, &zl, &zcap), 0);
         assert_true(zl < 2000);
         size_t h = cio__ws_frame_head(frame, 1, 1, CIO__WS_TEXT, zl, key);
         memcpy(frame + h, z, zl);
@@ -239,8 +241,8 @@ static void negotiation(void **state)
     (void)state;
     char resp[160];
     int sno, cno, sb, cb;
-#define OFFER(s) cio__ws_pmd_parse(s, strlen(s), 1, resp, sizeof(resp), \
-                                   &sno, &cno, &sb, &cb)
+#define OFFER(s)                                                               \
+    cio__ws_pmd_parse(s, strlen(s), 1, resp, sizeof(resp), &sno, &cno, &sb, &cb)
     assert_int_equal(OFFER("permessage-deflate"), 1);
     assert_string_equal(resp, "permessage-deflate");
     assert_int_equal(OFFER("permessage-deflate; client_max_window_bits"), 1);
@@ -270,8 +272,8 @@ static void negotiation(void **state)
                      1);
     assert_int_equal(sb, 9);
     /* The client's side: a response. */
-#define RESP(s) cio__ws_pmd_parse(s, strlen(s), 0, NULL, 0, &sno, &cno, &sb, \
-                                  &cb)
+#define RESP(s)                                                                \
+    cio__ws_pmd_parse(s, strlen(s), 0, NULL, 0, &sno, &cno, &sb, &cb)
     assert_int_equal(RESP("permessage-deflate; client_max_window_bits=11"), 1);
     assert_int_equal(cb, 11);
     assert_int_equal(RESP("permessage-deflate; client_max_window_bits"), -1);

@@ -19,9 +19,9 @@
 /* ---- the server --------------------------------------------------------- */
 
 static struct {
-    int done;      /* handlers finished */
-    int rc;        /* the last handler's last receive result */
-    int code;      /* its cio_ws_close_code */
+    int done; /* handlers finished */
+    int rc;   /* the last handler's last receive result */
+    int code; /* its cio_ws_close_code */
     int compressed;
     char proto[64];
 } S;
@@ -47,9 +47,11 @@ static int h_echo(cio_ws *ws, cio_http_request *req, void *arg)
     int r;
     while ((r = cio_ws_receive(ws, &m)) == 0) {
         /* "close:<code>" asks the server to close with that code. */
-        if (m.type == CIO_WS_TEXT && m.len > 6 && !memcmp(m.data, "close:", 6)) {
+        if (m.type == CIO_WS_TEXT && m.len > 6 &&
+            !memcmp(m.data, "close:", 6)) {
             char buf[16] = {0};
-            memcpy(buf, (const char *)m.data + 6, m.len - 6 < 15 ? m.len - 6 : 15);
+            memcpy(buf, (const char *)m.data + 6,
+                   m.len - 6 < 15 ? m.len - 6 : 15);
             r = cio_ws_close(ws, atoi(buf), "done");
             break;
         }
@@ -184,19 +186,19 @@ static void expect_echo_once(cio_ws *ws)
     expect_msg(ws, CIO_WS_TEXT, "once", 4);
 }
 
-#define RUN(fn)                                                               \
-    static int fn##_main(void *arg, void **result)                            \
-    {                                                                         \
-        (void)arg, (void)result;                                              \
-        start_server();                                                       \
-        fn##_body();                                                          \
-        stop_server();                                                        \
-        return 0;                                                             \
-    }                                                                         \
-    static void fn(void **state)                                              \
-    {                                                                         \
-        (void)state;                                                          \
-        assert_int_equal(cio_run(fn##_main, NULL, NULL), 0);                  \
+#define RUN(fn)                                                                \
+    static int fn##_main(void *arg, void **result)                             \
+    {                                                                          \
+        (void)arg, (void)result;                                               \
+        start_server();                                                        \
+        fn##_body();                                                           \
+        stop_server();                                                         \
+        return 0;                                                              \
+    }                                                                          \
+    static void fn(void **state)                                               \
+    {                                                                          \
+        (void)state;                                                           \
+        assert_int_equal(cio_run(fn##_main, NULL, NULL), 0);                   \
     }
 
 /* ---- cases -------------------------------------------------------------- */
@@ -401,7 +403,7 @@ static int raw_close_code(cio_socket *s)
         assert_true(n > 0);
         len += (size_t)n;
     }
-    assert_int_equal(f[0], 0x88); /* FIN + close */
+    assert_int_equal(f[0], 0x88);     /* FIN + close */
     assert_int_equal(f[1] & 0x80, 0); /* a server does not mask */
     return (f[2] << 8) | f[3];
 }
@@ -419,9 +421,8 @@ static void rules_body(void)
     s = raw_upgrade("/echo");
     assert_int_equal(cio_socket_sendall(s, "\x81\x85\x37\xfa", 4, 0), 0);
     cio_sleep(5 * CIO_MS);
-    assert_int_equal(cio_socket_sendall(s, "\x21\x3d\x7f\x9f\x4d\x51\x58", 7,
-                                        0),
-                     0);
+    assert_int_equal(
+        cio_socket_sendall(s, "\x21\x3d\x7f\x9f\x4d\x51\x58", 7, 0), 0);
     unsigned char f[16];
     size_t len = 0;
     while (len < 7) {
@@ -459,11 +460,12 @@ static void rules_body(void)
     /* A frame already there with the handshake is not lost. */
     cio_socket *s2;
     assert_int_equal(cio_socket_create_connection(&s2, "127.0.0.1", port), 0);
-    const char both[] = "GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n"
-                        "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
+    const char both[] =
+        "GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+        "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
     assert_int_equal(cio_socket_sendall(s2, both, sizeof(both) - 1, 0), 0);
     char resp[1024];
     len = 0;
@@ -484,9 +486,9 @@ static void bad_utf8_client_body(void)
      * fragment (not checked on send); the server fails the connection and
      * the client sees the code. */
     cio_ws *ws = connect_to("/echo", NULL);
-    assert_int_equal(cio_ws_send_fragment(ws, CIO_WS_TEXT, "ok\xed\xa0\x80",
-                                          5, 1),
-                     0); /* a UTF-16 surrogate */
+    assert_int_equal(
+        cio_ws_send_fragment(ws, CIO_WS_TEXT, "ok\xed\xa0\x80", 5, 1),
+        0); /* a UTF-16 surrogate */
     cio_ws_msg m;
     assert_int_equal(cio_ws_receive(ws, &m), CIO_EWS_CLOSED);
     assert_int_equal(cio_ws_close_code(ws), 1007);
@@ -646,13 +648,11 @@ static void peer_reset_body(void)
     assert_int_equal(S.code, 1006);
     /* The same with a reset (SO_LINGER 0) mid-frame. */
     cio_socket *s = raw_upgrade("/echo");
-    assert_int_equal(cio_socket_sendall(s, "\x82\xfe\x10\x00\0\0\0\0abc", 11,
-                                        0),
-                     0);
+    assert_int_equal(
+        cio_socket_sendall(s, "\x82\xfe\x10\x00\0\0\0\0abc", 11, 0), 0);
     struct linger lg = {1, 0};
-    assert_int_equal(cio_socket_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg,
-                                           sizeof(lg)),
-                     0);
+    assert_int_equal(
+        cio_socket_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
     cio_sleep(10 * CIO_MS);
     cio_socket_close(s);
     wait_server(2);
@@ -672,9 +672,9 @@ static void handshake_body(void)
                      CIO_EWS_HANDSHAKE);
     /* Nobody listening. */
     cio_socket *tmp;
-    assert_int_equal(cio_socket_open(&tmp, cio_get_running_loop(), AF_INET,
-                                     SOCK_STREAM, 0),
-                     0);
+    assert_int_equal(
+        cio_socket_open(&tmp, cio_get_running_loop(), AF_INET, SOCK_STREAM, 0),
+        0);
     assert_int_equal(cio_socket_bind_ip(tmp, "127.0.0.1", 0), 0);
     cio_sockaddr a;
     cio_socket_getsockname(tmp, &a);
@@ -834,18 +834,12 @@ static void server_shutdown(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(server_shutdown),
-    cmocka_unit_test(echo),
-    cmocka_unit_test(fragments),
-    cmocka_unit_test(deflate),
-    cmocka_unit_test(oversize),
-    cmocka_unit_test(rules),
-    cmocka_unit_test(bad_utf8_client),
-    cmocka_unit_test(heartbeat),
-    cmocka_unit_test(close_codes),
-    cmocka_unit_test(cancel),
-    cmocka_unit_test(peer_reset),
-    cmocka_unit_test(handshake),
+    cmocka_unit_test(server_shutdown), cmocka_unit_test(echo),
+    cmocka_unit_test(fragments),       cmocka_unit_test(deflate),
+    cmocka_unit_test(oversize),        cmocka_unit_test(rules),
+    cmocka_unit_test(bad_utf8_client), cmocka_unit_test(heartbeat),
+    cmocka_unit_test(close_codes),     cmocka_unit_test(cancel),
+    cmocka_unit_test(peer_reset),      cmocka_unit_test(handshake),
     cmocka_unit_test(concurrent),
 };
 

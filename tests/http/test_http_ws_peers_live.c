@@ -73,8 +73,7 @@ static int client_main(void *arg, void **result)
         big[i] = "node ws and cio "[i % 16];
     cio_ws *ws;
     /* Plain. */
-    assert_int_equal(cio_ws_connect(&ws, "127.0.0.1", node_port, "/", NULL),
-                     0);
+    assert_int_equal(cio_ws_connect(&ws, "127.0.0.1", node_port, "/", NULL), 0);
     assert_int_equal(cio_ws_compressed(ws), 0);
     expect_echo(ws, CIO_WS_TEXT, "hello node", 10);
     expect_echo(ws, CIO_WS_BINARY, "\0\1\2\377", 4);
@@ -135,7 +134,8 @@ static void cio_client_node_server(void **state)
     assert_int_equal(st, 0); /* node left on "exit" */
 }
 
-/* ---- cio server, Node client and Chromium --------------------------------- */
+/* ---- cio server, Node client and Chromium ---------------------------------
+ */
 
 static cio_http_app *app;
 static atomic_int port;
@@ -238,8 +238,7 @@ static pthread_t start_server(void)
     cio_ws_options o = CIO_WS_OPTIONS_INIT;
     o.compress = 1;
     assert_int_equal(cio_http_websocket(app, "/echo", h_echo, NULL, &o), 0);
-    assert_int_equal(cio_http_websocket(app, "/plain", h_echo, NULL, NULL),
-                     0);
+    assert_int_equal(cio_http_websocket(app, "/plain", h_echo, NULL, NULL), 0);
     assert_int_equal(cio_http_route(app, "/", h_page, NULL, 0), 0);
     assert_int_equal(cio_http_route(app, "/done", h_done, NULL, 0), 0);
     assert_int_equal(cio_http_route(app, "/wait", h_wait, NULL, 0), 0);
@@ -257,8 +256,7 @@ static pthread_t start_server(void)
 static void stop_server(pthread_t th)
 {
     /* Let the handler see the close before stopping. */
-    for (int i = 0; i < 300 && !__atomic_load_n(&S.done, __ATOMIC_ACQUIRE);
-         i++)
+    for (int i = 0; i < 300 && !__atomic_load_n(&S.done, __ATOMIC_ACQUIRE); i++)
         usleep(10 * 1000);
     cio_http_app_stop(app);
     pthread_join(th, NULL);
