@@ -75,6 +75,27 @@
 /* A multipart file part is larger than the limit given for it. */
 #define CIO_EHTTP_FILE_TOO_LARGE (-4203)
 
+/* ---- WebSocket (cio::http, include/cio/websocket.h): -4250 .. -4269 ---- */
+/* The peer broke RFC 6455 (bad frame, unmasked client frame, bad control
+ * frame, bad compressed data): the connection was failed with 1002. */
+#define CIO_EWS_PROTO (-4250)
+/* The WebSocket is closed: the close handshake finished (the peer's code
+ * is in cio_ws_close_code), or the call came after it. */
+#define CIO_EWS_CLOSED (-4251)
+/* A message over the size limit (after decompression): failed with 1009. */
+#define CIO_EWS_TOOBIG (-4252)
+/* A text message (or close reason) that is not UTF-8: failed with 1007. */
+#define CIO_EWS_UTF8 (-4253)
+/* The opening handshake failed (not a 101, bad Sec-WebSocket-Accept,
+ * refused extension) or the request is not a WebSocket upgrade. */
+#define CIO_EWS_HANDSHAKE (-4254)
+/* The heartbeat's ping got no pong in time: the connection was dropped. */
+#define CIO_EWS_TIMEOUT (-4255)
+/* The connection ended without a close frame (1006: reset, EOF). */
+#define CIO_EWS_ABNORMAL (-4256)
+/* A send was interrupted mid-frame (cancelled, write error): the stream
+ * cannot carry more frames and was dropped. */
+#define CIO_EWS_BROKEN (-4257)
 /* ---- Redis (cio::redis, include/cio/redis.h): error replies by their
  * prefix, and the connection's own failures ---- */
 /* An error reply of a kind not listed below. */

@@ -623,4 +623,7 @@ CIO_API int cio_http_response_sse_event(cio_http_response *res,
 }
 #endif
 
+/* WebSocket (cio_http_websocket, cio_ws_connect...). */
+#include "cio/websocket.h"
+
 #endif

@@ -77,6 +77,7 @@ struct cio_http_app {
     atomic_int stop;      /* cio_http_run: stop requested */
     atomic_int port;      /* cio_http_run: the port, once listening */
     pthread_t run_thread; /* the thread blocked in cio_http_run */
+    struct ws_route *ws_routes; /* cio_http_websocket's, freed with the app */
 };
 
 /* A growable byte buffer. */
@@ -179,6 +180,12 @@ typedef struct conn {
         size_t spos;
         int64_t deadline;
     } bs;
+    /* Upgrade hook (WebSocket, ws.c): msg_end is the end of the request
+     * being answered in `in` (the bytes after it arrived early for the
+     * new protocol); a handler that took the connection sets upgraded,
+     * and the server then ends it without writing anything more. */
+    size_t msg_end;
+    int upgraded;
 } conn;
 
 struct cio_http_server {
@@ -218,6 +225,8 @@ void cio__http_sform_free(cio_http_request *req);
 const char *cio__http_sform_field(cio_http_request *req, const char *name,
                                   size_t idx, size_t *len, int *handled);
 const char *cio__http_sform_urlencoded(cio_http_request *req, size_t *len);
+/* ws.c */
+void cio__ws_routes_free(cio_http_app *app);
 
 /* server.c */
 int cio__http_conn_main(void *arg, void **result);

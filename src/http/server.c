@@ -562,6 +562,8 @@ static int dispatch(conn *c, int *keep_alive)
         r = run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0)
         r = t->fn(req, res, t->arg);
+    if (c->upgraded) /* the handler took the connection (WebSocket) */
+        return r == -ECANCELED ? r : -EPIPE;
     if (res->streaming) {
         c->keep_alive = NULL;
         return stream_end(c, r);
@@ -689,6 +691,7 @@ static int serve(conn *c)
         }
 
         /* 3. The handler and the response. */
+        c->msg_end = (size_t)end;
         int keep_alive = c->req.msg.keep_alive && !c->srv->closing;
         int r = dispatch(c, &keep_alive);
         c->keep_alive = NULL;
