@@ -95,6 +95,25 @@ CIO_API int cio_create_datagram_endpoint_from_fd(
     const cio_datagram_protocol *proto, void *ctx, int fd,
     const cio_datagram_opts *opts, cio_datagram_transport **out);
 
+/* A Unix datagram endpoint (asyncio's create_datagram_endpoint with
+ * family=AF_UNIX, local_addr / remote_addr paths): an AF_UNIX SOCK_DGRAM
+ * socket bound to local_path (a file or "@name"; NULL: unbound, so peers
+ * cannot answer it) and/or connected to remote_path (NULL: unconnected,
+ * sendto takes the peer's address from cio_sockaddr_from_unix). flags and
+ * mode apply to local_path as in cio_start_unix_server
+ * (CIO_UNIX_REMOVE_STALE probes with a datagram connect). opts: recv_size,
+ * recv_batch and max_queue apply. proto and ctx are borrowed until
+ * connection_lost returns; the paths and opts for the call. Returns: 0
+ * and *out, as cio_create_datagram_endpoint. Errors: -EINVAL (NULL proto,
+ * no path at all, bad flags), -ENAMETOOLONG, -EADDRINUSE, -ECONNREFUSED
+ * or -ENOENT (nobody bound at remote_path), -EACCES, -ENOMEM, -errno; *out
+ * is NULL on failure (and a file this call bound is removed). Never
+ * suspends. */
+CIO_API int cio_create_unix_datagram_endpoint(
+    const cio_datagram_protocol *proto, void *ctx, const char *local_path,
+    const char *remote_path, int mode, int flags,
+    const cio_datagram_opts *opts, cio_datagram_transport **out);
+
 /* Sends one datagram of len bytes (data borrowed for the call) to addr
  * (borrowed; NULL on a connected endpoint). Tried at once; if the kernel's
  * buffer is full (or datagrams are already queued) a copy is queued and
