@@ -445,13 +445,11 @@ static int cancel_main(void *arg, void **result)
 
 TU_NET_CASE(happy_cancel_mid_race, cancel_main)
 
-#define HE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-
 static const struct CMUnitTest tests[] = {
-    HE_TEST(happy_blackhole_first),
-    HE_TEST(happy_protocol),
-    HE_TEST(happy_refused),
-    HE_TEST(happy_cancel_mid_race),
+    cmocka_unit_test_setup_teardown(happy_blackhole_first, setup, teardown),
+    cmocka_unit_test_setup_teardown(happy_protocol, setup, teardown),
+    cmocka_unit_test_setup_teardown(happy_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(happy_cancel_mid_race, setup, teardown),
 };
 
 CIO_TEST_MAIN(tests)
