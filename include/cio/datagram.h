@@ -62,9 +62,19 @@ typedef struct cio_datagram_opts {
     size_t recv_size;    /* largest datagram received whole (0: 65536) */
     unsigned recv_batch; /* datagrams per recvmmsg (0: 8) */
     size_t max_queue;    /* bytes queued while the kernel is full (0: 1 MiB) */
+    /* UDP offloads (IPv4/IPv6 only): 0 (default) uses what the kernel
+     * has: UDP_SEGMENT (GSO) for the replies a read batch's callbacks
+     * send to one peer, and UDP_GRO on receive when recv_size is the
+     * 65536 default (a coalesced buffer must fit a slot); -1: neither.
+     * See cio_datagram_transport_offloads. */
+    int offload;
 } cio_datagram_opts;
 
-#define CIO_DATAGRAM_OPTS_INIT {NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0}
+#define CIO_DATAGRAM_OPTS_INIT {NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* Bits of cio_datagram_transport_offloads. */
+#define CIO_DGRAM_GSO 0x1u
+#define CIO_DGRAM_GRO 0x2u
 
 /* asyncio's loop.create_datagram_endpoint on the running loop: resolves
  * the addresses (cio_getaddrinfo, SOCK_DGRAM; the first address is
@@ -135,6 +145,17 @@ CIO_API void cio_datagram_transport_close(cio_datagram_transport *t);
 /* Closes now, dropping queued datagrams; connection_lost(0) follows from
  * the loop. Idempotent; NULL is ignored. */
 CIO_API void cio_datagram_transport_abort(cio_datagram_transport *t);
+
+/* Which UDP offloads t uses (CIO_DGRAM_GSO, CIO_DGRAM_GRO; 0 for a Unix
+ * endpoint, one made with offload -1, or a kernel without them: probed
+ * at creation), and how many segmented sends (*gso_sends) and coalesced
+ * receive buffers (*gro_reads) it has had; either pointer may be NULL.
+ * Sends are batched whether or not GSO is there: the datagrams a read
+ * batch's callbacks send go out together after the last callback, in
+ * order (an error the kernel reports for them then reaches
+ * error_received, not sendto). Returns: the bits (0 for NULL). */
+CIO_API unsigned cio_datagram_transport_offloads(
+    const cio_datagram_transport *t, uint64_t *gso_sends, uint64_t *gro_reads);
 
 /* Returns: 1 once close or abort was called (or the endpoint failed), 0
  * otherwise (also for NULL). */
