@@ -220,7 +220,8 @@ CIO_API int cio_start_server(cio_loop *loop, cio_stream_handler handler,
  * the Happy Eyeballs fields do not apply) are borrowed for the call.
  * Returns: 0, *r and *w set (free both). Errors: -EINVAL (NULL, outside
  * a task, empty path), -ENAMETOOLONG, -ENOENT (no such file),
- * -ECONNREFUSED (nobody listens on it), -EACCES, -ECANCELED, -ENOMEM,
+ * -ECONNREFUSED (nobody listens on it), -EAGAIN (its backlog is full: a
+ * Unix connect never waits), -EACCES, -ECANCELED, -ENOMEM,
  * -errno; *r and *w are NULL on failure. Suspends. */
 CIO_API int cio_open_unix_connection(const char *path,
                                      const cio_conn_opts *opts,
