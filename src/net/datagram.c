@@ -88,6 +88,7 @@ struct cio_datagram_transport {
     /* send batching and offloads */
     int corked;         /* inside the callbacks of a read batch */
     int gso, gro;       /* in use on this socket */
+    size_t gso_seg_max; /* larger segments were refused (path MTU) */
     uint64_t gso_sends, gro_reads;
     char *pb;           /* pending batch: PB_ARENA bytes */
     pbent *pbe;         /* PB_MAX entries */
@@ -398,7 +399,7 @@ static unsigned gso_run(const cio_datagram_transport *t, unsigned i)
     const pbent *e = t->pbe;
     size_t seg = e[i].len, total = seg;
     unsigned k = 1;
-    if (!seg)
+    if (!seg || seg > t->gso_seg_max)
         return 1;
     while (i + k < t->npb && e[i + k - 1].len == seg && e[i + k].len &&
            e[i + k].len <= seg && total + e[i + k].len <= GSO_MAX &&
@@ -490,9 +491,14 @@ static void pb_flush(cio_datagram_transport *t)
                 continue;
             }
             r = (int)s;
-            if (r == -EIO || r == -EOPNOTSUPP || r == -ENOPROTOOPT ||
-                (r == -EINVAL && !retried)) {
-                t->gso = 0; /* the path cannot segment: plain sends */
+            if (r == -EIO || r == -EOPNOTSUPP || r == -ENOPROTOOPT) {
+                t->gso = 0; /* the socket cannot segment: plain sends */
+                continue;
+            }
+            if (r == -EINVAL) {
+                /* A segment larger than the path's MTU allows: runs of
+                 * this size and above go as plain datagrams from now on. */
+                t->gso_seg_max = t->pbe[i].len - 1;
                 continue;
             }
         } else {
@@ -859,6 +865,7 @@ static int wrap(cio_loop *loop, int fd, int connected,
         int v = 0;
         socklen_t vl = sizeof(v);
         t->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &vl) == 0;
+        t->gso_seg_max = MAX_UDP;
         int one = 1;
         t->gro = t->recv_size >= MAX_UDP &&
                  setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
