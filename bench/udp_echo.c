@@ -5,6 +5,8 @@
  *
  *     udp_echo cio     prints "udp_echo_ns <server CPU ns per datagram>"
  *     udp_echo limit   prints "limit_udp_echo_ns <...>"
+ *     udp_echo cio-nogso  prints "udp_echo_nogso_ns <...>": cio with the
+ *                      UDP offloads off (replies still batched, sendmmsg)
  *
  * The server runs in the main thread and measures its own thread's CPU
  * time (CLOCK_THREAD_CPUTIME_ID) from the first datagram to the last; a
@@ -172,13 +174,14 @@ static const cio_datagram_protocol ECHO = {NULL, echo, NULL, NULL};
 
 static int cio_main(void *arg, void **result)
 {
-    (void)arg;
     (void)result;
+    int no_offload = arg != NULL;
     cio_event_init(&g_done);
     cio_datagram_opts o = CIO_DATAGRAM_OPTS_INIT;
     o.local_host = "127.0.0.1";
     o.recv_size = 2048;
     o.recv_batch = BATCH;
+    o.offload = no_offload ? -1 : 0;
     cio_datagram_transport *t;
     int r = cio_create_datagram_endpoint(&ECHO, NULL, &o, &t);
     if (r < 0)
@@ -191,7 +194,12 @@ static int cio_main(void *arg, void **result)
     cio_event_wait(&g_done);
     int64_t ns = cpu_ns() - g_t0;
     pthread_join(th, NULL);
-    printf("udp_echo_ns %.1f\n", (double)ns / (double)(g_count - WARM));
+    uint64_t gso = 0;
+    unsigned off = cio_datagram_transport_offloads(t, &gso, NULL);
+    printf("%s %.1f\n", no_offload ? "udp_echo_nogso_ns" : "udp_echo_ns",
+           (double)ns / (double)(g_count - WARM));
+    fprintf(stderr, "# udp_echo: offloads %s, %llu segmented sends\n",
+            off & CIO_DGRAM_GSO ? "GSO" : "none", (unsigned long long)gso);
     cio_datagram_transport_close(t);
     cio_sleep(0);
     cio_event_destroy(&g_done);
@@ -200,13 +208,15 @@ static int cio_main(void *arg, void **result)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "cio") && strcmp(argv[1], "limit"))) {
-        fprintf(stderr, "usage: %s cio|limit\n", argv[0]);
+    if (argc != 2 || (strcmp(argv[1], "cio") && strcmp(argv[1], "limit") &&
+                      strcmp(argv[1], "cio-nogso"))) {
+        fprintf(stderr, "usage: %s cio|cio-nogso|limit\n", argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "limit"))
         return run_limit();
-    int r = cio_run(cio_main, NULL, NULL);
+    int r = cio_run(cio_main, strcmp(argv[1], "cio") ? (void *)argv : NULL,
+                    NULL);
     if (r < 0) {
         fprintf(stderr, "udp_echo: %s\n", cio_strerror(r));
         return 1;

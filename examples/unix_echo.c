@@ -5,7 +5,9 @@
  * client connects, sends "ping" together with the write end of a pipe
  * (SCM_RIGHTS); the server checks who the client is (SO_PEERCRED), writes
  * a greeting into the pipe it was handed, and echoes the message. The
- * client reads both, and everything is closed; the program ends by
+ * client reads both, and everything is closed. Then the same echo with
+ * the stream forms (asyncio's start_unix_server / open_unix_connection)
+ * on an abstract-namespace name (no file at all). The program ends by
  * itself, with status 1 if anything was missing (it runs as a test).
  *
  * Build alone against an installed cio (tests/install checks this line):
@@ -48,6 +50,49 @@ static int server(void *arg, void **result)
     return n > 0 && nfds == 1 ? 0 : -1;
 }
 
+/* The stream form's handler: echo lines until the client is done. */
+static int line_echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
+{
+    (void)arg;
+    const char *line;
+    ssize_t n;
+    while ((n = cio_stream_readline(r, &line)) > 0)
+        if (cio_stream_write(w, line, (size_t)n) < 0)
+            break;
+    return 0;
+}
+
+/* start_unix_server + open_unix_connection on "@cio_unix_echo_<pid>". */
+static int streams_part(cio_loop *loop)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "@cio_unix_echo_%d", (int)getpid());
+    cio_server *srv;
+    int r = cio_start_unix_server(loop, line_echo, NULL, name, 0, 0, NULL,
+                                  &srv);
+    if (r < 0)
+        return r;
+    cio_stream_reader *rd;
+    cio_stream_writer *wr;
+    int ok = 0;
+    if (cio_open_unix_connection(name, NULL, &rd, &wr) == 0) {
+        const char *line;
+        ssize_t n = -1;
+        if (cio_stream_write(wr, "hello, streams\n", 15) == 0)
+            n = cio_stream_readline(rd, &line);
+        if (n == 15) {
+            printf("streams: %s echoed \"%.*s\"\n", name, 14, line);
+            ok = !memcmp(line, "hello, streams\n", 15);
+        }
+        cio_stream_reader_free(rd);
+        cio_stream_writer_free(wr);
+    }
+    cio_server_close(srv);
+    cio_server_wait_closed(srv);
+    cio_server_free(srv);
+    return ok ? 0 : -1;
+}
+
 static int main_task(void *arg, void **result)
 {
     (void)arg;
@@ -86,7 +131,9 @@ static int main_task(void *arg, void **result)
     cio_future_release(st);
     cio_socket_close(ls);
     unlink(g_path);
-    return ok && r == 0 ? 0 : -1;
+    if (!ok || r != 0)
+        return -1;
+    return streams_part(loop);
 }
 
 int main(void)

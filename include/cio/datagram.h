@@ -62,9 +62,19 @@ typedef struct cio_datagram_opts {
     size_t recv_size;    /* largest datagram received whole (0: 65536) */
     unsigned recv_batch; /* datagrams per recvmmsg (0: 8) */
     size_t max_queue;    /* bytes queued while the kernel is full (0: 1 MiB) */
+    /* UDP offloads (IPv4/IPv6 only): 0 (default) uses what the kernel
+     * has: UDP_SEGMENT (GSO) for the replies a read batch's callbacks
+     * send to one peer, and UDP_GRO on receive when recv_size is the
+     * 65536 default (a coalesced buffer must fit a slot); -1: neither.
+     * See cio_datagram_transport_offloads. */
+    int offload;
 } cio_datagram_opts;
 
-#define CIO_DATAGRAM_OPTS_INIT {NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0}
+#define CIO_DATAGRAM_OPTS_INIT {NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* Bits of cio_datagram_transport_offloads. */
+#define CIO_DGRAM_GSO 0x1u
+#define CIO_DGRAM_GRO 0x2u
 
 /* asyncio's loop.create_datagram_endpoint on the running loop: resolves
  * the addresses (cio_getaddrinfo, SOCK_DGRAM; the first address is
@@ -95,6 +105,25 @@ CIO_API int cio_create_datagram_endpoint_from_fd(
     const cio_datagram_protocol *proto, void *ctx, int fd,
     const cio_datagram_opts *opts, cio_datagram_transport **out);
 
+/* A Unix datagram endpoint (asyncio's create_datagram_endpoint with
+ * family=AF_UNIX, local_addr / remote_addr paths): an AF_UNIX SOCK_DGRAM
+ * socket bound to local_path (a file or "@name"; NULL: unbound, so peers
+ * cannot answer it) and/or connected to remote_path (NULL: unconnected,
+ * sendto takes the peer's address from cio_sockaddr_from_unix). flags and
+ * mode apply to local_path as in cio_start_unix_server
+ * (CIO_UNIX_REMOVE_STALE probes with a datagram connect). opts: recv_size,
+ * recv_batch and max_queue apply. proto and ctx are borrowed until
+ * connection_lost returns; the paths and opts for the call. Returns: 0
+ * and *out, as cio_create_datagram_endpoint. Errors: -EINVAL (NULL proto,
+ * no path at all, bad flags), -ENAMETOOLONG, -EADDRINUSE, -ECONNREFUSED
+ * or -ENOENT (nobody bound at remote_path), -EACCES, -ENOMEM, -errno; *out
+ * is NULL on failure (and a file this call bound is removed). Never
+ * suspends. */
+CIO_API int cio_create_unix_datagram_endpoint(
+    const cio_datagram_protocol *proto, void *ctx, const char *local_path,
+    const char *remote_path, int mode, int flags,
+    const cio_datagram_opts *opts, cio_datagram_transport **out);
+
 /* Sends one datagram of len bytes (data borrowed for the call) to addr
  * (borrowed; NULL on a connected endpoint). Tried at once; if the kernel's
  * buffer is full (or datagrams are already queued) a copy is queued and
@@ -116,6 +145,17 @@ CIO_API void cio_datagram_transport_close(cio_datagram_transport *t);
 /* Closes now, dropping queued datagrams; connection_lost(0) follows from
  * the loop. Idempotent; NULL is ignored. */
 CIO_API void cio_datagram_transport_abort(cio_datagram_transport *t);
+
+/* Which UDP offloads t uses (CIO_DGRAM_GSO, CIO_DGRAM_GRO; 0 for a Unix
+ * endpoint, one made with offload -1, or a kernel without them: probed
+ * at creation), and how many segmented sends (*gso_sends) and coalesced
+ * receive buffers (*gro_reads) it has had; either pointer may be NULL.
+ * Sends are batched whether or not GSO is there: the datagrams a read
+ * batch's callbacks send go out together after the last callback, in
+ * order (an error the kernel reports for them then reaches
+ * error_received, not sendto). Returns: the bits (0 for NULL). */
+CIO_API unsigned cio_datagram_transport_offloads(
+    const cio_datagram_transport *t, uint64_t *gso_sends, uint64_t *gro_reads);
 
 /* Returns: 1 once close or abort was called (or the endpoint failed), 0
  * otherwise (also for NULL). */

@@ -85,9 +85,24 @@ typedef struct cio_conn_opts {
      * (no SNI when it is an IP address, whose certificate IP is checked
      * then). Borrowed for the call. */
     const char *server_hostname;
+    /* Clients only (cio_open_connection, cio_create_connection,
+     * cio_open_unix_connection ignores it): Happy Eyeballs (RFC 8305,
+     * asyncio's happy_eyeballs_delay), in ns. 0 (default): addresses
+     * are tried one after the other, each until it connects or fails.
+     * > 0: a connection attempt to the next address starts when the
+     * previous one has neither connected nor failed after this delay (or
+     * at once when it fails); the first to connect wins and the others
+     * are closed. RFC 8305 recommends 250 * CIO_MS. */
+    int64_t happy_eyeballs_delay;
+    /* Clients only: asyncio's interleave, the order of the resolved
+     * addresses. 0 (default): 1 with Happy Eyeballs, the resolver's
+     * order without. n > 0: the first n addresses of the first family
+     * the resolver returned, then one of each family in turn (RFC 8305
+     * section 4, "First Address Family Count"). -1: the resolver's order. */
+    int interleave;
 } cio_conn_opts;
 
-#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0, NULL, NULL}
+#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0, NULL, NULL, 0, 0}
 
 typedef struct cio_server_opts {
     /* listen(2) backlog; 0: 100 (asyncio's default). */
@@ -222,6 +237,39 @@ CIO_API int cio_open_connection(const char *host, int port,
 CIO_API int cio_start_server(cio_loop *loop, cio_stream_handler handler,
                              void *arg, const char *host, int port,
                              const cio_server_opts *opts, cio_server **out);
+
+/* asyncio.open_unix_connection: connects a Unix stream socket to path (a
+ * file, or "@name" in the abstract namespace) on the running loop and
+ * wraps it as cio_open_connection does. path and opts (NULL: defaults;
+ * the Happy Eyeballs fields do not apply) are borrowed for the call.
+ * Returns: 0, *r and *w set (free both). Errors: -EINVAL (NULL, outside
+ * a task, empty path), -ENAMETOOLONG, -ENOENT (no such file),
+ * -ECONNREFUSED (nobody listens on it), -EAGAIN (its backlog is full: a
+ * Unix connect never waits), -EACCES, -ECANCELED, -ENOMEM,
+ * -errno; *r and *w are NULL on failure. Suspends. */
+CIO_API int cio_open_unix_connection(const char *path,
+                                     const cio_conn_opts *opts,
+                                     cio_stream_reader **r,
+                                     cio_stream_writer **w);
+
+/* asyncio.start_unix_server: listens on the Unix socket path (a file, or
+ * "@name") and runs handler(r, w, arg) in a new task per connection, as
+ * cio_start_server does. flags: CIO_UNIX_REMOVE_STALE (cio/net.h) removes
+ * an existing socket file first when nobody accepts on it (probed with a
+ * connect), never a live socket or a file that is not a socket. mode > 0
+ * chmods the socket file after bind (0600: owner only; abstract names
+ * have no file). opts: backlog, no_start and conn apply (use_sock must be
+ * 0). The file stays when the server closes (unlink it yourself, or pass
+ * CIO_UNIX_REMOVE_STALE next time). arg is borrowed as in
+ * cio_start_server; path and opts for the call. Returns: 0 and *out.
+ * Errors: -EINVAL, -ENAMETOOLONG, -EADDRINUSE (a live socket or another
+ * file at path), -EACCES, -ENOENT (no such directory), -ENOMEM, -errno;
+ * *out is NULL on failure (and a file this call made is removed). Never
+ * suspends. */
+CIO_API int cio_start_unix_server(cio_loop *loop, cio_stream_handler handler,
+                                  void *arg, const char *path, int mode,
+                                  int flags, const cio_server_opts *opts,
+                                  cio_server **out);
 
 /* Wraps a connected stream socket (asyncio's open_connection(sock=)) or
  * any bidirectional non-blocking stream descriptor in a reader and a
@@ -527,6 +575,26 @@ CIO_API int cio_create_connection(cio_protocol_factory factory, void *arg,
                                   const char *host, int port,
                                   const cio_conn_opts *opts,
                                   cio_transport **out);
+
+/* asyncio's loop.create_unix_server: cio_start_unix_server's listener
+ * with a transport and a protocol (from factory) per connection, as
+ * cio_create_server. Arguments, Returns and Errors: as
+ * cio_start_unix_server. Never suspends. */
+CIO_API int cio_create_unix_server(cio_loop *loop, cio_protocol_factory factory,
+                                   void *arg, const char *path, int mode,
+                                   int flags, const cio_server_opts *opts,
+                                   cio_server **out);
+
+/* asyncio's loop.create_unix_connection on the running loop: connects to
+ * the Unix socket path and makes the protocol as cio_create_connection
+ * does. path and opts borrowed for the call; *out borrowed until
+ * connection_lost returns. Returns: 0. Errors: as
+ * cio_open_unix_connection, plus the factory's or connection_made's error;
+ * *out is NULL on failure. Suspends. */
+CIO_API int cio_create_unix_connection(cio_protocol_factory factory, void *arg,
+                                       const char *path,
+                                       const cio_conn_opts *opts,
+                                       cio_transport **out);
 
 /* A transport on an existing connected socket or any non-blocking stream
  * descriptor (asyncio's sock=, connect_read_pipe/connect_write_pipe: a

@@ -28,7 +28,7 @@
 #include "internal.h"
 
 enum {
-    CIO__SYS_RECV = 0,     /* recv, and read on a stream that is a socket */
+    CIO__SYS_RECV = 0,     /* recv, recvmsg, and read on a stream that is a socket */
     CIO__SYS_SEND,         /* send, sendmsg */
     CIO__SYS_ACCEPT,       /* accept4 */
     CIO__SYS_CONNECT,      /* connect */
@@ -90,6 +90,11 @@ static inline ssize_t cio__sys_sendmsg(int fd, const struct msghdr *m,
                                        int flags)
 {
     CIO__SYS_CALL(CIO__SYS_SEND, sendmsg(fd, m, flags));
+}
+
+static inline ssize_t cio__sys_recvmsg(int fd, struct msghdr *m, int flags)
+{
+    CIO__SYS_CALL(CIO__SYS_RECV, recvmsg(fd, m, flags));
 }
 
 static inline int cio__sys_accept4(int fd, struct sockaddr *sa,

@@ -91,11 +91,22 @@ int cio__conn_register(cio__fdstream *f, cio_loop *loop, int fd,
  * cio__resolve) through the afd a, opened on the running loop in task
  * mode and left open on success; then arms it like cio__conn_register
  * (on_event, both directions ready: the first read or write is tried
- * before any wait). Tries each address in turn and returns the last
- * error. Returns 0 and *fd, or an error. Suspends. */
+ * before any wait). Tries each address in the order opts->interleave
+ * gives, one after the other, or raced with Happy Eyeballs when
+ * opts->happy_eyeballs_delay > 0 (opts may be NULL: defaults). Returns 0
+ * and *fd, or the last address's error (-EINVAL for bad opts).
+ * Suspends. */
 int cio__conn_connect(cio__afd *a, const char *host, int port,
+                      const cio_conn_opts *opts,
                       void (*on_event)(cio__afd *a, unsigned revents),
                       int *fd);
+
+/* The same for one address (a Unix socket path): socket of addr's
+ * family, connect, wait. Returns 0 and *fd, or an error. Suspends. */
+int cio__conn_connect_addr(cio__afd *a, const struct sockaddr *addr,
+                           socklen_t len,
+                           void (*on_event)(cio__afd *a, unsigned revents),
+                           int *fd);
 
 /* ---- the server ---- */
 

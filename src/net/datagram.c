@@ -16,15 +16,28 @@
  * inside close or a callback, and the memory goes after it, so a protocol
  * may close its transport from datagram_received.
  *
+ * Send batching and offloads (issue 11): datagrams sent from the
+ * callbacks of one read batch are copied into a pending batch and sent
+ * together when the batch's callbacks are done (an echo server's replies
+ * leave in one system call instead of one each). A run of them to the
+ * same peer, all of one size but the last, goes as one sendmsg with
+ * UDP_SEGMENT (GSO: the kernel cuts it into datagrams) where the kernel
+ * has it; the rest with sendmmsg. UDP_GRO is turned on for UDP endpoints
+ * whose recv_size is the 64 KiB maximum (a coalesced buffer must fit a
+ * slot whole): the kernel may then hand over several datagrams of one
+ * flow in one buffer with their size in a UDP_GRO control message, and
+ * they are delivered one by one. Both are probed per socket at creation
+ * and can be turned off (cio_datagram_opts.offload = -1).
+ *
  * Rejected: IP_RECVERR's error queue (it reports errors of unconnected
  * sockets too, but needs a MSG_ERRQUEUE read per error; asyncio relies on
  * the plain errno as well), and a receive buffer shared by all endpoints
  * of a thread (the slots would have to be sized for the largest).
- * UDP GSO/GRO are not used (not measured yet).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +49,15 @@
 
 #define MAX_UDP 65536
 #define SEND_BATCH 32
+#define PB_MAX 64             /* datagrams in a pending batch (GSO's limit) */
+#define PB_ARENA 65536        /* their bytes */
+#define GSO_MAX (65535 - 8 - 40) /* bytes of one UDP_SEGMENT send */
+#define CTRL_SPACE CMSG_SPACE(sizeof(int))
+
+typedef struct pbent {
+    size_t off, len;
+    cio_sockaddr to; /* len 0: connected */
+} pbent;
 
 typedef struct qdgram {
     struct qdgram *next;
@@ -63,6 +85,16 @@ struct cio_datagram_transport {
     struct sockaddr_storage *froms;
     qdgram *qhead, *qtail;
     size_t qbytes;
+    /* send batching and offloads */
+    int corked;         /* inside the callbacks of a read batch */
+    int gso, gro;       /* in use on this socket */
+    size_t gso_seg_max; /* larger segments were refused (path MTU) */
+    uint64_t gso_sends, gro_reads;
+    char *pb;           /* pending batch: PB_ARENA bytes */
+    pbent *pbe;         /* PB_MAX entries */
+    unsigned npb;
+    size_t pb_used;
+    char *ctrl;         /* recv_batch x CTRL_SPACE (GRO) */
 };
 
 static void report(cio_datagram_transport *t, int err)
@@ -80,6 +112,9 @@ static void lost_run(cio__handle *h)
     cio__free(t->msgs);
     cio__free(t->iovs);
     cio__free(t->froms);
+    cio__free(t->pb);
+    cio__free(t->pbe);
+    cio__free(t->ctrl);
     cio__free(t);
 }
 
@@ -102,6 +137,8 @@ static void finish(cio_datagram_transport *t, int err)
     t->closed = 1;
     t->closing = 1;
     queue_drop(t);
+    t->npb = 0;
+    t->pb_used = 0;
     cio__afd_close(&t->afd);
     close(t->fd);
     t->fd = -1;
@@ -148,7 +185,12 @@ static int slots_alloc(cio_datagram_transport *t)
     t->msgs = cio__calloc(n, sizeof(*t->msgs));
     t->iovs = cio__calloc(n, sizeof(*t->iovs));
     t->froms = cio__calloc(n, sizeof(*t->froms));
-    if (!t->slots || !t->msgs || !t->iovs || !t->froms) {
+    if (t->gro)
+        t->ctrl = cio__calloc(n, CTRL_SPACE);
+    if (!t->slots || !t->msgs || !t->iovs || !t->froms ||
+        (t->gro && !t->ctrl)) {
+        cio__free(t->ctrl);
+        t->ctrl = NULL;
         cio__free(t->slots);
         cio__free(t->msgs);
         cio__free(t->iovs);
@@ -160,6 +202,45 @@ static int slots_alloc(cio_datagram_transport *t)
         return -ENOMEM;
     }
     return 0;
+}
+
+static void pb_flush(cio_datagram_transport *t);
+
+/* The UDP_GRO segment size of a received buffer, or 0. */
+static int gro_size(struct msghdr *m)
+{
+    if (!m->msg_control)
+        return 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int v;
+            memcpy(&v, CMSG_DATA(c), sizeof(v));
+            return v;
+        }
+    return 0;
+}
+
+/* Hands one received buffer to the protocol: one datagram, or the
+ * datagrams of a GRO buffer one by one. */
+static void deliver(cio_datagram_transport *t, struct msghdr *m, size_t len,
+                    const cio_sockaddr *from)
+{
+    const char *p = m->msg_iov->iov_base;
+    if (len > t->recv_size)
+        len = t->recv_size;
+    int seg = t->gro ? gro_size(m) : 0;
+    if (seg > 0 && len > (size_t)seg) {
+        t->gro_reads++;
+        for (size_t off = 0; off < len && !t->closing; off += (size_t)seg) {
+            size_t n = len - off < (size_t)seg ? len - off : (size_t)seg;
+            if (t->proto->datagram_received)
+                t->proto->datagram_received(t, p + off, n, from, t->ctx);
+        }
+    } else if (t->proto->datagram_received) {
+        t->proto->datagram_received(t, p, len, from, t->ctx);
+    }
+    if (m->msg_flags & MSG_TRUNC)
+        report(t, -EMSGSIZE);
 }
 
 static void do_read(cio_datagram_transport *t)
@@ -178,6 +259,10 @@ static void do_read(cio_datagram_transport *t)
             t->msgs[i].msg_hdr.msg_iovlen = 1;
             t->msgs[i].msg_hdr.msg_name = &t->froms[i];
             t->msgs[i].msg_hdr.msg_namelen = sizeof(t->froms[i]);
+            if (t->ctrl) {
+                t->msgs[i].msg_hdr.msg_control = t->ctrl + i * CTRL_SPACE;
+                t->msgs[i].msg_hdr.msg_controllen = CTRL_SPACE;
+            }
         }
         int got = recvmmsg(t->fd, t->msgs, n, MSG_DONTWAIT, NULL);
         if (got < 0) {
@@ -195,22 +280,19 @@ static void do_read(cio_datagram_transport *t)
             finish(t, e);
             return;
         }
+        t->corked = 1; /* sends from the callbacks leave together */
         for (int i = 0; i < got && !t->closing; i++) {
             struct msghdr *m = &t->msgs[i].msg_hdr;
-            size_t len = t->msgs[i].msg_len;
             cio_sockaddr from = {.len = 0};
             if (m->msg_namelen > 0 &&
                 m->msg_namelen <= sizeof(struct sockaddr_storage))
                 cio_sockaddr_set(&from, (struct sockaddr *)m->msg_name,
                                  m->msg_namelen);
-            if (t->proto->datagram_received)
-                t->proto->datagram_received(t, m->msg_iov->iov_base,
-                                            len > t->recv_size ? t->recv_size
-                                                               : len,
-                                            &from, t->ctx);
-            if (m->msg_flags & MSG_TRUNC)
-                report(t, -EMSGSIZE);
+            deliver(t, m, t->msgs[i].msg_len, &from);
         }
+        t->corked = 0;
+        if (t->npb && !t->closed)
+            pb_flush(t);
         if ((unsigned)got < n) {
             /* A short batch: the queue is empty unless more arrived
              * meanwhile, which raises a new edge. */
@@ -281,6 +363,216 @@ static void flush(cio_datagram_transport *t)
         finish(t, 0);
 }
 
+/* Queues a copy of one datagram (the kernel is full). Returns 0,
+ * -ENOBUFS (max_queue reached) or -ENOMEM. */
+static int enqueue(cio_datagram_transport *t, const void *data, size_t len,
+                   const cio_sockaddr *to)
+{
+    if (t->qbytes + len > t->max_queue)
+        return -ENOBUFS;
+    qdgram *q = cio__malloc(sizeof(*q) + (len ? len : 1));
+    if (!q)
+        return -ENOMEM;
+    q->next = NULL;
+    q->len = len;
+    q->to = to ? *to : (cio_sockaddr){.len = 0};
+    if (len)
+        memcpy(q->data, data, len);
+    if (t->qtail)
+        t->qtail->next = q;
+    else
+        t->qhead = q;
+    t->qtail = q;
+    t->qbytes += len;
+    return 0;
+}
+
+static int same_peer(const cio_sockaddr *a, const cio_sockaddr *b)
+{
+    return a->len == b->len && (!a->len || !memcmp(&a->ss, &b->ss, a->len));
+}
+
+/* How many entries from i form one GSO send: same peer, all of the first
+ * one's size but the last (which may be shorter), within GSO_MAX. */
+static unsigned gso_run(const cio_datagram_transport *t, unsigned i)
+{
+    const pbent *e = t->pbe;
+    size_t seg = e[i].len, total = seg;
+    unsigned k = 1;
+    if (!seg || seg > t->gso_seg_max)
+        return 1;
+    while (i + k < t->npb && e[i + k - 1].len == seg && e[i + k].len &&
+           e[i + k].len <= seg && total + e[i + k].len <= GSO_MAX &&
+           same_peer(&e[i].to, &e[i + k].to)) {
+        total += e[i + k].len;
+        k++;
+    }
+    return k;
+}
+
+/* Sends entries i..i+k of the pending batch as one UDP_SEGMENT sendmsg.
+ * Returns the bytes sent or -errno. */
+static ssize_t gso_send(cio_datagram_transport *t, unsigned i, unsigned k)
+{
+    const pbent *e = t->pbe;
+    size_t total = 0;
+    for (unsigned j = 0; j < k; j++)
+        total += e[i + j].len;
+    struct iovec iov = {t->pb + e[i].off, total};
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct msghdr m;
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (e[i].to.len) {
+        m.msg_name = (void *)&e[i].to.ss;
+        m.msg_namelen = e[i].to.len;
+    }
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof(u.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)e[i].len;
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    ssize_t r;
+    do
+        r = sendmsg(t->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : r;
+}
+
+/* Sends up to SEND_BATCH entries from i with sendmmsg. Returns how many
+ * went, or -errno. */
+static int mm_send(cio_datagram_transport *t, unsigned i)
+{
+    struct mmsghdr mm[SEND_BATCH];
+    struct iovec iov[SEND_BATCH];
+    unsigned n = 0;
+    for (; i + n < t->npb && n < SEND_BATCH; n++) {
+        const pbent *e = &t->pbe[i + n];
+        iov[n].iov_base = t->pb + e->off;
+        iov[n].iov_len = e->len;
+        memset(&mm[n], 0, sizeof(mm[n]));
+        mm[n].msg_hdr.msg_iov = &iov[n];
+        mm[n].msg_hdr.msg_iovlen = 1;
+        if (e->to.len) {
+            mm[n].msg_hdr.msg_name = (void *)&e->to.ss;
+            mm[n].msg_hdr.msg_namelen = e->to.len;
+        }
+    }
+    int r;
+    do
+        r = sendmmsg(t->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : r;
+}
+
+/* Sends the pending batch: GSO runs where possible, sendmmsg for the
+ * rest; what the kernel refuses goes to the queue, in order. */
+static void pb_flush(cio_datagram_transport *t)
+{
+    unsigned i = 0;
+    int retried = 0;
+    while (i < t->npb && !t->closed) {
+        unsigned k = t->gso ? gso_run(t, i) : 1;
+        int r;
+        if (k > 1) {
+            ssize_t s = gso_send(t, i, k);
+            if (s >= 0) {
+                t->gso_sends++;
+                i += k;
+                retried = 0;
+                continue;
+            }
+            r = (int)s;
+            if (r == -EIO || r == -EOPNOTSUPP || r == -ENOPROTOOPT) {
+                t->gso = 0; /* the socket cannot segment: plain sends */
+                continue;
+            }
+            if (r == -EINVAL) {
+                /* A segment larger than the path's MTU allows: runs of
+                 * this size and above go as plain datagrams from now on. */
+                t->gso_seg_max = t->pbe[i].len - 1;
+                continue;
+            }
+        } else {
+            r = mm_send(t, i);
+            if (r > 0) {
+                i += (unsigned)r;
+                retried = 0;
+                continue;
+            }
+        }
+        if (r == -EAGAIN || r == -EWOULDBLOCK || r == -ENOBUFS)
+            break; /* the rest waits in the queue */
+        if (!transient(r)) {
+            finish(t, r);
+            return;
+        }
+        /* The network's error (often an earlier datagram's ICMP): report
+         * it; try the same datagrams once more, then drop the first. */
+        report(t, r);
+        if (retried)
+            i++, retried = 0;
+        else
+            retried = 1;
+    }
+    if (!t->closed && i < t->npb) {
+        cio__afd_clear(&t->afd, CIO__EV_WRITE);
+        for (; i < t->npb; i++) {
+            const pbent *e = &t->pbe[i];
+            int r = enqueue(t, t->pb + e->off, e->len,
+                            e->to.len ? &e->to : NULL);
+            if (r < 0)
+                report(t, r); /* dropped */
+        }
+    }
+    t->npb = 0;
+    t->pb_used = 0;
+    if (!t->closed && !t->qhead && t->closing)
+        finish(t, 0);
+    else if (!t->closed && t->qhead && (t->afd.ready & CIO__EV_WRITE))
+        flush(t);
+}
+
+/* Adds a copy of one datagram to the pending batch. Returns 0, 1 if it
+ * must go the plain way instead (the batch was flushed into a queue, or
+ * no memory for the batch). */
+static int pb_add(cio_datagram_transport *t, const void *data, size_t len,
+                  const cio_sockaddr *to)
+{
+    if (!t->pb) {
+        t->pb = cio__malloc(PB_ARENA);
+        t->pbe = cio__malloc(PB_MAX * sizeof(*t->pbe));
+        if (!t->pb || !t->pbe) {
+            cio__free(t->pb);
+            cio__free(t->pbe);
+            t->pb = NULL;
+            t->pbe = NULL;
+            return 1;
+        }
+    }
+    if (t->npb == PB_MAX || t->pb_used + len > PB_ARENA) {
+        pb_flush(t);
+        if (t->qhead || t->closed)
+            return 1;
+    }
+    pbent *e = &t->pbe[t->npb++];
+    e->off = t->pb_used;
+    e->len = len;
+    e->to = to && to->len ? *to : (cio_sockaddr){.len = 0};
+    if (len)
+        memcpy(t->pb + t->pb_used, data, len);
+    t->pb_used += len;
+    return 0;
+}
+
 static void on_event(cio__afd *a, unsigned rev)
 {
     cio_datagram_transport *t =
@@ -304,6 +596,8 @@ int cio_datagram_transport_sendto(cio_datagram_transport *t, const void *data,
         return -EINVAL;
     if (len > MAX_UDP - 8 - 20)
         return -EMSGSIZE;
+    if (t->corked && !t->qhead && pb_add(t, data, len, addr) == 0)
+        return 0;
     if (!t->qhead) {
         for (;;) {
             ssize_t r = send_one(t, data, len, addr);
@@ -324,22 +618,9 @@ int cio_datagram_transport_sendto(cio_datagram_transport *t, const void *data,
         }
         cio__afd_clear(&t->afd, CIO__EV_WRITE);
     }
-    if (t->qbytes + len > t->max_queue)
-        return -ENOBUFS;
-    qdgram *q = cio__malloc(sizeof(*q) + (len ? len : 1));
-    if (!q)
-        return -ENOMEM;
-    q->next = NULL;
-    q->len = len;
-    q->to = addr ? *addr : (cio_sockaddr){.len = 0};
-    if (len)
-        memcpy(q->data, data, len);
-    if (t->qtail)
-        t->qtail->next = q;
-    else
-        t->qhead = q;
-    t->qtail = q;
-    t->qbytes += len;
+    int qr = enqueue(t, data, len, addr);
+    if (qr < 0)
+        return qr;
     /* The kernel may have drained between the failed send and now, with
      * the edge already consumed: if so, flush at once. */
     if (t->afd.ready & CIO__EV_WRITE)
@@ -352,8 +633,8 @@ void cio_datagram_transport_close(cio_datagram_transport *t)
     if (!t || t->closing)
         return;
     t->closing = 1;
-    if (!t->qhead)
-        finish(t, 0);
+    if (!t->qhead && !t->npb)
+        finish(t, 0); /* else the flush of the queue or batch finishes */
 }
 
 void cio_datagram_transport_abort(cio_datagram_transport *t)
@@ -361,6 +642,19 @@ void cio_datagram_transport_abort(cio_datagram_transport *t)
     if (!t || t->closed)
         return;
     finish(t, 0);
+}
+
+unsigned cio_datagram_transport_offloads(const cio_datagram_transport *t,
+                                         uint64_t *gso_sends,
+                                         uint64_t *gro_reads)
+{
+    if (gso_sends)
+        *gso_sends = t ? t->gso_sends : 0;
+    if (gro_reads)
+        *gro_reads = t ? t->gro_reads : 0;
+    if (!t)
+        return 0;
+    return (t->gso ? CIO_DGRAM_GSO : 0u) | (t->gro ? CIO_DGRAM_GRO : 0u);
 }
 
 int cio_datagram_transport_is_closing(const cio_datagram_transport *t)
@@ -562,6 +856,20 @@ static int wrap(cio_loop *loop, int fd, int connected,
     if (t->recv_batch > 1024)
         t->recv_batch = 1024;
     t->max_queue = opts->max_queue ? opts->max_queue : (size_t)1 << 20;
+    struct sockaddr_storage me;
+    socklen_t ml = sizeof(me);
+    if (opts->offload >= 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &ml) == 0 &&
+        (me.ss_family == AF_INET || me.ss_family == AF_INET6)) {
+        /* Probed per socket: a kernel without them refuses the option. */
+        int v = 0;
+        socklen_t vl = sizeof(v);
+        t->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &vl) == 0;
+        t->gso_seg_max = MAX_UDP;
+        int one = 1;
+        t->gro = t->recv_size >= MAX_UDP &&
+                 setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+    }
     if (proto->connection_made)
         proto->connection_made(t, ctx);
     *out = t;

@@ -632,6 +632,14 @@ int cio__dns_getaddrinfo(cio_loop *loop, const char *host, const char *port,
     if (r < 0)
         return r;
     h.ai_family = hints->ai_family;
+    /* IPv4 only: no RFC 6724 sort. Among IPv4 addresses it would apply
+     * only rule 9 (longest matching prefix), which defeats DNS
+     * round-robin, and c-ares 1.18 pays for it with a socket and a
+     * connect(2) per answer even when there is one address (glibc skips
+     * the sort for one). Mixed families keep the sort: it decides IPv6
+     * against IPv4. */
+    if (h.ai_family == AF_INET)
+        h.ai_flags |= ARES_AI_NOSORT;
     h.ai_socktype = hints->ai_socktype;
     h.ai_protocol = hints->ai_protocol;
     dns *d;

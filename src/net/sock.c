@@ -239,17 +239,94 @@ static int sock_suspend(cio_socket *s, int how, int64_t delay)
     return r;
 }
 
-/* After a call failed with errno set: 0 to try it again (EINTR, or
- * woken after EAGAIN), else what the caller returns (-errno, or the
- * suspension's error). nowait (MSG_DONTWAIT) returns -EAGAIN at once. */
-static int sock_again(cio_socket *s, int how, int nowait)
+/* ---- the one I/O path ----
+ * Every call that moves data is an operation retried by sock_io: a
+ * result >= 0 is returned; -EINTR tries again; -EAGAIN waits for the
+ * direction's readiness and tries again (or is returned at once with
+ * nowait, MSG_DONTWAIT); any other -errno is returned. The operations:
+ * the byte stream's read and write (net/bstream.h) for plain stream
+ * recv/send, one recvmsg/sendmsg for everything with flags, addresses
+ * or descriptors (datagrams too), and sendfile. */
+typedef ssize_t (*sock_op)(cio_socket *s, void *arg);
+
+static ssize_t sock_io(cio_socket *s, int how, int nowait, sock_op op,
+                       void *arg)
 {
-    int e = errno;
-    if (e == EINTR)
-        return 0;
-    if ((e != EAGAIN && e != EWOULDBLOCK) || nowait)
-        return -e;
-    return sock_suspend(s, how, 0);
+    for (;;) {
+        ssize_t n = op(s, arg);
+        if (n >= 0) {
+            s->streak++;
+            return n;
+        }
+        if (n == -EINTR)
+            continue;
+        if ((n != -EAGAIN && n != -EWOULDBLOCK) || nowait)
+            return n;
+        int r = sock_suspend(s, how, 0);
+        if (r < 0)
+            return r;
+    }
+}
+
+typedef struct bsop {
+    void *p;
+    size_t n;
+} bsop;
+
+static ssize_t op_read(cio_socket *s, void *arg)
+{
+    bsop *o = arg;
+    return cio__bs_read(s->bs, o->p, o->n);
+}
+
+static ssize_t op_write(cio_socket *s, void *arg)
+{
+    bsop *o = arg;
+    return cio__bs_write(s->bs, o->p, o->n);
+}
+
+/* One recvmsg/sendmsg; the lengths the kernel writes back are reset
+ * before each try. */
+typedef struct msgop {
+    struct msghdr m;
+    socklen_t namelen;
+    size_t ctllen;
+    int flags;
+} msgop;
+
+static void msgop_init(msgop *o, void *p, size_t n, struct iovec *iov,
+                       void *name, socklen_t namelen, void *ctl, size_t ctllen,
+                       int flags)
+{
+    iov->iov_base = p;
+    iov->iov_len = n;
+    memset(&o->m, 0, sizeof(o->m));
+    o->m.msg_iov = iov;
+    o->m.msg_iovlen = 1;
+    o->m.msg_name = name;
+    o->m.msg_control = ctl;
+    o->namelen = namelen;
+    o->ctllen = ctllen;
+    o->flags = flags;
+}
+
+static ssize_t op_recvmsg(cio_socket *s, void *arg)
+{
+    msgop *o = arg;
+    o->m.msg_namelen = o->namelen;
+    o->m.msg_controllen = o->ctllen;
+    o->m.msg_flags = 0;
+    ssize_t n = cio__sys_recvmsg(s->fs.fd, &o->m, o->flags);
+    return n < 0 ? CIO__ERRNO() : n;
+}
+
+static ssize_t op_sendmsg(cio_socket *s, void *arg)
+{
+    msgop *o = arg;
+    o->m.msg_namelen = o->namelen;
+    o->m.msg_controllen = o->ctllen;
+    ssize_t n = cio__sys_sendmsg(s->fs.fd, &o->m, o->flags | MSG_NOSIGNAL);
+    return n < 0 ? CIO__ERRNO() : n;
 }
 
 /* Every suspending call starts here: a live socket, in a task of its
@@ -657,30 +734,6 @@ static void mark_full(cio_socket *s)
     s->full = 1;
 }
 
-/* A plain (no flags, no address) recv or send on a stream socket: one
- * call of the byte stream (net/bstream.h), waiting for readiness as long
- * as it says -EAGAIN. how: SUSP_READ or SUSP_WRITE. Returns what the byte
- * stream returns, or the error of the wait. */
-static ssize_t plain_io(cio_socket *s, int how, void *buf, size_t len)
-{
-    for (;;) {
-        ssize_t n = how == SUSP_READ ? cio__bs_read(s->bs, buf, len)
-                                     : cio__bs_write(s->bs, buf, len);
-        if (n >= 0) {
-            s->streak++;
-            /* (TLS takes a record at a time: short, not full) */
-            if (how == SUSP_WRITE && (size_t)n < len && !s->tls)
-                mark_full(s);
-            return n;
-        }
-        if (n != -EAGAIN)
-            return n;
-        int r = sock_suspend(s, how, 0);
-        if (r < 0)
-            return r;
-    }
-}
-
 static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                        cio_sockaddr *from)
 {
@@ -696,30 +749,24 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
     if (stream && len && !(s->fs.afd.ready & CIO__EV_READ) &&
         (r = sock_suspend(s, SUSP_READ, 0)) < 0)
         return r;
-    /* A plain stream recv goes through the byte stream (net/bstream.h);
-     * datagrams, flags and recvfrom make their own system call. */
-    int plain = stream && !flags;
-    for (;;) {
-        ssize_t n;
-        if (plain)
-            return plain_io(s, SUSP_READ, buf, len);
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        if (from)
-            n = recvfrom(s->fs.fd, buf, len, flags, (struct sockaddr *)&ss, &sl);
-        else
-            n = cio__sys_recv(s->fs.fd, buf, len, flags);
-        if (n >= 0) {
-            s->streak++;
-            if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
-                memset(from, 0, sizeof(*from));
-            if (stream && n > 0 && (size_t)n < len)
-                cio__afd_short_read(&s->fs.afd);
-            return n;
-        }
-        if ((r = sock_again(s, SUSP_READ, flags & MSG_DONTWAIT)) < 0)
-            return r;
+    if (stream && !flags) { /* the byte stream (net/bstream.h) */
+        bsop o = {buf, len};
+        return sock_io(s, SUSP_READ, 0, op_read, &o);
     }
+    struct sockaddr_storage ss;
+    struct iovec iov;
+    msgop o;
+    msgop_init(&o, buf, len, &iov, from ? &ss : NULL,
+               from ? (socklen_t)sizeof(ss) : 0, NULL, 0, flags);
+    ssize_t n = sock_io(s, SUSP_READ, flags & MSG_DONTWAIT, op_recvmsg, &o);
+    if (n < 0)
+        return n;
+    if (from && cio_sockaddr_set(from, (struct sockaddr *)&ss,
+                                 o.m.msg_namelen) < 0)
+        memset(from, 0, sizeof(*from));
+    if (stream && n > 0 && (size_t)n < len)
+        cio__afd_short_read(&s->fs.afd);
+    return n;
 }
 
 ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len, int flags)
@@ -745,6 +792,23 @@ static int wait_if_full(cio_socket *s, int applies)
     return sock_suspend(s, SUSP_WRITE, 0);
 }
 
+/* One send of up to len bytes through the one path: the byte stream for
+ * a plain stream send, else one sendmsg. */
+static ssize_t send_once(cio_socket *s, int stream, const void *buf,
+                         size_t len, int flags, const cio_sockaddr *to)
+{
+    if (stream && !flags) {
+        bsop o = {(void *)(uintptr_t)buf, len};
+        return sock_io(s, SUSP_WRITE, 0, op_write, &o);
+    }
+    struct iovec iov;
+    msgop o;
+    msgop_init(&o, (void *)(uintptr_t)buf, len, &iov,
+               to ? (void *)(uintptr_t)&to->ss : NULL, to ? to->len : 0, NULL,
+               0, flags);
+    return sock_io(s, SUSP_WRITE, flags & MSG_DONTWAIT, op_sendmsg, &o);
+}
+
 static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
                        const cio_sockaddr *to)
 {
@@ -758,25 +822,11 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
-    int plain = stream && !flags;
-    for (;;) {
-        ssize_t n;
-        if (plain)
-            return plain_io(s, SUSP_WRITE, (void *)buf, len);
-        if (to)
-            n = sendto(s->fs.fd, buf, len, flags | MSG_NOSIGNAL,
-                       (const struct sockaddr *)&to->ss, to->len);
-        else
-            n = cio__sys_send(s->fs.fd, buf, len, flags | MSG_NOSIGNAL);
-        if (n >= 0) {
-            s->streak++;
-            if (stream && (size_t)n < len)
-                mark_full(s);
-            return n;
-        }
-        if ((r = sock_again(s, SUSP_WRITE, flags & MSG_DONTWAIT)) < 0)
-            return r;
-    }
+    ssize_t n = send_once(s, stream, buf, len, flags, to);
+    /* (TLS takes a record at a time: short, not full) */
+    if (n >= 0 && stream && (size_t)n < len && !s->tls)
+        mark_full(s);
+    return n;
 }
 
 ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len, int flags)
@@ -807,25 +857,13 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
             return r;
         if ((r = wait_if_full(s, stream)) < 0)
             return r;
-        if (stream && !flags) { /* the byte stream: >= 0 or -errno */
-            ssize_t n = plain_io(s, SUSP_WRITE, (void *)p, len);
-            if (n < 0)
-                return (int)n;
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        ssize_t n = cio__sys_send(s->fs.fd, p, len, flags | MSG_NOSIGNAL);
-        if (n >= 0) {
-            s->streak++;
-            if (stream && (size_t)n < len)
-                mark_full(s);
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if ((r = sock_again(s, SUSP_WRITE, flags & MSG_DONTWAIT)) < 0)
-            return r;
+        ssize_t n = send_once(s, stream, p, len, flags, NULL);
+        if (n < 0)
+            return (int)n;
+        if (stream && (size_t)n < len && !s->tls)
+            mark_full(s);
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
 }
@@ -850,7 +888,7 @@ ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
     if (s->full && !(s->fs.afd.ready & CIO__EV_WRITE))
         return 0;
     s->full = 0;
-    ssize_t n = cio__bs_writev(&s->fs.bs, iov, iovcnt);
+    ssize_t n = cio__bs_writev(s->bs, iov, iovcnt);
     if (n == -EAGAIN) {
         s->full = 1;
         return 0;
@@ -860,7 +898,7 @@ ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
     size_t want = 0;
     for (int i = 0; i < iovcnt; i++)
         want += iov[i].iov_len;
-    if ((size_t)n < want)
+    if ((size_t)n < want && !s->tls)
         mark_full(s);
     return n;
 }
@@ -893,7 +931,7 @@ int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
         if ((r = wait_if_full(s, 1)) < 0)
             break;
         int cnt = iovcnt - i > IOV_MAX ? IOV_MAX : iovcnt - i;
-        ssize_t n = cio__bs_writev(&s->fs.bs, v + i, cnt);
+        ssize_t n = cio__bs_writev(s->bs, v + i, cnt);
         if (n == -EAGAIN) {
             if ((r = sock_suspend(s, SUSP_WRITE, 0)) < 0)
                 break;
@@ -907,7 +945,7 @@ int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
         size_t want = 0;
         for (int k = i; k < i + cnt; k++)
             want += v[k].iov_len;
-        if ((size_t)n < want)
+        if ((size_t)n < want && !s->tls)
             mark_full(s);
         while (n > 0 && i < iovcnt) {
             if ((size_t)n >= v[i].iov_len) {
@@ -924,6 +962,19 @@ int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
     if (v != local)
         cio__free(v);
     return r < 0 ? r : 0;
+}
+
+typedef struct sfop {
+    int in_fd;
+    off_t *offset;
+    size_t want;
+} sfop;
+
+static ssize_t op_sendfile(cio_socket *s, void *arg)
+{
+    sfop *o = arg;
+    ssize_t n = sendfile(s->fs.fd, o->in_fd, o->offset, o->want);
+    return n < 0 ? CIO__ERRNO() : n;
 }
 
 ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
@@ -945,23 +996,19 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         size_t want = count ? count - total : chunk_max;
         if (want > chunk_max)
             want = chunk_max;
-        ssize_t n = sendfile(s->fs.fd, in_fd, offset, want);
-        if (n > 0) {
-            s->streak++;
-            total += (size_t)n;
-            continue;
-        }
+        sfop o = {in_fd, offset, want};
+        ssize_t n = sock_io(s, SUSP_WRITE, 0, op_sendfile, &o);
+        if (n < 0)
+            return n;
         if (n == 0)
             break; /* end of file */
-        if ((r = sock_again(s, SUSP_WRITE, 0)) < 0)
-            return r;
+        total += (size_t)n;
     }
     return (ssize_t)total;
 }
 
 /* ---- descriptor passing and peer credentials (Unix domain sockets;
- * issue 11). Appended as new functions only: they reuse the suspension
- * helpers above. ---- */
+ * issue 11): one recvmsg/sendmsg with SCM_RIGHTS through sock_io. ---- */
 
 ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
                             const int *fds, int nfds)
@@ -977,30 +1024,22 @@ ssize_t cio_socket_send_fds(cio_socket *s, const void *buf, size_t len,
         struct cmsghdr align;
     } ctl;
     char one = 0;
-    struct iovec iov = {len ? (void *)(uintptr_t)buf : &one, len ? len : 1};
-    struct msghdr m;
-    memset(&m, 0, sizeof(m));
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    struct iovec iov;
+    msgop o;
+    memset(&ctl, 0, sizeof(ctl));
+    msgop_init(&o, len ? (void *)(uintptr_t)buf : &one, len ? len : 1, &iov,
+               NULL, 0, nfds ? ctl.b : NULL,
+               nfds ? CMSG_SPACE(sizeof(int) * (size_t)nfds) : 0, 0);
     if (nfds) {
-        memset(&ctl, 0, sizeof(ctl));
-        m.msg_control = ctl.b;
-        m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        o.m.msg_controllen = o.ctllen;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&o.m);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
     }
-    for (;;) {
-        ssize_t n = sendmsg(s->fs.fd, &m, MSG_NOSIGNAL);
-        if (n >= 0) {
-            s->streak++;
-            return len ? n : 0;
-        }
-        if ((r = sock_again(s, SUSP_WRITE, 0)) < 0)
-            return r;
-    }
+    ssize_t n = sock_io(s, SUSP_WRITE, 0, op_sendmsg, &o);
+    return n < 0 ? n : len ? n : 0;
 }
 
 ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len, int *fds,
@@ -1017,42 +1056,34 @@ ssize_t cio_socket_recv_fds(cio_socket *s, void *buf, size_t len, int *fds,
         char b[CMSG_SPACE(sizeof(int) * CIO_MAX_PASS_FDS)];
         struct cmsghdr align;
     } ctl;
-    struct iovec iov = {buf, len};
-    struct msghdr m;
-    for (;;) {
-        memset(&m, 0, sizeof(m));
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = ctl.b;
-        m.msg_controllen = sizeof(ctl.b);
-        ssize_t n = recvmsg(s->fs.fd, &m, MSG_CMSG_CLOEXEC);
-        if (n >= 0) {
-            s->streak++;
-            for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
-                 c = CMSG_NXTHDR(&m, c)) {
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                    continue;
-                int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                int got[CIO_MAX_PASS_FDS];
-                memcpy(got, CMSG_DATA(c), sizeof(int) * (size_t)k);
-                for (int i = 0; i < k; i++) {
-                    if (*nfds < cap)
-                        fds[(*nfds)++] = got[i];
-                    else
-                        close(got[i]); /* no room: never leak it */
-                }
-            }
-            if (m.msg_flags & MSG_CTRUNC) {
-                for (int i = 0; i < *nfds; i++)
-                    close(fds[i]);
-                *nfds = 0;
-                return -EMSGSIZE;
-            }
-            return n;
+    struct iovec iov;
+    msgop o;
+    msgop_init(&o, buf, len, &iov, NULL, 0, ctl.b, sizeof(ctl.b),
+               MSG_CMSG_CLOEXEC);
+    ssize_t n = sock_io(s, SUSP_READ, 0, op_recvmsg, &o);
+    if (n < 0)
+        return n;
+    struct msghdr *m = &o.m;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int got[CIO_MAX_PASS_FDS];
+        memcpy(got, CMSG_DATA(c), sizeof(int) * (size_t)k);
+        for (int i = 0; i < k; i++) {
+            if (*nfds < cap)
+                fds[(*nfds)++] = got[i];
+            else
+                close(got[i]); /* no room: never leak it */
         }
-        if ((r = sock_again(s, SUSP_READ, 0)) < 0)
-            return r;
     }
+    if (m->msg_flags & MSG_CTRUNC) {
+        for (int i = 0; i < *nfds; i++)
+            close(fds[i]);
+        *nfds = 0;
+        return -EMSGSIZE;
+    }
+    return n;
 }
 
 int cio_socket_peercred(cio_socket *s, pid_t *pid, uid_t *uid, gid_t *gid)

@@ -356,9 +356,10 @@ int cio_stream_writer_from_fd(cio_loop *loop, int fd,
     return 0;
 }
 
-int cio_open_connection(const char *host, int port,
-                        const cio_conn_opts *opts, cio_stream_reader **r,
-                        cio_stream_writer **w)
+/* open_connection's body: host:port, or the Unix socket at path. */
+static int open_conn(const char *host, int port, const char *path,
+                     const cio_conn_opts *opts, cio_stream_reader **r,
+                     cio_stream_writer **w)
 {
     if (!r || !w)
         return -EINVAL;
@@ -367,12 +368,23 @@ int cio_open_connection(const char *host, int port,
     cio__task *t = cio__tls_task;
     if (!t)
         return CIO_MISUSE("called outside a task");
+    cio_sockaddr ua;
+    if (path) {
+        int rc = cio_sockaddr_from_unix(&ua, path);
+        if (rc < 0)
+            return rc;
+    }
     stream *c;
     int rc = stream_new(t->f.loop, -1, 1, 1, opts, 0, &c);
     if (rc < 0)
         return rc;
     int fd;
-    rc = cio__conn_connect(&c->fs.afd, host, port, stream_event, &fd);
+    if (path)
+        rc = cio__conn_connect_addr(&c->fs.afd, (struct sockaddr *)&ua.ss,
+                                    ua.len, stream_event, &fd);
+    else
+        rc = cio__conn_connect(&c->fs.afd, host, port, opts, stream_event,
+                               &fd);
     if (rc < 0) {
         cio__free(c);
         return rc;
@@ -396,6 +408,26 @@ int cio_open_connection(const char *host, int port,
     *r = &c->r;
     *w = &c->w;
     return 0;
+}
+
+int cio_open_connection(const char *host, int port,
+                        const cio_conn_opts *opts, cio_stream_reader **r,
+                        cio_stream_writer **w)
+{
+    return open_conn(host, port, NULL, opts, r, w);
+}
+
+int cio_open_unix_connection(const char *path, const cio_conn_opts *opts,
+                             cio_stream_reader **r, cio_stream_writer **w)
+{
+    if (!path) {
+        if (r)
+            *r = NULL;
+        if (w)
+            *w = NULL;
+        return -EINVAL;
+    }
+    return open_conn(NULL, 0, path, opts, r, w);
 }
 
 /* ------------------------------------------------- server connections */

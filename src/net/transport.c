@@ -549,9 +549,10 @@ int cio__transport_accepted(cio_server *s, int fd)
 
 /* ---------------------------------------------------------- public API */
 
-int cio_create_connection(cio_protocol_factory factory, void *arg,
-                          const char *host, int port,
-                          const cio_conn_opts *opts, cio_transport **out)
+/* create_connection's body: host:port, or the Unix socket at path. */
+static int create_conn(cio_protocol_factory factory, void *arg,
+                       const char *host, int port, const char *path,
+                       const cio_conn_opts *opts, cio_transport **out)
 {
     if (!out)
         return -EINVAL;
@@ -559,12 +560,21 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
     cio__task *task = cio__tls_task;
     if (!factory || !task)
         return CIO_MISUSE(task ? "NULL factory" : "called outside a task");
+    cio_sockaddr ua;
+    int r;
+    if (path && (r = cio_sockaddr_from_unix(&ua, path)) < 0)
+        return r;
     cio_transport *t;
-    int r = t_new(task->f.loop, -1, opts, 0, &t);
+    r = t_new(task->f.loop, -1, opts, 0, &t);
     if (r < 0)
         return r;
     int fd;
-    r = cio__conn_connect(&t->fs.afd, host, port, transport_event, &fd);
+    if (path)
+        r = cio__conn_connect_addr(&t->fs.afd, (struct sockaddr *)&ua.ss,
+                                   ua.len, transport_event, &fd);
+    else
+        r = cio__conn_connect(&t->fs.afd, host, port, opts, transport_event,
+                              &fd);
     if (r < 0) {
         cio__free(t);
         return r;
@@ -597,6 +607,25 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
         cio__tr_schedule(t);
     *out = t;
     return 0;
+}
+
+int cio_create_connection(cio_protocol_factory factory, void *arg,
+                          const char *host, int port,
+                          const cio_conn_opts *opts, cio_transport **out)
+{
+    return create_conn(factory, arg, host, port, NULL, opts, out);
+}
+
+int cio_create_unix_connection(cio_protocol_factory factory, void *arg,
+                               const char *path, const cio_conn_opts *opts,
+                               cio_transport **out)
+{
+    if (!path) {
+        if (out)
+            *out = NULL;
+        return -EINVAL;
+    }
+    return create_conn(factory, arg, NULL, 0, path, opts, out);
 }
 
 int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,

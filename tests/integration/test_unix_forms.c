@@ -1,0 +1,403 @@
+/*
+ * test_unix_forms.c - the stream, protocol and datagram forms of Unix
+ * domain sockets: cio_start_unix_server + cio_open_unix_connection
+ * (streams), cio_create_unix_server + cio_create_unix_connection
+ * (protocols), cio_create_unix_datagram_endpoint, on a path and in the
+ * abstract namespace; the socket file's permissions; a stale file removed
+ * on request, a live socket and a plain file never; the errors of
+ * connecting to nothing; no descriptor or file left behind.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cio_testutil_net.h"
+
+static void tmp_path(char *buf, size_t cap, const char *tag)
+{
+    snprintf(buf, cap, "/tmp/cio_uf_%s_%d", tag, (int)getpid());
+    unlink(buf);
+}
+
+/* ---- streams ---- */
+
+static int echo_handler(cio_stream_reader *r, cio_stream_writer *w,
+                        void *arg)
+{
+    int *served = arg;
+    const char *line;
+    ssize_t n;
+    while ((n = cio_stream_readline(r, &line)) > 0) {
+        int rc = cio_stream_write(w, line, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+    (*served)++;
+    return n < 0 ? (int)n : 0;
+}
+
+/* One line through a stream connection to path. */
+static void stream_roundtrip(const char *path)
+{
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(cio_open_unix_connection(path, NULL, &r, &w), 0);
+    assert_int_equal(cio_stream_write(w, "hello unix\n", 11), 0);
+    const char *line;
+    assert_int_equal(cio_stream_readline(r, &line), 11);
+    assert_memory_equal(line, "hello unix\n", 11);
+    cio_sockaddr peer;
+    assert_int_equal(cio_stream_writer_peername(w, &peer), 0);
+    assert_int_equal(cio_sockaddr_family(&peer), AF_UNIX);
+    cio_stream_reader_free(r);
+    cio_stream_writer_free(w);
+}
+
+static int streams_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fds0 = count_fds();
+    char path[108];
+    tmp_path(path, sizeof(path), "s");
+    int served = 0;
+    cio_server *s;
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0600, 0, NULL, &s),
+                     0);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    for (int i = 0; i < 3; i++)
+        stream_roundtrip(path);
+    WAIT_FOR(served == 3);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    /* The file stays; a new server needs CIO_UNIX_REMOVE_STALE. */
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, 0, NULL, &s),
+                     -EADDRINUSE);
+    assert_null(s);
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0640, CIO_UNIX_REMOVE_STALE,
+                                           NULL, &s),
+                     0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    stream_roundtrip(path);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    unlink(path);
+
+    /* The abstract namespace: no file at all. */
+    char abs[64];
+    snprintf(abs, sizeof(abs), "@cio_uf_abs_%d", (int)getpid());
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           abs, 0600, CIO_UNIX_REMOVE_STALE,
+                                           NULL, &s),
+                     0);
+    stream_roundtrip(abs);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    assert_int_equal(count_fds(), fds0);
+    return 0;
+}
+
+TU_NET_CASE(unix_forms_streams, streams_main)
+
+/* ---- protocols ---- */
+
+typedef struct pctx {
+    int server;
+    char got[64];
+    size_t n;
+    int lost;
+} pctx;
+
+static pctx g_srv_ctx, g_cli_ctx;
+
+static int p_data(cio_transport *t, const void *data, size_t n, void *ctx)
+{
+    pctx *c = ctx;
+    if (c->server)
+        return cio_transport_write(t, data, n); /* echo */
+    if (c->n + n <= sizeof(c->got)) {
+        memcpy(c->got + c->n, data, n);
+        c->n += n;
+    }
+    return 0;
+}
+
+static void p_lost(cio_transport *t, int err, void *ctx)
+{
+    (void)t;
+    (void)err;
+    ((pctx *)ctx)->lost++;
+}
+
+static const cio_protocol PROTO = {.data_received = p_data,
+                                   .connection_lost = p_lost};
+
+static int factory(void *arg, const cio_protocol **proto, void **ctx)
+{
+    *proto = &PROTO;
+    *ctx = arg;
+    return 0;
+}
+
+static int protocol_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fds0 = count_fds();
+    char path[108];
+    tmp_path(path, sizeof(path), "p");
+    memset(&g_srv_ctx, 0, sizeof(g_srv_ctx));
+    memset(&g_cli_ctx, 0, sizeof(g_cli_ctx));
+    g_srv_ctx.server = 1;
+    cio_server *s;
+    assert_int_equal(cio_create_unix_server(g_loop, factory, &g_srv_ctx, path,
+                                            0, CIO_UNIX_REMOVE_STALE, NULL,
+                                            &s),
+                     0);
+    cio_transport *t;
+    assert_int_equal(cio_create_unix_connection(factory, &g_cli_ctx, path,
+                                                NULL, &t),
+                     0);
+    assert_int_equal(cio_transport_write(t, "ping", 4), 0);
+    WAIT_FOR(g_cli_ctx.n == 4);
+    assert_memory_equal(g_cli_ctx.got, "ping", 4);
+    cio_transport_close(t);
+    WAIT_FOR(g_cli_ctx.lost == 1 && g_srv_ctx.lost == 1);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    unlink(path);
+    /* Nothing at the path any more. */
+    assert_int_equal(cio_create_unix_connection(factory, &g_cli_ctx, path,
+                                                NULL, &t),
+                     -ENOENT);
+    assert_null(t);
+    assert_int_equal(cio_create_unix_connection(NULL, &g_cli_ctx, path, NULL,
+                                                &t),
+                     -EINVAL);
+    assert_int_equal(cio_create_unix_connection(factory, NULL, NULL, NULL, &t),
+                     -EINVAL);
+    assert_int_equal(count_fds(), fds0);
+    return 0;
+}
+
+TU_NET_CASE(unix_forms_protocols, protocol_main)
+
+/* ---- stale, live, not a socket; connect errors ---- */
+
+static int stale_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fds0 = count_fds();
+    char path[108];
+    tmp_path(path, sizeof(path), "st");
+    /* A stale file: bound, then closed without unlink. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cio_sockaddr a;
+    assert_int_equal(cio_sockaddr_from_unix(&a, path), 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    close(fd);
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(cio_open_unix_connection(path, NULL, &r, &w),
+                     -ECONNREFUSED);
+    assert_null(r);
+    assert_null(w);
+    int served = 0;
+    cio_server *s, *s2;
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, CIO_UNIX_REMOVE_STALE,
+                                           NULL, &s),
+                     0);
+    /* Live: a second server asking to remove stale files gets
+     * EADDRINUSE, and the first one goes on serving. */
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, CIO_UNIX_REMOVE_STALE,
+                                           NULL, &s2),
+                     -EADDRINUSE);
+    assert_null(s2);
+    assert_int_equal(cio_create_unix_server(g_loop, factory, &g_srv_ctx, path,
+                                            0, CIO_UNIX_REMOVE_STALE, NULL,
+                                            &s2),
+                     -EADDRINUSE);
+    stream_roundtrip(path);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    unlink(path);
+    /* A plain file is never removed. */
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, CIO_UNIX_REMOVE_STALE,
+                                           NULL, &s),
+                     -EADDRINUSE);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(path);
+    /* Bad arguments. */
+    char longp[200];
+    memset(longp, 'x', sizeof(longp) - 1);
+    longp[0] = '/';
+    longp[sizeof(longp) - 1] = 0;
+    assert_int_equal(cio_open_unix_connection(longp, NULL, &r, &w),
+                     -ENAMETOOLONG);
+    assert_int_equal(cio_open_unix_connection("", NULL, &r, &w), -EINVAL);
+    assert_int_equal(cio_open_unix_connection(NULL, NULL, &r, &w), -EINVAL);
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, 0x100, NULL, &s),
+                     -EINVAL);
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.use_sock = 1;
+    so.sock = 0;
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, 0, &so, &s),
+                     -EINVAL);
+    assert_int_equal(lstat(path, &st), -1); /* no file left by failures */
+    /* A directory that does not exist. */
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           "/nonexistent-dir/x.sock", 0, 0,
+                                           NULL, &s),
+                     -ENOENT);
+    assert_int_equal(count_fds(), fds0);
+    return 0;
+}
+
+TU_NET_CASE(unix_forms_stale_live_errors, stale_main)
+
+/* ---- datagrams ---- */
+
+typedef struct dctx {
+    int echo;
+    char got[64];
+    size_t n;
+    int count, lost;
+} dctx;
+
+static void d_recv(cio_datagram_transport *t, const void *data, size_t len,
+                   const cio_sockaddr *addr, void *ctx)
+{
+    dctx *c = ctx;
+    c->count++;
+    if (c->echo) {
+        assert_int_equal(cio_datagram_transport_sendto(t, data, len, addr), 0);
+        return;
+    }
+    if (len <= sizeof(c->got)) {
+        memcpy(c->got, data, len);
+        c->n = len;
+    }
+}
+
+static void d_lost(cio_datagram_transport *t, int err, void *ctx)
+{
+    (void)t;
+    (void)err;
+    ((dctx *)ctx)->lost++;
+}
+
+static const cio_datagram_protocol DPROTO = {.datagram_received = d_recv,
+                                             .connection_lost = d_lost};
+
+static int datagram_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fds0 = count_fds();
+    char spath[108], cpath[108];
+    tmp_path(spath, sizeof(spath), "ds");
+    tmp_path(cpath, sizeof(cpath), "dc");
+    for (int round = 0; round < 2; round++) {
+        dctx sc = {.echo = 1}, cc = {0};
+        cio_datagram_transport *st, *ct;
+        /* Round 1 binds over the files round 0 left (stale). */
+        int flags = round ? CIO_UNIX_REMOVE_STALE : 0;
+        assert_int_equal(cio_create_unix_datagram_endpoint(
+                             &DPROTO, &sc, spath, NULL, 0600, flags, NULL,
+                             &st),
+                         0);
+        struct stat sb;
+        assert_int_equal(lstat(spath, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, 0600);
+        /* A live datagram socket is never removed. */
+        cio_datagram_transport *x;
+        assert_int_equal(cio_create_unix_datagram_endpoint(
+                             &DPROTO, &cc, spath, NULL, 0,
+                             CIO_UNIX_REMOVE_STALE, NULL, &x),
+                         -EADDRINUSE);
+        assert_null(x);
+        assert_int_equal(cio_create_unix_datagram_endpoint(
+                             &DPROTO, &cc, cpath, spath, 0, flags, NULL, &ct),
+                         0);
+        assert_int_equal(cio_datagram_transport_sendto(ct, "dgram", 5, NULL),
+                         0);
+        WAIT_FOR(cc.count == 1);
+        assert_int_equal(cc.n, 5);
+        assert_memory_equal(cc.got, "dgram", 5);
+        assert_int_equal(sc.count, 1);
+        cio_datagram_transport_close(ct);
+        cio_datagram_transport_close(st);
+        WAIT_FOR(cc.lost == 1 && sc.lost == 1);
+    }
+    unlink(spath);
+    unlink(cpath);
+    /* Abstract names; a remote nobody bound. */
+    char sabs[64];
+    snprintf(sabs, sizeof(sabs), "@cio_uf_dabs_%d", (int)getpid());
+    dctx sc = {.echo = 1}, cc = {0};
+    cio_datagram_transport *st, *ct;
+    assert_int_equal(cio_create_unix_datagram_endpoint(&DPROTO, &sc, sabs,
+                                                       NULL, 0, 0, NULL, &st),
+                     0);
+    char cabs[64];
+    snprintf(cabs, sizeof(cabs), "@cio_uf_dcabs_%d", (int)getpid());
+    assert_int_equal(cio_create_unix_datagram_endpoint(&DPROTO, &cc, cabs,
+                                                       sabs, 0, 0, NULL, &ct),
+                     0);
+    assert_int_equal(cio_datagram_transport_sendto(ct, "abs", 3, NULL), 0);
+    WAIT_FOR(cc.count == 1);
+    assert_memory_equal(cc.got, "abs", 3);
+    cio_datagram_transport_close(ct);
+    cio_datagram_transport_close(st);
+    WAIT_FOR(cc.lost == 1 && sc.lost == 1);
+    assert_int_equal(cio_create_unix_datagram_endpoint(&DPROTO, &cc, NULL,
+                                                       spath, 0, 0, NULL, &ct),
+                     -ENOENT);
+    assert_int_equal(cio_create_unix_datagram_endpoint(&DPROTO, &cc, NULL,
+                                                       NULL, 0, 0, NULL, &ct),
+                     -EINVAL);
+    assert_int_equal(cio_create_unix_datagram_endpoint(NULL, &cc, spath, NULL,
+                                                       0, 0, NULL, &ct),
+                     -EINVAL);
+    assert_int_equal(count_fds(), fds0);
+    return 0;
+}
+
+TU_NET_CASE(unix_forms_datagram, datagram_main)
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(unix_forms_streams, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(unix_forms_protocols, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(unix_forms_stale_live_errors, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(unix_forms_datagram, tu_setup, tu_teardown),
+};
+
+CIO_TEST_MAIN(tests)
