@@ -487,4 +487,7 @@ CIO_API int cio_http_response_sse_event(cio_http_response *res,
 }
 #endif
 
+/* The client (aiohttp's ClientSession). */
+#include "cio/http_client.h"
+
 #endif
