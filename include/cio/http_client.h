@@ -1,6 +1,6 @@
 /*
  * cio/http_client.h - cio::http's HTTP/1.1 client: aiohttp's ClientSession
- * in C. Included by cio/http.h; do not include directly.
+ * in C. Included by cio/http.h (including it alone works too).
  *
  * A session owns a keep-alive connection pool keyed by (scheme, host,
  * port), a cookie jar and the defaults of its requests. A request is made
@@ -28,9 +28,7 @@
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
 
-#ifndef CIO_HTTP_H
-#error "include cio/http.h, not cio/http_client.h"
-#endif
+#include "cio/http.h" /* which includes this header at its end */
 
 #ifdef __cplusplus
 extern "C" {
