@@ -523,14 +523,6 @@ static int b_expect(tcase *t)
     return 0;
 }
 
-static void expect_continue(void **state)
-{
-    (void)state;
-    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
-    so.expect_continue_min = 1000; /* this upload sends Expect */
-    run_case(b_expect, &so, NULL);
-}
-
 static int b_stream(tcase *t)
 {
     cio_http_client_response *r;
@@ -674,7 +666,14 @@ static void pool_limit_per_host(void **state)
 
 /* ---- raw servers --------------------------------------------------------- */
 
-enum { RAW_CLOSE, RAW_KEEP_THEN_CLOSE, RAW_NOREAD, RAW_SILENT, RAW_REPEAT };
+enum {
+    RAW_CLOSE,
+    RAW_KEEP_THEN_CLOSE,
+    RAW_NOREAD,
+    RAW_SILENT,
+    RAW_REPEAT,
+    RAW_CONTINUE /* 100 Continue, read Content-Length bytes, answer */
+};
 
 typedef struct raw_srv {
     cio_socket *ls;
@@ -685,6 +684,7 @@ typedef struct raw_srv {
     size_t resp_len;
     int mode;
     char last_req[2048];
+    size_t body_got;
     cio_task *acceptor;
 } raw_srv;
 
@@ -727,6 +727,21 @@ static int raw_conn_task(void *arg, void **res)
         if (s->mode == RAW_SILENT) {
             cio_sleep(10 * CIO_SEC);
             break;
+        }
+        if (s->mode == RAW_CONTINUE) {
+            const char *cl = strstr(s->last_req, "Content-Length: ");
+            size_t want = cl ? strtoul(cl + 16, NULL, 10) : 0;
+            const char *h = strstr(s->last_req, "\r\n\r\n") + 4;
+            s->body_got = strlen(h); /* body bytes read with the head */
+            const char *c100 = "HTTP/1.1 100 Continue\r\n\r\n";
+            cio_socket_sendall(rc->c, c100, strlen(c100), 0);
+            char buf[65536];
+            while (s->body_got < want) {
+                ssize_t n = cio_socket_recv(rc->c, buf, sizeof(buf), 0);
+                if (n <= 0)
+                    break;
+                s->body_got += (size_t)n;
+            }
         }
         cio_socket_sendall(rc->c, s->resp, s->resp_len, 0);
         if (s->mode == RAW_CLOSE ||
@@ -814,6 +829,56 @@ static int raw_expect(tcase *t, const char *resp, size_t len, int want)
                     cio_strerror(e), want);
     CHECK(e == want);
     return 0;
+}
+
+static int b_expect_raw(tcase *t)
+{
+    cio_http_request_opts o = {0};
+    size_t n = 200000;
+    char *big = calloc(1, n);
+    o.body = big;
+    o.body_len = n;
+    cio_http_client_response *r;
+    char u[128];
+    /* the server says 100 Continue, reads the body, answers */
+    raw_srv rs;
+    CHECK(raw_start(&rs, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+                    0, RAW_CONTINUE) == 0);
+    int e = cio_http_session_request(t->s, "PUT", RU(&rs, u, sizeof(u), "/"),
+                                     &o, &r);
+    CHECK(e == 0 && cio_http_client_response_status(r) == 201);
+    cio_http_client_response_free(r);
+    CHECK(strstr(rs.last_req, "\r\nExpect: 100-continue\r\n"));
+    CHECK(rs.body_got == n);
+    raw_stop(&rs);
+    /* the server refuses at once: the body is never sent */
+    long idle0, idle;
+    cio_http_session_stats(t->s, NULL, &idle0);
+    CHECK(raw_start(&rs, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
+                         "\r\nnope",
+                    0, RAW_REPEAT) == 0);
+    e = cio_http_session_request(t->s, "PUT", RU(&rs, u, sizeof(u), "/"), &o,
+                                 &r);
+    free(big);
+    CHECK(e == 0 && cio_http_client_response_status(r) == 401);
+    CHECK(!strcmp(cio_http_client_response_text(r, NULL), "nope"));
+    cio_http_client_response_free(r);
+    /* only the head came: nothing after its blank line */
+    CHECK(strlen(strstr(rs.last_req, "\r\n\r\n")) == 4);
+    /* that connection is not reused (its announced body never went) */
+    cio_http_session_stats(t->s, NULL, &idle);
+    CHECK(idle == idle0);
+    raw_stop(&rs);
+    return 0;
+}
+
+static void expect_continue(void **state)
+{
+    (void)state;
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.expect_continue_min = 1000; /* this upload sends Expect */
+    run_case(b_expect, &so, NULL);
+    run_case(b_expect_raw, &so, NULL);
 }
 
 static int b_hostile(tcase *t)
