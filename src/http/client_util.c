@@ -404,7 +404,10 @@ int cio__hc_jar_store(cio_http_session *s, const char *host,
     }
     if (!domain)
         domain = dup_n(host, strlen(host));
-    else if (!domain_match(host, domain)) {
+    else if (!domain_match(host, domain) ||
+             (!strchr(domain, '.') && strcasecmp(domain, host) != 0)) {
+        /* not for this host, or a bare top-level label ("com"): no
+         * public-suffix list here, so single labels are refused */
         free(domain);
         free(path);
         return -EINVAL; /* RFC 6265 5.3 step 6: not for this host */

@@ -214,6 +214,9 @@ static void cookie_jar(void **state)
     assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
                                                  "evil=1; Domain=other.org"),
                      -EINVAL);
+    assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
+                                                 "super=1; Domain=com"),
+                     -EINVAL);
     assert_int_equal(cio_http_session_set_cookie(s, "h", "=novalue"),
                      -EINVAL);
     assert_string_equal(cio_http_session_cookie(s, "a.example.com", "/",
