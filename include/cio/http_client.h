@@ -37,7 +37,10 @@ extern "C" {
 typedef struct cio_http_session cio_http_session;
 typedef struct cio_http_client_response cio_http_client_response;
 
-/* aiohttp's ClientTimeout, in nanoseconds (0: none for that one). total
+/* aiohttp's ClientTimeout, in nanoseconds. In the session's options 0
+ * means the default (total 300 s, connect and sock_read none) and total < 0
+ * no total timeout; in a request's options 0 means the session's value and
+ * total < 0 none for that request. total
  * covers a whole request: pool wait, connect, redirects, sending and
  * reading the body; connect covers getting a connection (pool wait,
  * resolve, connect, proxy tunnel); sock_read bounds each wait for bytes

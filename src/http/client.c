@@ -71,8 +71,7 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
     if (opts)
         o = *opts;
     if (!loop || o.limit < 0 || o.limit_per_host < 0 || o.max_redirects < 0 ||
-        o.timeout.total < 0 || o.timeout.connect < 0 ||
-        o.timeout.sock_read < 0)
+        o.timeout.connect < 0 || o.timeout.sock_read < 0)
         return -EINVAL;
     cio_http_session *s = calloc(1, sizeof(*s));
     if (!s)
@@ -81,8 +80,8 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
         o.limit = HC_DEF_LIMIT;
     if (!o.keepalive_timeout)
         o.keepalive_timeout = HC_DEF_KEEPALIVE;
-    if (!o.timeout.total && !(opts && opts->timeout.total))
-        o.timeout.total = HC_DEF_TOTAL;
+    if (!o.timeout.total)
+        o.timeout.total = HC_DEF_TOTAL; /* < 0 stays: no total timeout */
     if (!o.max_redirects)
         o.max_redirects = HC_DEF_REDIRECTS;
     if (!o.max_body)

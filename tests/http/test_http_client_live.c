@@ -1060,6 +1060,11 @@ static int b_timeouts(tcase *t)
     o.timeout.total = 50 * CIO_MS;
     CHECK(cio_http_session_request(t->s, "GET", U(t, "/slow"), &o, &r) ==
           CIO_EHTTPC_TIMEOUT);
+    /* total < 0: no total timeout for this request */
+    o.timeout.total = -1;
+    CHECK(cio_http_session_request(t->s, "GET", U(t, "/slow"), &o, &r) == 0);
+    CHECK(!strcmp(cio_http_client_response_text(r, NULL), "slept"));
+    cio_http_client_response_free(r);
     /* a silent raw server: sock_read while reading the head */
     raw_srv rs;
     CHECK(raw_start(&rs, "", 0, RAW_SILENT) == 0);
