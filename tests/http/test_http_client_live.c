@@ -13,8 +13,11 @@
  */
 #include "cio_test.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1188,6 +1191,55 @@ static int b_cancel(tcase *t)
     return 0;
 }
 
+/* A listener whose accept queue is full (backlog 0, never accepting, filled
+ * by non-blocking connects): the kernel drops further SYNs, so a connect
+ * to it stays in progress - on 127.0.0.1, no outside network. */
+static int full_listener(int *fds, int nfds)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        listen(ls, 0) < 0 || getsockname(ls, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    fds[0] = ls;
+    for (int i = 1; i < nfds; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        0);
+        connect(fds[i], (struct sockaddr *)&a, sizeof(a));
+    }
+    usleep(100000); /* the handshakes of the fillers complete */
+    return ntohs(a.sin_port);
+}
+
+static int b_cancel_connect(tcase *t)
+{
+    int fds[4];
+    int port = full_listener(fds, 4);
+    CHECK(port > 0);
+    char u[64];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/", port);
+    /* cancelled while the TCP connect is in progress */
+    creq c;
+    memset(&c, 0, sizeof(c));
+    c.method = "GET";
+    c.url = u;
+    int e = cancel_after(t, &c, 100 * CIO_MS);
+    /* and the connect timeout there */
+    cio_http_request_opts o = {0};
+    o.timeout.connect = 100 * CIO_MS;
+    cio_http_client_response *r;
+    int e2 = cio_http_session_request(t->s, "GET", u, &o, &r);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    CHECK(e == 0);
+    CHECK(e2 == CIO_EHTTPC_CONNECT_TIMEOUT);
+    return 0;
+}
+
 static void cancellation(void **state)
 {
     (void)state;
@@ -1195,6 +1247,7 @@ static void cancellation(void **state)
     so.limit = 1;
     so.expect_continue_min = SIZE_MAX;
     run_case(b_cancel, &so, NULL);
+    run_case(b_cancel_connect, NULL, NULL);
 }
 
 /* ---- redirects and cookies ------------------------------------------------- */
