@@ -113,8 +113,8 @@ static int main_task(void *arg, void **res)
     long opened;
     cio_http_session_stats(session, &opened, NULL);
     if (opened > conns) {
-        fprintf(stderr, "http_client: %ld connections opened for %d\n",
-                opened, conns);
+        fprintf(stderr, "http_client: %ld connections opened for %d\n", opened,
+                conns);
         e = -EPROTO;
     }
     cio_http_session_close(session);

@@ -8,7 +8,8 @@
  * connection serves them all.
  *
  * Build alone against an installed cio (tests/install checks this line):
- *     cc -std=c11 -Wall -Wextra -pedantic s19b_json_client.c -o s19b_json_client \
+ *     cc -std=c11 -Wall -Wextra -pedantic s19b_json_client.c -o
+ * s19b_json_client \
  *         $(pkg-config --cflags --libs cio-http)
  */
 #include <cjson/cJSON.h>
@@ -45,7 +46,8 @@ static int api_list(cio_http_request *req, cio_http_response *res, void *a)
     const char *prefix = cio_http_request_arg(req, "prefix", 0, NULL);
     cJSON *out = cJSON_CreateArray();
     const cJSON *it;
-    cJSON_ArrayForEach(it, items) {
+    cJSON_ArrayForEach(it, items)
+    {
         const char *n = cJSON_GetObjectItem(it, "name")->valuestring;
         if (!prefix || strncmp(n, prefix, strlen(prefix)) == 0)
             cJSON_AddItemToArray(out, cJSON_Duplicate(it, 1));

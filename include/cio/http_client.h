@@ -98,14 +98,16 @@ typedef struct cio_http_session_opts {
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
-/* Creates a session on loop; the strings of opts are copied (NULL opts:
- * defaults). Returns: 0 and *out (free with cio_http_session_close).
+/* Creates a session on loop (borrowed: it must outlive the session; the
+ * session's requests run in tasks of that loop); opts is borrowed for the
+ * call and its strings are copied (NULL opts: defaults). Returns: 0 and *out (free with cio_http_session_close).
  * Errors: -EINVAL (NULL out or loop, negative limits, unparsable proxy),
  * -ENOMEM. */
 CIO_API int cio_http_session_new(cio_http_session **out, cio_loop *loop,
                                  const cio_http_session_opts *opts);
 
-/* Closes every pooled connection and frees the session (NULL ignored).
+/* Closes every pooled connection and frees the session (takes s; NULL
+ * ignored; never suspends).
  * Responses still held must be freed first (their connections are then
  * closed, not pooled). Returns: 0. Errors: -EBUSY (a response or a
  * request is still using the session; nothing done). */
@@ -285,7 +287,8 @@ CIO_API const char *cio_http_client_response_text(cio_http_client_response *r,
 CIO_API const struct cJSON *cio_http_client_response_json(
     cio_http_client_response *r, int *err);
 
-/* Releases the response (aiohttp's release(), NULL ignored): when its body
+/* Releases the response and takes r (aiohttp's release(); NULL ignored):
+ * every view it handed out ends here. When its body
  * was read to the end and the server allows keep-alive, the connection
  * goes back to the pool; otherwise it is closed. Never suspends.
  * Returns: 0. */

@@ -54,7 +54,8 @@ static void sock_close(void *ctx)
     cio_socket_close(ctx);
 }
 
-/* ---- session --------------------------------------------------------------- */
+/* ---- session ---------------------------------------------------------------
+ */
 
 static char *dupz(const char *s)
 {
@@ -175,8 +176,7 @@ int cio_http_session_close(cio_http_session *s)
     return 0;
 }
 
-int cio_http_session_stats(const cio_http_session *s, long *opened,
-                           long *idle)
+int cio_http_session_stats(const cio_http_session *s, long *opened, long *idle)
 {
     if (!s)
         return -EINVAL;
@@ -271,8 +271,7 @@ static int tcp_or_unix(cio_http_session *s, const hc_url *u, cio_socket **out)
         return r;
     }
     if (s->proxy_host)
-        return cio_socket_create_connection(out, s->proxy_host,
-                                            s->proxy_port);
+        return cio_socket_create_connection(out, s->proxy_host, s->proxy_port);
     return cio_socket_create_connection(out, u->host, u->port);
 }
 
@@ -418,7 +417,8 @@ fail:
     return r;
 }
 
-/* ---- request bodies -------------------------------------------------------- */
+/* ---- request bodies --------------------------------------------------------
+ */
 
 typedef struct hc_req {
     cio_http_session *s;
@@ -447,8 +447,8 @@ static int prepare_body(hc_req *q)
     if (o->body) {
         q->bp = o->body;
         q->blen = o->body_len;
-        q->ctype = o->content_type ? o->content_type
-                                   : "application/octet-stream";
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
         q->has_body = 1;
     } else if (o->json) {
         char *t = cJSON_PrintUnformatted(o->json);
@@ -486,10 +486,10 @@ static int prepare_body(hc_req *q)
             if (p->filename)
                 cio__hc_buf_fmt(&q->body, "; filename=\"%s\"", p->filename);
             cio__hc_buf_str(&q->body, "\r\n");
-            const char *ct = p->content_type
-                                 ? p->content_type
-                                 : (p->filename ? "application/octet-stream"
-                                                : NULL);
+            const char *ct =
+                p->content_type
+                    ? p->content_type
+                    : (p->filename ? "application/octet-stream" : NULL);
             if (ct)
                 cio__hc_buf_fmt(&q->body, "Content-Type: %s\r\n", ct);
             cio__hc_buf_str(&q->body, "\r\n");
@@ -501,8 +501,8 @@ static int prepare_body(hc_req *q)
         q->has_body = 1;
     } else if (o->source) {
         q->replayable = 0;
-        q->ctype = o->content_type ? o->content_type
-                                   : "application/octet-stream";
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
         q->has_body = 1;
     } else if (o->file) {
         struct stat st;
@@ -511,8 +511,8 @@ static int prepare_body(hc_req *q)
         if (!S_ISREG(st.st_mode))
             return -EINVAL;
         q->file_len = st.st_size;
-        q->ctype = o->content_type ? o->content_type
-                                   : "application/octet-stream";
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
         q->has_body = 1;
     }
     if (q->body.oom)
@@ -590,8 +590,8 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
             const char *n = o->headers[i], *v = o->headers[i + 1];
             if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
                 return -EINVAL; /* no header injection */
-            if (q->drop_creds && (!strcasecmp(n, "authorization") ||
-                                  !strcasecmp(n, "cookie")))
+            if (q->drop_creds &&
+                (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
                 continue;
             if (!q->has_body && (!strcasecmp(n, "content-type") ||
                                  !strcasecmp(n, "content-length")))
@@ -628,7 +628,9 @@ static int send_body(hc_req *q, hc_conn *c)
 {
     const cio_http_request_opts *o = q->o;
     if (o->source) {
-        enum { CAP = 65536 };
+        enum {
+            CAP = 65536
+        };
         char *buf = malloc(CAP + 16);
         if (!buf)
             return -ENOMEM;
@@ -672,7 +674,9 @@ static int send_body(hc_req *q, hc_conn *c)
         int fd = open(o->file, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return -errno;
-        enum { CAP = 65536 };
+        enum {
+            CAP = 65536
+        };
         char *buf = malloc(CAP);
         int r = buf ? 0 : -ENOMEM;
         int64_t left = q->file_len;
@@ -798,12 +802,12 @@ static int request_inner(cio_http_session *s, const char *method,
         e = -ENOMEM;
         goto out;
     }
-    int max_redirects = o->max_redirects ? o->max_redirects
-                                         : s->o.max_redirects;
-    int64_t sock_read = o->timeout.sock_read ? o->timeout.sock_read
-                                             : s->o.timeout.sock_read;
-    int64_t connect_to = o->timeout.connect ? o->timeout.connect
-                                            : s->o.timeout.connect;
+    int max_redirects =
+        o->max_redirects ? o->max_redirects : s->o.max_redirects;
+    int64_t sock_read =
+        o->timeout.sock_read ? o->timeout.sock_read : s->o.timeout.sock_read;
+    int64_t connect_to =
+        o->timeout.connect ? o->timeout.connect : s->o.timeout.connect;
     for (int redirects = 0;; redirects++) {
         if (!strcmp(u.scheme, "https") && !s->o.wrap) {
             e = CIO_EHTTPC_SCHEME;
@@ -817,9 +821,8 @@ static int request_inner(cio_http_session *s, const char *method,
             hc_conn *c;
             int reused;
             cio_timeout cto;
-            int64_t cdl = connect_to > 0
-                              ? cio_loop_time(s->loop) + connect_to
-                              : INT64_MAX;
+            int64_t cdl = connect_to > 0 ? cio_loop_time(s->loop) + connect_to
+                                         : INT64_MAX;
             if (connect_to > 0) {
                 e = cio_timeout_begin_at(&cto, cdl);
                 if (e < 0)
@@ -867,11 +870,11 @@ static int request_inner(cio_http_session *s, const char *method,
         store_cookies(s, r, &u);
         int st = r->status;
         size_t ll;
-        const char *loc = cio_http_client_response_header(r, "location", 0,
-                                                          &ll);
-        int is_redirect = (st == 301 || st == 302 || st == 303 || st == 307 ||
-                           st == 308) &&
-                          loc && !o->no_redirects;
+        const char *loc =
+            cio_http_client_response_header(r, "location", 0, &ll);
+        int is_redirect =
+            (st == 301 || st == 302 || st == 303 || st == 307 || st == 308) &&
+            loc && !o->no_redirects;
         if (is_redirect && (st == 307 || st == 308) && !q.replayable)
             is_redirect = 0; /* the streamed body cannot be sent again */
         if (!is_redirect)
@@ -900,9 +903,9 @@ static int request_inner(cio_http_session *s, const char *method,
         u = nu;
         if (!same_origin(&orig, &u))
             q.drop_creds = 1; /* RFC 9110 15.4: no credentials elsewhere */
-        if (st == 303 ? strcmp(cur_method, "HEAD") != 0
-                      : ((st == 301 || st == 302) &&
-                         !strcmp(cur_method, "POST"))) {
+        if (st == 303
+                ? strcmp(cur_method, "HEAD") != 0
+                : ((st == 301 || st == 302) && !strcmp(cur_method, "POST"))) {
             free(cur_method);
             cur_method = strdup("GET");
             if (!cur_method) {
@@ -956,8 +959,7 @@ out:
 }
 
 int cio_http_session_request(cio_http_session *s, const char *method,
-                             const char *url,
-                             const cio_http_request_opts *opts,
+                             const char *url, const cio_http_request_opts *opts,
                              cio_http_client_response **out)
 {
     if (out)
@@ -967,10 +969,9 @@ int cio_http_session_request(cio_http_session *s, const char *method,
         return -EINVAL;
     if (!cio_current_task())
         return -EINVAL;
-    int64_t total = opts && opts->timeout.total ? opts->timeout.total
-                                                : s->o.timeout.total;
-    int64_t deadline =
-        total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
+    int64_t total =
+        opts && opts->timeout.total ? opts->timeout.total : s->o.timeout.total;
+    int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
     s->busy++;
     int e;
     if (total > 0) {

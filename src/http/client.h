@@ -55,7 +55,6 @@ struct cio_http_session {
     long opened;
     int busy; /* requests in flight + responses not freed */
     hc_cookie *jar;
-    char *cookie_ret; /* cio_http_session_cookie's answer */
 };
 
 /* Limits handed to the parser for responses. */
@@ -135,7 +134,7 @@ typedef struct hc_url {
     char scheme[8];
     char *host; /* without brackets */
     int port;
-    char *target; /* path?query, at least "/" */
+    char *target;      /* path?query, at least "/" */
     char *user, *pass; /* decoded userinfo or NULL */
     int ipv6;
 } hc_url;
@@ -161,8 +160,8 @@ void cio__hc_buf_quote(hc_buf *b, const char *s, int form);
 void cio__hc_buf_base64(hc_buf *b, const void *d, size_t n);
 
 /* Cookie jar */
-int cio__hc_jar_store(cio_http_session *s, const char *host,
-                      const char *path, const char *v, size_t n);
+int cio__hc_jar_store(cio_http_session *s, const char *host, const char *path,
+                      const char *v, size_t n);
 /* Appends "Cookie: ...\r\n" for host/path (secure: https). */
 void cio__hc_jar_header(cio_http_session *s, hc_buf *b, const char *host,
                         const char *path, int secure);

@@ -105,9 +105,9 @@ int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
     int interim = 0;
     for (;;) {
         size_t avail = c->len - c->off;
-        size_t end = avail ? cio__http_head_end(c->buf + c->off, avail,
-                                                scan - c->off)
-                           : 0;
+        size_t end =
+            avail ? cio__http_head_end(c->buf + c->off, avail, scan - c->off)
+                  : 0;
         if (end || avail > r->lim.p.max_head) {
             cio__http_msg m;
             memset(&m, 0, sizeof(m));
@@ -115,8 +115,8 @@ int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
             m.headers_cap = r->lim.p.max_headers;
             int fl = CIO__HTTP_PARSE_RESPONSE |
                      (r->head_req ? CIO__HTTP_PARSE_HEAD_REQ : 0);
-            int st = cio__http_parse_head(c->buf + c->off, avail, fl,
-                                          &r->lim.p, &m);
+            int st =
+                cio__http_parse_head(c->buf + c->off, avail, fl, &r->lim.p, &m);
             if (st < 0) {
                 int e = map_parse_error(st, c->buf + c->off, avail);
                 free(hdrs);
@@ -229,7 +229,7 @@ static int raw_next(cio_http_client_response *r, const char **d, size_t *n)
             long used = cio__http_body_decode(&r->bd, c->buf + c->off,
                                               c->len - c->off, &data, &dl);
             if (used < 0) {
-                int e = used == -413 ? CIO_EHTTPC_BODY_TOO_LARGE
+                int e = used == -413   ? CIO_EHTTPC_BODY_TOO_LARGE
                         : used == -431 ? CIO_EHTTPC_HEAD_TOO_LARGE
                                        : CIO_EHTTPC_MALFORMED;
                 fail(r, e);
@@ -268,7 +268,8 @@ int cio__hc_setup_decoding(cio_http_client_response *r, int decompress)
     if (!decompress)
         return 0;
     size_t n;
-    const char *v = cio_http_client_response_header(r, "content-encoding", 0, &n);
+    const char *v =
+        cio_http_client_response_header(r, "content-encoding", 0, &n);
     if (!v || r->raw_done)
         return 0;
     if (cio__http_ieq(v, n, "gzip") || cio__http_ieq(v, n, "x-gzip") ||
@@ -335,8 +336,7 @@ static int dec_next(cio_http_client_response *r, const char **d, size_t *n)
         r->z.next_out = (Bytef *)r->zout;
         r->z.avail_out = (uInt)r->zcap;
         int zr = inflate(&r->z, Z_NO_FLUSH);
-        if (zr == Z_DATA_ERROR && r->z.total_out == 0 &&
-            r->z.total_in < 4) {
+        if (zr == Z_DATA_ERROR && r->z.total_out == 0 && r->z.total_in < 4) {
             /* "deflate" sent raw, without the zlib wrapper: retry raw */
             Bytef *in = r->z.next_in - r->z.total_in;
             uInt avail = r->z.avail_in + (uInt)r->z.total_in;
@@ -503,8 +503,7 @@ int cio_http_client_response_read(cio_http_client_response *r, size_t max,
     return 0;
 }
 
-const char *cio_http_client_response_text(cio_http_client_response *r,
-                                          int *err)
+const char *cio_http_client_response_text(cio_http_client_response *r, int *err)
 {
     const char *d;
     size_t n;
@@ -631,13 +630,14 @@ int cio_http_client_response_header_at(const cio_http_client_response *r,
     return 0;
 }
 
-int64_t cio_http_client_response_content_length(
-    const cio_http_client_response *r)
+int64_t
+cio_http_client_response_content_length(const cio_http_client_response *r)
 {
     return r ? r->content_length : -1;
 }
 
-/* ---- the fuzz target's entry ---------------------------------------------- */
+/* ---- the fuzz target's entry ----------------------------------------------
+ */
 
 typedef struct mem_io {
     const char *p;

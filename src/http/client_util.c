@@ -333,8 +333,8 @@ static void jar_drop(cio_http_session *s, const char *name, const char *dom,
     }
 }
 
-int cio__hc_jar_store(cio_http_session *s, const char *host,
-                      const char *rpath, const char *v, size_t n)
+int cio__hc_jar_store(cio_http_session *s, const char *host, const char *rpath,
+                      const char *v, size_t n)
 {
     size_t k = 0;
     while (k < n && v[k] != ';')
@@ -488,9 +488,8 @@ void cio__hc_jar_header(cio_http_session *s, hc_buf *b, const char *host,
         cio__hc_buf_add(b, "\r\n", 2);
 }
 
-const char *cio_http_session_cookie(const cio_http_session *s,
-                                    const char *host, const char *path,
-                                    const char *name)
+const char *cio_http_session_cookie(const cio_http_session *s, const char *host,
+                                    const char *path, const char *name)
 {
     if (!s || !host || !name)
         return NULL;

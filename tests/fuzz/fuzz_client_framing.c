@@ -17,7 +17,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    (void)cio__hc_fuzz_response((const char *)data + 1, size - 1,
-                                data[0] & 1);
+    (void)cio__hc_fuzz_response((const char *)data + 1, size - 1, data[0] & 1);
     return 0;
 }

@@ -103,9 +103,8 @@ static void decoding(void **state)
         z_stream z;
         memset(&z, 0, sizeof(z));
         int wb = wbits == 0 ? 15 : wbits == 1 ? 15 + 16 : -15;
-        assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, wb, 8,
-                                      Z_DEFAULT_STRATEGY),
-                         Z_OK);
+        assert_int_equal(
+            deflateInit2(&z, 6, Z_DEFLATED, wb, 8, Z_DEFAULT_STRATEGY), Z_OK);
         z.next_in = (Bytef *)(uintptr_t)text;
         z.avail_in = (uInt)strlen(text);
         z.next_out = out;
@@ -113,11 +112,9 @@ static void decoding(void **state)
         assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
         size_t n = sizeof(out) - z.avail_out;
         deflateEnd(&z);
-        assert_int_equal(with_body(wbits == 1 ? "gzip" : "deflate", out, n),
-                         0);
+        assert_int_equal(with_body(wbits == 1 ? "gzip" : "deflate", out, n), 0);
         /* truncated: the stream never ends */
-        assert_int_equal(with_body(wbits == 1 ? "gzip" : "deflate", out,
-                                   n / 2),
+        assert_int_equal(with_body(wbits == 1 ? "gzip" : "deflate", out, n / 2),
                          CIO_EHTTPC_DECODE);
     }
     assert_int_equal(with_body("gzip", "\x1f\x8bgarbage!", 10),
@@ -148,8 +145,7 @@ static void urls(void **state)
     assert_string_equal(j, "http://Example.com:80/abs?q=1");
     free(j);
     cio__hc_url_free(&u);
-    assert_int_equal(cio__hc_url_parse(&u, "HTTP://[::1]:8080/a/b?c#frag"),
-                     0);
+    assert_int_equal(cio__hc_url_parse(&u, "HTTP://[::1]:8080/a/b?c#frag"), 0);
     assert_string_equal(u.scheme, "http");
     assert_string_equal(u.host, "::1");
     assert_int_equal(u.ipv6, 1);
@@ -173,11 +169,9 @@ static void urls(void **state)
     assert_int_equal(cio__hc_url_parse(&u, "nourl"), CIO_EHTTPC_BAD_URL);
     assert_int_equal(cio__hc_url_parse(&u, "http://h:99999/"),
                      CIO_EHTTPC_BAD_URL);
-    assert_int_equal(cio__hc_url_parse(&u, "http://h/a b"),
-                     CIO_EHTTPC_BAD_URL);
+    assert_int_equal(cio__hc_url_parse(&u, "http://h/a b"), CIO_EHTTPC_BAD_URL);
     assert_int_equal(cio__hc_url_parse(&u, "http:///x"), CIO_EHTTPC_BAD_URL);
-    assert_int_equal(cio__hc_url_parse(&u, "http://[::1/"),
-                     CIO_EHTTPC_BAD_URL);
+    assert_int_equal(cio__hc_url_parse(&u, "http://[::1/"), CIO_EHTTPC_BAD_URL);
 
     hc_buf b = {0};
     cio__hc_buf_quote(&b, "a b&c=d/é", 1);
@@ -198,45 +192,37 @@ static void cookie_jar(void **state)
     assert_int_equal(cio_loop_new(&loop, NULL), 0);
     cio_http_session *s;
     assert_int_equal(cio_http_session_new(&s, loop, NULL), 0);
+    assert_int_equal(
+        cio_http_session_set_cookie(s, "a.example.com", "sid=1; Path=/"), 0);
     assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
-                                                 "sid=1; Path=/"),
+                                                 "dom=2; Domain=example.com"),
                      0);
-    assert_int_equal(cio_http_session_set_cookie(
-                         s, "a.example.com", "dom=2; Domain=example.com"),
-                     0);
-    assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
-                                                 "sec=3; Secure"),
-                     0);
-    assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
-                                                 "p=4; Path=/api"),
-                     0);
+    assert_int_equal(
+        cio_http_session_set_cookie(s, "a.example.com", "sec=3; Secure"), 0);
+    assert_int_equal(
+        cio_http_session_set_cookie(s, "a.example.com", "p=4; Path=/api"), 0);
     /* a Domain the host does not match is refused */
     assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
                                                  "evil=1; Domain=other.org"),
                      -EINVAL);
-    assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
-                                                 "super=1; Domain=com"),
-                     -EINVAL);
-    assert_int_equal(cio_http_session_set_cookie(s, "h", "=novalue"),
-                     -EINVAL);
-    assert_string_equal(cio_http_session_cookie(s, "a.example.com", "/",
-                                                "sid"),
+    assert_int_equal(
+        cio_http_session_set_cookie(s, "a.example.com", "super=1; Domain=com"),
+        -EINVAL);
+    assert_int_equal(cio_http_session_set_cookie(s, "h", "=novalue"), -EINVAL);
+    assert_string_equal(cio_http_session_cookie(s, "a.example.com", "/", "sid"),
                         "1");
     /* host-only: not sent to a sibling; Domain: sent to subdomains */
     assert_null(cio_http_session_cookie(s, "b.example.com", "/", "sid"));
-    assert_string_equal(cio_http_session_cookie(s, "b.example.com", "/",
-                                                "dom"),
+    assert_string_equal(cio_http_session_cookie(s, "b.example.com", "/", "dom"),
                         "2");
-    assert_string_equal(cio_http_session_cookie(s, "example.com", "/",
-                                                "dom"),
+    assert_string_equal(cio_http_session_cookie(s, "example.com", "/", "dom"),
                         "2");
     assert_null(cio_http_session_cookie(s, "badexample.com", "/", "dom"));
     /* path matching */
     assert_null(cio_http_session_cookie(s, "a.example.com", "/", "p"));
     assert_null(cio_http_session_cookie(s, "a.example.com", "/apix", "p"));
-    assert_string_equal(cio_http_session_cookie(s, "a.example.com",
-                                                "/api/v1", "p"),
-                        "4");
+    assert_string_equal(
+        cio_http_session_cookie(s, "a.example.com", "/api/v1", "p"), "4");
     /* the header a request sends: Secure only over https */
     hc_buf b = {0};
     cio__hc_jar_header(s, &b, "a.example.com", "/", 0);
@@ -249,20 +235,18 @@ static void cookie_jar(void **state)
     assert_non_null(strstr(b.p, "sec=3"));
     free(b.p);
     /* Max-Age=0 deletes; replacing keeps one */
-    assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
-                                                 "sid=5; Path=/"),
-                     0);
-    assert_string_equal(cio_http_session_cookie(s, "a.example.com", "/",
-                                                "sid"),
+    assert_int_equal(
+        cio_http_session_set_cookie(s, "a.example.com", "sid=5; Path=/"), 0);
+    assert_string_equal(cio_http_session_cookie(s, "a.example.com", "/", "sid"),
                         "5");
     assert_int_equal(cio_http_session_set_cookie(s, "a.example.com",
                                                  "sid=; Path=/; Max-Age=0"),
                      0);
     assert_null(cio_http_session_cookie(s, "a.example.com", "/", "sid"));
-    assert_int_equal(cio_http_session_set_cookie(
-                         s, "a.example.com",
-                         "old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
-                     0);
+    assert_int_equal(
+        cio_http_session_set_cookie(
+            s, "a.example.com", "old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+        0);
     assert_null(cio_http_session_cookie(s, "a.example.com", "/", "old"));
     cio_http_session_clear_cookies(s);
     assert_null(cio_http_session_cookie(s, "example.com", "/", "dom"));
@@ -273,8 +257,7 @@ static void cookie_jar(void **state)
 static void errors_named(void **state)
 {
     (void)state;
-    assert_string_equal(cio_err_name(CIO_EHTTPC_FRAMING),
-                        "CIO_EHTTPC_FRAMING");
+    assert_string_equal(cio_err_name(CIO_EHTTPC_FRAMING), "CIO_EHTTPC_FRAMING");
     assert_non_null(strstr(cio_strerror(CIO_EHTTPC_TOO_MANY_REDIRECTS),
                            "too many redirects"));
     assert_non_null(strstr(cio_strerror(CIO_EHTTPC_BODY_TOO_LARGE),
@@ -287,9 +270,9 @@ static void errors_named(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(framing_ok),     cmocka_unit_test(framing_hostile),
-    cmocka_unit_test(decoding),       cmocka_unit_test(urls),
-    cmocka_unit_test(cookie_jar),     cmocka_unit_test(errors_named),
+    cmocka_unit_test(framing_ok), cmocka_unit_test(framing_hostile),
+    cmocka_unit_test(decoding),   cmocka_unit_test(urls),
+    cmocka_unit_test(cookie_jar), cmocka_unit_test(errors_named),
 };
 
 CIO_TEST_MAIN(tests)

@@ -92,9 +92,9 @@ static int h_form(cio_http_request *req, cio_http_response *res, void *a)
     size_t fl = 0;
     const char *fname = NULL;
     const void *f = cio_http_request_file(req, "f", 0, &fl, &fname, NULL);
-    snprintf(out, sizeof(out), "name=%s city=%s file=%s:%zu:%.*s",
-             n ? n : "-", c ? c : "-", fname ? fname : "-", f ? fl : 0,
-             f ? (int)fl : 0, f ? (const char *)f : "");
+    snprintf(out, sizeof(out), "name=%s city=%s file=%s:%zu:%.*s", n ? n : "-",
+             c ? c : "-", fname ? fname : "-", f ? fl : 0, f ? (int)fl : 0,
+             f ? (const char *)f : "");
     return cio_http_response_text(res, 200, out);
 }
 
@@ -149,8 +149,7 @@ static int h_hdr(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 200, out);
 }
 
-static int h_setcookie(cio_http_request *req, cio_http_response *res,
-                       void *a)
+static int h_setcookie(cio_http_request *req, cio_http_response *res, void *a)
 {
     (void)req, (void)a;
     cio_http_response_cookie(res, "sid", "abc123", "Path=/");
@@ -264,12 +263,12 @@ static void run_case(int (*body)(tcase *), const cio_http_session_opts *so,
 }
 
 /* Checks inside a task: on failure, return an error code naming the line. */
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (!(c)) {                                                           \
-            print_error("check failed at line %d: %s\n", __LINE__, #c);       \
-            return -EPROTO;                                                   \
-        }                                                                     \
+#define CHECK(c)                                                               \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            print_error("check failed at line %d: %s\n", __LINE__, #c);        \
+            return -EPROTO;                                                    \
+        }                                                                      \
     } while (0)
 
 static int get_text(tcase *t, const char *path, char *out, size_t cap,
@@ -307,10 +306,9 @@ static int b_get(tcase *t)
     CHECK(cio_http_client_response_content_length(r) == 5);
     CHECK(cio_http_client_response_nheaders(r) >= 3);
     const char *hn, *hv;
-    CHECK(cio_http_client_response_header_at(r, 0, &hn, NULL, &hv, NULL) ==
-          0);
-    CHECK(cio_http_client_response_header_at(r, 1000, &hn, NULL, &hv,
-                                             NULL) == -EINVAL);
+    CHECK(cio_http_client_response_header_at(r, 0, &hn, NULL, &hv, NULL) == 0);
+    CHECK(cio_http_client_response_header_at(r, 1000, &hn, NULL, &hv, NULL) ==
+          -EINVAL);
     const char *txt = cio_http_client_response_text(r, NULL);
     CHECK(txt && !strcmp(txt, "hello"));
     /* read again: the same bytes; streaming after reading: refused */
@@ -325,8 +323,7 @@ static int b_get(tcase *t)
     int st;
     CHECK(get_text(t, "/nope", buf, sizeof(buf), &st) == 0 && st == 404);
     /* HEAD: no body even with a Content-Length */
-    CHECK(cio_http_session_request(t->s, "HEAD", U(t, "/big"), NULL, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "HEAD", U(t, "/big"), NULL, &r) == 0);
     CHECK(cio_http_client_response_status(r) == 200);
     CHECK(cio_http_client_response_read(r, 0, &d, &n) == 0 && n == 0);
     cio_http_client_response_free(r);
@@ -359,8 +356,7 @@ static int b_params(tcase *t)
     const char *bad[] = {"X-A", "v\r\nX-Injected: 1", NULL};
     o.params = NULL;
     o.headers = bad;
-    CHECK(cio_http_session_request(t->s, "GET", U(t, "/"), &o, &r) ==
-          -EINVAL);
+    CHECK(cio_http_session_request(t->s, "GET", U(t, "/"), &o, &r) == -EINVAL);
     CHECK(cio_http_session_request(t->s, "GE T", U(t, "/"), NULL, &r) ==
           -EINVAL);
     CHECK(cio_http_session_get(t->s, "ftp://x/", &r) == CIO_EHTTPC_SCHEME);
@@ -401,8 +397,7 @@ static int b_bodies(tcase *t)
     o.body = "raw\0bytes";
     o.body_len = 9;
     o.content_type = "application/x-test";
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) == 0);
     CHECK(cio_http_client_response_read(r, 0, &d, &n) == 0 && n == 9 &&
           !memcmp(d, "raw\0bytes", 9));
     const char *ct = cio_http_client_response_header(r, "x-ct", 0, &n);
@@ -413,16 +408,15 @@ static int b_bodies(tcase *t)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "k", "v");
     o.json = j;
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/json"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/json"), &o, &r) == 0);
     cJSON_Delete(j);
     int err;
     const cJSON *got = cio_http_client_response_json(r, &err);
     CHECK(got && err == 0);
     CHECK(cJSON_GetObjectItem(got, "n")->valueint == 42);
-    CHECK(!strcmp(cJSON_GetObjectItem(cJSON_GetObjectItem(got, "got"), "k")
-                      ->valuestring,
-                  "v"));
+    CHECK(!strcmp(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(got, "got"), "k")->valuestring,
+        "v"));
     cio_http_client_response_free(r);
     /* not JSON */
     CHECK(cio_http_session_get(t->s, U(t, "/"), &r) == 0);
@@ -432,8 +426,7 @@ static int b_bodies(tcase *t)
     memset(&o, 0, sizeof(o));
     const char *form[] = {"name", "Jo & Al", "city", "São Paulo", NULL};
     o.form = form;
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/form"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/form"), &o, &r) == 0);
     const char *x = cio_http_client_response_text(r, NULL);
     CHECK(x && !strcmp(x, "name=Jo & Al city=São Paulo file=-:0:"));
     cio_http_client_response_free(r);
@@ -445,8 +438,7 @@ static int b_bodies(tcase *t)
     };
     o.parts = parts;
     o.nparts = 2;
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/form"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/form"), &o, &r) == 0);
     x = cio_http_client_response_text(r, NULL);
     CHECK(x && !strcmp(x, "name=Ann city=- file=notes.txt:9:file body"));
     cio_http_client_response_free(r);
@@ -456,8 +448,7 @@ static int b_bodies(tcase *t)
     o.source = src_fn;
     o.source_arg = &left;
     o.source_len = -1;
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) == 0);
     CHECK(cio_http_client_response_read(r, 0, &d, &n) == 0 && n == 50000);
     CHECK(d[0] == 'a' + 50 % 26 && d[49999] == 'a' + 1);
     cio_http_client_response_free(r);
@@ -482,10 +473,9 @@ static int b_bodies(tcase *t)
     close(fd);
     memset(&o, 0, sizeof(o));
     o.file = path;
-    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) ==
-          0);
-    CHECK(cio_http_client_response_read(r, 0, &d, &n) == 0 &&
-          n == 40 * 4096 && d[0] == 'A' && d[n - 1] == 'A' + 39 % 26);
+    CHECK(cio_http_session_request(t->s, "POST", U(t, "/echo"), &o, &r) == 0);
+    CHECK(cio_http_client_response_read(r, 0, &d, &n) == 0 && n == 40 * 4096 &&
+          d[0] == 'A' && d[n - 1] == 'A' + 39 % 26);
     cio_http_client_response_free(r);
     unlink(path);
     o.file = "/nonexistent/file";
@@ -551,8 +541,7 @@ static int b_stream(tcase *t)
         total += dl;
     }
     CHECK(k == 0 && total == 200000);
-    CHECK(cio_http_client_response_read(r, 0, &d, &dl) ==
-          CIO_EHTTPC_CONSUMED);
+    CHECK(cio_http_client_response_read(r, 0, &d, &dl) == CIO_EHTTPC_CONSUMED);
     cio_http_client_response_free(r);
     /* a read limit */
     CHECK(cio_http_session_get(t->s, U(t, "/big"), &r) == 0);
@@ -629,7 +618,9 @@ static int par_get(void *arg, void **res)
 
 static int b_limits(tcase *t)
 {
-    enum { N = 6 };
+    enum {
+        N = 6
+    };
     par p[N];
     cio_task *tk[N];
     for (int i = 0; i < N; i++) {
@@ -701,8 +692,7 @@ static int read_req(raw_conn *rc)
     char buf[2048];
     size_t len = 0;
     for (;;) {
-        ssize_t n = cio_socket_recv(rc->c, buf + len, sizeof(buf) - 1 - len,
-                                    0);
+        ssize_t n = cio_socket_recv(rc->c, buf + len, sizeof(buf) - 1 - len, 0);
         if (n <= 0)
             return -1;
         len += (size_t)n;
@@ -748,8 +738,7 @@ static int raw_conn_task(void *arg, void **res)
         }
         cio_socket_sendall(rc->c, s->resp, s->resp_len, 0);
         if (s->mode == RAW_CLOSE ||
-            (s->mode == RAW_KEEP_THEN_CLOSE && i == 0 &&
-             s->accepts == 1)) {
+            (s->mode == RAW_KEEP_THEN_CLOSE && i == 0 && s->accepts == 1)) {
             /* the first connection: answered keep-alive, then closed */
             if (s->mode == RAW_KEEP_THEN_CLOSE)
                 cio_socket_shutdown(rc->c, SHUT_RDWR);
@@ -845,8 +834,8 @@ static int b_expect_raw(tcase *t)
     char u[128];
     /* the server says 100 Continue, reads the body, answers */
     raw_srv rs;
-    CHECK(raw_start(&rs, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
-                    0, RAW_CONTINUE) == 0);
+    CHECK(raw_start(&rs, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0,
+                    RAW_CONTINUE) == 0);
     int e = cio_http_session_request(t->s, "PUT", RU(&rs, u, sizeof(u), "/"),
                                      &o, &r);
     CHECK(e == 0 && cio_http_client_response_status(r) == 201);
@@ -857,8 +846,9 @@ static int b_expect_raw(tcase *t)
     /* the server refuses at once: the body is never sent */
     long idle0, idle;
     cio_http_session_stats(t->s, NULL, &idle0);
-    CHECK(raw_start(&rs, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
-                         "\r\nnope",
+    CHECK(raw_start(&rs,
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
+                    "\r\nnope",
                     0, RAW_REPEAT) == 0);
     e = cio_http_session_request(t->s, "PUT", RU(&rs, u, sizeof(u), "/"), &o,
                                  &r);
@@ -897,8 +887,8 @@ static int b_hostile(tcase *t)
     CHECK(raw_expect(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0,
                      CIO_EHTTPC_DISCONNECTED) == 0);
     CHECK(raw_expect(t, "", 0, CIO_EHTTPC_DISCONNECTED) == 0);
-    CHECK(raw_expect(t, "SSH-2.0-OpenSSH\r\n\r\n", 0,
-                     CIO_EHTTPC_MALFORMED) == 0);
+    CHECK(raw_expect(t, "SSH-2.0-OpenSSH\r\n\r\n", 0, CIO_EHTTPC_MALFORMED) ==
+          0);
     CHECK(raw_expect(t,
                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "5\r\nabc",
@@ -956,8 +946,8 @@ static int endless_accept(void *arg, void **res)
     cio_socket *ls = arg;
     cio_socket *c;
     while (cio_socket_accept(ls, &c, NULL) == 0)
-        cio_task_create(cio_get_running_loop(), CIO_CORO(endless_conn, c),
-                        NULL, NULL);
+        cio_task_create(cio_get_running_loop(), CIO_CORO(endless_conn, c), NULL,
+                        NULL);
     return 0;
 }
 
@@ -1019,7 +1009,7 @@ static int b_retry(tcase *t)
     cio_http_client_response *r;
     CHECK(cio_http_session_get(t->s, u, &r) == 0);
     CHECK(!strcmp(cio_http_client_response_text(r, NULL), "ok"));
-    cio_http_client_response_free(r); /* pooled: the server said keep-alive */
+    cio_http_client_response_free(r);   /* pooled: the server said keep-alive */
     CHECK(cio_sleep(20 * CIO_MS) == 0); /* the server has closed it now */
     /* GET on the dead pooled connection: retried once on a new one */
     CHECK(cio_http_session_get(t->s, u, &r) == 0);
@@ -1050,7 +1040,8 @@ static void retry_idempotent_once(void **state)
     run_case(b_retry, NULL, NULL);
 }
 
-/* ---- timeouts and cancellation -------------------------------------------- */
+/* ---- timeouts and cancellation --------------------------------------------
+ */
 
 static int b_timeouts(tcase *t)
 {
@@ -1074,8 +1065,8 @@ static int b_timeouts(tcase *t)
     char u[128];
     o.timeout.total = 0;
     o.timeout.sock_read = 50 * CIO_MS;
-    CHECK(cio_http_session_request(t->s, "GET", RU(&rs, u, sizeof(u), "/"),
-                                   &o, &r) == CIO_EHTTPC_READ_TIMEOUT);
+    CHECK(cio_http_session_request(t->s, "GET", RU(&rs, u, sizeof(u), "/"), &o,
+                                   &r) == CIO_EHTTPC_READ_TIMEOUT);
     raw_stop(&rs);
     /* connect: waiting for a pool slot counts (limit 1, one held) */
     cio_http_client_response *held;
@@ -1140,8 +1131,8 @@ static int cancel_after(tcase *t, creq *c, int64_t delay)
     c->t = t;
     c->rc = 1;
     cio_task *tk;
-    CHECK(cio_task_create(cio_get_running_loop(), CIO_CORO(creq_task, c),
-                          NULL, &tk) == 0);
+    CHECK(cio_task_create(cio_get_running_loop(), CIO_CORO(creq_task, c), NULL,
+                          &tk) == 0);
     CHECK(cio_sleep(delay) == 0);
     CHECK(c->started && c->rc == 1); /* still waiting */
     cio_task_cancel(tk, NULL);
@@ -1207,8 +1198,7 @@ static int full_listener(int *fds, int nfds)
         return -1;
     fds[0] = ls;
     for (int i = 1; i < nfds; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        0);
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         connect(fds[i], (struct sockaddr *)&a, sizeof(a));
     }
     usleep(100000); /* the handshakes of the fillers complete */
@@ -1250,7 +1240,8 @@ static void cancellation(void **state)
     run_case(b_cancel_connect, NULL, NULL);
 }
 
-/* ---- redirects and cookies ------------------------------------------------- */
+/* ---- redirects and cookies -------------------------------------------------
+ */
 
 static int b_redirects(tcase *t)
 {
@@ -1272,8 +1263,7 @@ static int b_redirects(tcase *t)
           CIO_EHTTPC_TOO_MANY_REDIRECTS);
     o.max_redirects = 0;
     o.no_redirects = 1;
-    CHECK(cio_http_session_request(t->s, "GET", U(t, "/redir/3"), &o, &r) ==
-          0);
+    CHECK(cio_http_session_request(t->s, "GET", U(t, "/redir/3"), &o, &r) == 0);
     CHECK(cio_http_client_response_status(r) == 302);
     size_t ll;
     const char *loc = cio_http_client_response_header(r, "location", 0, &ll);
@@ -1370,7 +1360,8 @@ static void cookies(void **state)
     run_case(b_cookies, NULL, NULL);
 }
 
-/* ---- gzip, chunked, close-delimited: Python's http.server -------------------- */
+/* ---- gzip, chunked, close-delimited: Python's http.server
+ * -------------------- */
 
 static pid_t py_pid;
 static int py_port;
@@ -1459,7 +1450,8 @@ static void python_server(void **state)
     py_stop();
 }
 
-/* ---- proxy ------------------------------------------------------------------ */
+/* ---- proxy ------------------------------------------------------------------
+ */
 
 typedef struct proxy {
     cio_socket *ls;
@@ -1622,7 +1614,8 @@ static void connect_proxy(void **state)
         fail_msg("case failed: %d %s", r, cio_strerror(r));
 }
 
-/* ---- Unix connector ------------------------------------------------------------ */
+/* ---- Unix connector
+ * ------------------------------------------------------------ */
 
 static int b_unix(tcase *t)
 {
