@@ -73,7 +73,7 @@
 #define CIO_EHTTPC_TOO_MANY_REDIRECTS (-4223)
 /* The URL (or a redirect's Location) could not be parsed. */
 #define CIO_EHTTPC_BAD_URL (-4224)
-/* The URL's scheme is not served (https before the TLS layer, ftp...). */
+/* The URL's scheme is neither http nor https. */
 #define CIO_EHTTPC_SCHEME (-4225)
 /* Ambiguous framing: Content-Length with Transfer-Encoding, or
  * conflicting Content-Length values (a response smuggling attempt). */

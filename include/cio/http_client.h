@@ -21,9 +21,12 @@
  * reading - closes its connection (never pooled half-read) and returns
  * -ECANCELED (-ETIMEDOUT from the scope).
  *
- * Plain http:// and Unix sockets are served; https:// returns
- * CIO_EHTTPC_SCHEME until a TLS wrapper is plugged in through
- * cio_http_session_opts.wrap (the connector seam the TLS layer fills).
+ * https:// runs over cio's TLS layer (cio/tls.h, OpenSSL): the server's
+ * certificate is verified and its host name checked by default (the
+ * system trust store, or the context given as cio_http_session_opts.tls);
+ * failures are CIO_ETLS_* codes (CIO_ETLS_VERIFY...). Another transport
+ * can be plugged in through cio_http_session_opts.wrap (the connector
+ * seam).
  */
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
@@ -64,9 +67,10 @@ typedef struct cio_http_transport {
     void (*close)(void *ctx);
 } cio_http_transport;
 
-/* Wraps a connected socket for scheme "https" (host is the server name
- * to verify): on success takes sock and fills *out; on failure the
- * session closes sock. arg is cio_http_session_opts.wrap_arg. */
+/* Wraps a connected socket for scheme "https" instead of cio's TLS (host
+ * is the server name to verify): on success takes sock and fills *out; on
+ * failure the session closes sock. arg is cio_http_session_opts.wrap_arg.
+ * May suspend (a handshake). */
 typedef int (*cio_http_wrap_fn)(void *arg, cio_socket *sock, const char *host,
                                 cio_http_transport *out);
 
@@ -91,12 +95,18 @@ typedef struct cio_http_session_opts {
     const char *unix_path;     /* [none] every connection goes to this Unix
                                 * socket ("@name": abstract) */
     const char *user_agent;    /* ["cio-http"] */
-    cio_http_wrap_fn wrap;     /* [none] https connector (TLS layer) */
+    cio_http_wrap_fn wrap;     /* [none] replaces cio's TLS for https */
     void *wrap_arg;            /* borrowed for the session's life */
+    cio_tls_ctx *tls;          /* [a client context of its own: system
+                                * trust store, host name checked, ALPN
+                                * http/1.1] for https; borrowed for the
+                                * session's life (each connection retains
+                                * it) */
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
-    {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
+    {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
+     NULL, NULL}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the
@@ -189,6 +199,7 @@ typedef struct cio_http_request_opts {
  * CIO_EHTTPC_HEAD_TOO_LARGE, CIO_EHTTPC_TOO_MANY_REDIRECTS,
  * CIO_EHTTPC_DISCONNECTED, CIO_EHTTPC_PROXY, CIO_EHTTPC_TIMEOUT,
  * CIO_EHTTPC_CONNECT_TIMEOUT, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_CLOSED,
+ * CIO_ETLS_VERIFY, CIO_ETLS_HANDSHAKE and the other CIO_ETLS_* codes,
  * the resolver's CIO_EDNS_* / CIO_ERESOLVE, -ECONNREFUSED and the other
  * connect and socket errors, the source's own error, -ENOENT (opts->file),
  * -ECANCELED, -EINVAL (NULL argument, outside a task, two body kinds),

@@ -43,7 +43,7 @@ static const err_entry table[] = {
      "HTTP client: too many redirects"},
     {CIO_EHTTPC_BAD_URL, "CIO_EHTTPC_BAD_URL", "HTTP client: invalid URL"},
     {CIO_EHTTPC_SCHEME, "CIO_EHTTPC_SCHEME",
-     "HTTP client: unsupported URL scheme (https needs the TLS layer)"},
+     "HTTP client: unsupported URL scheme"},
     {CIO_EHTTPC_FRAMING, "CIO_EHTTPC_FRAMING",
      "HTTP client: ambiguous response framing (Content-Length with "
      "Transfer-Encoding, or conflicting lengths)"},

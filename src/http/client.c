@@ -168,6 +168,7 @@ int cio_http_session_close(cio_http_session *s)
     }
     cio_event_destroy(&s->slot);
     cio__hc_jar_free(s);
+    cio_tls_ctx_free(s->tls_default);
     free(s->user_agent);
     free(s->unix_path);
     free(s->proxy_host);
@@ -395,11 +396,28 @@ static int acquire(cio_http_session *s, const hc_url *u, const char *key,
             goto fail;
     }
     if (!strcmp(u->scheme, "https")) {
-        cio_http_transport t;
-        r = s->o.wrap(s->o.wrap_arg, sock, u->host, &t);
-        if (r < 0)
-            goto fail;
-        c->io = t;
+        if (s->o.wrap) {
+            cio_http_transport t;
+            r = s->o.wrap(s->o.wrap_arg, sock, u->host, &t);
+            if (r < 0)
+                goto fail;
+            c->io = t;
+        } else {
+            cio_tls_ctx *tc = s->o.tls;
+            if (!tc && !(tc = s->tls_default)) {
+                static const char *const alpn[] = {"http/1.1"};
+                r = cio_tls_ctx_new(&s->tls_default, CIO_TLS_CLIENT);
+                if (r < 0)
+                    goto fail;
+                cio_tls_ctx_set_alpn(s->tls_default, alpn, 1);
+                tc = s->tls_default;
+            }
+            /* the socket's recv/send carry plaintext through TLS from
+             * here on; verification and host name check by the context */
+            r = cio_socket_start_tls(sock, tc, u->host);
+            if (r < 0)
+                goto fail;
+        }
     }
     c->host = h;
     *out = c;
@@ -809,10 +827,6 @@ static int request_inner(cio_http_session *s, const char *method,
     int64_t connect_to =
         o->timeout.connect ? o->timeout.connect : s->o.timeout.connect;
     for (int redirects = 0;; redirects++) {
-        if (!strcmp(u.scheme, "https") && !s->o.wrap) {
-            e = CIO_EHTTPC_SCHEME;
-            goto out;
-        }
         q.method = cur_method;
         char key[300];
         snprintf(key, sizeof(key), "%s://%s:%d", u.scheme, u.host, u.port);

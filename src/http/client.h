@@ -47,6 +47,7 @@ struct cio_http_session {
     int proxy_port;
     char *proxy_auth; /* "Basic ..." or NULL */
     char *unix_path;
+    cio_tls_ctx *tls_default; /* made on the first https request */
     char *user_agent;
     hc_host *hosts;
     int nopen;

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "cio/http.h"
+#include "cio_testutil_tls.h"
 
 /* ---- the cio app -------------------------------------------------------- */
 
@@ -361,7 +362,7 @@ static int b_params(tcase *t)
           -EINVAL);
     CHECK(cio_http_session_get(t->s, "ftp://x/", &r) == CIO_EHTTPC_SCHEME);
     CHECK(cio_http_session_get(t->s, "https://127.0.0.1:1/", &r) ==
-          CIO_EHTTPC_SCHEME);
+          -ECONNREFUSED);
     CHECK(cio_http_session_get(t->s, "http://", &r) == CIO_EHTTPC_BAD_URL);
     CHECK(!r);
     return 0;
@@ -1677,6 +1678,91 @@ static void unix_connector(void **state)
         fail_msg("case failed: %d %s", r, cio_strerror(r));
 }
 
+/* ---- HTTPS: cio's TLS server (cio_start_server with a server context)
+ * answering HTTP/1.1 keep-alive ---- */
+
+static int tls_accepts;
+
+static int https_handler(cio_stream_reader *r, cio_stream_writer *w, void *a)
+{
+    (void)a;
+    tls_accepts++;
+    const char *head;
+    size_t len;
+    while (cio_stream_readuntil(r, "\r\n\r\n", 4, &head, &len) == 0) {
+        const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"
+                           "Content-Type: text/plain\r\n\r\nover TLS ok\n";
+        if (cio_stream_write(w, resp, strlen(resp)) < 0 ||
+            cio_stream_drain(w) < 0)
+            break;
+    }
+    return 0;
+}
+
+static int b_https(tcase *t)
+{
+    cio_tls_ctx *sctx;
+    CHECK(cio_tls_ctx_new(&sctx, CIO_TLS_SERVER) == 0);
+    CHECK(cio_tls_ctx_use_cert_file(sctx, tu_cert("srv.pem"),
+                                    tu_cert("srv.key")) == 0);
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    cio_server *srv;
+    CHECK(cio_start_server(cio_get_running_loop(), https_handler, NULL,
+                           "127.0.0.1", 0, &so, &srv) == 0);
+    cio_tls_ctx_free(sctx);
+    int port = cio_server_port(srv);
+    char u[128];
+    cio_http_client_response *r;
+    tls_accepts = 0;
+    /* verified against the test CA (t->s was made with it), pooled */
+    for (int i = 0; i < 3; i++) {
+        snprintf(u, sizeof(u), "https://localhost:%d/x", port);
+        CHECK(cio_http_session_get(t->s, u, &r) == 0);
+        const char *x = cio_http_client_response_text(r, NULL);
+        CHECK(x && !strcmp(x, "over TLS ok\n"));
+        cio_http_client_response_free(r);
+    }
+    CHECK(tls_accepts == 1);
+    /* the IP address is in the certificate too */
+    snprintf(u, sizeof(u), "https://127.0.0.1:%d/", port);
+    CHECK(cio_http_session_get(t->s, u, &r) == 0);
+    cio_http_client_response_free(r);
+    /* a session with the default context (system trust store) refuses
+     * the test CA's certificate */
+    cio_http_session *def;
+    CHECK(cio_http_session_new(&def, cio_get_running_loop(), NULL) == 0);
+    int e = cio_http_session_get(def, u, &r);
+    cio_http_session_close(def);
+    if (e != CIO_ETLS_VERIFY)
+        print_error("default context: %d %s\n", e, cio_strerror(e));
+    CHECK(e == CIO_ETLS_VERIFY);
+    /* plain HTTP to the TLS port: not an HTTP response */
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/", port);
+    e = cio_http_session_get(t->s, u, &r);
+    CHECK(e < 0);
+    cio_server_close(srv);
+    cio_server_close_clients(srv);
+    cio_server_wait_closed(srv);
+    cio_server_free(srv);
+    return 0;
+}
+
+static void https(void **state)
+{
+    (void)state;
+    if (!tu_certs())
+        skip(); /* no openssl command to make the certificates */
+    cio_tls_ctx *cctx;
+    assert_int_equal(cio_tls_ctx_new(&cctx, CIO_TLS_CLIENT), 0);
+    assert_int_equal(cio_tls_ctx_load_verify(cctx, tu_cert("ca.pem"), NULL),
+                     0);
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.tls = cctx;
+    run_case(b_https, &so, NULL);
+    cio_tls_ctx_free(cctx);
+}
+
 static int b_refused(tcase *t)
 {
     cio_http_client_response *r;
@@ -1725,6 +1811,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connect_proxy),
     cmocka_unit_test(unix_connector),
     cmocka_unit_test(connect_errors),
+    cmocka_unit_test(https),
 };
 
 CIO_TEST_MAIN(tests)
