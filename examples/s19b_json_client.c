@@ -8,8 +8,7 @@
  * connection serves them all.
  *
  * Build alone against an installed cio (tests/install checks this line):
- *     cc -std=c11 -Wall -Wextra -pedantic s19b_json_client.c -o
- * s19b_json_client \
+ *     cc -std=c11 -Wall -Wextra -pedantic s19b_json_client.c -o s19b_json_client \
  *         $(pkg-config --cflags --libs cio-http)
  */
 #include <cjson/cJSON.h>
