@@ -96,6 +96,43 @@
 /* A send was interrupted mid-frame (cancelled, write error): the stream
  * cannot carry more frames and was dropped. */
 #define CIO_EWS_BROKEN (-4257)
+/* ---- HTTP client (cio::http, include/cio/http_client.h): -4220..-4249 ---- */
+/* The response broke HTTP/1.1 (bad status line, bad field, bad chunk). */
+#define CIO_EHTTPC_MALFORMED (-4220)
+/* The response head exceeded the session's max_head or max_headers. */
+#define CIO_EHTTPC_HEAD_TOO_LARGE (-4221)
+/* The response body exceeded the limit of the read (or max_body). */
+#define CIO_EHTTPC_BODY_TOO_LARGE (-4222)
+/* More redirects than max_redirects. */
+#define CIO_EHTTPC_TOO_MANY_REDIRECTS (-4223)
+/* The URL (or a redirect's Location) could not be parsed. */
+#define CIO_EHTTPC_BAD_URL (-4224)
+/* The URL's scheme is neither http nor https. */
+#define CIO_EHTTPC_SCHEME (-4225)
+/* Ambiguous framing: Content-Length with Transfer-Encoding, or
+ * conflicting Content-Length values (a response smuggling attempt). */
+#define CIO_EHTTPC_FRAMING (-4226)
+/* ClientTimeout.connect passed while getting a connection. */
+#define CIO_EHTTPC_CONNECT_TIMEOUT (-4227)
+/* ClientTimeout.sock_read passed between two reads. */
+#define CIO_EHTTPC_READ_TIMEOUT (-4228)
+/* ClientTimeout.total passed. */
+#define CIO_EHTTPC_TIMEOUT (-4229)
+/* The server closed the connection before the response was complete. */
+#define CIO_EHTTPC_DISCONNECTED (-4230)
+/* The proxy refused or broke the CONNECT tunnel. */
+#define CIO_EHTTPC_PROXY (-4231)
+/* The gzip or deflate content coding could not be decoded. */
+#define CIO_EHTTPC_DECODE (-4232)
+/* The session is closed. */
+#define CIO_EHTTPC_CLOSED (-4233)
+/* A line of a streamed body exceeded the line limit. */
+#define CIO_EHTTPC_LINE_TOO_LONG (-4234)
+/* The body was already consumed (or is being streamed). */
+#define CIO_EHTTPC_CONSUMED (-4235)
+/* The body is not valid JSON. */
+#define CIO_EHTTPC_JSON (-4236)
+
 /* ---- Redis (cio::redis, include/cio/redis.h): error replies by their
  * prefix, and the connection's own failures ---- */
 /* An error reply of a kind not listed below. */

@@ -625,5 +625,7 @@ CIO_API int cio_http_response_sse_event(cio_http_response *res,
 
 /* WebSocket (cio_http_websocket, cio_ws_connect...). */
 #include "cio/websocket.h"
+/* The client (aiohttp's ClientSession). */
+#include "cio/http_client.h"
 
 #endif

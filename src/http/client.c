@@ -1,0 +1,1032 @@
+/*
+ * client.c - cio::http's client session (aiohttp's ClientSession): the
+ * keep-alive pool with its limits, the connectors (TCP through cio's
+ * resolver, Unix sockets, HTTP CONNECT proxies, and the wrap seam for
+ * TLS), building and sending requests (bytes, JSON, urlencoded and
+ * multipart forms, streamed and file bodies, Expect: 100-continue),
+ * redirects, cookies, basic auth, timeouts and the one retry of an
+ * idempotent request on a stale pooled connection.
+ *
+ * Everything runs in the calling task: the request suspends in connect,
+ * send and recv, and cancellation at any of them unwinds through the
+ * same error paths (the connection is closed, never pooled).
+ */
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define HC_DEF_LIMIT 100
+#define HC_DEF_KEEPALIVE (15 * CIO_SEC)
+#define HC_DEF_TOTAL (300 * CIO_SEC)
+#define HC_DEF_REDIRECTS 10
+#define HC_DEF_MAX_BODY ((size_t)32 << 20)
+#define HC_DEF_MAX_HEAD 65536
+#define HC_DEF_MAX_HEADERS 128
+#define HC_DEF_MAX_LINE 65536
+#define HC_DEF_EXPECT ((size_t)1 << 20)
+#define HC_CONN_BUF 16384
+#define HC_SMALL_BODY 65536
+#define HC_EXPECT_WAIT (1 * CIO_SEC) /* curl waits 1 s for 100 too */
+
+/* ---- plain socket transport ---------------------------------------------- */
+
+static ssize_t sock_recv(void *ctx, void *buf, size_t n)
+{
+    return cio_socket_recv(ctx, buf, n, 0);
+}
+
+static int sock_send(void *ctx, const void *buf, size_t n)
+{
+    return cio_socket_sendall(ctx, buf, n, 0);
+}
+
+static void sock_close(void *ctx)
+{
+    cio_socket_close(ctx);
+}
+
+/* ---- session ---------------------------------------------------------------
+ */
+
+static char *dupz(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int cio_http_session_new(cio_http_session **out, cio_loop *loop,
+                         const cio_http_session_opts *opts)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    cio_http_session_opts o = CIO_HTTP_SESSION_OPTS_INIT;
+    if (opts)
+        o = *opts;
+    if (!loop || o.limit < 0 || o.limit_per_host < 0 || o.max_redirects < 0 ||
+        o.timeout.connect < 0 || o.timeout.sock_read < 0)
+        return -EINVAL;
+    cio_http_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    if (!o.limit)
+        o.limit = HC_DEF_LIMIT;
+    if (!o.keepalive_timeout)
+        o.keepalive_timeout = HC_DEF_KEEPALIVE;
+    if (!o.timeout.total)
+        o.timeout.total = HC_DEF_TOTAL; /* < 0 stays: no total timeout */
+    if (!o.max_redirects)
+        o.max_redirects = HC_DEF_REDIRECTS;
+    if (!o.max_body)
+        o.max_body = HC_DEF_MAX_BODY;
+    if (!o.max_head)
+        o.max_head = HC_DEF_MAX_HEAD;
+    if (!o.max_headers)
+        o.max_headers = HC_DEF_MAX_HEADERS;
+    if (!o.max_line)
+        o.max_line = HC_DEF_MAX_LINE;
+    if (!o.expect_continue_min)
+        o.expect_continue_min = HC_DEF_EXPECT;
+    s->loop = loop;
+    s->user_agent = strdup(o.user_agent ? o.user_agent : "cio-http");
+    s->unix_path = dupz(o.unix_path);
+    int err = -ENOMEM;
+    if (!s->user_agent || (o.unix_path && !s->unix_path))
+        goto fail;
+    if (o.proxy) {
+        hc_url u;
+        err = cio__hc_url_parse(&u, o.proxy);
+        if (err < 0 || strcmp(u.scheme, "http") != 0) {
+            if (!err)
+                cio__hc_url_free(&u);
+            err = -EINVAL;
+            goto fail;
+        }
+        s->proxy_host = u.host;
+        u.host = NULL;
+        s->proxy_port = u.port;
+        if (u.user) {
+            hc_buf b = {0};
+            cio__hc_buf_str(&b, "Basic ");
+            hc_buf cred = {0};
+            cio__hc_buf_fmt(&cred, "%s:%s", u.user, u.pass ? u.pass : "");
+            cio__hc_buf_base64(&b, cred.p, cred.len);
+            free(cred.p);
+            s->proxy_auth = b.p;
+        }
+        cio__hc_url_free(&u);
+    }
+    o.user_agent = s->user_agent;
+    o.unix_path = s->unix_path;
+    o.proxy = NULL;
+    s->o = o;
+    cio_event_init(&s->slot);
+    *out = s;
+    return 0;
+fail:
+    free(s->user_agent);
+    free(s->unix_path);
+    free(s->proxy_host);
+    free(s);
+    return err;
+}
+
+void cio__hc_conn_close(hc_conn *c)
+{
+    if (c->io.close)
+        c->io.close(c->io.ctx);
+    free(c->buf);
+    free(c);
+}
+
+int cio_http_session_close(cio_http_session *s)
+{
+    if (!s)
+        return 0;
+    if (s->busy || s->nwaiting)
+        return -EBUSY;
+    hc_host *h = s->hosts;
+    while (h) {
+        hc_host *n = h->next;
+        hc_conn *c = h->idle;
+        while (c) {
+            hc_conn *cn = c->next;
+            cio__hc_conn_close(c);
+            c = cn;
+        }
+        free(h->key);
+        free(h);
+        h = n;
+    }
+    cio_event_destroy(&s->slot);
+    cio__hc_jar_free(s);
+    cio_tls_ctx_free(s->tls_default);
+    free(s->user_agent);
+    free(s->unix_path);
+    free(s->proxy_host);
+    free(s->proxy_auth);
+    free(s);
+    return 0;
+}
+
+int cio_http_session_stats(const cio_http_session *s, long *opened, long *idle)
+{
+    if (!s)
+        return -EINVAL;
+    long n = 0;
+    for (hc_host *h = s->hosts; h; h = h->next)
+        n += h->nidle;
+    if (opened)
+        *opened = s->opened;
+    if (idle)
+        *idle = n;
+    return 0;
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+
+static hc_host *host_get(cio_http_session *s, const char *key)
+{
+    for (hc_host *h = s->hosts; h; h = h->next)
+        if (!strcmp(h->key, key))
+            return h;
+    hc_host *h = calloc(1, sizeof(*h));
+    if (!h || !(h->key = strdup(key))) {
+        free(h);
+        return NULL;
+    }
+    h->next = s->hosts;
+    s->hosts = h;
+    return h;
+}
+
+static void slot_freed(cio_http_session *s)
+{
+    if (s->nwaiting)
+        cio_event_set(&s->slot);
+}
+
+void cio__hc_release_conn(cio_http_session *s, hc_conn *c, int reusable)
+{
+    hc_host *h = c->host;
+    if (reusable && h && s->o.keepalive_timeout > 0 && c->off == c->len) {
+        c->off = c->len = 0;
+        c->idle_since = cio_loop_time(s->loop);
+        c->reused++;
+        c->next = h->idle;
+        h->idle = c;
+        h->nidle++;
+        slot_freed(s);
+        return;
+    }
+    if (h) {
+        h->nopen--;
+        s->nopen--;
+    }
+    cio__hc_conn_close(c);
+    slot_freed(s);
+}
+
+/* Closes one idle connection of another host to make room under the total
+ * limit. Returns 1 if one was closed. */
+static int evict_idle(cio_http_session *s, hc_host *except)
+{
+    for (hc_host *h = s->hosts; h; h = h->next) {
+        if (h == except || !h->idle)
+            continue;
+        hc_conn *c = h->idle;
+        h->idle = c->next;
+        h->nidle--;
+        h->nopen--;
+        s->nopen--;
+        cio__hc_conn_close(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* The connection to a host, as the session's connector makes it. */
+static int tcp_or_unix(cio_http_session *s, const hc_url *u, cio_socket **out)
+{
+    if (s->unix_path) {
+        cio_sockaddr a;
+        int r = cio_sockaddr_from_unix(&a, s->unix_path);
+        if (r < 0)
+            return r;
+        r = cio_socket_open(out, s->loop, AF_UNIX, SOCK_STREAM, 0);
+        if (r < 0)
+            return r;
+        r = cio_socket_connect(*out, &a);
+        if (r < 0) {
+            cio_socket_close(*out);
+            *out = NULL;
+        }
+        return r;
+    }
+    if (s->proxy_host)
+        return cio_socket_create_connection(out, s->proxy_host, s->proxy_port);
+    return cio_socket_create_connection(out, u->host, u->port);
+}
+
+static void host_port(hc_buf *b, const hc_url *u, int always_port)
+{
+    if (u->ipv6)
+        cio__hc_buf_fmt(b, "[%s]", u->host);
+    else
+        cio__hc_buf_str(b, u->host);
+    int def = strcmp(u->scheme, "https") == 0 ? 443 : 80;
+    if (always_port || u->port != def)
+        cio__hc_buf_fmt(b, ":%d", u->port);
+}
+
+/* CONNECT host:port through the proxy on c. */
+static int proxy_tunnel(cio_http_session *s, hc_conn *c, const hc_url *u,
+                        int64_t deadline)
+{
+    hc_buf b = {0};
+    cio__hc_buf_str(&b, "CONNECT ");
+    host_port(&b, u, 1);
+    cio__hc_buf_str(&b, " HTTP/1.1\r\nHost: ");
+    host_port(&b, u, 1);
+    cio__hc_buf_str(&b, "\r\n");
+    if (s->proxy_auth)
+        cio__hc_buf_fmt(&b, "Proxy-Authorization: %s\r\n", s->proxy_auth);
+    cio__hc_buf_str(&b, "\r\n");
+    if (b.oom) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    int r = c->io.send(c->io.ctx, b.p, b.len);
+    free(b.p);
+    if (r < 0)
+        return r;
+    cio_http_client_response pr;
+    memset(&pr, 0, sizeof(pr));
+    cio__http_limits pl = CIO__HTTP_LIMITS_INIT;
+    pl.max_body = UINT64_MAX;
+    pr.lim.p = pl;
+    pr.head_req = 1; /* a 2xx answer to CONNECT has no body */
+    pr.deadline = deadline;
+    pr.s = s;
+    int got = 0;
+    r = cio__hc_read_head(&pr, c, 0, &got);
+    int st = pr.status;
+    pr.conn = NULL;
+    cio__hc_response_clear(&pr);
+    if (r < 0)
+        return r == -ECANCELED || r == CIO_EHTTPC_TIMEOUT ||
+                       r == CIO_EHTTPC_READ_TIMEOUT
+                   ? r
+                   : CIO_EHTTPC_PROXY;
+    if (st < 200 || st > 299 || c->off != c->len)
+        return CIO_EHTTPC_PROXY;
+    return 0;
+}
+
+/* Gets a pooled or new connection for u. *reused: from the pool. */
+static int acquire(cio_http_session *s, const hc_url *u, const char *key,
+                   int fresh, int64_t deadline, hc_conn **out, int *reused)
+{
+    *out = NULL;
+    *reused = 0;
+    hc_host *h = host_get(s, key);
+    if (!h)
+        return -ENOMEM;
+    for (;;) {
+        int64_t now = cio_loop_time(s->loop);
+        while (!fresh && h->idle) {
+            hc_conn *c = h->idle;
+            h->idle = c->next;
+            h->nidle--;
+            if (now - c->idle_since > s->o.keepalive_timeout) {
+                h->nopen--;
+                s->nopen--;
+                cio__hc_conn_close(c); /* expired */
+                continue;
+            }
+            *out = c;
+            *reused = 1;
+            return 0;
+        }
+        if (s->nopen >= s->o.limit && evict_idle(s, h))
+            continue;
+        if (s->nopen < s->o.limit &&
+            (!s->o.limit_per_host || h->nopen < s->o.limit_per_host))
+            break;
+        if (fresh && h->idle) { /* make room from our own idle ones */
+            hc_conn *c = h->idle;
+            h->idle = c->next;
+            h->nidle--;
+            h->nopen--;
+            s->nopen--;
+            cio__hc_conn_close(c);
+            continue;
+        }
+        s->nwaiting++;
+        cio_event_clear(&s->slot);
+        int r = cio_event_wait(&s->slot);
+        s->nwaiting--;
+        if (r < 0)
+            return r;
+    }
+    h->nopen++;
+    s->nopen++;
+    hc_conn *c = calloc(1, sizeof(*c));
+    int r = -ENOMEM;
+    if (!c || !(c->buf = malloc(HC_CONN_BUF)))
+        goto fail;
+    c->cap = HC_CONN_BUF;
+    cio_socket *sock = NULL;
+    r = tcp_or_unix(s, u, &sock);
+    if (r < 0)
+        goto fail;
+    c->io = (cio_http_transport){sock, sock_recv, sock_send, sock_close};
+    s->opened++;
+    if (s->proxy_host && !s->unix_path) {
+        r = proxy_tunnel(s, c, u, deadline);
+        if (r < 0)
+            goto fail;
+    }
+    if (!strcmp(u->scheme, "https")) {
+        if (s->o.wrap) {
+            cio_http_transport t;
+            r = s->o.wrap(s->o.wrap_arg, sock, u->host, &t);
+            if (r < 0)
+                goto fail;
+            c->io = t;
+        } else {
+            cio_tls_ctx *tc = s->o.tls;
+            if (!tc && !(tc = s->tls_default)) {
+                static const char *const alpn[] = {"http/1.1"};
+                r = cio_tls_ctx_new(&s->tls_default, CIO_TLS_CLIENT);
+                if (r < 0)
+                    goto fail;
+                cio_tls_ctx_set_alpn(s->tls_default, alpn, 1);
+                tc = s->tls_default;
+            }
+            /* the socket's recv/send carry plaintext through TLS from
+             * here on; verification and host name check by the context */
+            r = cio_socket_start_tls(sock, tc, u->host);
+            if (r < 0)
+                goto fail;
+        }
+    }
+    c->host = h;
+    *out = c;
+    return 0;
+fail:
+    h->nopen--;
+    s->nopen--;
+    if (c) {
+        if (c->io.close)
+            c->io.close(c->io.ctx);
+        free(c->buf);
+        free(c);
+    }
+    slot_freed(s);
+    return r;
+}
+
+/* ---- request bodies --------------------------------------------------------
+ */
+
+typedef struct hc_req {
+    cio_http_session *s;
+    const cio_http_request_opts *o;
+    const char *method;
+    hc_buf body; /* prepared body (json, form, multipart) */
+    const char *bp;
+    size_t blen;
+    int has_body;     /* any body kind */
+    int replayable;   /* not a source */
+    int64_t file_len; /* -1: no file */
+    const char *ctype;
+    int drop_creds;
+    char boundary[48];
+} hc_req;
+
+static int prepare_body(hc_req *q)
+{
+    const cio_http_request_opts *o = q->o;
+    int kinds = !!o->body + !!o->json + !!o->form + !!o->parts + !!o->source +
+                !!o->file;
+    if (kinds > 1)
+        return -EINVAL;
+    q->file_len = -1;
+    q->replayable = 1;
+    if (o->body) {
+        q->bp = o->body;
+        q->blen = o->body_len;
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
+        q->has_body = 1;
+    } else if (o->json) {
+        char *t = cJSON_PrintUnformatted(o->json);
+        if (!t)
+            return -ENOMEM;
+        cio__hc_buf_str(&q->body, t);
+        cJSON_free(t);
+        q->ctype = "application/json";
+        q->has_body = 1;
+    } else if (o->form) {
+        for (size_t i = 0; o->form[i] && o->form[i + 1]; i += 2) {
+            if (i)
+                cio__hc_buf_add(&q->body, "&", 1);
+            cio__hc_buf_quote(&q->body, o->form[i], 1);
+            cio__hc_buf_add(&q->body, "=", 1);
+            cio__hc_buf_quote(&q->body, o->form[i + 1], 1);
+        }
+        if (!q->body.p)
+            cio__hc_buf_add(&q->body, "", 0);
+        q->ctype = "application/x-www-form-urlencoded";
+        q->has_body = 1;
+    } else if (o->parts) {
+        static _Thread_local unsigned long seq;
+        snprintf(q->boundary, sizeof(q->boundary), "cio-%lx-%lx-%lx",
+                 (unsigned long)time(NULL), (unsigned long)getpid(), ++seq);
+        for (size_t i = 0; i < o->nparts; i++) {
+            const cio_http_form_part *p = &o->parts[i];
+            if (!p->name || strpbrk(p->name, "\"\r\n") ||
+                (p->filename && strpbrk(p->filename, "\"\r\n")))
+                return -EINVAL;
+            cio__hc_buf_fmt(&q->body,
+                            "--%s\r\nContent-Disposition: form-data; "
+                            "name=\"%s\"",
+                            q->boundary, p->name);
+            if (p->filename)
+                cio__hc_buf_fmt(&q->body, "; filename=\"%s\"", p->filename);
+            cio__hc_buf_str(&q->body, "\r\n");
+            const char *ct =
+                p->content_type
+                    ? p->content_type
+                    : (p->filename ? "application/octet-stream" : NULL);
+            if (ct)
+                cio__hc_buf_fmt(&q->body, "Content-Type: %s\r\n", ct);
+            cio__hc_buf_str(&q->body, "\r\n");
+            cio__hc_buf_add(&q->body, p->data, p->len);
+            cio__hc_buf_str(&q->body, "\r\n");
+        }
+        cio__hc_buf_fmt(&q->body, "--%s--\r\n", q->boundary);
+        q->ctype = NULL; /* with the boundary, below */
+        q->has_body = 1;
+    } else if (o->source) {
+        q->replayable = 0;
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
+        q->has_body = 1;
+    } else if (o->file) {
+        struct stat st;
+        if (stat(o->file, &st) < 0)
+            return -errno;
+        if (!S_ISREG(st.st_mode))
+            return -EINVAL;
+        q->file_len = st.st_size;
+        q->ctype =
+            o->content_type ? o->content_type : "application/octet-stream";
+        q->has_body = 1;
+    }
+    if (q->body.oom)
+        return -ENOMEM;
+    if (q->body.p) {
+        q->bp = q->body.p;
+        q->blen = q->body.len;
+    }
+    return 0;
+}
+
+static int64_t body_length(const hc_req *q)
+{
+    if (q->o->source)
+        return q->o->source_len;
+    if (q->o->file)
+        return q->file_len;
+    return (int64_t)q->blen;
+}
+
+static int user_has(const cio_http_request_opts *o, const char *name)
+{
+    if (!o->headers)
+        return 0;
+    for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2)
+        if (!strcasecmp(o->headers[i], name))
+            return 1;
+    return 0;
+}
+
+/* The request head. */
+static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
+{
+    cio_http_session *s = q->s;
+    const cio_http_request_opts *o = q->o;
+    cio__hc_buf_fmt(b, "%s ", q->method);
+    cio__hc_buf_str(b, u->target);
+    if (o->params && o->params[0] && o->params[1]) {
+        cio__hc_buf_add(b, strchr(u->target, '?') ? "&" : "?", 1);
+        for (size_t i = 0; o->params[i] && o->params[i + 1]; i += 2) {
+            if (i)
+                cio__hc_buf_add(b, "&", 1);
+            cio__hc_buf_quote(b, o->params[i], 1);
+            cio__hc_buf_add(b, "=", 1);
+            cio__hc_buf_quote(b, o->params[i + 1], 1);
+        }
+    }
+    cio__hc_buf_str(b, " HTTP/1.1\r\n");
+    if (!user_has(o, "host")) {
+        cio__hc_buf_str(b, "Host: ");
+        host_port(b, u, 0);
+        cio__hc_buf_str(b, "\r\n");
+    }
+    if (!user_has(o, "user-agent"))
+        cio__hc_buf_fmt(b, "User-Agent: %s\r\n", s->user_agent);
+    if (!user_has(o, "accept"))
+        cio__hc_buf_str(b, "Accept: */*\r\n");
+    if (!s->o.no_decompress && !user_has(o, "accept-encoding"))
+        cio__hc_buf_str(b, "Accept-Encoding: gzip, deflate\r\n");
+    const char *user = u->user ? u->user : o->user;
+    const char *pass = u->user ? u->pass : o->password;
+    if (user && !q->drop_creds) {
+        hc_buf cred = {0};
+        cio__hc_buf_fmt(&cred, "%s:%s", user, pass ? pass : "");
+        cio__hc_buf_str(b, "Authorization: Basic ");
+        cio__hc_buf_base64(b, cred.p, cred.len);
+        cio__hc_buf_str(b, "\r\n");
+        free(cred.p);
+    }
+    if (!s->o.no_cookies)
+        cio__hc_jar_header(s, b, u->host, u->target,
+                           !strcmp(u->scheme, "https"));
+    if (o->headers)
+        for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
+            const char *n = o->headers[i], *v = o->headers[i + 1];
+            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
+                return -EINVAL; /* no header injection */
+            if (q->drop_creds &&
+                (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
+                continue;
+            if (!q->has_body && (!strcasecmp(n, "content-type") ||
+                                 !strcasecmp(n, "content-length")))
+                continue;
+            cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+        }
+    if (q->has_body) {
+        if (!user_has(o, "content-type")) {
+            if (q->ctype)
+                cio__hc_buf_fmt(b, "Content-Type: %s\r\n", q->ctype);
+            else
+                cio__hc_buf_fmt(b,
+                                "Content-Type: multipart/form-data; "
+                                "boundary=%s\r\n",
+                                q->boundary);
+        }
+        int64_t len = body_length(q);
+        if (len >= 0)
+            cio__hc_buf_fmt(b, "Content-Length: %lld\r\n", (long long)len);
+        else
+            cio__hc_buf_str(b, "Transfer-Encoding: chunked\r\n");
+        if (expect)
+            cio__hc_buf_str(b, "Expect: 100-continue\r\n");
+    } else if (!strcmp(q->method, "POST") || !strcmp(q->method, "PUT") ||
+               !strcmp(q->method, "PATCH")) {
+        cio__hc_buf_str(b, "Content-Length: 0\r\n");
+    }
+    cio__hc_buf_str(b, "\r\n");
+    return b->oom ? -ENOMEM : 0;
+}
+
+/* Sends the body (after the head) that was not sent with it. */
+static int send_body(hc_req *q, hc_conn *c)
+{
+    const cio_http_request_opts *o = q->o;
+    if (o->source) {
+        enum {
+            CAP = 65536
+        };
+        char *buf = malloc(CAP + 16);
+        if (!buf)
+            return -ENOMEM;
+        int64_t sent = 0;
+        int chunked = o->source_len < 0;
+        int r = 0;
+        for (;;) {
+            ssize_t n = o->source(o->source_arg, buf + 10, CAP);
+            if (n < 0) {
+                r = (int)n;
+                break;
+            }
+            if (n == 0) {
+                if (chunked)
+                    r = c->io.send(c->io.ctx, "0\r\n\r\n", 5);
+                else if (sent != o->source_len)
+                    r = -EINVAL; /* shorter than its Content-Length */
+                break;
+            }
+            if (!chunked && sent + n > o->source_len) {
+                r = -EINVAL; /* longer than its Content-Length */
+                break;
+            }
+            sent += n;
+            if (chunked) {
+                char hx[12];
+                int hl = snprintf(hx, sizeof(hx), "%zx\r\n", (size_t)n);
+                memcpy(buf + 10 - hl, hx, (size_t)hl);
+                memcpy(buf + 10 + n, "\r\n", 2);
+                r = c->io.send(c->io.ctx, buf + 10 - hl, (size_t)(hl + n + 2));
+            } else {
+                r = c->io.send(c->io.ctx, buf + 10, (size_t)n);
+            }
+            if (r < 0)
+                break;
+        }
+        free(buf);
+        return r;
+    }
+    if (o->file) {
+        int fd = open(o->file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        enum {
+            CAP = 65536
+        };
+        char *buf = malloc(CAP);
+        int r = buf ? 0 : -ENOMEM;
+        int64_t left = q->file_len;
+        while (r == 0 && left > 0) {
+            ssize_t n = read(fd, buf, left < CAP ? (size_t)left : CAP);
+            if (n <= 0) {
+                r = n < 0 ? -errno : -EIO; /* the file shrank */
+                break;
+            }
+            left -= n;
+            r = c->io.send(c->io.ctx, buf, (size_t)n);
+        }
+        free(buf);
+        close(fd);
+        return r;
+    }
+    if (q->blen)
+        return c->io.send(c->io.ctx, q->bp, q->blen);
+    return 0;
+}
+
+static int idempotent(const char *m)
+{
+    return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS") ||
+           !strcmp(m, "TRACE") || !strcmp(m, "PUT") || !strcmp(m, "DELETE");
+}
+
+static void store_cookies(cio_http_session *s, cio_http_client_response *r,
+                          const hc_url *u)
+{
+    if (s->o.no_cookies)
+        return;
+    const char *v;
+    size_t n;
+    for (size_t i = 0;
+         (v = cio_http_client_response_header(r, "set-cookie", i, &n)); i++)
+        cio__hc_jar_store(s, u->host, u->target, v, n);
+}
+
+/* One exchange on one connection: head, body, response head. */
+static int exchange(hc_req *q, const hc_url *u, hc_conn *c,
+                    cio_http_client_response *r, int *got)
+{
+    int64_t blen = body_length(q);
+    int expect = q->has_body &&
+                 (blen < 0 || (uint64_t)blen >= q->s->o.expect_continue_min) &&
+                 q->s->o.expect_continue_min != SIZE_MAX;
+    hc_buf h = {0};
+    int e = build_head(q, u, &h, expect);
+    if (e < 0) {
+        free(h.p);
+        return e;
+    }
+    int inline_body = !expect && q->bp && !q->o->source && !q->o->file &&
+                      q->blen <= HC_SMALL_BODY;
+    if (inline_body)
+        cio__hc_buf_add(&h, q->bp, q->blen);
+    if (h.oom) {
+        free(h.p);
+        return -ENOMEM;
+    }
+    e = c->io.send(c->io.ctx, h.p, h.len);
+    free(h.p);
+    if (e < 0)
+        return e;
+    if (expect) {
+        cio_timeout to;
+        e = cio_timeout_begin(&to, HC_EXPECT_WAIT);
+        if (e < 0)
+            return e;
+        e = cio__hc_read_head(r, c, 1, got);
+        e = cio_timeout_end(&to, e);
+        if (e == -ETIMEDOUT && cio_timeout_expired(&to))
+            e = 0, r->status = 100; /* no answer: send anyway */
+        if (e < 0)
+            return e;
+        if (r->status != 100) {
+            r->keep_alive = 0; /* the body we announced was never sent */
+            return 0;
+        }
+        r->conn = NULL;
+    }
+    if (!inline_body) {
+        e = send_body(q, c);
+        if (e < 0)
+            return e;
+    }
+    return cio__hc_read_head(r, c, 0, got);
+}
+
+static int same_origin(const hc_url *a, const hc_url *b)
+{
+    return !strcmp(a->scheme, b->scheme) && !strcasecmp(a->host, b->host) &&
+           a->port == b->port;
+}
+
+static int request_inner(cio_http_session *s, const char *method,
+                         const char *url, const cio_http_request_opts *opts,
+                         int64_t deadline, cio_http_client_response **out)
+{
+    static const cio_http_request_opts none;
+    const cio_http_request_opts *o = opts ? opts : &none;
+    hc_req q;
+    memset(&q, 0, sizeof(q));
+    q.s = s;
+    q.o = o;
+    q.method = method;
+    int e = prepare_body(&q);
+    if (e < 0) {
+        free(q.body.p);
+        return e;
+    }
+    hc_url orig, u;
+    e = cio__hc_url_parse(&u, url);
+    if (e < 0) {
+        free(q.body.p);
+        return e;
+    }
+    cio__hc_url_parse(&orig, url);
+    char *cur_method = strdup(method);
+    cio_http_client_response *r = calloc(1, sizeof(*r));
+    if (!r || !cur_method) {
+        e = -ENOMEM;
+        goto out;
+    }
+    int max_redirects =
+        o->max_redirects ? o->max_redirects : s->o.max_redirects;
+    int64_t sock_read =
+        o->timeout.sock_read ? o->timeout.sock_read : s->o.timeout.sock_read;
+    int64_t connect_to =
+        o->timeout.connect ? o->timeout.connect : s->o.timeout.connect;
+    for (int redirects = 0;; redirects++) {
+        q.method = cur_method;
+        char key[300];
+        snprintf(key, sizeof(key), "%s://%s:%d", u.scheme, u.host, u.port);
+        int fresh = 0;
+        for (int attempt = 0;; attempt++) {
+            hc_conn *c;
+            int reused;
+            cio_timeout cto;
+            int64_t cdl = connect_to > 0 ? cio_loop_time(s->loop) + connect_to
+                                         : INT64_MAX;
+            if (connect_to > 0) {
+                e = cio_timeout_begin_at(&cto, cdl);
+                if (e < 0)
+                    goto out;
+            }
+            e = acquire(s, &u, key, fresh, deadline, &c, &reused);
+            if (connect_to > 0) {
+                e = cio_timeout_end(&cto, e);
+                if (e == -ETIMEDOUT && cio_timeout_expired(&cto))
+                    e = CIO_EHTTPC_CONNECT_TIMEOUT;
+            }
+            if (e < 0)
+                goto out;
+            cio__hc_response_clear(r);
+            memset(r, 0, sizeof(*r));
+            r->s = s;
+            cio__http_limits pl = CIO__HTTP_LIMITS_INIT;
+            pl.max_head = s->o.max_head;
+            pl.max_header_line = s->o.max_head;
+            pl.max_request_line = s->o.max_head;
+            pl.max_headers = s->o.max_headers;
+            pl.max_body = UINT64_MAX;
+            r->lim.p = pl;
+            r->lim.max_body = s->o.max_body;
+            r->lim.max_line = s->o.max_line;
+            r->head_req = !strcmp(cur_method, "HEAD");
+            r->deadline = deadline;
+            r->sock_read = sock_read;
+            r->redirects = redirects;
+            int got = 0;
+            e = exchange(&q, &u, c, r, &got);
+            if (e == 0)
+                break;
+            r->conn = NULL;
+            cio__hc_release_conn(s, c, 0);
+            if (attempt == 0 && reused && !got && q.replayable &&
+                idempotent(cur_method) &&
+                (e == CIO_EHTTPC_DISCONNECTED || e == -ECONNRESET ||
+                 e == -EPIPE)) {
+                fresh = 1; /* the pooled connection was dead: once more */
+                continue;
+            }
+            goto out;
+        }
+        store_cookies(s, r, &u);
+        int st = r->status;
+        size_t ll;
+        const char *loc =
+            cio_http_client_response_header(r, "location", 0, &ll);
+        int is_redirect =
+            (st == 301 || st == 302 || st == 303 || st == 307 || st == 308) &&
+            loc && !o->no_redirects;
+        if (is_redirect && (st == 307 || st == 308) && !q.replayable)
+            is_redirect = 0; /* the streamed body cannot be sent again */
+        if (!is_redirect)
+            break;
+        if (redirects >= max_redirects) {
+            e = CIO_EHTTPC_TOO_MANY_REDIRECTS;
+            goto out;
+        }
+        char *next = cio__hc_url_join(&u, loc, ll);
+        if (!next) {
+            e = -ENOMEM;
+            goto out;
+        }
+        /* the redirect's own body: read off so the connection is reused */
+        int d = cio__hc_drain(r, 65536);
+        if (r->conn) {
+            cio__hc_release_conn(s, r->conn, d == 0 && r->keep_alive);
+            r->conn = NULL;
+        }
+        hc_url nu;
+        e = cio__hc_url_parse(&nu, next);
+        free(next);
+        if (e < 0)
+            goto out;
+        cio__hc_url_free(&u);
+        u = nu;
+        if (!same_origin(&orig, &u))
+            q.drop_creds = 1; /* RFC 9110 15.4: no credentials elsewhere */
+        if (st == 303
+                ? strcmp(cur_method, "HEAD") != 0
+                : ((st == 301 || st == 302) && !strcmp(cur_method, "POST"))) {
+            free(cur_method);
+            cur_method = strdup("GET");
+            if (!cur_method) {
+                e = -ENOMEM;
+                goto out;
+            }
+            q.has_body = 0;
+            q.bp = NULL;
+            q.blen = 0;
+            q.file_len = -1;
+            static const cio_http_request_opts nobody;
+            cio_http_request_opts *copy = malloc(sizeof(*copy));
+            if (!copy) {
+                e = -ENOMEM;
+                goto out;
+            }
+            *copy = nobody;
+            copy->headers = o->headers;
+            copy->user = o->user;
+            copy->password = o->password;
+            if (q.o != o)
+                free((void *)q.o);
+            q.o = copy;
+        }
+    }
+    e = cio__hc_setup_decoding(r, !s->o.no_decompress);
+    if (e == 0) {
+        hc_buf ub = {0};
+        cio__hc_buf_fmt(&ub, "%s://", u.scheme);
+        host_port(&ub, &u, 0);
+        cio__hc_buf_str(&ub, u.target);
+        r->url = ub.p;
+        s->busy++;
+        *out = r;
+        r = NULL;
+    }
+out:
+    if (r) {
+        if (r->conn)
+            cio__hc_release_conn(s, r->conn, 0);
+        cio__hc_response_clear(r);
+        free(r);
+    }
+    if (q.o != o)
+        free((void *)q.o);
+    free(cur_method);
+    free(q.body.p);
+    cio__hc_url_free(&u);
+    cio__hc_url_free(&orig);
+    return e;
+}
+
+int cio_http_session_request(cio_http_session *s, const char *method,
+                             const char *url, const cio_http_request_opts *opts,
+                             cio_http_client_response **out)
+{
+    if (out)
+        *out = NULL;
+    if (!s || !method || !url || !out || !method[0] ||
+        strpbrk(method, " \r\n\t"))
+        return -EINVAL;
+    if (!cio_current_task())
+        return -EINVAL;
+    int64_t total =
+        opts && opts->timeout.total ? opts->timeout.total : s->o.timeout.total;
+    int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
+    s->busy++;
+    int e;
+    if (total > 0) {
+        cio_timeout to;
+        e = cio_timeout_begin_at(&to, deadline);
+        if (e == 0) {
+            e = request_inner(s, method, url, opts, deadline, out);
+            e = cio_timeout_end(&to, e);
+            if (e == -ETIMEDOUT && cio_timeout_expired(&to))
+                e = CIO_EHTTPC_TIMEOUT;
+        }
+    } else {
+        e = request_inner(s, method, url, opts, deadline, out);
+    }
+    s->busy--;
+    if (e < 0 && *out) {
+        cio_http_client_response_free(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
+int cio_http_session_get(cio_http_session *s, const char *url,
+                         cio_http_client_response **out)
+{
+    return cio_http_session_request(s, "GET", url, NULL, out);
+}
+
+int cio_http_client_response_free(cio_http_client_response *r)
+{
+    if (!r)
+        return 0;
+    cio_http_session *s = r->s;
+    if (r->conn) {
+        int reusable = r->keep_alive && r->raw_done && !r->err;
+        cio__hc_release_conn(s, r->conn, reusable);
+        r->conn = NULL;
+    }
+    cio__hc_response_clear(r);
+    free(r);
+    if (s)
+        s->busy--;
+    return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * client.h - cio::http's client, private structures shared by client.c
+ * (session, pool, connectors, requests, redirects), client_body.c (the
+ * response's framing and content decoding) and client_util.c (URLs,
+ * encodings, the cookie jar).
+ */
+#ifndef CIO_HTTP_CLIENT_INT_H
+#define CIO_HTTP_CLIENT_INT_H
+
+#include <zlib.h>
+
+#include "cio/http.h"
+#include "parse.h"
+
+typedef struct hc_host hc_host;
+
+/* One connection: a transport and its read buffer. */
+typedef struct hc_conn {
+    struct hc_conn *next; /* in its host's idle list */
+    hc_host *host;        /* NULL: not pooled (fuzz, tests) */
+    cio_http_transport io;
+    char *buf;
+    size_t cap, off, len; /* unread bytes: buf[off..len) */
+    int64_t idle_since;
+    unsigned reused; /* requests served before this one */
+} hc_conn;
+
+struct hc_host {
+    struct hc_host *next;
+    char *key; /* "scheme://host:port" */
+    hc_conn *idle;
+    int nidle;
+    int nopen; /* idle + in use */
+};
+
+typedef struct hc_cookie {
+    struct hc_cookie *next;
+    char *name, *value, *domain, *path;
+    int host_only, secure;
+    int64_t expires; /* CLOCK_REALTIME seconds, 0: session cookie */
+} hc_cookie;
+
+struct cio_http_session {
+    cio_loop *loop;
+    cio_http_session_opts o; /* strings below are the copies */
+    char *proxy_host;
+    int proxy_port;
+    char *proxy_auth; /* "Basic ..." or NULL */
+    char *unix_path;
+    cio_tls_ctx *tls_default; /* made on the first https request */
+    char *user_agent;
+    hc_host *hosts;
+    int nopen;
+    cio_event slot; /* set when a connection slot frees */
+    int nwaiting;
+    long opened;
+    int busy; /* requests in flight + responses not freed */
+    hc_cookie *jar;
+};
+
+/* Limits handed to the parser for responses. */
+typedef struct hc_limits {
+    cio__http_limits p;
+    size_t max_body, max_line;
+} hc_limits;
+
+struct cio_http_client_response {
+    cio_http_session *s; /* NULL: stand-alone (fuzz) */
+    hc_conn *conn;       /* NULL once released or failed */
+    int status;
+    int redirects;
+    int head_req;
+    char *url;
+    char *head; /* the head's bytes: views point here */
+    cio__http_header *hdrs;
+    size_t nhdrs;
+    const char *reason;
+    size_t reason_len;
+    int64_t content_length;
+    int keep_alive;
+    cio__http_body bd;
+    hc_limits lim;
+    /* deadlines (loop time, INT64_MAX: none) */
+    int64_t deadline;
+    int64_t sock_read;
+    int err;      /* sticky error */
+    int raw_done; /* framing complete */
+    int eof_done; /* decoded stream complete */
+    int streamed; /* read_chunk / readline used */
+    uint64_t decoded;
+    /* content decoding */
+    int coding; /* 0 none, 1 gzip/deflate via zlib */
+    int zinit;
+    z_stream z;
+    char *zout;
+    size_t zcap;
+    /* readline */
+    char *line;
+    size_t line_len, line_cap;
+    const char *pend;
+    size_t pend_len;
+    /* whole body */
+    char *body;
+    size_t body_len;
+    int have_body;
+    struct cJSON *json;
+};
+
+/* client_body.c */
+/* Reads and parses a response head from c into r (r->lim, head_req,
+ * deadline, sock_read set by the caller); on success r->conn = c and the
+ * body decoder is ready. interim 100 responses are returned to the caller
+ * as status 100 only when want_100 is set, else skipped. Returns: 0.
+ * Errors: CIO_EHTTPC_*, -errno, -ECANCELED. got_bytes is set to 1 once
+ * any byte of a response arrived. */
+int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
+                      int *got_bytes);
+/* Receives into c's buffer (growing it up to max), honouring r's
+ * deadlines. Returns: bytes (0 at EOF). */
+ssize_t cio__hc_recv(cio_http_client_response *r, hc_conn *c, size_t max);
+/* Sets up content decoding from the Content-Encoding field. */
+int cio__hc_setup_decoding(cio_http_client_response *r, int decompress);
+/* Frees r's own memory (not the connection). */
+void cio__hc_response_clear(cio_http_client_response *r);
+/* Reads and discards the rest of the body (up to max bytes). Returns 0
+ * when the body ended. */
+int cio__hc_drain(cio_http_client_response *r, size_t max);
+
+/* client.c */
+void cio__hc_conn_close(hc_conn *c);
+void cio__hc_release_conn(cio_http_session *s, hc_conn *c, int reusable);
+
+/* client_util.c */
+typedef struct hc_url {
+    char scheme[8];
+    char *host; /* without brackets */
+    int port;
+    char *target;      /* path?query, at least "/" */
+    char *user, *pass; /* decoded userinfo or NULL */
+    int ipv6;
+} hc_url;
+
+int cio__hc_url_parse(hc_url *u, const char *url);
+void cio__hc_url_free(hc_url *u);
+/* Resolves a Location against base into a malloc'ed absolute URL. */
+char *cio__hc_url_join(const hc_url *base, const char *loc, size_t n);
+
+/* A growable byte string. */
+typedef struct hc_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} hc_buf;
+
+void cio__hc_buf_add(hc_buf *b, const void *d, size_t n);
+void cio__hc_buf_str(hc_buf *b, const char *s);
+void cio__hc_buf_fmt(hc_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Percent-encodes s (form: space as '+'). */
+void cio__hc_buf_quote(hc_buf *b, const char *s, int form);
+void cio__hc_buf_base64(hc_buf *b, const void *d, size_t n);
+
+/* Cookie jar */
+int cio__hc_jar_store(cio_http_session *s, const char *host, const char *path,
+                      const char *v, size_t n);
+/* Appends "Cookie: ...\r\n" for host/path (secure: https). */
+void cio__hc_jar_header(cio_http_session *s, hc_buf *b, const char *host,
+                        const char *path, int secure);
+void cio__hc_jar_free(cio_http_session *s);
+
+/* For the fuzz target: parses a whole response from bytes (no loop, no
+ * socket), decoding and reading the body whole and by lines. Returns the
+ * first error or 0. */
+int cio__hc_fuzz_response(const char *data, size_t len, int head_req);
+
+#endif
