@@ -750,9 +750,12 @@ static const cio_protocol collect_proto = {
     .connection_lost = p_lost,
 };
 
+static int factory_calls;
+
 static int echo_factory(void *arg, const cio_protocol **p, void **ctx)
 {
     (void)arg;
+    factory_calls++;
     *p = &echo_proto;
     *ctx = NULL;
     return 0;
@@ -777,11 +780,23 @@ static int protocol_echo_main(void *arg, void **result)
                                        "127.0.0.1", 0, &so, &srv),
                      0);
     int port = cio_server_port(srv);
-    /* A plain client on the protocol server's TLS port first. */
+    /* A plain client on the protocol server's TLS port first: no
+     * protocol is ever made for it. */
+    factory_calls = 0;
     int fd = raw_connect(port);
     WAIT_FOR(send(fd, "plain text\r\n\r\n", 14, MSG_NOSIGNAL) == 14);
     raw_drain(fd);
     close(fd);
+    assert_int_equal(factory_calls, 0);
+    /* A client that never says hello, closed by close_clients while its
+     * handshake waits. */
+    fd = raw_connect(port);
+    WAIT_FOR(cio_server_connections(srv) == 1);
+    assert_int_equal(cio_server_close_clients(srv), 1);
+    WAIT_FOR(cio_server_connections(srv) == 0);
+    raw_drain(fd);
+    close(fd);
+    assert_int_equal(factory_calls, 0);
     pbuf b = {0};
     cio_conn_opts o = CIO_CONN_OPTS_INIT;
     o.tls = cctx;
@@ -800,6 +815,7 @@ static int protocol_echo_main(void *arg, void **result)
         assert_int_equal(cio_transport_write(t, msg, (size_t)n), 0);
     }
     WAIT_FOR(b.len == 30);
+    assert_int_equal(factory_calls, 1);
     assert_memory_equal(b.data, "message 0;message 1;message 2;", 30);
     assert_int_equal(cio_transport_close(t), 0);
     WAIT_FOR(b.lost);
