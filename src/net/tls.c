@@ -248,6 +248,9 @@ int cio_tls_ctx_new(cio_tls_ctx **out, int role)
     ctx->tickets = 1;
     ctx->hs_timeout = 60000 * CIO_MS;
     SSL_CTX_set_min_proto_version(ctx->sc, TLS1_2_VERSION);
+    /* RELEASE_BUFFERS: an idle connection holds no 16 KiB record
+     * buffers (Python's ssl does the same); measured within the noise of
+     * the echo bench (bench/README.md, TLS). */
     SSL_CTX_set_mode(ctx->sc, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
@@ -775,7 +778,9 @@ static ssize_t tls_write(cio__bstream *s, const void *p, size_t n)
     return c->err;
 }
 
-/* Gathers up to 16 KiB (one record) and writes it as one. */
+/* Small buffers are gathered (up to 4 KiB, on the stack: tasks may run
+ * on 16 KiB compact stacks) into one record; a big first buffer is
+ * written alone (a partial write, which the contract allows). */
 static ssize_t tls_writev(cio__bstream *s, const struct iovec *iov, int n)
 {
     int i = 0;
@@ -783,9 +788,9 @@ static ssize_t tls_writev(cio__bstream *s, const struct iovec *iov, int n)
         i++;
     if (i == n)
         return 0;
-    if (i == n - 1 || iov[i].iov_len >= 16384)
+    if (i == n - 1 || iov[i].iov_len >= 4096)
         return tls_write(s, iov[i].iov_base, iov[i].iov_len);
-    char buf[16384];
+    char buf[4096];
     size_t len = 0;
     for (; i < n && len < sizeof(buf); i++) {
         size_t k = iov[i].iov_len;
