@@ -199,7 +199,8 @@ CIO_API int cio_tls_last_error(char *buf, size_t cap);
  * StreamWriter.start_tls). Output written before is sent in the clear
  * first; bytes the reader had buffered beyond the last line read (the
  * peer's hello, sent right after its STARTTLS) are handed to TLS.
- * server_hostname (client: SNI and the name checked; NULL: none) is
+ * server_hostname (client: SNI and the name checked; NULL: none, which a
+ * client context that checks host names refuses with CIO_ETLS_CONFIG) is
  * borrowed for the call; ctx is retained. Returns: 0. Errors: -EINVAL
  * (NULL, r and w of different streams, outside a task of the stream's
  * loop, not a socket, already TLS), -EPIPE (closing), CIO_ETLS_* (the
