@@ -32,7 +32,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-enum { HS, WR, RD, DONE };
+enum {
+    HS,
+    WR,
+    RD,
+    DONE
+};
 
 typedef struct conn {
     int fd, state;
@@ -66,8 +71,9 @@ static double server_cpu(int pid)
     buf[n] = 0;
     char *p = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                     &ut, &st) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

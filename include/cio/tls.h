@@ -206,8 +206,7 @@ CIO_API int cio_tls_last_error(char *buf, size_t cap);
  * loop, not a socket, already TLS), -EPIPE (closing), CIO_ETLS_* (the
  * connection is then closed), -ECANCELED, -errno. Suspends. */
 CIO_API int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
-                                 cio_tls_ctx *ctx,
-                                 const char *server_hostname);
+                                 cio_tls_ctx *ctx, const char *server_hostname);
 
 /* The same for a transport (asyncio's loop.start_tls), called from a
  * task of its loop: data_received is not called while the handshake
@@ -246,8 +245,7 @@ CIO_API cio_tls_conn *cio_socket_tls(const cio_socket *s);
  * into buf (cap bytes, NUL-terminated). Returns: its length. Errors:
  * -EINVAL, -ENOENT (no peer certificate), -ENOBUFS (cap too small;
  * buf holds the truncated text). */
-CIO_API int cio_tls_peer_subject(const cio_tls_conn *c, char *buf,
-                                 size_t cap);
+CIO_API int cio_tls_peer_subject(const cio_tls_conn *c, char *buf, size_t cap);
 
 /* The peer certificate in DER into buf (cap bytes; NULL/0 to ask the
  * size). Returns: the DER length (more than cap: nothing copied).
