@@ -407,6 +407,70 @@ static int hs_timeout_main(void *arg, void **result)
 
 TU_NET_CASE(tls_handshake_timeout, hs_timeout_main)
 
+/* The same two timeouts for protocols and transports. */
+static int noop_data(cio_transport *t, const void *data, size_t n, void *ctx)
+{
+    (void)t;
+    (void)data;
+    (void)n;
+    (void)ctx;
+    return 0;
+}
+
+static const cio_protocol noop_proto = {.data_received = noop_data};
+
+static int noop_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    (void)arg;
+    *p = &noop_proto;
+    *ctx = NULL;
+    return 0;
+}
+
+static int hs_timeout_proto_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server *plain;
+    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL, "127.0.0.1",
+                                      0, NULL, &plain),
+                     0);
+    cio_tls_ctx *cctx = client_ctx();
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS), 0);
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.tls = cctx;
+    o.server_hostname = "localhost";
+    cio_transport *t;
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_create_connection(noop_factory, NULL, "127.0.0.1",
+                                           cio_server_port(plain), &o, &t),
+                     CIO_ETLS_TIMEOUT);
+    assert_null(t);
+    assert_true(cio_loop_time(g_loop) - t0 >= 190 * CIO_MS);
+    cio_tls_ctx_free(cctx);
+    server_done(plain);
+
+    cio_tls_ctx *sctx = server_ctx("srv");
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS), 0);
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, noop_factory, NULL, "127.0.0.1",
+                                       0, &so, &srv),
+                     0);
+    int fd = raw_connect(cio_server_port(srv));
+    t0 = cio_loop_time(g_loop);
+    raw_drain(fd);
+    assert_true(cio_loop_time(g_loop) - t0 >= 150 * CIO_MS);
+    close(fd);
+    WAIT_FOR(cio_server_connections(srv) == 0);
+    cio_tls_ctx_free(sctx);
+    server_done(srv);
+    return 0;
+}
+
+TU_NET_CASE(tls_handshake_timeout_protocol, hs_timeout_proto_main)
+
 static struct {
     int port;
     int rc;
@@ -1189,6 +1253,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tls_plain_client_on_tls_port),
     cmocka_unit_test(tls_truncated_handshake),
     cmocka_unit_test(tls_handshake_timeout),
+    cmocka_unit_test(tls_handshake_timeout_protocol),
     cmocka_unit_test(tls_cancel_handshake_and_read),
     cmocka_unit_test(tls_session_resumption),
     cmocka_unit_test(tls_alpn),
