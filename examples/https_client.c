@@ -142,7 +142,8 @@ static int main_task(void *arg, void **result)
     so.conn.tls = sctx;
     cio_server *srv = NULL;
     if (rc == 0)
-        rc = cio_start_server(cio_get_running_loop(), serve, NULL, "127.0.0.1", 0, &so, &srv);
+        rc = cio_start_server(cio_get_running_loop(), serve, NULL, "127.0.0.1",
+                              0, &so, &srv);
     cio_tls_ctx_free(sctx);
     if (rc < 0) {
         fprintf(stderr, "server: %s\n", cio_strerror(rc));

@@ -35,8 +35,7 @@ static int echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     while ((n = cio_stream_readline(r, &line)) > 0) {
         if (n == 5 && !memcmp(line, "quit\n", 5))
             break; /* the handler returns: close_notify, then FIN */
-        if (cio_stream_write(w, line, (size_t)n) < 0 ||
-            cio_stream_drain(w) < 0)
+        if (cio_stream_write(w, line, (size_t)n) < 0 || cio_stream_drain(w) < 0)
             break;
     }
     return 0;
@@ -78,8 +77,7 @@ static int main_task(void *arg, void **result)
     int rc = sh(cmd, &p, &out);
     cio_process_free(p);
     if (rc != 0) {
-        fprintf(stderr, "openssl req failed (%d): is openssl installed?\n",
-                rc);
+        fprintf(stderr, "openssl req failed (%d): is openssl installed?\n", rc);
         return -1;
     }
 
@@ -100,7 +98,8 @@ static int main_task(void *arg, void **result)
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = ctx;
     cio_server *srv;
-    rc = cio_start_server(cio_get_running_loop(), echo, NULL, "127.0.0.1", 0, &so, &srv);
+    rc = cio_start_server(cio_get_running_loop(), echo, NULL, "127.0.0.1", 0,
+                          &so, &srv);
     cio_tls_ctx_free(ctx); /* the server keeps its own reference */
     if (rc < 0) {
         fprintf(stderr, "start_server: %s\n", cio_strerror(rc));

@@ -100,14 +100,18 @@ CIO_API int cio_tls_ctx_add_sni_cert_file(cio_tls_ctx *ctx, const char *name,
                                           const char *cert_pem,
                                           const char *key_pem);
 
-/* Server: called during each handshake with the host name the client
- * asked for (NULL when it sent none; borrowed for the call) and arg
- * (borrowed until ctx is freed). Returns the context whose certificate
- * to use (borrowed; it must outlive the connection: keep it alive as
- * long as ctx), or NULL to keep the current choice. Runs on the loop,
- * must not suspend. Takes precedence over cio_tls_ctx_add_sni_cert_file.
- * Returns: 0. Errors: -EINVAL (client context). */
+/* An SNI callback (cio_tls_ctx_set_sni_callback): called on the server
+ * during each handshake with the host name the client asked for (NULL
+ * when it sent none; borrowed for the call) and its arg. Returns the
+ * context whose certificate to use (borrowed; it must outlive the
+ * connection: keep it alive as long as the server's context), or NULL to
+ * keep the current choice. Runs on the loop, must not suspend. */
 typedef cio_tls_ctx *(*cio_tls_sni_fn)(const char *server_name, void *arg);
+
+/* Server: sets the SNI callback fn (NULL: none) and its arg (borrowed
+ * until ctx is freed). Takes precedence over
+ * cio_tls_ctx_add_sni_cert_file. Returns: 0. Errors: -EINVAL (NULL,
+ * client context). */
 CIO_API int cio_tls_ctx_set_sni_callback(cio_tls_ctx *ctx, cio_tls_sni_fn fn,
                                          void *arg);
 
@@ -138,9 +142,14 @@ CIO_API int cio_tls_ctx_set_check_hostname(cio_tls_ctx *ctx, int on);
 CIO_API int cio_tls_ctx_set_alpn(cio_tls_ctx *ctx, const char *const *protos,
                                  size_t n);
 
-/* Minimum / maximum protocol version (CIO_TLS_V1_2, CIO_TLS_V1_3; 0:
- * OpenSSL's limit). Returns: 0. Errors: -EINVAL, CIO_ETLS_CONFIG. */
+/* The minimum protocol version (CIO_TLS_V1_2, the default, or
+ * CIO_TLS_V1_3; 0: OpenSSL's lowest). Returns: 0. Errors: -EINVAL,
+ * CIO_ETLS_CONFIG. */
 CIO_API int cio_tls_ctx_set_min_version(cio_tls_ctx *ctx, int version);
+
+/* The maximum protocol version (CIO_TLS_V1_2 or CIO_TLS_V1_3; 0, the
+ * default: OpenSSL's highest). Returns: 0. Errors: -EINVAL,
+ * CIO_ETLS_CONFIG. */
 CIO_API int cio_tls_ctx_set_max_version(cio_tls_ctx *ctx, int version);
 
 /* Cipher lists: tls12 in OpenSSL's cipher-list syntax for TLS 1.2 and
@@ -190,14 +199,14 @@ CIO_API int cio_tls_last_error(char *buf, size_t cap);
  * StreamWriter.start_tls). Output written before is sent in the clear
  * first; bytes the reader had buffered beyond the last line read (the
  * peer's hello, sent right after its STARTTLS) are handed to TLS.
- * server_hostname (client: SNI and the name checked; NULL: none) is
+ * server_hostname (client: SNI and the name checked; NULL: none, which a
+ * client context that checks host names refuses with CIO_ETLS_CONFIG) is
  * borrowed for the call; ctx is retained. Returns: 0. Errors: -EINVAL
  * (NULL, r and w of different streams, outside a task of the stream's
  * loop, not a socket, already TLS), -EPIPE (closing), CIO_ETLS_* (the
  * connection is then closed), -ECANCELED, -errno. Suspends. */
 CIO_API int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
-                                 cio_tls_ctx *ctx,
-                                 const char *server_hostname);
+                                 cio_tls_ctx *ctx, const char *server_hostname);
 
 /* The same for a transport (asyncio's loop.start_tls), called from a
  * task of its loop: data_received is not called while the handshake
@@ -220,18 +229,23 @@ CIO_API int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
 
 /* ---- a connection's TLS state ---- */
 
-/* The TLS state of a connection, or NULL if it does not use TLS.
- * Borrowed: valid while the writer / transport / socket is. */
+/* Returns: the TLS state of a stream's connection, or NULL if it does
+ * not use TLS (or w is NULL). Borrowed: valid while the writer is. */
 CIO_API cio_tls_conn *cio_stream_writer_tls(const cio_stream_writer *w);
+
+/* Returns: the TLS state of a transport, or NULL (no TLS, NULL t).
+ * Borrowed: valid until connection_lost returns. */
 CIO_API cio_tls_conn *cio_transport_tls(const cio_transport *t);
+
+/* Returns: the TLS state of a socket after cio_socket_start_tls, or NULL.
+ * Borrowed: valid until the socket is closed. */
 CIO_API cio_tls_conn *cio_socket_tls(const cio_socket *s);
 
 /* The peer certificate's subject as one line ("CN=localhost,O=..."),
  * into buf (cap bytes, NUL-terminated). Returns: its length. Errors:
  * -EINVAL, -ENOENT (no peer certificate), -ENOBUFS (cap too small;
  * buf holds the truncated text). */
-CIO_API int cio_tls_peer_subject(const cio_tls_conn *c, char *buf,
-                                 size_t cap);
+CIO_API int cio_tls_peer_subject(const cio_tls_conn *c, char *buf, size_t cap);
 
 /* The peer certificate in DER into buf (cap bytes; NULL/0 to ask the
  * size). Returns: the DER length (more than cap: nothing copied).
@@ -239,13 +253,20 @@ CIO_API int cio_tls_peer_subject(const cio_tls_conn *c, char *buf,
 CIO_API int cio_tls_peer_cert_der(const cio_tls_conn *c, unsigned char *buf,
                                   size_t cap);
 
-/* Returns: the negotiated cipher ("TLS_AES_128_GCM_SHA256") / protocol
- * version ("TLSv1.3") / ALPN protocol ("" if none) / server name the
- * client asked for (NULL if none): static or owned by c, valid while c
- * is. NULL c gives NULL. */
+/* Returns: the negotiated cipher, e.g. "TLS_AES_128_GCM_SHA256" (static;
+ * NULL for a NULL c). */
 CIO_API const char *cio_tls_cipher(const cio_tls_conn *c);
+
+/* Returns: the protocol version, e.g. "TLSv1.3" (static; NULL for a NULL
+ * c). */
 CIO_API const char *cio_tls_version(const cio_tls_conn *c);
+
+/* Returns: the ALPN protocol agreed on, "" if none (owned by c, valid
+ * while c is; NULL for a NULL c). */
 CIO_API const char *cio_tls_alpn(const cio_tls_conn *c);
+
+/* Returns: the server name the client asked for with SNI, NULL if none
+ * (owned by c, valid while c is). */
 CIO_API const char *cio_tls_server_name(const cio_tls_conn *c);
 
 /* Returns: 1 if the handshake resumed a session, 0 if not. Errors:

@@ -208,8 +208,7 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
     if (e) {
         SSL_SESSION_free(e->sess);
         e->sess = sess;
-    } else if (ctx->nsessions < SESS_MAX &&
-               (e = calloc(1, sizeof(*e))) &&
+    } else if (ctx->nsessions < SESS_MAX && (e = calloc(1, sizeof(*e))) &&
                (e->key = strdup(c->sess_key))) {
         e->sess = sess;
         e->next = ctx->sessions;
@@ -242,12 +241,15 @@ int cio_tls_ctx_new(cio_tls_ctx **out, int role)
     pthread_mutex_init(&ctx->mu, NULL);
     ctx->refs = 1;
     ctx->role = role;
-    ctx->verify = role == CIO_TLS_CLIENT ? CIO_TLS_VERIFY_REQUIRED
-                                         : CIO_TLS_VERIFY_NONE;
+    ctx->verify =
+        role == CIO_TLS_CLIENT ? CIO_TLS_VERIFY_REQUIRED : CIO_TLS_VERIFY_NONE;
     ctx->check_hostname = role == CIO_TLS_CLIENT;
     ctx->tickets = 1;
     ctx->hs_timeout = 60000 * CIO_MS;
     SSL_CTX_set_min_proto_version(ctx->sc, TLS1_2_VERSION);
+    /* RELEASE_BUFFERS: an idle connection holds no 16 KiB record
+     * buffers (Python's ssl does the same); measured within the noise of
+     * the echo bench (bench/README.md, TLS). */
     SSL_CTX_set_mode(ctx->sc, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
@@ -265,8 +267,8 @@ int cio_tls_ctx_new(cio_tls_ctx **out, int role)
         SSL_CTX_set_session_id_context(ctx->sc, (const unsigned char *)"cio",
                                        3);
     } else {
-        SSL_CTX_set_session_cache_mode(ctx->sc, SSL_SESS_CACHE_CLIENT |
-                                                    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(
+            ctx->sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
         SSL_CTX_sess_set_new_cb(ctx->sc, new_session);
         if (SSL_CTX_set_default_verify_paths(ctx->sc) != 1)
             ERR_clear_error(); /* no system store: verification fails later */
@@ -399,8 +401,7 @@ int cio_tls_ctx_add_sni_cert_file(cio_tls_ctx *ctx, const char *name,
     return 0;
 }
 
-int cio_tls_ctx_set_sni_callback(cio_tls_ctx *ctx, cio_tls_sni_fn fn,
-                                 void *arg)
+int cio_tls_ctx_set_sni_callback(cio_tls_ctx *ctx, cio_tls_sni_fn fn, void *arg)
 {
     if (!ctx || ctx->role != CIO_TLS_SERVER)
         return -EINVAL;
@@ -452,8 +453,7 @@ int cio_tls_ctx_set_check_hostname(cio_tls_ctx *ctx, int on)
     return 0;
 }
 
-int cio_tls_ctx_set_alpn(cio_tls_ctx *ctx, const char *const *protos,
-                         size_t n)
+int cio_tls_ctx_set_alpn(cio_tls_ctx *ctx, const char *const *protos, size_t n)
 {
     if (!ctx || (!protos && n))
         return -EINVAL;
@@ -490,8 +490,7 @@ int cio_tls_ctx_set_alpn(cio_tls_ctx *ctx, const char *const *protos,
 
 static int set_version(cio_tls_ctx *ctx, int version, int max)
 {
-    if (!ctx || (version && version != CIO_TLS_V1_2 &&
-                 version != CIO_TLS_V1_3))
+    if (!ctx || (version && version != CIO_TLS_V1_2 && version != CIO_TLS_V1_3))
         return -EINVAL;
     ERR_clear_error();
     int ok = max ? SSL_CTX_set_max_proto_version(ctx->sc, version)
@@ -689,7 +688,8 @@ static int classify(cio_tls_conn *c, int sslerr, int in_hs)
         rc = CIO_ETLS_VERIFY;
     else if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
         rc = c->io_err ? c->io_err
-                       : in_hs ? CIO_ETLS_HANDSHAKE : CIO_ETLS_UNCLEAN;
+             : in_hs   ? CIO_ETLS_HANDSHAKE
+                       : CIO_ETLS_UNCLEAN;
     else if (in_hs && (reason == SSL_R_WRONG_VERSION_NUMBER ||
                        reason == SSL_R_HTTP_REQUEST ||
                        reason == SSL_R_HTTPS_PROXY_REQUEST ||
@@ -766,16 +766,17 @@ static ssize_t tls_write(cio__bstream *s, const void *p, size_t n)
     int e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
         if (c->sockbio)
-            cio__afd_clear(c->bs.afd, e == SSL_ERROR_WANT_WRITE
-                                          ? CIO__EV_WRITE
-                                          : CIO__EV_READ);
+            cio__afd_clear(c->bs.afd, e == SSL_ERROR_WANT_WRITE ? CIO__EV_WRITE
+                                                                : CIO__EV_READ);
         return -EAGAIN;
     }
     c->err = classify(c, e, 0);
     return c->err;
 }
 
-/* Gathers up to 16 KiB (one record) and writes it as one. */
+/* Small buffers are gathered (up to 4 KiB, on the stack: tasks may run
+ * on 16 KiB compact stacks) into one record; a big first buffer is
+ * written alone (a partial write, which the contract allows). */
 static ssize_t tls_writev(cio__bstream *s, const struct iovec *iov, int n)
 {
     int i = 0;
@@ -783,9 +784,9 @@ static ssize_t tls_writev(cio__bstream *s, const struct iovec *iov, int n)
         i++;
     if (i == n)
         return 0;
-    if (i == n - 1 || iov[i].iov_len >= 16384)
+    if (i == n - 1 || iov[i].iov_len >= 4096)
         return tls_write(s, iov[i].iov_base, iov[i].iov_len);
-    char buf[16384];
+    char buf[4096];
     size_t len = 0;
     for (; i < n && len < sizeof(buf); i++) {
         size_t k = iov[i].iov_len;
@@ -809,8 +810,7 @@ static int tls_shutdown_write(cio__bstream *s)
     if (r < 0) {
         int e = SSL_get_error(c->ssl, r);
         ERR_clear_error();
-        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ &&
-            c->io_err)
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ && c->io_err)
             return c->io_err;
     }
     return 0;
@@ -907,8 +907,8 @@ int cio__tls_new(cio_tls_ctx *ctx, cio__bstream *inner, int fd,
                            NULL);
     } else {
         SSL_set_connect_state(c->ssl);
-        SSL_set_verify(c->ssl, ctx->verify ? SSL_VERIFY_PEER
-                                           : SSL_VERIFY_NONE, NULL);
+        SSL_set_verify(c->ssl, ctx->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                       NULL);
         if (host && *host) {
             int ip = is_ip(host);
             if (!ip && SSL_set_tlsext_host_name(c->ssl, host) != 1)
@@ -993,8 +993,8 @@ int cio__tls_handshake(cio_tls_conn *c)
         }
         int e = SSL_get_error(c->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            unsigned dir = e == SSL_ERROR_WANT_READ ? CIO__EV_READ
-                                                    : CIO__EV_WRITE;
+            unsigned dir =
+                e == SSL_ERROR_WANT_READ ? CIO__EV_READ : CIO__EV_WRITE;
             if (c->sockbio)
                 cio__afd_clear(a, dir);
             rc = cio__afd_wait(a, dir);
@@ -1056,8 +1056,7 @@ int cio_tls_peer_subject(const cio_tls_conn *c, char *buf, size_t cap)
     return rc;
 }
 
-int cio_tls_peer_cert_der(const cio_tls_conn *c, unsigned char *buf,
-                          size_t cap)
+int cio_tls_peer_cert_der(const cio_tls_conn *c, unsigned char *buf, size_t cap)
 {
     if (!c || !c->ssl || (!buf && cap))
         return -EINVAL;

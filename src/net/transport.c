@@ -390,6 +390,12 @@ static int tr_accept_main(void *arg, void **result)
     cio_transport *t = arg;
     cio_server *s = t->sl.srv;
     int rc = tr_handshake(t, s->conn.tls, NULL, 0);
+    if (!t->closed && rc == 0) {
+        rc = make_protocol(t, s->factory, s->arg, 0);
+        if (rc < 0)
+            cio__loop_report(t->loop, "protocol factory failed", rc, NULL,
+                             NULL, NULL);
+    }
     if (!t->closed) {
         if (rc < 0)
             cio__tr_close_now(t, rc); /* made is 0: no callback runs */
@@ -401,8 +407,10 @@ static int tr_accept_main(void *arg, void **result)
 }
 
 /* A TLS server connection: watched for readiness, its handshake run by a
- * task of its own before connection_made (a failed one closes it without
- * any callback; the server goes on). */
+ * task of its own before the protocol factory and connection_made (a
+ * failed one closes it without any callback; the server goes on). Until
+ * then t has no protocol: a close meanwhile (close_clients) ends it with
+ * no callback, as call_lost looks at made. */
 static int tr_accept_tls(cio_transport *t, cio_tls_ctx *ctx, int fd)
 {
     (void)ctx;
@@ -513,6 +521,8 @@ int cio__transport_accepted(cio_server *s, int fd)
     t->fs.is_sock = 1;
     cio__server_link(s, &t->sl);
     t->linked = 1;
+    if (s->conn.tls) /* the protocol is made once the handshake is done */
+        return tr_accept_tls(t, s->conn.tls, fd);
     r = make_protocol(t, s->factory, s->arg, 0);
     if (r < 0) {
         cio__loop_report(s->loop, "protocol factory failed", r, NULL, NULL,
@@ -520,8 +530,6 @@ int cio__transport_accepted(cio_server *s, int fd)
         t_discard(t);
         return 0;
     }
-    if (s->conn.tls)
-        return tr_accept_tls(t, s->conn.tls, fd);
     /* A fresh descriptor: the protocol decides how it is watched. */
     if (cio__tr_cq_eligible(t)) {
         r = cio__afd_claim(&t->fs.afd, t->loop, fd);

@@ -88,9 +88,9 @@ static cio_server *tls_server(cio_tls_ctx *sctx, int *port)
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = sctx;
     cio_server *srv;
-    assert_int_equal(cio_start_server(g_loop, echo_handler, NULL, "127.0.0.1",
-                                      0, &so, &srv),
-                     0);
+    assert_int_equal(
+        cio_start_server(g_loop, echo_handler, NULL, "127.0.0.1", 0, &so, &srv),
+        0);
     *port = cio_server_port(srv);
     assert_true(*port > 0);
     return srv;
@@ -343,9 +343,9 @@ static int truncated_main(void *arg, void **result)
     cio_tls_ctx *cctx = client_ctx();
     cio_stream_reader *r;
     cio_stream_writer *w;
-    assert_int_equal(tls_connect(cio_server_port(plain), cctx, "localhost",
-                                 &r, &w),
-                     CIO_ETLS_HANDSHAKE);
+    assert_int_equal(
+        tls_connect(cio_server_port(plain), cctx, "localhost", &r, &w),
+        CIO_ETLS_HANDSHAKE);
     cio_tls_last_error(buf, sizeof(buf));
     print_message("client saw: %s\n", buf);
     cio_tls_ctx_free(cctx);
@@ -359,8 +359,7 @@ TU_NET_CASE(tls_truncated_handshake, truncated_main)
 
 /* ---- timeouts and cancellation ---- */
 
-static int silent_handler(cio_stream_reader *r, cio_stream_writer *w,
-                          void *arg)
+static int silent_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
 {
     (void)w;
     (void)arg;
@@ -376,13 +375,12 @@ static int hs_timeout_main(void *arg, void **result)
     (void)result;
     /* Client side: a plain server that never answers the hello. */
     cio_server *plain;
-    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL,
-                                      "127.0.0.1", 0, NULL, &plain),
+    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL, "127.0.0.1",
+                                      0, NULL, &plain),
                      0);
     int port = cio_server_port(plain);
     cio_tls_ctx *cctx = client_ctx();
-    assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS),
-                     0);
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS), 0);
     cio_stream_reader *r;
     cio_stream_writer *w;
     int64_t t0 = cio_loop_time(g_loop);
@@ -394,8 +392,7 @@ static int hs_timeout_main(void *arg, void **result)
 
     /* Server side: a client that connects and says nothing is dropped. */
     cio_tls_ctx *sctx = server_ctx("srv");
-    assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS),
-                     0);
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS), 0);
     cio_server *srv = tls_server(sctx, &port);
     int fd = raw_connect(port);
     t0 = cio_loop_time(g_loop);
@@ -409,6 +406,70 @@ static int hs_timeout_main(void *arg, void **result)
 }
 
 TU_NET_CASE(tls_handshake_timeout, hs_timeout_main)
+
+/* The same two timeouts for protocols and transports. */
+static int noop_data(cio_transport *t, const void *data, size_t n, void *ctx)
+{
+    (void)t;
+    (void)data;
+    (void)n;
+    (void)ctx;
+    return 0;
+}
+
+static const cio_protocol noop_proto = {.data_received = noop_data};
+
+static int noop_factory(void *arg, const cio_protocol **p, void **ctx)
+{
+    (void)arg;
+    *p = &noop_proto;
+    *ctx = NULL;
+    return 0;
+}
+
+static int hs_timeout_proto_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_server *plain;
+    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL, "127.0.0.1",
+                                      0, NULL, &plain),
+                     0);
+    cio_tls_ctx *cctx = client_ctx();
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS), 0);
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.tls = cctx;
+    o.server_hostname = "localhost";
+    cio_transport *t;
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_create_connection(noop_factory, NULL, "127.0.0.1",
+                                           cio_server_port(plain), &o, &t),
+                     CIO_ETLS_TIMEOUT);
+    assert_null(t);
+    assert_true(cio_loop_time(g_loop) - t0 >= 190 * CIO_MS);
+    cio_tls_ctx_free(cctx);
+    server_done(plain);
+
+    cio_tls_ctx *sctx = server_ctx("srv");
+    assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS), 0);
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    cio_server *srv;
+    assert_int_equal(cio_create_server(g_loop, noop_factory, NULL, "127.0.0.1",
+                                       0, &so, &srv),
+                     0);
+    int fd = raw_connect(cio_server_port(srv));
+    t0 = cio_loop_time(g_loop);
+    raw_drain(fd);
+    assert_true(cio_loop_time(g_loop) - t0 >= 150 * CIO_MS);
+    close(fd);
+    WAIT_FOR(cio_server_connections(srv) == 0);
+    cio_tls_ctx_free(sctx);
+    server_done(srv);
+    return 0;
+}
+
+TU_NET_CASE(tls_handshake_timeout_protocol, hs_timeout_proto_main)
 
 static struct {
     int port;
@@ -441,15 +502,14 @@ static int cancel_main(void *arg, void **result)
     int fds = count_fds();
     /* During the handshake. */
     cio_server *plain;
-    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL,
-                                      "127.0.0.1", 0, NULL, &plain),
+    assert_int_equal(cio_start_server(g_loop, silent_handler, NULL, "127.0.0.1",
+                                      0, NULL, &plain),
                      0);
     cx.port = cio_server_port(plain);
     cio_tls_ctx *cctx = client_ctx();
     cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(connect_task, cctx),
-                                     NULL, &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(connect_task, cctx), NULL, &t), 0);
     assert_int_equal(cio_sleep(50 * CIO_MS), 0);
     assert_int_equal(cio_task_cancel(t, NULL), 1);
     assert_int_equal(cio_await(t, NULL), -ECANCELED);
@@ -462,9 +522,8 @@ static int cancel_main(void *arg, void **result)
     int port;
     cio_server *srv = tls_server(sctx, &port);
     assert_int_equal(tls_connect(port, cctx, "localhost", &cx.r, &cx.w), 0);
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(read_task, NULL), NULL,
-                                     &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(read_task, NULL), NULL, &t), 0);
     assert_int_equal(cio_sleep(20 * CIO_MS), 0);
     assert_int_equal(cio_task_cancel(t, NULL), 1);
     assert_int_equal(cio_await(t, NULL), -ECANCELED);
@@ -583,15 +642,15 @@ static int sni_main(void *arg, void **result)
     assert_int_equal(tls_connect(port, cctx, "other.test", &r, &w), 0);
     ping(r, w, "sni\n");
     assert_string_equal(seen.sni, "other.test");
-    assert_true(cio_tls_peer_subject(cio_stream_writer_tls(w), subj,
-                                     sizeof(subj)) > 0);
+    assert_true(
+        cio_tls_peer_subject(cio_stream_writer_tls(w), subj, sizeof(subj)) > 0);
     assert_non_null(strstr(subj, "CN=other.test"));
     close_pair(r, w);
     /* localhost gets the default one. */
     assert_int_equal(tls_connect(port, cctx, "localhost", &r, &w), 0);
     ping(r, w, "default\n");
-    assert_true(cio_tls_peer_subject(cio_stream_writer_tls(w), subj,
-                                     sizeof(subj)) > 0);
+    assert_true(
+        cio_tls_peer_subject(cio_stream_writer_tls(w), subj, sizeof(subj)) > 0);
     assert_non_null(strstr(subj, "CN=localhost"));
     close_pair(r, w);
     /* The callback picks a context for a name of its own. */
@@ -600,8 +659,8 @@ static int sni_main(void *arg, void **result)
     assert_int_equal(cio_tls_ctx_set_check_hostname(cctx, 0), 0);
     assert_int_equal(tls_connect(port, cctx, "cb.other.test", &r, &w), 0);
     ping(r, w, "callback\n");
-    assert_true(cio_tls_peer_subject(cio_stream_writer_tls(w), subj,
-                                     sizeof(subj)) > 0);
+    assert_true(
+        cio_tls_peer_subject(cio_stream_writer_tls(w), subj, sizeof(subj)) > 0);
     assert_non_null(strstr(subj, "CN=other.test"));
     close_pair(r, w);
     cio_tls_ctx_free(sctx);
@@ -618,10 +677,8 @@ static int mtls_main(void *arg, void **result)
     (void)arg;
     (void)result;
     cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
-    assert_int_equal(cio_tls_ctx_set_verify(sctx, CIO_TLS_VERIFY_REQUIRED),
-                     0);
-    assert_int_equal(cio_tls_ctx_load_verify(sctx, tu_cert("ca.pem"), NULL),
-                     0);
+    assert_int_equal(cio_tls_ctx_set_verify(sctx, CIO_TLS_VERIFY_REQUIRED), 0);
+    assert_int_equal(cio_tls_ctx_load_verify(sctx, tu_cert("ca.pem"), NULL), 0);
     int port;
     cio_server *srv = tls_server(sctx, &port);
     cio_stream_reader *r;
@@ -637,8 +694,8 @@ static int mtls_main(void *arg, void **result)
     }
     char buf[256];
     cio_tls_last_error(buf, sizeof(buf));
-    print_message("without a client certificate: %s (%s)\n",
-                  cio_strerror(rc), buf);
+    print_message("without a client certificate: %s (%s)\n", cio_strerror(rc),
+                  buf);
     assert_true(rc <= CIO_ERR_TLS_FIRST && rc >= CIO_ERR_TLS_LAST);
     assert_non_null(strstr(buf, "certificate required"));
     /* With one. */
@@ -693,7 +750,6 @@ static int close_main(void *arg, void **result)
 
 TU_NET_CASE(tls_close_notify_vs_unclean, close_main)
 
-
 /* ---- protocols and transports ---- */
 
 typedef struct pbuf {
@@ -713,8 +769,7 @@ static int p_made(cio_transport *t, void *ctx)
     return 0;
 }
 
-static int p_echo_data(cio_transport *t, const void *data, size_t n,
-                       void *ctx)
+static int p_echo_data(cio_transport *t, const void *data, size_t n, void *ctx)
 {
     (void)ctx;
     assert_non_null(cio_transport_tls(t));
@@ -750,9 +805,12 @@ static const cio_protocol collect_proto = {
     .connection_lost = p_lost,
 };
 
+static int factory_calls;
+
 static int echo_factory(void *arg, const cio_protocol **p, void **ctx)
 {
     (void)arg;
+    factory_calls++;
     *p = &echo_proto;
     *ctx = NULL;
     return 0;
@@ -773,23 +831,35 @@ static int protocol_echo_main(void *arg, void **result)
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = sctx;
     cio_server *srv;
-    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL,
-                                       "127.0.0.1", 0, &so, &srv),
+    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL, "127.0.0.1",
+                                       0, &so, &srv),
                      0);
     int port = cio_server_port(srv);
-    /* A plain client on the protocol server's TLS port first. */
+    /* A plain client on the protocol server's TLS port first: no
+     * protocol is ever made for it. */
+    factory_calls = 0;
     int fd = raw_connect(port);
     WAIT_FOR(send(fd, "plain text\r\n\r\n", 14, MSG_NOSIGNAL) == 14);
     raw_drain(fd);
     close(fd);
+    assert_int_equal(factory_calls, 0);
+    /* A client that never says hello, closed by close_clients while its
+     * handshake waits. */
+    fd = raw_connect(port);
+    WAIT_FOR(cio_server_connections(srv) == 1);
+    assert_int_equal(cio_server_close_clients(srv), 1);
+    WAIT_FOR(cio_server_connections(srv) == 0);
+    raw_drain(fd);
+    close(fd);
+    assert_int_equal(factory_calls, 0);
     pbuf b = {0};
     cio_conn_opts o = CIO_CONN_OPTS_INIT;
     o.tls = cctx;
     o.server_hostname = "localhost";
     cio_transport *t;
-    assert_int_equal(cio_create_connection(collect_factory, &b, "127.0.0.1",
-                                           port, &o, &t),
-                     0);
+    assert_int_equal(
+        cio_create_connection(collect_factory, &b, "127.0.0.1", port, &o, &t),
+        0);
     assert_int_equal(b.made, 1);
     cio_tls_conn *tc = cio_transport_tls(t);
     assert_non_null(tc);
@@ -800,6 +870,7 @@ static int protocol_echo_main(void *arg, void **result)
         assert_int_equal(cio_transport_write(t, msg, (size_t)n), 0);
     }
     WAIT_FOR(b.len == 30);
+    assert_int_equal(factory_calls, 1);
     assert_memory_equal(b.data, "message 0;message 1;message 2;", 30);
     assert_int_equal(cio_transport_close(t), 0);
     WAIT_FOR(b.lost);
@@ -812,8 +883,8 @@ static int protocol_echo_main(void *arg, void **result)
     pbuf b2 = {0};
     cio_tls_ctx *sself = server_ctx("self");
     so.conn.tls = sself;
-    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL,
-                                       "127.0.0.1", 0, &so, &srv),
+    assert_int_equal(cio_create_server(g_loop, echo_factory, NULL, "127.0.0.1",
+                                       0, &so, &srv),
                      0);
     assert_int_equal(cio_create_connection(collect_factory, &b2, "127.0.0.1",
                                            cio_server_port(srv), &o, &t),
@@ -877,9 +948,9 @@ static int starttls_main(void *arg, void **result)
     /* A transport (on io_uring, switched from completion mode). */
     pbuf b = {0};
     cio_transport *t;
-    assert_int_equal(cio_create_connection(collect_factory, &b, "127.0.0.1",
-                                           port, NULL, &t),
-                     0);
+    assert_int_equal(
+        cio_create_connection(collect_factory, &b, "127.0.0.1", port, NULL, &t),
+        0);
     assert_null(cio_transport_tls(t));
     assert_int_equal(cio_transport_write(t, "STARTTLS\n", 9), 0);
     WAIT_FOR(b.len == 3);
@@ -894,8 +965,7 @@ static int starttls_main(void *arg, void **result)
 
     /* An awaitable socket. */
     cio_socket *s;
-    assert_int_equal(cio_socket_create_connection(&s, "127.0.0.1", port),
-                     0);
+    assert_int_equal(cio_socket_create_connection(&s, "127.0.0.1", port), 0);
     assert_int_equal(cio_socket_sendall(s, "STARTTLS\n", 9, 0), 0);
     char buf[64];
     assert_int_equal(cio_socket_recv(s, buf, sizeof(buf), 0), 3);
@@ -943,8 +1013,7 @@ static int run_shell(const char *cmd, char *out, size_t cap)
     return rc;
 }
 
-static int http_handler(cio_stream_reader *r, cio_stream_writer *w,
-                        void *arg)
+static int http_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
 {
     (void)arg;
     const char *d;
@@ -1000,9 +1069,9 @@ static int interop_server_main(void *arg, void **result)
     /* curl over HTTPS. */
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = sctx;
-    assert_int_equal(cio_start_server(g_loop, http_handler, NULL, "127.0.0.1",
-                                      0, &so, &srv),
-                     0);
+    assert_int_equal(
+        cio_start_server(g_loop, http_handler, NULL, "127.0.0.1", 0, &so, &srv),
+        0);
     snprintf(cmd, sizeof(cmd),
              "timeout 20 curl -sS --http1.1 --cacert %s "
              "--resolve localhost:%d:127.0.0.1 https://localhost:%d/",
@@ -1034,10 +1103,14 @@ static int interop_client_main(void *arg, void **result)
     char ps[16];
     snprintf(ps, sizeof(ps), "127.0.0.1:%d", port);
     assert_non_null(tu_certs());
-    char *argv[] = {"timeout", "20", "openssl", "s_server", "-accept", ps,
-                    "-cert", (char *)tu_cert("srv.pem"), "-key",
-                    (char *)tu_cert("srv.key"), "-rev", "-naccept", "1",
-                    "-quiet", NULL};
+    char *argv[] = {"timeout", "20",
+                    "openssl", "s_server",
+                    "-accept", ps,
+                    "-cert",   (char *)tu_cert("srv.pem"),
+                    "-key",    (char *)tu_cert("srv.key"),
+                    "-rev",    "-naccept",
+                    "1",       "-quiet",
+                    NULL};
     cio_process_opts po = CIO_PROCESS_OPTS_INIT;
     po.stdout_mode = CIO_PROCESS_DEVNULL;
     po.stderr_mode = CIO_PROCESS_DEVNULL;
@@ -1066,7 +1139,6 @@ static int interop_client_main(void *arg, void **result)
 }
 
 TU_NET_CASE(tls_interop_client_side, interop_client_main)
-
 
 /* ---- a TLS 1.2 renegotiation is refused with its own error ---- */
 
@@ -1109,9 +1181,8 @@ static int ktls_main(void *arg, void **result)
     cio_tls_last_error(why, sizeof(why));
     print_message("kernel TLS: %s\n", avail == 1 ? "available" : why);
     cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
-    assert_int_equal(cio_tls_ctx_set_ciphers(sctx, NULL,
-                                             "TLS_AES_128_GCM_SHA256"),
-                     0);
+    assert_int_equal(
+        cio_tls_ctx_set_ciphers(sctx, NULL, "TLS_AES_128_GCM_SHA256"), 0);
     assert_int_equal(cio_tls_ctx_set_ktls(sctx, 1), avail == 1 ? 0 : avail);
     assert_int_equal(cio_tls_ctx_set_ktls(cctx, 1), avail == 1 ? 0 : avail);
     int port;
@@ -1143,9 +1214,9 @@ static void ctx_errors(void **state)
     cio_tls_ctx *c;
     assert_int_equal(cio_tls_ctx_new(&c, 7), -EINVAL);
     assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_SERVER), 0);
-    assert_int_equal(cio_tls_ctx_use_cert_file(c, "/nonexistent.pem",
-                                               "/nonexistent.key"),
-                     CIO_ETLS_CONFIG);
+    assert_int_equal(
+        cio_tls_ctx_use_cert_file(c, "/nonexistent.pem", "/nonexistent.key"),
+        CIO_ETLS_CONFIG);
     char buf[256];
     assert_true(cio_tls_last_error(buf, sizeof(buf)) > 0);
     assert_int_equal(cio_tls_ctx_use_cert_mem(c, "junk", 4, "junk", 4),
@@ -1164,9 +1235,8 @@ static void ctx_errors(void **state)
     f = fopen(tu_cert("srv.key"), "r");
     assert_true(getdelim(&key, &kl, 0, f) > 0);
     fclose(f);
-    assert_int_equal(cio_tls_ctx_use_cert_mem(c, pem, strlen(pem), key,
-                                              strlen(key)),
-                     0);
+    assert_int_equal(
+        cio_tls_ctx_use_cert_mem(c, pem, strlen(pem), key, strlen(key)), 0);
     free(pem);
     free(key);
     cio_tls_ctx_free(c);
@@ -1183,6 +1253,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tls_plain_client_on_tls_port),
     cmocka_unit_test(tls_truncated_handshake),
     cmocka_unit_test(tls_handshake_timeout),
+    cmocka_unit_test(tls_handshake_timeout_protocol),
     cmocka_unit_test(tls_cancel_handshake_and_read),
     cmocka_unit_test(tls_session_resumption),
     cmocka_unit_test(tls_alpn),
