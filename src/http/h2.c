@@ -47,6 +47,7 @@
 #define OUT_CHUNK (64 * 1024)
 #define READ_CHUNK 16384
 #define STREAM_HIGH (64 * 1024) /* queued bytes of a streamed response */
+#define FREE_KEEP 16 /* recycled stream objects per connection */
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -70,6 +71,7 @@ typedef struct h2s {
     int head_only;  /* a HEAD request: streamed writes are dropped */
     cio_task *task;
     struct h2s *prev, *next; /* h->streams: the streams with a task */
+    struct h2s *aprev, *anext; /* h->all: every live stream */
     /* request */
     hbuf hb;        /* header names and values */
     hoff hx[CIO__HTTP_MAX_HEADERS_CAP];
@@ -102,6 +104,10 @@ struct h2conn {
     int64_t reset_start;
     int resets;
     size_t body_bytes; /* request bodies buffered on the connection */
+    h2s *free;      /* recycled stream objects (FREE_KEEP at most) */
+    h2s *all;       /* live streams (nghttp2 may drop some without
+                     * on_stream_close when the session dies) */
+    int nfree;
     const cio_http2_config *cfg;
 };
 
@@ -159,41 +165,104 @@ int cio_http_request_version(const cio_http_request *req)
 
 /* ---- streams ------------------------------------------------------------- */
 
+static void stream_free(h2s *s)
+{
+    cio__http_response_free(&s->c.res);
+    cio__arena_reset(&s->c.arena);
+    cio__hbuf_free(&s->hb);
+    cio__hbuf_free(&s->cookie);
+    cio__hbuf_free(&s->body);
+    cio__hbuf_free(&s->sbuf);
+    cio_event_destroy(&s->drained);
+    free(s);
+}
+
+/* The last reference: the stream's object goes to the connection's free
+ * list (up to FREE_KEEP; its buffers stay allocated for the next stream)
+ * or is freed. */
 static void stream_unref(h2s *s)
 {
     if (--s->refs > 0)
         return;
     h2conn *h = s->h;
-    cio_http_response *res = &s->c.res;
-    cio__http_response_free(res);
+    h->nlive--;
+    h->body_bytes -= s->body.len;
+    if (s->aprev)
+        s->aprev->anext = s->anext;
+    else
+        h->all = s->anext;
+    if (s->anext)
+        s->anext->aprev = s->aprev;
     if (s->c.req.json)
         cio__http_request_done(&s->c.req);
+    if (h->nfree >= FREE_KEEP || h->done) {
+        stream_free(s);
+        return;
+    }
+    cio__http_response_reset(&s->c.res); /* closes a file */
     cio__arena_reset(&s->c.arena);
-    cio__hbuf_free(&s->hb);
-    cio__hbuf_free(&s->cookie);
-    h->body_bytes -= s->body.len;
-    cio__hbuf_free(&s->body);
-    cio__hbuf_free(&s->sbuf);
-    cio_event_destroy(&s->drained);
-    h->nlive--;
-    free(s);
+    s->hb.len = s->cookie.len = s->body.len = s->sbuf.len = 0;
+    if (s->hb.cap > 16384)
+        cio__hbuf_free(&s->hb);
+    if (s->body.cap > 65536)
+        cio__hbuf_free(&s->body);
+    if (s->sbuf.cap > 2 * STREAM_HIGH)
+        cio__hbuf_free(&s->sbuf);
+    s->next = h->free;
+    h->free = s;
+    h->nfree++;
 }
 
 static h2s *stream_new(h2conn *h, int32_t id)
 {
-    h2s *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
-    s->h = h;
+    h2s *s = h->free;
+    if (s) {
+        /* Recycled: reset what a stream reads before writing it (the
+         * large arrays, c.hdrs, hx and the arena's first block, are
+         * written before they are read). */
+        h->free = s->next;
+        h->nfree--;
+        hbuf hb = s->hb, cookie = s->cookie, body = s->body, sbuf = s->sbuf;
+        hbuf rb = s->c.res.body, rh = s->c.res.hdrs;
+        cio_event_clear(&s->drained);
+        s->c.req = (cio_http_request){0};
+        s->c.res = (cio_http_response){0};
+        s->c.res.body = rb;
+        s->c.res.hdrs = rh;
+        s->c.keep_alive = NULL;
+        s->c.idle = 0;
+        s->c.arena.used = 0;
+        s->c.arena.more = NULL;
+        s->closed = s->reset = s->started = s->bad = s->head_only = 0;
+        s->task = NULL;
+        s->prev = s->next = NULL;
+        s->nh = s->hbytes = 0;
+        s->has_method = s->has_path = s->has_authority = s->has_host = 0;
+        s->mode = RES_NONE;
+        s->off = 0;
+        s->eof = s->deferred = 0;
+        s->file_off = s->file_left = 0;
+        s->hb = hb, s->cookie = cookie, s->body = body, s->sbuf = sbuf;
+    } else {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return NULL;
+        cio_event_init(&s->drained);
+        s->h = h;
+        s->c.srv = h->c->srv;
+        s->c.app = h->c->app;
+        s->c.h2s = s;
+    }
     s->id = id;
     s->refs = 1;
-    s->c.srv = h->c->srv;
-    s->c.app = h->c->app;
-    s->c.h2s = s;
     s->c.req.conn = &s->c;
     s->c.req.peer = h->c->req.peer;
     s->c.res.file_fd = -1;
-    cio_event_init(&s->drained);
+    s->aprev = NULL;
+    s->anext = h->all;
+    if (h->all)
+        h->all->aprev = s;
+    h->all = s;
     h->nlive++;
     return s;
 }
@@ -490,11 +559,12 @@ static int submit(h2s *s, int head_only)
     if (res->ctype && !no_body)
         nv[n++] = NV("content-type", 12, res->ctype, strlen(res->ctype));
     if (!no_body && s->mode != RES_STREAM) {
-        int cl = snprintf(clen, sizeof(clen), "%llu",
-                          s->mode == RES_FILE
-                              ? (unsigned long long)res->file_len
-                              : (unsigned long long)res->body.len);
-        nv[n++] = NV("content-length", 14, clen, (size_t)cl);
+        uint64_t v = s->mode == RES_FILE ? res->file_len : res->body.len;
+        size_t cl = sizeof(clen);
+        do
+            clen[--cl] = (char)('0' + v % 10);
+        while ((v /= 10) && cl > 0);
+        nv[n++] = NV("content-length", 14, clen + cl, sizeof(clen) - cl);
     }
     if (res->hdrs.len)
         memcpy(lb, res->hdrs.p, res->hdrs.len);
@@ -796,6 +866,13 @@ static int stream_start(h2s *s)
     s->started = 1;
     cio_task_opts o = CIO_TASK_OPTS_INIT;
     o.name = "http2-stream";
+    /* Eager: the handler runs now, inside nghttp2's callback (submitting
+     * a response there is allowed), up to its first suspension. A handler
+     * that answers at once never queues and gives its stack back at once,
+     * so the loop's stack pool is not outrun by hundreds of streams
+     * arriving in one read (each stack beyond the pool is an mmap and a
+     * munmap). */
+    o.eager = 1;
     int r = cio_task_create(h->c->srv->loop, CIO_CORO(stream_main, s), &o,
                             &s->task);
     if (r < 0)
@@ -1067,6 +1144,7 @@ static int serve(h2conn *h, size_t from)
 {
     conn *c = h->c;
     int rc = 0;
+    cio__http_io_nodelay(&c->io);
     cio_task_opts o = CIO_TASK_OPTS_INIT;
     o.name = "http2-writer";
     int r = cio_task_create(c->srv->loop, CIO_CORO(writer_main, h), &o,
@@ -1150,8 +1228,21 @@ static int serve(h2conn *h, size_t from)
 
 static void h2conn_free(h2conn *h)
 {
+    h->done = 1; /* streams closed now are freed, not kept */
     if (h->ng)
         nghttp2_session_del(h->ng); /* closes the streams: on_stream_close */
+    while (h->all) { /* streams nghttp2 dropped without closing */
+        h2s *s = h->all;
+        s->refs = 1;
+        if (s->c.req.json)
+            cio__http_request_done(&s->c.req);
+        stream_unref(s); /* h->done: freed */
+    }
+    while (h->free) {
+        h2s *s = h->free;
+        h->free = s->next;
+        stream_free(s);
+    }
     cio_event_destroy(&h->wake);
     free(h);
 }

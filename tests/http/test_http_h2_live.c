@@ -47,14 +47,15 @@ static int h_echo(cio_http_request *req, cio_http_response *res, void *a)
 static int h_user(cio_http_request *req, cio_http_response *res, void *a)
 {
     (void)a;
-    size_t hl = 0;
+    size_t hl = 1, xl = 1, sl = 1;
     const char *host = cio_http_request_header(req, "host", 0, &hl);
-    const char *x = cio_http_request_header(req, "x-test", 0, NULL);
-    const char *sid = cio_http_request_cookie(req, "sid", NULL);
+    const char *x = cio_http_request_header(req, "x-test", 0, &xl);
+    const char *sid = cio_http_request_cookie(req, "sid", &sl);
     char out[256];
-    snprintf(out, sizeof(out), "id=%s host=%.*s x=%s sid=%s",
+    snprintf(out, sizeof(out), "id=%s host=%.*s x=%.*s sid=%.*s",
              cio_http_request_param(req, "id", NULL), (int)hl,
-             host ? host : "-", x ? x : "-", sid ? sid : "-");
+             host ? host : "-", (int)xl, x ? x : "-", (int)sl,
+             sid ? sid : "-");
     cio_http_response_text(res, 200, out);
     return cio_http_response_header(res, "X-Reply", "Yes");
 }
