@@ -1164,10 +1164,16 @@ static int serve(h2conn *h, size_t from)
             break;
         }
         ssize_t n;
-        if (h->nlive == 0) {
-            /* No stream is open: idle for at most keep_alive_timeout. */
+        /* Deadlines: with no open stream, keep_alive_timeout (then GOAWAY,
+         * gracefully); with open streams but no handler running (request
+         * bodies or window updates awaited), body_timeout without a byte
+         * from the peer ends the connection; while handlers run, none. */
+        int64_t tmo = h->nlive == 0    ? c->app->cfg.keep_alive_timeout
+                      : h->ntasks == 0 ? c->app->cfg.body_timeout
+                                       : 0;
+        if (tmo) {
             cio_timeout t;
-            r = cio_timeout_begin(&t, c->app->cfg.keep_alive_timeout);
+            r = cio_timeout_begin(&t, tmo);
             if (r < 0) {
                 rc = r;
                 break;
@@ -1175,14 +1181,18 @@ static int serve(h2conn *h, size_t from)
             n = cio__http_io_read(&c->io, c->in.p, c->in.cap);
             n = cio_timeout_end(&t, (int)n);
             if (n == -ETIMEDOUT && !h->goaway) {
-                /* Graceful: GOAWAY, then end once it left. */
+                /* GOAWAY, then end once it left (the writer ends the
+                 * connection when no stream is left; a stalled stream
+                 * ends it now). */
                 h->goaway = 1;
                 nghttp2_submit_goaway(
                     h->ng, NGHTTP2_FLAG_NONE,
                     nghttp2_session_get_last_proc_stream_id(h->ng),
                     NGHTTP2_NO_ERROR, NULL, 0);
                 wake(h);
-                continue;
+                if (h->nlive == 0)
+                    continue;
+                break;
             }
         } else {
             n = cio__http_io_read(&c->io, c->in.p, c->in.cap);

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cio/http.h"
@@ -219,6 +220,7 @@ static int start_server(void **state)
     add_routes(g_app);
     cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
     cfg.max_body = 1 << 20;
+    cfg.body_timeout = 1 * CIO_SEC;
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
     cio_http2_config h2 = CIO_HTTP2_CONFIG_INIT;
     h2.max_concurrent_streams = 128;
@@ -701,6 +703,49 @@ static void rapid_reset(void **state)
     cli_close_all(&d);
 }
 
+/* A request whose body never comes: with no handler running and no byte
+ * from the peer for body_timeout (1 s here), the server sends GOAWAY and
+ * closes the connection. */
+static ssize_t never_data(nghttp2_session *ng, int32_t id, uint8_t *buf,
+                          size_t len, uint32_t *flags,
+                          nghttp2_data_source *src, void *ud)
+{
+    (void)ng, (void)id, (void)buf, (void)len, (void)flags, (void)src;
+    (void)ud;
+    return NGHTTP2_ERR_DEFERRED;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+static void stalled_body_times_out(void **state)
+{
+    (void)state;
+    cli c;
+    cli_open(&c, 65535, 1);
+    nghttp2_nv nv[4] = {
+        {(uint8_t *)":method", (uint8_t *)"POST", 7, 4, 0},
+        {(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+        {(uint8_t *)":authority", (uint8_t *)"127.0.0.1", 10, 9, 0},
+        {(uint8_t *)":path", (uint8_t *)"/echo", 5, 5, 0},
+    };
+    nghttp2_data_provider dp = {.read_callback = never_data};
+    assert_true(nghttp2_submit_request(c.ng, NULL, nv, 4, &dp, NULL) > 0);
+    int64_t t0 = mono_ns();
+    cli_pump(&c, 6000, got_goaway, 0);
+    int64_t dt = mono_ns() - t0;
+    print_message("GOAWAY after %lld ms\n", (long long)(dt / CIO_MS));
+    assert_true(c.goaway);
+    assert_true(dt >= 900 * CIO_MS);
+    cli_pump(&c, 3000, NULL, 0);
+    assert_true(c.eof);
+    cli_close_all(&c);
+}
+
 /* Over max_header_list (8192 here): the stream is refused, the connection
  * serves the next one. */
 static void header_list_limit(void **state)
@@ -916,6 +961,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(reset_cancels_handler, start_server, stop_server),
     cmocka_unit_test_setup_teardown(rapid_reset, start_server, stop_server),
     cmocka_unit_test_setup_teardown(header_list_limit, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(stalled_body_times_out, start_server, stop_server),
     cmocka_unit_test_setup_teardown(continuation_flood, start_server, stop_server),
     cmocka_unit_test(http2_off_by_default),
     cmocka_unit_test(graceful_shutdown_goaway),
