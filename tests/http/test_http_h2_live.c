@@ -211,13 +211,26 @@ static void add_routes(cio_http_app *app)
                                         NULL, routes[i].m), 0);
 }
 
+static char g_dir[64];
+
 static int start_server(void **state)
 {
     (void)state;
+    /* A directory with one 300 KB file, served by cio_http_app_static. */
+    strcpy(g_dir, "/tmp/cio-h2-staticXXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    char fpath[128];
+    snprintf(fpath, sizeof(fpath), "%s/f.bin", g_dir);
+    FILE *f = fopen(fpath, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 300000; i++)
+        fputc('a' + i % 26, f);
+    fclose(f);
     for (size_t i = 0; i < BIG; i++)
         big[i] = (char)('a' + (i * 7 + i / 1000) % 26);
     assert_int_equal(cio_http_app_new(&g_app, "h2test"), 0);
     add_routes(g_app);
+    assert_int_equal(cio_http_app_static(g_app, "/static", g_dir), 0);
     cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
     cfg.max_body = 1 << 20;
     cfg.body_timeout = 1 * CIO_SEC;
@@ -253,6 +266,9 @@ static int stop_server(void **state)
     assert_int_equal(g_rc, 0);
     assert_int_equal(cio_http_app_free(g_app), 0);
     g_app = NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    assert_int_equal(system(cmd), 0);
     return 0;
 }
 
@@ -526,6 +542,32 @@ static void curl_request_bodies(void **state)
                         "http://127.0.0.1:%d/echo", path, g_port), 0);
     assert_string_equal(out, "413 ");
     unlink(path);
+}
+
+/* A static file: DATA frames read from the file (pread in the data
+ * provider), Range and HEAD. */
+static void curl_static_file(void **state)
+{
+    (void)state;
+    if (!have("curl"))
+        skip();
+    char out[8192];
+    assert_int_equal(sh(out, sizeof(out),
+                        "curl -s --http2-prior-knowledge "
+                        "http://127.0.0.1:%d/static/f.bin | md5sum; "
+                        "md5sum < %s/f.bin", g_port, g_dir), 0);
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    assert_memory_equal(out, nl + 1, 32);
+    assert_int_equal(sh(out, sizeof(out),
+                        "curl -s --http2-prior-knowledge -r 26-51 "
+                        "http://127.0.0.1:%d/static/f.bin", g_port), 0);
+    assert_string_equal(out, "abcdefghijklmnopqrstuvwxyz");
+    assert_int_equal(sh(out, sizeof(out),
+                        "curl -sI --http2-prior-knowledge "
+                        "http://127.0.0.1:%d/static/f.bin", g_port), 0);
+    assert_non_null(strstr(out, "HTTP/2 200"));
+    assert_non_null(strstr(out, "content-length: 300000"));
 }
 
 static void curl_upgrade(void **state)
@@ -954,6 +996,7 @@ static void graceful_shutdown_goaway(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_prior_knowledge, start_server, stop_server),
     cmocka_unit_test_setup_teardown(curl_request_bodies, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(curl_static_file, start_server, stop_server),
     cmocka_unit_test_setup_teardown(curl_upgrade, start_server, stop_server),
     cmocka_unit_test_setup_teardown(nghttp_client, start_server, stop_server),
     cmocka_unit_test_setup_teardown(h2load_all_succeed, start_server, stop_server),
