@@ -321,8 +321,10 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
     if (!s)
         return 0;
     s->hbytes += nl + vl + 32; /* RFC 9113 section 6.5.2 accounting */
-    if (s->hbytes > h->cfg->max_header_list)
+    if (s->hbytes > h->cfg->max_header_list) {
+        s->started = 1; /* refused: no handler */
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+    }
     if (nl && name[0] == ':') {
         hoff *o = NULL;
         if (nl == 7 && !memcmp(name, ":method", 7))
@@ -1398,3 +1400,4 @@ int cio__h2_upgrade(conn *c, size_t end, int *rc)
     *rc = r;
     return 1;
 }
+
