@@ -1010,6 +1010,23 @@ static int send_pending(h2conn *h)
     }
 }
 
+/* One last write without waiting (the connection is being torn down). */
+static void send_nowait(h2conn *h)
+{
+    conn *c = h->c;
+    c->out.len = 0;
+    const uint8_t *p;
+    ssize_t n;
+    while (c->out.len < OUT_CHUNK &&
+           (n = nghttp2_session_mem_send(h->ng, &p)) > 0)
+        if (cio__hbuf_append(&c->out, p, (size_t)n) < 0)
+            break;
+    struct iovec iov = {c->out.p, c->out.len};
+    if (c->out.len)
+        cio__http_io_try_writev(&c->io, &iov, 1);
+    c->out.len = 0;
+}
+
 static int writer_main(void *arg, void **result)
 {
     (void)result;
@@ -1041,8 +1058,20 @@ static int writer_main(void *arg, void **result)
         }
         if (h->done)
             break;
-        if (cio_event_wait(&h->wake) < 0)
+        if (cio_event_wait(&h->wake) < 0) {
+            /* Cancelled (the server's close ran out of time, or the
+             * connection task was cancelled): GOAWAY if the server is
+             * closing and whatever else is queued, without waiting. */
+            if (h->c->srv->closing && !h->goaway) {
+                h->goaway = 1;
+                nghttp2_submit_goaway(
+                    h->ng, NGHTTP2_FLAG_NONE,
+                    nghttp2_session_get_last_proc_stream_id(h->ng),
+                    NGHTTP2_NO_ERROR, NULL, 0);
+            }
+            send_nowait(h);
             break;
+        }
     }
     /* Unblock the reader. */
     if (!h->done)
@@ -1214,6 +1243,9 @@ static int serve(h2conn *h, size_t from)
         if (s->task)
             cio_task_cancel(s->task, "HTTP/2 connection closed");
     wake(h);
+    if (rc == -ECANCELED) /* no waiting for a slow peer: flush what the
+                           * socket takes now */
+        cio_task_cancel(h->writer, NULL);
     while (cio_task_state_get(h->writer) < CIO_TASK_DONE)
         if (cio_await(h->writer, NULL) == -ECANCELED)
             cio_task_cancel(h->writer, NULL); /* cancelled again: no flush */

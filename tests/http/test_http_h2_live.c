@@ -994,6 +994,76 @@ static void graceful_shutdown_goaway(void **state)
     assert_true(g.eof);
 }
 
+/* Server close past shutdown_timeout: the HTTP/2 handler still running
+ * is cancelled, the close returns, the client sees the connection end;
+ * an idle HTTP/2 connection does not hold the close up. */
+typedef struct hs {
+    int port;
+    int eof, idle_eof;
+} hs;
+
+static void *hang_client(void *arg)
+{
+    hs *g = arg;
+    g_port = g->port;
+    cli idle, c;
+    cli_open(&idle, 65535, 1);
+    int32_t id0 = cli_get(&idle, "/user/1", NULL, NULL);
+    cli_pump(&idle, 3000, stream_closed, id0);
+    cli_open(&c, 65535, 1);
+    cli_get(&c, "/hang", NULL, NULL);
+    cli_pump(&c, 5000, NULL, 0); /* until the server closes it */
+    cli_pump(&idle, 1000, NULL, 0);
+    g->eof = c.eof;
+    g->idle_eof = idle.eof;
+    cli_close_all(&c);
+    cli_close_all(&idle);
+    return NULL;
+}
+
+static int hang_main(void *arg, void **result)
+{
+    (void)result;
+    hs *g = arg;
+    cio_http_app *app;
+    assert_int_equal(cio_http_app_new(&app, "hang"), 0);
+    add_routes(app);
+    cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+    cfg.shutdown_timeout = 300 * CIO_MS;
+    assert_int_equal(cio_http_app_configure(app, &cfg), 0);
+    assert_int_equal(cio_http_app_http2(app, NULL), 0);
+    cio_http_server *srv;
+    assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
+    g->port = cio_http_server_port(srv);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hang_client, g), 0);
+    for (int i = 0; i < 300 && hang_started == 0; i++)
+        cio_sleep(10 * CIO_MS);
+    int64_t t0 = cio_loop_time(cio_get_running_loop());
+    assert_int_equal(cio_http_server_close(srv), 0);
+    int64_t dt = cio_loop_time(cio_get_running_loop()) - t0;
+    assert_true(dt < 3 * CIO_SEC);
+    pthread_join(th, NULL);
+    assert_int_equal(cio_http_app_free(app), 0);
+    return 0;
+}
+
+static void close_cancels_h2_handlers(void **state)
+{
+    (void)state;
+    int saved = g_port;
+    hang_started = hang_cancelled = 0;
+    hs g = {0};
+    assert_int_equal(cio_run(hang_main, &g, NULL), 0);
+    g_port = saved;
+    print_message("handler started %d cancelled %d; eof %d idle eof %d\n",
+                  (int)hang_started, (int)hang_cancelled, g.eof, g.idle_eof);
+    assert_int_equal(hang_started, 1);
+    assert_int_equal(hang_cancelled, 1);
+    assert_true(g.eof);
+    assert_true(g.idle_eof);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_prior_knowledge, start_server, stop_server),
     cmocka_unit_test_setup_teardown(curl_request_bodies, start_server, stop_server),
@@ -1009,6 +1079,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(continuation_flood, start_server, stop_server),
     cmocka_unit_test(http2_off_by_default),
     cmocka_unit_test(graceful_shutdown_goaway),
+    cmocka_unit_test(close_cancels_h2_handlers),
 };
 
 CIO_TEST_MAIN(tests)
