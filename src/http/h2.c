@@ -1132,6 +1132,9 @@ static int session_new(h2conn *h)
         return -ENOMEM;
     }
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+    /* No RFC 7540 priority tree: closed streams need not be kept for it,
+     * and SETTINGS_NO_RFC7540_PRIORITIES tells the peer (RFC 9218). */
+    nghttp2_option_set_no_closed_streams(opt, 1);
     int r = nghttp2_session_server_new2(&h->ng, cb, h, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
@@ -1143,6 +1146,7 @@ static int session_new(h2conn *h)
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, g->max_header_list},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, g->initial_window},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, g->max_frame},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv,
                                 sizeof(iv) / sizeof(iv[0])) != 0)
