@@ -879,6 +879,12 @@ static int stream_start(h2s *s)
                             &s->task);
     if (r < 0)
         return r;
+    if (cio_task_state_get(s->task) >= CIO_TASK_DONE) {
+        /* It answered without suspending: nothing to track. */
+        cio_future_release(s->task);
+        s->task = NULL;
+        return 0;
+    }
     s->refs++;
     h->ntasks++;
     s->next = h->streams;
