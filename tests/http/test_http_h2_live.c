@@ -234,6 +234,7 @@ static int start_server(void **state)
     cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
     cfg.max_body = 1 << 20;
     cfg.body_timeout = 1 * CIO_SEC;
+    cfg.keep_alive_timeout = 1 * CIO_SEC;
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
     cio_http2_config h2 = CIO_HTTP2_CONFIG_INIT;
     h2.max_concurrent_streams = 128;
@@ -789,6 +790,37 @@ static void stalled_body_times_out(void **state)
     cli_close_all(&c);
 }
 
+/* An HTTP/2 connection without open streams is closed gracefully after
+ * keep_alive_timeout (1 s here): GOAWAY(NO_ERROR), then EOF. A handler
+ * running longer than that (the 300 ms /slow twice, back to back on the
+ * same connection, the second one starting 900 ms in) does not count as
+ * idle time. */
+static void idle_keep_alive_goaway(void **state)
+{
+    (void)state;
+    cli c;
+    cli_open(&c, 65535, 1);
+    int32_t id = cli_get(&c, "/slow", NULL, NULL);
+    cli_pump(&c, 3000, stream_closed, id);
+    assert_int_equal(c.status[id / 2], 200);
+    usleep(600 * 1000);
+    id = cli_get(&c, "/slow", NULL, NULL);
+    cli_pump(&c, 3000, stream_closed, id);
+    assert_int_equal(c.status[id / 2], 200);
+    assert_false(c.goaway);
+    int64_t t0 = mono_ns();
+    cli_pump(&c, 5000, got_goaway, 0);
+    int64_t dt = mono_ns() - t0;
+    print_message("GOAWAY %d (code %u) after %lld ms idle\n", c.goaway,
+                  c.goaway_code, (long long)(dt / CIO_MS));
+    assert_true(c.goaway);
+    assert_int_equal(c.goaway_code, NGHTTP2_NO_ERROR);
+    assert_true(dt >= 800 * CIO_MS);
+    cli_pump(&c, 3000, NULL, 0);
+    assert_true(c.eof);
+    cli_close_all(&c);
+}
+
 /* Over max_header_list (8192 here): the stream is refused, the connection
  * serves the next one. */
 static void header_list_limit(void **state)
@@ -1076,6 +1108,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(rapid_reset, start_server, stop_server),
     cmocka_unit_test_setup_teardown(header_list_limit, start_server, stop_server),
     cmocka_unit_test_setup_teardown(stalled_body_times_out, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(idle_keep_alive_goaway, start_server, stop_server),
     cmocka_unit_test_setup_teardown(continuation_flood, start_server, stop_server),
     cmocka_unit_test(http2_off_by_default),
     cmocka_unit_test(graceful_shutdown_goaway),
