@@ -23,8 +23,7 @@
 #include "cio/http.h"
 #include "cio/http2.h"
 
-static int index_page(cio_http_request *req, cio_http_response *res,
-                      void *arg)
+static int index_page(cio_http_request *req, cio_http_response *res, void *arg)
 {
     (void)arg;
     char out[64];
@@ -52,8 +51,7 @@ static int echo(cio_http_request *req, cio_http_response *res, void *arg)
 
 /* A streamed response: three lines, 50 ms apart (DATA frames as they
  * come). */
-static int countdown(cio_http_request *req, cio_http_response *res,
-                     void *arg)
+static int countdown(cio_http_request *req, cio_http_response *res, void *arg)
 {
     (void)req, (void)arg;
     int r = cio_http_response_stream(res, 200, NULL);
@@ -99,8 +97,7 @@ static void after_start(cio_http_app *app, int port, void *arg)
         failed |= query(port, pk, "/");
         failed |= query(port, pk, "/user/42");
         failed |= query(port, pk, "/countdown");
-        failed |= query(port, "--http2-prior-knowledge -d 'echo me'",
-                        "/echo");
+        failed |= query(port, "--http2-prior-knowledge -d 'echo me'", "/echo");
         /* HTTP/1.1 first, Upgrade: h2c, then HTTP/2 on the same
          * connection (the upgrading request is stream 1). */
         failed |= query(port, "--http2", "/");

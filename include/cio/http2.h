@@ -46,25 +46,28 @@ extern "C" {
  * HTTP/2 connection without open streams is closed after it),
  * shutdown_timeout. */
 typedef struct cio_http2_config {
-    int prior_knowledge;      /* [1] 1: serve the preface on the plain
-                               * listener; -1: refuse it (HTTP/1.1 505) */
-    int upgrade;              /* [1] 1: honour Upgrade: h2c; -1: ignore */
+    int prior_knowledge; /* [1] 1: serve the preface on the plain
+                          * listener; -1: refuse it (HTTP/1.1 505) */
+    int upgrade;         /* [1] 1: honour Upgrade: h2c; -1: ignore */
     uint32_t max_concurrent_streams; /* [100] SETTINGS_MAX_CONCURRENT_STREAMS:
-                               * more open streams are refused */
-    uint32_t max_header_list; /* [16384] SETTINGS_MAX_HEADER_LIST_SIZE
-                               * (RFC 9113 6.5.2 accounting): a larger
-                               * header list resets the stream */
-    uint32_t initial_window;  /* [65535] SETTINGS_INITIAL_WINDOW_SIZE of the
-                               * request bodies */
-    uint32_t max_frame;       /* [16384] SETTINGS_MAX_FRAME_SIZE */
-    int max_resets;           /* [100] streams the peer may reset per
-                               * reset_window before the connection ends
-                               * with GOAWAY(ENHANCE_YOUR_CALM): the rapid
-                               * reset attack, CVE-2023-44487 */
-    int64_t reset_window;     /* [1 s] ns */
+                                      * more open streams are refused */
+    uint32_t max_header_list;        /* [16384] SETTINGS_MAX_HEADER_LIST_SIZE
+                                      * (RFC 9113 6.5.2 accounting): a larger
+                                      * header list resets the stream */
+    uint32_t initial_window; /* [65535] SETTINGS_INITIAL_WINDOW_SIZE of the
+                              * request bodies */
+    uint32_t max_frame;      /* [16384] SETTINGS_MAX_FRAME_SIZE */
+    int max_resets;          /* [100] streams the peer may reset per
+                              * reset_window before the connection ends
+                              * with GOAWAY(ENHANCE_YOUR_CALM): the rapid
+                              * reset attack, CVE-2023-44487 */
+    int64_t reset_window;    /* [1 s] ns */
 } cio_http2_config;
 
-#define CIO_HTTP2_CONFIG_INIT {0, 0, 0, 0, 0, 0, 0, 0}
+#define CIO_HTTP2_CONFIG_INIT                                                  \
+    {                                                                          \
+        0, 0, 0, 0, 0, 0, 0, 0                                                 \
+    }
 
 /* Enables HTTP/2 for the app's servers with cfg (copied; NULL: the
  * defaults), for servers started afterwards. Returns: 0. Errors: -EINVAL

@@ -47,7 +47,7 @@
 #define OUT_CHUNK (64 * 1024)
 #define READ_CHUNK 16384
 #define STREAM_HIGH (64 * 1024) /* queued bytes of a streamed response */
-#define FREE_KEEP 16 /* recycled stream objects per connection */
+#define FREE_KEEP 16            /* recycled stream objects per connection */
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -57,35 +57,40 @@ typedef struct hoff {
 
 typedef struct h2conn h2conn;
 
-enum { RES_NONE, RES_BODY, RES_FILE, RES_STREAM };
+enum {
+    RES_NONE,
+    RES_BODY,
+    RES_FILE,
+    RES_STREAM
+};
 
 typedef struct h2s {
     conn c; /* the request context: c.req, c.res, c.arena, c.hdrs */
     h2conn *h;
     int32_t id;
-    int refs;       /* nghttp2's stream + the task */
-    int closed;     /* nghttp2 closed the stream */
-    int reset;      /* closed by the peer before the response ended */
-    int started;    /* the task was created */
-    int bad;        /* an HTTP status to answer instead of the handler */
-    int head_only;  /* a HEAD request: streamed writes are dropped */
+    int refs;      /* nghttp2's stream + the task */
+    int closed;    /* nghttp2 closed the stream */
+    int reset;     /* closed by the peer before the response ended */
+    int started;   /* the task was created */
+    int bad;       /* an HTTP status to answer instead of the handler */
+    int head_only; /* a HEAD request: streamed writes are dropped */
     cio_task *task;
-    struct h2s *prev, *next; /* h->streams: the streams with a task */
+    struct h2s *prev, *next;   /* h->streams: the streams with a task */
     struct h2s *aprev, *anext; /* h->all: every live stream */
     /* request */
-    hbuf hb;        /* header names and values */
+    hbuf hb; /* header names and values */
     hoff hx[CIO__HTTP_MAX_HEADERS_CAP];
     size_t nh, hbytes;
     hoff method, path, authority;
     int has_method, has_path, has_authority, has_host;
-    hbuf cookie;    /* cookie fields joined with "; " (RFC 9113 8.2.3) */
+    hbuf cookie; /* cookie fields joined with "; " (RFC 9113 8.2.3) */
     hbuf body;
     /* response */
-    int mode;       /* RES_* */
-    size_t off;     /* RES_BODY: sent; RES_STREAM: taken from sbuf */
-    hbuf sbuf;      /* RES_STREAM: queued payload */
-    int eof;        /* RES_STREAM: the handler ended */
-    int deferred;   /* the data provider returned DEFERRED */
+    int mode;     /* RES_* */
+    size_t off;   /* RES_BODY: sent; RES_STREAM: taken from sbuf */
+    hbuf sbuf;    /* RES_STREAM: queued payload */
+    int eof;      /* RES_STREAM: the handler ended */
+    int deferred; /* the data provider returned DEFERRED */
     uint64_t file_off, file_left;
     cio_event drained;
 } h2s;
@@ -96,22 +101,22 @@ struct h2conn {
     cio_event wake;
     cio_task *writer;
     h2s *streams;
-    int nlive;      /* streams allocated and not freed */
-    int ntasks;     /* stream tasks not done */
-    int dead;       /* I/O failed: no more reads or writes */
-    int done;       /* the connection task is ending */
-    int goaway;     /* GOAWAY submitted */
+    int nlive;  /* streams allocated and not freed */
+    int ntasks; /* stream tasks not done */
+    int dead;   /* I/O failed: no more reads or writes */
+    int done;   /* the connection task is ending */
+    int goaway; /* GOAWAY submitted */
     int64_t reset_start;
     int resets;
-    int64_t last_act;  /* loop time of the last read, or of the last
-                        * stream or handler that ended */
-    cio_handle wd;     /* the watchdog timer */
-    int64_t wd_at;     /* when it fires; 0: not armed */
+    int64_t last_act; /* loop time of the last read, or of the last
+                       * stream or handler that ended */
+    cio_handle wd;    /* the watchdog timer */
+    int64_t wd_at;    /* when it fires; 0: not armed */
     int in_read, timed_out;
     size_t body_bytes; /* request bodies buffered on the connection */
-    h2s *free;      /* recycled stream objects (FREE_KEEP at most) */
-    h2s *all;       /* live streams (nghttp2 may drop some without
-                     * on_stream_close when the session dies) */
+    h2s *free;         /* recycled stream objects (FREE_KEEP at most) */
+    h2s *all;          /* live streams (nghttp2 may drop some without
+                        * on_stream_close when the session dies) */
     int nfree;
     const cio_http2_config *cfg;
 };
@@ -298,12 +303,10 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
                             void *ud)
 {
     h2conn *h = ud;
-    if (f->hd.type != NGHTTP2_HEADERS ||
-        f->headers.cat != NGHTTP2_HCAT_REQUEST)
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     /* Streams whose handler still runs after a reset count too: bounded. */
-    if (h->goaway ||
-        h->nlive >= 2 * (int)h->cfg->max_concurrent_streams) {
+    if (h->goaway || h->nlive >= 2 * (int)h->cfg->max_concurrent_streams) {
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id,
                                   NGHTTP2_REFUSED_STREAM);
         return 0;
@@ -321,15 +324,14 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
 {
     (void)flags;
     h2conn *h = ud;
-    if (f->hd.type != NGHTTP2_HEADERS ||
-        f->headers.cat != NGHTTP2_HCAT_REQUEST)
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* trailers: ignored */
     h2s *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
     if (!s)
         return 0;
     s->hbytes += nl + vl + 32; /* RFC 9113 section 6.5.2 accounting */
     if (s->hbytes > h->cfg->max_header_list) {
-        s->started = 1; /* refused: no handler */
+        s->started = 1;                               /* refused: no handler */
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     }
     if (nl && name[0] == ':') {
@@ -367,8 +369,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
     long vo = no < 0 ? -1 : hb_put(s, value, vl);
     if (vo < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    s->hx[s->nh++] = (hoff){(uint32_t)no, (uint32_t)nl, (uint32_t)vo,
-                            (uint32_t)vl};
+    s->hx[s->nh++] =
+        (hoff){(uint32_t)no, (uint32_t)nl, (uint32_t)vo, (uint32_t)vl};
     return 0;
 }
 
@@ -388,8 +390,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
         h->body_bytes -= s->body.len;
         cio__hbuf_free(&s->body);
         /* Answer now; the rest of the body is read and dropped. */
-        return stream_start(s) < 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
-                                   : 0;
+        return stream_start(s) < 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
     }
     if (cio__hbuf_append(&s->body, data, len) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -410,8 +411,7 @@ static void count_reset(h2conn *h)
     }
 }
 
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f,
-                         void *ud)
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
     h2conn *h = ud;
     if (f->hd.type == NGHTTP2_RST_STREAM) {
@@ -450,7 +450,8 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
     return 0;
 }
 
-/* ---- responses ------------------------------------------------------------ */
+/* ---- responses ------------------------------------------------------------
+ */
 
 static ssize_t read_data(nghttp2_session *ng, int32_t id, uint8_t *buf,
                          size_t len, uint32_t *flags, nghttp2_data_source *src,
@@ -551,8 +552,8 @@ static int submit(h2s *s, int head_only)
     nghttp2_nv *nv = nmax <= 32 ? stack_nv : malloc(nmax * sizeof(*nv));
     /* Lower-cased names: a copy of the header block. */
     char stack_lb[1024];
-    char *lb = res->hdrs.len <= sizeof(stack_lb) ? stack_lb
-                                                 : malloc(res->hdrs.len);
+    char *lb =
+        res->hdrs.len <= sizeof(stack_lb) ? stack_lb : malloc(res->hdrs.len);
     if (!nv || !lb) {
         if (nv != stack_nv)
             free(nv);
@@ -598,12 +599,12 @@ static int submit(h2s *s, int head_only)
         nv[n++] = NV(line, nl, v, vl);
     }
     nghttp2_data_provider dp = {.source.ptr = s, .read_callback = read_data};
-    int with_body = !no_body && !head_only &&
-                    (s->mode == RES_STREAM ||
-                     (s->mode == RES_FILE ? res->file_len > 0
-                                          : res->body.len > 0));
-    int r = nghttp2_submit_response(h->ng, s->id, nv, n,
-                                    with_body ? &dp : NULL);
+    int with_body =
+        !no_body && !head_only &&
+        (s->mode == RES_STREAM ||
+         (s->mode == RES_FILE ? res->file_len > 0 : res->body.len > 0));
+    int r =
+        nghttp2_submit_response(h->ng, s->id, nv, n, with_body ? &dp : NULL);
     if (nv != stack_nv)
         free(nv);
     if (lb != stack_lb)
@@ -632,14 +633,16 @@ static void server_error(h2s *s, int status, const char *allow)
 {
     cio_http_response *res = &s->c.res;
     cio__http_response_reset(res);
-    cio_http_response_text(res, status, status == 404   ? "Not Found\n"
-                                        : status == 405 ? "Method Not Allowed\n"
-                                                        : "Internal Server "
-                                                          "Error\n");
+    cio_http_response_text(res, status,
+                           status == 404   ? "Not Found\n"
+                           : status == 405 ? "Method Not Allowed\n"
+                                           : "Internal Server "
+                                             "Error\n");
     if (allow)
         cio_http_response_header(res, "Allow", allow);
-    const err_handler *eh =
-        &s->c.app->errh[status == 404 ? 0 : status == 405 ? 1 : 2];
+    const err_handler *eh = &s->c.app->errh[status == 404   ? 0
+                                            : status == 405 ? 1
+                                                            : 2];
     if (!eh->fn)
         return;
     int r = eh->fn(&s->c.req, res, eh->arg);
@@ -673,8 +676,8 @@ static void access_log(h2s *s, int status, size_t len)
     strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
     const cio__http_msg *m = &s->c.req.msg;
     printf("%s - - [%s] \"%.*s %.*s HTTP/2.0\" %d %zu\n", addr, when,
-           (int)m->method_len, m->method, (int)m->target_len, m->target,
-           status, len);
+           (int)m->method_len, m->method, (int)m->target_len, m->target, status,
+           len);
     fflush(stdout);
 }
 
@@ -707,8 +710,8 @@ static int build_request(h2s *s)
                 (cio__http_header){"host", 4, m->host, m->host_len};
     }
     if (s->cookie.len)
-        s->c.hdrs[n++] = (cio__http_header){"cookie", 6, s->cookie.p,
-                                            s->cookie.len};
+        s->c.hdrs[n++] =
+            (cio__http_header){"cookie", 6, s->cookie.p, s->cookie.len};
     m->nheaders = n;
     m->body = s->body.len ? CIO__HTTP_BODY_LENGTH : CIO__HTTP_BODY_NONE;
     m->content_length = s->body.len;
@@ -761,8 +764,7 @@ static int run_app(h2s *s, int *head_only)
         cio_http_response_text(res, 501, "501 Not Implemented\n");
         return 0;
     }
-    cio__router_lookup(app->router, mb, req->path, req->path_len,
-                       &req->match);
+    cio__router_lookup(app->router, mb, req->path, req->path_len, &req->match);
     if (req->match.status) {
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
         server_error(s, req->match.status,
@@ -936,8 +938,8 @@ int cio__h2_response_stream(cio_http_response *res, int status,
     }
     res->streaming = 1;
     s->mode = RES_STREAM;
-    unsigned mb = cio__http_method_bit(s->c.req.msg.method,
-                                       s->c.req.msg.method_len);
+    unsigned mb =
+        cio__http_method_bit(s->c.req.msg.method, s->c.req.msg.method_len);
     s->head_only = mb == CIO__M_HEAD;
     int r = submit(s, s->head_only);
     if (r < 0)
@@ -945,8 +947,7 @@ int cio__h2_response_stream(cio_http_response *res, int status,
     return r;
 }
 
-int cio__h2_response_write(cio_http_response *res, const void *data,
-                           size_t len)
+int cio__h2_response_write(cio_http_response *res, const void *data, size_t len)
 {
     h2s *s = res->conn->h2s;
     h2conn *h = s->h;
@@ -988,7 +989,8 @@ int cio__h2_response_write(cio_http_response *res, const void *data,
     return 0;
 }
 
-/* ---- the connection -------------------------------------------------------- */
+/* ---- the connection --------------------------------------------------------
+ */
 
 /* Sends what nghttp2 has queued. Returns 0 or -errno. Suspends. */
 static int send_pending(h2conn *h)
@@ -1016,8 +1018,8 @@ static int send_pending(h2conn *h)
             cio_timeout t;
             int r = cio_timeout_begin(&t, c->app->cfg.write_timeout);
             if (r == 0)
-                r = cio_timeout_end(&t, cio__http_io_writev_rest(
-                                            &c->io, &iov, 1, (size_t)w));
+                r = cio_timeout_end(
+                    &t, cio__http_io_writev_rest(&c->io, &iov, 1, (size_t)w));
             if (r < 0)
                 return r;
         }
@@ -1051,10 +1053,10 @@ static int writer_main(void *arg, void **result)
          * streams are done. */
         if (h->c->srv->closing && !h->goaway) {
             h->goaway = 1;
-            nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(
-                                      h->ng),
-                                  NGHTTP2_NO_ERROR, NULL, 0);
+            nghttp2_submit_goaway(
+                h->ng, NGHTTP2_FLAG_NONE,
+                nghttp2_session_get_last_proc_stream_id(h->ng),
+                NGHTTP2_NO_ERROR, NULL, 0);
         }
         int r = send_pending(h);
         if (r < 0) {
@@ -1138,8 +1140,7 @@ static int session_new(h2conn *h)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
                                                               on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb,
-                                                           on_stream_close);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_option *opt;
     if (nghttp2_option_new(&opt) != 0) {
         nghttp2_session_callbacks_del(cb);
@@ -1172,7 +1173,7 @@ static int session_new(h2conn *h)
 static int64_t idle_limit(const h2conn *h)
 {
     const cio_http_config *cfg = &h->c->app->cfg;
-    return h->nlive == 0 ? cfg->keep_alive_timeout
+    return h->nlive == 0    ? cfg->keep_alive_timeout
            : h->ntasks == 0 ? cfg->body_timeout
                             : 0;
 }
@@ -1185,9 +1186,8 @@ static int64_t watch_limit(const h2conn *h)
     if (l)
         return l;
     const cio_http_config *cfg = &h->c->app->cfg;
-    return cfg->keep_alive_timeout < cfg->body_timeout
-               ? cfg->keep_alive_timeout
-               : cfg->body_timeout;
+    return cfg->keep_alive_timeout < cfg->body_timeout ? cfg->keep_alive_timeout
+                                                       : cfg->body_timeout;
 }
 
 static int watchdog(void *arg);
@@ -1232,10 +1232,10 @@ static int feed(h2conn *h, const char *p, size_t n)
     if (!h->goaway) {
         h->goaway = 1;
         nghttp2_session_terminate_session(
-            h->ng, u == NGHTTP2_ERR_FLOODED ||
-                           u == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
-                       ? NGHTTP2_ENHANCE_YOUR_CALM
-                       : NGHTTP2_PROTOCOL_ERROR);
+            h->ng,
+            u == NGHTTP2_ERR_FLOODED || u == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                ? NGHTTP2_ENHANCE_YOUR_CALM
+                : NGHTTP2_PROTOCOL_ERROR);
     }
     return -1;
 }
@@ -1250,8 +1250,8 @@ static int serve(h2conn *h, size_t from)
     h->last_act = cio_loop_time(c->srv->loop);
     cio_task_opts o = CIO_TASK_OPTS_INIT;
     o.name = "http2-writer";
-    int r = cio_task_create(c->srv->loop, CIO_CORO(writer_main, h), &o,
-                            &h->writer);
+    int r =
+        cio_task_create(c->srv->loop, CIO_CORO(writer_main, h), &o, &h->writer);
     if (r < 0)
         return r;
     /* Input already received (after the preface check or the upgrade). */
@@ -1291,10 +1291,10 @@ static int serve(h2conn *h, size_t from)
              * connection when no stream is left; a stalled stream ends
              * it now). */
             h->goaway = 1;
-            nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(
-                                      h->ng),
-                                  NGHTTP2_NO_ERROR, NULL, 0);
+            nghttp2_submit_goaway(
+                h->ng, NGHTTP2_FLAG_NONE,
+                nghttp2_session_get_last_proc_stream_id(h->ng),
+                NGHTTP2_NO_ERROR, NULL, 0);
             wake(h);
             if (h->nlive == 0)
                 continue;
@@ -1412,8 +1412,8 @@ static int upgrade_stream(h2conn *h, conn *c)
             s->nh + 2 >= CIO__HTTP_MAX_HEADERS_CAP)
             continue;
         char lname[256];
-        size_t nl = hd->name_len < sizeof(lname) ? hd->name_len
-                                                 : sizeof(lname) - 1;
+        size_t nl =
+            hd->name_len < sizeof(lname) ? hd->name_len : sizeof(lname) - 1;
         for (size_t k = 0; k < nl; k++)
             lname[k] = (char)(hd->name[k] >= 'A' && hd->name[k] <= 'Z'
                                   ? hd->name[k] + 32
@@ -1423,8 +1423,7 @@ static int upgrade_stream(h2conn *h, conn *c)
             long ao = hb_put(s, hd->value, hd->value_len);
             if (ao < 0)
                 goto nomem;
-            s->authority = (hoff){0, 0, (uint32_t)ao,
-                                  (uint32_t)hd->value_len};
+            s->authority = (hoff){0, 0, (uint32_t)ao, (uint32_t)hd->value_len};
             s->has_authority = 1;
         }
         long no = hb_put(s, lname, nl);
@@ -1465,8 +1464,8 @@ int cio__h2_upgrade(conn *c, size_t end, int *rc)
             (i == 0 || up[i - 1] == ',' || up[i - 1] == ' ') &&
             (i + 3 == ul || up[i + 3] == ',' || up[i + 3] == ' '))
             h2c = 1;
-    if (!h2c || !set || cio_http_request_header(&c->req, "HTTP2-Settings", 1,
-                                                NULL))
+    if (!h2c || !set ||
+        cio_http_request_header(&c->req, "HTTP2-Settings", 1, NULL))
         return 0;
     uint8_t payload[256];
     if (sl > 4 * sizeof(payload) / 3)
@@ -1479,10 +1478,10 @@ int cio__h2_upgrade(conn *c, size_t end, int *rc)
         *rc = -ENOMEM;
         return 1;
     }
-    unsigned mb = cio__http_method_bit(c->req.msg.method,
-                                       c->req.msg.method_len);
-    if (nghttp2_session_upgrade2(h->ng, payload, (size_t)pl,
-                                 mb == CIO__M_HEAD, NULL) != 0) {
+    unsigned mb =
+        cio__http_method_bit(c->req.msg.method, c->req.msg.method_len);
+    if (nghttp2_session_upgrade2(h->ng, payload, (size_t)pl, mb == CIO__M_HEAD,
+                                 NULL) != 0) {
         h2conn_free(h);
         return 0;
     }
@@ -1507,4 +1506,3 @@ int cio__h2_upgrade(conn *c, size_t end, int *rc)
     *rc = r;
     return 1;
 }
-

@@ -55,8 +55,7 @@ static int h_user(cio_http_request *req, cio_http_response *res, void *a)
     char out[256];
     snprintf(out, sizeof(out), "id=%s host=%.*s x=%.*s sid=%.*s",
              cio_http_request_param(req, "id", NULL), (int)hl,
-             host ? host : "-", (int)xl, x ? x : "-", (int)sl,
-             sid ? sid : "-");
+             host ? host : "-", (int)xl, x ? x : "-", (int)sl, sid ? sid : "-");
     cio_http_response_text(res, 200, out);
     return cio_http_response_header(res, "X-Reply", "Yes");
 }
@@ -68,7 +67,8 @@ static char big[BIG];
 static int h_big(cio_http_request *req, cio_http_response *res, void *a)
 {
     (void)req, (void)a;
-    return cio_http_response_raw(res, 200, big, BIG, "application/octet-stream");
+    return cio_http_response_raw(res, 200, big, BIG,
+                                 "application/octet-stream");
 }
 
 /* Concurrency: how many handlers run at once. */
@@ -207,8 +207,9 @@ static void add_routes(cio_http_app *app)
         {"/slow", h_slow, 0},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        assert_int_equal(cio_http_route(app, routes[i].pat, routes[i].h,
-                                        NULL, routes[i].m), 0);
+        assert_int_equal(
+            cio_http_route(app, routes[i].pat, routes[i].h, NULL, routes[i].m),
+            0);
 }
 
 static char g_dir[64];
@@ -273,7 +274,8 @@ static int stop_server(void **state)
     return 0;
 }
 
-/* ---- helpers --------------------------------------------------------------- */
+/* ---- helpers ---------------------------------------------------------------
+ */
 
 static int sh(char *out, size_t cap, const char *fmt, ...)
 {
@@ -314,24 +316,25 @@ static int wait_for(atomic_int *v, int want, int ms)
     return *v;
 }
 
-/* ---- a client on nghttp2's client side ------------------------------------- */
+/* ---- a client on nghttp2's client side -------------------------------------
+ */
 
 typedef struct cli {
     int fd;
     nghttp2_session *ng;
-    int status[64];     /* by stream id / 2 */
-    size_t got[64];     /* body bytes */
+    int status[64]; /* by stream id / 2 */
+    size_t got[64]; /* body bytes */
     int closed[64];
     uint32_t close_code[64];
     int goaway;
     uint32_t goaway_code;
     int eof;
-    int read_body;      /* 0: leave DATA unconsumed (the window stays shut) */
+    int read_body; /* 0: leave DATA unconsumed (the window stays shut) */
 } cli;
 
 static int cli_header(nghttp2_session *ng, const nghttp2_frame *f,
-                      const uint8_t *n, size_t nl, const uint8_t *v,
-                      size_t vl, uint8_t flags, void *ud)
+                      const uint8_t *n, size_t nl, const uint8_t *v, size_t vl,
+                      uint8_t flags, void *ud)
 {
     (void)ng, (void)flags;
     cli *c = ud;
@@ -410,8 +413,8 @@ static int32_t cli_get(cli *c, const char *path, const char *xname,
         {(uint8_t *)xname, (uint8_t *)xvalue, xname ? strlen(xname) : 0,
          xvalue ? strlen(xvalue) : 0, 0},
     };
-    int32_t id = nghttp2_submit_request(c->ng, NULL, nv, xname ? 5 : 4, NULL,
-                                        NULL);
+    int32_t id =
+        nghttp2_submit_request(c->ng, NULL, nv, xname ? 5 : 4, NULL, NULL);
     assert_true(id > 0);
     return id;
 }
@@ -466,7 +469,8 @@ static int got_goaway(cli *c, int32_t id)
     return c->goaway || c->eof;
 }
 
-/* ---- cases --------------------------------------------------------------------- */
+/* ---- cases
+ * --------------------------------------------------------------------- */
 
 static void curl_prior_knowledge(void **state)
 {
@@ -476,13 +480,16 @@ static void curl_prior_knowledge(void **state)
     char out[8192];
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -w ' %%{http_version}'"
-                        " http://127.0.0.1:%d/", g_port), 0);
+                        " http://127.0.0.1:%d/",
+                        g_port),
+                     0);
     assert_string_equal(out, "hello v20 2");
     /* Headers (Host from :authority), a cookie, a parameter; response
      * headers lower-cased. */
     assert_int_equal(sh(out, sizeof(out),
                         "curl -si --http2-prior-knowledge -H 'X-Test: t1' "
-                        "-b 'a=1; sid=s9' http://127.0.0.1:%d/user/42", g_port),
+                        "-b 'a=1; sid=s9' http://127.0.0.1:%d/user/42",
+                        g_port),
                      0);
     assert_non_null(strstr(out, "HTTP/2 200"));
     assert_non_null(strstr(out, "x-reply: Yes"));
@@ -495,11 +502,14 @@ static void curl_prior_knowledge(void **state)
                         "'%%{http_code} ' http://127.0.0.1:%d/nope; "
                         "curl -s --http2-prior-knowledge -o /dev/null -w "
                         "'%%{http_code}' -X DELETE http://127.0.0.1:%d/",
-                        g_port, g_port), 0);
+                        g_port, g_port),
+                     0);
     assert_string_equal(out, "404 405");
     assert_int_equal(sh(out, sizeof(out),
                         "curl -sI --http2-prior-knowledge "
-                        "http://127.0.0.1:%d/", g_port), 0);
+                        "http://127.0.0.1:%d/",
+                        g_port),
+                     0);
     assert_non_null(strstr(out, "HTTP/2 200"));
     assert_null(strstr(out, "hello"));
     /* Streamed and SSE responses. (One URL per curl: curl 7.88 with
@@ -508,8 +518,11 @@ static void curl_prior_knowledge(void **state)
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge http://127.0.0.1:%d"
                         "/stream; curl -s --http2-prior-knowledge "
-                        "http://127.0.0.1:%d/sse", g_port, g_port), 0);
-    assert_string_equal(out, "abcevent: tick\ndata: 1\n\nid: 2\ndata: done\n\n");
+                        "http://127.0.0.1:%d/sse",
+                        g_port, g_port),
+                     0);
+    assert_string_equal(out,
+                        "abcevent: tick\ndata: 1\n\nid: 2\ndata: done\n\n");
 }
 
 static void curl_request_bodies(void **state)
@@ -529,18 +542,21 @@ static void curl_request_bodies(void **state)
     /* 300 KB up (more than the 64 KiB stream window), echoed back. */
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge --data-binary @%s "
-                        "http://127.0.0.1:%d/echo", path, g_port), 0);
+                        "http://127.0.0.1:%d/echo",
+                        path, g_port),
+                     0);
     assert_int_equal(strlen(out), sizeof(body));
     assert_memory_equal(out, body, sizeof(body));
     /* Over max_body (1 MiB): 413, and the connection still serves. */
     char cmd[256];
-    snprintf(cmd, sizeof(cmd),
-             "head -c 1200000 /dev/zero > %s", path);
+    snprintf(cmd, sizeof(cmd), "head -c 1200000 /dev/zero > %s", path);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -o /dev/null -w "
                         "'%%{http_code} ' --data-binary @%s "
-                        "http://127.0.0.1:%d/echo", path, g_port), 0);
+                        "http://127.0.0.1:%d/echo",
+                        path, g_port),
+                     0);
     assert_string_equal(out, "413 ");
     unlink(path);
 }
@@ -556,17 +572,23 @@ static void curl_static_file(void **state)
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge "
                         "http://127.0.0.1:%d/static/f.bin | md5sum; "
-                        "md5sum < %s/f.bin", g_port, g_dir), 0);
+                        "md5sum < %s/f.bin",
+                        g_port, g_dir),
+                     0);
     char *nl = strchr(out, '\n');
     assert_non_null(nl);
     assert_memory_equal(out, nl + 1, 32);
     assert_int_equal(sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -r 26-51 "
-                        "http://127.0.0.1:%d/static/f.bin", g_port), 0);
+                        "http://127.0.0.1:%d/static/f.bin",
+                        g_port),
+                     0);
     assert_string_equal(out, "abcdefghijklmnopqrstuvwxyz");
     assert_int_equal(sh(out, sizeof(out),
                         "curl -sI --http2-prior-knowledge "
-                        "http://127.0.0.1:%d/static/f.bin", g_port), 0);
+                        "http://127.0.0.1:%d/static/f.bin",
+                        g_port),
+                     0);
     assert_non_null(strstr(out, "HTTP/2 200"));
     assert_non_null(strstr(out, "content-length: 300000"));
 }
@@ -579,7 +601,9 @@ static void curl_upgrade(void **state)
     char out[8192];
     assert_int_equal(sh(out, sizeof(out),
                         "curl -sv --http2 http://127.0.0.1:%d/user/7 "
-                        "http://127.0.0.1:%d/ 2>&1", g_port, g_port), 0);
+                        "http://127.0.0.1:%d/ 2>&1",
+                        g_port, g_port),
+                     0);
     assert_non_null(strstr(out, "HTTP/1.1 101 Switching Protocols"));
     assert_non_null(strstr(out, "HTTP/2 200"));
     /* The upgrading request is answered as stream 1, then stream 3. */
@@ -594,17 +618,19 @@ static void nghttp_client(void **state)
         skip();
     char out[8192];
     /* Prior knowledge, and -u: Upgrade from HTTP/1.1. */
-    assert_int_equal(sh(out, sizeof(out), "nghttp http://127.0.0.1:%d/user/5",
-                        g_port), 0);
+    assert_int_equal(
+        sh(out, sizeof(out), "nghttp http://127.0.0.1:%d/user/5", g_port), 0);
     assert_non_null(strstr(out, "id=5"));
-    assert_int_equal(sh(out, sizeof(out), "nghttp -u http://127.0.0.1:%d/",
-                        g_port), 0);
+    assert_int_equal(
+        sh(out, sizeof(out), "nghttp -u http://127.0.0.1:%d/", g_port), 0);
     assert_string_equal(out, "hello v20");
     /* A 1 MiB response under 1 KiB stream and connection windows (-w/-W
      * 10: 2^10-1 bytes): flow control, every byte arrives. */
     assert_int_equal(sh(out, sizeof(out),
                         "nghttp -w 10 -W 10 http://127.0.0.1:%d/big | "
-                        "md5sum", g_port), 0);
+                        "md5sum",
+                        g_port),
+                     0);
     char want[8192];
     char path[] = "/tmp/cio-h2-bigXXXXXX";
     int fd = mkstemp(path);
@@ -618,8 +644,10 @@ static void nghttp_client(void **state)
 static int h2load_ok(const char *out, const char *n)
 {
     char want[128];
-    snprintf(want, sizeof(want), "requests: %s total, %s started, %s done, "
-             "%s succeeded, 0 failed, 0 errored", n, n, n, n);
+    snprintf(want, sizeof(want),
+             "requests: %s total, %s started, %s done, "
+             "%s succeeded, 0 failed, 0 errored",
+             n, n, n, n);
     return strstr(out, want) != NULL;
 }
 
@@ -631,16 +659,20 @@ static void h2load_all_succeed(void **state)
     char out[16384];
     assert_int_equal(sh(out, sizeof(out),
                         "timeout 60 h2load -n 4000 -c 8 -m 10 "
-                        "http://127.0.0.1:%d/ 2>&1", g_port), 0);
-    print_message("%s", strstr(out, "requests:") ? strstr(out, "requests:")
-                                                  : out);
+                        "http://127.0.0.1:%d/ 2>&1",
+                        g_port),
+                     0);
+    print_message("%s",
+                  strstr(out, "requests:") ? strstr(out, "requests:") : out);
     assert_true(h2load_ok(out, "4000"));
     /* 100 concurrent streams on one connection run their handlers at
      * once (each sleeps 20 ms). */
     conc_max = 0;
     assert_int_equal(sh(out, sizeof(out),
                         "timeout 60 h2load -n 1000 -c 1 -m 100 "
-                        "http://127.0.0.1:%d/conc 2>&1", g_port), 0);
+                        "http://127.0.0.1:%d/conc 2>&1",
+                        g_port),
+                     0);
     assert_true(h2load_ok(out, "1000"));
     print_message("most concurrent handlers on one connection: %d\n",
                   (int)conc_max);
@@ -666,7 +698,8 @@ static void flow_control_back_pressure(void **state)
         prev = now;
     }
     print_message("streamed while the window is shut: %lld bytes, "
-                  "received %zu\n", now, c.got[id / 2]);
+                  "received %zu\n",
+                  now, c.got[id / 2]);
     assert_int_equal(c.status[id / 2], 200);
     assert_true(now == prev);
     assert_true(now < (1LL << 20));
@@ -717,8 +750,7 @@ static void rapid_reset(void **state)
     for (; sent < 1000 && !c.eof && !c.goaway; sent++) {
         int32_t id = cli_get(&c, "/hang", NULL, NULL);
         cli_flush(&c); /* HEADERS out first, or nghttp2 drops the stream */
-        nghttp2_submit_rst_stream(c.ng, NGHTTP2_FLAG_NONE, id,
-                                  NGHTTP2_CANCEL);
+        nghttp2_submit_rst_stream(c.ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         cli_flush(&c);
         if (sent % 20 == 19)
             cli_pump(&c, 10, NULL, 0);
@@ -751,8 +783,8 @@ static void rapid_reset(void **state)
  * from the peer for body_timeout (1 s here), the server sends GOAWAY and
  * closes the connection. */
 static ssize_t never_data(nghttp2_session *ng, int32_t id, uint8_t *buf,
-                          size_t len, uint32_t *flags,
-                          nghttp2_data_source *src, void *ud)
+                          size_t len, uint32_t *flags, nghttp2_data_source *src,
+                          void *ud)
 {
     (void)ng, (void)id, (void)buf, (void)len, (void)flags, (void)src;
     (void)ud;
@@ -903,8 +935,8 @@ static void continuation_flood(void **state)
             have_n = 0;
     }
     for (size_t o = 0; o + 9 <= have_n;) {
-        uint32_t len = (uint32_t)in[o] << 16 | (uint32_t)in[o + 1] << 8 |
-                       in[o + 2];
+        uint32_t len =
+            (uint32_t)in[o] << 16 | (uint32_t)in[o + 1] << 8 | in[o + 2];
         if (in[o + 3] == 0x7 && o + 17 <= have_n) {
             goaway = 1;
             code = (uint32_t)in[o + 13] << 24 | (uint32_t)in[o + 14] << 16 |
@@ -913,8 +945,8 @@ static void continuation_flood(void **state)
         o += 9 + len;
     }
     print_message("CONTINUATION frames sent before refusal: %d%s; goaway %d "
-                  "(code %u) closed %d\n", sent,
-                  refused ? " (send failed)" : "", goaway, code, closed);
+                  "(code %u) closed %d\n",
+                  sent, refused ? " (send failed)" : "", goaway, code, closed);
     assert_true(closed);
     assert_true(goaway);
     /* nghttp2's CONTINUATION limit (NGHTTP2_ERR_TOO_MANY_CONTINUATIONS),
@@ -944,8 +976,9 @@ static int off_main(void *arg, void **result)
     cio_socket *s;
     cio_sockaddr sa;
     cio_sockaddr_from_ip(&sa, "127.0.0.1", port);
-    assert_int_equal(cio_socket_open(&s, cio_get_running_loop(), AF_INET,
-                                     SOCK_STREAM, 0), 0);
+    assert_int_equal(
+        cio_socket_open(&s, cio_get_running_loop(), AF_INET, SOCK_STREAM, 0),
+        0);
     assert_int_equal(cio_socket_connect(s, &sa), 0);
     const char *req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
                       "HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "
@@ -1097,19 +1130,29 @@ static void close_cancels_h2_handlers(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(curl_prior_knowledge, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(curl_request_bodies, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(curl_static_file, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(curl_prior_knowledge, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(curl_request_bodies, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(curl_static_file, start_server,
+                                    stop_server),
     cmocka_unit_test_setup_teardown(curl_upgrade, start_server, stop_server),
     cmocka_unit_test_setup_teardown(nghttp_client, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(h2load_all_succeed, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(flow_control_back_pressure, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(reset_cancels_handler, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(h2load_all_succeed, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(flow_control_back_pressure, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(reset_cancels_handler, start_server,
+                                    stop_server),
     cmocka_unit_test_setup_teardown(rapid_reset, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(header_list_limit, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(stalled_body_times_out, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(idle_keep_alive_goaway, start_server, stop_server),
-    cmocka_unit_test_setup_teardown(continuation_flood, start_server, stop_server),
+    cmocka_unit_test_setup_teardown(header_list_limit, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(stalled_body_times_out, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(idle_keep_alive_goaway, start_server,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(continuation_flood, start_server,
+                                    stop_server),
     cmocka_unit_test(http2_off_by_default),
     cmocka_unit_test(graceful_shutdown_goaway),
     cmocka_unit_test(close_cancels_h2_handlers),
