@@ -991,6 +991,19 @@ static int off_main(void *arg, void **result)
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
     assert_non_null(strstr(buf, "hello v11"));
     cio_socket_close(s);
+    /* The preface is not an HTTP/1.1 request: refused with 505. */
+    assert_int_equal(
+        cio_socket_open(&s, cio_get_running_loop(), AF_INET, SOCK_STREAM, 0),
+        0);
+    assert_int_equal(cio_socket_connect(s, &sa), 0);
+    assert_int_equal(
+        cio_socket_sendall(s, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, 0), 0);
+    n = cio_socket_recv(s, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 0);
+    buf[n] = 0;
+    print_message("preface without HTTP/2: %.20s\n", buf);
+    assert_non_null(strstr(buf, "HTTP/1.1 505"));
+    cio_socket_close(s);
     assert_int_equal(cio_http_server_close(srv), 0);
     assert_int_equal(cio_http_app_free(app), 0);
     return 0;
