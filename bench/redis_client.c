@@ -10,7 +10,13 @@
  * goes out in one write). redis-benchmark: -c 50 -P 16 -t set,get with
  * the same request count and 3-byte values. Client CPU is user + system
  * time: getrusage(RUSAGE_SELF) around cio's run; wait4's rusage for
- * redis-benchmark. The server runs unpinned (its CPU is not counted).
+ * redis-benchmark. The server runs unpinned (its CPU is not counted),
+ * started by tests/redis/support/redis_server.c like the tests' servers.
+ *
+ * redis-py: bench/peers/redis_py_client.py, the same 50-task workload on
+ * redis.asyncio (20,000 SETs and GETs: Python is slow), run on the same
+ * server after the two above; its CPU per command is measured by the
+ * script around the run.
  *
  * Prints: redis_client_ops_per_cpu_s, redis_benchmark_ops_per_cpu_s,
  * redis_client_ratio_vs_benchmark (cio / redis-benchmark: > 1 means cio
@@ -30,6 +36,7 @@
 #include <unistd.h>
 
 #include "cio/redis.h"
+#include "redis_server.h"
 
 #define TASKS 50
 #define N 200000 /* SETs, and as many GETs */
@@ -118,28 +125,18 @@ static pid_t spawn(char *const argv[], int unpin, int quiet)
 
 int main(void)
 {
-    char dir[] = "/tmp/cio-bench-redis.XXXXXX";
-    pid_t server = 0;
+    tu_redis srv = {0};
     const char *env = getenv("REDIS_PORT");
     if (env) {
         port = atoi(env);
     } else {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(a);
-        bind(fd, (struct sockaddr *)&a, sizeof(a));
-        getsockname(fd, (struct sockaddr *)&a, &len);
-        close(fd);
-        port = ntohs(a.sin_port);
-        if (!mkdtemp(dir))
+        tu_redis_opts so = TU_REDIS_OPTS_INIT;
+        so.unpin = 1; /* this process is pinned; the engine is not */
+        if (tu_redis_start(&srv, &so) < 0) {
+            fprintf(stderr, "redis-server did not start\n");
             return 1;
-        char p[16];
-        snprintf(p, sizeof(p), "%d", port);
-        char *av[] = {"redis-server", "--port", p,        "--bind", "127.0.0.1",
-                      "--dir",        dir,      "--save", "",       "--logfile",
-                      "/dev/null",    NULL};
-        server = spawn(av, 1, 1);
+        }
+        port = srv.port;
     }
 
     struct rusage u0, u1;
@@ -177,11 +174,28 @@ int main(void)
     double bwall = now_s() - b0;
     double bench_cpu = cpu_s(&bu);
 
-    if (server > 0) {
-        kill(server, SIGTERM);
-        waitpid(server, NULL, 0);
-        rmdir(dir);
+    /* redis-py's asyncio client on the same server (its own CPU count,
+     * printed by the script). Skipped with a note if python3-redis is
+     * missing. */
+    double py_ns = -1;
+    {
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd),
+                 "%s %s/redis_py_client.py %d 20000 %d 2>/dev/null",
+                 getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3",
+                 CIO_BENCH_PEERS, port, TASKS);
+        FILE *f = popen(cmd, "r");
+        char line[256];
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "redis_py_cpu_ns %lf", &py_ns) == 1)
+                break;
+        if (f)
+            pclose(f);
+        if (py_ns <= 0)
+            fprintf(stderr, "redis-py peer not measured (python3-redis "
+                            "missing or failed)\n");
     }
+    tu_redis_stop(&srv);
     if (r != 0 || failures) {
         fprintf(stderr, "cio run failed: %s, %d failed commands\n",
                 cio_redis_strerror(r), failures);
@@ -198,6 +212,11 @@ int main(void)
     printf("redis_benchmark_cpu_ns %.1f\n", bench_cpu * 1e9 / ops);
     printf("redis_client_ratio_vs_benchmark %.3f\n",
            (ops / cio_cpu) / (ops / bench_cpu));
+    if (py_ns > 0) {
+        printf("redis_py_cpu_ns %.1f\n", py_ns);
+        printf("redis_client_ratio_vs_redis_py %.3f\n",
+               py_ns / (cio_cpu * 1e9 / ops));
+    }
     printf("redis_client_ops_per_s %.0f\n", ops / wall);
     printf("redis_benchmark_ops_per_s %.0f\n", ops / bwall);
     return 0;

@@ -5,7 +5,11 @@
  * program run as "worker") each run up to 4 jobs at once on their loops,
  * the submitter gets concurrent futures (map: results in order), and the
  * operator's tool prints the queue's statistics at the end. The workers
- * are stopped with SIGTERM (a graceful drain).
+ * are stopped with SIGTERM (a graceful drain). A blocking job (it calls
+ * usleep, as legacy code does) is registered with
+ * cio_redis_job_register_thread, so it runs in the worker's thread pool
+ * and never stalls the worker's loop; each result is released once read
+ * (cio_redis_executor_release), so the submitter's memory stays bounded.
  *
  * Starts its own redis-server on a free port in a temporary directory.
  *
@@ -47,6 +51,20 @@ static int slow_square(const void *in, size_t len, cio_bytes *out)
     return 0;
 }
 
+/* A blocking job: usleep stands for a legacy blocking call. Runs in a
+ * thread of the worker's pool. Returns the input reversed. */
+static int blocking_reverse(const void *in, size_t len, cio_bytes *out)
+{
+    usleep(300 * 1000);
+    out->data = malloc(len ? len : 1);
+    if (!out->data)
+        return -ENOMEM;
+    for (size_t i = 0; i < len; i++)
+        ((char *)out->data)[i] = ((const char *)in)[len - 1 - i];
+    out->len = len;
+    return 0;
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -69,6 +87,7 @@ static pid_t run(char **argv)
 int main(int argc, char **argv)
 {
     cio_redis_job_register("slow_square", slow_square);
+    cio_redis_job_register_thread("blocking_reverse", blocking_reverse);
     cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
     o.queue = "s09b";
     if (argc == 4 && strcmp(argv[1], "worker") == 0) {
@@ -118,8 +137,31 @@ int main(int argc, char **argv)
         printf("slow_square(%2d) = %-4.*s on %s\n", i, (int)res->len,
                (const char *)res->data, res->worker);
     }
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
+        cio_redis_executor_release(ex, fs[i]); /* result read: let it go */
         cio_cfuture_release(fs[i]);
+    }
+    /* Blocking jobs: four at once, in the workers' thread pools. */
+    const char *words[4] = {"loop", "redis", "thread", "pool"};
+    cio_cfuture *bs[4];
+    for (int i = 0; i < 4; i++)
+        if (cio_redis_executor_submit(ex, "blocking_reverse", words[i],
+                                      strlen(words[i]), &bs[i]) < 0)
+            failed = 1, bs[i] = NULL;
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        if (!bs[i] || cio_cfuture_result(bs[i], 20 * CIO_SEC, &r) != 0) {
+            failed = 1;
+        } else {
+            const cio_redis_job_result *res = r;
+            printf("blocking_reverse(%s) = %.*s on %s\n", words[i],
+                   (int)res->len, (const char *)res->data, res->worker);
+            cio_redis_executor_release(ex, bs[i]);
+        }
+        cio_cfuture_release(bs[i]);
+    }
+    printf("job records still held by the submitter: %zu\n",
+           cio_redis_executor_records(ex));
     cio_redis_executor_free(ex);
 
 #ifdef CIO_QUEUE_TOOL

@@ -240,7 +240,10 @@ typedef struct cio_handle {
 } cio_handle;
 
 /* Schedules cb(arg) to run on the next iteration, FIFO with other
- * call_soon callbacks. arg is borrowed until cb runs. out may be NULL.
+ * call_soon callbacks. arg is borrowed: cio passes it to cb and never
+ * frees it, so it must stay valid until cb has run or the handle was
+ * cancelled. out (may be NULL) receives the handle, a value the caller
+ * keeps (nothing to free).
  * Returns: 0. Errors: -EINVAL (NULL loop or cb, closed loop, wrong
  * thread), -ENOMEM. */
 CIO_API int cio_loop_call_soon(cio_loop *loop, cio_cb cb, void *arg,
@@ -249,12 +252,15 @@ CIO_API int cio_loop_call_soon(cio_loop *loop, cio_cb cb, void *arg,
 /* Schedules cb(arg) after delay ns. A negative delay is a deadline in
  * the past, ordered as such (call_later(-1 s, a) then call_later(-2 s, b)
  * runs b, then a, as asyncio does). Timers with equal deadlines run in
- * the order scheduled. Returns/Errors: as call_soon. */
+ * the order scheduled. arg is borrowed until cb has run or the handle
+ * was cancelled; out may be NULL (as call_soon). Returns/Errors: as
+ * call_soon. */
 CIO_API int cio_loop_call_later(cio_loop *loop, int64_t delay, cio_cb cb,
                                 void *arg, cio_handle *out);
 
-/* Schedules cb(arg) at absolute loop time when. Returns/Errors: as
- * call_soon. */
+/* Schedules cb(arg) at absolute loop time when. arg is borrowed until cb
+ * has run or the handle was cancelled; out may be NULL (as call_soon).
+ * Returns/Errors: as call_soon. */
 CIO_API int cio_loop_call_at(cio_loop *loop, int64_t when, cio_cb cb,
                              void *arg, cio_handle *out);
 
@@ -456,20 +462,11 @@ typedef struct cio_task_opts {
  * out is non-NULL, *out holds a reference the caller must release (NULL
  * out: fire-and-forget). Errors: -EINVAL (NULL loop or fn, closed loop,
  * wrong thread), -ENOMEM.
- * Stack limit: the task's stack is secured here (for up to 1024 tasks
- * per loop that have not started yet), so a task that was created gets
- * to run. Past 1024 never-started tasks - a gather of 100,000 trivial
- * tasks, which run one after another on one stack - a task takes its
- * stack at its first step instead, and if none can be had then, it ends
- * with -ENOMEM without running. When no stack can be mapped (each guarded
- * stack costs 2 of vm.max_map_count's 65530 mappings: about 30,000 live
- * tasks; or RLIMIT_AS) this fails with -ENOMEM, creates nothing, and the
- * first such failure in the process prints one line to stderr naming the
- * remedies: CIO_STACK_COMPACT=1 (compact stacks, about a million tasks),
- * vm.max_map_count, or a smaller CIO_STACK_SIZE / stack_size. Creation
- * works again as soon as running tasks finish. Every entry point that
- * creates tasks (cio_ensure_future, task groups, wait/gather helpers,
- * cio_run) fails the same way. */
+ * -ENOMEM also when no stack can be had (the first such failure in the
+ * process prints one line naming the remedies: CIO_STACK_COMPACT=1,
+ * vm.max_map_count, a smaller CIO_STACK_SIZE / stack_size); every entry
+ * point that creates tasks fails the same way. How stacks are reserved
+ * at creation and taken at the first step: docs/design.md section 7. */
 CIO_API int cio_task_create(cio_loop *loop, cio_coro coro,
                             const cio_task_opts *opts, cio_task **out);
 
@@ -529,8 +526,10 @@ CIO_API int cio_task_defer(void (*fn)(void *), void *arg);
 CIO_API int cio_sleep(int64_t duration);
 
 /* asyncio.run: makes a new loop, runs main(arg) as a task to completion,
- * cancels and finishes every leftover task, and closes the loop. result
- * may be NULL. Returns: main's outcome (0, its error, -ECANCELED).
+ * cancels and finishes every leftover task, and closes the loop. arg is
+ * borrowed: passed to main as is, never freed by cio. result may be NULL;
+ * else *result takes main's result pointer (the caller owns it from then
+ * on; NULL when main failed). Returns: main's outcome (0, its error, -ECANCELED).
  * Errors: -EINVAL if a loop already runs on this thread, -ENOMEM,
  * CIO_EINTERRUPTED if Ctrl-C (SIGINT) arrived: every task was cancelled,
  * has finished and the loop is closed, and cio_run returns normally, so
@@ -632,6 +631,7 @@ CIO_API int cio_gen_finished(const cio_gen *g);
 #include "cio/poller.h" /* add_reader/add_writer, selectors */
 #include "cio/net.h"    /* addresses, resolution, awaitable sockets */
 #include "cio/stream.h" /* streams, transports, protocols, servers */
+#include "cio/tls.h"    /* TLS contexts, start_tls, TLS state */
 #include "cio/datagram.h" /* UDP: datagram endpoints (protocols) */
 #include "cio/wait.h"   /* wait, gather, as_completed, timeouts, groups */
 #include "cio/sync.h"   /* locks, events, semaphores, queues */

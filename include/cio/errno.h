@@ -89,6 +89,33 @@
 /* The connection is closed or was lost with the command in flight. */
 #define CIO_EREDIS_CLOSED (-4311)
 
+/* ---- TLS (include/cio/tls.h, src/net/tls.c). Where OpenSSL gave a
+ * reason, cio_tls_conn_error / cio_tls_last_error return its text. ---- */
+/* A TLS protocol error after the handshake (bad record, alert, ...). */
+#define CIO_ETLS (-4100)
+/* The handshake failed (no shared cipher or version, alert from the
+ * peer, the peer closed in the middle of it: a truncated handshake). */
+#define CIO_ETLS_HANDSHAKE (-4101)
+/* The peer's certificate did not verify (unknown issuer, self-signed,
+ * expired, not yet valid, revoked) or its name does not match. */
+#define CIO_ETLS_VERIFY (-4102)
+/* The peer closed the connection without close_notify (a truncation
+ * attack, or a careless peer): reported instead of a plain end of file. */
+#define CIO_ETLS_UNCLEAN (-4103)
+/* The peer asked for a TLS 1.2 renegotiation, which cio refuses. */
+#define CIO_ETLS_RENEGOTIATION (-4104)
+/* The peer does not speak TLS (a plain-TCP client on a TLS port, an HTTP
+ * request, a wrong version number). */
+#define CIO_ETLS_NOT_TLS (-4105)
+/* The handshake did not finish within the context's handshake timeout. */
+#define CIO_ETLS_TIMEOUT (-4106)
+/* Bad TLS configuration: a certificate, key, CA file, cipher list, ALPN
+ * list or version OpenSSL refused. */
+#define CIO_ETLS_CONFIG (-4107)
+/* Kernel TLS was asked for and is not available (no `tls` kernel module,
+ * or OpenSSL built without it, or a cipher the kernel lacks). */
+#define CIO_ETLS_NOKTLS (-4108)
+
 /* ---- DNS (the c-ares resolver, src/net/dns.c, and the getaddrinfo
  * fallback's EAI_* codes) ---- */
 /* The name does not exist (NXDOMAIN; EAI_NONAME): not in the hosts file,

@@ -233,6 +233,155 @@ CIO_API cio_stream_reader *cio_process_stderr(const cio_process *p);
 CIO_API int cio_process_free(cio_process *p);
 
 /* ======================================================================
+ * Subprocess protocols and transports
+ * asyncio's loop.subprocess_exec / loop.subprocess_shell with a
+ * SubprocessProtocol, beside the streams form above: the loop calls the
+ * protocol as the child's pipes deliver and close and as the child
+ * exits. A subprocess transport is bound to its loop and used from that
+ * loop's thread only.
+ *
+ * The order of the callbacks (what cio guarantees, which is asyncio's
+ * base_subprocess order):
+ *   1. connection_made, once, first (from the loop, after the creating
+ *      call returned);
+ *   2. pipe_data_received(fd, ...) for fd 1 and 2, any number of times,
+ *      each pipe's bytes in order, until that pipe's
+ *      pipe_connection_lost(fd, err), once per pipe (fd 0 too: its reader,
+ *      the child, went away or close was called);
+ *   3. process_exited, once, when the child has exited and was reaped:
+ *      get_returncode is valid from then on. It may come BEFORE some
+ *      pipe events (a grandchild still holding stdout, or bytes not read
+ *      yet) or AFTER them (a child that closed its stdout and goes on),
+ *      as asyncio documents;
+ *   4. connection_lost(err), once, last: after process_exited and every
+ *      pipe_connection_lost (asyncio's _try_finish). Tasks in
+ *      cio_subprocess_transport_wait wake after it returns.
+ * Every callback runs from the loop's ready queue, never inside a cio
+ * call. A callback returning a negative value is reported to the loop's
+ * exception handler; from pipe_data_received, that pipe is then aborted
+ * (its pipe_connection_lost gets the error), from connection_made the
+ * transport is closed (the child killed, the pipes closed); the events
+ * that follow still come, up to connection_lost.
+ * ====================================================================== */
+
+typedef struct cio_subprocess_transport cio_subprocess_transport;
+
+typedef struct cio_subprocess_protocol {
+    /* The child runs and its pipes are connected. t is borrowed as
+     * described at cio_subprocess_transport_close. */
+    int (*connection_made)(cio_subprocess_transport *t, void *ctx);
+    /* len > 0 bytes from the child's descriptor fd (1 or 2); data is
+     * borrowed for the call. */
+    int (*pipe_data_received)(cio_subprocess_transport *t, int fd,
+                              const void *data, size_t len, void *ctx);
+    /* The pipe to the child's descriptor fd (0, 1 or 2) closed: err 0 at
+     * end of file or after close, else the error (-EPIPE: stdin's reader
+     * went away with bytes still to write). Optional. */
+    void (*pipe_connection_lost)(cio_subprocess_transport *t, int fd,
+                                 int err, void *ctx);
+    /* The child exited (see the order above). Optional. */
+    void (*process_exited)(cio_subprocess_transport *t, void *ctx);
+    /* The last callback (err is 0). Free ctx here. Optional. */
+    void (*connection_lost)(cio_subprocess_transport *t, int err, void *ctx);
+    /* stdin's write buffer went above its high water mark / back to the
+     * low one (cio_transport_set_write_buffer_limits on the fd 0 pipe
+     * transport). Optional. */
+    int (*pause_writing)(cio_subprocess_transport *t, void *ctx);
+    int (*resume_writing)(cio_subprocess_transport *t, void *ctx);
+} cio_subprocess_protocol;
+
+/* asyncio's protocol_factory, called once before the child is started:
+ * sets *proto (borrowed until connection_lost returns) and *ctx (passed
+ * to every callback). A negative return fails the creation with it (no
+ * child is started). */
+typedef int (*cio_subprocess_protocol_factory)(
+    void *arg, const cio_subprocess_protocol **proto, void **ctx);
+
+/* asyncio's loop.subprocess_exec: starts argv[0] (as
+ * cio_create_subprocess_exec does) on loop (NULL: the running loop) and
+ * drives the protocol from factory. opts NULL: stdin, stdout and stderr
+ * are all pipes (asyncio's defaults here); else opts says which are
+ * (CIO_PROCESS_PIPE), and opts->conn sets the pipe transports' buffer
+ * limits. argv, opts and what they point to are borrowed for the call,
+ * arg until connection_lost returns. Never suspends (asyncio's coroutine
+ * returns after connection_made; here connection_made comes from the
+ * loop right after). Returns: 0 and *out (end it with
+ * cio_subprocess_transport_close). Errors: as
+ * cio_create_subprocess_exec, -EINVAL (NULL factory), the factory's
+ * error; *out is NULL on failure and no callback runs (a ctx the factory
+ * made is not handed to connection_lost then: keep it reachable through
+ * arg to free it, as with cio_create_connection). */
+CIO_API int cio_subprocess_exec(cio_loop *loop,
+                                cio_subprocess_protocol_factory factory,
+                                void *arg, char *const argv[],
+                                const cio_process_opts *opts,
+                                cio_subprocess_transport **out);
+
+/* asyncio's loop.subprocess_shell: cmd run with /bin/sh -c. cmd is
+ * borrowed for the call. Returns/Errors: as cio_subprocess_exec. */
+CIO_API int cio_subprocess_shell(cio_loop *loop,
+                                 cio_subprocess_protocol_factory factory,
+                                 void *arg, const char *cmd,
+                                 const cio_process_opts *opts,
+                                 cio_subprocess_transport **out);
+
+/* get_pid(). Returns: the child's pid. Errors: -EINVAL on NULL. */
+CIO_API pid_t cio_subprocess_transport_get_pid(
+    const cio_subprocess_transport *t);
+
+/* get_returncode(): 1 and *rc (exit status, or -SIGNUM) once
+ * process_exited was called, 0 before (asyncio's None). rc may be NULL.
+ * Errors: -EINVAL on NULL. */
+CIO_API int cio_subprocess_transport_get_returncode(
+    const cio_subprocess_transport *t, int *rc);
+
+/* get_pipe_transport(fd): the transport of the pipe to the child's
+ * descriptor fd (0, 1, 2), or NULL (not a pipe, or its
+ * pipe_connection_lost already ran). Borrowed, owned by t: write the
+ * child's input with cio_transport_write on fd 0 and end it with
+ * cio_transport_write_eof or cio_transport_close; pause_reading works on
+ * fd 1 and 2. Do not free it. */
+CIO_API cio_transport *cio_subprocess_transport_get_pipe_transport(
+    const cio_subprocess_transport *t, int fd);
+
+/* send_signal / terminate (SIGTERM) / kill (SIGKILL) to the child
+ * (through its pidfd when there is one). Returns: 0. Errors: -ESRCH (the
+ * child was already reaped), -EINVAL (NULL, closed, bad signal, wrong
+ * thread), -EPERM. */
+CIO_API int cio_subprocess_transport_send_signal(cio_subprocess_transport *t,
+                                                 int signo);
+CIO_API int cio_subprocess_transport_terminate(cio_subprocess_transport *t);
+CIO_API int cio_subprocess_transport_kill(cio_subprocess_transport *t);
+
+/* Returns: 1 once close was called, else 0. Errors: -EINVAL on NULL. */
+CIO_API int cio_subprocess_transport_is_closing(
+    const cio_subprocess_transport *t);
+
+/* asyncio's Process.wait() over this transport (3.12+): waits until the
+ * child has exited AND every pipe is closed, that is until
+ * connection_lost has returned (a grandchild holding stdout open keeps
+ * it waiting). rc (may be NULL) receives the return code. A cancelled
+ * wait leaves the child running (asyncio's). Several tasks may wait.
+ * Returns: 0. Errors: -ECANCELED, -EINVAL (NULL, closed, outside a task
+ * of t's loop). Suspends. */
+CIO_API int cio_subprocess_transport_wait(cio_subprocess_transport *t,
+                                          int *rc);
+
+/* asyncio's close(): closes the pipe transports (stdin after its buffer
+ * is flushed), and kills the child (SIGKILL; its group with
+ * opts.kill_group) if process_exited has not come yet, unless
+ * opts.keep_running. Call it exactly once: it gives up the caller's
+ * hold, and t is freed when both close was called and connection_lost
+ * has returned (so after close, only the callbacks still to come and
+ * the tasks already in wait may use t). The events still due
+ * (pipe_connection_lost, process_exited, connection_lost) follow from
+ * the loop: keep it running until connection_lost, and close every
+ * subprocess transport before closing the loop (an unfinished one is
+ * leaked). Returns: 0. Errors: -EINVAL (NULL, wrong thread; a second
+ * close is a use after free once connection_lost has run). */
+CIO_API int cio_subprocess_transport_close(cio_subprocess_transport *t);
+
+/* ======================================================================
  * Pipes
  * asyncio's connect_read_pipe / connect_write_pipe: any pipe, FIFO,
  * character device or socket descriptor as a stream reader or writer, or

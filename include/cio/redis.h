@@ -215,8 +215,9 @@ typedef struct cio_redis_msg {
     size_t data_len;
 } cio_redis_msg;
 
-/* Opens a subscriber connection (as cio_redis_conn_open). Returns: 0 and
- * *out. Errors: as cio_redis_conn_open. Suspends. */
+/* Opens a subscriber connection (as cio_redis_conn_open; host and opts
+ * borrowed for the call, copied for reconnecting). Returns: 0 and *out.
+ * Errors: as cio_redis_conn_open. Suspends. */
 CIO_API int cio_redis_pubsub_open(const char *host, int port,
                                   const cio_redis_opts *opts,
                                   cio_redis_pubsub **out);
@@ -232,10 +233,28 @@ CIO_API int cio_redis_pubsub_subscribe(cio_redis_pubsub *ps, int pattern,
 CIO_API int cio_redis_pubsub_unsubscribe(cio_redis_pubsub *ps, int pattern,
                                          const char *const *channels, int n);
 
+/* Turns reconnection on (on != 0) or off (the default). With it on, a
+ * lost connection does not end the iterator: the messages received
+ * before the loss come out first, then the cio_redis_pubsub_next that
+ * finds the loss reopens the connection (host, port and options as given
+ * to cio_redis_pubsub_open; up to opts.max_retries attempts, delays from
+ * backoff_min doubling to backoff_max) and subscribes again to every
+ * channel and pattern currently subscribed, then goes on waiting.
+ * Messages published while no connection existed are lost (Redis pub/sub
+ * keeps none). If every attempt fails, that call returns
+ * CIO_EREDIS_CLOSED and the next call tries again. Returns: 0. Errors:
+ * -EINVAL (ps NULL). Never suspends. */
+CIO_API int cio_redis_pubsub_set_reconnect(cio_redis_pubsub *ps, int on);
+
+/* Statistics: successful reconnections of ps so far (0 for NULL). */
+CIO_API unsigned long cio_redis_pubsub_reconnects(const cio_redis_pubsub *ps);
+
 /* The async iterator: waits for the next message. Returns: 1 and *msg, 0
  * once the connection closed cleanly with nothing left. Errors:
- * CIO_EREDIS_CLOSED (lost), CIO_EREDIS_PROTO, -ECANCELED (no message
- * consumed), -EINVAL. Suspends. */
+ * CIO_EREDIS_CLOSED (lost; with reconnection on: every reconnect attempt
+ * of this call failed), CIO_EREDIS_PROTO, -ECANCELED (no message
+ * consumed; a reconnection under way is resumed by the next call),
+ * -EINVAL. Suspends. */
 CIO_API int cio_redis_pubsub_next(cio_redis_pubsub *ps, cio_redis_msg *msg);
 
 /* Closes and frees ps. NULL is ignored. Returns: 0. Errors: -EINVAL.
@@ -305,6 +324,30 @@ typedef int (*cio_redis_job_fn)(const void *in, size_t in_len, cio_bytes *out);
  * taken by another function), -ENOSPC (256 functions). */
 CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn);
 
+/* Registers a blocking job: fn (same shape as above) runs in a thread of
+ * the worker's thread pool (concurrency threads at most, started on
+ * demand), so it may block (sleep, read files, compute) without stalling
+ * the worker's loop: other jobs, the reaper and the heartbeat go on. It
+ * must not call suspending cio functions (it is not in a task). On a
+ * timeout or a cancellation the job's task gives up at once; the thread
+ * cannot be interrupted: it runs fn to its end and the result is freed.
+ * Returns/Errors: as cio_redis_job_register. */
+CIO_API int cio_redis_job_register_thread(const char *name,
+                                          cio_redis_job_fn fn);
+
+/* Registers a blocking job that runs in a worker process of the worker's
+ * process pool (concurrency processes at most): fn is a cio_process_fn
+ * (cio/exec.h: it writes at most *out_len bytes, 64 KiB, into out) and
+ * is also registered with cio_process_pool_register, so this must happen
+ * before the fork server starts, i.e. before cio_redis_worker_run or any
+ * thread. A crash of that process fails the run (CIO_ECHILD_DIED: retried,
+ * then dead-lettered) without taking the worker down. On a timeout or a
+ * cancellation the process runs fn to its end and the result is dropped.
+ * Returns: 0. Errors: -EINVAL, -EEXIST, -ENOSPC, -EBUSY (the fork server
+ * already runs). */
+CIO_API int cio_redis_job_register_process(const char *name,
+                                           cio_process_fn fn);
+
 typedef struct cio_redis_queue_opts {
     const char *queue;     /* key prefix (NULL: "cioq") */
     unsigned concurrency;  /* worker: jobs run at once (0: 4) */
@@ -338,7 +381,8 @@ CIO_API int cio_redis_worker_run(const char *host, int port,
                                  const cio_redis_queue_opts *opts);
 
 /* What a job's concurrent future holds on success (borrowed: owned by the
- * executor, valid until cio_redis_executor_free). */
+ * executor, valid until cio_redis_executor_release of that future or
+ * cio_redis_executor_free, whichever comes first). */
 typedef struct cio_redis_job_result {
     const void *data;
     size_t len;
@@ -361,13 +405,41 @@ CIO_API int cio_redis_executor_new(const char *host, int port,
  * cio_redis_job_result * or the job's error (message: where and after how
  * many runs), -ENOENT (no worker knows fn: dead-lettered), CIO_EREDIS_*
  * (could not be queued). cio_cfuture_cancel on a job not yet started by a
- * worker cancels it there too (it is skipped, never run); once started its
- * result is ignored. Returns: 0 and one reference in *out (NULL:
+ * worker cancels it there too (it is skipped, never run); a job already
+ * running is cancelled on its worker as by cio_redis_queue_cancel. A job
+ * submitted with out NULL releases its record by itself once done.
+ * Returns: 0 and one reference in *out (NULL:
  * fire-and-forget). Errors: -EINVAL, -ESHUTDOWN, -ENOMEM. Blocks only to
  * hand the job to the loop thread. */
 CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
                                       const void *in, size_t len,
                                       cio_cfuture **out);
+
+/* Lets the executor forget a job (RQ's result_ttl, made explicit): its
+ * record and result are freed, so an executor that releases what it has
+ * read keeps memory bounded by the jobs still held. A job not done yet is
+ * cancelled first (as cio_cfuture_cancel: skipped if queued, stopped on
+ * its worker if running). Jobs submitted without a future (out NULL) are
+ * released by themselves once done. The caller's reference to cf stays
+ * valid (release it with cio_cfuture_release as usual), but the
+ * cio_redis_job_result it held must not be read any more. cf borrowed.
+ * Returns: 0. Errors: -EINVAL, -ENOENT (not a job of ex, or already
+ * released). Never suspends (may take the executor's lock). */
+CIO_API int cio_redis_executor_release(cio_redis_executor *ex,
+                                       cio_cfuture *cf);
+
+/* Statistics: job records the executor holds (submitted and not yet
+ * released). Returns: the count (0 for NULL). */
+CIO_API size_t cio_redis_executor_records(cio_redis_executor *ex);
+
+/* The queue-wide id of the job of cf ("<submitter>:<seq>"), as used by
+ * cio_redis_queue_cancel, the cio-queue tool and the <queue>:runs:<job>
+ * keys, written NUL-terminated into buf (cap bytes; borrowed). Returns:
+ * its length. Errors: -EINVAL, -ENOENT (not a job of ex, or released),
+ * -ENOSPC (buf too small). */
+CIO_API int cio_redis_executor_job_id(cio_redis_executor *ex,
+                                      const cio_cfuture *cf, char *buf,
+                                      size_t cap);
 
 /* Executor.map: submits fn(ins[i]) for i in [0, n) and stores the futures
  * in argument order in outs (one reference each); read them in order with
@@ -387,6 +459,24 @@ CIO_API int cio_redis_executor_shutdown(cio_redis_executor *ex, int wait,
 /* shutdown(wait=1), then stops the loop thread and frees everything,
  * results included. NULL is ignored. */
 CIO_API void cio_redis_executor_free(cio_redis_executor *ex);
+
+/* Cancels a job from any client (another process, the operator's tool):
+ * marks it cancelled (<queue>:cancel:<job>, expiring after ttl ns; 0: 1
+ * hour), so a worker that has not started it skips it, and announces it
+ * on the channel <queue>:cancel, so a worker running it cancels the job's
+ * task there (a coroutine job gets -ECANCELED at its suspension point; a
+ * blocking job's thread or process runs to its end and its result is
+ * dropped). The outcome is recorded like any other (the result entry's
+ * message: "cancelled while running on <worker>", or "... before it
+ * started"), <queue>:stat:cancelled counts it, and the submitter's future
+ * ends cancelled (cio_cfuture_cancelled; result -ECANCELED). queue NULL:
+ * "cioq";
+ * queue and job (an id from cio_redis_executor_job_id) borrowed for the
+ * call. Returns: the number of workers that received the announcement
+ * (0: none was connected; the job is still skipped if started later).
+ * Errors: -EINVAL, those of cio_redis_command. Suspends. */
+CIO_API int cio_redis_queue_cancel(cio_redis *r, const char *queue,
+                                   const char *job, int64_t ttl);
 
 #ifdef __cplusplus
 }

@@ -35,9 +35,19 @@ extern "C" {
  * ====================================================================== */
 
 typedef struct cio_server cio_server;
+typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
+
+/* "Not given" for the write-buffer limits (asyncio's None):
+ * cio_transport_set_write_buffer_limits(t, 0, CIO_LIMIT_DEFAULT) is
+ * asyncio's set_write_buffer_limits(high=0), where 0 is a real zero. */
+#define CIO_LIMIT_DEFAULT ((size_t)-1)
 
 /* Per-connection buffer settings of streams and transports. Zero means
- * the default in every field. */
+ * the default in every field (so a zero-initialised struct is all
+ * defaults; CIO_LIMIT_DEFAULT means the same in high_water/low_water).
+ * A high water mark of 0 is set after creation with
+ * cio_stream_writer_set_limits / cio_transport_set_write_buffer_limits,
+ * where 0 is a real zero. */
 typedef struct cio_conn_opts {
     /* Stream readers: the most bytes readline/readuntil buffer while
      * looking for a separator (asyncio's limit; default 64 KiB). */
@@ -61,9 +71,23 @@ typedef struct cio_conn_opts {
      * process without bound. Set it at or above high_water. See
      * cio_stream_writer_set_write_buffer_cap. */
     size_t write_cap;
+    /* TLS (cio/tls.h): NULL for plain TCP. On a client call
+     * (open_connection, create_connection) a client context: the
+     * handshake runs before the call returns. On a server (start_server,
+     * create_server: opts.conn.tls) a server context: each connection's
+     * handshake runs before its handler / connection_made, and one that
+     * fails is closed without reaching them (the server goes on).
+     * Retained by the connection or server; the caller may free its
+     * reference after the call. */
+    cio_tls_ctx *tls;
+    /* Client TLS: the name sent as SNI and checked against the
+     * certificate (asyncio's server_hostname); NULL: the host argument
+     * (no SNI when it is an IP address, whose certificate IP is checked
+     * then). Borrowed for the call. */
+    const char *server_hostname;
 } cio_conn_opts;
 
-#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0}
+#define CIO_CONN_OPTS_INIT {0, 0, 0, 0, 0, NULL, NULL}
 
 typedef struct cio_server_opts {
     /* listen(2) backlog; 0: 100 (asyncio's default). */
@@ -242,6 +266,22 @@ CIO_API ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n);
 CIO_API int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
                                    size_t *nread);
 
+/* asyncio 3.13's readuntil with a tuple of separators: reads up to and
+ * including the first of the nseps separators (seps[i].iov_base,
+ * seps[i].iov_len >= 1 bytes; seps borrowed for the call) to END in the
+ * stream: the shortest possible result that has one of them as its
+ * suffix (at one end position, the shorter separator wins). *which (may
+ * be NULL) receives the index in seps of the separator that matched.
+ * *data (borrowed: valid until the next call on r, feed_data included,
+ * or its free) and *len give the bytes, separator included. Returns: 0.
+ * Errors: -EINVAL (NULL, nseps 0, an empty separator); CIO_EOF, -ENOBUFS
+ * and the rest as cio_stream_readuntil (the limit applies to where the
+ * matched separator starts). Suspends. */
+CIO_API int cio_stream_readuntil_any(cio_stream_reader *r,
+                                     const struct iovec *seps, size_t nseps,
+                                     const char **data, size_t *len,
+                                     size_t *which);
+
 /* Reads up to and including the separator sep (seplen >= 1 bytes).
  * *data (borrowed: valid until the next call on r or its free) and *len
  * give the bytes, separator included. Returns: 0. Errors: CIO_EOF if end
@@ -268,6 +308,49 @@ CIO_API int cio_stream_reader_at_eof(const cio_stream_reader *r);
  * -EINVAL. */
 CIO_API ssize_t cio_stream_reader_buffered(const cio_stream_reader *r);
 
+/* asyncio's StreamReader(limit=) made on its own, with no transport or
+ * descriptor under it: bytes come only from cio_stream_reader_feed_data,
+ * end of file from cio_stream_reader_feed_eof (a custom protocol drives
+ * it from its callbacks; tests feed it without sockets). read,
+ * readexactly, readline, readuntil(_any), at_eof and buffered work on it
+ * as on any reader; a task reading suspends until something is fed.
+ * loop NULL: the running loop. opts (NULL: defaults; only limit is used)
+ * borrowed for the call. Never suspends. Returns: 0 and *out (free it
+ * with cio_stream_reader_free). Errors: -EINVAL (NULL out, no loop,
+ * wrong thread), -ENOMEM. */
+CIO_API int cio_stream_reader_new(cio_loop *loop, const cio_conn_opts *opts,
+                                  cio_stream_reader **out);
+
+/* asyncio's feed_data: appends len bytes (copied; data borrowed for the
+ * call) to a reader made by cio_stream_reader_new and wakes the task
+ * reading it. The buffer is not bounded by the limit (asyncio's is not
+ * either: its transport pauses reading past 2 x limit; a feeder of its
+ * own keeps its own pace). Call it from the reader's loop thread (a
+ * callback or another task). Never suspends. Returns: 0. Errors:
+ * -EINVAL (NULL, not a cio_stream_reader_new reader, freed, wrong
+ * thread, or after feed_eof: asyncio's assertion), -ENOMEM (nothing
+ * was added). */
+CIO_API int cio_stream_reader_feed_data(cio_stream_reader *r,
+                                        const void *data, size_t len);
+
+/* asyncio's feed_eof: no more data will be fed; readers get what is
+ * buffered, then end of file (0, CIO_EOF). Idempotent. Returns: 0.
+ * Errors: -EINVAL (as feed_data). */
+CIO_API int cio_stream_reader_feed_eof(cio_stream_reader *r);
+
+/* asyncio's set_exception, on any reader: from now on every read call
+ * (read, readexactly, readline, readuntil) fails with err at once, as
+ * asyncio raises the exception before looking at the buffer (buffered
+ * bytes stay: cio_stream_reader_buffered still counts them); a task
+ * suspended in one wakes with err. err is a negative errno or CIO_E*
+ * code. Returns: 0. Errors: -EINVAL (NULL, err >= 0, freed reader,
+ * wrong thread). */
+CIO_API int cio_stream_reader_set_exception(cio_stream_reader *r, int err);
+
+/* asyncio's exception(): the error given to set_exception, or 0.
+ * Errors: -EINVAL on NULL. */
+CIO_API int cio_stream_reader_exception(const cio_stream_reader *r);
+
 /* Ends the reader half (no task may be reading). A reader made by
  * cio_stream_reader_from_fd closes its descriptor. NULL is ignored.
  * Returns: 0. Errors: -EINVAL (wrong thread, freed twice), -EBUSY (a
@@ -289,9 +372,14 @@ CIO_API int cio_stream_writelines(cio_stream_writer *w,
 
 /* Flow control: returns at once while the write buffer is at or below the
  * high water mark, else waits until it is down to the low water mark.
- * Returns: 0. Errors: the connection's error (-ECONNRESET, -EPIPE...),
- * -ECANCELED (the data stays buffered and will be sent), -EINVAL.
- * Suspends. */
+ * As asyncio's drain, it reports a connection that is gone: after
+ * cio_stream_writer_close (or free of the other half, or a write_eof
+ * that closed a pipe) it fails with -ECONNRESET (asyncio's
+ * ConnectionResetError), after the connection was lost with that error
+ * (-EPIPE, -ECONNRESET...); with bytes above the high water mark it
+ * first waits for them as usual. Returns: 0. Errors: the connection's
+ * error, -ECONNRESET (closed locally), -ECANCELED (the data stays
+ * buffered and will be sent), -EINVAL. Suspends. */
 CIO_API int cio_stream_drain(cio_stream_writer *w);
 
 /* Shuts the write direction once the buffer is flushed (shutdown(SHUT_WR)
@@ -321,10 +409,18 @@ CIO_API int cio_stream_writer_is_closing(const cio_stream_writer *w);
  * Returns: the count. Errors: -EINVAL. */
 CIO_API ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w);
 
-/* Sets the water marks (0: defaults; low 0 with high given: high / 4).
- * Returns: 0. Errors: -EINVAL (low > high). */
+/* asyncio's set_write_buffer_limits: sets the water marks. Either may be
+ * CIO_LIMIT_DEFAULT ("not given"): high then 64 KiB, or 4 * low when low
+ * is given; low then high / 4. 0 is a real 0: high 0 makes drain wait
+ * until everything is sent. Returns: 0. Errors: -EINVAL (low > high;
+ * nothing changed). */
 CIO_API int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
                                          size_t low);
+
+/* asyncio's get_write_buffer_limits: the (low, high) water marks in
+ * force. low and high may be NULL. Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_stream_writer_get_write_buffer_limits(
+    const cio_stream_writer *w, size_t *low, size_t *high);
 
 /* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none).
  * From then on cio_stream_write and cio_stream_writelines refuse with
@@ -492,10 +588,19 @@ CIO_API int cio_transport_is_closing(const cio_transport *t);
 /* Returns: the bytes buffered and not yet sent. Errors: -EINVAL. */
 CIO_API ssize_t cio_transport_get_write_buffer_size(const cio_transport *t);
 
-/* Sets the water marks (0: defaults 64 KiB / 16 KiB; low 0 with high
- * given: high / 4). Returns: 0. Errors: -EINVAL (low > high). */
+/* asyncio's set_write_buffer_limits: sets the water marks; either may be
+ * CIO_LIMIT_DEFAULT ("not given": high 64 KiB, or 4 * low when low is
+ * given; low high / 4), and 0 is a real 0 (high 0: pause_writing as soon
+ * as anything is buffered). pause_writing is called at once if the
+ * buffer is already above the new high mark. Returns: 0, or
+ * pause_writing's error. Errors: -EINVAL (low > high; nothing changed). */
 CIO_API int cio_transport_set_write_buffer_limits(cio_transport *t,
                                                   size_t high, size_t low);
+
+/* asyncio's get_write_buffer_limits: the (low, high) water marks in
+ * force. low and high may be NULL. Returns: 0. Errors: -EINVAL. */
+CIO_API int cio_transport_get_write_buffer_limits(const cio_transport *t,
+                                                  size_t *low, size_t *high);
 
 /* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none):
  * cio_transport_write and cio_transport_writelines refuse with -ENOBUFS

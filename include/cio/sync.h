@@ -339,7 +339,8 @@ CIO_API int cio_queue_free(cio_queue *q);
 CIO_API int cio_queue_put(cio_queue *q, void *item);
 
 /* Removes and returns the next item in *item, waiting in FIFO order
- * while the queue is empty. Returns: 0. Errors: -ESHUTDOWN (shut down
+ * while the queue is empty. The item is taken by the caller: the queue
+ * forgets it (opts.item_dtor no longer applies to it). Returns: 0. Errors: -ESHUTDOWN (shut down
  * and no item left for this caller), -ECANCELED (nothing removed),
  * -EINVAL (NULL, outside a task, a task of another loop). Suspends. */
 CIO_API int cio_queue_get(cio_queue *q, void **item);

@@ -81,7 +81,10 @@ CIO_API int cio_wait(const cio_awaitable *items, size_t n, int64_t timeout,
  * cio_gather_results. A child cancelled by someone else counts as an
  * error (-ECANCELED) in both modes, as in asyncio. Cancelling the gather
  * future cancels every child that is not done; it then ends cancelled.
- * Returns: 0 and one reference in *out. Errors: -EINVAL, -ENOMEM. */
+ * items is borrowed for the call only (the gather keeps its own copy):
+ * each future in it is retained by the gather, each coroutine becomes a
+ * task the gather owns. Returns: 0 and one reference in *out (the caller
+ * releases it). Errors: -EINVAL, -ENOMEM. */
 CIO_API int cio_gather(cio_loop *loop, const cio_awaitable *items, size_t n,
                        int return_errors, cio_future **out);
 
@@ -177,7 +180,10 @@ typedef struct cio_task_group cio_task_group;
  * Errors: -EINVAL outside a task, -ENOMEM. */
 CIO_API int cio_task_group_new(cio_task_group **out);
 
-/* Starts a child in the group. out may be NULL. The first child that
+/* Starts a child in the group. opts is borrowed for the call. out may be
+ * NULL; else *out receives a new reference to the child task that the
+ * caller must release with cio_future_release (the group keeps its own).
+ * The first child that
  * fails (error other than -ECANCELED) cancels every sibling and the
  * parent's pending cio_task_group_wait. Returns: 0. Errors: -EINVAL (group
  * closed or shutting down after an error), -ENOMEM. */

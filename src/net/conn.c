@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -30,6 +31,10 @@ int cio__conn_opts_fix(const cio_conn_opts *o, cio_conn_opts *out)
     cio_conn_opts d = CIO_CONN_OPTS_INIT;
     if (o)
         d = *o;
+    if (d.high_water == CIO_LIMIT_DEFAULT)
+        d.high_water = 0;
+    if (d.low_water == CIO_LIMIT_DEFAULT)
+        d.low_water = 0;
     if (!d.limit)
         d.limit = CIO__DEF_LIMIT;
     if (!d.read_size)
@@ -45,6 +50,25 @@ int cio__conn_opts_fix(const cio_conn_opts *o, cio_conn_opts *out)
     if (d.low_water > d.high_water)
         return -EINVAL;
     *out = d;
+    return 0;
+}
+
+int cio__limits_fix(size_t high, size_t low, size_t *oh, size_t *ol)
+{
+    if (high == CIO_LIMIT_DEFAULT) {
+        if (low == CIO_LIMIT_DEFAULT)
+            high = CIO__DEF_HIGH;
+        else if (low > SIZE_MAX / 8)
+            return -EINVAL; /* 4 * low would not fit */
+        else
+            high = 4 * low;
+    }
+    if (low == CIO_LIMIT_DEFAULT)
+        low = high / 4;
+    if (low > high)
+        return -EINVAL;
+    *oh = high;
+    *ol = low;
     return 0;
 }
 

@@ -27,6 +27,11 @@
  * o). Returns 0 or -EINVAL (low > high). */
 int cio__conn_opts_fix(const cio_conn_opts *o, cio_conn_opts *out);
 
+/* asyncio's _set_write_buffer_limits: CIO_LIMIT_DEFAULT is "not given"
+ * (high: 64 KiB, or 4 * low when low is given; low: high / 4); 0 is a
+ * real zero. Returns 0 and *oh, *ol, or -EINVAL (low > high). */
+int cio__limits_fix(size_t high, size_t low, size_t *oh, size_t *ol);
+
 /* ---- the write buffer: the unsent tail, contiguous ---- */
 
 typedef struct cio__wbuf {

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "net/tls.h"
 
 #define ACCEPT_BUDGET 64
 #define EMFILE_PAUSE (100 * CIO_MS)
@@ -46,6 +47,7 @@ static void srv_unref(cio_server *s)
 {
     if (--s->refs)
         return;
+    cio_tls_ctx_free(s->conn.tls);
     cio__free(s->ls);
     cio__free(s);
 }
@@ -250,6 +252,10 @@ int cio__server_open(cio_loop *loop, int kind, void *fn, void *arg,
     if (!s)
         return -ENOMEM;
     r = cio__conn_opts_fix(&o.conn, &s->conn);
+    s->conn.tls = NULL; /* retained below, once the server exists */
+    s->conn.server_hostname = NULL;
+    if (r == 0 && o.conn.tls && cio__tls_ctx_role(o.conn.tls) != CIO_TLS_SERVER)
+        r = -EINVAL;
     if (r < 0) {
         cio__free(s);
         return r;
@@ -318,6 +324,10 @@ int cio__server_open(cio_loop *loop, int kind, void *fn, void *arg,
             srv_unref(s);
             return r;
         }
+    }
+    if (o.conn.tls) {
+        cio__tls_ctx_retain(o.conn.tls);
+        s->conn.tls = o.conn.tls;
     }
     *out = s;
     return 0;

@@ -49,6 +49,7 @@
 #include "net/addr.h"
 #include "net/afd.h"
 #include "net/bstream.h"
+#include "net/tls.h"
 
 #define SOCK_BUDGET 32
 #define BACKOFF_MIN (1 * CIO_MS)
@@ -63,6 +64,8 @@ struct cio_socket {
     uint8_t on_exit; /* close_on_exit registered: its defer frees */
     uint8_t streak;  /* calls in a row that did not wait */
     uint8_t full;    /* a short send filled the send buffer */
+    cio__bstream *bs; /* plain stream I/O: &fs.bs, or TLS over it */
+    cio_tls_conn *tls; /* after cio_socket_start_tls */
 };
 
 /* ---- descriptor helpers (addr.h) ---- */
@@ -185,11 +188,17 @@ static int em_wait(cio_loop *loop, int64_t delay)
 
 /* ---- lifetime ---- */
 
-static void sock_free(cio_socket *s) { cio__free(s); }
+static void sock_free(cio_socket *s)
+{
+    cio__tls_free(s->tls);
+    cio__free(s);
+}
 
 /* Unregisters and closes the descriptor; waiters wake with -EBADF. */
 static void sock_close_fd(cio_socket *s)
 {
+    if (s->tls && !s->loop->closed)
+        cio__bs_shutdown_write(s->bs); /* close_notify, if it fits */
     s->closed = 1;
     if (s->loop->closed)
         s->fs.afd.loop = NULL; /* the backend is gone: nothing to undo */
@@ -266,6 +275,7 @@ static int sock_wrap(cio_socket **out, cio_loop *loop, int fd, int family,
         return -ENOMEM;
     s->loop = loop;
     cio__fdstream_init(&s->fs, fd, 1);
+    s->bs = &s->fs.bs;
     s->family = family;
     s->type = type;
     int r = cio__afd_open(&s->fs.afd, loop, fd);
@@ -449,7 +459,45 @@ int cio_socket_shutdown(cio_socket *s, int how)
     int r = sock_live(s);
     if (r < 0)
         return r;
+    if (s->tls && (how == SHUT_WR || how == SHUT_RDWR) &&
+        (r = cio__bs_shutdown_write(s->bs)) < 0)
+        return r;
     return shutdown(s->fs.fd, how) < 0 ? CIO__ERRNO() : 0;
+}
+
+/* ---- TLS ---- */
+
+cio_tls_conn *cio_socket_tls(const cio_socket *s)
+{
+    return s ? s->tls : NULL;
+}
+
+int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
+                         const char *server_hostname)
+{
+    int r = sock_enter(s);
+    if (r < 0)
+        return r;
+    if (!ctx || s->tls)
+        return -EINVAL;
+    if (s->type != SOCK_STREAM)
+        return -EPROTOTYPE;
+    cio_tls_conn *c;
+    r = cio__tls_new(ctx, &s->fs.bs, s->fs.fd, server_hostname, 0, &c);
+    if (r < 0)
+        return r;
+    s->tls = c;
+    s->bs = cio__tls_bs(c);
+    s->full = 0;
+    s->busy++;
+    r = cio__tls_handshake(c); /* a failure stays in c: later calls get it */
+    s->busy--;
+    if (s->closed) {
+        if (!s->busy && !s->on_exit)
+            sock_free(s);
+        return r < 0 ? r : -EBADF;
+    }
+    return r;
 }
 
 int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
@@ -615,11 +663,12 @@ static void mark_full(cio_socket *s)
 static ssize_t plain_io(cio_socket *s, int how, void *buf, size_t len)
 {
     for (;;) {
-        ssize_t n = how == SUSP_READ ? cio__bs_read(&s->fs.bs, buf, len)
-                                     : cio__bs_write(&s->fs.bs, buf, len);
+        ssize_t n = how == SUSP_READ ? cio__bs_read(s->bs, buf, len)
+                                     : cio__bs_write(s->bs, buf, len);
         if (n >= 0) {
             s->streak++;
-            if (how == SUSP_WRITE && (size_t)n < len)
+            /* (TLS takes a record at a time: short, not full) */
+            if (how == SUSP_WRITE && (size_t)n < len && !s->tls)
                 mark_full(s);
             return n;
         }
@@ -637,7 +686,7 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
     int r = sock_enter(s);
     if (r < 0)
         return r;
-    if (!buf && len)
+    if ((!buf && len) || (s->tls && (flags || from)))
         return -EINVAL;
     int stream = !from && s->type == SOCK_STREAM &&
                  !(flags & (MSG_DONTWAIT | MSG_PEEK));
@@ -703,7 +752,7 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
         return r;
     if (!buf && len)
         return -EINVAL;
-    if (to && !to->len)
+    if ((to && !to->len) || (s->tls && (flags || to)))
         return -EINVAL;
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
     if ((r = wait_if_full(s, stream && len)) < 0)
@@ -747,7 +796,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
     int r = sock_enter(s);
     if (r < 0)
         return r;
-    if (!buf && len)
+    if ((!buf && len) || (s->tls && flags))
         return -EINVAL;
     const char *p = buf;
     int stream = s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
@@ -788,6 +837,8 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         return r;
     if (in_fd < 0)
         return -EBADF;
+    if (s->tls && !(cio_tls_ktls(s->tls) & 1))
+        return -ENOTSUP; /* only the kernel can encrypt what it sends */
     size_t total = 0;
     const size_t chunk_max = (size_t)1 << 30;
     while (count == 0 || total < count) {

@@ -14,6 +14,11 @@
  * data written without a drain still goes out. drain waits only above the
  * high water mark, until the flush brings the buffer down to the low one.
  *
+ * A reader made by cio_stream_reader_new has no descriptor (fd -1, never
+ * registered): feed_data appends to the same buffer, and a reading task
+ * parks on feed_wq instead of the read edge; every read call goes through
+ * the same buffer and fill(), so all of them work on it unchanged.
+ *
  * One allocation holds both halves and the descriptor. Each half is ended
  * by its _free; the open descriptor holds a reference too, so the memory
  * goes when both halves are freed and the descriptor is closed (a close
@@ -27,10 +32,12 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "net/tls.h"
 
 struct cio_stream_reader {
     char tag_;
@@ -40,7 +47,9 @@ struct cio_stream_writer {
 };
 
 typedef struct stream {
-    cio__fdstream fs; /* the byte stream, its descriptor and readiness */
+    cio__fdstream fs; /* the descriptor, its byte stream and readiness */
+    cio__bstream *bs; /* what bytes move through: &fs.bs, or TLS over it */
+    cio_tls_conn *tls;
     cio_loop *loop;
     uint32_t refs; /* live halves + 1 while the descriptor is open */
     uint8_t has_r, has_w, rfree, wfree;
@@ -50,7 +59,10 @@ typedef struct stream {
     uint8_t eof_pending; /* write_eof once flushed */
     uint8_t eof_sent;
     uint8_t linked;
-    int err; /* sticky connection error */
+    uint8_t fed;         /* made by cio_stream_reader_new: no descriptor */
+    int err;             /* sticky connection error */
+    int xerr;            /* set_exception: every read fails with it */
+    cio__waitq feed_wq;  /* a task waiting for feed_data (fed readers) */
     /* reader */
     char *rbuf;
     size_t rstart, rend, rcap, limit;
@@ -78,6 +90,7 @@ static void stream_unref(stream *c)
     }
     cio__free(c->rbuf);
     cio__wbuf_free(&c->wb);
+    cio__tls_free(c->tls);
     cio__free(c);
 }
 
@@ -89,10 +102,11 @@ static void close_fd(stream *c)
         return;
     c->closed = 1;
     c->closing = 1;
-    cio__bs_close(&c->fs.bs);
+    cio__bs_close(c->bs);
     cio__wbuf_free(&c->wb);
     cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
     cio__waitq_wake_all(&c->closed_wq, CIO__W_GRANTED, 0);
+    cio__waitq_wake_all(&c->feed_wq, CIO__W_GRANTED, 0);
     stream_unref(c);
 }
 
@@ -112,7 +126,7 @@ static void do_write_eof(stream *c)
         close_fd(c);
         return;
     }
-    int r = cio__bs_shutdown_write(&c->fs.bs);
+    int r = cio__bs_shutdown_write(c->bs);
     if (r < 0)
         fail(c, r);
 }
@@ -136,7 +150,7 @@ static void after_flush(stream *c)
 static void flush(stream *c)
 {
     int again;
-    int r = cio__wbuf_flush(&c->wb, &c->fs.bs, &again);
+    int r = cio__wbuf_flush(&c->wb, c->bs, &again);
     if (r < 0) {
         fail(c, r);
         return;
@@ -195,6 +209,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
         return -ENOMEM;
     c->loop = loop;
     cio__fdstream_init(&c->fs, fd, 0);
+    c->bs = &c->fs.bs;
     c->limit = o.limit;
     c->high = o.high_water;
     c->low = o.low_water;
@@ -204,6 +219,7 @@ static int stream_new(cio_loop *loop, int fd, int want_r, int want_w,
     c->refs = (uint32_t)(want_r + want_w + 1);
     cio__waitq_init(&c->drain_wq);
     cio__waitq_init(&c->closed_wq);
+    cio__waitq_init(&c->feed_wq);
     c->sl.close = srv_close;
     if (register_fd) {
         r = cio__conn_register(&c->fs, loop, fd, stream_event);
@@ -225,6 +241,71 @@ static int open_fd(cio_loop *loop, int fd, int want_r, int want_w,
     if (fd < 0)
         return -EINVAL;
     return stream_new(loop, fd, want_r, want_w, opts, 1, out);
+}
+
+/* ----------------------------------------------------------------- TLS */
+
+static int reader_ok(stream *c);
+static int write_state(stream *c);
+
+/* Puts TLS (ctx) over c's descriptor stream and runs the handshake in
+ * the calling task; from then on every byte goes through it. Returns 0
+ * or the handshake's error (the caller fails c). Suspends. */
+static int stream_tls(stream *c, cio_tls_ctx *ctx, const char *host,
+                      int port)
+{
+    cio_tls_conn *t;
+    int rc = cio__tls_new(ctx, &c->fs.bs, c->fs.fd, host, port, &t);
+    if (rc < 0)
+        return rc;
+    c->tls = t;
+    c->bs = cio__tls_bs(t);
+    if (c->rend != c->rstart) { /* read ahead by readline: TLS's now */
+        rc = cio__tls_feed(t, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->rstart = c->rend = 0;
+        if (rc < 0)
+            return rc;
+    }
+    return cio__tls_handshake(t);
+}
+
+cio_tls_conn *cio_stream_writer_tls(const cio_stream_writer *w)
+{
+    return w ? cio__container_of(w, const stream, w)->tls : NULL;
+}
+
+int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
+                         cio_tls_ctx *ctx, const char *server_hostname)
+{
+    if (!r || !w || !ctx || R2S(r) != W2S(w))
+        return -EINVAL;
+    stream *c = R2S(r);
+    int rc = reader_ok(c);
+    if (rc < 0)
+        return rc;
+    if (c->tls || !c->has_w || c->wfree || !c->fs.is_sock)
+        return -EINVAL;
+    rc = write_state(c);
+    if (rc < 0)
+        return rc;
+    /* What was written in the clear goes out in the clear first. */
+    while (cio__wbuf_len(&c->wb)) {
+        if (c->fs.afd.ready & CIO__EV_WRITE) {
+            flush(c);
+        } else {
+            rc = cio__afd_wait(&c->fs.afd, CIO__EV_WRITE);
+            if (rc < 0)
+                return rc;
+        }
+        if (c->err)
+            return c->err;
+        if (c->closed)
+            return -EPIPE;
+    }
+    rc = stream_tls(c, ctx, server_hostname, 0);
+    if (rc < 0)
+        fail(c, rc);
+    return rc;
 }
 
 /* ---------------------------------------------------- public creation */
@@ -297,6 +378,21 @@ int cio_open_connection(const char *host, int port,
         return rc;
     }
     cio__fdstream_init(&c->fs, fd, 1);
+    if (opts && opts->tls) {
+        if (cio__tls_ctx_role(opts->tls) != CIO_TLS_CLIENT) {
+            c->refs -= 2;
+            close_fd(c);
+            return -EINVAL;
+        }
+        rc = stream_tls(c, opts->tls,
+                        opts->server_hostname ? opts->server_hostname : host,
+                        port);
+        if (rc < 0) {
+            c->refs -= 2; /* the halves nobody will have */
+            fail(c, rc);  /* closes fd, frees c */
+            return rc;
+        }
+    }
     *r = &c->r;
     *w = &c->w;
     return 0;
@@ -309,7 +405,19 @@ static int conn_main(void *arg, void **result)
     (void)result;
     stream *c = arg;
     cio_server *s = c->sl.srv;
-    int rc = s->handler(&c->r, &c->w, s->arg);
+    int rc;
+    if (s->conn.tls) {
+        /* The handshake fails this connection only: it is closed without
+         * reaching the handler, and the server goes on. */
+        rc = stream_tls(c, s->conn.tls, NULL, 0);
+        if (rc < 0) {
+            fail(c, rc);
+            cio_stream_reader_free(&c->r);
+            cio_stream_writer_free(&c->w);
+            return 0;
+        }
+    }
+    rc = s->handler(&c->r, &c->w, s->arg);
     if (rc == -ECANCELED)
         close_fd(c); /* cancelled: do not linger flushing */
     cio_stream_reader_free(&c->r);
@@ -354,6 +462,13 @@ static int reader_ok(stream *c)
 /* Waits for the read edge. Returns 0 (re-check state) or an error. */
 static int wait_read(stream *c)
 {
+    if (c->fed) { /* no descriptor: feed_data, feed_eof or set_exception */
+        if (cio__waitq_busy(&c->feed_wq))
+            return -EBUSY;
+        cio__waiter wt;
+        return cio__waitq_wait(&c->feed_wq, &wt, cio__tls_task,
+                               "stream reader feed");
+    }
     int r = cio__afd_wait(&c->fs.afd, CIO__EV_READ);
     return r == -EBADF ? 0 : r;
 }
@@ -362,7 +477,7 @@ static int wait_read(stream *c)
  * (waiting is needed), or the error (the connection is then failed). */
 static ssize_t read_once(stream *c, void *p, size_t n)
 {
-    ssize_t k = cio__bs_read(&c->fs.bs, p, n);
+    ssize_t k = cio__bs_read(c->bs, p, n);
     if (CIO_LIKELY(k > 0) || k == -EAGAIN)
         return k;
     if (k == 0)
@@ -383,6 +498,8 @@ ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
     if (!n)
         return 0;
     for (;;) {
+        if (CIO_UNLIKELY(c->xerr))
+            return c->xerr; /* asyncio: the exception before the buffer */
         size_t have = c->rend - c->rstart;
         if (have) {
             size_t k = have < n ? have : n;
@@ -410,7 +527,23 @@ ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
  * an error. Suspends. */
 static ssize_t fill(stream *c)
 {
+    if (c->fed) { /* wait until feed_data added bytes, or EOF, or error */
+        size_t before = c->rend - c->rstart;
+        for (;;) {
+            if (c->xerr)
+                return c->xerr;
+            if (c->rend - c->rstart > before)
+                return (ssize_t)(c->rend - c->rstart - before);
+            if (c->eof || c->closed)
+                return 0;
+            int rc = wait_read(c);
+            if (rc < 0)
+                return rc;
+        }
+    }
     for (;;) {
+        if (c->xerr)
+            return c->xerr;
         if (c->err)
             return c->err;
         if (c->eof || c->closed)
@@ -472,6 +605,69 @@ out:
     return rc;
 }
 
+/* asyncio 3.13's readuntil over several separators: the match that ends
+ * first wins (at one end, the shorter separator); *which is its index. */
+static int readuntil_any(stream *c, const struct iovec *seps, size_t n,
+                         const char **data, size_t *len, size_t *which)
+{
+    size_t minlen = SIZE_MAX, maxlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!seps[i].iov_len || !seps[i].iov_base)
+            return -EINVAL;
+        if (seps[i].iov_len < minlen)
+            minlen = seps[i].iov_len;
+        if (seps[i].iov_len > maxlen)
+            maxlen = seps[i].iov_len;
+    }
+    if (c->xerr)
+        return c->xerr;
+    size_t scan = 0; /* bytes after rstart known to hold no match start */
+    for (;;) {
+        size_t have = c->rend - c->rstart;
+        if (have >= scan + minlen) {
+            const char *base = c->rbuf + c->rstart;
+            size_t best_end = SIZE_MAX, best_start = 0, best = 0;
+            for (size_t i = 0; i < n; i++) {
+                size_t sl = seps[i].iov_len;
+                const char *hit =
+                    memmem(base + scan, have - scan, seps[i].iov_base, sl);
+                if (!hit)
+                    continue;
+                size_t st = (size_t)(hit - base);
+                if (st + sl < best_end ||
+                    (st + sl == best_end && sl < seps[best].iov_len)) {
+                    best_end = st + sl;
+                    best_start = st;
+                    best = i;
+                }
+            }
+            if (best_end != SIZE_MAX) {
+                if (best_start > c->limit)
+                    return -ENOBUFS; /* asyncio: found, but beyond the limit */
+                *data = base;
+                *len = best_end;
+                if (which)
+                    *which = best;
+                c->rstart += best_end;
+                return 0;
+            }
+            scan = have + 1 > maxlen ? have + 1 - maxlen : 0;
+        }
+        if (have >= c->limit)
+            return -ENOBUFS;
+        ssize_t k = fill(c);
+        if (k < 0)
+            return (int)k;
+        if (k == 0) {
+            have = c->rend - c->rstart;
+            *data = have ? c->rbuf + c->rstart : "";
+            *len = have;
+            c->rstart = c->rend;
+            return CIO_EOF;
+        }
+    }
+}
+
 int cio_stream_readuntil(cio_stream_reader *r, const void *sep, size_t seplen,
                          const char **data, size_t *len)
 {
@@ -483,36 +679,23 @@ int cio_stream_readuntil(cio_stream_reader *r, const void *sep, size_t seplen,
     int rc = reader_ok(c);
     if (rc < 0)
         return rc;
-    size_t scan = 0; /* bytes after rstart known to hold no separator start */
-    for (;;) {
-        size_t have = c->rend - c->rstart;
-        if (have >= seplen) {
-            const char *base = c->rbuf + c->rstart;
-            const char *hit = memmem(base + scan, have - scan, sep, seplen);
-            if (hit && (size_t)(hit - base) > c->limit)
-                return -ENOBUFS; /* asyncio: found, but beyond the limit */
-            if (hit) {
-                size_t l = (size_t)(hit - base) + seplen;
-                *data = base;
-                *len = l;
-                c->rstart += l;
-                return 0;
-            }
-            scan = have - seplen + 1;
-        }
-        if (have >= c->limit)
-            return -ENOBUFS;
-        ssize_t k = fill(c);
-        if (k < 0)
-            return k == -ENOBUFS ? -ENOBUFS : (int)k;
-        if (k == 0) {
-            have = c->rend - c->rstart;
-            *data = have ? c->rbuf + c->rstart : "";
-            *len = have;
-            c->rstart = c->rend;
-            return CIO_EOF;
-        }
-    }
+    struct iovec one = {(void *)(uintptr_t)sep, seplen};
+    return readuntil_any(c, &one, 1, data, len, NULL);
+}
+
+int cio_stream_readuntil_any(cio_stream_reader *r, const struct iovec *seps,
+                             size_t nseps, const char **data, size_t *len,
+                             size_t *which)
+{
+    if (!r || !seps || !nseps || !data || !len)
+        return -EINVAL;
+    *data = NULL;
+    *len = 0;
+    stream *c = R2S(r);
+    int rc = reader_ok(c);
+    if (rc < 0)
+        return rc;
+    return readuntil_any(c, seps, nseps, data, len, which);
 }
 
 ssize_t cio_stream_readline(cio_stream_reader *r, const char **line)
@@ -566,7 +749,7 @@ int cio_stream_reader_free(cio_stream_reader *r)
     int rc = cio__loop_check(c->loop);
     if (rc < 0)
         return rc;
-    if (!c->closed && c->fs.afd.waiter[0])
+    if ((!c->closed && c->fs.afd.waiter[0]) || cio__waitq_busy(&c->feed_wq))
         return -EBUSY;
     c->rfree = 1;
     cio__free(c->rbuf);
@@ -576,6 +759,112 @@ int cio_stream_reader_free(cio_stream_reader *r)
         close_fd(c);
     stream_unref(c);
     return 0;
+}
+
+/* ------------------------------------------- a reader without transport */
+
+int cio_stream_reader_new(cio_loop *loop, const cio_conn_opts *opts,
+                          cio_stream_reader **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!loop)
+        loop = cio_get_running_loop();
+    int rc = cio__loop_check(loop);
+    if (rc < 0)
+        return rc;
+    stream *c;
+    rc = stream_new(loop, -1, 1, 0, opts, 0, &c);
+    if (rc < 0)
+        return rc;
+    c->fed = 1;
+    *out = &c->r;
+    return 0;
+}
+
+/* A fed reader, alive, touched from its loop's thread. */
+static int feed_check(stream *c)
+{
+    if (CIO_UNLIKELY(!c->fed || c->rfree))
+        return -EINVAL;
+    return cio__loop_check(c->loop);
+}
+
+int cio_stream_reader_feed_data(cio_stream_reader *r, const void *data,
+                                size_t len)
+{
+    if (!r || (!data && len))
+        return -EINVAL;
+    stream *c = R2S(r);
+    int rc = feed_check(c);
+    if (rc < 0)
+        return rc;
+    if (c->eof)
+        return CIO_MISUSE("feed_data after feed_eof");
+    if (!len)
+        return 0;
+    size_t have = c->rend - c->rstart;
+    if (c->rcap - c->rend < len) {
+        if (c->rstart) { /* slide the unread bytes to the front first */
+            memmove(c->rbuf, c->rbuf + c->rstart, have);
+            c->rstart = 0;
+            c->rend = have;
+        }
+        if (c->rcap - c->rend < len) {
+            if (len > SIZE_MAX / 2 - have)
+                return -ENOMEM;
+            size_t cap = c->rcap ? c->rcap : 4096;
+            while (cap < have + len)
+                cap *= 2;
+            char *p = cio__realloc(c->rbuf, cap);
+            if (!p)
+                return -ENOMEM;
+            c->rbuf = p;
+            c->rcap = cap;
+        }
+    }
+    memcpy(c->rbuf + c->rend, data, len);
+    c->rend += len;
+    cio__waitq_wake_all(&c->feed_wq, CIO__W_GRANTED, 0);
+    return 0;
+}
+
+int cio_stream_reader_feed_eof(cio_stream_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    stream *c = R2S(r);
+    int rc = feed_check(c);
+    if (rc < 0)
+        return rc;
+    c->eof = 1;
+    cio__waitq_wake_all(&c->feed_wq, CIO__W_GRANTED, 0);
+    return 0;
+}
+
+int cio_stream_reader_set_exception(cio_stream_reader *r, int err)
+{
+    if (!r || err >= 0)
+        return -EINVAL;
+    stream *c = R2S(r);
+    if (!c->has_r || c->rfree)
+        return -EINVAL;
+    int rc = cio__loop_check(c->loop);
+    if (rc < 0)
+        return rc;
+    c->xerr = err;
+    cio__waitq_wake_all(&c->feed_wq, CIO__W_GRANTED, 0);
+    if (!c->closed)
+        wake_dir(&c->fs.afd, 0);
+    return 0;
+}
+
+int cio_stream_reader_exception(const cio_stream_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    return cio__container_of(r, const stream, r)->xerr;
 }
 
 /* -------------------------------------------------------------- writer */
@@ -613,7 +902,7 @@ int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
     const char *p = data;
     while (len && !cio__wbuf_len(&c->wb) &&
            (c->fs.afd.ready & CIO__EV_WRITE)) {
-        ssize_t k = cio__bs_write(&c->fs.bs, p, len);
+        ssize_t k = cio__bs_write(c->bs, p, len);
         if (k >= 0) {
             p += k;
             len -= (size_t)k;
@@ -648,7 +937,7 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
     size_t i = 0, off = 0;
     if (!cio__wbuf_len(&c->wb) && (c->fs.afd.ready & CIO__EV_WRITE) && n) {
         int cnt = n > 64 ? 64 : (int)n;
-        ssize_t k = cio__bs_writev(&c->fs.bs, iov, cnt);
+        ssize_t k = cio__bs_writev(c->bs, iov, cnt);
         if (k < 0 && k != -EAGAIN) {
             fail(c, (int)k);
             return (int)k;
@@ -685,13 +974,16 @@ int cio_stream_drain(cio_stream_writer *w)
         return CIO_MISUSE("called outside a task of the stream's loop, or on a closed writer");
     if (c->err)
         return c->err;
-    if (c->closed || cio__wbuf_len(&c->wb) <= c->high)
-        return 0;
-    cio__waiter wt;
-    int rc = cio__waitq_wait(&c->drain_wq, &wt, t, "stream drain");
-    if (rc < 0)
-        return rc;
-    return c->err;
+    if (!c->closed && cio__wbuf_len(&c->wb) > c->high) {
+        cio__waiter wt;
+        int rc = cio__waitq_wait(&c->drain_wq, &wt, t, "stream drain");
+        if (rc < 0)
+            return rc;
+    }
+    if (c->err)
+        return c->err;
+    /* asyncio's drain on a closing transport: ConnectionResetError. */
+    return c->closing || c->closed ? -ECONNRESET : 0;
 }
 
 int cio_stream_write_eof(cio_stream_writer *w)
@@ -778,16 +1070,24 @@ int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
     if (!w)
         return -EINVAL;
     stream *c = W2S(w);
-    cio_conn_opts o = CIO_CONN_OPTS_INIT;
-    o.high_water = high;
-    o.low_water = low;
-    int rc = cio__conn_opts_fix(&o, &o);
+    int rc = cio__limits_fix(high, low, &c->high, &c->low);
     if (rc < 0)
         return rc;
-    c->high = o.high_water;
-    c->low = o.low_water;
     if (cio__wbuf_len(&c->wb) <= c->low)
         cio__waitq_wake_all(&c->drain_wq, CIO__W_GRANTED, 0);
+    return 0;
+}
+
+int cio_stream_writer_get_write_buffer_limits(const cio_stream_writer *w,
+                                              size_t *low, size_t *high)
+{
+    if (!w)
+        return -EINVAL;
+    const stream *c = cio__container_of(w, const stream, w);
+    if (low)
+        *low = c->low;
+    if (high)
+        *high = c->high;
     return 0;
 }
 

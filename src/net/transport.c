@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/tls.h"
 #include "net/transport.h"
 
 #define EV_MADE 0x100u /* connection_made is due (from_fd) */
@@ -70,6 +71,7 @@ void cio__tr_unref(cio_transport *t)
     cio__free(t->rbuf);
     cio__wbuf_free(&t->wb);
     cio__wbuf_free(&t->sb);
+    cio__tls_free(t->tls);
     cio__free(t);
 }
 
@@ -103,7 +105,7 @@ void cio__tr_close_now(cio_transport *t, int err)
     t->closing = 1;
     if (t->umode)
         cio__tr_cq_close(t);
-    cio__bs_close(&t->fs.bs);
+    cio__bs_close(t->bs);
     cio__wbuf_free(&t->wb);
     cio__tr_schedule(t);
 }
@@ -137,7 +139,7 @@ static void do_write_eof(cio_transport *t)
         cio__tr_close_now(t, 0);
         return;
     }
-    int r = cio__bs_shutdown_write(&t->fs.bs);
+    int r = cio__bs_shutdown_write(t->bs);
     if (r < 0)
         cio__tr_close_now(t, r);
 }
@@ -286,6 +288,7 @@ static int t_new(cio_loop *loop, int fd, const cio_conn_opts *opts,
         return -ENOMEM;
     t->loop = loop;
     cio__fdstream_init(&t->fs, fd, 0);
+    t->bs = &t->fs.bs;
     t->refs = 1;
     t->rsize = o.read_size;
     t->high = o.high_water;
@@ -314,7 +317,7 @@ static void t_discard(cio_transport *t)
     }
     if (!t->closed) {
         t->closed = 1;
-        cio__bs_close(&t->fs.bs);
+        cio__bs_close(t->bs);
     }
     cio__tr_unref(t);
 }
@@ -341,6 +344,166 @@ static int make_protocol(cio_transport *t, cio_protocol_factory factory,
 }
 
 
+/* ----------------------------------------------------------------- TLS */
+
+/* Puts TLS (ctx) over t's descriptor stream and runs the handshake in
+ * the calling task. The descriptor's events wake the task meanwhile (no
+ * run of t is queued by them); after, they queue runs again, and one is
+ * queued to look at what arrived. Returns 0 or the error (the caller
+ * closes t). Suspends. */
+static int tr_handshake(cio_transport *t, cio_tls_ctx *ctx, const char *host,
+                        int port)
+{
+    cio_tls_conn *c;
+    int rc = cio__tls_new(ctx, &t->fs.bs, t->fs.fd, host, port, &c);
+    if (rc < 0)
+        return rc;
+    t->tls = c;
+    t->bs = cio__tls_bs(c);
+    t->fs.afd.on_event = NULL;
+    rc = cio__tls_handshake(c);
+    if (!t->closed)
+        t->fs.afd.on_event = transport_event;
+    return rc;
+}
+
+/* connection_made once the handshake is done. */
+static void tr_made(cio_transport *t)
+{
+    t->made = 1;
+    if (t->proto->connection_made) {
+        int rc = t->proto->connection_made(t, t->ctx);
+        if (rc < 0) {
+            cio__tr_fatal(t, rc, 1);
+            return;
+        }
+    }
+    if (!t->closed)
+        cio__tr_check_high_water(t);
+    if (!t->closed)
+        cio__tr_schedule(t);
+}
+
+static int tr_accept_main(void *arg, void **result)
+{
+    (void)result;
+    cio_transport *t = arg;
+    cio_server *s = t->sl.srv;
+    int rc = tr_handshake(t, s->conn.tls, NULL, 0);
+    if (!t->closed) {
+        if (rc < 0)
+            cio__tr_close_now(t, rc); /* made is 0: no callback runs */
+        else
+            tr_made(t);
+    }
+    cio__tr_unref(t); /* the handshake's reference */
+    return 0;
+}
+
+/* A TLS server connection: watched for readiness, its handshake run by a
+ * task of its own before connection_made (a failed one closes it without
+ * any callback; the server goes on). */
+static int tr_accept_tls(cio_transport *t, cio_tls_ctx *ctx, int fd)
+{
+    (void)ctx;
+    int r = cio__conn_register(&t->fs, t->loop, fd, transport_event);
+    if (r < 0) {
+        cio__loop_report(t->loop, "transport: cannot watch a connection", r,
+                         NULL, NULL, NULL);
+        t_discard(t);
+        return 0;
+    }
+    t->refs++;
+    cio_task_opts to = CIO_TASK_OPTS_INIT;
+    to.eager = 1;
+    r = cio_task_create(t->loop, CIO_CORO(tr_accept_main, t), &to, NULL);
+    if (r < 0) {
+        t->refs--;
+        cio__tr_close_now(t, r);
+    }
+    return 0;
+}
+
+cio_tls_conn *cio_transport_tls(const cio_transport *t)
+{
+    return t ? t->tls : NULL;
+}
+
+/* Completion mode to readiness mode (start_tls): the multishot recv is
+ * cancelled and waited for; what it had received and not yet delivered
+ * is handed to TLS first. Returns 0 or an error. Suspends. */
+static int tr_to_readiness(cio_transport *t, cio_tls_conn *c)
+{
+    cio__tr_cq_stop_reading(t);
+    for (int i = 0; t->r_armed || t->s_busy; i++) {
+        if (i == 5000)
+            return -ETIMEDOUT;
+        int rc = cio_sleep(CIO_MS);
+        if (rc < 0)
+            return rc;
+        if (t->closed)
+            return t->err ? t->err : -EPIPE;
+    }
+    for (; t->hlen; t->hlen--) {
+        struct held *h = &t->hq[t->hhead];
+        int rc = cio__tls_feed(c, h->p, h->len);
+        cio__op_buf_put(t->loop, h->id);
+        t->hhead = (t->hhead + 1) & (t->hcap - 1);
+        if (rc < 0)
+            return rc;
+    }
+    t->hhead = 0;
+    t->umode = 0;
+    t->fs.afd.ready = CIO__EV_READ | CIO__EV_WRITE;
+    return cio__io_start(t->loop, &t->fs.afd.io,
+                         CIO__EV_READ | CIO__EV_WRITE | CIO__EV_EDGE);
+}
+
+int cio_transport_start_tls(cio_transport *t, cio_tls_ctx *ctx,
+                            const char *server_hostname)
+{
+    cio__task *task = cio__tls_task;
+    if (!t || !ctx || !task || task->f.loop != t->loop || t->tls ||
+        !t->fs.is_sock)
+        return -EINVAL;
+    if (t->closing || t->closed || t->eof_sent || t->eof_pending)
+        return t->err ? t->err : -EPIPE;
+    if (cio__tr_wlen(t))
+        return -EBUSY;
+    int was_paused = t->paused_r;
+    t->paused_r = 1;
+    t->refs++;
+    cio_tls_conn *c;
+    int rc = cio__tls_new(ctx, &t->fs.bs, t->fs.fd, server_hostname, 0, &c);
+    if (rc == 0) {
+        if (t->umode) {
+            rc = tr_to_readiness(t, c);
+            if (rc < 0)
+                cio__tls_free(c);
+        }
+    }
+    if (rc == 0) {
+        t->tls = c;
+        t->bs = cio__tls_bs(c);
+        t->fs.afd.on_event = NULL;
+        rc = cio__tls_handshake(c);
+        if (!t->closed)
+            t->fs.afd.on_event = transport_event;
+    }
+    if (!t->closed) {
+        if (rc < 0) {
+            cio__tr_close_now(t, rc);
+        } else {
+            t->paused_r = (uint8_t)was_paused;
+            cio__tr_schedule(t);
+        }
+    } else if (rc == 0) {
+        rc = t->err ? t->err : -EPIPE;
+    }
+    cio__tr_unref(t);
+    return rc;
+}
+
 int cio__transport_accepted(cio_server *s, int fd)
 {
     cio_transport *t;
@@ -357,6 +520,8 @@ int cio__transport_accepted(cio_server *s, int fd)
         t_discard(t);
         return 0;
     }
+    if (s->conn.tls)
+        return tr_accept_tls(t, s->conn.tls, fd);
     /* A fresh descriptor: the protocol decides how it is watched. */
     if (cio__tr_cq_eligible(t)) {
         r = cio__afd_claim(&t->fs.afd, t->loop, fd);
@@ -405,6 +570,18 @@ int cio_create_connection(cio_protocol_factory factory, void *arg,
         return r;
     }
     cio__fdstream_init(&t->fs, fd, 1);
+    if (opts && opts->tls) {
+        r = cio__tls_ctx_role(opts->tls) == CIO_TLS_CLIENT
+                ? tr_handshake(t, opts->tls,
+                               opts->server_hostname ? opts->server_hostname
+                                                     : host,
+                               port)
+                : -EINVAL;
+        if (r < 0) {
+            t_discard(t);
+            return r;
+        }
+    }
     r = make_protocol(t, factory, arg, 0);
     if (r == 0) {
         cio__tr_cq_switch(t);
@@ -647,15 +824,22 @@ int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
     int rc = t_check(t);
     if (rc < 0)
         return rc;
-    cio_conn_opts o = CIO_CONN_OPTS_INIT;
-    o.high_water = high;
-    o.low_water = low;
-    rc = cio__conn_opts_fix(&o, &o);
+    rc = cio__limits_fix(high, low, &t->high, &t->low);
     if (rc < 0)
         return rc;
-    t->high = o.high_water;
-    t->low = o.low_water;
     return cio__tr_check_high_water(t); /* asyncio's _maybe_pause_protocol */
+}
+
+int cio_transport_get_write_buffer_limits(const cio_transport *t,
+                                          size_t *low, size_t *high)
+{
+    if (!t)
+        return -EINVAL;
+    if (low)
+        *low = t->low;
+    if (high)
+        *high = t->high;
+    return 0;
 }
 
 int cio_transport_set_write_buffer_cap(cio_transport *t, size_t cap)

@@ -15,7 +15,10 @@
 #define CIO__TR_READ_BUDGET 16
 
 struct cio_transport {
-    cio__fdstream fs; /* the byte stream, its descriptor and readiness */
+    cio__fdstream fs; /* the descriptor, its byte stream and readiness */
+    cio__bstream *bs; /* what readiness mode moves bytes through: &fs.bs,
+                       * or TLS over it (net/tls.h; never completion mode) */
+    struct cio_tls_conn *tls;
     cio_loop *loop;
     uint32_t refs;
     uint8_t can_eof;

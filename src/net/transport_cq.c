@@ -164,7 +164,7 @@ static void u_arm_recv(cio_transport *t)
 /* Can t run in completion mode on its loop? */
 int cio__tr_cq_eligible(const cio_transport *t)
 {
-    return t->fs.is_sock && !t->proto->get_buffer &&
+    return t->fs.is_sock && !t->proto->get_buffer && !t->tls &&
            cio__op_available(t->loop);
 }
 

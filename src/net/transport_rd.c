@@ -14,7 +14,7 @@
 void cio__tr_rd_flush(cio_transport *t)
 {
     int again;
-    int r = cio__wbuf_flush(&t->wb, &t->fs.bs, &again);
+    int r = cio__wbuf_flush(&t->wb, t->bs, &again);
     if (r < 0) {
         cio__tr_fatal(t, r, 0);
         return;
@@ -47,7 +47,7 @@ void cio__tr_rd_read(cio_transport *t)
             buf = t->rbuf;
             len = t->rsize;
         }
-        ssize_t n = cio__bs_read(&t->fs.bs, buf, len);
+        ssize_t n = cio__bs_read(t->bs, buf, len);
         if (CIO_LIKELY(n > 0)) {
             int rc = p->get_buffer
                          ? p->buffer_updated(t, (size_t)n, t->ctx)
@@ -64,7 +64,7 @@ void cio__tr_rd_read(cio_transport *t)
             if (t->closing || t->paused_r)
                 return;
             /* a short read cleared the readiness: the queue is empty */
-            if (!cio__bs_ready(&t->fs.bs, CIO__EV_READ))
+            if (!cio__bs_ready(t->bs, CIO__EV_READ))
                 return;
             continue;
         }
@@ -79,8 +79,8 @@ void cio__tr_rd_read(cio_transport *t)
 int cio__tr_rd_write(cio_transport *t, const char **p, size_t *n)
 {
     while (*n && !cio__wbuf_len(&t->wb) &&
-           cio__bs_ready(&t->fs.bs, CIO__EV_WRITE)) {
-        ssize_t k = cio__bs_write(&t->fs.bs, *p, *n);
+           cio__bs_ready(t->bs, CIO__EV_WRITE)) {
+        ssize_t k = cio__bs_write(t->bs, *p, *n);
         if (CIO_LIKELY(k >= 0)) {
             *p += k;
             *n -= (size_t)k;
@@ -95,9 +95,9 @@ int cio__tr_rd_write(cio_transport *t, const char **p, size_t *n)
 ssize_t cio__tr_rd_writev(cio_transport *t, const struct iovec *iov,
                           size_t n)
 {
-    if (cio__wbuf_len(&t->wb) || !cio__bs_ready(&t->fs.bs, CIO__EV_WRITE))
+    if (cio__wbuf_len(&t->wb) || !cio__bs_ready(t->bs, CIO__EV_WRITE))
         return 0;
-    ssize_t k = cio__bs_writev(&t->fs.bs, iov, n > 64 ? 64 : (int)n);
+    ssize_t k = cio__bs_writev(t->bs, iov, n > 64 ? 64 : (int)n);
     if (k == -EAGAIN)
         return 0;
     if (k < 0)

@@ -32,7 +32,28 @@ struct cio_process {
     cio_stream_reader *out, *err;
     char *cbuf[2]; /* communicate's stdout and stderr */
     size_t clen[2];
+    /* The subprocess transport's hook (subprocess.c): called once the
+     * child was reaped, after the waiters were woken. */
+    void (*on_exit)(cio_process *p, void *arg);
+    void *exit_arg;
 };
+
+/* How the pipes' parent ends are wrapped: NULL gives the stream readers
+ * and writers of cio_process; else wrap(p, fds, arg) is called before the
+ * spawn with the three parent ends (-1 where no pipe) and sets to -1 each
+ * one it took (a failure return fails the creation; ends not taken are
+ * closed). */
+typedef int (*cio__pipe_wrap)(cio_process *p, int fds[3], void *arg);
+
+/* cio_create_subprocess_exec/_shell with the pipes wrapped by wrap. */
+int cio__process_spawn(cio_loop *loop, const char *file, char *const argv[],
+                       int search, const cio_process_opts *opts,
+                       cio__pipe_wrap wrap, void *wrap_arg,
+                       cio_process **out);
+
+/* SIGKILLs the child (its group with kill_group) unless it was reaped or
+ * keep_running is set. */
+void cio__process_kill_unless_kept(cio_process *p);
 
 /* The loop's child watcher, created on first use. Returns NULL on ENOMEM
  * or a closed loop. */

@@ -91,6 +91,8 @@ void cio__process_reaped(cio_process *p, int st)
         cio__list_remove(&w->link);
         cio__unpark(w->t, 0);
     }
+    if (p->on_exit)
+        p->on_exit(p, p->exit_arg);
     if (p->freed)
         cio__process_destroy(p);
 }
@@ -108,7 +110,7 @@ static int signal_child(cio_process *p, int signo)
 /* On free (and a cancelled wait with kill_on_cancel): no child outlives
  * its object unless keep_running says so. While the child is not reaped
  * its pid is still its group's id, so killpg cannot hit a recycled group. */
-static void kill_unless_kept(cio_process *p)
+void cio__process_kill_unless_kept(cio_process *p)
 {
     if (p->keep_running || p->reaped)
         return;
@@ -123,7 +125,7 @@ static void kill_unless_kept(cio_process *p)
 static void kill_on_cancel(cio_process *p)
 {
     if (p->kill_on_cancel && cio__list_empty(&p->waiters))
-        kill_unless_kept(p);
+        cio__process_kill_unless_kept(p);
 }
 
 /* ======================================================================
@@ -255,8 +257,11 @@ static int spawn_child(cio_process *p, const char *file, char *const argv[],
     return 0;
 }
 
-static int wrap_pipes(cio_process *p, spawn_state *s, const cio_process_opts *o)
+static int wrap_pipes(cio_process *p, spawn_state *s, const cio_process_opts *o,
+                      cio__pipe_wrap wrap, void *wrap_arg)
 {
+    if (wrap)
+        return wrap(p, s->parent_end, wrap_arg);
     int r = 0;
     if (s->parent_end[0] >= 0) {
         r = cio_stream_writer_from_fd(p->loop, s->parent_end[0], &o->conn,
@@ -289,8 +294,9 @@ static void free_streams(cio_process *p)
     p->out = p->err = NULL;
 }
 
-static int create(cio_loop *loop, const char *file, char *const argv[],
-                  int search, const cio_process_opts *opts, cio_process **out)
+int cio__process_spawn(cio_loop *loop, const char *file, char *const argv[],
+                       int search, const cio_process_opts *opts,
+                       cio__pipe_wrap wrap, void *wrap_arg, cio_process **out)
 {
     if (out)
         *out = NULL;
@@ -344,7 +350,7 @@ static int create(cio_loop *loop, const char *file, char *const argv[],
             goto fail;
     if ((r = -posix_spawn_file_actions_addclosefrom_np(&s.fa, 3)) < 0)
         goto fail;
-    if ((r = wrap_pipes(p, &s, o)) < 0)
+    if ((r = wrap_pipes(p, &s, o, wrap, wrap_arg)) < 0)
         goto fail;
     if ((r = cio__chw_prepare(w)) < 0)
         goto fail;
@@ -377,7 +383,8 @@ int cio_create_subprocess_exec(cio_loop *loop, char *const argv[],
                                const cio_process_opts *opts, cio_process **out)
 {
     const char *file = argv ? argv[0] : NULL;
-    return create(loop, file, argv, file && !strchr(file, '/'), opts, out);
+    return cio__process_spawn(loop, file, argv, file && !strchr(file, '/'),
+                              opts, NULL, NULL, out);
 }
 
 int cio_create_subprocess_shell(cio_loop *loop, const char *cmd,
@@ -389,7 +396,8 @@ int cio_create_subprocess_shell(cio_loop *loop, const char *cmd,
         return -EINVAL;
     }
     char *const argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL};
-    return create(loop, "/bin/sh", argv, 0, opts, out);
+    return cio__process_spawn(loop, "/bin/sh", argv, 0, opts, NULL, NULL,
+                              out);
 }
 
 /* ======================================================================
@@ -648,7 +656,7 @@ int cio_process_free(cio_process *p)
         cio__process_destroy(p);
         return 0;
     }
-    kill_unless_kept(p);
+    cio__process_kill_unless_kept(p);
     p->freed = 1; /* the watcher frees it at the reap */
     return 0;
 }

@@ -9,9 +9,16 @@
  * connection). A listener task reads this submitter's result stream with
  * XREAD BLOCK on a dedicated connection and completes the futures; a
  * duplicate result (a job re-run after a crash) finds its future already
- * done and is ignored. Job records, and the results they own, live until
- * cio_redis_executor_free: a concurrent future has no result destructor
- * in the public API, so that is the only moment no reader can remain.
+ * done and is ignored.
+ *
+ * Job records (and the results they own) are reference counted: the
+ * table holds one reference until the caller lets the job go
+ * (cio_redis_executor_release, or at once when done for a job submitted
+ * without a future), and every loop task working on the job holds one
+ * while it runs. The table is an array indexed by sequence number minus
+ * a base; released records leave NULL slots and the leading ones are
+ * compacted away, so memory is bounded by the jobs the caller still
+ * holds (8 bytes per slot between the oldest held job and the newest).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +29,9 @@
 
 typedef struct job {
     struct cio_redis_executor *ex;
+    atomic_int refs;
+    int auto_release; /* submitted without a future: released when done */
+    atomic_int remote_cancel; /* a worker reported it cancelled */
     uint64_t seq;
     cio_cfuture *cf;
     char *fn;
@@ -44,13 +54,80 @@ struct cio_redis_executor {
     char name[128];
     char jobs_key[CIO__Q_KEYMAX], results_key[CIO__Q_KEYMAX];
     pthread_mutex_t mu;
-    job **jobs;
+    job **jobs;    /* jobs[i] has seq base + i; NULL once released */
     size_t njobs, cap;
+    uint64_t base;
+    size_t live;         /* records in the table */
+    atomic_int inflight; /* loop tasks holding a job */
     int shutdown;
     atomic_int stop;
     cio_task *listener;
     int rc;
 };
+
+static void job_free(job *j)
+{
+    cio_cfuture_release(j->cf);
+    free(j->fn);
+    free(j->in);
+    free(j->data);
+    free(j->worker);
+    free(j);
+}
+
+static void job_unref(job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) == 1)
+        job_free(j);
+}
+
+/* The record of seq with a reference taken, or NULL. Locks. */
+static job *job_get(cio_redis_executor *ex, uint64_t seq)
+{
+    job *j = NULL;
+    pthread_mutex_lock(&ex->mu);
+    if (seq >= ex->base && seq - ex->base < ex->njobs) {
+        j = ex->jobs[seq - ex->base];
+        if (j)
+            atomic_fetch_add(&j->refs, 1);
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return j;
+}
+
+/* Takes j out of the table (if still there) and drops the table's
+ * reference. */
+static void job_drop(cio_redis_executor *ex, job *j)
+{
+    int had = 0;
+    pthread_mutex_lock(&ex->mu);
+    uint64_t i = j->seq - ex->base;
+    if (j->seq >= ex->base && i < ex->njobs && ex->jobs[i] == j) {
+        ex->jobs[i] = NULL;
+        ex->live--;
+        had = 1;
+        size_t lead = 0;
+        while (lead < ex->njobs && !ex->jobs[lead])
+            lead++;
+        if (lead >= 64) { /* amortized: one move per 64 releases */
+            memmove(ex->jobs, ex->jobs + lead,
+                    (ex->njobs - lead) * sizeof(*ex->jobs));
+            ex->njobs -= lead;
+            ex->base += lead;
+            if (ex->cap > 256 && ex->njobs * 4 < ex->cap) {
+                size_t cap = ex->cap / 2;
+                job **p = realloc(ex->jobs, cap * sizeof(*p));
+                if (p) {
+                    ex->jobs = p;
+                    ex->cap = cap;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (had)
+        job_unref(j);
+}
 
 /* ---- loop side ---- */
 
@@ -60,7 +137,7 @@ static int xadd_task(void *arg, void **result)
     cio_redis_executor *ex = j->ex;
     (void)result;
     if (cio_cfuture_done(j->cf))
-        return 0; /* cancelled before it was queued */
+        goto out; /* cancelled before it was queued */
     char jid[160];
     snprintf(jid, sizeof(jid), "%s:%llu", ex->name, (unsigned long long)j->seq);
     const char *av[] = {"XADD",
@@ -90,6 +167,11 @@ static int xadd_task(void *arg, void **result)
         cio_cfuture_set_error(j->cf, e, "the job could not be queued");
     }
     cio_redis_reply_free(rep);
+    free(j->in); /* sent: the copy is not needed any more */
+    j->in = NULL;
+out:
+    atomic_fetch_sub(&ex->inflight, 1);
+    job_unref(j);
     return 0;
 }
 
@@ -105,15 +187,42 @@ static int cancel_task(void *arg, void **result)
     cio__cmd(ex->r, NULL, "SET", key, "1", "PX", ttl, NULL);
     if (j->sid[0])
         cio__cmd(ex->r, NULL, "XDEL", ex->jobs_key, j->sid, NULL);
+    /* A worker running it stops it (its task is cancelled). */
+    char chan[CIO__Q_KEYMAX];
+    cio__queue_key(chan, &ex->o, "cancel");
+    cio__cmd(ex->r, NULL, "PUBLISH", chan, key + strlen(ex->o.queue) + 8,
+             NULL);
+    atomic_fetch_sub(&ex->inflight, 1);
+    job_unref(j);
     return 0;
 }
 
+/* On the loop: starts fn(j), which owns the reference and the inflight
+ * count taken by whoever scheduled this. */
 static int spawn_cb(void *arg, cio_coro_fn fn)
 {
     job *j = arg;
     cio_task_opts to = CIO_TASK_OPTS_INIT;
     to.stack_size = 64 * 1024;
-    return cio_task_create(j->ex->loop, CIO_CORO(fn, j), &to, NULL);
+    int e = cio_task_create(j->ex->loop, CIO_CORO(fn, j), &to, NULL);
+    if (e < 0) {
+        atomic_fetch_sub(&j->ex->inflight, 1);
+        job_unref(j);
+    }
+    return e;
+}
+
+/* Schedules cb(j) on the loop with a reference and an inflight count. */
+static int schedule(job *j, cio_cb cb)
+{
+    atomic_fetch_add(&j->refs, 1);
+    atomic_fetch_add(&j->ex->inflight, 1);
+    int e = cio_loop_call_soon_threadsafe(j->ex->loop, cb, j);
+    if (e < 0) {
+        atomic_fetch_sub(&j->ex->inflight, 1);
+        job_unref(j);
+    }
+    return e;
 }
 
 static int queue_cb(void *arg)
@@ -129,9 +238,12 @@ static int cancel_cb(void *arg)
 static int on_done(cio_cfuture *cf, void *arg)
 {
     job *j = arg;
-    if (cio_cfuture_cancelled(cf))
-        return cio_loop_call_soon_threadsafe(j->ex->loop, cancel_cb, j);
-    return 0;
+    int e = 0;
+    if (cio_cfuture_cancelled(cf) && !atomic_load(&j->remote_cancel))
+        e = schedule(j, cancel_cb);
+    if (j->auto_release)
+        job_drop(j->ex, j);
+    return e;
 }
 
 static job *find(cio_redis_executor *ex, const char *jid, size_t n)
@@ -145,24 +257,35 @@ static job *find(cio_redis_executor *ex, const char *jid, size_t n)
             return NULL;
         seq = seq * 10 + (uint64_t)(jid[i] - '0');
     }
-    pthread_mutex_lock(&ex->mu);
-    job *j = seq < ex->njobs ? ex->jobs[seq] : NULL;
-    pthread_mutex_unlock(&ex->mu);
-    return j;
+    return job_get(ex, seq);
 }
+
+static void deliver_job(job *j, const cio_redis_reply *f);
 
 static void deliver(cio_redis_executor *ex, const cio_redis_reply *f)
 {
     size_t n;
     const char *jid = cio_redis_reply_str(cio__field(f, "job"), &n);
     job *j = jid ? find(ex, jid, n) : NULL;
-    if (!j || cio_cfuture_done(j->cf))
-        return; /* a duplicate, or cancelled */
+    if (!j)
+        return; /* released, or not ours */
+    if (!cio_cfuture_done(j->cf)) /* else a duplicate, or cancelled */
+        deliver_job(j, f);
+    job_unref(j);
+}
+
+static void deliver_job(job *j, const cio_redis_reply *f)
+{
     const char *es = cio_redis_reply_str(cio__field(f, "err"), NULL);
     int err = es ? atoi(es) : -EPROTO;
     const char *msg = cio_redis_reply_str(cio__field(f, "msg"), NULL);
     const char *runs = cio_redis_reply_str(cio__field(f, "runs"), NULL);
     const char *worker = cio_redis_reply_str(cio__field(f, "worker"), NULL);
+    if (err == -ECANCELED) { /* cancelled by another client */
+        atomic_store(&j->remote_cancel, 1);
+        cio_cfuture_cancel(j->cf);
+        return;
+    }
     if (err < 0) {
         cio_cfuture_set_error(j->cf, err, msg && *msg ? msg : NULL);
         return;
@@ -247,6 +370,9 @@ static int stop_coro(void *arg, void **result)
         cio_future_release(ex->listener);
         ex->listener = NULL;
     }
+    /* Let the job tasks already scheduled finish (they hold records). */
+    while (atomic_load(&ex->inflight) > 0)
+        cio_sleep(5 * CIO_MS);
     if (ex->r) {
         cio__cmd(ex->r, NULL, "DEL", ex->results_key, NULL);
         /* Retry until no command of ours is in flight (cancel tasks). */
@@ -272,15 +398,9 @@ static int run_on_loop(cio_redis_executor *ex, cio_coro_fn fn)
 
 static void ex_destroy(cio_redis_executor *ex)
 {
-    for (size_t i = 0; i < ex->njobs; i++) {
-        job *j = ex->jobs[i];
-        cio_cfuture_release(j->cf);
-        free(j->fn);
-        free(j->in);
-        free(j->data);
-        free(j->worker);
-        free(j);
-    }
+    for (size_t i = 0; i < ex->njobs; i++)
+        if (ex->jobs[i])
+            job_unref(ex->jobs[i]);
     free(ex->jobs);
     pthread_mutex_destroy(&ex->mu);
     free(ex->host);
@@ -357,6 +477,8 @@ CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
     if (!j)
         return -ENOMEM;
     j->ex = ex;
+    atomic_init(&j->refs, 1); /* the table's */
+    j->auto_release = out == NULL;
     j->fn = strdup(fn);
     j->in = len ? malloc(len) : NULL;
     j->len = len;
@@ -383,27 +505,87 @@ CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
         }
     }
     if (e == 0) {
-        j->seq = ex->njobs;
+        j->seq = ex->base + ex->njobs;
         ex->jobs[ex->njobs++] = j;
+        ex->live++;
     }
     pthread_mutex_unlock(&ex->mu);
     if (e < 0) {
-        cio_cfuture_release(j->cf);
-        free(j->fn);
-        free(j->in);
-        free(j);
+        job_free(j);
         return e;
     }
-    /* From here the job is the executor's (freed with it). */
-    cio_cfuture_add_done_callback(j->cf, on_done, j);
-    e = cio_loop_call_soon_threadsafe(ex->loop, queue_cb, j);
-    if (e < 0) {
-        cio_cfuture_set_error(j->cf, e, "the job could not be queued");
-        return e;
-    }
+    /* From here the job is the table's (freed when released or with the
+     * executor). The caller's reference first: a fire-and-forget job may
+     * be released by on_done as soon as it is done. */
     if (out)
         *out = cio_cfuture_retain(j->cf);
+    cio_cfuture_add_done_callback(j->cf, on_done, j);
+    e = schedule(j, queue_cb);
+    if (e < 0) {
+        cio_cfuture_set_error(j->cf, e, "the job could not be queued");
+        if (out) {
+            cio_cfuture_release(*out);
+            *out = NULL;
+        }
+        return e;
+    }
     return 0;
+}
+
+/* The record holding cf (a reference taken), or NULL. */
+static job *job_of(cio_redis_executor *ex, const cio_cfuture *cf)
+{
+    job *j = NULL;
+    pthread_mutex_lock(&ex->mu);
+    /* From the oldest: jobs are mostly released in submission order, and
+     * fewer than 64 released slots ever lead the table. */
+    for (size_t i = 0; i < ex->njobs; i++)
+        if (ex->jobs[i] && ex->jobs[i]->cf == cf) {
+            j = ex->jobs[i];
+            atomic_fetch_add(&j->refs, 1);
+            break;
+        }
+    pthread_mutex_unlock(&ex->mu);
+    return j;
+}
+
+CIO_API int cio_redis_executor_release(cio_redis_executor *ex,
+                                       cio_cfuture *cf)
+{
+    if (!ex || !cf)
+        return -EINVAL;
+    job *j = job_of(ex, cf);
+    if (!j)
+        return -ENOENT;
+    cio_cfuture_cancel(j->cf); /* a job not done yet: cancelled */
+    job_drop(ex, j);
+    job_unref(j);
+    return 0;
+}
+
+CIO_API size_t cio_redis_executor_records(cio_redis_executor *ex)
+{
+    if (!ex)
+        return 0;
+    pthread_mutex_lock(&ex->mu);
+    size_t n = ex->live;
+    pthread_mutex_unlock(&ex->mu);
+    return n;
+}
+
+CIO_API int cio_redis_executor_job_id(cio_redis_executor *ex,
+                                      const cio_cfuture *cf, char *buf,
+                                      size_t cap)
+{
+    if (!ex || !cf || !buf || !cap)
+        return -EINVAL;
+    job *j = job_of(ex, cf);
+    if (!j)
+        return -ENOENT;
+    int n = snprintf(buf, cap, "%s:%llu", ex->name,
+                     (unsigned long long)j->seq);
+    job_unref(j);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
 }
 
 CIO_API int cio_redis_executor_map(cio_redis_executor *ex, const char *fn,
@@ -432,16 +614,20 @@ CIO_API int cio_redis_executor_shutdown(cio_redis_executor *ex, int wait,
     ex->shutdown = 1;
     size_t n = ex->njobs;
     pthread_mutex_unlock(&ex->mu);
-    /* Jobs are only appended, never removed, before free: indexes below
-     * n stay valid without the lock (the array may move: re-read it). */
-    for (size_t i = 0; i < n; i++) {
-        pthread_mutex_lock(&ex->mu);
-        job *j = ex->jobs[i];
-        pthread_mutex_unlock(&ex->mu);
+    /* Walk by sequence number: records may be released meanwhile (then
+     * skipped); job_get holds each one while it is used. */
+    pthread_mutex_lock(&ex->mu);
+    uint64_t first = ex->base, end = ex->base + n;
+    pthread_mutex_unlock(&ex->mu);
+    for (uint64_t seq = first; seq < end; seq++) {
+        job *j = job_get(ex, seq);
+        if (!j)
+            continue;
         if (cancel_futures)
             cio_cfuture_cancel(j->cf);
         if (wait)
             cio_cfuture_result(j->cf, -1, NULL);
+        job_unref(j);
     }
     return 0;
 }

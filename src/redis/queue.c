@@ -19,8 +19,10 @@
  * streams (no time), so the choice rests on that simplicity.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,38 +114,86 @@ int cio__queue_ensure_group(cio_redis *r, const cio_redis_queue_opts *o)
 
 #define MAX_FNS 256
 
+enum { KIND_CORO, KIND_THREAD, KIND_PROCESS };
+
 static struct {
     const char *name;
+    int kind;
     cio_redis_job_fn fn;
+    cio_process_fn pfn;
 } fns[MAX_FNS];
 static int nfns;
+static int nkind[3];
 
-CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn)
+static int reg(const char *name, int kind, cio_redis_job_fn fn,
+               cio_process_fn pfn)
 {
-    if (!name || !fn || !*name)
+    if (!name || (!fn && !pfn) || !*name)
         return -EINVAL;
     for (int i = 0; i < nfns; i++)
         if (strcmp(fns[i].name, name) == 0)
-            return fns[i].fn == fn ? 0 : -EEXIST;
+            return fns[i].kind == kind && fns[i].fn == fn && fns[i].pfn == pfn
+                       ? 0
+                       : -EEXIST;
     if (nfns == MAX_FNS)
         return -ENOSPC;
+    if (kind == KIND_PROCESS) {
+        int e = cio_process_pool_register(name, pfn);
+        if (e < 0)
+            return e;
+    }
     fns[nfns].name = name;
+    fns[nfns].kind = kind;
     fns[nfns].fn = fn;
+    fns[nfns].pfn = pfn;
     nfns++;
+    nkind[kind]++;
     return 0;
 }
 
-static cio_redis_job_fn lookup(const char *name, size_t len)
+CIO_API int cio_redis_job_register(const char *name, cio_redis_job_fn fn)
+{
+    return reg(name, KIND_CORO, fn, NULL);
+}
+
+CIO_API int cio_redis_job_register_thread(const char *name,
+                                          cio_redis_job_fn fn)
+{
+    return reg(name, KIND_THREAD, fn, NULL);
+}
+
+CIO_API int cio_redis_job_register_process(const char *name,
+                                           cio_process_fn fn)
+{
+    return reg(name, KIND_PROCESS, NULL, fn);
+}
+
+static int lookup(const char *name, size_t len)
 {
     for (int i = 0; i < nfns; i++)
         if (strlen(fns[i].name) == len && memcmp(fns[i].name, name, len) == 0)
-            return fns[i].fn;
-    return NULL;
+            return i;
+    return -1;
 }
 
 /* ---------------------------------------------------------------------
  * Worker
  * ------------------------------------------------------------------- */
+
+/* A job being run by this worker (on the stack of the task running it),
+ * found by the cancel listener. */
+typedef struct running {
+    struct running *next;
+    char job[208];
+    cio_task *task;  /* the job's own task, once started */
+    int cancelled;   /* cancelled remotely */
+    int rc;
+    const void *in;
+    size_t in_len;
+    int fi;          /* index in fns */
+    cio_bytes out;
+    struct worker *w;
+} running;
 
 typedef struct worker {
     const char *host;
@@ -154,6 +204,11 @@ typedef struct worker {
     char jobs[CIO__Q_KEYMAX], dead[CIO__Q_KEYMAX], workers[CIO__Q_KEYMAX];
     volatile int draining;
     int err;
+    running *running;
+    cio_thread_pool *tp;
+    cio_process_pool *pp;
+    cio_task *canceller;
+    char sha_finish[48], sha_start[48]; /* SCRIPT LOAD'ed ("": use EVAL) */
 } worker;
 
 static void ms_str(char *buf, int64_t ns)
@@ -185,7 +240,7 @@ static int ack(worker *w, const char *id)
  * job entry. A worker dying anywhere before this leaves the job pending
  * (re-run later); after it, nothing is left to do: never a lost result,
  * never two. */
-static const char finish_lua[] =
+const char cio__queue_finish_lua[] =
     "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
     "  redis.call('INCR', KEYS[2])\n"
     "  if ARGV[10] == '1' then\n"
@@ -202,9 +257,64 @@ static const char finish_lua[] =
     "redis.call('XDEL', KEYS[4], ARGV[8])\n"
     "return 1\n";
 
-static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
-                  const char *msg, const void *data, size_t len, long long runs,
-                  int dead)
+/* Starts a run in one round trip: 0 if the job already has an outcome
+ * (done marker), -1 if it was cancelled before starting, else the run
+ * count after incrementing it (the counter expires with results). */
+const char cio__queue_start_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "local n = redis.call('INCR', KEYS[3])\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[1])\n"
+    "return n\n";
+
+/* Loads a script; its SHA1 into sha (48 bytes), "" on failure (then the
+ * script is sent whole with EVAL). Suspends. */
+static void load_script(worker *w, const char *lua, char *sha)
+{
+    cio_redis_reply *r;
+    sha[0] = '\0';
+    if (cio__cmd(w->r, &r, "SCRIPT", "LOAD", lua, NULL) == 0) {
+        size_t n;
+        const char *s = cio_redis_reply_str(r, &n);
+        if (s && n < 48) {
+            memcpy(sha, s, n);
+            sha[n] = '\0';
+        }
+    }
+    cio_redis_reply_free(r);
+}
+
+/* av[0] = "EVAL", av[1] = the script: runs it by its SHA1 when loaded,
+ * falling back to EVAL when the server lost its script cache (NOSCRIPT,
+ * after a restart; EVAL loads it again). Suspends. */
+static int run_script(worker *w, const char *sha, int argc, const char **av,
+                      size_t *lens, cio_redis_reply **rep)
+{
+    if (sha[0]) {
+        const char *lua = av[1];
+        size_t ll = lens[1];
+        av[0] = "EVALSHA";
+        av[1] = sha;
+        lens[0] = 7;
+        lens[1] = strlen(sha);
+        int e = cio_redis_command(w->r, argc, av, lens, rep);
+        if (e != CIO_EREDIS_NOSCRIPT)
+            return e;
+        if (rep) {
+            cio_redis_reply_free(*rep);
+            *rep = NULL;
+        }
+        av[0] = "EVAL";
+        av[1] = lua;
+        lens[0] = 4;
+        lens[1] = ll;
+    }
+    return cio_redis_command(w->r, argc, av, lens, rep);
+}
+
+static int finish_stat(worker *w, const char *id, const cio_redis_reply *f,
+                       int err, const char *msg, const void *data, size_t len,
+                       long long runs, int dead, const char *statname)
 {
     size_t jl, fl, al, rl;
     const char *job = sv(cio__field(f, "job"), &jl);
@@ -213,13 +323,13 @@ static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
     const char *reply = sv(cio__field(f, "reply"), &rl);
     char done[CIO__Q_KEYMAX + 256], stat[CIO__Q_KEYMAX];
     snprintf(done, sizeof(done), "%s:done:%.*s", w->o.queue, (int)jl, job);
-    cio__queue_key(stat, &w->o, err ? "stat:dead" : "stat:done");
+    cio__queue_key(stat, &w->o, statname);
     char ttl[32], errs[16], runss[24];
     ms_str(ttl, w->o.result_ttl);
     snprintf(errs, sizeof(errs), "%d", err);
     snprintf(runss, sizeof(runss), "%lld", runs);
     const char *av[] = {"EVAL",
-                        finish_lua,
+                        cio__queue_finish_lua,
                         "5",
                         done,
                         stat,
@@ -249,7 +359,15 @@ static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
     lens[14] = data ? len : 0;
     lens[18] = fl;
     lens[19] = al;
-    return cio_redis_command(w->r, N, av, lens, NULL);
+    return run_script(w, w->sha_finish, N, av, lens, NULL);
+}
+
+static int finish(worker *w, const char *id, const cio_redis_reply *f, int err,
+                  const char *msg, const void *data, size_t len, long long runs,
+                  int dead)
+{
+    return finish_stat(w, id, f, err, msg, data, len, runs, dead,
+                       err ? "stat:dead" : "stat:done");
 }
 
 static int dead_letter(worker *w, const char *id, const cio_redis_reply *f,
@@ -284,19 +402,217 @@ static int requeue(worker *w, const char *id, const cio_redis_reply *f)
     return e;
 }
 
-static int key_exists(worker *w, const char *what, const char *job, size_t jl)
+/* ---- running a job: on the loop, in a thread, in a process ---------- */
+
+/* A thread job's state, shared by the thread and the job's task: the
+ * last of the two to let go frees it (the task may give up on a timeout
+ * while the thread still runs). */
+typedef struct tjob {
+    atomic_int refs;
+    cio_redis_job_fn fn;
+    void *in;
+    size_t len;
+    cio_bytes out;
+    int rc;
+} tjob;
+
+static void tjob_unref(tjob *t)
 {
-    char key[CIO__Q_KEYMAX + 256];
-    snprintf(key, sizeof(key), "%s:%s:%.*s", w->o.queue, what, (int)jl, job);
-    cio_redis_reply *r;
-    int e = cio__cmd(w->r, &r, "EXISTS", key, NULL);
-    long long n = cio_redis_reply_integer(r);
-    cio_redis_reply_free(r);
-    return e < 0 ? e : n > 0;
+    if (atomic_fetch_sub(&t->refs, 1) == 1) {
+        free(t->in);
+        free(t->out.data);
+        free(t);
+    }
+}
+
+static int tjob_run(void *arg, void **result)
+{
+    tjob *t = arg;
+    *result = NULL;
+    t->rc = t->fn(t->in, t->len, &t->out);
+    return 0;
+}
+
+static int tjob_done(cio_cfuture *cf, void *arg)
+{
+    (void)cf;
+    tjob_unref(arg);
+    return 0;
+}
+
+static int run_thread(worker *w, running *ru)
+{
+    tjob *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    atomic_init(&t->refs, 2); /* this task's, the pool job's */
+    t->fn = fns[ru->fi].fn;
+    t->len = ru->in_len;
+    t->in = malloc(ru->in_len ? ru->in_len : 1);
+    if (!t->in) {
+        free(t);
+        return -ENOMEM;
+    }
+    memcpy(t->in, ru->in, ru->in_len);
+    cio_cfuture *cf;
+    int e = cio_thread_pool_submit(w->tp, tjob_run, t, &cf);
+    if (e < 0) {
+        free(t->in);
+        free(t);
+        return e;
+    }
+    if (cio_cfuture_add_done_callback(cf, tjob_done, t) < 0)
+        atomic_fetch_sub(&t->refs, 1); /* cannot happen: cf is ours */
+    e = cio_cfuture_await(cf, NULL);
+    if (e == 0) {
+        e = t->rc;
+        ru->out = t->out; /* taken */
+        t->out.data = NULL;
+        t->out.len = 0;
+    } else {
+        cio_cfuture_cancel(cf); /* not started: never runs */
+    }
+    cio_cfuture_release(cf);
+    tjob_unref(t);
+    return e;
+}
+
+static int run_process(worker *w, running *ru)
+{
+    cio_future *fut;
+    int e = cio_run_in_process_pool(cio_get_running_loop(), w->pp,
+                                    fns[ru->fi].pfn, ru->in, ru->in_len, &fut);
+    if (e < 0)
+        return e;
+    void *res = NULL;
+    e = cio_await(fut, &res);
+    if (e == 0) {
+        const cio_bytes *b = res;
+        ru->out.data = malloc(b->len ? b->len : 1);
+        if (!ru->out.data) {
+            e = -ENOMEM;
+        } else {
+            memcpy(ru->out.data, b->data, b->len);
+            ru->out.len = b->len;
+        }
+    }
+    cio_future_release(fut);
+    return e;
+}
+
+/* The job's task: runs it under the job timeout. */
+static int job_task(void *arg, void **result)
+{
+    running *ru = arg;
+    worker *w = ru->w;
+    (void)result;
+    cio_timeout sc;
+    int rc = cio_timeout_begin(&sc, w->o.job_timeout);
+    if (rc == 0) {
+        switch (fns[ru->fi].kind) {
+        case KIND_THREAD:
+            rc = run_thread(w, ru);
+            break;
+        case KIND_PROCESS:
+            rc = run_process(w, ru);
+            break;
+        default:
+            rc = fns[ru->fi].fn(ru->in, ru->in_len, &ru->out);
+        }
+        rc = cio_timeout_end(&sc, rc);
+    }
+    ru->rc = rc;
+    return 0;
+}
+
+/* Runs ru in its own task (so a remote cancel hits the job, not the
+ * worker's fetch loop) and waits for it, even if the caller is cancelled
+ * meanwhile (the job's task refers to ru, on our stack). Returns: the
+ * job's outcome. Suspends. */
+static int run_job(worker *w, running *ru)
+{
+    if (ru->cancelled)
+        return -ECANCELED; /* announced before it started */
+    cio_task_opts to = CIO_TASK_OPTS_INIT;
+    to.name = "queue-run";
+    int e = cio_task_create(cio_get_running_loop(), CIO_CORO(job_task, ru),
+                            &to, &ru->task);
+    if (e < 0)
+        return e;
+    int torn = 0;
+    while (!cio_future_done(ru->task)) {
+        cio_future *sh = NULL;
+        if (cio_shield(ru->task, &sh) < 0) {
+            cio_sleep(0);
+            continue;
+        }
+        if (cio_await(sh, NULL) == -ECANCELED && !cio_future_done(ru->task)) {
+            torn = 1; /* the worker is torn down: stop the job too */
+            cio_task_cancel(ru->task, NULL);
+        }
+        cio_future_release(sh);
+    }
+    (void)w;
+    cio_future_release(ru->task);
+    ru->task = NULL;
+    return torn && ru->rc == 0 ? 0 : (torn ? -ECANCELED : ru->rc);
+}
+
+/* The cancel listener: job ids announced on <queue>:cancel; a job this
+ * worker runs is cancelled (its task), one about to start is marked. */
+static int canceller_task(void *arg, void **result)
+{
+    worker *w = arg;
+    (void)result;
+    char chan[CIO__Q_KEYMAX];
+    cio__queue_key(chan, &w->o, "cancel");
+    cio_redis_pubsub *ps = NULL;
+    int e;
+    while ((e = cio_redis_pubsub_open(w->host, w->port, &w->o.redis, &ps)) <
+           0) {
+        if (e == -ECANCELED || cio_sleep(200 * CIO_MS) < 0)
+            return -ECANCELED;
+    }
+    cio_redis_pubsub_set_reconnect(ps, 1);
+    const char *chans[1] = {chan};
+    while ((e = cio_redis_pubsub_subscribe(ps, 0, chans, 1)) < 0) {
+        if (e == -ECANCELED || cio_sleep(200 * CIO_MS) < 0)
+            goto out;
+        cio_redis_pubsub_close(ps);
+        ps = NULL;
+        while (cio_redis_pubsub_open(w->host, w->port, &w->o.redis, &ps) < 0)
+            if (cio_sleep(200 * CIO_MS) < 0)
+                return -ECANCELED;
+        cio_redis_pubsub_set_reconnect(ps, 1);
+    }
+    for (;;) {
+        cio_redis_msg m;
+        e = cio_redis_pubsub_next(ps, &m);
+        if (e == -ECANCELED)
+            break;
+        if (e <= 0) {
+            if (cio_sleep(100 * CIO_MS) < 0)
+                break;
+            continue;
+        }
+        for (running *ru = w->running; ru; ru = ru->next)
+            if (strlen(ru->job) == m.data_len &&
+                memcmp(ru->job, m.data, m.data_len) == 0) {
+                ru->cancelled = 1;
+                if (ru->task)
+                    cio_task_cancel(ru->task, NULL);
+            }
+    }
+out:
+    cio_redis_pubsub_close(ps);
+    return 0;
 }
 
 /* Runs one delivered entry [id, fields] to its end. Returns: 0, or an
  * error (the entry then stays pending: the reaper retries it). */
+static int process_listed(worker *w, const char *id, const cio_redis_reply *f,
+                          running *ru);
+
 static int process(worker *w, const cio_redis_reply *entry)
 {
     char id[64];
@@ -307,29 +623,69 @@ static int process(worker *w, const cio_redis_reply *entry)
     memcpy(id, ids, idl);
     id[idl] = '\0';
     const cio_redis_reply *f = cio_redis_reply_at(entry, 1);
-    size_t jl, fl, al, rl;
+    size_t jl, fl, rl;
     const char *job = cio_redis_reply_str(cio__field(f, "job"), &jl);
     const char *fn = cio_redis_reply_str(cio__field(f, "fn"), &fl);
-    const char *args = sv(cio__field(f, "args"), &al);
     const char *reply = cio_redis_reply_str(cio__field(f, "reply"), &rl);
     if (!job || !fn || !reply || jl > 200)
         return ack(w, id); /* not a job (or deleted): drop it */
+    /* Listed for the cancel listener from before the cancel marker is
+     * checked: an announcement either finds it listed or comes after the
+     * marker was set (the canceller sets it first), so none is missed. */
+    running ru;
+    memset(&ru, 0, sizeof(ru));
+    memcpy(ru.job, job, jl);
+    ru.job[jl] = '\0';
+    ru.w = w;
+    ru.next = w->running;
+    w->running = &ru;
+    int e = process_listed(w, id, f, &ru);
+    for (running **p = &w->running; *p; p = &(*p)->next)
+        if (*p == &ru) {
+            *p = ru.next;
+            break;
+        }
+    free(ru.out.data);
+    return e;
+}
 
-    int e = key_exists(w, "cancel", job, jl);
-    if (e != 0)
-        return e < 0 ? e : ack(w, id);
-    if ((e = key_exists(w, "done", job, jl)) != 0)
-        return e < 0 ? e : ack(w, id);
+static int record_cancel(worker *w, const char *id, const cio_redis_reply *f,
+                         long long runs, const char *how)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "cancelled %s on %s", how, w->name);
+    return finish_stat(w, id, f, -ECANCELED, msg, NULL, 0, runs, 0,
+                       "stat:cancelled");
+}
 
-    char rk[CIO__Q_KEYMAX + 256], ttl[32];
+static int process_listed(worker *w, const char *id, const cio_redis_reply *f,
+                          running *ru)
+{
+    size_t jl, fl, al;
+    const char *job = cio_redis_reply_str(cio__field(f, "job"), &jl);
+    const char *fn = cio_redis_reply_str(cio__field(f, "fn"), &fl);
+    const char *args = sv(cio__field(f, "args"), &al);
+
+    char dk[CIO__Q_KEYMAX + 256], ck[CIO__Q_KEYMAX + 256],
+        rk[CIO__Q_KEYMAX + 256], ttl[32];
+    snprintf(dk, sizeof(dk), "%s:done:%.*s", w->o.queue, (int)jl, job);
+    snprintf(ck, sizeof(ck), "%s:cancel:%.*s", w->o.queue, (int)jl, job);
     snprintf(rk, sizeof(rk), "%s:runs:%.*s", w->o.queue, (int)jl, job);
     ms_str(ttl, w->o.result_ttl);
+    const char *av[7] = {"EVAL", cio__queue_start_lua, "3", dk, ck, rk, ttl};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(av[i]);
     cio_redis_reply *rr;
-    if ((e = cio__cmd(w->r, &rr, "INCR", rk, NULL)) < 0)
-        return e;
+    int e = run_script(w, w->sha_start, 7, av, lens, &rr);
     long long runs = cio_redis_reply_integer(rr);
     cio_redis_reply_free(rr);
-    cio__cmd(w->r, NULL, "PEXPIRE", rk, ttl, NULL);
+    if (e < 0)
+        return e;
+    if (runs == 0) /* already has an outcome */
+        return ack(w, id);
+    if (runs < 0)
+        return record_cancel(w, id, f, 0, "before it started");
 
     char msg[256];
     if (runs > (long long)w->o.max_tries) {
@@ -339,36 +695,32 @@ static int process(worker *w, const cio_redis_reply *entry)
                  runs - 1);
         return dead_letter(w, id, f, CIO_ECHILD_DIED, msg, runs - 1);
     }
-    cio_redis_job_fn fp = lookup(fn, fl);
-    if (!fp) {
+    int fi = lookup(fn, fl);
+    if (fi < 0) {
         snprintf(msg, sizeof(msg), "dead-lettered: no function '%.*s' on %s",
                  (int)(fl > 64 ? 64 : fl), fn, w->name);
         return dead_letter(w, id, f, -ENOENT, msg, runs);
     }
 
-    cio_bytes out = {NULL, 0};
-    cio_timeout sc;
-    int rc = cio_timeout_begin(&sc, w->o.job_timeout);
-    if (rc == 0) {
-        rc = fp(args, al, &out);
-        rc = cio_timeout_end(&sc, rc);
-    }
-    if (rc == -ECANCELED) { /* the worker itself is being torn down */
-        free(out.data);
+    /* Run it in a task of its own (a remote cancel hits that task). */
+    ru->in = args;
+    ru->in_len = al;
+    ru->fi = fi;
+    int rc = run_job(w, ru);
+    if (ru->cancelled && rc != 0)
+        return record_cancel(w, id, f, runs, "while running");
+    if (rc == -ECANCELED) /* the worker itself is being torn down */
         return rc;
-    }
-    if (rc == 0) {
-        e = finish(w, id, f, 0, NULL, out.data, out.len, runs, 0);
-        free(out.data);
-        return e;
-    }
-    free(out.data);
+    if (rc == 0)
+        return finish(w, id, f, 0, NULL, ru->out.data, ru->out.len, runs, 0);
     if (rc > 0)
         rc = -EIO;
     if (runs < (long long)w->o.max_tries) {
         int64_t d = w->o.retry_backoff << (runs - 1 < 20 ? runs - 1 : 20);
         if ((e = cio_sleep(d)) < 0)
             return e;
+        if (ru->cancelled)
+            return record_cancel(w, id, f, runs, "while waiting to retry");
         return requeue(w, id, f);
     }
     snprintf(msg, sizeof(msg), "dead-lettered after %lld runs on %s: %s", runs,
@@ -484,8 +836,15 @@ static int worker_main(void *arg, void **result)
         cio_redis_free(w->r);
         return e;
     }
+    load_script(w, cio__queue_finish_lua, w->sha_finish);
+    load_script(w, cio__queue_start_lua, w->sha_start);
     cio_loop_add_signal_handler(loop, SIGTERM, drain_cb, w);
     cio_loop_add_signal_handler(loop, SIGINT, drain_cb, w);
+    cio_task_opts co = CIO_TASK_OPTS_INIT;
+    co.name = "queue-cancel";
+    if (cio_task_create(loop, CIO_CORO(canceller_task, w), &co,
+                        &w->canceller) < 0)
+        w->canceller = NULL; /* remote cancel of running jobs unavailable */
     cio_task_group *g;
     e = cio_task_group_new(&g);
     cio_task_opts to = CIO_TASK_OPTS_INIT;
@@ -502,6 +861,11 @@ static int worker_main(void *arg, void **result)
         w->draining = 1;
     int we = g ? cio_task_group_wait(g, e) : e;
     cio_task_group_free(g);
+    if (w->canceller) {
+        cio_task_cancel(w->canceller, NULL);
+        cio_await(w->canceller, NULL);
+        cio_future_release(w->canceller);
+    }
     cio__cmd(w->r, NULL, "HDEL", w->workers, w->name, NULL);
     cio_loop_remove_signal_handler(loop, SIGTERM);
     cio_loop_remove_signal_handler(loop, SIGINT);
@@ -527,7 +891,47 @@ CIO_API int cio_redis_worker_run(const char *host, int port,
     cio__queue_key(w->jobs, &w->o, "jobs");
     cio__queue_key(w->dead, &w->o, "dead");
     cio__queue_key(w->workers, &w->o, "workers");
-    int r = cio_run(worker_main, w, NULL);
+    int r = 0;
+    if (nkind[KIND_PROCESS]) { /* first: no thread may exist at the fork */
+        cio_process_pool_opts po = CIO_PROCESS_POOL_OPTS_INIT;
+        po.max_workers = w->o.concurrency;
+        r = cio_process_pool_new(&w->pp, &po);
+    }
+    if (r == 0 && nkind[KIND_THREAD]) {
+        cio_thread_pool_opts to = CIO_THREAD_POOL_OPTS_INIT;
+        to.max_workers = w->o.concurrency;
+        to.name_prefix = "cioq-job";
+        r = cio_thread_pool_new(&w->tp, &to);
+    }
+    if (r == 0)
+        r = cio_run(worker_main, w, NULL);
+    cio_thread_pool_free(w->tp); /* waits for threads still running */
+    cio_process_pool_free(w->pp);
     free(w);
     return r;
+}
+
+CIO_API int cio_redis_queue_cancel(cio_redis *r, const char *queue,
+                                   const char *job, int64_t ttl)
+{
+    if (!r || !job || !*job || strlen(job) > 200)
+        return -EINVAL;
+    cio_redis_queue_opts in = CIO_REDIS_QUEUE_OPTS_INIT, o;
+    in.queue = queue;
+    in.result_ttl = ttl;
+    cio__queue_opts(&o, &in);
+    char key[CIO__Q_KEYMAX + 256], chan[CIO__Q_KEYMAX], ms[32];
+    snprintf(key, sizeof(key), "%s:cancel:%s", o.queue, job);
+    cio__queue_key(chan, &o, "cancel");
+    ms_str(ms, o.result_ttl);
+    /* The marker first: a worker that lists the job after the
+     * announcement still finds it. */
+    int e = cio__cmd(r, NULL, "SET", key, "1", "PX", ms, NULL);
+    if (e < 0)
+        return e;
+    cio_redis_reply *rep;
+    e = cio__cmd(r, &rep, "PUBLISH", chan, job, NULL);
+    long long n = cio_redis_reply_integer(rep);
+    cio_redis_reply_free(rep);
+    return e < 0 ? e : (int)(n > INT_MAX ? INT_MAX : n);
 }

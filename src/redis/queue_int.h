@@ -13,6 +13,12 @@
 #define CIO__Q_GROUP "workers"
 #define CIO__Q_KEYMAX 512
 
+/* The script that records a job's outcome and acknowledges it (queue.c;
+ * bench/redis_queue.c replays it for the engine's ceiling). */
+extern const char cio__queue_finish_lua[];
+/* The script that starts a run (done / cancel checks, run counter). */
+extern const char cio__queue_start_lua[];
+
 /* Fills defaults into a copy of the options. */
 void cio__queue_opts(cio_redis_queue_opts *o, const cio_redis_queue_opts *in);
 

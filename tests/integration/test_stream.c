@@ -343,7 +343,7 @@ static int cancel_main(void *arg, void **result)
         assert_int_equal(cio_stream_open_fd(g_loop, sv[0], NULL, &a.r, &a.w),
                          0);
         if (what == 2) {
-            assert_int_equal(cio_stream_writer_set_limits(a.w, 1024, 0), 0);
+            assert_int_equal(cio_stream_writer_set_limits(a.w, 1024, CIO_LIMIT_DEFAULT), 0);
             static char big[256 * 1024];
             assert_int_equal(cio_stream_write(a.w, big, sizeof(big)), 0);
         }

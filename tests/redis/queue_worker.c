@@ -7,7 +7,10 @@
  *                     MAX_TRIES
  * Functions: echo (returns its input), sleep (input: milliseconds, as
  * text; returns "slept"), square (input: an integer as text), fail
- * (always -EIO).
+ * (always -EIO), pid (this process's pid, as text). Blocking ones:
+ * block (a thread job: blocks the thread for the given milliseconds
+ * with nanosleep; returns "blocked"), ppid (a process job: the pid of
+ * the pool process that ran it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cio/redis.h"
@@ -61,6 +65,47 @@ static int fail(const void *in, size_t len, cio_bytes *out)
     return -EIO;
 }
 
+static long long num_arg(const void *in, size_t len)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31),
+             (const char *)in);
+    return atoll(buf);
+}
+
+static int pid_fn(const void *in, size_t len, cio_bytes *out)
+{
+    (void)in, (void)len;
+    out->data = malloc(24);
+    if (!out->data)
+        return -ENOMEM;
+    out->len = (size_t)snprintf(out->data, 24, "%d", (int)getpid());
+    return 0;
+}
+
+/* Runs in a pool thread: a real blocking call, no cio function. */
+static int block(const void *in, size_t len, cio_bytes *out)
+{
+    long long ms = num_arg(in, len);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    out->data = strdup("blocked");
+    out->len = 7;
+    return out->data ? 0 : -ENOMEM;
+}
+
+/* Runs in a pool process. */
+static int ppid(const void *in, size_t in_len, void *out, size_t *out_len)
+{
+    (void)in, (void)in_len;
+    int n = snprintf(out, *out_len, "%d", (int)getpid());
+    if (n < 0 || (size_t)n >= *out_len)
+        return -EMSGSIZE;
+    *out_len = (size_t)n;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 7) {
@@ -78,6 +123,10 @@ int main(int argc, char **argv)
     cio_redis_job_register("sleep", sleep_fn);
     cio_redis_job_register("square", square);
     cio_redis_job_register("fail", fail);
+    cio_redis_job_register("pid", pid_fn);
+    cio_redis_job_register_thread("block", block);
+    if (cio_redis_job_register_process("ppid", ppid) < 0)
+        return 1;
     cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
     o.queue = argv[2];
     o.name = argv[3];

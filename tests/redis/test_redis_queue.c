@@ -7,7 +7,11 @@
  * submitter), a poison job dead-lettered after max_tries, an unknown
  * function, cancellation of a queued job (never run), graceful drain on
  * SIGTERM, and several workers and submitters at once with every job
- * accounted for exactly once.
+ * accounted for exactly once. Second round: blocking jobs in the
+ * worker's thread and process pools (the loop goes on meanwhile), job
+ * records released (explicitly and for fire-and-forget jobs), and a
+ * running job cancelled remotely (by the cio-queue tool, another process,
+ * and by the submitter's own cancel).
  */
 #include <pthread.h>
 #include <spawn.h>
@@ -448,6 +452,226 @@ static void redis_restart_aof(void **state)
     teardown_all();
 }
 
+/* ---- blocking jobs: thread pool, process pool ---------------------------- */
+
+static long long wait_int(const char *const *av, long long want)
+{
+    long long v = 0;
+    for (int i = 0; i < 5000 && (v = rint_cmd(av)) != want; i++)
+        usleep(2000);
+    return v;
+}
+
+static void blocking_jobs(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("wbl", 4, 8000, 1);
+    cio_redis_executor *ex = new_ex("sub7");
+
+    /* A thread job blocks its thread for 3 s. While it does, a coroutine
+     * job submitted after it is fetched, run and answered by the same
+     * worker: the worker's loop is not stalled. */
+    cio_cfuture *blk, *quick;
+    assert_int_equal(cio_redis_executor_submit(ex, "block", "3000", 4, &blk),
+                     0);
+    assert_int_equal(wait_int(ARGV("GET", Q ":runs:sub7:0"), 1), 1);
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "hi", 2, &quick),
+                     0);
+    const cio_redis_job_result *res = result_of(quick);
+    assert_memory_equal(res->data, "hi", 2);
+    assert_string_equal(res->worker, "wbl");
+    assert_false(cio_cfuture_done(blk)); /* still blocking its thread */
+    res = result_of(blk);
+    assert_int_equal(res->len, 7);
+    assert_memory_equal(res->data, "blocked", 7);
+    assert_string_equal(res->worker, "wbl");
+
+    /* A process job runs in another process than the worker's loop. */
+    cio_cfuture *mine, *other;
+    assert_int_equal(cio_redis_executor_submit(ex, "pid", NULL, 0, &mine), 0);
+    assert_int_equal(cio_redis_executor_submit(ex, "ppid", NULL, 0, &other),
+                     0);
+    const cio_redis_job_result *a = result_of(mine), *b = result_of(other);
+    char pa[32], pb[32];
+    snprintf(pa, sizeof(pa), "%.*s", (int)a->len, (const char *)a->data);
+    snprintf(pb, sizeof(pb), "%.*s", (int)b->len, (const char *)b->data);
+    assert_int_equal(atoi(pa), (int)w); /* coroutine job: the worker */
+    assert_true(atoi(pb) > 0);
+    assert_int_not_equal(atoi(pb), (int)w); /* process job: a pool child */
+    assert_string_equal(b->worker, "wbl");
+    cio_cfuture_release(blk);
+    cio_cfuture_release(quick);
+    cio_cfuture_release(mine);
+    cio_cfuture_release(other);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+
+    /* A thread job past its timeout fails with -ETIMEDOUT (max_tries 1:
+     * dead-lettered at once) while its thread runs on; the worker still
+     * answers and drains. */
+    w = spawn_worker("wbt", 2, 1000, 1);
+    ex = new_ex("sub8");
+    cio_cfuture *slow;
+    assert_int_equal(cio_redis_executor_submit(ex, "block", "2500", 4, &slow),
+                     0);
+    assert_int_equal(cio_cfuture_result(slow, 20 * CIO_SEC, NULL),
+                     -ETIMEDOUT);
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "ok", 2, &quick),
+                     0);
+    res = result_of(quick);
+    assert_memory_equal(res->data, "ok", 2);
+    cio_cfuture_release(slow);
+    cio_cfuture_release(quick);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
+/* ---- result memory: records released ------------------------------------ */
+
+static void results_released(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("wr", 4, 5000, 3);
+    cio_redis_executor *ex = new_ex("sub9");
+    enum {
+        N = 200
+    };
+    cio_cfuture *fs[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cio_redis_executor_submit(ex, "echo", "x", 1, &fs[i]),
+                         0);
+    assert_int_equal(cio_redis_executor_records(ex), N);
+    char id[64];
+    assert_true(cio_redis_executor_job_id(ex, fs[7], id, sizeof(id)) > 0);
+    assert_string_equal(id, "sub9:7");
+    assert_int_equal(cio_redis_executor_job_id(ex, fs[7], id, 4), -ENOSPC);
+    for (int i = 0; i < N; i++) {
+        const cio_redis_job_result *res = result_of(fs[i]);
+        assert_memory_equal(res->data, "x", 1);
+        /* Read: let it go. The future stays valid, the result does not. */
+        assert_int_equal(cio_redis_executor_release(ex, fs[i]), 0);
+        assert_true(cio_cfuture_done(fs[i]));
+    }
+    assert_int_equal(cio_redis_executor_records(ex), 0);
+    assert_int_equal(cio_redis_executor_release(ex, fs[0]), -ENOENT);
+    assert_int_equal(cio_redis_executor_job_id(ex, fs[0], id, sizeof(id)),
+                     -ENOENT);
+    assert_int_equal(cio_redis_executor_release(NULL, fs[0]), -EINVAL);
+    for (int i = 0; i < N; i++)
+        cio_cfuture_release(fs[i]);
+
+    /* Fire-and-forget jobs release themselves once done. */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cio_redis_executor_submit(ex, "echo", "y", 1, NULL),
+                         0);
+    assert_int_equal(wait_int(ARGV("GET", Q ":stat:done"), 2 * N), 2 * N);
+    for (int i = 0; i < 5000 && cio_redis_executor_records(ex) != 0; i++)
+        usleep(2000);
+    assert_int_equal(cio_redis_executor_records(ex), 0);
+
+    /* Releasing a job not done yet cancels it: started, it is recorded as
+     * cancelled on the worker, never done. */
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "sleep", "3000", 4, &cf),
+                     0);
+    char runs[128];
+    assert_true(cio_redis_executor_job_id(ex, cf, id, sizeof(id)) > 0);
+    snprintf(runs, sizeof(runs), Q ":runs:%s", id);
+    assert_int_equal(wait_int(ARGV("GET", runs), 1), 1); /* running */
+    assert_int_equal(cio_redis_executor_release(ex, cf), 0);
+    assert_true(cio_cfuture_cancelled(cf));
+    assert_int_equal(cio_redis_executor_records(ex), 0);
+    assert_int_equal(wait_int(ARGV("GET", Q ":stat:cancelled"), 1), 1);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 2 * N);
+    cio_cfuture_release(cf);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
+/* ---- remote cancellation of a running job -------------------------------- */
+
+/* Whether the last entry of a result stream has msg containing want. */
+static int last_result_says(const char *stream, const char *want)
+{
+    cio_redis_reply *r;
+    const char *const *av = ARGV("XREVRANGE", stream, "+", "-", "COUNT", "1");
+    assert_int_equal(cio_redis_sync_command(g_rc, argc_of(av), av, NULL, &r),
+                     0);
+    const cio_redis_reply *f =
+        cio_redis_reply_at(cio_redis_reply_at(r, 0), 1);
+    int found = 0;
+    for (size_t i = 0; i + 1 < cio_redis_reply_len(f); i += 2) {
+        const char *k = cio_redis_reply_str(cio_redis_reply_at(f, i), NULL);
+        const char *v =
+            cio_redis_reply_str(cio_redis_reply_at(f, i + 1), NULL);
+        if (k && v && strcmp(k, "msg") == 0 && strstr(v, want))
+            found = 1;
+    }
+    cio_redis_reply_free(r);
+    return found;
+}
+
+static void cancel_running_job(void **state)
+{
+    (void)state;
+    setup_all();
+    pid_t w = spawn_worker("wx", 2, 20000, 3);
+    cio_redis_executor *ex = new_ex("sub10");
+
+    /* Cancelled by another process: the operator's tool. */
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "sleep", "15000", 5, &cf),
+                     0);
+    char id[64], cmd[128], out[512];
+    assert_true(cio_redis_executor_job_id(ex, cf, id, sizeof(id)) > 0);
+    char runs[128];
+    snprintf(runs, sizeof(runs), Q ":runs:%s", id);
+    assert_int_equal(wait_int(ARGV("GET", runs), 1), 1); /* running */
+    snprintf(cmd, sizeof(cmd), "cancel %s", id);
+    tool(cmd, out, sizeof(out));
+    assert_non_null(strstr(out, "(1 workers notified)"));
+    /* The job's task was cancelled on the worker: its run failed with
+     * -ECANCELED (a sleep left alone would have succeeded) and the worker
+     * recorded it; the outcome reached the submitter (its future is
+     * cancelled) and the statistics. */
+    assert_int_equal(cio_cfuture_result(cf, 10 * CIO_SEC, NULL), -ECANCELED);
+    assert_true(cio_cfuture_cancelled(cf));
+    assert_true(last_result_says(Q ":results:sub10",
+                                 "cancelled while running on wx"));
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:cancelled")), 1);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 0);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":dead")), 0);
+    assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 0);
+    assert_int_equal(rint_cmd(ARGV("GET", runs)), 1); /* not retried */
+    cio_cfuture_release(cf);
+
+    /* Cancelled by the submitter itself while running (a thread job: the
+     * task gives up, the thread finishes on its own). */
+    assert_int_equal(cio_redis_executor_submit(ex, "block", "2000", 4, &cf),
+                     0);
+    assert_true(cio_redis_executor_job_id(ex, cf, id, sizeof(id)) > 0);
+    snprintf(runs, sizeof(runs), Q ":runs:%s", id);
+    assert_int_equal(wait_int(ARGV("GET", runs), 1), 1);
+    assert_int_equal(cio_cfuture_cancel(cf), 1);
+    assert_int_equal(wait_int(ARGV("GET", Q ":stat:cancelled"), 2), 2);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 0);
+    cio_cfuture_release(cf);
+
+    /* The worker goes on: a normal job still completes. */
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "z", 1, &cf), 0);
+    assert_memory_equal(result_of(cf)->data, "z", 1);
+    cio_cfuture_release(cf);
+    tool("stats", out, sizeof(out));
+    assert_non_null(strstr(out, "cancelled    2\n"));
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(submit_map_as_completed),
     cmocka_unit_test(kill9_worker_mid_job),
@@ -456,6 +680,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sigterm_drains),
     cmocka_unit_test(many_workers_and_submitters),
     cmocka_unit_test(redis_restart_aof),
+    cmocka_unit_test(blocking_jobs),
+    cmocka_unit_test(results_released),
+    cmocka_unit_test(cancel_running_job),
 };
 
 CIO_TEST_MAIN(tests)

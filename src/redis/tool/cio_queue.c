@@ -7,6 +7,9 @@
  *     requeue  moves every dead-lettered job back to the queue (its run
  *              count and done marker reset)
  *     purge    deletes the queue's jobs, dead letters and statistics
+ *     cancel JOB
+ *              cancels one job by id (as cio_redis_queue_cancel): a worker
+ *              running it stops it, one that has not started it skips it
  *
  * Uses only the public blocking client (cio_redis_sync) and the key
  * layout documented in cio/redis.h.
@@ -72,6 +75,7 @@ static int stats(void)
     printf("done         %lld\n", num("GET", key(k, "stat:done")));
     printf("retried      %lld\n", num("GET", key(k, "stat:retried")));
     printf("dead         %lld\n", num("GET", key(k, "stat:dead")));
+    printf("cancelled    %lld\n", num("GET", key(k, "stat:cancelled")));
     printf("dead-letter  %lld\n", num("XLEN", key(k, "dead")));
     const char *hv[2] = {"HGETALL", key(k, "workers")};
     if (cmd(&r, 2, hv, NULL) == 0) {
@@ -157,10 +161,31 @@ static int requeue(void)
     return 0;
 }
 
+/* The same two steps as cio_redis_queue_cancel: the marker (1 hour),
+ * then the announcement. */
+static int cancel(const char *job)
+{
+    char k[512], chan[512];
+    if (strlen(job) > 200)
+        return 2;
+    snprintf(k, sizeof(k), "%s:cancel:%.200s", q, job);
+    key(chan, "cancel");
+    const char *set[5] = {"SET", k, "1", "PX", "3600000"};
+    const char *pub[3] = {"PUBLISH", chan, job};
+    cio_redis_reply *r;
+    if (cmd(NULL, 5, set, NULL) < 0 || cmd(&r, 3, pub, NULL) < 0)
+        return 1;
+    printf("cancelled %s (%lld workers notified)\n", job,
+           cio_redis_reply_integer(r));
+    cio_redis_reply_free(r);
+    return 0;
+}
+
 static int purge(void)
 {
-    char k[6][512];
-    const char *av[7] = {"DEL",
+    char k[7][512];
+    const char *av[8] = {"DEL",
+                         key(k[6], "stat:cancelled"),
                          key(k[0], "jobs"),
                          key(k[1], "dead"),
                          key(k[2], "stat:done"),
@@ -168,7 +193,7 @@ static int purge(void)
                          key(k[4], "stat:dead"),
                          key(k[5], "workers")};
     cio_redis_reply *r;
-    if (cmd(&r, 7, av, NULL) < 0)
+    if (cmd(&r, 8, av, NULL) < 0)
         return 1;
     printf("purged %lld keys\n", cio_redis_reply_integer(r));
     cio_redis_reply_free(r);
@@ -200,7 +225,9 @@ int main(int argc, char **argv)
             goto usage;
         }
     }
-    if (optind != argc - 1)
+    int nargs = argc - optind;
+    int is_cancel = nargs == 2 && strcmp(argv[optind], "cancel") == 0;
+    if (nargs != 1 && !is_cancel)
         goto usage;
     snprintf(q, sizeof(q), "%s", queue);
     if (cio_redis_sync_new(host, port, &o, &rc) < 0)
@@ -211,7 +238,9 @@ int main(int argc, char **argv)
         return 1;
     }
     int r;
-    if (strcmp(argv[optind], "stats") == 0)
+    if (is_cancel)
+        r = cancel(argv[optind + 1]);
+    else if (strcmp(argv[optind], "stats") == 0)
         r = stats();
     else if (strcmp(argv[optind], "requeue") == 0)
         r = requeue();
@@ -225,6 +254,6 @@ int main(int argc, char **argv)
     return r;
 usage:
     fprintf(stderr, "usage: cio-queue [-H host] [-p port] [-a password] "
-                    "[-q queue] stats|requeue|purge\n");
+                    "[-q queue] stats|requeue|purge|cancel JOB\n");
     return 2;
 }

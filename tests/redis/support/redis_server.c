@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,13 @@ static int spawn(tu_redis *s)
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
+        if (s->o.unpin) {
+            cpu_set_t cpus;
+            CPU_ZERO(&cpus);
+            for (int i = 0; i < CPU_SETSIZE; i++)
+                CPU_SET(i, &cpus);
+            sched_setaffinity(0, sizeof(cpus), &cpus);
+        }
         execvp("redis-server", (char *const *)argv);
         _exit(127);
     }

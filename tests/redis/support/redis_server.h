@@ -13,6 +13,11 @@
  *
  * The child gets PR_SET_PDEATHSIG(SIGKILL), so a crashed test leaves no
  * server behind. The Debian system redis on 6379 is never used.
+ *
+ * Shared with bench/ (the redis_* benchmarks compile this file too), so
+ * there is one way to start a server: unpin lets the server run on every
+ * CPU even when the caller is pinned with taskset (the bench pins the
+ * client it measures, not the engine).
  */
 #ifndef TU_REDIS_SERVER_H
 #define TU_REDIS_SERVER_H
@@ -23,11 +28,13 @@ typedef struct tu_redis_opts {
     int aof;              /* appendonly yes, appendfsync always */
     const char *password; /* requirepass (NULL: none) */
     int port;             /* 0: a free port */
+    int unpin;            /* the server may run on every CPU (not the
+                           * caller's affinity) */
 } tu_redis_opts;
 
 #define TU_REDIS_OPTS_INIT                                                     \
     {                                                                          \
-        0, NULL, 0                                                             \
+        0, NULL, 0, 0                                                          \
     }
 
 typedef struct tu_redis {
