@@ -11,9 +11,9 @@
  *   - h2c by Upgrade: an HTTP/1.1 request with "Upgrade: h2c" and
  *     HTTP2-Settings gets "101 Switching Protocols", and that request is
  *     answered as stream 1 of the HTTP/2 connection (curl --http2);
- *   - h2 by ALPN on TLS: not yet (cio::http has no TLS listener yet; the
+ *   - h2 by ALPN on TLS: not yet (cio::http has no TLS listener yet; a
  *     TLS connection only has to call the same entry point once ALPN
- *     selected "h2", see docs/design.md section 30).
+ *     selected "h2": docs/design.md section 30 lists what remains).
  *
  * Each stream runs its handler in a task of its own (so the streams of a
  * connection are served concurrently) with the same request and response
