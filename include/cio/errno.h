@@ -220,4 +220,12 @@
 /* Any other resolver failure. */
 #define CIO_EDNS_FAIL (-4411)
 
+/* ---- HTTP/2 (src/http/h2*.c; sub-range -4270 .. -4289) ---- */
+/* The peer reset the HTTP/2 stream (RST_STREAM) being answered: a
+ * streamed response write on it fails with this. */
+#define CIO_EHTTP_RST_STREAM (-4270)
+/* The HTTP/2 connection is going away (GOAWAY sent or received, or the
+ * connection failed): a streamed response write on it fails with this. */
+#define CIO_EHTTP_GOAWAY (-4271)
+
 #endif

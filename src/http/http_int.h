@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "cio/http.h"
+#include "cio/http2.h"
 #include "io.h"
 #include "parse.h"
 #include "router.h"
@@ -78,6 +79,8 @@ struct cio_http_app {
     atomic_int port;      /* cio_http_run: the port, once listening */
     pthread_t run_thread; /* the thread blocked in cio_http_run */
     struct ws_route *ws_routes; /* cio_http_websocket's, freed with the app */
+    cio_http2_config h2;  /* cio_http_app_http2 (h2.c) */
+    int h2_on;            /* HTTP/2 enabled */
 };
 
 /* A growable byte buffer. */
@@ -186,6 +189,8 @@ typedef struct conn {
      * and the server then ends it without writing anything more. */
     size_t msg_end;
     int upgraded;
+    struct h2s *h2s; /* HTTP/2: the stream this request context serves
+                      * (NULL on HTTP/1.1 connections); h2.c */
 } conn;
 
 struct cio_http_server {
@@ -247,5 +252,22 @@ void cio__http_alog_after_fork(cio_http_app *app);
  * in c->in, or -ECANCELED. */
 int cio__http_body_stream_begin(conn *c, size_t head_len, int64_t deadline);
 long cio__http_body_stream_finish(conn *c, int *keep_alive);
+
+/* h2.c: HTTP/2 on a connection accepted by the HTTP/1.1 server.
+ * cio__h2_preface: 1 if buf[0..n) starts with the client connection
+ * preface (prior knowledge) and the app serves it. cio__h2_serve: serves
+ * the connection as HTTP/2 from c->in[c->in_start..] (the preface
+ * first); returns when the connection ends. cio__h2_upgrade: the request
+ * parsed in c (body read, ending at `end` in c->in) asked for Upgrade:
+ * h2c: 1 if it qualifies (then the connection was served as HTTP/2 and
+ * has ended; *rc is the result), 0 to answer it as HTTP/1.1. Suspends. */
+int cio__h2_preface(const conn *c, const char *buf, size_t n);
+int cio__h2_serve(conn *c);
+int cio__h2_upgrade(conn *c, size_t end, int *rc);
+/* Streamed responses on an HTTP/2 stream (server.c forwards). */
+int cio__h2_response_stream(cio_http_response *res, int status,
+                            const char *content_type);
+int cio__h2_response_write(cio_http_response *res, const void *data,
+                           size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -104,6 +105,11 @@ int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,
         count -= (size_t)n;
     }
     return 0;
+}
+
+int cio__http_io_nodelay(cio__http_io *io)
+{
+    return cio_socket_setsockopt_int(io->sock, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
 void cio__http_io_shutdown(cio__http_io *io)

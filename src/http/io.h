@@ -43,6 +43,9 @@ int cio__http_io_writev_rest(cio__http_io *io, const struct iovec *iov, int n,
  * Suspends. */
 int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,
                           size_t count);
+/* Sets TCP_NODELAY (HTTP/2: many small frames per round trip must not
+ * wait for the peer's delayed ACK). Returns 0 or -errno. */
+int cio__http_io_nodelay(cio__http_io *io);
 /* Half-closes the write side (for a lingering close). */
 void cio__http_io_shutdown(cio__http_io *io);
 void cio__http_io_close(cio__http_io *io);

@@ -298,6 +298,8 @@ int cio_http_response_stream(cio_http_response *res, int status,
     if (!res || !res->conn || status < 200 || status > 599 || status == 204 ||
         status == 304)
         return -EINVAL;
+    if (res->conn->h2s) /* HTTP/2: DATA frames (h2.c) */
+        return cio__h2_response_stream(res, status, content_type);
     if (content_type)
         for (const char *p = content_type; *p; p++)
             if (*p == '\r' || *p == '\n')
@@ -337,6 +339,8 @@ int cio_http_response_write(cio_http_response *res, const void *data,
 {
     if (!res || !res->streaming || (len && !data))
         return -EINVAL;
+    if (res->conn->h2s) /* HTTP/2: DATA frames (h2.c) */
+        return cio__h2_response_write(res, data, len);
     if (res->stream_err)
         return res->stream_err;
     conn *c = res->conn;
@@ -625,6 +629,8 @@ static int serve(conn *c)
             if (avail) {
                 size_t he = cio__http_head_end(c->in.p + c->in_start, avail,
                                                scan_from - c->in_start);
+                if (c->in_start == 0 && cio__h2_preface(c, c->in.p, avail))
+                    return cio__h2_serve(c); /* HTTP/2, prior knowledge */
                 if (he || avail > app->lim.max_head) {
                     c->req.msg.headers = c->hdrs;
                     c->req.msg.headers_cap = CIO__HTTP_MAX_HEADERS_CAP;
@@ -688,6 +694,13 @@ static int serve(conn *c)
             cio__http_parse_head(c->in.p + c->in_start, (size_t)hl, 0,
                                  &app->lim, &c->req.msg);
             (void)body_off;
+        }
+
+        /* HTTP/2 by Upgrade: h2c (this request becomes stream 1). */
+        if (c->req.msg.upgrade && app->h2_on) {
+            int h2rc;
+            if (cio__h2_upgrade(c, (size_t)end, &h2rc))
+                return h2rc;
         }
 
         /* 3. The handler and the response. */

@@ -78,6 +78,11 @@ static void blocks_are_described(void **state)
     assert_int_equal(CIO_ERR_REDIS_LAST - 1, CIO_ERR_DNS_FIRST);
     assert_true(-CIO_ERR_CORE_FIRST > 4000);
     assert_string_equal(cio_err_name(-ECONNRESET), "ECONNRESET");
+    /* HTTP/2's codes (-4270 .. -4289) by name. */
+    assert_string_equal(cio_err_name(CIO_EHTTP_RST_STREAM),
+                        "CIO_EHTTP_RST_STREAM");
+    assert_string_equal(cio_err_name(CIO_EHTTP_GOAWAY), "CIO_EHTTP_GOAWAY");
+    assert_true(CIO_EHTTP_RST_STREAM <= -4270 && CIO_EHTTP_GOAWAY >= -4289);
 }
 
 static const struct CMUnitTest tests[] = {
