@@ -22,11 +22,11 @@ static int handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     char buf[65536];
     for (;;) {
-        ssize_t n = cio_stream_read(r, buf, sizeof(buf));
+        ssize_t n = cio_stream_reader_read(r, buf, sizeof(buf));
         if (n <= 0)
             return n < 0 && n != -ECONNRESET && n != -ECANCELED ? (int)n : 0;
-        if (cio_stream_write(w, buf, (size_t)n) < 0 ||
-            cio_stream_drain(w) < 0)
+        if (cio_stream_writer_write(w, buf, (size_t)n) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             return 0;
     }
 }

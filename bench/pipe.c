@@ -1,7 +1,7 @@
 /*
  * pipe.c - throughput of a child's stdout pipe read through cio's stream
  * reader: `cat FILE` of a 1 GiB temporary file (the issue's workload),
- * the child's output read to the end with cio_stream_read into a
+ * the child's output read to the end with cio_stream_reader_read into a
  * 256 KiB buffer and dropped. The reference is the shell doing the same
  * with two processes, `cat FILE | cat > /dev/null`, timed by
  * this program in the same rounds (interleaved). The file lives in
@@ -101,8 +101,8 @@ static int cio_round(void *arg, void **result)
         if (r < 0)
             return r;
         ssize_t n;
-        while ((n = cio_stream_read(cio_process_stdout(p), buf, sizeof(buf))) >
-               0)
+        while ((n = cio_stream_reader_read(cio_process_stdout(p), buf,
+                                           sizeof(buf))) > 0)
             total += (size_t)n;
         int rc;
         r = cio_process_wait(p, &rc);

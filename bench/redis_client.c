@@ -198,7 +198,7 @@ int main(void)
     tu_redis_stop(&srv);
     if (r != 0 || failures) {
         fprintf(stderr, "cio run failed: %s, %d failed commands\n",
-                cio_redis_strerror(r), failures);
+                cio_strerror(r), failures);
         return 1;
     }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || bench_cpu <= 0) {

@@ -17,8 +17,9 @@ static int echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     char buf[16384];
     ssize_t n;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0)
-        if (cio_stream_write(w, buf, (size_t)n) < 0 || cio_stream_drain(w) < 0)
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0)
+        if (cio_stream_writer_write(w, buf, (size_t)n) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             break;
     return 0;
 }

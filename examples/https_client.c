@@ -37,14 +37,14 @@ static int serve(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     const char *head;
     size_t len;
-    if (cio_stream_readuntil(r, "\r\n\r\n", 4, &head, &len) < 0)
+    if (cio_stream_reader_readuntil(r, "\r\n\r\n", 4, &head, &len) < 0)
         return 0;
     static const char resp[] = "HTTP/1.1 200 OK\r\n"
                                "Content-Type: text/plain\r\n"
                                "Content-Length: 20\r\n"
                                "Connection: close\r\n\r\n"
                                "hello over HTTPS :)\n";
-    cio_stream_write(w, resp, sizeof(resp) - 1);
+    cio_stream_writer_write(w, resp, sizeof(resp) - 1);
     return 0; /* returning closes: close_notify, then FIN */
 }
 
@@ -95,11 +95,11 @@ static int fetch(int port, cio_tls_ctx *ctx, const char *name)
            cio_tls_version(t), cio_tls_cipher(t), cio_tls_alpn(t), subject);
     static const char req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n"
                               "Connection: close\r\n\r\n";
-    rc = cio_stream_write(w, req, sizeof(req) - 1);
+    rc = cio_stream_writer_write(w, req, sizeof(req) - 1);
     const char *line;
     ssize_t n;
     int status_ok = 0, body_ok = 0;
-    while (rc == 0 && (n = cio_stream_readline(r, &line)) > 0) {
+    while (rc == 0 && (n = cio_stream_reader_readline(r, &line)) > 0) {
         printf("  < %.*s", (int)n, line);
         if (!strncmp(line, "HTTP/1.1 200 ", 13))
             status_ok = 1;

@@ -92,7 +92,8 @@ int main(void)
     /* get_event_loop never creates a loop in cio: new + set first. */
     printf("get_event_loop() before set: %s\n",
            cio_get_event_loop() ? "a loop" : "NULL");
-    if ((r = cio_new_event_loop(&loop)) < 0 || (r = cio_set_event_loop(loop)) < 0) {
+    if ((r = cio_loop_new(&loop, NULL)) < 0 ||
+        (r = cio_set_event_loop(loop)) < 0) {
         show("new/set event loop", r);
         return 1;
     }

@@ -71,7 +71,7 @@ int main(void)
     cio_future *plain;
     int r;
 
-    cio_new_event_loop(&loop);
+    cio_loop_new(&loop, NULL);
     cio_set_event_loop(loop);
     loop = cio_get_event_loop();
 

@@ -118,7 +118,7 @@ int main(void)
     cio_future *g;
     int r;
 
-    cio_new_event_loop(&loop);
+    cio_loop_new(&loop, NULL);
     cio_task_create(loop, CIO_CORO(parts_1_2, loop), NULL, &t);
     r = cio_loop_run_until_complete(loop, t, NULL);
     cio_future_release(t);

@@ -135,7 +135,7 @@ int main(void)
 
     start = 0;
     start = now();
-    cio_new_event_loop(&loop);
+    cio_loop_new(&loop, NULL);
     cio_set_event_loop(loop);
     loop = cio_get_event_loop();
 

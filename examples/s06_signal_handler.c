@@ -95,7 +95,7 @@ int main(void)
 
     start = 0;
     start = now();
-    cio_new_event_loop(&s.loop);
+    cio_loop_new(&s.loop, NULL);
     int r = cio_loop_add_signal_handler(s.loop, SIGUSR1, on_usr1, &s);
     printf("add_signal_handler(SIGUSR1) -> %d\n", r);
     printf("add_signal_handler(SIGKILL) -> %s (uncatchable)\n",

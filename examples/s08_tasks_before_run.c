@@ -74,7 +74,7 @@ int main(void)
     int done = 0, r;
 
     start = now();
-    cio_new_event_loop(&loop);
+    cio_loop_new(&loop, NULL);
     cio_set_event_loop(loop);
     loop = cio_get_event_loop();
 

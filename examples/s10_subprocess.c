@@ -49,7 +49,7 @@ static int ping(void *arg, void **result)
     /* async for line in p.stdout */
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(cio_process_stdout(p), &line)) > 0)
+    while ((n = cio_stream_reader_readline(cio_process_stdout(p), &line)) > 0)
         printf("[%.2f s] %.*s", now_s() - t0, (int)n, line);
     int rc;
     r = cio_process_wait(p, &rc); /* await p.wait() */

@@ -57,7 +57,7 @@ static int run(void *arg, void **result)
         const char *line;
         ssize_t n;
         int lines = 0;
-        while ((n = cio_stream_readline(r, &line)) > 0) {
+        while ((n = cio_stream_reader_readline(r, &line)) > 0) {
             lines++;
             printf("[%.2f s] %.*s", (double)(cio_loop_time(loop) - t0) / 1e9,
                    (int)n, line);

@@ -34,9 +34,8 @@ typedef struct proto_state {
 static int made(cio_subprocess_transport *t, void *ctx)
 {
     (void)ctx;
-    printf("connection_made: pid %d\n",
-           (int)cio_subprocess_transport_get_pid(t));
-    cio_transport *in = cio_subprocess_transport_get_pipe_transport(t, 0);
+    printf("connection_made: pid %d\n", (int)cio_subprocess_transport_pid(t));
+    cio_transport *in = cio_subprocess_transport_pipe_transport(t, 0);
     const char *line = "hello from the parent\n";
     int rc = cio_transport_write(in, line, strlen(line));
     return rc < 0 ? rc : cio_transport_write_eof(in);
@@ -63,7 +62,7 @@ static void pipe_lost(cio_subprocess_transport *t, int fd, int err,
 static void exited(cio_subprocess_transport *t, void *ctx)
 {
     int rc = -1;
-    cio_subprocess_transport_get_returncode(t, &rc);
+    cio_subprocess_transport_returncode(t, &rc);
     ((proto_state *)ctx)->exited = 1;
     printf("process_exited: returncode %d\n", rc);
 }

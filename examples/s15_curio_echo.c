@@ -93,7 +93,7 @@ static int echo_server(void *arg, void **result)
         (r = cio_socket_listen(sock, 5)) < 0)
         return r;
     static cio_sockaddr bound;
-    cio_socket_getsockname(sock, &bound);
+    cio_socket_sockname(sock, &bound);
     char text[CIO_ADDRSTRLEN];
     cio_sockaddr_format(&bound, text, sizeof(text));
     printf("Server listening at %s\n", text);

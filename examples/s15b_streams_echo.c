@@ -24,10 +24,10 @@ static int handle_echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
         cio_sockaddr_format(&peer, name, sizeof(name));
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
         printf("server: %.*s from client\n", (int)n - 1, line);
-        cio_stream_write(w, line, (size_t)n);
-        int rc = cio_stream_drain(w);
+        cio_stream_writer_write(w, line, (size_t)n);
+        int rc = cio_stream_writer_drain(w);
         if (rc < 0)
             return rc;
     }
@@ -51,12 +51,12 @@ static int client(void *arg, void **result)
     for (int i = 0; i < 2 && rc >= 0; i++) {
         char msg[64];
         int len = snprintf(msg, sizeof(msg), "hello %d.%d\n", a->id, i);
-        cio_stream_write(w, msg, (size_t)len);
-        rc = cio_stream_drain(w);
+        cio_stream_writer_write(w, msg, (size_t)len);
+        rc = cio_stream_writer_drain(w);
         char back[64];
         size_t got;
         if (rc >= 0)
-            rc = cio_stream_readexactly(r, back, (size_t)len, &got);
+            rc = cio_stream_reader_readexactly(r, back, (size_t)len, &got);
         if (rc >= 0)
             printf("client %d: received %.*s\n", a->id, len - 1, back);
     }

@@ -71,9 +71,9 @@ static int echo_main(void *arg, void **result)
         for (int j = 0; j < SIZE; j++)
             out[j] = (char)('a' + (i + j) % 26);
         size_t got = 0;
-        r = cio_stream_write(wr, out, SIZE);
+        r = cio_stream_writer_write(wr, out, SIZE);
         if (r == 0)
-            r = cio_stream_readexactly(rd, in, SIZE, &got);
+            r = cio_stream_reader_readexactly(rd, in, SIZE, &got);
         if (r == 0 && memcmp(in, out, SIZE) != 0)
             r = -EPROTO;
     }

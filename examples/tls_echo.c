@@ -32,10 +32,11 @@ static int echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     printf("server: %s, %s\n", cio_tls_version(t), cio_tls_cipher(t));
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
         if (n == 5 && !memcmp(line, "quit\n", 5))
             break; /* the handler returns: close_notify, then FIN */
-        if (cio_stream_write(w, line, (size_t)n) < 0 || cio_stream_drain(w) < 0)
+        if (cio_stream_writer_write(w, line, (size_t)n) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             break;
     }
     return 0;

@@ -56,8 +56,8 @@ static int line_echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0)
-        if (cio_stream_write(w, line, (size_t)n) < 0)
+    while ((n = cio_stream_reader_readline(r, &line)) > 0)
+        if (cio_stream_writer_write(w, line, (size_t)n) < 0)
             break;
     return 0;
 }
@@ -78,8 +78,8 @@ static int streams_part(cio_loop *loop)
     if (cio_open_unix_connection(name, NULL, &rd, &wr) == 0) {
         const char *line;
         ssize_t n = -1;
-        if (cio_stream_write(wr, "hello, streams\n", 15) == 0)
-            n = cio_stream_readline(rd, &line);
+        if (cio_stream_writer_write(wr, "hello, streams\n", 15) == 0)
+            n = cio_stream_reader_readline(rd, &line);
         if (n == 15) {
             printf("streams: %s echoed \"%.*s\"\n", name, 14, line);
             ok = !memcmp(line, "hello, streams\n", 15);

@@ -225,9 +225,6 @@ CIO_API cio_loop *cio_get_event_loop(void);
  * Returns: 0. Errors: -EINVAL if loop is closed. */
 CIO_API int cio_set_event_loop(cio_loop *loop);
 
-/* Same as cio_loop_new(out, NULL) (asyncio's new_event_loop). */
-CIO_API int cio_new_event_loop(cio_loop **out);
-
 /* The loop running on the calling thread, valid inside tasks and
  * callbacks. Returns: the loop, or NULL when no loop runs here. */
 CIO_API cio_loop *cio_get_running_loop(void);

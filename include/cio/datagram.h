@@ -163,8 +163,8 @@ CIO_API int cio_datagram_transport_is_closing(const cio_datagram_transport *t);
 
 /* Bytes queued and not yet handed to the kernel (asyncio's
  * get_write_buffer_size). Returns: the count, 0 for NULL. */
-CIO_API size_t cio_datagram_transport_buffer_size(
-    const cio_datagram_transport *t);
+CIO_API size_t
+cio_datagram_transport_write_buffer_size(const cio_datagram_transport *t);
 
 /* get_extra_info("sockname") / ("peername") into *out. Returns: 0.
  * Errors: -EINVAL (NULL), -EBADF (closed), -ENOTCONN (peername of an

@@ -320,11 +320,11 @@ CIO_API ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
 CIO_API int cio_socket_shutdown(cio_socket *s, int how);
 
 /* getsockname(2) into *out. Returns: 0. Errors: -EBADF, -EINVAL. */
-CIO_API int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out);
+CIO_API int cio_socket_sockname(cio_socket *s, cio_sockaddr *out);
 
 /* getpeername(2) into *out. Returns: 0. Errors: -EBADF, -ENOTCONN,
  * -EINVAL. */
-CIO_API int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out);
+CIO_API int cio_socket_peername(cio_socket *s, cio_sockaddr *out);
 
 /* ======================================================================
  * Unix domain sockets

@@ -219,7 +219,7 @@ CIO_API int cio_process_signaled(const cio_process *p);
  * CIO_PROCESS_PIPE, else NULL (also for NULL p). Borrowed: owned by p and
  * freed by cio_process_free; do not free them yourself (closing is
  * allowed: cio_stream_writer_close on stdin sends the child end of file).
- * Line iteration: while ((n = cio_stream_readline(out, &line)) > 0). */
+ * Line iteration: while ((n = cio_stream_reader_readline(out, &line)) > 0). */
 CIO_API cio_stream_writer *cio_process_stdin(const cio_process *p);
 CIO_API cio_stream_reader *cio_process_stdout(const cio_process *p);
 CIO_API cio_stream_reader *cio_process_stderr(const cio_process *p);
@@ -326,14 +326,13 @@ CIO_API int cio_subprocess_shell(cio_loop *loop,
                                  cio_subprocess_transport **out);
 
 /* get_pid(). Returns: the child's pid. Errors: -EINVAL on NULL. */
-CIO_API pid_t cio_subprocess_transport_get_pid(
-    const cio_subprocess_transport *t);
+CIO_API pid_t cio_subprocess_transport_pid(const cio_subprocess_transport *t);
 
 /* get_returncode(): 1 and *rc (exit status, or -SIGNUM) once
  * process_exited was called, 0 before (asyncio's None). rc may be NULL.
  * Errors: -EINVAL on NULL. */
-CIO_API int cio_subprocess_transport_get_returncode(
-    const cio_subprocess_transport *t, int *rc);
+CIO_API int
+cio_subprocess_transport_returncode(const cio_subprocess_transport *t, int *rc);
 
 /* get_pipe_transport(fd): the transport of the pipe to the child's
  * descriptor fd (0, 1, 2), or NULL (not a pipe, or its
@@ -341,8 +340,9 @@ CIO_API int cio_subprocess_transport_get_returncode(
  * child's input with cio_transport_write on fd 0 and end it with
  * cio_transport_write_eof or cio_transport_close; pause_reading works on
  * fd 1 and 2. Do not free it. */
-CIO_API cio_transport *cio_subprocess_transport_get_pipe_transport(
-    const cio_subprocess_transport *t, int fd);
+CIO_API cio_transport *
+cio_subprocess_transport_pipe_transport(const cio_subprocess_transport *t,
+                                        int fd);
 
 /* send_signal / terminate (SIGTERM) / kill (SIGKILL) to the child
  * (through its pidfd when there is one). Returns: 0. Errors: -ESRCH (the

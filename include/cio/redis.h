@@ -21,7 +21,7 @@
  *   cio_redis_reply   a parsed reply, walked in place without copying
  *
  * Errors: the Redis error codes below (-4300 .. -4319) are this layer's
- * block; cio_redis_strerror describes them and every other cio value.
+ * block; cio_strerror describes them and every other cio value.
  * A Redis error reply is returned as one of them AND as the reply object
  * (type CIO_REDIS_REPLY_ERROR) holding the server's message.
  */
@@ -41,10 +41,6 @@ extern "C" {
 /* The CIO_EREDIS* codes (-4300 and down) are in cio/errno.h with every
  * other cio code; cio_strerror describes them. */
 #define CIO_EREDIS_FIRST (-4319) /* the block is [FIRST, CIO_EREDIS] */
-
-/* The same as cio_strerror(err) (kept for the layer's users: the Redis
- * codes now live in cio/errno.h). Returns: a string, never NULL. */
-CIO_API const char *cio_redis_strerror(int err);
 
 /* The code of an error message as sent by Redis ("WRONGTYPE Operation
  * against..." -> CIO_EREDIS_WRONGTYPE). msg is borrowed for the call.

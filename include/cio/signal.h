@@ -74,7 +74,7 @@ CIO_API void cio_raise_sigint(void);
 CIO_API int cio_loop_set_debug(cio_loop *loop, int enabled);
 
 /* Returns: 1 if debug mode is on, else 0. */
-CIO_API int cio_loop_get_debug(const cio_loop *loop);
+CIO_API int cio_loop_debug(const cio_loop *loop);
 
 /* Threshold for the slow-callback warning (asyncio's
  * slow_callback_duration; default 100 ms). Errors: -EINVAL. */

@@ -46,8 +46,8 @@ typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
  * the default in every field (so a zero-initialised struct is all
  * defaults; CIO_LIMIT_DEFAULT means the same in high_water/low_water).
  * A high water mark of 0 is set after creation with
- * cio_stream_writer_set_limits / cio_transport_set_write_buffer_limits,
- * where 0 is a real zero. */
+ * cio_stream_writer_set_write_buffer_limits /
+ * cio_transport_set_write_buffer_limits, where 0 is a real zero. */
 typedef struct cio_conn_opts {
     /* Stream readers: the most bytes readline/readuntil buffer while
      * looking for a separator (asyncio's limit; default 64 KiB). */
@@ -195,7 +195,7 @@ CIO_API int cio_server_free(cio_server *s);
  * background, and drain is the flow control.
  * Line iteration (asyncio's `async for line in reader`):
  *     const char *line; ssize_t n;
- *     while ((n = cio_stream_readline(r, &line)) > 0) { ... }
+ *     while ((n = cio_stream_reader_readline(r, &line)) > 0) { ... }
  * Lifetime: each half is ended with its _free; the connection's memory
  * goes when both halves are freed and the descriptor is closed.
  * ====================================================================== */
@@ -304,15 +304,16 @@ CIO_API int cio_stream_writer_from_fd(cio_loop *loop, int fd,
  * other -errno of the connection (sticky), -ECANCELED (nothing consumed),
  * -EBUSY (another task is reading), -EINVAL (NULL, outside a task of the
  * reader's loop). Suspends. */
-CIO_API ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n);
+CIO_API ssize_t cio_stream_reader_read(cio_stream_reader *r, void *buf,
+                                       size_t n);
 
 /* Reads exactly n bytes into buf. Returns: 0 with *nread == n. Errors:
  * CIO_EOF when end of file came first: the *nread bytes that arrived are
  * in buf (asyncio's IncompleteReadError.partial); the errors of
- * cio_stream_read (bytes already copied are counted in *nread and
+ * cio_stream_reader_read (bytes already copied are counted in *nread and
  * consumed). nread may be NULL. Suspends. */
-CIO_API int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
-                                   size_t *nread);
+CIO_API int cio_stream_reader_readexactly(cio_stream_reader *r, void *buf,
+                                          size_t n, size_t *nread);
 
 /* asyncio 3.13's readuntil with a tuple of separators: reads up to and
  * including the first of the nseps separators (seps[i].iov_base,
@@ -323,12 +324,12 @@ CIO_API int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
  * *data (borrowed: valid until the next call on r, feed_data included,
  * or its free) and *len give the bytes, separator included. Returns: 0.
  * Errors: -EINVAL (NULL, nseps 0, an empty separator); CIO_EOF, -ENOBUFS
- * and the rest as cio_stream_readuntil (the limit applies to where the
+ * and the rest as cio_stream_reader_readuntil (the limit applies to where the
  * matched separator starts). Suspends. */
-CIO_API int cio_stream_readuntil_any(cio_stream_reader *r,
-                                     const struct iovec *seps, size_t nseps,
-                                     const char **data, size_t *len,
-                                     size_t *which);
+CIO_API int cio_stream_reader_readuntil_any(cio_stream_reader *r,
+                                            const struct iovec *seps,
+                                            size_t nseps, const char **data,
+                                            size_t *len, size_t *which);
 
 /* Reads up to and including the separator sep (seplen >= 1 bytes).
  * *data (borrowed: valid until the next call on r or its free) and *len
@@ -336,17 +337,18 @@ CIO_API int cio_stream_readuntil_any(cio_stream_reader *r,
  * of file came first (*data and *len then give the partial bytes, consumed;
  * *len may be 0); -ENOBUFS if the limit was reached without a separator
  * (asyncio's LimitOverrunError: the bytes stay buffered, read them with
- * cio_stream_read); the errors of cio_stream_read. Suspends. */
-CIO_API int cio_stream_readuntil(cio_stream_reader *r, const void *sep,
-                                 size_t seplen, const char **data,
-                                 size_t *len);
+ * cio_stream_reader_read); the errors of cio_stream_reader_read. Suspends. */
+CIO_API int cio_stream_reader_readuntil(cio_stream_reader *r, const void *sep,
+                                        size_t seplen, const char **data,
+                                        size_t *len);
 
 /* Reads one line, "\n" included (the last line of a stream may lack
  * it). *line is borrowed as in readuntil. Returns: the length, 0 at end
  * of file. Errors: -ENOBUFS if the line exceeds the limit (asyncio's
  * ValueError: the buffered part of the line is discarded); the errors of
- * cio_stream_read. Suspends. */
-CIO_API ssize_t cio_stream_readline(cio_stream_reader *r, const char **line);
+ * cio_stream_reader_read. Suspends. */
+CIO_API ssize_t cio_stream_reader_readline(cio_stream_reader *r,
+                                           const char **line);
 
 /* Returns: 1 if end of file was seen and nothing is buffered, else 0.
  * Errors: -EINVAL on NULL. */
@@ -409,14 +411,14 @@ CIO_API int cio_stream_reader_free(cio_stream_reader *r);
  * the kernel takes them, the rest buffered and flushed by the loop. Never
  * suspends. Returns: 0. Errors: -EPIPE after write_eof or close, the
  * connection's error (-ECONNRESET, -EPIPE...), -ENOMEM, -EINVAL. */
-CIO_API int cio_stream_write(cio_stream_writer *w, const void *data,
-                             size_t len);
+CIO_API int cio_stream_writer_write(cio_stream_writer *w, const void *data,
+                                    size_t len);
 
 /* Writes the buffers of iov in order (one sendmsg when nothing is
  * buffered). iov is borrowed for the call. Returns/Errors: as
- * cio_stream_write. */
-CIO_API int cio_stream_writelines(cio_stream_writer *w,
-                                  const struct iovec *iov, size_t n);
+ * cio_stream_writer_write. */
+CIO_API int cio_stream_writer_writelines(cio_stream_writer *w,
+                                         const struct iovec *iov, size_t n);
 
 /* Flow control: returns at once while the write buffer is at or below the
  * high water mark, else waits until it is down to the low water mark.
@@ -428,16 +430,16 @@ CIO_API int cio_stream_writelines(cio_stream_writer *w,
  * first waits for them as usual. Returns: 0. Errors: the connection's
  * error, -ECONNRESET (closed locally), -ECANCELED (the data stays
  * buffered and will be sent), -EINVAL. Suspends. */
-CIO_API int cio_stream_drain(cio_stream_writer *w);
+CIO_API int cio_stream_writer_drain(cio_stream_writer *w);
 
 /* Shuts the write direction once the buffer is flushed (shutdown(SHUT_WR)
  * for sockets; closes a write-only pipe). Returns: 0. Errors: -EPIPE
  * (closed), -ENOTSUP (cannot write EOF, see can_write_eof), -EINVAL. */
-CIO_API int cio_stream_write_eof(cio_stream_writer *w);
+CIO_API int cio_stream_writer_write_eof(cio_stream_writer *w);
 
 /* Returns: 1 if write_eof is supported (sockets, write-only pipes), 0
  * if not. Errors: -EINVAL. */
-CIO_API int cio_stream_can_write_eof(const cio_stream_writer *w);
+CIO_API int cio_stream_writer_can_write_eof(const cio_stream_writer *w);
 
 /* Closes the connection once the buffered output is flushed (asyncio's
  * writer.close()); the reader then sees end of file. Idempotent.
@@ -455,24 +457,24 @@ CIO_API int cio_stream_writer_is_closing(const cio_stream_writer *w);
 
 /* Bytes buffered and not yet sent (transport.get_write_buffer_size).
  * Returns: the count. Errors: -EINVAL. */
-CIO_API ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w);
+CIO_API ssize_t cio_stream_writer_write_buffer_size(const cio_stream_writer *w);
 
 /* asyncio's set_write_buffer_limits: sets the water marks. Either may be
  * CIO_LIMIT_DEFAULT ("not given"): high then 64 KiB, or 4 * low when low
  * is given; low then high / 4. 0 is a real 0: high 0 makes drain wait
  * until everything is sent. Returns: 0. Errors: -EINVAL (low > high;
  * nothing changed). */
-CIO_API int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
-                                         size_t low);
+CIO_API int cio_stream_writer_set_write_buffer_limits(cio_stream_writer *w,
+                                                      size_t high, size_t low);
 
 /* asyncio's get_write_buffer_limits: the (low, high) water marks in
  * force. low and high may be NULL. Returns: 0. Errors: -EINVAL. */
-CIO_API int cio_stream_writer_get_write_buffer_limits(
-    const cio_stream_writer *w, size_t *low, size_t *high);
+CIO_API int cio_stream_writer_write_buffer_limits(const cio_stream_writer *w,
+                                                  size_t *low, size_t *high);
 
 /* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none).
- * From then on cio_stream_write and cio_stream_writelines refuse with
- * -ENOBUFS a write that would leave more than cap bytes unsent (counted
+ * From then on cio_stream_writer_write and cio_stream_writer_writelines refuse
+ * with -ENOBUFS a write that would leave more than cap bytes unsent (counted
  * before any of it is tried: a write longer than cap is always refused),
  * and queue nothing of it; later writes succeed once the peer has read
  * enough. Bytes already buffered above a lowered cap are kept.
@@ -654,7 +656,7 @@ CIO_API int cio_transport_is_reading(const cio_transport *t);
 CIO_API int cio_transport_is_closing(const cio_transport *t);
 
 /* Returns: the bytes buffered and not yet sent. Errors: -EINVAL. */
-CIO_API ssize_t cio_transport_get_write_buffer_size(const cio_transport *t);
+CIO_API ssize_t cio_transport_write_buffer_size(const cio_transport *t);
 
 /* asyncio's set_write_buffer_limits: sets the water marks; either may be
  * CIO_LIMIT_DEFAULT ("not given": high 64 KiB, or 4 * low when low is
@@ -667,8 +669,8 @@ CIO_API int cio_transport_set_write_buffer_limits(cio_transport *t,
 
 /* asyncio's get_write_buffer_limits: the (low, high) water marks in
  * force. low and high may be NULL. Returns: 0. Errors: -EINVAL. */
-CIO_API int cio_transport_get_write_buffer_limits(const cio_transport *t,
-                                                  size_t *low, size_t *high);
+CIO_API int cio_transport_write_buffer_limits(const cio_transport *t,
+                                              size_t *low, size_t *high);
 
 /* Sets the write-buffer hard cap (cio_conn_opts.write_cap; 0: none):
  * cio_transport_write and cio_transport_writelines refuse with -ENOBUFS

@@ -39,7 +39,7 @@ int cio__http_listen(cio__http_listener *l, cio_loop *loop, const char *host,
         r = cio_socket_listen(l->sock, 1024);
     cio_sockaddr bound;
     if (r == 0)
-        r = cio_socket_getsockname(l->sock, &bound);
+        r = cio_socket_sockname(l->sock, &bound);
     if (r < 0) {
         cio_socket_close(l->sock);
         l->sock = NULL;

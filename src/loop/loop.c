@@ -87,8 +87,6 @@ int cio_loop_new(cio_loop **out, const cio_loop_opts *opts)
     return 0;
 }
 
-int cio_new_event_loop(cio_loop **out) { return cio_loop_new(out, NULL); }
-
 const char *cio_loop_backend_name(const cio_loop *loop)
 {
     return loop && loop->bops ? loop->bops->name : "none";

@@ -273,7 +273,10 @@ int cio_loop_set_debug(cio_loop *loop, int enabled)
     return 0;
 }
 
-int cio_loop_get_debug(const cio_loop *loop) { return loop && loop->debug; }
+int cio_loop_debug(const cio_loop *loop)
+{
+    return loop && loop->debug;
+}
 
 int cio_loop_set_slow_callback_duration(cio_loop *loop, int64_t duration)
 {

@@ -662,7 +662,7 @@ int cio_datagram_transport_is_closing(const cio_datagram_transport *t)
     return t ? t->closing : 0;
 }
 
-size_t cio_datagram_transport_buffer_size(const cio_datagram_transport *t)
+size_t cio_datagram_transport_write_buffer_size(const cio_datagram_transport *t)
 {
     return t ? t->qbytes : 0;
 }

@@ -578,7 +578,7 @@ int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
     return r;
 }
 
-int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
+int cio_socket_sockname(cio_socket *s, cio_sockaddr *out)
 {
     int r = sock_live(s);
     if (r < 0)
@@ -588,7 +588,7 @@ int cio_socket_getsockname(cio_socket *s, cio_sockaddr *out)
     return cio__sockaddr_of(s->fs.fd, 0, out);
 }
 
-int cio_socket_getpeername(cio_socket *s, cio_sockaddr *out)
+int cio_socket_peername(cio_socket *s, cio_sockaddr *out)
 {
     int r = sock_live(s);
     if (r < 0)

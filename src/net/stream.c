@@ -519,7 +519,7 @@ static ssize_t read_once(stream *c, void *p, size_t n)
     return k;
 }
 
-ssize_t cio_stream_read(cio_stream_reader *r, void *buf, size_t n)
+ssize_t cio_stream_reader_read(cio_stream_reader *r, void *buf, size_t n)
 {
     if (!r || (!buf && n))
         return -EINVAL;
@@ -614,8 +614,8 @@ static ssize_t fill(stream *c)
     }
 }
 
-int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
-                           size_t *nread)
+int cio_stream_reader_readexactly(cio_stream_reader *r, void *buf, size_t n,
+                                  size_t *nread)
 {
     size_t got = 0;
     int rc = 0;
@@ -624,7 +624,7 @@ int cio_stream_readexactly(cio_stream_reader *r, void *buf, size_t n,
         goto out;
     }
     while (got < n) {
-        ssize_t k = cio_stream_read(r, (char *)buf + got, n - got);
+        ssize_t k = cio_stream_reader_read(r, (char *)buf + got, n - got);
         if (k <= 0) {
             rc = k < 0 ? (int)k : CIO_EOF;
             break;
@@ -700,8 +700,8 @@ static int readuntil_any(stream *c, const struct iovec *seps, size_t n,
     }
 }
 
-int cio_stream_readuntil(cio_stream_reader *r, const void *sep, size_t seplen,
-                         const char **data, size_t *len)
+int cio_stream_reader_readuntil(cio_stream_reader *r, const void *sep,
+                                size_t seplen, const char **data, size_t *len)
 {
     if (!r || !sep || !seplen || !data || !len)
         return -EINVAL;
@@ -715,9 +715,10 @@ int cio_stream_readuntil(cio_stream_reader *r, const void *sep, size_t seplen,
     return readuntil_any(c, &one, 1, data, len, NULL);
 }
 
-int cio_stream_readuntil_any(cio_stream_reader *r, const struct iovec *seps,
-                             size_t nseps, const char **data, size_t *len,
-                             size_t *which)
+int cio_stream_reader_readuntil_any(cio_stream_reader *r,
+                                    const struct iovec *seps, size_t nseps,
+                                    const char **data, size_t *len,
+                                    size_t *which)
 {
     if (!r || !seps || !nseps || !data || !len)
         return -EINVAL;
@@ -730,14 +731,14 @@ int cio_stream_readuntil_any(cio_stream_reader *r, const struct iovec *seps,
     return readuntil_any(c, seps, nseps, data, len, which);
 }
 
-ssize_t cio_stream_readline(cio_stream_reader *r, const char **line)
+ssize_t cio_stream_reader_readline(cio_stream_reader *r, const char **line)
 {
     if (!line)
         return -EINVAL;
     *line = NULL;
     const char *d;
     size_t len;
-    int rc = cio_stream_readuntil(r, "\n", 1, &d, &len);
+    int rc = cio_stream_reader_readuntil(r, "\n", 1, &d, &len);
     if (rc == 0 || rc == CIO_EOF) {
         *line = d;
         return (ssize_t)len;
@@ -917,7 +918,7 @@ static int write_state(stream *c)
     return 0;
 }
 
-int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
+int cio_stream_writer_write(cio_stream_writer *w, const void *data, size_t len)
 {
     if (!w || (!data && len))
         return -EINVAL;
@@ -951,8 +952,8 @@ int cio_stream_write(cio_stream_writer *w, const void *data, size_t len)
     return rc;
 }
 
-int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
-                          size_t n)
+int cio_stream_writer_writelines(cio_stream_writer *w, const struct iovec *iov,
+                                 size_t n)
 {
     if (!w || (!iov && n))
         return -EINVAL;
@@ -996,7 +997,7 @@ int cio_stream_writelines(cio_stream_writer *w, const struct iovec *iov,
     return c->err;
 }
 
-int cio_stream_drain(cio_stream_writer *w)
+int cio_stream_writer_drain(cio_stream_writer *w)
 {
     if (!w)
         return -EINVAL;
@@ -1018,7 +1019,7 @@ int cio_stream_drain(cio_stream_writer *w)
     return c->closing || c->closed ? -ECONNRESET : 0;
 }
 
-int cio_stream_write_eof(cio_stream_writer *w)
+int cio_stream_writer_write_eof(cio_stream_writer *w)
 {
     if (!w)
         return -EINVAL;
@@ -1039,7 +1040,7 @@ int cio_stream_write_eof(cio_stream_writer *w)
     return 0;
 }
 
-int cio_stream_can_write_eof(const cio_stream_writer *w)
+int cio_stream_writer_can_write_eof(const cio_stream_writer *w)
 {
     if (!w)
         return -EINVAL;
@@ -1088,7 +1089,7 @@ int cio_stream_writer_is_closing(const cio_stream_writer *w)
     return c->closing || c->closed || c->err != 0;
 }
 
-ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w)
+ssize_t cio_stream_writer_write_buffer_size(const cio_stream_writer *w)
 {
     if (!w)
         return -EINVAL;
@@ -1096,8 +1097,8 @@ ssize_t cio_stream_writer_buffer_size(const cio_stream_writer *w)
     return (ssize_t)cio__wbuf_len(&c->wb);
 }
 
-int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
-                                 size_t low)
+int cio_stream_writer_set_write_buffer_limits(cio_stream_writer *w, size_t high,
+                                              size_t low)
 {
     if (!w)
         return -EINVAL;
@@ -1110,8 +1111,8 @@ int cio_stream_writer_set_limits(cio_stream_writer *w, size_t high,
     return 0;
 }
 
-int cio_stream_writer_get_write_buffer_limits(const cio_stream_writer *w,
-                                              size_t *low, size_t *high)
+int cio_stream_writer_write_buffer_limits(const cio_stream_writer *w,
+                                          size_t *low, size_t *high)
 {
     if (!w)
         return -EINVAL;

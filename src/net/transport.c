@@ -848,7 +848,7 @@ int cio_transport_is_closing(const cio_transport *t)
     return t->closing;
 }
 
-ssize_t cio_transport_get_write_buffer_size(const cio_transport *t)
+ssize_t cio_transport_write_buffer_size(const cio_transport *t)
 {
     if (!t)
         return -EINVAL;
@@ -867,8 +867,8 @@ int cio_transport_set_write_buffer_limits(cio_transport *t, size_t high,
     return cio__tr_check_high_water(t); /* asyncio's _maybe_pause_protocol */
 }
 
-int cio_transport_get_write_buffer_limits(const cio_transport *t,
-                                          size_t *low, size_t *high)
+int cio_transport_write_buffer_limits(const cio_transport *t, size_t *low,
+                                      size_t *high)
 {
     if (!t)
         return -EINVAL;

@@ -456,7 +456,8 @@ static int drain_body(void *arg, void **result)
             d->buf = b;
             d->cap = cap;
         }
-        ssize_t n = cio_stream_read(d->r, d->buf + d->len, d->cap - d->len - 1);
+        ssize_t n =
+            cio_stream_reader_read(d->r, d->buf + d->len, d->cap - d->len - 1);
         if (n == 0)
             break;
         if (n < 0)
@@ -478,9 +479,9 @@ static int feed_stdin(cio_stream_writer *w, const char *in, size_t len)
     int r = 0;
     while (len && r == 0) {
         size_t n = len < chunk ? len : chunk;
-        r = cio_stream_write(w, in, n);
+        r = cio_stream_writer_write(w, in, n);
         if (r == 0)
-            r = cio_stream_drain(w);
+            r = cio_stream_writer_drain(w);
         in += n;
         len -= n;
     }

@@ -385,13 +385,13 @@ static int sp_check(const cio_subprocess_transport *s)
     return cio__loop_check(s->loop);
 }
 
-pid_t cio_subprocess_transport_get_pid(const cio_subprocess_transport *s)
+pid_t cio_subprocess_transport_pid(const cio_subprocess_transport *s)
 {
     return s && s->p ? s->p->pid : -EINVAL;
 }
 
-int cio_subprocess_transport_get_returncode(const cio_subprocess_transport *s,
-                                            int *rc)
+int cio_subprocess_transport_returncode(const cio_subprocess_transport *s,
+                                        int *rc)
 {
     if (!s)
         return -EINVAL;
@@ -403,8 +403,8 @@ int cio_subprocess_transport_get_returncode(const cio_subprocess_transport *s,
 }
 
 cio_transport *
-cio_subprocess_transport_get_pipe_transport(const cio_subprocess_transport *s,
-                                            int fd)
+cio_subprocess_transport_pipe_transport(const cio_subprocess_transport *s,
+                                        int fd)
 {
     if (!s || fd < 0 || fd > 2)
         return NULL;

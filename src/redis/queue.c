@@ -724,7 +724,7 @@ static int process_listed(worker *w, const char *id, const cio_redis_reply *f,
         return requeue(w, id, f);
     }
     snprintf(msg, sizeof(msg), "dead-lettered after %lld runs on %s: %s", runs,
-             w->name, cio_redis_strerror(rc));
+             w->name, cio_strerror(rc));
     return dead_letter(w, id, f, rc, msg, runs);
 }
 

@@ -311,7 +311,3 @@ CIO_API int cio_redis_error_code(const char *msg, size_t len)
     return CIO_EREDIS;
 }
 
-CIO_API const char *cio_redis_strerror(int err)
-{
-    return cio_strerror(err);
-}

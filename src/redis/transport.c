@@ -37,12 +37,12 @@ int cio__redis_tr_open(const char *host, int port, cio__redis_tr **out)
 
 long cio__redis_tr_read(cio__redis_tr *t, void *buf, size_t n)
 {
-    return (long)cio_stream_read(t->r, buf, n);
+    return (long)cio_stream_reader_read(t->r, buf, n);
 }
 
 int cio__redis_tr_write(cio__redis_tr *t, const void *buf, size_t n)
 {
-    return cio_stream_write(t->w, buf, n);
+    return cio_stream_writer_write(t->w, buf, n);
 }
 
 void cio__redis_tr_shutdown(cio__redis_tr *t)

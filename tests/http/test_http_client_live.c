@@ -783,7 +783,7 @@ static int raw_start(raw_srv *s, const char *resp, size_t len, int mode)
         (r = cio_socket_listen(s->ls, 64)) < 0)
         return r;
     cio_sockaddr a;
-    cio_socket_getsockname(s->ls, &a);
+    cio_socket_sockname(s->ls, &a);
     s->port = cio_sockaddr_port(&a);
     return cio_task_create(cio_get_running_loop(), CIO_CORO(raw_accept, s),
                            NULL, &s->acceptor);
@@ -960,7 +960,7 @@ static int b_endless(tcase *t)
     CHECK(cio_socket_bind_ip(ls, "127.0.0.1", 0) == 0);
     CHECK(cio_socket_listen(ls, 8) == 0);
     cio_sockaddr a;
-    cio_socket_getsockname(ls, &a);
+    cio_socket_sockname(ls, &a);
     cio_task *acc;
     CHECK(cio_task_create(cio_get_running_loop(), CIO_CORO(endless_accept, ls),
                           NULL, &acc) == 0);
@@ -1575,7 +1575,7 @@ static int proxy_case(void *arg, void **res)
     cio_socket_bind_ip(px->ls, "127.0.0.1", 0);
     cio_socket_listen(px->ls, 16);
     cio_sockaddr a;
-    cio_socket_getsockname(px->ls, &a);
+    cio_socket_sockname(px->ls, &a);
     px->port = cio_sockaddr_port(&a);
     return cio_task_create(cio_get_running_loop(), CIO_CORO(proxy_accept, px),
                            NULL, &px->acc);
@@ -1689,11 +1689,11 @@ static int https_handler(cio_stream_reader *r, cio_stream_writer *w, void *a)
     tls_accepts++;
     const char *head;
     size_t len;
-    while (cio_stream_readuntil(r, "\r\n\r\n", 4, &head, &len) == 0) {
+    while (cio_stream_reader_readuntil(r, "\r\n\r\n", 4, &head, &len) == 0) {
         const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"
                            "Content-Type: text/plain\r\n\r\nover TLS ok\n";
-        if (cio_stream_write(w, resp, strlen(resp)) < 0 ||
-            cio_stream_drain(w) < 0)
+        if (cio_stream_writer_write(w, resp, strlen(resp)) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             break;
     }
     return 0;

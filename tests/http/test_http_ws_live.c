@@ -677,7 +677,7 @@ static void handshake_body(void)
         0);
     assert_int_equal(cio_socket_bind_ip(tmp, "127.0.0.1", 0), 0);
     cio_sockaddr a;
-    cio_socket_getsockname(tmp, &a);
+    cio_socket_sockname(tmp, &a);
     int dead = cio_sockaddr_port(&a);
     cio_socket_close(tmp);
     assert_int_equal(cio_ws_connect(&ws, "127.0.0.1", dead, "/", NULL),

@@ -280,7 +280,7 @@ static void server_start(void)
                                          SOCK_DGRAM, 0),
                          0);
         assert_int_equal(cio_socket_bind(g_srv.udp, &a), 0);
-        assert_int_equal(cio_socket_getsockname(g_srv.udp, &a), 0);
+        assert_int_equal(cio_socket_sockname(g_srv.udp, &a), 0);
         assert_int_equal(cio_socket_open(&g_srv.tcp, g_loop, AF_INET,
                                          SOCK_STREAM, 0),
                          0);
@@ -679,7 +679,7 @@ static int connect_main(void *arg, void **result)
     assert_int_equal(cio_socket_open(&ls, g_loop, AF_INET, SOCK_STREAM, 0), 0);
     assert_int_equal(cio_socket_bind(ls, &a), 0);
     assert_int_equal(cio_socket_listen(ls, 4), 0);
-    assert_int_equal(cio_socket_getsockname(ls, &a), 0);
+    assert_int_equal(cio_socket_sockname(ls, &a), 0);
     cio_socket *c, *s;
     assert_int_equal(
         cio_socket_create_connection(&c, "srv.test", cio_sockaddr_port(&a)),

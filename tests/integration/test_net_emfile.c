@@ -47,10 +47,11 @@ static int greet_handler(cio_stream_reader *r, cio_stream_writer *w,
 {
     (void)arg;
     g_served++;
-    if (cio_stream_write(w, "hi\n", 3) < 0 || cio_stream_drain(w) < 0)
+    if (cio_stream_writer_write(w, "hi\n", 3) < 0 ||
+        cio_stream_writer_drain(w) < 0)
         return 0;
     char buf[16];
-    while (cio_stream_read(r, buf, sizeof(buf)) > 0)
+    while (cio_stream_reader_read(r, buf, sizeof(buf)) > 0)
         ;
     return 0;
 }

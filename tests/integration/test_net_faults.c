@@ -69,7 +69,7 @@ static int reading_handler(cio_stream_reader *r, cio_stream_writer *w,
     (void)arg;
     char buf[64];
     ssize_t n;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0)
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0)
         ;
     g_reader_rc = (int)n;
     return 0;
@@ -133,18 +133,19 @@ static int epipe_main(void *arg, void **result)
                                          NULL, &r, &w),
                      0);
     char buf[8];
-    assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), 0); /* closed */
+    assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)),
+                     0); /* closed */
     static char chunk[65536];
     int rc = 0;
     for (int i = 0; i < 100 && rc == 0; i++) {
-        rc = cio_stream_write(w, chunk, sizeof(chunk));
+        rc = cio_stream_writer_write(w, chunk, sizeof(chunk));
         if (rc == 0)
-            rc = cio_stream_drain(w);
+            rc = cio_stream_writer_drain(w);
         if (rc == 0)
             assert_int_equal(cio_sleep(CIO_MS), 0);
     }
     assert_true(rc == -EPIPE || rc == -ECONNRESET);
-    assert_int_equal(cio_stream_write(w, "x", 1), rc); /* sticky */
+    assert_int_equal(cio_stream_writer_write(w, "x", 1), rc); /* sticky */
     cio_stream_reader_free(r);
     cio_stream_writer_free(w);
 
@@ -237,19 +238,19 @@ static int half_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     char buf[64];
     if (server_first) {
         /* The server ends its side first, then still reads. */
-        cio_stream_write(w, "srv-done", 8);
-        assert_int_equal(cio_stream_write_eof(w), 0);
+        cio_stream_writer_write(w, "srv-done", 8);
+        assert_int_equal(cio_stream_writer_write_eof(w), 0);
         size_t got;
-        assert_int_equal(cio_stream_readexactly(r, buf, 10, &got), 0);
+        assert_int_equal(cio_stream_reader_readexactly(r, buf, 10, &got), 0);
         assert_memory_equal(buf, "cli-after!", 10);
-        assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), 0);
+        assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)), 0);
         return 0;
     }
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, buf, 100, &got), CIO_EOF);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 100, &got), CIO_EOF);
     assert_int_equal(got, 8);
     /* The client shut its side; we still answer. */
-    assert_int_equal(cio_stream_write(w, "answer", 6), 0);
+    assert_int_equal(cio_stream_writer_write(w, "answer", 6), 0);
     return 0;
 }
 
@@ -269,14 +270,16 @@ static int half_main(void *arg, void **result)
     char buf[64];
     size_t got;
     if (server_first) {
-        assert_int_equal(cio_stream_readexactly(r, buf, 100, &got), CIO_EOF);
+        assert_int_equal(cio_stream_reader_readexactly(r, buf, 100, &got),
+                         CIO_EOF);
         assert_int_equal(got, 8);
-        assert_int_equal(cio_stream_write(w, "cli-after!", 10), 0);
-        assert_int_equal(cio_stream_write_eof(w), 0);
+        assert_int_equal(cio_stream_writer_write(w, "cli-after!", 10), 0);
+        assert_int_equal(cio_stream_writer_write_eof(w), 0);
     } else {
-        assert_int_equal(cio_stream_write(w, "cli-done", 8), 0);
-        assert_int_equal(cio_stream_write_eof(w), 0);
-        assert_int_equal(cio_stream_readexactly(r, buf, 100, &got), CIO_EOF);
+        assert_int_equal(cio_stream_writer_write(w, "cli-done", 8), 0);
+        assert_int_equal(cio_stream_writer_write_eof(w), 0);
+        assert_int_equal(cio_stream_reader_readexactly(r, buf, 100, &got),
+                         CIO_EOF);
         assert_int_equal(got, 6);
         assert_memory_equal(buf, "answer", 6);
     }
@@ -313,13 +316,14 @@ static int slow_echo(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     char buf[1000];
     ssize_t n;
     int i = 0;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0) {
-        if (cio_stream_write(w, buf, (size_t)n) < 0 || cio_stream_drain(w) < 0)
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0) {
+        if (cio_stream_writer_write(w, buf, (size_t)n) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             return 0;
         if (++i % 512 == 0)
             cio_sleep(CIO_MS);
     }
-    cio_stream_write_eof(w);
+    cio_stream_writer_write_eof(w);
     return 0;
 }
 
@@ -337,10 +341,10 @@ static int feeder(void *arg, void **result)
     assert_int_equal(setsockopt(cio_stream_writer_fileno(w), SOL_SOCKET,
                                 SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
                      0);
-    assert_int_equal(cio_stream_write(w, big, BIG), 0);
-    assert_true(cio_stream_writer_buffer_size(w) > 0);
-    assert_int_equal(cio_stream_drain(w), 0);
-    assert_int_equal(cio_stream_write_eof(w), 0);
+    assert_int_equal(cio_stream_writer_write(w, big, BIG), 0);
+    assert_true(cio_stream_writer_write_buffer_size(w) > 0);
+    assert_int_equal(cio_stream_writer_drain(w), 0);
+    assert_int_equal(cio_stream_writer_write_eof(w), 0);
     free(big);
     return 0;
 }
@@ -364,7 +368,7 @@ static int partial_main(void *arg, void **result)
     char buf[65536];
     size_t seen = 0;
     ssize_t n;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0) {
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0) {
         for (ssize_t j = 0; j < n; j++, seen++)
             if (buf[j] != (char)(seen * 2654435761u >> 13))
                 fail_msg("byte %zu differs", seen);

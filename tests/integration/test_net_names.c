@@ -58,9 +58,9 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     g_nsrv++;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
-        cio_stream_write(w, line, (size_t)n);
-        if (cio_stream_drain(w) < 0)
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
+        cio_stream_writer_write(w, line, (size_t)n);
+        if (cio_stream_writer_drain(w) < 0)
             break;
     }
     return 0;
@@ -74,9 +74,9 @@ static void streams_client(const char *host, int port,
     cio_stream_writer *w;
     int k = g_nsrv;
     assert_int_equal(cio_open_connection(host, port, NULL, &r, &w), 0);
-    assert_int_equal(cio_stream_write(w, "ping\n", 5), 0);
+    assert_int_equal(cio_stream_writer_write(w, "ping\n", 5), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 5);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 5);
     assert_memory_equal(line, "ping\n", 5);
     assert_int_equal(g_nsrv, k + 1);
     cio_sockaddr peer, sock;

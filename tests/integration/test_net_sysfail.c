@@ -26,9 +26,9 @@ static int hello_handler(cio_stream_reader *r, cio_stream_writer *w,
                          void *arg)
 {
     (void)arg;
-    cio_stream_write(w, "hello", 5);
+    cio_stream_writer_write(w, "hello", 5);
     char buf[256];
-    while (cio_stream_read(r, buf, sizeof(buf)) > 0)
+    while (cio_stream_reader_read(r, buf, sizeof(buf)) > 0)
         ;
     return 0;
 }
@@ -40,8 +40,8 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w,
     (void)arg;
     char buf[4096];
     ssize_t n;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0)
-        if (cio_stream_write(w, buf, (size_t)n) < 0)
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0)
+        if (cio_stream_writer_write(w, buf, (size_t)n) < 0)
             break;
     return 0;
 }
@@ -81,7 +81,7 @@ static int connect_main(void *arg, void **result)
                      0);
     cio__sys_fail_reset();
     char buf[5];
-    assert_int_equal(cio_stream_readexactly(r, buf, 5, NULL), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 5, NULL), 0);
     cio_stream_reader_free(r);
     cio_stream_writer_free(w);
     unserve(srv);
@@ -117,14 +117,14 @@ static int stream_recv_main(void *arg, void **result)
         assert_int_equal(cio__sys_fail(CIO__SYS_RECV, 1, err, 1), 0);
         char buf[5];
         if (err == ECONNRESET) {
-            assert_int_equal(cio_stream_read(r, buf, sizeof(buf)),
+            assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)),
                              -ECONNRESET);
             /* The stream stays failed: the error is not forgotten. */
-            assert_int_equal(cio_stream_read(r, buf, sizeof(buf)),
+            assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)),
                              -ECONNRESET);
             assert_int_equal(cio__sys_calls(CIO__SYS_RECV), 1);
         } else {
-            assert_int_equal(cio_stream_readexactly(r, buf, 5, NULL), 0);
+            assert_int_equal(cio_stream_reader_readexactly(r, buf, 5, NULL), 0);
             assert_memory_equal(buf, "hello", 5);
             assert_true(cio__sys_calls(CIO__SYS_RECV) >= 2);
         }
@@ -151,13 +151,13 @@ static int stream_send_main(void *arg, void **result)
     assert_int_equal(cio_stream_open_fd(g_loop, sv[0], NULL, &r, &w), 0);
     assert_int_equal(cio_stream_open_fd(g_loop, sv2[0], NULL, &r2, &w2), 0);
     assert_int_equal(cio__sys_fail(CIO__SYS_SEND, 1, EPIPE, 1), 0);
-    assert_int_equal(cio_stream_write(w, "ping", 4), -EPIPE);
-    assert_int_equal(cio_stream_write(w, "ping", 4), -EPIPE);
-    assert_int_equal(cio_stream_drain(w), -EPIPE);
+    assert_int_equal(cio_stream_writer_write(w, "ping", 4), -EPIPE);
+    assert_int_equal(cio_stream_writer_write(w, "ping", 4), -EPIPE);
+    assert_int_equal(cio_stream_writer_drain(w), -EPIPE);
     assert_int_equal(cio__sys_calls(CIO__SYS_SEND), 1);
     /* Another connection is unharmed. */
-    assert_int_equal(cio_stream_write(w2, "pong", 4), 0);
-    assert_int_equal(cio_stream_drain(w2), 0);
+    assert_int_equal(cio_stream_writer_write(w2, "pong", 4), 0);
+    assert_int_equal(cio_stream_writer_drain(w2), 0);
     cio__sys_fail_reset();
     char buf[4];
     assert_int_equal(recv(sv2[1], buf, 4, 0), 4);
@@ -185,9 +185,9 @@ static int accept_main(void *arg, void **result)
     assert_int_equal(cio_open_connection("127.0.0.1", cio_server_port(srv),
                                          NULL, &r, &w),
                      0);
-    assert_int_equal(cio_stream_write(w, "abc", 3), 0);
+    assert_int_equal(cio_stream_writer_write(w, "abc", 3), 0);
     char buf[3];
-    assert_int_equal(cio_stream_readexactly(r, buf, 3, NULL), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 3, NULL), 0);
     assert_memory_equal(buf, "abc", 3);
     /* The failed accept happened, and a later one took the connection. */
     assert_true(cio__sys_calls(CIO__SYS_ACCEPT) >= 2);

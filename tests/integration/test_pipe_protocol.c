@@ -78,7 +78,7 @@ static int r_pause(cio_transport *t, void *ctx)
 {
     rec *r = ctx;
     note(r, 'p');
-    r->pause_size = cio_transport_get_write_buffer_size(t);
+    r->pause_size = cio_transport_write_buffer_size(t);
     return 0;
 }
 
@@ -86,7 +86,7 @@ static int r_resume(cio_transport *t, void *ctx)
 {
     rec *r = ctx;
     note(r, 'r');
-    r->resume_size = cio_transport_get_write_buffer_size(t);
+    r->resume_size = cio_transport_write_buffer_size(t);
     return 0;
 }
 
@@ -221,8 +221,8 @@ static int flow_main(void *arg, void **result)
     write_pattern(t, BIG);
     assert_string_equal(g_r.log, "mp");
     assert_true(g_r.pause_size > HIGH);
-    assert_true(cio_transport_get_write_buffer_size(t) > HIGH);
-    assert_true(cio_transport_get_write_buffer_size(t) < BIG);
+    assert_true(cio_transport_write_buffer_size(t) > HIGH);
+    assert_true(cio_transport_write_buffer_size(t) < BIG);
 
     /* Now read it all, in a lagging non-blocking loop. */
     assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
@@ -248,7 +248,7 @@ static int flow_main(void *arg, void **result)
     /* Resumed once, when the buffer was back to the low mark. */
     assert_string_equal(g_r.log, "mpr");
     assert_true(g_r.resume_size <= LOW);
-    assert_int_equal(cio_transport_get_write_buffer_size(t), 0);
+    assert_int_equal(cio_transport_write_buffer_size(t), 0);
     assert_int_equal(g_r.ndata, 0);
 
     /* The reader goes away with nothing left to write: a clean end. */
@@ -483,7 +483,7 @@ static int early_main(void *arg, void **result)
     /* The read side drains the pipe: the writer resumes, flushes, and
      * closing it ends both. */
     WAIT_FOR(strchr(g_r.log, 'r') != NULL);
-    WAIT_FOR(cio_transport_get_write_buffer_size(t) == 0);
+    WAIT_FOR(cio_transport_write_buffer_size(t) == 0);
     assert_int_equal(cio_transport_close(t), 0);
     WAIT_FOR(g_r.lost && other.lost);
     assert_int_equal(g_r.lost_err, 0);

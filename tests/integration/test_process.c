@@ -62,7 +62,7 @@ static int lines_main(void *arg, void **result)
     ssize_t n;
     int k = 0;
     char want[32];
-    while ((n = cio_stream_readline(r, &line)) > 0) {
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
         k++;
         snprintf(want, sizeof(want), "line %d\n", k);
         assert_int_equal(n, strlen(want));
@@ -553,7 +553,7 @@ static pid_t cancel_shell_with_grandchild(const cio_process_opts *o)
                          NULL, "sleep 30 & echo $!; wait", o, &p),
                      0);
     const char *line;
-    assert_true(cio_stream_readline(cio_process_stdout(p), &line) > 0);
+    assert_true(cio_stream_reader_readline(cio_process_stdout(p), &line) > 0);
     pid_t gpid = (pid_t)atoi(line);
     assert_true(gpid > 0);
     assert_true(alive(gpid));
@@ -630,28 +630,28 @@ static int streams_main(void *arg, void **result)
     assert_int_equal(cio_create_subprocess_exec(NULL, cat, &o, &p), 0);
     cio_stream_writer *w = cio_process_stdin(p);
     cio_stream_reader *r = cio_process_stdout(p);
-    assert_int_equal(cio_stream_write(w, "hello\nworld;tail", 16), 0);
-    assert_int_equal(cio_stream_drain(w), 0);
+    assert_int_equal(cio_stream_writer_write(w, "hello\nworld;tail", 16), 0);
+    assert_int_equal(cio_stream_writer_drain(w), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 6);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 6);
     assert_memory_equal(line, "hello\n", 6);
     const char *data;
     size_t len;
-    assert_int_equal(cio_stream_readuntil(r, ";", 1, &data, &len), 0);
+    assert_int_equal(cio_stream_reader_readuntil(r, ";", 1, &data, &len), 0);
     assert_int_equal(len, 6);
     assert_memory_equal(data, "world;", 6);
     char buf[8];
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, buf, 4, &got), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 4, &got), 0);
     assert_memory_equal(buf, "tail", 4);
     /* Closing stdin ends cat: EOF on stdout, then exit 0. */
     assert_int_equal(cio_stream_writer_close(w), 0);
-    assert_int_equal(cio_stream_readexactly(r, buf, 1, &got), CIO_EOF);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 1, &got), CIO_EOF);
     assert_int_equal(got, 0);
     int rc;
     assert_int_equal(cio_process_wait(p, &rc), 0);
     assert_int_equal(rc, 0);
-    ssize_t n = cio_stream_read(cio_process_stderr(p), buf, sizeof(buf));
+    ssize_t n = cio_stream_reader_read(cio_process_stderr(p), buf, sizeof(buf));
     assert_int_equal(n, 0);
     assert_int_equal(cio_process_free(p), 0);
     return 0;
@@ -716,9 +716,9 @@ static int epipe_main(void *arg, void **result)
     /* The reader is gone: -EPIPE, never SIGPIPE (we are still alive). */
     static char big[1 << 20];
     cio_stream_writer *w = cio_process_stdin(p);
-    int r = cio_stream_write(w, big, sizeof(big));
+    int r = cio_stream_writer_write(w, big, sizeof(big));
     if (r == 0)
-        r = cio_stream_drain(w);
+        r = cio_stream_writer_drain(w);
     assert_int_equal(r, -EPIPE);
     assert_int_equal(cio_process_free(p), 0);
 
@@ -736,7 +736,8 @@ static int epipe_main(void *arg, void **result)
                          NULL, SH("exec >&- ; exec 0<&- ; sleep 0.1"), &o, &p),
                      0);
     char b[16];
-    assert_int_equal(cio_stream_read(cio_process_stdout(p), b, sizeof(b)), 0);
+    assert_int_equal(
+        cio_stream_reader_read(cio_process_stdout(p), b, sizeof(b)), 0);
     assert_int_equal(
         cio_process_communicate(p, big, sizeof(big), NULL, NULL, NULL, NULL),
         0);
@@ -1027,13 +1028,13 @@ static int pipes_main(void *arg, void **result)
     cio_stream_writer *w;
     assert_int_equal(cio_connect_read_pipe(g_loop, pp[0], NULL, &r), 0);
     assert_int_equal(cio_connect_write_pipe(g_loop, pp[1], NULL, &w), 0);
-    assert_int_equal(cio_stream_write(w, "one\ntwo\n", 8), 0);
+    assert_int_equal(cio_stream_writer_write(w, "one\ntwo\n", 8), 0);
     assert_int_equal(cio_stream_writer_close(w), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 4);
-    assert_int_equal(cio_stream_readline(r, &line), 4);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 4);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 4);
     assert_memory_equal(line, "two\n", 4);
-    assert_int_equal(cio_stream_readline(r, &line), 0);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 0);
     assert_int_equal(cio_stream_writer_free(w), 0);
     assert_int_equal(cio_stream_reader_free(r), 0);
     /* A regular file is refused and stays the caller's. */

@@ -71,14 +71,14 @@ static int drain_main(void *arg, void **result)
     int suspended = 0;
     long first_ticks = -1;
     for (size_t sent = 0; sent < TOTAL; sent += CHUNK) {
-        assert_int_equal(cio_stream_write(w, chunk, CHUNK), 0);
-        ssize_t before = cio_stream_writer_buffer_size(w);
+        assert_int_equal(cio_stream_writer_write(w, chunk, CHUNK), 0);
+        ssize_t before = cio_stream_writer_write_buffer_size(w);
         assert_true(before >= 0);
         if (before > most)
             most = before;
         long t0 = g_ticks;
-        assert_int_equal(cio_stream_drain(w), 0);
-        ssize_t after = cio_stream_writer_buffer_size(w);
+        assert_int_equal(cio_stream_writer_drain(w), 0);
+        ssize_t after = cio_stream_writer_write_buffer_size(w);
         if (before > HIGH) {
             /* Above the high mark drain waits for the low one. */
             suspended++;
@@ -292,8 +292,8 @@ static int pipesize_main(void *arg, void **result)
     static char buf[N + 1];
     size_t got = 0;
     for (;;) {
-        ssize_t k = cio_stream_read(cio_process_stdout(p), buf + got,
-                                    sizeof(buf) - got);
+        ssize_t k = cio_stream_reader_read(cio_process_stdout(p), buf + got,
+                                           sizeof(buf) - got);
         assert_true(k >= 0);
         if (k == 0)
             break;

@@ -27,9 +27,9 @@ static int line_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     g_handled++;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
-        cio_stream_write(w, line, (size_t)n);
-        if (cio_stream_drain(w) < 0)
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
+        cio_stream_writer_write(w, line, (size_t)n);
+        if (cio_stream_writer_drain(w) < 0)
             break;
     }
     if (n == 0)
@@ -59,16 +59,16 @@ static int serving_main(void *arg, void **result)
     assert_int_equal(cio_server_start_serving(srv), 0);
     assert_int_equal(cio_server_is_serving(srv), 1);
     assert_int_equal(cio_open_connection("127.0.0.1", port, NULL, &r, &w), 0);
-    assert_int_equal(cio_stream_write(w, "ping\n", 5), 0);
+    assert_int_equal(cio_stream_writer_write(w, "ping\n", 5), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 5);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 5);
     assert_int_equal(cio_server_connections(srv), 1);
     /* close stops listening; the connection goes on. */
     assert_int_equal(cio_server_close(srv), 0);
     assert_int_equal(cio_server_sockets(srv, fds, 4), 0);
     assert_int_equal(cio_server_sockname(srv, 0, &(cio_sockaddr){0}), -ENOENT);
-    assert_int_equal(cio_stream_write(w, "pong\n", 5), 0);
-    assert_int_equal(cio_stream_readline(r, &line), 5);
+    assert_int_equal(cio_stream_writer_write(w, "pong\n", 5), 0);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 5);
     cio_stream_reader_free(r);
     cio_stream_writer_free(w);
     assert_int_equal(cio_server_wait_closed(srv), 0);
@@ -103,7 +103,7 @@ static int clients_main(void *arg, void **result)
     assert_int_equal(g_eofs, 3); /* the handlers saw EOF */
     char buf[8];
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(cio_stream_read(r[i], buf, sizeof(buf)), 0);
+        assert_int_equal(cio_stream_reader_read(r[i], buf, sizeof(buf)), 0);
         cio_stream_reader_free(r[i]);
         cio_stream_writer_free(w[i]);
     }
@@ -176,9 +176,9 @@ static int sock_main(void *arg, void **result)
     assert_int_equal(cio_open_connection("127.0.0.1", cio_server_port(srv),
                                          NULL, &r, &w),
                      0);
-    assert_int_equal(cio_stream_write(w, "via sock=\n", 10), 0);
+    assert_int_equal(cio_stream_writer_write(w, "via sock=\n", 10), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 10);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 10);
     cio_stream_reader_free(r);
     cio_stream_writer_free(w);
     assert_int_equal(cio_server_free(srv), 0); /* closes fd */
@@ -201,8 +201,9 @@ static int count_handler(cio_stream_reader *r, cio_stream_writer *w,
     atomic_fetch_add(&g_conns[(int)(intptr_t)arg], 1);
     char buf[8192];
     ssize_t n;
-    while ((n = cio_stream_read(r, buf, sizeof(buf))) > 0) {
-        if (cio_stream_write(w, buf, (size_t)n) < 0 || cio_stream_drain(w) < 0)
+    while ((n = cio_stream_reader_read(r, buf, sizeof(buf))) > 0) {
+        if (cio_stream_writer_write(w, buf, (size_t)n) < 0 ||
+            cio_stream_writer_drain(w) < 0)
             break;
     }
     return 0;
@@ -261,12 +262,12 @@ static int client_task(void *arg, void **result)
     for (size_t i = 0; i < sizeof(in); i++)
         out[c->id][i] = (char)(c->id * 31 + i * 7);
     for (int round = 0; round < 4 && rc == 0; round++) {
-        rc = cio_stream_write(w, out[c->id], sizeof(in));
+        rc = cio_stream_writer_write(w, out[c->id], sizeof(in));
         if (rc == 0)
-            rc = cio_stream_drain(w);
+            rc = cio_stream_writer_drain(w);
         size_t got;
         if (rc == 0)
-            rc = cio_stream_readexactly(r, in, sizeof(in), &got);
+            rc = cio_stream_reader_readexactly(r, in, sizeof(in), &got);
         if (rc == 0 && memcmp(in, out[c->id], sizeof(in)) != 0)
             rc = -EIO;
     }

@@ -52,7 +52,7 @@ static cio_socket *listener(const char *ip, int backlog, cio_sockaddr *addr)
         cio_socket_setsockopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1), 0);
     assert_int_equal(cio_socket_bind(s, &a), 0);
     assert_int_equal(cio_socket_listen(s, backlog), 0);
-    assert_int_equal(cio_socket_getsockname(s, addr), 0);
+    assert_int_equal(cio_socket_sockname(s, addr), 0);
     assert_true(cio_sockaddr_port(addr) > 0);
     return s;
 }
@@ -184,7 +184,7 @@ static int refused_main(void *arg, void **result)
     cio_socket *s;
     assert_int_equal(cio_socket_open(&s, g_loop, AF_INET, SOCK_STREAM, 0), 0);
     assert_int_equal(cio_socket_bind_ip(s, "127.0.0.1", 0), 0);
-    assert_int_equal(cio_socket_getsockname(s, &addr), 0);
+    assert_int_equal(cio_socket_sockname(s, &addr), 0);
     cio_socket_close(s);
     cio_socket *c;
     assert_int_equal(cio_socket_open(&c, g_loop, AF_INET, SOCK_STREAM, 0), 0);
@@ -938,8 +938,8 @@ static int udp_main(void *arg, void **result)
     assert_int_equal(cio_socket_bind_ip(a, "127.0.0.1", 0), 0);
     assert_int_equal(cio_socket_bind_ip(b, "127.0.0.1", 0), 0);
     cio_sockaddr aa, ba, from;
-    assert_int_equal(cio_socket_getsockname(a, &aa), 0);
-    assert_int_equal(cio_socket_getsockname(b, &ba), 0);
+    assert_int_equal(cio_socket_sockname(a, &aa), 0);
+    assert_int_equal(cio_socket_sockname(b, &ba), 0);
     assert_int_equal(cio_socket_sendto(a, "dgram", 5, 0, &ba), 5);
     char buf[16];
     assert_int_equal(cio_socket_recvfrom(b, buf, sizeof(buf), 0, &from), 5);
@@ -967,14 +967,14 @@ static int names_main(void *arg, void **result)
     cio_sockaddr la, from, cp, cs, ap, as, none;
     cio_socket *ls = listener(arg, 4, &la);
     /* A listening socket has no peer. */
-    assert_int_equal(cio_socket_getpeername(ls, &none), -ENOTCONN);
+    assert_int_equal(cio_socket_peername(ls, &none), -ENOTCONN);
     cio_socket *c = connected(&la);
     cio_socket *a;
     assert_int_equal(cio_socket_accept(ls, &a, &from), 0);
-    assert_int_equal(cio_socket_getpeername(c, &cp), 0);
-    assert_int_equal(cio_socket_getsockname(c, &cs), 0);
-    assert_int_equal(cio_socket_getpeername(a, &ap), 0);
-    assert_int_equal(cio_socket_getsockname(a, &as), 0);
+    assert_int_equal(cio_socket_peername(c, &cp), 0);
+    assert_int_equal(cio_socket_sockname(c, &cs), 0);
+    assert_int_equal(cio_socket_peername(a, &ap), 0);
+    assert_int_equal(cio_socket_sockname(a, &as), 0);
     assert_same_addr(&cp, &la); /* the client reached the listener */
     assert_same_addr(&as, &la); /* which is the accepted end's own name */
     assert_same_addr(&ap, &cs); /* and the server sees the client's */
@@ -982,7 +982,7 @@ static int names_main(void *arg, void **result)
     assert_int_equal(cio_sockaddr_family(&cp), cio_sockaddr_family(&la));
     assert_true(cio_sockaddr_port(&cs) > 0);
     assert_true(cio_sockaddr_port(&cs) != cio_sockaddr_port(&la));
-    assert_int_equal(cio_socket_getpeername(c, NULL), -EINVAL);
+    assert_int_equal(cio_socket_peername(c, NULL), -EINVAL);
     cio_socket_close(a);
     cio_socket_close(c);
     cio_socket_close(ls);

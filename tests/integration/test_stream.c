@@ -19,17 +19,17 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
-        int rc = cio_stream_write(w, line, (size_t)n);
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
+        int rc = cio_stream_writer_write(w, line, (size_t)n);
         if (rc < 0)
             return rc;
-        rc = cio_stream_drain(w);
+        rc = cio_stream_writer_drain(w);
         if (rc < 0)
             return rc;
     }
     if (n < 0)
         return (int)n;
-    cio_stream_write_eof(w);
+    cio_stream_writer_write_eof(w);
     return 0;
 }
 
@@ -53,33 +53,33 @@ static int echo_main(void *arg, void **result)
     assert_int_equal(cio_sockaddr_port(&peer), port);
     assert_true(cio_stream_writer_fileno(w) >= 0);
 
-    assert_int_equal(cio_stream_write(w, "hello\nwor", 9), 0);
-    assert_int_equal(cio_stream_write(w, "ld\n", 3), 0);
+    assert_int_equal(cio_stream_writer_write(w, "hello\nwor", 9), 0);
+    assert_int_equal(cio_stream_writer_write(w, "ld\n", 3), 0);
     struct iovec iov[2] = {{(void *)"a b ", 4}, {(void *)"c\n", 2}};
-    assert_int_equal(cio_stream_writelines(w, iov, 2), 0);
-    assert_int_equal(cio_stream_drain(w), 0);
+    assert_int_equal(cio_stream_writer_writelines(w, iov, 2), 0);
+    assert_int_equal(cio_stream_writer_drain(w), 0);
 
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 6);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 6);
     assert_memory_equal(line, "hello\n", 6);
     char buf[16];
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, buf, 6, &got), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 6, &got), 0);
     assert_int_equal(got, 6);
     assert_memory_equal(buf, "world\n", 6);
     const char *d;
     size_t len;
-    assert_int_equal(cio_stream_readuntil(r, " b", 2, &d, &len), 0);
+    assert_int_equal(cio_stream_reader_readuntil(r, " b", 2, &d, &len), 0);
     assert_int_equal(len, 3);
     assert_memory_equal(d, "a b", 3);
-    assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), 3);
+    assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)), 3);
     assert_memory_equal(buf, " c\n", 3);
 
     /* Half-close: the server echoes EOF back. */
-    assert_int_equal(cio_stream_can_write_eof(w), 1);
-    assert_int_equal(cio_stream_write_eof(w), 0);
-    assert_int_equal(cio_stream_write(w, "x", 1), -EPIPE);
-    assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), 0);
+    assert_int_equal(cio_stream_writer_can_write_eof(w), 1);
+    assert_int_equal(cio_stream_writer_write_eof(w), 0);
+    assert_int_equal(cio_stream_writer_write(w, "x", 1), -EPIPE);
+    assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)), 0);
     assert_int_equal(cio_stream_reader_at_eof(r), 1);
 
     assert_int_equal(cio_stream_writer_close(w), 0);
@@ -118,16 +118,17 @@ static int limit_main(void *arg, void **result)
 
     const char *line;
     /* A line longer than the limit: -ENOBUFS, the line dropped. */
-    assert_int_equal(cio_stream_readline(r, &line), -ENOBUFS);
-    assert_int_equal(cio_stream_readline(r, &line), 6);
+    assert_int_equal(cio_stream_reader_readline(r, &line), -ENOBUFS);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 6);
     assert_memory_equal(line, "short\n", 6);
     /* The last line lacks its newline: readuntil gives it as a partial. */
     const char *d;
     size_t len;
-    assert_int_equal(cio_stream_readuntil(r, "\n", 1, &d, &len), CIO_EOF);
+    assert_int_equal(cio_stream_reader_readuntil(r, "\n", 1, &d, &len),
+                     CIO_EOF);
     assert_int_equal(len, 3);
     assert_memory_equal(d, "end", 3);
-    assert_int_equal(cio_stream_readline(r, &line), 0);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 0);
     assert_int_equal(cio_stream_reader_at_eof(r), 1);
     assert_int_equal(cio_stream_reader_free(r), 0);
     assert_int_equal(cio_stream_writer_free(w), 0);
@@ -153,16 +154,17 @@ static int readuntil_overrun_main(void *arg, void **result)
     const char *d;
     size_t len;
     /* No separator within the limit: the bytes stay buffered. */
-    assert_int_equal(cio_stream_readuntil(r, "|", 1, &d, &len), -ENOBUFS);
+    assert_int_equal(cio_stream_reader_readuntil(r, "|", 1, &d, &len),
+                     -ENOBUFS);
     assert_true(cio_stream_reader_buffered(r) >= 8);
     char buf[32];
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, buf, 11, &got), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 11, &got), 0);
     assert_memory_equal(buf, "abcdefghijk", 11);
     /* readexactly at EOF hands back the partial bytes. */
     assert_int_equal(write(sv[1], "xyz", 3), 3);
     close(sv[1]);
-    assert_int_equal(cio_stream_readexactly(r, buf, 10, &got), CIO_EOF);
+    assert_int_equal(cio_stream_reader_readexactly(r, buf, 10, &got), CIO_EOF);
     assert_int_equal(got, 3);
     assert_memory_equal(buf, "xyz", 3);
     assert_int_equal(cio_stream_reader_free(r), 0);
@@ -181,13 +183,13 @@ static int pipe_writer(void *arg, void **result)
     char line[32];
     for (int i = 0; i < 1000; i++) {
         int n = snprintf(line, sizeof(line), "line %d\n", i);
-        assert_int_equal(cio_stream_write(w, line, (size_t)n), 0);
-        assert_int_equal(cio_stream_drain(w), 0);
+        assert_int_equal(cio_stream_writer_write(w, line, (size_t)n), 0);
+        assert_int_equal(cio_stream_writer_drain(w), 0);
         if (i % 100 == 0)
             cio_sleep(0);
     }
-    assert_int_equal(cio_stream_can_write_eof(w), 1);
-    assert_int_equal(cio_stream_write_eof(w), 0);
+    assert_int_equal(cio_stream_writer_can_write_eof(w), 1);
+    assert_int_equal(cio_stream_writer_write_eof(w), 0);
     assert_int_equal(cio_stream_writer_wait_closed(w), 0);
     assert_int_equal(cio_stream_writer_free(w), 0);
     return 0;
@@ -212,7 +214,7 @@ static int pipe_main(void *arg, void **result)
     ssize_t n;
     int i = 0;
     char want[32];
-    while ((n = cio_stream_readline(r, &line)) > 0) {
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
         int m = snprintf(want, sizeof(want), "line %d\n", i++);
         assert_int_equal(n, m);
         assert_memory_equal(line, want, (size_t)m);
@@ -237,9 +239,9 @@ static int pipe_epipe_main(void *arg, void **result)
     assert_int_equal(cio_stream_writer_from_fd(g_loop, p[1], NULL, &w), 0);
     close(p[0]);
     /* No SIGPIPE kills us: the write reports -EPIPE, sticky. */
-    assert_int_equal(cio_stream_write(w, "x", 1), -EPIPE);
-    assert_int_equal(cio_stream_write(w, "x", 1), -EPIPE);
-    assert_int_equal(cio_stream_drain(w), -EPIPE);
+    assert_int_equal(cio_stream_writer_write(w, "x", 1), -EPIPE);
+    assert_int_equal(cio_stream_writer_write(w, "x", 1), -EPIPE);
+    assert_int_equal(cio_stream_writer_drain(w), -EPIPE);
     assert_int_equal(cio_stream_writer_wait_closed(w), -EPIPE);
     assert_int_equal(cio_stream_writer_free(w), 0);
     return 0;
@@ -262,23 +264,24 @@ static int drain_main(void *arg, void **result)
     cio_stream_reader *r;
     cio_stream_writer *w;
     assert_int_equal(cio_stream_open_fd(g_loop, sv[0], NULL, &r, &w), 0);
-    assert_int_equal(cio_stream_writer_set_limits(w, 8192, 1024), 0);
+    assert_int_equal(cio_stream_writer_set_write_buffer_limits(w, 8192, 1024),
+                     0);
     static char chunk[4096];
     memset(chunk, 'z', sizeof(chunk));
     size_t total = 0;
     /* Nobody reads sv[1]: the buffer grows past high, drain must block.
      * Bound the wait with a timeout scope. */
     for (int i = 0; i < 8; i++) {
-        assert_int_equal(cio_stream_write(w, chunk, sizeof(chunk)), 0);
+        assert_int_equal(cio_stream_writer_write(w, chunk, sizeof(chunk)), 0);
         total += sizeof(chunk);
     }
-    assert_true(cio_stream_writer_buffer_size(w) > 8192);
+    assert_true(cio_stream_writer_write_buffer_size(w) > 8192);
     cio_timeout to;
     assert_int_equal(cio_timeout_begin(&to, 50 * CIO_MS), 0);
-    int rc = cio_stream_drain(w);
+    int rc = cio_stream_writer_drain(w);
     assert_int_equal(cio_timeout_end(&to, rc), -ETIMEDOUT);
     /* Memory stays bounded by what was written. */
-    assert_true((size_t)cio_stream_writer_buffer_size(w) <= total);
+    assert_true((size_t)cio_stream_writer_write_buffer_size(w) <= total);
     /* Now read everything on the other side while draining. */
     size_t seen = 0;
     char buf[65536];
@@ -293,8 +296,8 @@ static int drain_main(void *arg, void **result)
             cio_sleep(CIO_MS);
         }
     }
-    assert_int_equal(cio_stream_drain(w), 0);
-    assert_int_equal(cio_stream_writer_buffer_size(w), 0);
+    assert_int_equal(cio_stream_writer_drain(w), 0);
+    assert_int_equal(cio_stream_writer_write_buffer_size(w), 0);
     assert_int_equal(cio_stream_reader_free(r), 0);
     assert_int_equal(cio_stream_writer_free(w), 0);
     close(sv[1]);
@@ -319,11 +322,11 @@ static int blocked(void *arg, void **result)
     const char *line;
     switch (a->what) {
     case 0:
-        return (int)cio_stream_read(a->r, buf, sizeof(buf));
+        return (int)cio_stream_reader_read(a->r, buf, sizeof(buf));
     case 1:
-        return (int)cio_stream_readline(a->r, &line);
+        return (int)cio_stream_reader_readline(a->r, &line);
     case 2:
-        return cio_stream_drain(a->w);
+        return cio_stream_writer_drain(a->w);
     default:
         return cio_stream_writer_wait_closed(a->w);
     }
@@ -343,9 +346,11 @@ static int cancel_main(void *arg, void **result)
         assert_int_equal(cio_stream_open_fd(g_loop, sv[0], NULL, &a.r, &a.w),
                          0);
         if (what == 2) {
-            assert_int_equal(cio_stream_writer_set_limits(a.w, 1024, CIO_LIMIT_DEFAULT), 0);
+            assert_int_equal(cio_stream_writer_set_write_buffer_limits(
+                                 a.w, 1024, CIO_LIMIT_DEFAULT),
+                             0);
             static char big[256 * 1024];
-            assert_int_equal(cio_stream_write(a.w, big, sizeof(big)), 0);
+            assert_int_equal(cio_stream_writer_write(a.w, big, sizeof(big)), 0);
         }
         cio_task *t;
         assert_int_equal(
@@ -359,7 +364,7 @@ static int cancel_main(void *arg, void **result)
         if (what <= 1) {
             assert_int_equal(write(sv[1], "ok\n", 3), 3);
             const char *line;
-            assert_int_equal(cio_stream_readline(a.r, &line), 3);
+            assert_int_equal(cio_stream_reader_readline(a.r, &line), 3);
         }
         assert_int_equal(cio_stream_reader_free(a.r), 0);
         assert_int_equal(cio_stream_writer_free(a.w), 0);
@@ -383,8 +388,8 @@ static int misuse_main(void *arg, void **result)
     assert_int_equal(cio_open_connection("127.0.0.1", 70000, NULL, &r, &w),
                      -EINVAL);
     assert_null(r);
-    assert_int_equal(cio_stream_read(NULL, NULL, 0), -EINVAL);
-    assert_int_equal(cio_stream_write(NULL, "x", 1), -EINVAL);
+    assert_int_equal(cio_stream_reader_read(NULL, NULL, 0), -EINVAL);
+    assert_int_equal(cio_stream_writer_write(NULL, "x", 1), -EINVAL);
     assert_int_equal(cio_stream_open_fd(g_loop, -1, NULL, &r, &w), -EINVAL);
     return 0;
 }
@@ -435,7 +440,7 @@ static int write_cap_main(void *arg, void **result)
     /* A broadcaster that never drains: the cap stops the growth. */
     for (;;) {
         memset(chunk, 'a' + i % 26, sizeof(chunk));
-        rc = cio_stream_write(w, chunk, sizeof(chunk));
+        rc = cio_stream_writer_write(w, chunk, sizeof(chunk));
         if (rc == -ENOBUFS)
             break;
         assert_int_equal(rc, 0);
@@ -443,26 +448,26 @@ static int write_cap_main(void *arg, void **result)
         total += sizeof(chunk);
         assert_true(total < (8u << 20));
     }
-    ssize_t buffered = cio_stream_writer_buffer_size(w);
+    ssize_t buffered = cio_stream_writer_write_buffer_size(w);
     assert_true(buffered <= (ssize_t)cap);
     assert_true(buffered + (ssize_t)sizeof(chunk) > (ssize_t)cap);
     /* Refused whole, writelines too; the writer is not broken. */
     struct iovec iov[2] = {{chunk, 4096}, {chunk, 4096}};
-    assert_int_equal(cio_stream_writelines(w, iov, 2), -ENOBUFS);
-    assert_int_equal(cio_stream_writer_buffer_size(w), buffered);
+    assert_int_equal(cio_stream_writer_writelines(w, iov, 2), -ENOBUFS);
+    assert_int_equal(cio_stream_writer_write_buffer_size(w), buffered);
     assert_int_equal(cio_stream_writer_is_closing(w), 0);
     /* A write larger than the cap is refused even when nothing waits. */
     static char huge[128 * 1024];
-    assert_int_equal(cio_stream_write(w, huge, sizeof(huge)), -ENOBUFS);
+    assert_int_equal(cio_stream_writer_write(w, huge, sizeof(huge)), -ENOBUFS);
     /* The peer reads: drain returns, the refused write goes through. */
     static char got[1 << 20];
     size_t seen = 0;
     read_until(sv[1], got, sizeof(got), &seen, total);
-    assert_int_equal(cio_stream_drain(w), 0);
-    WAIT_FOR(cio_stream_writer_buffer_size(w) == 0);
-    assert_int_equal(cio_stream_write(w, chunk, sizeof(chunk)), 0);
+    assert_int_equal(cio_stream_writer_drain(w), 0);
+    WAIT_FOR(cio_stream_writer_write_buffer_size(w) == 0);
+    assert_int_equal(cio_stream_writer_write(w, chunk, sizeof(chunk)), 0);
     memset(chunk, 'a' + (i + 1) % 26, sizeof(chunk));
-    assert_int_equal(cio_stream_writelines(w, iov, 2), 0);
+    assert_int_equal(cio_stream_writer_writelines(w, iov, 2), 0);
     read_until(sv[1], got, sizeof(got), &seen, total + 2 * sizeof(chunk));
     for (size_t j = 0; j < seen; j++)
         assert_int_equal(got[j], 'a' + (int)(j / sizeof(chunk)) % 26);
@@ -475,9 +480,9 @@ static int write_cap_main(void *arg, void **result)
     cio_stream_reader *r2;
     cio_stream_writer *w2;
     assert_int_equal(cio_stream_open_fd(g_loop, sv2[0], &o, &r2, &w2), 0);
-    assert_int_equal(cio_stream_write(w2, huge, 17), -ENOBUFS);
-    assert_int_equal(cio_stream_write(w2, "0123456789abcdef", 16), 0);
-    assert_int_equal(cio_stream_drain(w2), 0);
+    assert_int_equal(cio_stream_writer_write(w2, huge, 17), -ENOBUFS);
+    assert_int_equal(cio_stream_writer_write(w2, "0123456789abcdef", 16), 0);
+    assert_int_equal(cio_stream_writer_drain(w2), 0);
     assert_int_equal(cio_stream_writer_set_write_buffer_cap(NULL, 1), -EINVAL);
     assert_int_equal(cio_stream_reader_free(r2), 0);
     assert_int_equal(cio_stream_writer_free(w2), 0);

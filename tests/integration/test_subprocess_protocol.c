@@ -48,7 +48,7 @@ static int r_made(cio_subprocess_transport *t, void *ctx)
     r->nmade++;
     logev(r, "M");
     if (r->input) {
-        cio_transport *in = cio_subprocess_transport_get_pipe_transport(t, 0);
+        cio_transport *in = cio_subprocess_transport_pipe_transport(t, 0);
         assert_non_null(in);
         assert_int_equal(cio_transport_write(in, r->input, strlen(r->input)),
                          0);
@@ -89,7 +89,7 @@ static void r_pipe_lost(cio_subprocess_transport *t, int fd, int err,
     logev(r, ev);
     r->lost_err[fd] = err;
     /* The pipe transport is gone from the transport once lost. */
-    assert_null(cio_subprocess_transport_get_pipe_transport(t, fd));
+    assert_null(cio_subprocess_transport_pipe_transport(t, fd));
 }
 
 static void r_exited(cio_subprocess_transport *t, void *ctx)
@@ -98,8 +98,7 @@ static void r_exited(cio_subprocess_transport *t, void *ctx)
     assert_int_equal(r->nmade, 1);
     r->nexit++;
     logev(r, "X");
-    assert_int_equal(cio_subprocess_transport_get_returncode(t, &r->exit_rc),
-                     1);
+    assert_int_equal(cio_subprocess_transport_returncode(t, &r->exit_rc), 1);
     r->out_at_exit = (int)r->outlen[0];
 }
 
@@ -165,11 +164,11 @@ static int cat_main(void *arg, void **result)
                      0);
     /* connection_made comes from the loop, after the call. */
     assert_int_equal(r.nmade, 0);
-    assert_true(cio_subprocess_transport_get_pid(t) > 0);
-    assert_int_equal(cio_subprocess_transport_get_returncode(t, NULL), 0);
+    assert_true(cio_subprocess_transport_pid(t) > 0);
+    assert_int_equal(cio_subprocess_transport_returncode(t, NULL), 0);
     for (int fd = 0; fd < 3; fd++)
-        assert_non_null(cio_subprocess_transport_get_pipe_transport(t, fd));
-    assert_null(cio_subprocess_transport_get_pipe_transport(t, 3));
+        assert_non_null(cio_subprocess_transport_pipe_transport(t, fd));
+    assert_null(cio_subprocess_transport_pipe_transport(t, 3));
     int rc = -1;
     assert_int_equal(cio_subprocess_transport_wait(t, &rc), 0);
     assert_int_equal(rc, 0);
@@ -181,7 +180,7 @@ static int cat_main(void *arg, void **result)
     assert_int_equal(r.lost_err[0], 0);
     assert_int_equal(r.lost_err[1], 0);
     assert_true(at(&r, "D1") < at(&r, "L1"));
-    assert_int_equal(cio_subprocess_transport_get_returncode(t, &rc), 1);
+    assert_int_equal(cio_subprocess_transport_returncode(t, &rc), 1);
     assert_int_equal(rc, 0);
     /* After the exit: asyncio's ProcessLookupError. */
     assert_int_equal(cio_subprocess_transport_send_signal(t, SIGTERM), -ESRCH);
@@ -222,7 +221,7 @@ static int shell_main(void *arg, void **result)
     assert_int_equal(
         cio_subprocess_shell(NULL, rec_factory, &k, "kill -9 $$", &o, &t), 0);
     for (int fd = 0; fd < 3; fd++)
-        assert_null(cio_subprocess_transport_get_pipe_transport(t, fd));
+        assert_null(cio_subprocess_transport_pipe_transport(t, fd));
     assert_int_equal(cio_subprocess_transport_wait(t, &rc), 0);
     assert_int_equal(rc, -SIGKILL);
     check_order(&k, 0);
@@ -318,7 +317,7 @@ static int cancel_main(void *arg, void **result)
     o.stdout_mode = CIO_PROCESS_PIPE;
     assert_int_equal(cio_subprocess_exec(NULL, rec_factory, &r, argv, &o, &t),
                      0);
-    pid_t pid = cio_subprocess_transport_get_pid(t);
+    pid_t pid = cio_subprocess_transport_pid(t);
     cio_task *w1, *w2;
     assert_int_equal(cio_task_create(g_loop, CIO_CORO(waiter, t), NULL, &w1),
                      0);
@@ -333,14 +332,14 @@ static int cancel_main(void *arg, void **result)
     /* asyncio: a cancelled wait leaves the child alone. */
     assert_int_equal(kill(pid, 0), 0);
     assert_int_equal(r.nexit, 0);
-    assert_int_equal(cio_subprocess_transport_get_returncode(t, NULL), 0);
+    assert_int_equal(cio_subprocess_transport_returncode(t, NULL), 0);
     assert_false(cio_future_done(w2));
     /* The other waiter gets the real status. */
     assert_int_equal(cio_subprocess_transport_terminate(t), 0);
     assert_int_equal(cio_await(w2, &res), 0);
     cio_future_release(w2);
     int rc = 0;
-    assert_int_equal(cio_subprocess_transport_get_returncode(t, &rc), 1);
+    assert_int_equal(cio_subprocess_transport_returncode(t, &rc), 1);
     assert_int_equal(rc, -SIGTERM);
     check_order(&r, 1);
     assert_int_equal(cio_subprocess_transport_close(t), 0);
@@ -361,7 +360,7 @@ static int close_main(void *arg, void **result)
     char *const argv[] = {"sleep", "100", NULL};
     assert_int_equal(cio_subprocess_exec(NULL, rec_factory, &r, argv, NULL, &t),
                      0);
-    pid_t pid = cio_subprocess_transport_get_pid(t);
+    pid_t pid = cio_subprocess_transport_pid(t);
     WAIT_FOR(r.nmade == 1);
     assert_int_equal(cio_subprocess_transport_close(t), 0);
     WAIT_FOR(r.nlost == 1);
@@ -502,15 +501,15 @@ static int process_wait_main(void *arg, void **result)
     /* The grandchild still holds stdout: "late" has not come. */
     const char *line;
     cio_stream_reader *out = cio_process_stdout(p);
-    assert_int_equal(cio_stream_readline(out, &line), 6);
+    assert_int_equal(cio_stream_reader_readline(out, &line), 6);
     assert_memory_equal(line, "early\n", 6);
     assert_int_equal(cio_stream_reader_at_eof(out), 0);
     assert_int_equal(cio_stream_reader_buffered(out), 0);
     /* Reading to the end is the caller's part: it waits for the
      * grandchild. */
-    assert_int_equal(cio_stream_readline(out, &line), 5);
+    assert_int_equal(cio_stream_reader_readline(out, &line), 5);
     assert_memory_equal(line, "late\n", 5);
-    assert_int_equal(cio_stream_readline(out, &line), 0);
+    assert_int_equal(cio_stream_reader_readline(out, &line), 0);
     assert_int_equal(cio_process_free(p), 0);
     return 0;
 }

@@ -67,14 +67,14 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
         seen.peer[0] = 0;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
         if (n == 5 && !memcmp(line, "quit\n", 5))
             break;
         if (n == 6 && !memcmp(line, "abort\n", 6)) {
             shutdown(cio_stream_writer_fileno(w), SHUT_RDWR);
             break;
         }
-        int rc = cio_stream_write(w, line, (size_t)n);
+        int rc = cio_stream_writer_write(w, line, (size_t)n);
         if (rc < 0)
             return 0;
     }
@@ -117,9 +117,9 @@ static int tls_connect(int port, cio_tls_ctx *cctx, const char *name,
 static void ping(cio_stream_reader *r, cio_stream_writer *w, const char *msg)
 {
     size_t n = strlen(msg);
-    assert_int_equal(cio_stream_write(w, msg, n), 0);
+    assert_int_equal(cio_stream_writer_write(w, msg, n), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), (ssize_t)n);
+    assert_int_equal(cio_stream_reader_readline(r, &line), (ssize_t)n);
     assert_memory_equal(line, msg, n);
 }
 
@@ -151,10 +151,11 @@ static int stream_echo_main(void *arg, void **result)
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = i % 1000 == 999 ? '\n' : (char)('a' + i % 26);
     big[sizeof(big) - 1] = '\n';
-    assert_int_equal(cio_stream_write(w, big, sizeof(big)), 0);
+    assert_int_equal(cio_stream_writer_write(w, big, sizeof(big)), 0);
     static char back[sizeof(big)];
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, back, sizeof(back), &got), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, back, sizeof(back), &got),
+                     0);
     assert_memory_equal(back, big, sizeof(big));
 
     cio_tls_conn *t = cio_stream_writer_tls(w);
@@ -310,8 +311,8 @@ static int half_record_handler(cio_stream_reader *r, cio_stream_writer *w,
 {
     (void)arg;
     char buf[512];
-    if (cio_stream_read(r, buf, sizeof(buf)) > 0)
-        cio_stream_write(w, "\x16\x03\x03\x00\x50\x02\x00", 7);
+    if (cio_stream_reader_read(r, buf, sizeof(buf)) > 0)
+        cio_stream_writer_write(w, "\x16\x03\x03\x00\x50\x02\x00", 7);
     return 0;
 }
 
@@ -364,7 +365,7 @@ static int silent_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)w;
     (void)arg;
     char buf[64];
-    while (cio_stream_read(r, buf, sizeof(buf)) > 0)
+    while (cio_stream_reader_read(r, buf, sizeof(buf)) > 0)
         ; /* reads the ClientHello, says nothing */
     return 0;
 }
@@ -491,7 +492,7 @@ static int read_task(void *arg, void **result)
     (void)arg;
     (void)result;
     char buf[16];
-    cx.rc = (int)cio_stream_read(cx.r, buf, sizeof(buf));
+    cx.rc = (int)cio_stream_reader_read(cx.r, buf, sizeof(buf));
     return cx.rc;
 }
 
@@ -687,9 +688,9 @@ static int mtls_main(void *arg, void **result)
      * first, so the server's refusal arrives on the first read. */
     int rc = tls_connect(port, cctx, "localhost", &r, &w);
     if (rc == 0) {
-        assert_int_equal(cio_stream_write(w, "x\n", 2), 0);
+        assert_int_equal(cio_stream_writer_write(w, "x\n", 2), 0);
         const char *line;
-        rc = (int)cio_stream_readline(r, &line);
+        rc = (int)cio_stream_reader_readline(r, &line);
         close_pair(r, w);
     }
     char buf[256];
@@ -730,14 +731,15 @@ static int close_main(void *arg, void **result)
      * a clean end of file. */
     assert_int_equal(tls_connect(port, cctx, "localhost", &r, &w), 0);
     ping(r, w, "one\n");
-    assert_int_equal(cio_stream_write(w, "quit\n", 5), 0);
-    assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), 0);
+    assert_int_equal(cio_stream_writer_write(w, "quit\n", 5), 0);
+    assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)), 0);
     close_pair(r, w);
     /* "abort": the TCP connection ends without close_notify. */
     assert_int_equal(tls_connect(port, cctx, "localhost", &r, &w), 0);
     ping(r, w, "two\n");
-    assert_int_equal(cio_stream_write(w, "abort\n", 6), 0);
-    assert_int_equal(cio_stream_read(r, buf, sizeof(buf)), CIO_ETLS_UNCLEAN);
+    assert_int_equal(cio_stream_writer_write(w, "abort\n", 6), 0);
+    assert_int_equal(cio_stream_reader_read(r, buf, sizeof(buf)),
+                     CIO_ETLS_UNCLEAN);
     assert_string_equal(cio_strerror(CIO_ETLS_UNCLEAN),
                         "TLS: connection closed without close_notify "
                         "(unclean shutdown)");
@@ -908,11 +910,11 @@ static int starttls_handler(cio_stream_reader *r, cio_stream_writer *w,
 {
     (void)arg;
     const char *line;
-    ssize_t n = cio_stream_readline(r, &line);
+    ssize_t n = cio_stream_reader_readline(r, &line);
     if (n != 9 || memcmp(line, "STARTTLS\n", 9))
         return 0;
     assert_null(cio_stream_writer_tls(w));
-    if (cio_stream_write(w, "GO\n", 3) < 0)
+    if (cio_stream_writer_write(w, "GO\n", 3) < 0)
         return 0;
     int rc = cio_stream_start_tls(r, w, g_sctx, NULL);
     if (rc < 0)
@@ -937,8 +939,8 @@ static int starttls_main(void *arg, void **result)
     cio_stream_reader *r;
     cio_stream_writer *w;
     assert_int_equal(cio_open_connection("127.0.0.1", port, NULL, &r, &w), 0);
-    assert_int_equal(cio_stream_write(w, "STARTTLS\n", 9), 0);
-    assert_int_equal(cio_stream_readline(r, &line), 3);
+    assert_int_equal(cio_stream_writer_write(w, "STARTTLS\n", 9), 0);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 3);
     assert_int_equal(cio_stream_start_tls(r, w, cctx, "localhost"), 0);
     assert_int_equal(cio_stream_start_tls(r, w, cctx, "localhost"), -EINVAL);
     assert_string_equal(cio_tls_version(cio_stream_writer_tls(w)), "TLSv1.3");
@@ -1018,11 +1020,11 @@ static int http_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
     (void)arg;
     const char *d;
     size_t len;
-    if (cio_stream_readuntil(r, "\r\n\r\n", 4, &d, &len) < 0)
+    if (cio_stream_reader_readuntil(r, "\r\n\r\n", 4, &d, &len) < 0)
         return 0;
     static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"
                                "Connection: close\r\n\r\nhello tls\n";
-    cio_stream_write(w, resp, sizeof(resp) - 1);
+    cio_stream_writer_write(w, resp, sizeof(resp) - 1);
     return 0;
 }
 
@@ -1126,9 +1128,9 @@ static int interop_client_main(void *arg, void **result)
             assert_int_equal(cio_sleep(10 * CIO_MS), 0);
     }
     assert_int_equal(rc, 0);
-    assert_int_equal(cio_stream_write(w, "hello s_server\n", 15), 0);
+    assert_int_equal(cio_stream_writer_write(w, "hello s_server\n", 15), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 15);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 15);
     assert_memory_equal(line, "revres_s olleh\n", 15);
     close_pair(r, w);
     int status;

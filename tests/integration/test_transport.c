@@ -209,9 +209,9 @@ static int buffered_main(void *arg, void **result)
     char out[1000], in[1000];
     for (size_t i = 0; i < sizeof(out); i++)
         out[i] = (char)('a' + i % 26);
-    assert_int_equal(cio_stream_write(w, out, sizeof(out)), 0);
+    assert_int_equal(cio_stream_writer_write(w, out, sizeof(out)), 0);
     size_t got;
-    assert_int_equal(cio_stream_readexactly(r, in, sizeof(in), &got), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, in, sizeof(in), &got), 0);
     assert_memory_equal(in, out, sizeof(out));
     assert_int_equal(b.total, sizeof(out));
     cio_stream_reader_free(r);
@@ -280,7 +280,7 @@ static int pause_write_main(void *arg, void **result)
         assert_true(total < (8u << 20));
     }
     /* Paused just past the high water mark: memory is bounded. */
-    ssize_t buffered = cio_transport_get_write_buffer_size(t);
+    ssize_t buffered = cio_transport_write_buffer_size(t);
     assert_true(buffered > 16384 && buffered <= 16384 + 8192);
     /* The peer reads it all; resume_writing comes once it drained. */
     static char got[1 << 20];
@@ -295,7 +295,7 @@ static int pause_write_main(void *arg, void **result)
     for (size_t j = 0; j < total; j++)
         assert_int_equal(got[j], 'a' + (int)(j / sizeof(chunk)) % 26);
     WAIT_FOR(strchr(g_cli.log, 'r') != NULL);
-    assert_int_equal(cio_transport_get_write_buffer_size(t), 0);
+    assert_int_equal(cio_transport_write_buffer_size(t), 0);
     assert_int_equal(cio_transport_close(t), 0);
     WAIT_FOR(g_cli.t == NULL);
     close(sv[1]);
@@ -340,14 +340,14 @@ static int cap_main(void *arg, void **result)
         if (i % 4 == 0)
             assert_int_equal(cio_sleep(0), 0); /* let completions land */
     }
-    ssize_t buffered = cio_transport_get_write_buffer_size(t);
+    ssize_t buffered = cio_transport_write_buffer_size(t);
     assert_true(buffered <= 64 * 1024);
     assert_true(buffered + (ssize_t)sizeof(chunk) > 64 * 1024);
     /* Refused whole: nothing of it queued; the transport stays open. */
-    assert_int_equal(cio_transport_get_write_buffer_size(t), buffered);
+    assert_int_equal(cio_transport_write_buffer_size(t), buffered);
     struct iovec iov[2] = {{chunk, 4096}, {chunk, 4096}};
     assert_int_equal(cio_transport_writelines(t, iov, 2), -ENOBUFS);
-    assert_int_equal(cio_transport_get_write_buffer_size(t), buffered);
+    assert_int_equal(cio_transport_write_buffer_size(t), buffered);
     assert_int_equal(cio_transport_is_closing(t), 0);
     assert_true(strchr(g_cli.log, 'p') != NULL); /* water marks still work */
     /* Lowering the cap keeps what is buffered; a cap of 0 lifts it. */
@@ -365,7 +365,7 @@ static int cap_main(void *arg, void **result)
             assert_int_equal(cio_sleep(CIO_MS), 0);
     }
     assert_int_equal(seen, total);
-    WAIT_FOR(cio_transport_get_write_buffer_size(t) == 0);
+    WAIT_FOR(cio_transport_write_buffer_size(t) == 0);
     assert_int_equal(cio_transport_write(t, chunk, sizeof(chunk)), 0);
     size_t want = total + sizeof(chunk);
     while (seen < want) {
@@ -406,7 +406,7 @@ static int close_abort_main(void *arg, void **result)
         static char big[1 << 20];
         memset(big, 'q', sizeof(big));
         assert_int_equal(cio_transport_write(t, big, sizeof(big)), 0);
-        assert_true(cio_transport_get_write_buffer_size(t) > 0);
+        assert_true(cio_transport_write_buffer_size(t) > 0);
         if (abort)
             assert_int_equal(cio_transport_abort(t), 0);
         else
@@ -607,7 +607,7 @@ static void transport_loop_closed_io_in_flight(void **state)
             assert_int_equal(cio_transport_write(t, big, sizeof(big)), 0);
             cio_loop_call_soon(loop, stop_soon, loop, NULL);
             cio_loop_run_forever(loop);
-            assert_true(cio_transport_get_write_buffer_size(t) > 0);
+            assert_true(cio_transport_write_buffer_size(t) > 0);
         }
         /* abort, then close the loop without another iteration: nothing
          * may leak (tu_teardown counts blocks) or hang */

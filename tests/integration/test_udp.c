@@ -128,7 +128,7 @@ static void echo_on(const char *ip)
     WAIT_FOR(cp.got == 202);
     assert_int_equal(sp.got, 202);
     assert_int_equal(cp.errs + sp.errs, 0);
-    assert_int_equal(cio_datagram_transport_buffer_size(c), 0);
+    assert_int_equal(cio_datagram_transport_write_buffer_size(c), 0);
     /* Bad arguments: connected endpoints take no address, unconnected
      * ones need one. */
     assert_int_equal(cio_datagram_transport_sendto(c, "x", 1, &sa), -EINVAL);
@@ -355,8 +355,8 @@ static int queue_main(void *arg, void **result)
         accepted++;
     }
     assert_int_equal(r, -ENOBUFS);
-    assert_true(cio_datagram_transport_buffer_size(t) > 0);
-    assert_true(cio_datagram_transport_buffer_size(t) <= o.max_queue);
+    assert_true(cio_datagram_transport_write_buffer_size(t) > 0);
+    assert_true(cio_datagram_transport_write_buffer_size(t) <= o.max_queue);
     /* Drain the peer; the loop flushes the queue as room appears. */
     int next = 0;
     for (int idle = 0; next < accepted && idle < 2000;) {
@@ -374,7 +374,7 @@ static int queue_main(void *arg, void **result)
         next++;
     }
     assert_int_equal(next, accepted);
-    assert_int_equal(cio_datagram_transport_buffer_size(t), 0);
+    assert_int_equal(cio_datagram_transport_write_buffer_size(t), 0);
     assert_int_equal(p.errs, 0);
     close_and_wait(t, &p);
     close(sv[1]);

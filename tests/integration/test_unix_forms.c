@@ -31,8 +31,8 @@ static int echo_handler(cio_stream_reader *r, cio_stream_writer *w,
     int *served = arg;
     const char *line;
     ssize_t n;
-    while ((n = cio_stream_readline(r, &line)) > 0) {
-        int rc = cio_stream_write(w, line, (size_t)n);
+    while ((n = cio_stream_reader_readline(r, &line)) > 0) {
+        int rc = cio_stream_writer_write(w, line, (size_t)n);
         if (rc < 0)
             return rc;
     }
@@ -46,9 +46,9 @@ static void stream_roundtrip(const char *path)
     cio_stream_reader *r;
     cio_stream_writer *w;
     assert_int_equal(cio_open_unix_connection(path, NULL, &r, &w), 0);
-    assert_int_equal(cio_stream_write(w, "hello unix\n", 11), 0);
+    assert_int_equal(cio_stream_writer_write(w, "hello unix\n", 11), 0);
     const char *line;
-    assert_int_equal(cio_stream_readline(r, &line), 11);
+    assert_int_equal(cio_stream_reader_readline(r, &line), 11);
     assert_memory_equal(line, "hello unix\n", 11);
     cio_sockaddr peer;
     assert_int_equal(cio_stream_writer_peername(w, &peer), 0);

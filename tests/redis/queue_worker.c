@@ -137,6 +137,6 @@ int main(int argc, char **argv)
     o.claim_idle = o.job_timeout + 500 * CIO_MS; /* the shortest allowed */
     int r = cio_redis_worker_run("127.0.0.1", atoi(argv[1]), &o);
     if (r < 0)
-        fprintf(stderr, "worker %s: %s\n", argv[3], cio_redis_strerror(r));
+        fprintf(stderr, "worker %s: %s\n", argv[3], cio_strerror(r));
     return r < 0 ? 1 : 0;
 }

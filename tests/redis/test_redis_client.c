@@ -105,11 +105,10 @@ static int reply_types_main(void *arg, void **result)
     cio_redis_reply_free(r);
     assert_int_equal(conn_cmd(c, ARGV("EVALSHA", "0123", "0"), NULL),
                      CIO_EREDIS_NOSCRIPT);
-    assert_string_equal(cio_redis_strerror(CIO_EREDIS_WRONGTYPE),
+    assert_string_equal(cio_strerror(CIO_EREDIS_WRONGTYPE),
                         "Redis: operation against a key holding the wrong "
                         "kind of value");
-    assert_string_equal(cio_redis_strerror(-ECANCELED),
-                        cio_strerror(-ECANCELED));
+    assert_string_equal(cio_strerror(-ECANCELED), cio_strerror(-ECANCELED));
 
     /* Bad arguments. */
     assert_int_equal(cio_redis_conn_command(c, 0, av, NULL, NULL), -EINVAL);

@@ -15,20 +15,20 @@ static int fake_handler(cio_stream_reader *r, cio_stream_writer *w, void *arg)
 {
     const char *answer = arg;
     char buf[4096];
-    ssize_t n = cio_stream_read(r, buf, sizeof(buf));
+    ssize_t n = cio_stream_reader_read(r, buf, sizeof(buf));
     if (n <= 0)
         return 0;
     if (strcmp(answer, "oversize") == 0) {
         char big[4096];
         memset(big, 'x', sizeof(big));
-        cio_stream_write(w, "$100000\r\n", 9);
-        cio_stream_write(w, big, sizeof(big));
+        cio_stream_writer_write(w, "$100000\r\n", 9);
+        cio_stream_writer_write(w, big, sizeof(big));
     } else {
-        cio_stream_write(w, answer, strlen(answer));
+        cio_stream_writer_write(w, answer, strlen(answer));
     }
     if (strncmp(answer, "*1000000000", 11) == 0)
         return 0; /* and close */
-    while (cio_stream_read(r, buf, sizeof(buf)) > 0)
+    while (cio_stream_reader_read(r, buf, sizeof(buf)) > 0)
         ;
     return 0;
 }

@@ -91,7 +91,7 @@ static const cio_redis_job_result *result_of(cio_cfuture *cf)
     void *res = NULL;
     int e = cio_cfuture_result(cf, 20 * CIO_SEC, &res);
     if (e != 0)
-        fprintf(stderr, "job failed: %s (%s)\n", cio_redis_strerror(e),
+        fprintf(stderr, "job failed: %s (%s)\n", cio_strerror(e),
                 cio_cfuture_error_message(cf) ? cio_cfuture_error_message(cf)
                                               : "");
     assert_int_equal(e, 0);
@@ -436,7 +436,7 @@ static void redis_restart_aof(void **state)
         void *r;
         int e = cio_cfuture_result(fs[i], 30 * CIO_SEC, &r);
         if (e != 0) {
-            fprintf(stderr, "job %d: %s\n", i, cio_redis_strerror(e));
+            fprintf(stderr, "job %d: %s\n", i, cio_strerror(e));
             errors++;
         } else if (((const cio_redis_job_result *)r)->runs > 1) {
             reruns++;

@@ -85,7 +85,7 @@ static void env_enables_debug_mode(void **state)
             unsetenv("CIO_DEBUG");
         cio_loop *loop;
         assert_int_equal(cio_loop_new(&loop, NULL), 0);
-        assert_int_equal(cio_loop_get_debug(loop), cases[i].debug);
+        assert_int_equal(cio_loop_debug(loop), cases[i].debug);
         tu_loop_done(loop);
     }
     if (saved)
@@ -119,7 +119,7 @@ static int quit_main(void *arg, void **result)
     cio_loop *loop = cio_get_running_loop();
     /* Nothing in this child calls cio_loop_set_debug: only the
      * environment can have turned it on. */
-    fprintf(stderr, "debug %d\n", cio_loop_get_debug(loop));
+    fprintf(stderr, "debug %d\n", cio_loop_debug(loop));
     const char *names[] = {"dump-alpha", "dump-beta"};
     for (int i = 0; i < 2; i++) {
         cio_task_opts o = CIO_TASK_OPTS_INIT;

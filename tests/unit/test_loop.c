@@ -208,7 +208,7 @@ static void current_loop(void **state)
     (void)state;
     assert_null(cio_get_event_loop()); /* never created behind our back */
     cio_loop *loop;
-    assert_int_equal(cio_new_event_loop(&loop), 0);
+    assert_int_equal(cio_loop_new(&loop, NULL), 0);
     assert_null(cio_get_event_loop());
     assert_int_equal(cio_set_event_loop(loop), 0);
     assert_ptr_equal(cio_get_event_loop(), loop);

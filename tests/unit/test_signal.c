@@ -652,7 +652,7 @@ static void slow_callback_warning(void **state)
     (void)state;
     cio_loop *loop;
     cio_loop_new(&loop, NULL);
-    assert_int_equal(cio_loop_get_debug(loop), 0);
+    assert_int_equal(cio_loop_debug(loop), 0);
     assert_int_equal(cio_loop_set_debug(loop, 1), 0);
     assert_int_equal(cio_loop_set_slow_callback_duration(loop, 10 * CIO_MS),
                      0);

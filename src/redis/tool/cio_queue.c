@@ -33,8 +33,8 @@ static int cmd(cio_redis_reply **r, int argc, const char **av,
     if (e < 0 && e != CIO_EREDIS_NOGROUP) {
         size_t n = 0;
         const char *m = r && *r ? cio_redis_reply_str(*r, &n) : NULL;
-        fprintf(stderr, "cio-queue: %s: %s%s%.*s\n", av[0],
-                cio_redis_strerror(e), m ? ": " : "", (int)n, m ? m : "");
+        fprintf(stderr, "cio-queue: %s: %s%s%.*s\n", av[0], cio_strerror(e),
+                m ? ": " : "", (int)n, m ? m : "");
     }
     return e;
 }
