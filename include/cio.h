@@ -44,7 +44,7 @@ extern "C" {
  * ====================================================================== */
 
 #define CIO_VERSION_MAJOR 0
-#define CIO_VERSION_MINOR 1
+#define CIO_VERSION_MINOR 2
 #define CIO_VERSION_PATCH 0
 
 /* The compile-time version as one number, 0xMMmmpp (libuv's
