@@ -125,8 +125,13 @@ done
 echo "$ntut tutorial programs built and ran"
 
 step "find_package(cio) build"
+# The version asked for is this tree's MAJOR.MINOR (before 1.0 each minor
+# version is its own ABI, so the package accepts only its own minor).
+want=$(sed -nE 's/^#define CIO_VERSION_(MAJOR|MINOR) +([0-9]+).*/\2/p' \
+    "$src/include/cio.h" | paste -sd.)
 cmake -S "$src/tests/install" -B "$tmp/cmake-build" \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCIO_WANT_VERSION="$want" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/configure.log" ||
     { cat "$tmp/configure.log"; exit 1; }
 cmake --build "$tmp/cmake-build" -j 2 >"$tmp/build.log" ||
