@@ -615,54 +615,13 @@ static int submit(h2s *s, int head_only)
 
 /* ---- the app on a stream (server.c's dispatch, for HTTP/2) -------------- */
 
-static int run_mw(const mw_list *l, int backwards, cio_http_request *req,
-                  cio_http_response *res)
-{
-    for (size_t k = 0; k < l->n; k++) {
-        const mw *m = &l->v[backwards ? l->n - 1 - k : k];
-        int r = m->fn(req, res, m->arg);
-        if (r < 0)
-            return r;
-        if (!backwards && res->set)
-            return 1;
-    }
-    return 0;
-}
-
-static void server_error(h2s *s, int status, const char *allow)
-{
-    cio_http_response *res = &s->c.res;
-    cio__http_response_reset(res);
-    cio_http_response_text(res, status,
-                           status == 404   ? "Not Found\n"
-                           : status == 405 ? "Method Not Allowed\n"
-                                           : "Internal Server "
-                                             "Error\n");
-    if (allow)
-        cio_http_response_header(res, "Allow", allow);
-    const err_handler *eh = &s->c.app->errh[status == 404   ? 0
-                                            : status == 405 ? 1
-                                                            : 2];
-    if (!eh->fn)
-        return;
-    int r = eh->fn(&s->c.req, res, eh->arg);
-    if (r == -ECANCELED)
-        return;
-    if (r < 0 || !res->set) {
-        cio__http_response_reset(res);
-        cio_http_response_text(res, status, cio__http_reason(status));
-        if (allow)
-            cio_http_response_header(res, "Allow", allow);
-    }
-}
-
 static void handler_failed(h2s *s, int r)
 {
     const cio__http_msg *m = &s->c.req.msg;
     fprintf(stderr, "cio-http: %s %.*s: handler %s (HTTP/2)\n",
             s->c.app->name ? s->c.app->name : "app", (int)m->target_len,
             m->target, r < 0 ? cio_strerror(r) : "set no response");
-    server_error(s, 500, NULL);
+    cio__http_server_error(&s->c, 500, NULL);
 }
 
 static void access_log(h2s *s, int status, size_t len)
@@ -767,8 +726,8 @@ static int run_app(h2s *s, int *head_only)
     cio__router_lookup(app->router, mb, req->path, req->path_len, &req->match);
     if (req->match.status) {
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
-        server_error(s, req->match.status,
-                     req->match.status == 405 ? allow : NULL);
+        cio__http_server_error(&s->c, req->match.status,
+                               req->match.status == 405 ? allow : NULL);
         goto response_mw;
     }
     if (!req->match.handler) {
@@ -779,9 +738,9 @@ static int run_app(h2s *s, int *head_only)
     }
     t = req->match.handler;
     s->c.keep_alive = &s->c.idle; /* "inside a handler" for streaming */
-    r = run_mw(&app->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+    r = cio__http_run_mw(&app->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0 && t->bp)
-        r = run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+        r = cio__http_run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0)
         r = t->fn(req, res, t->arg);
     s->c.keep_alive = NULL;
@@ -810,9 +769,9 @@ static int run_app(h2s *s, int *head_only)
 response_mw:
     r = 0;
     if (t && t->bp)
-        r = run_mw(&t->bp->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+        r = cio__http_run_mw(&t->bp->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
     if (r == 0)
-        r = run_mw(&app->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+        r = cio__http_run_mw(&app->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
     if (r == -ECANCELED || s->closed)
         return -ECANCELED;
     if (r < 0)

@@ -235,6 +235,11 @@ void cio__ws_routes_free(cio_http_app *app);
 
 /* server.c */
 int cio__http_conn_main(void *arg, void **result);
+/* Middleware lists and the server's own 404/405/500, shared by HTTP/1.1
+ * and HTTP/2 (h2.c). */
+int cio__http_run_mw(const mw_list *l, int backwards, cio_http_request *req,
+                     cio_http_response *res);
+void cio__http_server_error(struct conn *c, int status, const char *allow);
 ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline);
 int cio__http_split_target(cio_http_request *req);
 

@@ -430,9 +430,10 @@ int cio_http_response_sse_event(cio_http_response *res, const char *event,
 }
 
 /* Runs a middleware list forwards (request) or backwards (response).
- * Returns < 0 on failure; for request middleware, 1 once one answered. */
-static int run_mw(const mw_list *l, int backwards, cio_http_request *req,
-                  cio_http_response *res)
+ * Returns < 0 on failure; for request middleware, 1 once one answered.
+ * Shared with HTTP/2 (h2.c). */
+int cio__http_run_mw(const mw_list *l, int backwards, cio_http_request *req,
+                     cio_http_response *res)
 {
     for (size_t k = 0; k < l->n; k++) {
         const mw *m = &l->v[backwards ? l->n - 1 - k : k];
@@ -445,8 +446,9 @@ static int run_mw(const mw_list *l, int backwards, cio_http_request *req,
     return 0;
 }
 
-/* The server's own 404/405/500, through the app's error handler if any. */
-static void server_error(conn *c, int status, const char *allow)
+/* The server's own 404/405/500, through the app's error handler if any.
+ * Shared with HTTP/2 (h2.c: c is the stream's request context). */
+void cio__http_server_error(conn *c, int status, const char *allow)
 {
     cio_http_response *res = &c->res;
     cio__http_response_reset(res);
@@ -466,6 +468,8 @@ static void server_error(conn *c, int status, const char *allow)
     if (!eh->fn)
         return;
     int r = eh->fn(&c->req, res, eh->arg);
+    if (r == -ECANCELED) /* the connection or stream is going away */
+        return;
     if (r < 0 || !res->set) {
         cio__http_response_reset(res);
         cio_http_response_text(res, status, cio__http_reason(status));
@@ -482,7 +486,7 @@ static void handler_failed(conn *c, int r)
             r < 0 ? cio_strerror(r) : "set no response");
     /* A streamed body that failed (too large, malformed, too slow) is
      * answered with its status rather than 500. */
-    server_error(c, c->bs.err_status ? c->bs.err_status : 500, NULL);
+    cio__http_server_error(c, c->bs.err_status ? c->bs.err_status : 500, NULL);
 }
 
 /* After a streaming handler: the last chunk, or (the handler failed, or a
@@ -550,8 +554,8 @@ static int dispatch(conn *c, int *keep_alive)
                            &req->match);
     if (req->match.status) {
         cio__http_allow_list(req->match.allow, allow, sizeof(allow));
-        server_error(c, req->match.status,
-                     req->match.status == 405 ? allow : NULL);
+        cio__http_server_error(c, req->match.status,
+                               req->match.status == 405 ? allow : NULL);
         goto response_mw;
     }
     if (!req->match.handler) { /* OPTIONS, answered here */
@@ -561,9 +565,9 @@ static int dispatch(conn *c, int *keep_alive)
         goto response_mw;
     }
     t = req->match.handler;
-    r = run_mw(&app->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+    r = cio__http_run_mw(&app->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0 && t->bp)
-        r = run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
+        r = cio__http_run_mw(&t->bp->mw[CIO_HTTP_MW_REQUEST], 0, req, res);
     if (r == 0)
         r = t->fn(req, res, t->arg);
     if (c->upgraded) /* the handler took the connection (WebSocket) */
@@ -579,9 +583,9 @@ static int dispatch(conn *c, int *keep_alive)
 response_mw:
     r = 0;
     if (t && t->bp)
-        r = run_mw(&t->bp->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+        r = cio__http_run_mw(&t->bp->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
     if (r == 0)
-        r = run_mw(&app->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
+        r = cio__http_run_mw(&app->mw[CIO_HTTP_MW_RESPONSE], 1, req, res);
     if (r == -ECANCELED)
         return r;
     if (r < 0)
