@@ -128,7 +128,10 @@ static void map_timeout_cancels_the_rest(void **state)
     assert_int_equal(cio_thread_pool_map(p, nap, args, 3, 100 * CIO_MS, res,
                                          errs),
                      -ETIMEDOUT);
-    assert_true(now_ns() - t0 < 250 * CIO_MS);
+    /* Returned at the timeout, not after the items (601 ms one after the
+     * other on one worker); the margin is for valgrind on a busy machine,
+     * where 250 ms was once exceeded. */
+    assert_true(now_ns() - t0 < 500 * CIO_MS);
     assert_int_equal(errs[0], 0);
     assert_int_equal(errs[1], -ETIMEDOUT); /* running: cannot be cancelled */
     assert_int_equal(errs[2], -ECANCELED); /* never started */
