@@ -9,6 +9,7 @@
  *                      UDP offloads off (replies still batched, sendmmsg)
  *     udp_echo serve   cio's echo server alone: prints "port N", echoes
  *                      until a 1-byte datagram arrives
+ *     udp_echo serve-limit  the limit server alone, the same way
  *     udp_echo load PORT PID  the same client against any echo server on
  *                      127.0.0.1:PORT (bench/sections/udp_one.sh starts
  *                      cio's, uvloop's and Node's): prints
@@ -171,14 +172,19 @@ static int bind_server(void)
 
 /* ---- the limit: epoll + recvmmsg + sendmmsg ---- */
 
-static int run_limit(void)
+static int run_limit(int alone)
 {
     int fd = bind_server();
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     pthread_t th;
-    pthread_create(&th, NULL, client, NULL);
+    if (alone) {
+        printf("port %d\n", g_port);
+        fflush(stdout);
+    } else {
+        pthread_create(&th, NULL, client, NULL);
+    }
     static char bufs[BATCH][2048];
     struct mmsghdr mm[BATCH];
     struct iovec iov[BATCH];
@@ -210,6 +216,11 @@ static int run_limit(void)
             if (k)
                 sendmmsg(fd, mm, (unsigned)k, MSG_DONTWAIT);
         }
+    }
+    if (alone) {
+        close(ep);
+        close(fd);
+        return 0;
     }
     int64_t ns = cpu_ns() - g_t0;
     pthread_join(th, NULL);
@@ -320,13 +331,15 @@ int main(int argc, char **argv)
     if (argc == 4 && !strcmp(argv[1], "load"))
         return run_load(argv[2], argv[3]);
     if (argc != 2 || (strcmp(argv[1], "cio") && strcmp(argv[1], "limit") &&
-                      strcmp(argv[1], "cio-nogso") && strcmp(argv[1], "serve"))) {
-        fprintf(stderr, "usage: %s cio|cio-nogso|limit|serve|load PORT PID\n",
+                      strcmp(argv[1], "cio-nogso") && strcmp(argv[1], "serve") &&
+                      strcmp(argv[1], "serve-limit"))) {
+        fprintf(stderr,
+                "usage: %s cio|cio-nogso|limit|serve|serve-limit|load PORT PID\n",
                 argv[0]);
         return 2;
     }
-    if (!strcmp(argv[1], "limit"))
-        return run_limit();
+    if (!strcmp(argv[1], "limit") || !strcmp(argv[1], "serve-limit"))
+        return run_limit(!strcmp(argv[1], "serve-limit"));
     int r;
     if (!strcmp(argv[1], "serve"))
         r = cio_run(serve_main, NULL, NULL);
