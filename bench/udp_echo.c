@@ -7,6 +7,16 @@
  *     udp_echo limit   prints "limit_udp_echo_ns <...>"
  *     udp_echo cio-nogso  prints "udp_echo_nogso_ns <...>": cio with the
  *                      UDP offloads off (replies still batched, sendmmsg)
+ *     udp_echo serve   cio's echo server alone: prints "port N", echoes
+ *                      until a 1-byte datagram arrives
+ *     udp_echo serve-limit  the limit server alone, the same way
+ *     udp_echo load PORT PID  the same client against any echo server on
+ *                      127.0.0.1:PORT (bench/sections/udp_one.sh starts
+ *                      cio's, uvloop's and Node's): prints
+ *                      "udp_echo_srv_ns <ns of CPU per echo>", the CPU of
+ *                      every thread of process PID (the sum of
+ *                      /proc/PID/task/ * /schedstat, ns resolution) over
+ *                      the same 200,000 echoes
  *
  * The server runs in the main thread and measures its own thread's CPU
  * time (CLOCK_THREAD_CPUTIME_ID) from the first datagram to the last; a
@@ -16,6 +26,7 @@
  * servers read in batches of 32 (cio: recv_batch 32, recv_size 2048).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -37,12 +48,41 @@
 static int g_port;
 static long g_count;
 static int64_t g_t0;
+static int g_pid;                /* load mode: the server process */
+static int64_t g_srv0, g_srv1;   /* its CPU ns at warm-up end, at the end */
 
 static int64_t cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CPU ns of every thread of process pid so far, or -1. */
+static int64_t proc_cpu_ns(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[320];
+        snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;
+        long long run = 0;
+        if (fscanf(f, "%lld", &run) == 1)
+            sum += run;
+        fclose(f);
+    }
+    closedir(d);
+    return sum;
 }
 
 /* Counts echoes; starts the CPU clock after the warm-up. 1 = stop. */
@@ -68,6 +108,25 @@ static void *client(void *arg)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char m[64] = {0}, buf[128];
     long sent = 0, got = 0, total = WARM + TOTAL;
+    if (g_pid) {
+        /* An external server: probe until it answers (it may still be
+         * starting), 10 s at most. */
+        struct timeval probe = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &probe, sizeof(probe));
+        int up = 0;
+        for (int i = 0; i < 100 && !up; i++) {
+            send(fd, m, sizeof(m), 0);
+            up = recv(fd, buf, sizeof(buf), 0) > 0;
+        }
+        if (!up) {
+            close(fd);
+            return NULL;
+        }
+        /* Drain late answers to earlier probes. */
+        while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+            ;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
     for (; sent < WINDOW; sent++)
         send(fd, m, sizeof(m), 0);
     while (got < total) {
@@ -82,10 +141,16 @@ static void *client(void *arg)
             continue;
         }
         got++;
+        if (g_pid && got == WARM)
+            g_srv0 = proc_cpu_ns(g_pid);
         if (sent < total) {
             send(fd, m, sizeof(m), 0);
             sent++;
         }
+    }
+    if (g_pid) {
+        g_srv1 = proc_cpu_ns(g_pid);
+        g_count = got;
     }
     send(fd, "x", 1, 0);
     close(fd);
@@ -107,14 +172,19 @@ static int bind_server(void)
 
 /* ---- the limit: epoll + recvmmsg + sendmmsg ---- */
 
-static int run_limit(void)
+static int run_limit(int alone)
 {
     int fd = bind_server();
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     pthread_t th;
-    pthread_create(&th, NULL, client, NULL);
+    if (alone) {
+        printf("port %d\n", g_port);
+        fflush(stdout);
+    } else {
+        pthread_create(&th, NULL, client, NULL);
+    }
     static char bufs[BATCH][2048];
     struct mmsghdr mm[BATCH];
     struct iovec iov[BATCH];
@@ -147,6 +217,11 @@ static int run_limit(void)
                 sendmmsg(fd, mm, (unsigned)k, MSG_DONTWAIT);
         }
     }
+    if (alone) {
+        close(ep);
+        close(fd);
+        return 0;
+    }
     int64_t ns = cpu_ns() - g_t0;
     pthread_join(th, NULL);
     printf("limit_udp_echo_ns %.1f\n", (double)ns / (double)(g_count - WARM));
@@ -171,6 +246,51 @@ static void echo(cio_datagram_transport *t, const void *data, size_t len,
 }
 
 static const cio_datagram_protocol ECHO = {NULL, echo, NULL, NULL};
+
+/* udp_echo load PORT PID */
+static int run_load(const char *port, const char *pid)
+{
+    g_port = atoi(port);
+    g_pid = atoi(pid);
+    if (g_port <= 0 || g_pid <= 0 || proc_cpu_ns(g_pid) < 0) {
+        fprintf(stderr, "udp_echo load: bad port or no process %s\n", pid);
+        return 2;
+    }
+    client(NULL);
+    if (g_count < WARM + TOTAL / 2 || g_srv0 < 0 || g_srv1 < g_srv0) {
+        fprintf(stderr, "udp_echo load: %ld echoes of %d (server down?)\n",
+                g_count, WARM + TOTAL);
+        return 1;
+    }
+    printf("udp_echo_srv_ns %.1f\n",
+           (double)(g_srv1 - g_srv0) / (double)(g_count - WARM));
+    return 0;
+}
+
+/* udp_echo serve: cio's endpoint alone, for the load above. */
+static int serve_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_event_init(&g_done);
+    cio_datagram_opts o = CIO_DATAGRAM_OPTS_INIT;
+    o.local_host = "127.0.0.1";
+    o.recv_size = 2048;
+    o.recv_batch = BATCH;
+    cio_datagram_transport *t;
+    int r = cio_create_datagram_endpoint(&ECHO, NULL, &o, &t);
+    if (r < 0)
+        return r;
+    cio_sockaddr a;
+    cio_datagram_transport_sockname(t, &a);
+    printf("port %d\n", cio_sockaddr_port(&a));
+    fflush(stdout);
+    cio_event_wait(&g_done);
+    cio_datagram_transport_close(t);
+    cio_sleep(0);
+    cio_event_destroy(&g_done);
+    return 0;
+}
 
 static int cio_main(void *arg, void **result)
 {
@@ -208,14 +328,23 @@ static int cio_main(void *arg, void **result)
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "load"))
+        return run_load(argv[2], argv[3]);
     if (argc != 2 || (strcmp(argv[1], "cio") && strcmp(argv[1], "limit") &&
-                      strcmp(argv[1], "cio-nogso"))) {
-        fprintf(stderr, "usage: %s cio|cio-nogso|limit\n", argv[0]);
+                      strcmp(argv[1], "cio-nogso") && strcmp(argv[1], "serve") &&
+                      strcmp(argv[1], "serve-limit"))) {
+        fprintf(stderr,
+                "usage: %s cio|cio-nogso|limit|serve|serve-limit|load PORT PID\n",
+                argv[0]);
         return 2;
     }
-    if (!strcmp(argv[1], "limit"))
-        return run_limit();
-    int r = cio_run(cio_main, strcmp(argv[1], "cio") ? (void *)argv : NULL,
+    if (!strcmp(argv[1], "limit") || !strcmp(argv[1], "serve-limit"))
+        return run_limit(!strcmp(argv[1], "serve-limit"));
+    int r;
+    if (!strcmp(argv[1], "serve"))
+        r = cio_run(serve_main, NULL, NULL);
+    else
+        r = cio_run(cio_main, strcmp(argv[1], "cio") ? (void *)argv : NULL,
                     NULL);
     if (r < 0) {
         fprintf(stderr, "udp_echo: %s\n", cio_strerror(r));
