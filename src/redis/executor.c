@@ -448,7 +448,8 @@ CIO_API int cio_redis_executor_new(const char *host, int port,
     char suffix[160];
     snprintf(suffix, sizeof(suffix), "results:%s", ex->name);
     cio__queue_key(ex->results_key, &ex->o, suffix);
-    if (!ex->host || !ex->queue) {
+    if (!ex->host || !ex->queue ||
+        (opts && opts->redis.tls_server_name && !ex->sni)) {
         ex_destroy(ex);
         return -ENOMEM;
     }
