@@ -103,11 +103,27 @@ typedef struct cio_redis_opts {
     unsigned max_retries;    /* reconnect attempts per call (0: 5) */
     size_t max_reply;        /* a reply (or unparsed input) larger than this
                               * is a protocol violation (0: 1 GiB) */
+    /* TLS (cio/tls.h): NULL for plain TCP. A client context
+     * (cio_tls_ctx_new(.., CIO_TLS_CLIENT); it verifies the server's
+     * certificate by default): every connection made from these options
+     * (cio_redis_conn_open, the pool and blocking connections of
+     * cio_redis, subscribers, cio_redis_sync, the queue's executor and
+     * worker) runs the TLS handshake before AUTH / SELECT, within
+     * connect_timeout. Retained by what keeps the options (cio_redis,
+     * a subscriber, an executor) until it is freed; the caller may free
+     * its own reference after the call. Errors on connect: the CIO_ETLS*
+     * codes (CIO_ETLS_VERIFY: the certificate did not verify; OpenSSL's
+     * reason in cio_tls_last_error). */
+    cio_tls_ctx *tls;
+    /* The name sent as SNI and checked against the certificate; NULL:
+     * the host given to the open / new call (an IP address is checked
+     * against the certificate's IP names). Copied like host. */
+    const char *tls_server_name;
 } cio_redis_opts;
 
 #define CIO_REDIS_OPTS_INIT                                                    \
     {                                                                          \
-        NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0                               \
+        NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL                   \
     }
 
 /* ======================================================================

@@ -77,6 +77,11 @@ CIO_API int cio_tls_ctx_new(cio_tls_ctx **out, int role);
  * theirs. NULL is ignored. */
 CIO_API void cio_tls_ctx_free(cio_tls_ctx *ctx);
 
+/* Takes one more reference to ctx (dropped with cio_tls_ctx_free), for a
+ * library object that keeps a context beyond the call that was given it
+ * (a Redis client's options). Returns ctx (NULL for NULL). Thread-safe. */
+CIO_API cio_tls_ctx *cio_tls_ctx_ref(cio_tls_ctx *ctx);
+
 /* The certificate chain (PEM, leaf first) and private key (PEM) of this
  * side, from files (paths borrowed for the call). A server needs one (or
  * per-name ones, cio_tls_ctx_add_sni_cert_file); a client uses it for

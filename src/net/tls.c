@@ -286,6 +286,12 @@ void cio__tls_ctx_retain(cio_tls_ctx *ctx)
     pthread_mutex_unlock(&ctx->mu);
 }
 
+CIO_API cio_tls_ctx *cio_tls_ctx_ref(cio_tls_ctx *ctx)
+{
+    cio__tls_ctx_retain(ctx);
+    return ctx;
+}
+
 int cio__tls_ctx_role(const cio_tls_ctx *ctx)
 {
     return ctx->role;

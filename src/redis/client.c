@@ -28,7 +28,7 @@ struct cio_redis {
     char *host;
     int port;
     cio_redis_opts o;
-    char *user, *pass, *name;
+    char *user, *pass, *name, *sni;
     slot *slots;
     unsigned nslots, next;
     cio_redis_conn *idle[MAX_IDLE_BLOCKING];
@@ -57,6 +57,8 @@ static void client_destroy(cio_redis *r)
     free(r->user);
     free(r->pass);
     free(r->name);
+    free(r->sni);
+    cio_tls_ctx_free(r->o.tls);
     free(r);
 }
 
@@ -80,6 +82,9 @@ CIO_API int cio_redis_new(cio_loop *loop, const char *host, int port,
     r->user = dup_or_null(o.username, &bad);
     r->pass = dup_or_null(o.password, &bad);
     r->name = dup_or_null(o.client_name, &bad);
+    r->sni = dup_or_null(o.tls_server_name, &bad);
+    o.tls = cio_tls_ctx_ref(o.tls);
+    o.tls_server_name = r->sni;
     o.username = r->user;
     o.password = r->pass;
     o.client_name = r->name;

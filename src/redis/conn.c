@@ -312,7 +312,8 @@ static int conn_open(const char *host, int port, const cio_redis_opts *o,
     c->rbuf = malloc(READ_SIZE);
     int r = c->rbuf ? cio__redis_parser_new(&c->parser, o->max_reply) : -ENOMEM;
     if (r == 0)
-        r = cio__redis_tr_open(host, port, &c->tr);
+        r = cio__redis_tr_open(host, port, o->tls, o->tls_server_name,
+                               &c->tr);
     if (r == 0) {
         c->connected = 1;
         cio_task_opts to = CIO_TASK_OPTS_INIT;

@@ -50,7 +50,7 @@ struct cio_redis_executor {
     char *host;
     int port;
     cio_redis_queue_opts o;
-    char *queue, *user, *pass;
+    char *queue, *user, *pass, *sni;
     char name[128];
     char jobs_key[CIO__Q_KEYMAX], results_key[CIO__Q_KEYMAX];
     pthread_mutex_t mu;
@@ -407,6 +407,8 @@ static void ex_destroy(cio_redis_executor *ex)
     free(ex->queue);
     free(ex->user);
     free(ex->pass);
+    free(ex->sni);
+    cio_tls_ctx_free(ex->o.redis.tls);
     free(ex);
 }
 
@@ -432,6 +434,10 @@ CIO_API int cio_redis_executor_new(const char *host, int port,
     ex->o.redis.username = ex->user;
     ex->o.redis.password = ex->pass;
     ex->o.redis.client_name = NULL;
+    ex->sni = ex->o.redis.tls_server_name ? strdup(ex->o.redis.tls_server_name)
+                                          : NULL;
+    ex->o.redis.tls_server_name = ex->sni;
+    ex->o.redis.tls = cio_tls_ctx_ref(ex->o.redis.tls);
     ex->port = port;
     if (ex->o.name)
         snprintf(ex->name, sizeof(ex->name), "%s", ex->o.name);
@@ -442,7 +448,8 @@ CIO_API int cio_redis_executor_new(const char *host, int port,
     char suffix[160];
     snprintf(suffix, sizeof(suffix), "results:%s", ex->name);
     cio__queue_key(ex->results_key, &ex->o, suffix);
-    if (!ex->host || !ex->queue) {
+    if (!ex->host || !ex->queue ||
+        (opts && opts->redis.tls_server_name && !ex->sni)) {
         ex_destroy(ex);
         return -ENOMEM;
     }

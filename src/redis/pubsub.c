@@ -36,7 +36,7 @@ struct cio_redis_pubsub {
     char *host;
     int port;
     cio_redis_opts o;
-    char *user, *pass, *name;
+    char *user, *pass, *name, *sni;
     names subs[2]; /* [0] channels, [1] patterns */
 };
 
@@ -140,6 +140,8 @@ static void ps_destroy(cio_redis_pubsub *ps)
     free(ps->user);
     free(ps->pass);
     free(ps->name);
+    free(ps->sni);
+    cio_tls_ctx_free(ps->o.tls);
     free(ps);
 }
 
@@ -173,6 +175,9 @@ CIO_API int cio_redis_pubsub_open(const char *host, int port,
     ps->user = dup_opt(ps->o.username, &bad);
     ps->pass = dup_opt(ps->o.password, &bad);
     ps->name = dup_opt(ps->o.client_name, &bad);
+    ps->sni = dup_opt(ps->o.tls_server_name, &bad);
+    ps->o.tls = cio_tls_ctx_ref(ps->o.tls);
+    ps->o.tls_server_name = ps->sni;
     ps->o.username = ps->user;
     ps->o.password = ps->pass;
     ps->o.client_name = ps->name;

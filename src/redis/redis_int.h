@@ -53,7 +53,8 @@ void cio__redis_cmd_free(char *cmd);
  * The one place that knows the byte stream under a connection. */
 typedef struct cio__redis_tr cio__redis_tr;
 /* Suspends. */
-int cio__redis_tr_open(const char *host, int port, cio__redis_tr **out);
+int cio__redis_tr_open(const char *host, int port, cio_tls_ctx *tls,
+                       const char *server_name, cio__redis_tr **out);
 /* Reads at most n bytes. Returns: > 0, 0 at EOF. Errors: -errno,
  * -ECANCELED. Suspends. */
 long cio__redis_tr_read(cio__redis_tr *t, void *buf, size_t n);

@@ -2,9 +2,9 @@
  * transport.c - how a Redis connection's bytes move: over cio's public
  * streams (cio_open_connection; reads straight into the caller's buffer
  * when nothing is buffered, writes with the system call first and buffer
- * only the tail). This is the only file of src/redis that knows; when
- * src/net grows its byte-stream seam (TLS included) the connection moves
- * onto it here and nowhere else.
+ * only the tail). This is the only file of src/redis that knows. TLS
+ * (cio_redis_opts.tls) is the core's: cio_open_connection runs the
+ * handshake and hands back TLS streams, so nothing else changes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +17,8 @@ struct cio__redis_tr {
     cio_stream_writer *w;
 };
 
-int cio__redis_tr_open(const char *host, int port, cio__redis_tr **out)
+int cio__redis_tr_open(const char *host, int port, cio_tls_ctx *tls,
+                       const char *server_name, cio__redis_tr **out)
 {
     *out = NULL;
     cio__redis_tr *t = calloc(1, sizeof(*t));
@@ -26,6 +27,11 @@ int cio__redis_tr_open(const char *host, int port, cio__redis_tr **out)
     cio_conn_opts o = CIO_CONN_OPTS_INIT;
     /* Pipelined writes may queue many commands: never pause on them. */
     o.high_water = (size_t)64 << 20;
+    /* TLS: the core's handshake runs inside cio_open_connection, so every
+     * kind of Redis connection (pool, blocking, pub/sub, executor) gets
+     * it here and nowhere else. */
+    o.tls = tls;
+    o.server_hostname = server_name;
     int r = cio_open_connection(host, port, &o, &t->r, &t->w);
     if (r < 0) {
         free(t);

@@ -4,7 +4,9 @@
  * runs cio_redis_worker_run until SIGTERM.
  *
  * Usage: queue_worker PORT QUEUE NAME CONCURRENCY JOB_TIMEOUT_MS
- *                     MAX_TRIES
+ *                     MAX_TRIES [TLS_CA_FILE]
+ * With TLS_CA_FILE, PORT is a TLS port and the server's certificate is
+ * verified against that CA (cio_redis_queue_opts.redis.tls).
  * Functions: echo (returns its input), sleep (input: milliseconds, as
  * text; returns "slept"), square (input: an integer as text), fail
  * (always -EIO), pid (this process's pid, as text). Blocking ones:
@@ -108,10 +110,10 @@ static int ppid(const void *in, size_t in_len, void *out, size_t *out_len)
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
+    if (argc != 7 && argc != 8) {
         fprintf(stderr,
                 "usage: %s PORT QUEUE NAME CONCURRENCY "
-                "JOB_TIMEOUT_MS MAX_TRIES\n",
+                "JOB_TIMEOUT_MS MAX_TRIES [TLS_CA_FILE]\n",
                 argv[0]);
         return 2;
     }
@@ -135,7 +137,13 @@ int main(int argc, char **argv)
     o.max_tries = (unsigned)atoi(argv[6]);
     o.retry_backoff = 10 * CIO_MS;
     o.claim_idle = o.job_timeout + 500 * CIO_MS; /* the shortest allowed */
+    if (argc == 8) {
+        if (cio_tls_ctx_new(&o.redis.tls, CIO_TLS_CLIENT) < 0 ||
+            cio_tls_ctx_load_verify(o.redis.tls, argv[7], NULL) < 0)
+            return 1;
+    }
     int r = cio_redis_worker_run("127.0.0.1", atoi(argv[1]), &o);
+    cio_tls_ctx_free(o.redis.tls);
     if (r < 0)
         fprintf(stderr, "worker %s: %s\n", argv[3], cio_strerror(r));
     return r < 0 ? 1 : 0;

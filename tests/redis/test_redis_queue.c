@@ -11,7 +11,8 @@
  * worker's thread and process pools (the loop goes on meanwhile), job
  * records released (explicitly and for fire-and-forget jobs), and a
  * running job cancelled remotely (by the cio-queue tool, another process,
- * and by the submitter's own cancel).
+ * and by the submitter's own cancel). Over TLS: executor, worker
+ * process and sync client on the server's TLS port.
  */
 #include <pthread.h>
 #include <spawn.h>
@@ -672,6 +673,56 @@ static void cancel_running_job(void **state)
     teardown_all();
 }
 
+/* ---- the whole queue over TLS ----------------------------------------- */
+
+/* The executor, a worker process and the sync client all on the server's
+ * TLS port (cio_redis_queue_opts.redis.tls), verified against its CA. */
+static void queue_over_tls(void **state)
+{
+    (void)state;
+    tu_redis_opts so = TU_REDIS_OPTS_INIT;
+    so.tls = 1;
+    srv_start(&so);
+    char ca[300];
+    tu_redis_path(&g_srv, "ca.pem", ca, sizeof(ca));
+    cio_tls_ctx *ctx;
+    assert_int_equal(cio_tls_ctx_new(&ctx, CIO_TLS_CLIENT), 0);
+    assert_int_equal(cio_tls_ctx_load_verify(ctx, ca, NULL), 0);
+    cio_redis_opts ro = CIO_REDIS_OPTS_INIT;
+    ro.tls = ctx;
+    assert_int_equal(
+        cio_redis_sync_new("127.0.0.1", g_srv.tls_port, &ro, &g_rc), 0);
+
+    char port[16];
+    snprintf(port, sizeof(port), "%d", g_srv.tls_port);
+    char *argv[] = {(char *)QUEUE_WORKER, port, (char *)Q, (char *)"tw",
+                    (char *)"2", (char *)"2000", (char *)"3", ca, NULL};
+    pid_t w;
+    assert_int_equal(posix_spawn(&w, QUEUE_WORKER, NULL, NULL, argv, environ),
+                     0);
+    cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
+    o.queue = Q;
+    o.name = "tlssub";
+    o.redis.tls = ctx;
+    cio_redis_executor *ex;
+    assert_int_equal(
+        cio_redis_executor_new("127.0.0.1", g_srv.tls_port, &o, &ex), 0);
+    cio_tls_ctx_free(ctx); /* the executor and the sync client keep theirs */
+
+    cio_cfuture *cf;
+    assert_int_equal(cio_redis_executor_submit(ex, "echo", "t\0s", 3, &cf), 0);
+    const cio_redis_job_result *res = result_of(cf);
+    assert_int_equal(res->len, 3);
+    assert_memory_equal(res->data, "t\0s", 3);
+    assert_string_equal(res->worker, "tw");
+    cio_cfuture_release(cf);
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), 1);
+    assert_int_equal(cio_redis_executor_shutdown(ex, 1, 0), 0);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(submit_map_as_completed),
     cmocka_unit_test(kill9_worker_mid_job),
@@ -683,6 +734,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(blocking_jobs),
     cmocka_unit_test(results_released),
     cmocka_unit_test(cancel_running_job),
+    cmocka_unit_test(queue_over_tls),
 };
 
 CIO_TEST_MAIN(tests)

@@ -106,8 +106,9 @@ static void print_log(const tu_redis *s)
 
 static int spawn(tu_redis *s)
 {
-    char port[16], logf[300];
+    char port[16], tport[16], logf[300], cert[300], key[300], ca[300];
     snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(tport, sizeof(tport), "%d", s->tls_port);
     snprintf(logf, sizeof(logf), "%s/redis.log", s->dir);
     const char *argv[40];
     int n = 0;
@@ -137,6 +138,18 @@ static int spawn(tu_redis *s)
     if (s->o.password) {
         argv[n++] = "--requirepass";
         argv[n++] = s->pass;
+    }
+    if (s->o.tls) {
+        argv[n++] = "--tls-port";
+        argv[n++] = tport;
+        argv[n++] = "--tls-cert-file";
+        argv[n++] = tu_redis_path(s, "srv.pem", cert, sizeof(cert));
+        argv[n++] = "--tls-key-file";
+        argv[n++] = tu_redis_path(s, "srv.key", key, sizeof(key));
+        argv[n++] = "--tls-ca-cert-file";
+        argv[n++] = tu_redis_path(s, "ca.pem", ca, sizeof(ca));
+        argv[n++] = "--tls-auth-clients";
+        argv[n++] = "no";
     }
     argv[n] = NULL;
 
@@ -192,6 +205,40 @@ static int spawn(tu_redis *s)
     }
 }
 
+const char *tu_redis_path(const tu_redis *s, const char *file, char *buf,
+                          size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", s->dir, file);
+    return buf;
+}
+
+/* A CA, a server certificate it signs (localhost, 127.0.0.1) and an
+ * unrelated CA, made in s->dir with the openssl CLI. */
+static int make_certs(const tu_redis *s)
+{
+    static const char script[] =
+        "set -e\n"
+        "K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n"
+        "openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=cio-redis-test-CA\n"
+        "openssl req -x509 $K -keyout other-ca.key -out other-ca.pem -days 2 "
+        "-subj /CN=cio-redis-other-CA\n"
+        "openssl req $K -keyout srv.key -out srv.csr -subj /CN=localhost\n"
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > srv.ext\n"
+        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -out srv.pem -days 2 -extfile srv.ext\n";
+    char path[300];
+    FILE *f = fopen(tu_redis_path(s, "gen.sh", path, sizeof(path)), "w");
+    if (!f)
+        return -errno;
+    fputs(script, f);
+    fclose(f);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "cd '%s' && sh gen.sh >/dev/null 2>&1",
+             s->dir);
+    return system(cmd) == 0 ? 0 : -EIO;
+}
+
 int tu_redis_start(tu_redis *s, const tu_redis_opts *o)
 {
     memset(s, 0, sizeof(*s));
@@ -208,11 +255,20 @@ int tu_redis_start(tu_redis *s, const tu_redis_opts *o)
         s->dir[0] = '\0';
         return -errno;
     }
-    int r = -EADDRINUSE;
+    int r = s->o.tls ? make_certs(s) : -EADDRINUSE;
+    if (r == 0)
+        r = -EADDRINUSE;
     for (int attempt = 0; attempt < 5 && r == -EADDRINUSE; attempt++) {
         s->port = s->o.port ? s->o.port : tu_free_port();
         if (s->port < 0)
             return s->port;
+        if (s->o.tls) {
+            do
+                s->tls_port = tu_free_port();
+            while (s->tls_port == s->port);
+            if (s->tls_port < 0)
+                return s->tls_port;
+        }
         r = spawn(s);
         if (r == -EIO && !s->o.port)
             r = -EADDRINUSE; /* lost the port race: try another */

@@ -30,16 +30,24 @@ typedef struct tu_redis_opts {
     int port;             /* 0: a free port */
     int unpin;            /* the server may run on every CPU (not the
                            * caller's affinity) */
+    int tls;              /* also listen with TLS on tls_port: a CA and a
+                           * server certificate for localhost / 127.0.0.1
+                           * are made with the openssl CLI in the temp dir
+                           * (ca.pem, srv.pem, srv.key), plus an unrelated
+                           * CA (other-ca.pem) for verification failures;
+                           * clients need no certificate. The plain port
+                           * stays (tu_redis_inline, readiness). */
 } tu_redis_opts;
 
 #define TU_REDIS_OPTS_INIT                                                     \
     {                                                                          \
-        0, NULL, 0, 0                                                          \
+        0, NULL, 0, 0, 0                                                       \
     }
 
 typedef struct tu_redis {
     pid_t pid; /* 0 when not running */
     int port;
+    int tls_port; /* 0 unless o.tls */
     char dir[256]; /* the temporary directory ("" once removed) */
     tu_redis_opts o;
     char pass[128];
@@ -49,6 +57,11 @@ typedef struct tu_redis {
  * Errors: -errno, -ETIMEDOUT (it never answered; its log is printed),
  * -ENOENT (no redis-server: the caller may skip with 77). */
 int tu_redis_start(tu_redis *s, const tu_redis_opts *o);
+
+/* The path of file (e.g. "ca.pem") in s's directory, in buf. Returns
+ * buf. */
+const char *tu_redis_path(const tu_redis *s, const char *file, char *buf,
+                          size_t cap);
 
 /* Sends sig to the server and waits for it to exit; the directory stays
  * (restart with tu_redis_restart: same port, same data directory).
