@@ -68,21 +68,47 @@ endif()
 if(CIO_HAVE_LIBDW)
     string(APPEND _cio_pc_libs_private " -ldw")
 endif()
-set(_cio_pc_in "${PROJECT_SOURCE_DIR}/cmake/cio.pc.in")
-set(_cio_pc_out "${PROJECT_BINARY_DIR}/pkgconfig/cio.pc")
-install(CODE "
-    set(CIO_PC_VERSION \"${PROJECT_VERSION}\")
-    set(CIO_PC_LIBS_PRIVATE \"${_cio_pc_libs_private}\")
-    set(CIO_PC_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
-    set(CIO_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
-    set(CIO_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
-    set(CIO_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-    foreach(_d LIBDIR INCLUDEDIR)
-        if(NOT IS_ABSOLUTE \"\${CIO_PC_\${_d}}\")
-            set(CIO_PC_\${_d} \"\\\${prefix}/\${CIO_PC_\${_d}}\")
-        endif()
-    endforeach()
-    configure_file(\"${_cio_pc_in}\" \"${_cio_pc_out}\" @ONLY)
-")
-install(FILES "${_cio_pc_out}"
-        DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+# cio_install_pkgconfig(IN OUT [LIBS_PRIVATE])
+# Generates pkgconfig/OUT from the template IN at install time (so the
+# prefix is the one given to `cmake --install --prefix`) and installs it.
+# The template sees @CIO_PC_VERSION@, @CIO_PC_PREFIX@, @CIO_PC_LIBDIR@,
+# @CIO_PC_INCLUDEDIR@, @CIO_PC_DESCRIPTION@ and @CIO_PC_LIBS_PRIVATE@.
+# Used by the core here and by cio::http and cio::redis.
+function(cio_install_pkgconfig in out)
+    set(_libs_private "${ARGN}")
+    set(_out "${PROJECT_BINARY_DIR}/pkgconfig/${out}")
+    install(CODE "
+        set(CIO_PC_VERSION \"${PROJECT_VERSION}\")
+        set(CIO_PC_LIBS_PRIVATE \"${_libs_private}\")
+        set(CIO_PC_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
+        set(CIO_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
+        set(CIO_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
+        set(CIO_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+        foreach(_d LIBDIR INCLUDEDIR)
+            if(NOT IS_ABSOLUTE \"\${CIO_PC_\${_d}}\")
+                set(CIO_PC_\${_d} \"\\\${prefix}/\${CIO_PC_\${_d}}\")
+            endif()
+        endforeach()
+        configure_file(\"${in}\" \"${_out}\" @ONLY)
+    ")
+    install(FILES "${_out}" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endfunction()
+
+# cio_install_layer(EXPORT_SET FILE TARGET...)
+# Installs a layer's libraries (cio::http, cio::redis) and their CMake
+# export set FILE beside cio's own package files.
+function(cio_install_layer export_set file)
+    install(TARGETS ${ARGN}
+        EXPORT ${export_set}
+        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+        RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+        INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+    install(EXPORT ${export_set}
+        NAMESPACE cio::
+        FILE ${file}
+        DESTINATION "${CIO_INSTALL_CMAKEDIR}")
+endfunction()
+
+cio_install_pkgconfig("${PROJECT_SOURCE_DIR}/cmake/cio.pc.in" cio.pc
+                      "${_cio_pc_libs_private}")
