@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 
 static int h_hi(cio_http_request *req, cio_http_response *res, void *a)
 {
@@ -34,127 +35,23 @@ static int h_echo(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_raw(res, 200, b, n, "text/plain");
 }
 
-static cio_http_app *g_app;
-static pthread_t g_thread;
-static int g_port, g_rc, g_ready;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *server_thread(void *arg)
-{
-    (void)arg;
-    g_rc = cio_http_run(g_app, "127.0.0.1", 0, 1);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
-
 /* Starts the app (its log already configured). */
 static void start(void)
 {
     assert_int_equal(cio_http_route(g_app, "/hi", h_hi, NULL, 0), 0);
     assert_int_equal(cio_http_route(g_app, "/echo", h_echo, NULL,
                                     CIO_HTTP_POST), 0);
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    assert_int_equal(pthread_create(&g_thread, NULL, server_thread, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_http_start();
 }
 
 static void stop(void)
 {
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
 }
-
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
 
 /* Reads one response with a Content-Length body (3 s per read): returns
  * the status, the body in body (NUL-terminated). Bytes read past it stay
  * for the next call on the same descriptor. */
-static char rbuf[65536];
-static size_t rlen;
-static int rfd = -1;
-
-static int fill(int fd)
-{
-    struct pollfd pf = {fd, POLLIN, 0};
-    if (rlen >= sizeof(rbuf) - 1 || poll(&pf, 1, 3000) <= 0)
-        return -1;
-    ssize_t g = read(fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
-    if (g <= 0)
-        return -1;
-    rlen += (size_t)g;
-    rbuf[rlen] = '\0';
-    return 0;
-}
-
-static int read_response(int fd, char *body, size_t cap)
-{
-    if (fd != rfd)
-        rlen = 0, rfd = fd;
-    body[0] = '\0';
-    for (;;) {
-        rbuf[rlen] = '\0';
-        char *he;
-        while (!(he = strstr(rbuf, "\r\n\r\n")))
-            if (fill(fd) < 0)
-                return -1;
-        int status = atoi(rbuf + 9);
-        size_t hl = (size_t)(he + 4 - rbuf);
-        const char *cl = strcasestr(rbuf, "\r\ncontent-length:");
-        size_t want = cl && cl < he ? (size_t)atol(cl + 17) : 0;
-        while (rlen - hl < want)
-            if (fill(fd) < 0)
-                return -1;
-        size_t n = want < cap - 1 ? want : cap - 1;
-        memcpy(body, rbuf + hl, n);
-        body[n] = '\0';
-        memmove(rbuf, rbuf + hl + want, rlen - hl - want);
-        rlen -= hl + want;
-        if (status != 100)
-            return status;
-    }
-}
-
 
 static size_t slurp(int fd, char *out, size_t cap)
 {
@@ -189,15 +86,15 @@ static void every_directive(void **state)
     start();
     /* Configuring while running is refused. */
     assert_int_equal(cio_http_app_access_log(g_app, NULL, -1), -EBUSY);
-    int c = dial();
+    int c = tu_dial();
     char got[256];
-    send_str(c, "GET /hi?x=1 HTTP/1.1\r\nHost: h\r\nX-Req: a\tb\r\n\r\n"
+    tu_send_str(c, "GET /hi?x=1 HTTP/1.1\r\nHost: h\r\nX-Req: a\tb\r\n\r\n"
                 "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"
                 "hello"
                 "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n");
-    assert_int_equal(read_response(c, got, sizeof(got)), 200);
-    assert_int_equal(read_response(c, got, sizeof(got)), 200);
-    assert_int_equal(read_response(c, got, sizeof(got)), 404);
+    assert_int_equal(tu_read_response(c, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(c, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(c, got, sizeof(got)), 404);
     close(c);
     stop();
     assert_int_equal(cio_http_app_access_log_dropped(g_app), 0);
@@ -255,10 +152,10 @@ static void config_common_format(void **state)
     cfg.access_log = 1;
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
     start();
-    int c = dial();
+    int c = tu_dial();
     char got[64];
-    send_str(c, "GET /hi HTTP/1.0\r\n\r\n");
-    assert_int_equal(read_response(c, got, sizeof(got)), 200);
+    tu_send_str(c, "GET /hi HTTP/1.0\r\n\r\n");
+    assert_int_equal(tu_read_response(c, got, sizeof(got)), 200);
     close(c);
     stop();
     assert_int_equal(cio_http_app_free(g_app), 0);
@@ -302,13 +199,13 @@ static void full_destination_never_blocks(void **state)
     char req[1200];
     int n = snprintf(req, sizeof(req),
                      "GET /hi HTTP/1.1\r\nHost: h\r\nX-Pad: %s\r\n\r\n", pad);
-    int c = dial();
+    int c = tu_dial();
     char got[64];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 2000; i++) {
-        send_all(c, req, (size_t)n);
-        assert_int_equal(read_response(c, got, sizeof(got)), 200);
+        tu_send_all(c, req, (size_t)n);
+        assert_int_equal(tu_read_response(c, got, sizeof(got)), 200);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     close(c);

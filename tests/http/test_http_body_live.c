@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 
 /* ---- handlers --------------------------------------------------------- */
 
@@ -174,35 +175,7 @@ static int h_form(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 200, out);
 }
 
-/* ---- the server thread ------------------------------------------------ */
-
-static cio_http_app *g_app;
-static pthread_t g_thread;
-static int g_port, g_rc, g_ready;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static cio_http_form_opts g_small = {NULL, 0, 100000, 0};
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *server_thread(void *arg)
-{
-    (void)arg;
-    g_rc = cio_http_run(g_app, "127.0.0.1", 0, 1);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
 
 static int start_server(void **state)
 {
@@ -236,23 +209,15 @@ static int start_server(void **state)
     cfg.body_timeout = 3 * CIO_SEC; /* absolute: the 48 MiB upload under ASan */
     cfg.max_body = 256u << 20;
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    assert_int_equal(pthread_create(&g_thread, NULL, server_thread, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_read_timeout_ms = 8000;
+    tu_http_start();
     return 0;
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
     assert_int_equal(cio_http_app_free(g_app), 0);
     g_app = NULL;
     return 0;
@@ -260,80 +225,9 @@ static int stop_server(void **state)
 
 /* ---- a raw client ------------------------------------------------------ */
 
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
-
 /* Reads one response with a Content-Length body (8 s per read): returns
  * the status, the body in body (NUL-terminated). Bytes read past it stay
  * for the next call on the same descriptor. */
-static char rbuf[65536];
-static char g_last_head[4096]; /* the head of the last response read */
-static size_t rlen;
-static int rfd = -1;
-
-static int fill(int fd)
-{
-    struct pollfd pf = {fd, POLLIN, 0};
-    if (rlen >= sizeof(rbuf) - 1 || poll(&pf, 1, 8000) <= 0)
-        return -1;
-    ssize_t g = read(fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
-    if (g <= 0)
-        return -1;
-    rlen += (size_t)g;
-    rbuf[rlen] = '\0';
-    return 0;
-}
-
-static int read_response(int fd, char *body, size_t cap)
-{
-    if (fd != rfd)
-        rlen = 0, rfd = fd;
-    body[0] = '\0';
-    for (;;) {
-        rbuf[rlen] = '\0';
-        char *he;
-        while (!(he = strstr(rbuf, "\r\n\r\n")))
-            if (fill(fd) < 0)
-                return -1;
-        int status = atoi(rbuf + 9);
-        size_t hl = (size_t)(he + 4 - rbuf);
-        const char *cl = strcasestr(rbuf, "\r\ncontent-length:");
-        size_t want = cl && cl < he ? (size_t)atol(cl + 17) : 0;
-        while (rlen - hl < want)
-            if (fill(fd) < 0)
-                return -1;
-        size_t n = want < cap - 1 ? want : cap - 1;
-        size_t h = hl < sizeof(g_last_head) - 1 ? hl : sizeof(g_last_head) - 1;
-        memcpy(g_last_head, rbuf, h);
-        g_last_head[h] = '\0';
-        memcpy(body, rbuf + hl, n);
-        body[n] = '\0';
-        memmove(rbuf, rbuf + hl + want, rlen - hl - want);
-        rlen -= hl + want;
-        if (status != 100)
-            return status;
-    }
-}
 
 /* 1 if the peer closed within ms (reading and discarding). */
 static int closed_within(int fd, int ms)
@@ -372,28 +266,28 @@ static void stream_content_length(void **state)
     size_t n = 3u << 20;
     unsigned long long sum;
     char *body = pattern(n, &sum);
-    int fd = dial();
+    int fd = tu_dial();
     char head[256], got[256], want[128];
     snprintf(head, sizeof(head),
              "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
              n);
-    send_str(fd, head);
+    tu_send_str(fd, head);
     size_t off = 0;
     for (size_t step = 1000; off < n; step = step * 3 % 200000 + 1)
-        off += (send_all(fd, body + off, step < n - off ? step : n - off),
+        off += (tu_send_all(fd, body + off, step < n - off ? step : n - off),
                 step < n - off ? step : n - off);
-    send_str(fd, "GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
+    tu_send_str(fd, "GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
     snprintf(want, sizeof(want), "n=%zu sum=%llu big=0", n, sum);
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, want);
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "go");
     /* The body and the next request in one write. */
-    send_str(fd, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
+    tu_send_str(fd, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
                  "abcGET /go HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "n=3 sum=294 big=0");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "go");
     close(fd);
     free(body);
@@ -404,21 +298,21 @@ static void stream_content_length(void **state)
 static void stream_chunked(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     char got[256];
-    send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
+    tu_send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n5\r\nhel");
     usleep(20000);
-    send_str(fd, "lo\r\n");
+    tu_send_str(fd, "lo\r\n");
     usleep(20000);
-    send_str(fd, "1");
+    tu_send_str(fd, "1");
     usleep(20000);
-    send_str(fd, "0;ext=1\r\n0123456789ABCDEF\r\n0\r\nX-T: 1\r\n\r\n"
+    tu_send_str(fd, "0;ext=1\r\n0123456789ABCDEF\r\n0\r\nX-T: 1\r\n\r\n"
                  "GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     /* "hello" = 532, "0123456789ABCDEF" = 525 + 405 = 930 */
     assert_string_equal(got, "n=21 sum=1462 big=0");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "go");
     close(fd);
 }
@@ -429,10 +323,10 @@ static void stream_chunked(void **state)
 static void *go_later(void *arg)
 {
     (void)arg;
-    int fd = dial();
+    int fd = tu_dial();
     char got[64];
-    send_str(fd, "GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
-    read_response(fd, got, sizeof(got));
+    tu_send_str(fd, "GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
+    tu_read_response(fd, got, sizeof(got));
     close(fd);
     return NULL;
 }
@@ -442,12 +336,12 @@ static void stream_back_pressure(void **state)
     (void)state;
     bp_first = bp_go = 0;
     size_t total = 48u << 20;
-    int fd = dial();
+    int fd = tu_dial();
     char head[256], got[128];
     snprintf(head, sizeof(head),
              "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
              total);
-    send_str(fd, head);
+    tu_send_str(fd, head);
     static char chunk[65536];
     memset(chunk, 'b', sizeof(chunk));
     int fl = fcntl(fd, F_GETFL);
@@ -477,13 +371,13 @@ static void stream_back_pressure(void **state)
     fcntl(fd, F_SETFL, fl);
     while (sent < total) {
         size_t k = total - sent < sizeof(chunk) ? total - sent : sizeof(chunk);
-        send_all(fd, chunk, k);
+        tu_send_all(fd, chunk, k);
         sent += k;
     }
     pthread_join(t, NULL);
     char want[64];
     snprintf(want, sizeof(want), "n=%zu", total);
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, want);
     close(fd);
 }
@@ -494,19 +388,19 @@ static void stream_back_pressure(void **state)
 static void stream_unread_body(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     char got[128];
-    send_str(fd, "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+    tu_send_str(fd, "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
                  "\r\n01234");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "ignored");
-    send_str(fd, "56789GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    tu_send_str(fd, "56789GET /go HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "go");
     close(fd);
 
-    fd = dial();
-    send_str(fd, "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+    fd = tu_dial();
+    tu_send_str(fd, "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
                  "Expect: 100-continue\r\n\r\n");
     char raw[512];
     struct pollfd pf = {fd, POLLIN, 0};
@@ -520,16 +414,16 @@ static void stream_unread_body(void **state)
     close(fd);
 
     /* A handler that reads gets the body after "100 Continue". */
-    fd = dial();
-    send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+    fd = tu_dial();
+    tu_send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                  "Expect: 100-continue\r\n\r\n");
     assert_int_equal(poll(&pf, 1, 3000), 1);
     g = read(fd, raw, sizeof(raw) - 1);
     assert_true(g > 0);
     raw[g] = '\0';
     assert_string_equal(raw, "HTTP/1.1 100 Continue\r\n\r\n");
-    send_str(fd, "hi");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    tu_send_str(fd, "hi");
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "n=2 sum=209 big=0");
     close(fd);
 }
@@ -540,26 +434,26 @@ static void stream_errors(void **state)
 {
     (void)state;
     char got[128];
-    int fd = dial();
-    send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
+    int fd = tu_dial();
+    tu_send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
                  "Content-Length: 300000000\r\n\r\nsome");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 413);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 413);
     assert_true(closed_within(fd, 3000));
     close(fd);
 
-    fd = dial();
-    send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
+    fd = tu_dial();
+    tu_send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n+2\r\nxy\r\n");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 400);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 400);
     /* The answer says the connection ends. */
-    assert_non_null(strcasestr(g_last_head, "\r\nconnection: close\r\n"));
+    assert_non_null(strcasestr(tu_last_head, "\r\nconnection: close\r\n"));
     assert_true(closed_within(fd, 3000));
     close(fd);
 
-    fd = dial();
-    send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+    fd = tu_dial();
+    tu_send_str(fd, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
                  "\r\nonly a part");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 408);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 408);
     assert_true(closed_within(fd, 3000));
     close(fd);
 }
@@ -567,11 +461,11 @@ static void stream_errors(void **state)
 static void whole_body_read_once(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     char got[128];
-    send_str(fd, "POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+    tu_send_str(fd, "POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
                  "\r\nabcd");
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "streamed=0 first=4 again=0");
     close(fd);
 }

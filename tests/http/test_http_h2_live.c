@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 #include "cio/http2.h"
 
 /* ---- the app under test ------------------------------------------------- */
@@ -157,37 +158,6 @@ static int h_slow(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 200, "slow done");
 }
 
-/* ---- the server thread --------------------------------------------------- */
-
-static cio_http_app *g_app;
-static pthread_t g_thread;
-static int g_port;
-static int g_rc;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static int g_ready;
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *server_thread(void *arg)
-{
-    (void)arg;
-    g_rc = cio_http_run(g_app, "127.0.0.1", 0, 1);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
-
 static void add_routes(cio_http_app *app)
 {
     struct {
@@ -248,24 +218,14 @@ static int start_server(void **state)
     assert_int_equal(cio_http_app_http2(g_app, &bad), -EINVAL);
     assert_int_equal(cio_http_app_http2(NULL, &h2), -EINVAL);
     assert_int_equal(cio_http_app_http2(g_app, &h2), 0);
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    g_port = 0;
-    assert_int_equal(pthread_create(&g_thread, NULL, server_thread, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_http_start();
     return 0;
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
     assert_int_equal(cio_http_app_free(g_app), 0);
     g_app = NULL;
     char cmd[128];
@@ -296,16 +256,6 @@ static int have(const char *prog)
     char out[16];
     sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
     return out[0] == 'y';
-}
-
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
 }
 
 /* Polls an atomic until it reaches want (<= ms). */
@@ -379,7 +329,7 @@ static int cli_frame(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 static void cli_open(cli *c, uint32_t window, int auto_window)
 {
     memset(c, 0, sizeof(*c));
-    c->fd = dial();
+    c->fd = tu_dial();
     c->read_body = 1;
     nghttp2_session_callbacks *cb;
     assert_int_equal(nghttp2_session_callbacks_new(&cb), 0);
@@ -892,7 +842,7 @@ static void put_frame(uint8_t *p, uint32_t len, uint8_t type, uint8_t flags,
 static void continuation_flood(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     static const char pre[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     uint8_t buf[256];
     assert_int_equal(send(fd, pre, 24, MSG_NOSIGNAL), 24);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 #include "http/parse.h"
 
 /* ---- the app under test ------------------------------------------------- */
@@ -231,37 +232,6 @@ static int h_flood(cio_http_request *req, cio_http_response *res, void *a)
     return r;
 }
 
-/* ---- the server thread --------------------------------------------------- */
-
-static cio_http_app *g_app;
-static pthread_t g_thread;
-static int g_port;
-static int g_rc;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static int g_ready;
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *server_thread(void *arg)
-{
-    (void)arg;
-    g_rc = cio_http_run(g_app, "127.0.0.1", 0, 1);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
-
 static int start_server(void **state)
 {
     (void)state;
@@ -296,40 +266,20 @@ static int start_server(void **state)
     cfg.body_timeout = 1 * CIO_SEC;
     cfg.max_body = 1 << 20;
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    g_port = 0;
-    assert_int_equal(pthread_create(&g_thread, NULL, server_thread, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_http_start();
     return 0;
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
     assert_int_equal(cio_http_app_free(g_app), 0);
     g_app = NULL;
     return 0;
 }
 
 /* ---- a raw client ---------------------------------------------------------- */
-
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
 
 /* Reads until n responses are complete (or EOF / 3 s). Writes the
  * statuses ("200 404") into got and the bodies into bodies (joined by
@@ -420,7 +370,7 @@ typedef struct conf {
 
 static int run_case(const conf *c, size_t req_len)
 {
-    int fd = dial();
+    int fd = tu_dial();
     size_t off = 0;
     while (off < req_len) {
         ssize_t w = write(fd, c->req + off, req_len - off);
@@ -868,7 +818,7 @@ static void limits_live(void **state)
 static void head_timeout_408(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     assert_int_equal(write(fd, "GET / HT", 8), 8);
     char got[64], bodies[256];
     /* head_timeout is 1 s: a 408 and the close arrive within 3 s. */
@@ -884,7 +834,7 @@ static void slow_head_gets_no_extension(void **state)
     (void)state;
     /* One byte every 300 ms: the deadline counts from the first byte, so
      * the server answers 408 after about 1 s, not never. */
-    int fd = dial();
+    int fd = tu_dial();
     const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
     struct timeval t0, t1;
     gettimeofday(&t0, NULL);
@@ -912,7 +862,7 @@ static void slow_head_gets_no_extension(void **state)
 static void idle_keep_alive_closed(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     char got[64], bodies[256];
@@ -926,7 +876,7 @@ static void idle_keep_alive_closed(void **state)
 static void body_timeout_408(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     const char *req = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10"
                       "\r\n\r\nabc";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
@@ -1047,7 +997,7 @@ static void many_connections(void **state)
     enum { N = 200 };
     int fds[N];
     for (int i = 0; i < N; i++)
-        fds[i] = dial();
+        fds[i] = tu_dial();
     const char *req = "GET /user/9 HTTP/1.1\r\nHost: t\r\n\r\n";
     for (int i = 0; i < N; i++)
         assert_int_equal(write(fds[i], req, strlen(req)),
@@ -1065,7 +1015,7 @@ static void streaming_chunked_and_sse(void **state)
 {
     (void)state;
     /* Raw HTTP/1.1: chunked, then the connection is reusable. */
-    int fd = dial();
+    int fd = tu_dial();
     const char *req = "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"
                       "GET /user/3 HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
@@ -1076,7 +1026,7 @@ static void streaming_chunked_and_sse(void **state)
     assert_string_equal(bodies, "abc|3|");
     close(fd);
     /* HTTP/1.0: no chunked coding, the body ends with the connection. */
-    fd = dial();
+    fd = tu_dial();
     req = "GET /stream HTTP/1.0\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     char all[1024];
@@ -1091,7 +1041,7 @@ static void streaming_chunked_and_sse(void **state)
     assert_non_null(strstr(all, "X-Streamed: yes"));
     assert_non_null(strstr(all, "\r\n\r\nabc"));
     /* HEAD: the head only. */
-    fd = dial();
+    fd = tu_dial();
     req = "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     assert_int_equal(read_responses(fd, 1, 1, got, sizeof(got), bodies,
@@ -1186,7 +1136,7 @@ static void python_reads_sse_as_it_comes(void **state)
 static void stream_back_pressure(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     int small = 65536;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     const char *req = "GET /flood HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -1210,7 +1160,7 @@ static void stream_back_pressure(void **state)
         usleep(50 * 1000);
     assert_true(flood_rc < 0);
     /* The server still serves. */
-    fd = dial();
+    fd = tu_dial();
     req = "GET /user/4 HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     char got[64], bodies[256];
@@ -1598,7 +1548,7 @@ static void ctrl_c_stops_run(void **state)
     g_port = port;
     /* Both workers answer (several connections spread over them). */
     for (int i = 0; i < 8; i++) {
-        int fd = dial();
+        int fd = tu_dial();
         const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
         assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
         char got[64], bodies[256];
@@ -1608,7 +1558,7 @@ static void ctrl_c_stops_run(void **state)
         close(fd);
     }
     /* An idle keep-alive connection must not hold the stop up. */
-    int idle = dial();
+    int idle = tu_dial();
     assert_int_equal(kill(pid, SIGINT), 0);
     int status = 0;
     for (int i = 0; i < 100; i++) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 
 static int h_pid(cio_http_request *req, cio_http_response *res, void *a)
 {
@@ -47,117 +48,20 @@ static cio_http_app *make_app(void)
     return app;
 }
 
-static int dial_port(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
-
 /* Reads one response with a Content-Length body (3 s per read): returns
  * the status, the body in body (NUL-terminated). Bytes read past it stay
  * for the next call on the same descriptor. */
-static char rbuf[65536];
-static size_t rlen;
-static int rfd = -1;
-
-static int fill(int fd)
-{
-    struct pollfd pf = {fd, POLLIN, 0};
-    if (rlen >= sizeof(rbuf) - 1 || poll(&pf, 1, 3000) <= 0)
-        return -1;
-    ssize_t g = read(fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
-    if (g <= 0)
-        return -1;
-    rlen += (size_t)g;
-    rbuf[rlen] = '\0';
-    return 0;
-}
-
-static int read_response(int fd, char *body, size_t cap)
-{
-    if (fd != rfd)
-        rlen = 0, rfd = fd;
-    body[0] = '\0';
-    for (;;) {
-        rbuf[rlen] = '\0';
-        char *he;
-        while (!(he = strstr(rbuf, "\r\n\r\n")))
-            if (fill(fd) < 0)
-                return -1;
-        int status = atoi(rbuf + 9);
-        size_t hl = (size_t)(he + 4 - rbuf);
-        const char *cl = strcasestr(rbuf, "\r\ncontent-length:");
-        size_t want = cl && cl < he ? (size_t)atol(cl + 17) : 0;
-        while (rlen - hl < want)
-            if (fill(fd) < 0)
-                return -1;
-        size_t n = want < cap - 1 ? want : cap - 1;
-        memcpy(body, rbuf + hl, n);
-        body[n] = '\0';
-        memmove(rbuf, rbuf + hl + want, rlen - hl - want);
-        rlen -= hl + want;
-        if (status != 100)
-            return status;
-    }
-}
-
-
-static int g_port, g_rc, g_ready;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static cio_http_app *g_app;
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *runner(void *arg)
-{
-    (void)arg;
-    g_rc = cio_http_run_processes(g_app, "127.0.0.1", 0, 2);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
 
 /* GET /pid on new connections until two different workers answered. */
 static void two_pids(int port, long pids[2])
 {
     pids[0] = pids[1] = 0;
     for (int i = 0; i < 2000 && !pids[1]; i++) {
-        int fd = dial_port(port);
+        int fd = tu_dial_port(port);
         assert_true(fd >= 0);
         char got[64];
-        send_str(fd, "GET /pid HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+        tu_send_str(fd, "GET /pid HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
         close(fd);
         long p = atol(got);
         assert_true(p > 0 && p != (long)getpid());
@@ -173,16 +77,7 @@ static void two_workers_serve(void **state)
 {
     (void)state;
     g_app = make_app();
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    g_port = 0;
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, runner, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_http_start_on("127.0.0.1", 2, 1);
     assert_int_equal(cio_http_app_port(g_app), g_port);
     /* A second run of the same app is refused while it runs. */
     assert_int_equal(cio_http_run_processes(g_app, NULL, 0, 1), -EBUSY);
@@ -190,13 +85,11 @@ static void two_workers_serve(void **state)
     two_pids(g_port, pids);
     print_message("workers %ld and %ld answered on port %d\n", pids[0],
                   pids[1], g_port);
-    cio_http_app_stop(g_app);
-    pthread_join(t, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
     /* Both workers are gone, and the port with them. */
     assert_int_equal(kill((pid_t)pids[0], 0), -1);
     assert_int_equal(kill((pid_t)pids[1], 0), -1);
-    assert_int_equal(dial_port(g_port), -1);
+    assert_int_equal(tu_dial_port(g_port), -1);
     assert_int_equal(cio_http_app_free(g_app), 0);
 }
 
@@ -235,13 +128,13 @@ static void sigterm_graceful(void **state)
     long pids[2];
     two_pids(port, pids);
     /* A request in flight when SIGTERM arrives is answered. */
-    int fd = dial_port(port);
+    int fd = tu_dial_port(port);
     assert_true(fd >= 0);
-    send_str(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    tu_send_str(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     usleep(100000);
     assert_int_equal(kill(sup, SIGTERM), 0);
     char got[64];
-    assert_int_equal(read_response(fd, got, sizeof(got)), 200);
+    assert_int_equal(tu_read_response(fd, got, sizeof(got)), 200);
     assert_string_equal(got, "slept");
     close(fd);
     int st;
@@ -251,7 +144,7 @@ static void sigterm_graceful(void **state)
     usleep(50000);
     assert_int_equal(kill((pid_t)pids[0], 0), -1);
     assert_int_equal(kill((pid_t)pids[1], 0), -1);
-    assert_int_equal(dial_port(port), -1);
+    assert_int_equal(tu_dial_port(port), -1);
 }
 
 static const struct CMUnitTest tests[] = {
