@@ -18,10 +18,8 @@
 # "BENCH <figure> <value> <unit>" line per figure; if bench/run's BENCH
 # array and row function exist, the figures join its table too.
 
-# _be_median: median of the numbers on stdin.
-_be_median() {
-    sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # _be_us NAME CONNS SIZE RATE FILE: median srv_us_per_msg of NAME's ok
 # RESULT lines for that case.
@@ -34,27 +32,7 @@ _be_us() {
                 kv["size"] == s && kv["rate"] == r && kv["status"] == "ok" &&
                 kv["errors"] == 0 && kv["srv_us_per_msg"] != "")
                 print kv["srv_us_per_msg"]
-        }' "$5" | _be_median
-}
-
-_be_ratio() {
-    [[ -n $1 && -n $2 ]] || return 0
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf("%.3g", a / b) }'
-}
-
-# _be_emit FIGURE VALUE UNIT TARGET
-_be_emit() {
-    local figure=$1 v=$2 unit=$3 target=$4 met=-
-    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
-    if [[ -n $target ]]; then
-        met=$(awk -v v="$v" -v op="${target% *}" -v t="${target#* }" \
-            'BEGIN { print ((op == ">=" ? v >= t : v <= t) ? "yes" : "NO") }')
-    fi
-    echo "BENCH $figure $v $unit"
-    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
-        BENCH+=("BENCH $figure $v $unit")
-        row "$figure" "$v $unit" - - - "${target:--}" "$met"
-    fi
+        }' "$5" | bs_median
 }
 
 # _be_idle_rss BIN: resident bytes per idle connection, at N connections
@@ -112,7 +90,7 @@ bench_echo() {
     idle_s=$(_be_idle_rss "$streams")
     if [[ ! -x $rp ]]; then
         echo "note: echo peer run skipped: no $rp" >&2
-        _be_emit idle_conn_rss_bytes "$idle_p" bytes ""
+        bs_emit idle_conn_rss_bytes "$idle_p" bytes ""
         [[ -n $idle_s ]] && echo "BENCH idle_conn_rss_bytes_streams $idle_s bytes"
         return 0
     fi
@@ -152,16 +130,16 @@ bench_echo() {
     k64=$(_be_us cio-sock 50 65536 0 "$out")
     b64=$(printf '%s\n' $p64 $u64 $s64 $k64 | sort -g | head -n 1)
 
-    _be_emit echo_protocol_ratio_vs_cepoll "$(_be_ratio "$ce" "$cp")" x ">= 0.95"
+    bs_emit echo_protocol_ratio_vs_cepoll "$(bs_ratio "$ce" "$cp")" x ">= 0.95"
     # io_uring against its own practical limit, the hand-written server
-    _be_emit echo_protocol_uring_ratio_vs_curing "$(_be_ratio "$cur" "$cu")" x ""
-    _be_emit echo_protocol_uring_ratio_vs_cepoll "$(_be_ratio "$ce" "$cu")" x ""
-    _be_emit echo_streams_ratio_vs_cepoll "$(_be_ratio "$ce" "$cs")" x ">= 0.85"
-    [[ -x $sock ]] && _be_emit echo_sock_ratio_vs_cepoll "$(_be_ratio "$ce" "$ck")" x ">= 0.85"
-    _be_emit echo_best_ratio_vs_uvloop "$(_be_ratio "$uvp" "$best")" x ">= 1.3"
-    _be_emit echo_streams_ratio_vs_uvloop_streams "$(_be_ratio "$uvs" "$cs")" x ">= 1.5"
-    _be_emit echo_64k_ratio_vs_cepoll "$(_be_ratio "$c64" "$b64")" x ">= 0.9"
-    _be_emit idle_conn_rss_bytes "$idle_p" bytes ""
+    bs_emit echo_protocol_uring_ratio_vs_curing "$(bs_ratio "$cur" "$cu")" x ""
+    bs_emit echo_protocol_uring_ratio_vs_cepoll "$(bs_ratio "$ce" "$cu")" x ""
+    bs_emit echo_streams_ratio_vs_cepoll "$(bs_ratio "$ce" "$cs")" x ">= 0.85"
+    [[ -x $sock ]] && bs_emit echo_sock_ratio_vs_cepoll "$(bs_ratio "$ce" "$ck")" x ">= 0.85"
+    bs_emit echo_best_ratio_vs_uvloop "$(bs_ratio "$uvp" "$best")" x ">= 1.3"
+    bs_emit echo_streams_ratio_vs_uvloop_streams "$(bs_ratio "$uvs" "$cs")" x ">= 1.5"
+    bs_emit echo_64k_ratio_vs_cepoll "$(bs_ratio "$c64" "$b64")" x ">= 0.9"
+    bs_emit idle_conn_rss_bytes "$idle_p" bytes ""
     [[ -n $idle_s ]] && echo "BENCH idle_conn_rss_bytes_streams $idle_s bytes"
     # The other peers of the run, against cio's best API (no targets).
     local n peer v fig
@@ -169,7 +147,7 @@ bench_echo() {
         node-net:node go-net:go libuv:libuv c-uring:curing; do
         peer=${n%%:*} fig=${n#*:}
         v=$(_be_us "$peer" 50 1024 0 "$out")
-        [[ -n $v ]] && _be_emit "echo_best_ratio_vs_$fig" "$(_be_ratio "$v" "$best")" x ""
+        [[ -n $v ]] && bs_emit "echo_best_ratio_vs_$fig" "$(bs_ratio "$v" "$best")" x ""
     done
     for peer in c-epoll c-uring libuv go-net node-net py-uvloop-protocol \
         py-uvloop-streams py-asyncio-protocol py-asyncio-streams \

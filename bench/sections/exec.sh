@@ -15,37 +15,8 @@
 # are added to its table as well. Returns 1 if the cio program is missing
 # or fails.
 
-# _bx_get FIGURE TEXT: the value of FIGURE's line in TEXT.
-_bx_get() {
-    awk -v f="$1" '$1 == f && $2 ~ /^[0-9.eE+-]+$/ { v = $2 } END { print v }' <<<"$2"
-}
-
-# _bx_ratio A B: A / B, or "" when either is missing.
-_bx_ratio() {
-    [[ -n $1 && -n $2 ]] || return 0
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf("%.3g", a / b) }'
-}
-
-# _bx_emit FIGURE VALUE UNIT TARGET
-_bx_emit() {
-    local figure=$1 v=$2 unit=$3 target=$4 met=-
-    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
-    if [[ -n $target ]]; then
-        met=$(awk -v v="$v" -v t="${target#>= }" 'BEGIN { print (v >= t) ? "yes" : "NO" }')
-    fi
-    echo "BENCH $figure $v $unit"
-    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
-        BENCH+=("BENCH $figure $v $unit")
-        row "$figure" "$v $unit" - - - "${target:--}" "$met"
-    fi
-}
-
-# _bx_median V...: the median (the upper one for an even count, as
-# bench_median), or "" without values.
-_bx_median() {
-    (($#)) || return 0
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # _bx_isprime_vs_python BIN PY ROOT ROUNDS: interleaved rounds of
 # "BIN isprime2" and "PY bench/peers/exec.py --isprime"; prints
@@ -57,17 +28,17 @@ _bx_isprime_vs_python() {
     for ((i = 1; i <= rounds; i++)); do
         echo "bench: exec isprime vs python round $i/$rounds" >&2
         if out=$(timeout -k 5 300 "$bin" isprime2); then
-            v=$(_bx_get process_pool_isprime_2w_s "$out")
+            v=$(bs_get process_pool_isprime_2w_s "$out")
             [[ -n $v ]] && cs+=("$v")
-            cp=$(_bx_get process_pool_isprime_primes "$out")
+            cp=$(bs_get process_pool_isprime_primes "$out")
         else
             status=1
         fi
         [[ -x $py ]] || continue
         if out=$(timeout -k 5 300 "$py" -E -s -B "$root/bench/peers/exec.py" --isprime); then
-            v=$(_bx_get py_process_pool_isprime_2w_s "$out")
+            v=$(bs_get py_process_pool_isprime_2w_s "$out")
             [[ -n $v ]] && ps+=("$v")
-            pp=$(_bx_get py_process_pool_isprime_primes "$out")
+            pp=$(bs_get py_process_pool_isprime_primes "$out")
         else
             echo "note: bench/peers/exec.py --isprime failed" >&2
         fi
@@ -77,8 +48,8 @@ _bx_isprime_vs_python() {
             break
         fi
     done
-    ((${#cs[@]})) && echo "process_pool_isprime_2w_s $(_bx_median "${cs[@]}")"
-    ((${#ps[@]})) && echo "py_process_pool_isprime_2w_s $(_bx_median "${ps[@]}")"
+    ((${#cs[@]})) && echo "process_pool_isprime_2w_s $(printf '%s\n' "${cs[@]}" | bs_median_upper)"
+    ((${#ps[@]})) && echo "py_process_pool_isprime_2w_s $(printf '%s\n' "${ps[@]}" | bs_median_upper)"
     return $status
 }
 
@@ -117,22 +88,22 @@ bench_exec() {
         echo "note: Python peer skipped: no $py" >&2
     fi
     local rt bare burst ts sp pyrt pyburst ip2 pyip2
-    rt=$(_bx_get executor_roundtrip_us "$out")
-    bare=$(_bx_get bare_roundtrip_us "$out")
-    burst=$(_bx_get executor_burst_ns "$out")
-    ts=$(_bx_get threadsafe_calls_per_s "$out")
-    sp=$(_bx_get process_pool_isprime_speedup "$out")
-    pyrt=$(_bx_get py_executor_roundtrip_us "$pyout")
-    pyburst=$(_bx_get py_executor_burst_ns "$pyout")
-    ip2=$(_bx_get process_pool_isprime_2w_s "$out")
-    pyip2=$(_bx_get py_process_pool_isprime_2w_s "$out")
-    _bx_emit executor_roundtrip_us "$rt" us ""
-    _bx_emit executor_roundtrip_ratio_vs_bare "$(_bx_ratio "$bare" "$rt")" x ">= 0.83"
-    _bx_emit executor_roundtrip_ratio_vs_python "$(_bx_ratio "$pyrt" "$rt")" x ""
-    _bx_emit executor_throughput_ratio_vs_python "$(_bx_ratio "$pyburst" "$burst")" x ">= 10"
-    _bx_emit threadsafe_calls_per_s "$ts" calls/s ""
-    _bx_emit process_pool_isprime_speedup "$sp" x ">= 1.8"
-    _bx_emit process_pool_isprime_ratio_vs_python "$(_bx_ratio "$pyip2" "$ip2")" x ""
+    rt=$(bs_get executor_roundtrip_us "$out")
+    bare=$(bs_get bare_roundtrip_us "$out")
+    burst=$(bs_get executor_burst_ns "$out")
+    ts=$(bs_get threadsafe_calls_per_s "$out")
+    sp=$(bs_get process_pool_isprime_speedup "$out")
+    pyrt=$(bs_get py_executor_roundtrip_us "$pyout")
+    pyburst=$(bs_get py_executor_burst_ns "$pyout")
+    ip2=$(bs_get process_pool_isprime_2w_s "$out")
+    pyip2=$(bs_get py_process_pool_isprime_2w_s "$out")
+    bs_emit executor_roundtrip_us "$rt" us ""
+    bs_emit executor_roundtrip_ratio_vs_bare "$(bs_ratio "$bare" "$rt")" x ">= 0.83"
+    bs_emit executor_roundtrip_ratio_vs_python "$(bs_ratio "$pyrt" "$rt")" x ""
+    bs_emit executor_throughput_ratio_vs_python "$(bs_ratio "$pyburst" "$burst")" x ">= 10"
+    bs_emit threadsafe_calls_per_s "$ts" calls/s ""
+    bs_emit process_pool_isprime_speedup "$sp" x ">= 1.8"
+    bs_emit process_pool_isprime_ratio_vs_python "$(bs_ratio "$pyip2" "$ip2")" x ""
     [[ -n $bare ]] && echo "BENCH bare_roundtrip_us $bare us"
     [[ -n $burst ]] && echo "BENCH executor_burst_ns $burst ns"
     [[ -n $pyrt ]] && echo "BENCH py_executor_roundtrip_us $pyrt us"

@@ -20,9 +20,8 @@
 # bottleneck (it was, for c-epoll and cio, on this 2-core VM). Prints one
 # "BENCH <figure> <value> <unit>" line per figure.
 
-_bh_median() {
-    sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # _bh_us NAME PATH PIPELINE FILE: median srv_us_per_req of NAME's ok rows.
 _bh_us() {
@@ -34,27 +33,7 @@ _bh_us() {
                 kv["pipeline"] == d && kv["status"] == "ok" &&
                 kv["errors"] == 0 && kv["srv_us_per_req"] != "")
                 print kv["srv_us_per_req"]
-        }' "$4" | _bh_median
-}
-
-_bh_ratio() {
-    [[ -n $1 && -n $2 ]] || return 0
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf("%.3g", a / b) }'
-}
-
-# _bh_emit FIGURE VALUE UNIT TARGET
-_bh_emit() {
-    local figure=$1 v=$2 unit=$3 target=$4 met=-
-    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
-    if [[ -n $target ]]; then
-        met=$(awk -v v="$v" -v op="${target% *}" -v t="${target#* }" \
-            'BEGIN { print ((op == ">=" ? v >= t : v <= t) ? "yes" : "NO") }')
-    fi
-    echo "BENCH $figure $v $unit"
-    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
-        BENCH+=("BENCH $figure $v $unit")
-        row "$figure" "$v $unit" - - - "${target:--}" "$met"
-    fi
+        }' "$4" | bs_median
 }
 
 bench_httpsrv() {
@@ -103,19 +82,19 @@ bench_httpsrv() {
         sfx=""
         [[ $path == /json ]] && sfx="_json"
         cio=$(_bh_us cio "$path" 1 "$out")
-        _bh_emit "http${sfx}_srv_us_per_req" "$cio" us ""
-        _bh_emit "http${sfx}_ratio_vs_cepoll" "$(_bh_ratio "$(_bh_us c-epoll "$path" 1 "$out")" "$cio")" x ">= 0.9"
-        _bh_emit "http${sfx}_ratio_vs_h2o" "$(_bh_ratio "$(_bh_us h2o-static "$path" 1 "$out")" "$cio")" x ">= 1.4"
-        _bh_emit "http${sfx}_ratio_vs_node" "$(_bh_ratio "$(_bh_us node-http "$path" 1 "$out")" "$cio")" x ">= 2.5"
-        _bh_emit "http${sfx}_ratio_vs_aiohttp" "$(_bh_ratio "$(_bh_us aiohttp-uvloop "$path" 1 "$out")" "$cio")" x ">= 5"
-        _bh_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(_bh_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
-        _bh_emit "http${sfx}_ratio_vs_httptools" "$(_bh_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
-        _bh_emit "http${sfx}_ratio_vs_go" "$(_bh_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_srv_us_per_req" "$cio" us ""
+        bs_emit "http${sfx}_ratio_vs_cepoll" "$(bs_ratio "$(_bh_us c-epoll "$path" 1 "$out")" "$cio")" x ">= 0.9"
+        bs_emit "http${sfx}_ratio_vs_h2o" "$(bs_ratio "$(_bh_us h2o-static "$path" 1 "$out")" "$cio")" x ">= 1.4"
+        bs_emit "http${sfx}_ratio_vs_node" "$(bs_ratio "$(_bh_us node-http "$path" 1 "$out")" "$cio")" x ">= 2.5"
+        bs_emit "http${sfx}_ratio_vs_aiohttp" "$(bs_ratio "$(_bh_us aiohttp-uvloop "$path" 1 "$out")" "$cio")" x ">= 5"
+        bs_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(bs_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_httptools" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_go" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
     done
     cio=$(_bh_us cio / 16 "$out")
-    _bh_emit http_pipelined_srv_us_per_req "$cio" us ""
-    _bh_emit http_pipelined_ratio_vs_cepoll "$(_bh_ratio "$(_bh_us c-epoll / 16 "$out")" "$cio")" x ">= 0.8"
-    _bh_emit http_pipelined_ratio_vs_httptools "$(_bh_ratio "$(_bh_us py-httptools-uvloop / 16 "$out")" "$cio")" x ">= 2"
-    _bh_emit http_pipelined_ratio_vs_h2o "$(_bh_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
+    bs_emit http_pipelined_srv_us_per_req "$cio" us ""
+    bs_emit http_pipelined_ratio_vs_cepoll "$(bs_ratio "$(_bh_us c-epoll / 16 "$out")" "$cio")" x ">= 0.8"
+    bs_emit http_pipelined_ratio_vs_httptools "$(bs_ratio "$(_bh_us py-httptools-uvloop / 16 "$out")" "$cio")" x ">= 2"
+    bs_emit http_pipelined_ratio_vs_h2o "$(bs_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
     return 0
 }

@@ -16,36 +16,8 @@
 # program is missing or fails. Runs unpinned: a child and its parent on
 # one CPU would measure the scheduler, not the spawn path.
 
-# _bp_median: the median of the numbers on stdin (the upper one for an
-# even count), or nothing.
-_bp_median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int(NR / 2) + 1] }'
-}
-
-# _bp_get FIGURE TEXT: the value of FIGURE's line in TEXT.
-_bp_get() {
-    awk -v f="$1" '$1 == f && $2 ~ /^[0-9.eE+-]+$/ { v = $2 } END { print v }' <<<"$2"
-}
-
-# _bp_ratio A B: A / B, or "" when either is missing.
-_bp_ratio() {
-    [[ -n $1 && -n $2 ]] || return 0
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf("%.3g", a / b) }'
-}
-
-# _bp_emit FIGURE VALUE UNIT TARGET
-_bp_emit() {
-    local figure=$1 v=$2 unit=$3 target=$4 met=-
-    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
-    if [[ -n $target ]]; then
-        met=$(awk -v v="$v" -v t="${target#>= }" 'BEGIN { print (v >= t) ? "yes" : "NO" }')
-    fi
-    echo "BENCH $figure $v $unit"
-    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
-        BENCH+=("BENCH $figure $v $unit")
-        row "$figure" "$v $unit" - - - "${target:--}" "$met"
-    fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bench_proc() {
     local root build bin pipebin py node rounds n=1000 status=0 i out
@@ -67,34 +39,34 @@ bench_proc() {
     local c_ms=() b_ms=() p_ms=() n_ms=()
     for ((i = 0; i < rounds; i++)); do
         out=$(timeout -k 5 300 "$bin" both "$n" 1) || { status=1; break; }
-        c_ms+=("$(_bp_get spawn_cio_ms "$out")")
-        b_ms+=("$(_bp_get spawn_bare_ms "$out")")
+        c_ms+=("$(bs_get spawn_cio_ms "$out")")
+        b_ms+=("$(bs_get spawn_bare_ms "$out")")
         if [[ -n $py ]]; then
             out=$(timeout -k 5 300 "$py" -E -s -B "$root/bench/peers/spawn.py" "$n" 1) &&
-                p_ms+=("$(_bp_get py_spawn_ms "$out")")
+                p_ms+=("$(bs_get py_spawn_ms "$out")")
         fi
         if [[ -n $node ]]; then
             out=$(timeout -k 5 300 "$node" "$root/bench/peers/spawn.js" "$n" 1) &&
-                n_ms+=("$(_bp_get node_spawn_ms "$out")")
+                n_ms+=("$(bs_get node_spawn_ms "$out")")
         fi
     done
     local cio bare pyv nodev pipeout pcio pshell
-    cio=$(printf '%s\n' "${c_ms[@]}" | _bp_median)
-    bare=$(printf '%s\n' "${b_ms[@]}" | _bp_median)
-    pyv=$( ((${#p_ms[@]})) && printf '%s\n' "${p_ms[@]}" | _bp_median)
-    nodev=$( ((${#n_ms[@]})) && printf '%s\n' "${n_ms[@]}" | _bp_median)
+    cio=$(printf '%s\n' "${c_ms[@]}" | bs_median_upper)
+    bare=$(printf '%s\n' "${b_ms[@]}" | bs_median_upper)
+    pyv=$( ((${#p_ms[@]})) && printf '%s\n' "${p_ms[@]}" | bs_median_upper)
+    nodev=$( ((${#n_ms[@]})) && printf '%s\n' "${n_ms[@]}" | bs_median_upper)
     pipeout=$(timeout -k 5 600 "$pipebin" "$rounds") || status=1
-    pcio=$(_bp_get pipe_cio_gib_s "$pipeout")
-    pshell=$(_bp_get pipe_shell_gib_s "$pipeout")
-    _bp_emit spawn_ratio_vs_bare "$(_bp_ratio "$bare" "$cio")" x ">= 0.87"
-    _bp_emit spawn_ratio_vs_asyncio "$(_bp_ratio "$pyv" "$cio")" x ">= 1.3"
-    _bp_emit spawn_ratio_vs_node "$(_bp_ratio "$nodev" "$cio")" x ""
-    _bp_emit pipe_ratio_vs_cat "$(_bp_ratio "$pcio" "$pshell")" x ">= 0.9"
-    _bp_emit spawn_per_s "$([[ -n $cio ]] && awk -v c="$cio" 'BEGIN { if (c > 0) printf("%.0f", 1000 / c) }')" children/s ""
-    _bp_emit pipe_gib_per_s "$pcio" GiB/s ""
+    pcio=$(bs_get pipe_cio_gib_s "$pipeout")
+    pshell=$(bs_get pipe_shell_gib_s "$pipeout")
+    bs_emit spawn_ratio_vs_bare "$(bs_ratio "$bare" "$cio")" x ">= 0.87"
+    bs_emit spawn_ratio_vs_asyncio "$(bs_ratio "$pyv" "$cio")" x ">= 1.3"
+    bs_emit spawn_ratio_vs_node "$(bs_ratio "$nodev" "$cio")" x ""
+    bs_emit pipe_ratio_vs_cat "$(bs_ratio "$pcio" "$pshell")" x ">= 0.9"
+    bs_emit spawn_per_s "$([[ -n $cio ]] && awk -v c="$cio" 'BEGIN { if (c > 0) printf("%.0f", 1000 / c) }')" children/s ""
+    bs_emit pipe_gib_per_s "$pcio" GiB/s ""
     local p1m
-    p1m=$(_bp_get pipe_cio_pipesize_1m_gib_s "$pipeout")
-    _bp_emit pipe_ratio_vs_cat_pipesize_1m "$(_bp_ratio "$p1m" "$pshell")" x ""
+    p1m=$(bs_get pipe_cio_pipesize_1m_gib_s "$pipeout")
+    bs_emit pipe_ratio_vs_cat_pipesize_1m "$(bs_ratio "$p1m" "$pshell")" x ""
     [[ -n $cio ]] && echo "BENCH spawn_cio_ms $cio ms"
     [[ -n $bare ]] && echo "BENCH spawn_bare_ms $bare ms"
     [[ -n $pyv ]] && echo "BENCH py_spawn_ms $pyv ms"
