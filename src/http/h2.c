@@ -161,7 +161,7 @@ int cio_http_app_http2(cio_http_app *app, const cio_http2_config *cfg)
         d.reset_window = CIO_SEC;
     app->h2 = d;
     app->h2_on = 1;
-    return 0;
+    return cio__https_set_alpn(app); /* HTTPS: offer "h2" by ALPN */
 }
 
 int cio_http_request_version(const cio_http_request *req)
@@ -263,6 +263,7 @@ static h2s *stream_new(h2conn *h, int32_t id)
         s->h = h;
         s->c.srv = h->c->srv;
         s->c.app = h->c->app;
+        s->c.io = h->c->io; /* for cio_http_request_tls (not used for I/O) */
         s->c.h2s = s;
     }
     s->id = id;
@@ -1410,7 +1411,9 @@ nomem:
 int cio__h2_upgrade(conn *c, size_t end, int *rc)
 {
     cio_http_app *app = c->app;
-    if (app->h2.upgrade < 0)
+    /* "h2c" is HTTP/2 over cleartext only (RFC 9113 3.1): on TLS, h2 is
+     * agreed by ALPN and an Upgrade: h2c is ignored. */
+    if (app->h2.upgrade < 0 || cio_socket_tls(c->io.sock))
         return 0;
     size_t ul, sl;
     const char *up = cio_http_request_header(&c->req, "Upgrade", 0, &ul);
