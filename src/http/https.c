@@ -86,8 +86,7 @@ static void log_failure(conn *c, int r)
             c->app->name ? c->app->name : "app", addr, cio_strerror(r),
             why[0] ? ": " : "", why);
     if (srv->tls_log_skipped)
-        fprintf(stderr, " (%lu more failures not shown)",
-                srv->tls_log_skipped);
+        fprintf(stderr, " (%lu more failures not shown)", srv->tls_log_skipped);
     fputc('\n', stderr);
     srv->tls_log_skipped = 0;
 }
@@ -99,8 +98,8 @@ int cio__https_handshake(conn *c)
     cio_timeout t;
     int r = cio_timeout_begin(&t, c->app->cfg.head_timeout);
     if (r == 0)
-        r = cio_timeout_end(&t, cio_socket_start_tls(c->io.sock, c->app->tls,
-                                                     NULL));
+        r = cio_timeout_end(
+            &t, cio_socket_start_tls(c->io.sock, c->app->tls, NULL));
     c->idle = 0;
     if (r == -ECANCELED)
         return r;

@@ -76,6 +76,14 @@ static int h_stream(cio_http_request *req, cio_http_response *res, void *a)
     return r;
 }
 
+static int h_pid(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    char b[32];
+    snprintf(b, sizeof(b), "pid=%ld;", (long)getpid());
+    return cio_http_response_text(res, 200, b);
+}
+
 static atomic_int ws_done, ws_msgs;
 
 static int h_ws(cio_ws *ws, cio_http_request *req, void *arg)
@@ -105,6 +113,7 @@ static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static int g_ready;
 static char g_dir[64];
 static const char *g_ca;
+static int g_procs; /* serve with cio_http_run_processes */
 
 static void on_start(cio_http_app *app, int port, void *arg)
 {
@@ -119,7 +128,8 @@ static void on_start(cio_http_app *app, int port, void *arg)
 static void *server_thread(void *arg)
 {
     (void)arg;
-    g_rc = cio_http_run(g_app, "127.0.0.1", 0, 2);
+    g_rc = g_procs ? cio_http_run_processes(g_app, "127.0.0.1", 0, 2)
+                   : cio_http_run(g_app, "127.0.0.1", 0, 2);
     pthread_mutex_lock(&g_mu);
     g_ready = 1;
     pthread_cond_broadcast(&g_cv);
@@ -144,6 +154,7 @@ static int start(int h2)
     assert_int_equal(cio_http_app_new(&g_app, "httpstest"), 0);
     assert_int_equal(cio_http_route(g_app, "/", h_index, NULL, 0), 0);
     assert_int_equal(cio_http_route(g_app, "/tls", h_tls, NULL, 0), 0);
+    assert_int_equal(cio_http_route(g_app, "/pid", h_pid, NULL, 0), 0);
     assert_int_equal(
         cio_http_route(g_app, "/echo", h_echo, NULL, CIO_HTTP_POST), 0);
     assert_int_equal(cio_http_route(g_app, "/stream", h_stream, NULL, 0), 0);
@@ -157,9 +168,9 @@ static int start(int h2)
 
     cio_tls_ctx *ctx;
     assert_int_equal(cio_tls_ctx_new(&ctx, CIO_TLS_SERVER), 0);
-    assert_int_equal(cio_tls_ctx_use_cert_file(ctx, tu_cert("srv.pem"),
-                                               tu_cert("srv.key")),
-                     0);
+    assert_int_equal(
+        cio_tls_ctx_use_cert_file(ctx, tu_cert("srv.pem"), tu_cert("srv.key")),
+        0);
     assert_int_equal(cio_http_app_tls(NULL, ctx), -EINVAL);
     assert_int_equal(cio_http_app_tls(g_app, ctx), 0);
     cio_tls_ctx_free(ctx); /* the app keeps its own reference */
@@ -181,12 +192,21 @@ static int start(int h2)
 static int start_h2(void **state)
 {
     (void)state;
+    g_procs = 0;
+    return start(1);
+}
+
+static int start_procs(void **state)
+{
+    (void)state;
+    g_procs = 1;
     return start(1);
 }
 
 static int start_h1(void **state)
 {
     (void)state;
+    g_procs = 0;
     return start(0);
 }
 
@@ -204,7 +224,8 @@ static int stop_server(void **state)
     return 0;
 }
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 static int sh(char *out, size_t cap, const char *fmt, ...)
 {
@@ -271,7 +292,8 @@ static long read_to_eof(int fd, char *buf, size_t cap, int ms)
 /* The curl options of every call: verify against the test CA, by name. */
 #define CURL "timeout 30 curl -sS --cacert %s --resolve localhost:%d:127.0.0.1 "
 
-/* ---- cases ---------------------------------------------------------------- */
+/* ---- cases ----------------------------------------------------------------
+ */
 
 static void curl_https_http11(void **state)
 {
@@ -405,21 +427,20 @@ static void python_https(void **state)
 {
     (void)state;
     char out[2048];
-    int st = sh(
-        out, sizeof(out),
-        "timeout 30 python3 -c \""
-        "import http.client, ssl\n"
-        "c = ssl.create_default_context(cafile='%s')\n"
-        "h = http.client.HTTPSConnection('127.0.0.1', %d, context=c)\n"
-        "for i in range(3):\n"
-        "    h.request('POST', '/echo', body=b'py%%d' %% i)\n"
-        "    r = h.getresponse()\n"
-        "    print(r.status, r.read().decode(), end=' ')\n"
-        "h.request('GET', '/tls')\n"
-        "print(h.getresponse().read().decode())\n"
-        "print(h.sock.version())\n"
-        "\" 2>&1",
-        g_ca, g_port);
+    int st = sh(out, sizeof(out),
+                "timeout 30 python3 -c \""
+                "import http.client, ssl\n"
+                "c = ssl.create_default_context(cafile='%s')\n"
+                "h = http.client.HTTPSConnection('127.0.0.1', %d, context=c)\n"
+                "for i in range(3):\n"
+                "    h.request('POST', '/echo', body=b'py%%d' %% i)\n"
+                "    r = h.getresponse()\n"
+                "    print(r.status, r.read().decode(), end=' ')\n"
+                "h.request('GET', '/tls')\n"
+                "print(h.getresponse().read().decode())\n"
+                "print(h.sock.version())\n"
+                "\" 2>&1",
+                g_ca, g_port);
     print_message("python: %s\n", out);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "200 py0 200 py1 200 py2 tls TLSv1.3"));
@@ -520,6 +541,43 @@ static void stalled_handshake_times_out(void **state)
     assert_true(t2 < 5.0);
 }
 
+/* Process mode: two forked workers, each with the app's context, both
+ * serve HTTPS (HTTP/1.1 and h2) on the one port. */
+static void processes_https(void **state)
+{
+    (void)state;
+    char urls[2048] = "";
+    for (int i = 0; i < 40; i++) {
+        char u[64];
+        snprintf(u, sizeof(u), " https://localhost:%d/pid", g_port);
+        strcat(urls, u);
+    }
+    static char out[8192];
+    for (int h2 = 0; h2 < 2; h2++) {
+        /* New connections (Connection: close / --no-keepalive), which the
+         * kernel spreads over the two SO_REUSEPORT listeners. */
+        assert_int_equal(sh(out, sizeof(out),
+                            CURL "%s -H 'Connection: close' %s", g_ca, g_port,
+                            h2 ? "--http2" : "--http1.1", urls),
+                         0);
+        long first = 0, other = 0;
+        int n = 0;
+        for (const char *p = out; (p = strstr(p, "pid=")); p += 4, n++) {
+            long pid = atol(p + 4);
+            assert_true(pid > 0 && pid != (long)getpid());
+            if (!first)
+                first = pid;
+            else if (pid != first)
+                other = pid;
+        }
+        print_message("%s: %d answers, workers %ld and %ld\n",
+                      h2 ? "h2" : "http/1.1", n, first, other);
+        assert_int_equal(n, 40);
+        if (!h2) /* with h2, curl may reuse one connection for all */
+            assert_true(other != 0);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_https_http11, start_h2, stop_server),
     cmocka_unit_test_setup_teardown(curl_https_http2_alpn, start_h2,
@@ -529,9 +587,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(h2load_tls, start_h2, stop_server),
     cmocka_unit_test_setup_teardown(python_https, start_h2, stop_server),
     cmocka_unit_test_setup_teardown(node_wss, start_h2, stop_server),
-    cmocka_unit_test_setup_teardown(plain_client_closed, start_h2,
-                                    stop_server),
+    cmocka_unit_test_setup_teardown(plain_client_closed, start_h2, stop_server),
     cmocka_unit_test_setup_teardown(stalled_handshake_times_out, start_h2,
+                                    stop_server),
+    cmocka_unit_test_setup_teardown(processes_https, start_procs,
                                     stop_server),
 };
 
