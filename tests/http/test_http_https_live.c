@@ -114,6 +114,7 @@ static int g_ready;
 static char g_dir[64];
 static const char *g_ca;
 static int g_procs; /* serve with cio_http_run_processes */
+static int64_t g_head_timeout = 1 * CIO_SEC;
 
 static void on_start(cio_http_app *app, int port, void *arg)
 {
@@ -161,7 +162,7 @@ static int start(int h2)
     assert_int_equal(cio_http_websocket(g_app, "/ws", h_ws, NULL, NULL), 0);
     assert_int_equal(cio_http_app_static(g_app, "/static", g_dir), 0);
     cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
-    cfg.head_timeout = 1 * CIO_SEC; /* bounds the handshake too */
+    cfg.head_timeout = g_head_timeout; /* bounds the handshake too */
     assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
     if (h2)
         assert_int_equal(cio_http_app_http2(g_app, NULL), 0);
@@ -201,6 +202,17 @@ static int start_procs(void **state)
     (void)state;
     g_procs = 1;
     return start(1);
+}
+
+/* head_timeout 30 s: handshakes are not cut short by it. */
+static int start_long(void **state)
+{
+    (void)state;
+    g_procs = 0;
+    g_head_timeout = 30 * CIO_SEC;
+    int r = start(1);
+    g_head_timeout = 1 * CIO_SEC;
+    return r;
 }
 
 static int start_h1(void **state)
@@ -578,6 +590,39 @@ static void processes_https(void **state)
     }
 }
 
+/* A graceful close does not wait for connections still in their
+ * handshake (they count as idle): the server stops at once, well before
+ * head_timeout (30 s) or shutdown_timeout (5 s), and closes them. */
+static void close_cancels_handshakes(void **state)
+{
+    (void)state;
+    int fd = dial();
+    const unsigned char hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+    assert_int_equal(send(fd, hello, sizeof(hello), 0),
+                     (ssize_t)sizeof(hello));
+    int idle = dial();
+    usleep(200 * 1000); /* accepted, handshakes parked */
+    double t0 = now_s();
+    cio_http_app_stop(g_app);
+    pthread_join(g_thread, NULL);
+    double took = now_s() - t0;
+    assert_int_equal(g_rc, 0);
+    char buf[64];
+    long a = read_to_eof(fd, buf, sizeof(buf), 2000);
+    long b = read_to_eof(idle, buf, sizeof(buf), 2000);
+    close(fd);
+    close(idle);
+    print_message("server stopped in %.2f s with two handshakes pending\n",
+                  took);
+    assert_true(took < 3.0);
+    assert_true(a >= 0 && b >= 0); /* both closed */
+    assert_int_equal(cio_http_app_free(g_app), 0);
+    g_app = NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(curl_https_http11, start_h2, stop_server),
     cmocka_unit_test_setup_teardown(curl_https_http2_alpn, start_h2,
@@ -592,6 +637,7 @@ static const struct CMUnitTest tests[] = {
                                     stop_server),
     cmocka_unit_test_setup_teardown(processes_https, start_procs,
                                     stop_server),
+    cmocka_unit_test_setup(close_cancels_handshakes, start_long),
 };
 
 CIO_TEST_MAIN(tests)
