@@ -408,7 +408,7 @@ static void alpn_without_h2(void **state)
                         g_ca, g_port, g_port),
                      0);
     print_message("curl --http2, h2 off: %s\n", out);
-    assert_non_null(strstr(out, "alpn=http/1.1 sni=localhost v11 1.1"));
+    assert_non_null(strstr(out, "alpn=http/1.1 sni=localhost v11 peer=- 1.1"));
 }
 
 static void nghttp_tls(void **state)
