@@ -14,7 +14,7 @@
  *   - h2 by ALPN on TLS: on an HTTPS app (cio_http_app_tls), a
  *     connection whose handshake agreed on "h2" is served as HTTP/2
  *     (curl --http2 https://..., nghttp https://..., h2load
- *     https://..., browsers). On TLS, "Upgrade: h2c" is ignored (RFC 9113
+ *     https://...). On TLS, "Upgrade: h2c" is ignored (RFC 9113
  *     3.1: h2c is for cleartext only).
  *
  * Each stream runs its handler in a task of its own (so the streams of a
