@@ -169,6 +169,34 @@ cio_http_app_access_log_dropped(const cio_http_app *app);
 CIO_API int cio_http_app_configure(cio_http_app *app,
                                    const cio_http_config *cfg);
 
+/* HTTPS: every server of the app started afterwards (cio_http_run with
+ * any number of workers, cio_http_run_processes, cio_http_server_start)
+ * serves TLS with ctx, a CIO_TLS_SERVER context holding the certificate
+ * (cio/tls.h; its verification mode asks for client certificates, SNI
+ * picks per-name certificates). ctx is retained (the caller may free its
+ * reference at once; the app drops its own in cio_http_app_free or when
+ * another context replaces it); NULL turns TLS off again. One context
+ * serves every worker thread (OpenSSL's contexts are thread-safe once set
+ * up; each connection retains it). The app sets ctx's ALPN list: "h2" and
+ * "http/1.1" when HTTP/2 is on (cio_http_app_http2, before or after this
+ * call), else "http/1.1"; a connection that agrees on "h2" is served as
+ * HTTP/2, any other as HTTP/1.1, by the same routes and handlers
+ * (WebSocket routes too: wss://). Do not share ctx with a server that
+ * needs another ALPN list.
+ *
+ * Each connection's handshake runs in its own task before any HTTP byte
+ * is read, bounded by head_timeout (and the context's handshake
+ * timeout); a server closing does not wait for handshakes. A handshake
+ * that fails (a plain-HTTP client on the TLS port, a client that stalls
+ * or gives up, no common cipher, a refused client certificate) closes
+ * that connection only and is logged on stderr (one line a second per
+ * server at most; the line counts those not shown). Static files go out
+ * with read + write through TLS (sendfile only with kernel TLS,
+ * cio_tls_ctx_set_ktls). Returns: 0. Errors: -EINVAL (NULL app),
+ * -EBUSY (a server runs the app), CIO_ETLS_CONFIG, -ENOMEM (setting the
+ * ALPN list; the app keeps its previous context). */
+CIO_API int cio_http_app_tls(cio_http_app *app, cio_tls_ctx *ctx);
+
 /* sanic's after_server_start listener: fn(app, port, arg) runs once every
  * worker listens, on the thread that called cio_http_run (arg borrowed).
  * Returns: 0. Errors: -EINVAL. */
@@ -493,6 +521,12 @@ CIO_API int cio_http_request_upload(cio_http_request *req, const char *name,
 /* The peer's address into *out. Returns: 0. Errors: -EINVAL. */
 CIO_API int cio_http_request_remote(const cio_http_request *req,
                                     cio_sockaddr *out);
+
+/* The TLS state of the connection the request came on (negotiated
+ * version, cipher, ALPN - "h2" for HTTP/2 over TLS -, SNI name, client
+ * certificate: the accessors of cio/tls.h), or NULL on a plain-TCP
+ * connection. Borrowed: valid until the handler returns. */
+CIO_API cio_tls_conn *cio_http_request_tls(const cio_http_request *req);
 
 /* Per-request context pointer (sanic's request.ctx): NULL until set; the
  * pointer is the caller's (borrowed) and forgotten after the request. */

@@ -11,9 +11,11 @@
  *   - h2c by Upgrade: an HTTP/1.1 request with "Upgrade: h2c" and
  *     HTTP2-Settings gets "101 Switching Protocols", and that request is
  *     answered as stream 1 of the HTTP/2 connection (curl --http2);
- *   - h2 by ALPN on TLS: not yet (cio::http has no TLS listener yet; a
- *     TLS connection only has to call the same entry point once ALPN
- *     selected "h2": docs/design.md section 30 lists what remains).
+ *   - h2 by ALPN on TLS: on an HTTPS app (cio_http_app_tls), a
+ *     connection whose handshake agreed on "h2" is served as HTTP/2
+ *     (curl --http2 https://..., nghttp https://..., h2load
+ *     https://...). On TLS, "Upgrade: h2c" is ignored (RFC 9113
+ *     3.1: h2c is for cleartext only).
  *
  * Each stream runs its handler in a task of its own (so the streams of a
  * connection are served concurrently) with the same request and response

@@ -111,6 +111,7 @@ int cio_http_app_free(cio_http_app *app)
         free(app->listeners[k]);
     cio__http_static_free_all(app);
     cio__ws_routes_free(app);
+    cio__https_free(app);
     cio__router_free(app->router);
     while (app->targets) {
         route_target *n = app->targets->next;

@@ -161,7 +161,7 @@ int cio_http_app_http2(cio_http_app *app, const cio_http2_config *cfg)
         d.reset_window = CIO_SEC;
     app->h2 = d;
     app->h2_on = 1;
-    return 0;
+    return cio__https_set_alpn(app); /* HTTPS: offer "h2" by ALPN */
 }
 
 int cio_http_request_version(const cio_http_request *req)
@@ -263,6 +263,7 @@ static h2s *stream_new(h2conn *h, int32_t id)
         s->h = h;
         s->c.srv = h->c->srv;
         s->c.app = h->c->app;
+        s->c.io = h->c->io; /* for cio_http_request_tls (not used for I/O) */
         s->c.h2s = s;
     }
     s->id = id;
@@ -288,10 +289,11 @@ static void wake(h2conn *h)
 static long hb_put(h2s *s, const void *p, size_t n)
 {
     size_t at = s->hb.len;
-    if (cio__hbuf_reserve(&s->hb, n + 1) < 0)
+    if (s->hb.cap - at < n + 1 && cio__hbuf_reserve(&s->hb, n + 1) < 0)
         return -1;
-    cio__hbuf_append(&s->hb, p, n);
-    s->hb.p[s->hb.len++] = '\0';
+    memcpy(s->hb.p + at, p, n);
+    s->hb.p[at + n] = '\0';
+    s->hb.len = at + n + 1;
     return (long)at;
 }
 
@@ -526,9 +528,16 @@ static const char *date_value(size_t *len)
 #define NV(n, nlen, v, vlen)                                                   \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
                   NGHTTP2_NV_FLAG_NONE})
+/* A static (string literal) name: nghttp2 need not copy it. */
+#define NVS(n, nlen, v, vlen)                                                  \
+    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
+                  NGHTTP2_NV_FLAG_NO_COPY_NAME})
 
 static int hop_by_hop(const char *n, size_t nl)
 {
+    /* By length first: most names (content-type, ...) need no compare. */
+    if (nl != 10 && nl != 16 && nl != 17 && nl != 7)
+        return 0;
     return cio__http_ieq(n, nl, "connection") ||
            cio__http_ieq(n, nl, "keep-alive") ||
            cio__http_ieq(n, nl, "proxy-connection") ||
@@ -563,18 +572,20 @@ static int submit(h2s *s, int head_only)
     }
     size_t n = 0, dl;
     const char *date = date_value(&dl);
-    nv[n++] = NV(":status", 7, status, 3);
-    nv[n++] = NV("server", 6, "cio", 3);
-    nv[n++] = NV("date", 4, date, dl);
+    nv[n++] = NVS(":status", 7, status, 3);
+    nv[n++] = (nghttp2_nv){(uint8_t *)"server", (uint8_t *)"cio", 6, 3,
+                           NGHTTP2_NV_FLAG_NO_COPY_NAME |
+                               NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+    nv[n++] = NVS("date", 4, date, dl);
     if (res->ctype && !no_body)
-        nv[n++] = NV("content-type", 12, res->ctype, strlen(res->ctype));
+        nv[n++] = NVS("content-type", 12, res->ctype, strlen(res->ctype));
     if (!no_body && s->mode != RES_STREAM) {
         uint64_t v = s->mode == RES_FILE ? res->file_len : res->body.len;
         size_t cl = sizeof(clen);
         do
             clen[--cl] = (char)('0' + v % 10);
         while ((v /= 10) && cl > 0);
-        nv[n++] = NV("content-length", 14, clen + cl, sizeof(clen) - cl);
+        nv[n++] = NVS("content-length", 14, clen + cl, sizeof(clen) - cl);
     }
     if (res->hdrs.len)
         memcpy(lb, res->hdrs.p, res->hdrs.len);
@@ -1410,7 +1421,9 @@ nomem:
 int cio__h2_upgrade(conn *c, size_t end, int *rc)
 {
     cio_http_app *app = c->app;
-    if (app->h2.upgrade < 0)
+    /* "h2c" is HTTP/2 over cleartext only (RFC 9113 3.1): on TLS, h2 is
+     * agreed by ALPN and an Upgrade: h2c is ignored. */
+    if (app->h2.upgrade < 0 || cio_socket_tls(c->io.sock))
         return 0;
     size_t ul, sl;
     const char *up = cio_http_request_header(&c->req, "Upgrade", 0, &ul);

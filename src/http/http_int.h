@@ -81,6 +81,7 @@ struct cio_http_app {
     struct ws_route *ws_routes; /* cio_http_websocket's, freed with the app */
     cio_http2_config h2;  /* cio_http_app_http2 (h2.c) */
     int h2_on;            /* HTTP/2 enabled */
+    cio_tls_ctx *tls;     /* cio_http_app_tls: HTTPS (https.c); a reference */
 };
 
 /* A growable byte buffer. */
@@ -201,6 +202,8 @@ struct cio_http_server {
     conn *conns;
     int nconns;
     int closing;
+    int64_t tls_log_at;            /* https.c: the last handshake failure */
+    unsigned long tls_log_skipped; /* logged; failures not logged since */
 };
 
 /* response.c */
@@ -269,6 +272,15 @@ long cio__http_body_stream_finish(conn *c, int *keep_alive);
 int cio__h2_preface(const conn *c, const char *buf, size_t n);
 int cio__h2_serve(conn *c);
 int cio__h2_upgrade(conn *c, size_t end, int *rc);
+/* https.c: HTTPS. cio__https_handshake runs the TLS handshake on c's
+ * socket (in c's task; bounded by head_timeout): 1 if ALPN chose "h2"
+ * (and the app serves HTTP/2), 0 for HTTP/1.1, < 0 if it failed (logged;
+ * the connection is to be closed). Suspends. cio__https_set_alpn sets the
+ * context's ALPN list from app->h2_on; cio__https_free drops the app's
+ * context. */
+int cio__https_handshake(conn *c);
+int cio__https_set_alpn(cio_http_app *app);
+void cio__https_free(cio_http_app *app);
 /* Streamed responses on an HTTP/2 stream (server.c forwards). */
 int cio__h2_response_stream(cio_http_response *res, int status,
                             const char *content_type);

@@ -11,14 +11,20 @@
  * cio_socket_sendallv, which waits for writability on the loop. Reads:
  * cio_socket_recv, which also goes through the byte stream and tries the
  * read before waiting.
+ *
+ * On HTTPS connections (https.c) the socket carries TLS after the
+ * handshake: the same calls then move plaintext through it, except
+ * sendfile, which falls back to pread + send unless kernel TLS is on.
  */
 #include "io.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 int cio__http_listen(cio__http_listener *l, cio_loop *loop, const char *host,
                      int port)
@@ -93,11 +99,41 @@ int cio__http_io_writev_rest(cio__http_io *io, const struct iovec *iov, int n,
     return cio_socket_sendallv(io->sock, iov + 1, n - 1);
 }
 
+/* sendfile for a TLS socket (only the kernel could encrypt what
+ * sendfile sends): pread into a buffer, then the socket's byte stream. */
+static int sendfile_copy(cio__http_io *io, int in_fd, off_t *off,
+                         size_t count)
+{
+    enum { CHUNK = 64 * 1024 };
+    char *buf = malloc(CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    int r = 0;
+    while (count > 0 && r == 0) {
+        ssize_t n = pread(in_fd, buf, count < CHUNK ? count : CHUNK, *off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO; /* EOF: the file shrank under us */
+            break;
+        }
+        r = cio_socket_sendall(io->sock, buf, (size_t)n, 0);
+        if (r == 0) {
+            *off += n;
+            count -= (size_t)n;
+        }
+    }
+    free(buf);
+    return r;
+}
+
 int cio__http_io_sendfile(cio__http_io *io, int in_fd, off_t *off,
                           size_t count)
 {
     while (count > 0) {
         ssize_t n = cio_socket_sendfile(io->sock, in_fd, off, count);
+        if (n == -ENOTSUP) /* TLS without kernel TLS: through the stream */
+            return sendfile_copy(io, in_fd, off, count);
         if (n < 0)
             return (int)n;
         if (n == 0)

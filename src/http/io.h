@@ -2,8 +2,9 @@
  * io.h - the connection-I/O interface of cio::http: everything the server
  * needs from a byte stream and a listener, in one place. io.c implements
  * it on cio's public awaitable sockets (cio_socket_*), whose reads and
- * writes go through the byte-stream seam of src/net (net/bstream.h), where
- * TLS will sit.
+ * writes go through the byte-stream seam of src/net (net/bstream.h): on an
+ * HTTPS app (https.c) the same calls carry TLS once cio_socket_start_tls
+ * ran on the accepted socket.
  */
 #ifndef CIO_HTTP_IO_H
 #define CIO_HTTP_IO_H

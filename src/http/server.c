@@ -747,7 +747,12 @@ int cio__http_conn_main(void *arg, void **result)
 {
     (void)result;
     conn *c = arg;
-    int r = serve(c);
+    /* HTTPS (https.c): the handshake first; ALPN "h2" goes to HTTP/2. */
+    int r = c->app->tls ? cio__https_handshake(c) : 0;
+    if (r == 1)
+        r = cio__h2_serve(c);
+    else if (r == 0)
+        r = serve(c);
     conn_timer_stop(c);
     return r == -ECANCELED ? r : 0;
 }

@@ -150,35 +150,30 @@ static void drop(cio_ws *ws, int err)
         cio_socket_shutdown(ws->sock, SHUT_RDWR);
 }
 
-/* Writes iov[0..n) whole: one sendmsg, then waiting for the rest. */
+/* Writes iov[0..n) whole: one gathered write through the socket's byte
+ * stream (TLS on wss), then waiting for the rest. */
 static int write_all(cio_ws *ws, struct iovec *iov, int n)
 {
-    int fd = cio_socket_fileno(ws->sock);
-    if (fd < 0)
-        return fd;
-    struct msghdr mh;
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = iov;
-    mh.msg_iovlen = (size_t)n;
-    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return -errno;
-        w = 0;
-    }
+    ssize_t w = cio_socket_try_writev(ws->sock, iov, n);
+    if (w < 0)
+        return (int)w;
     size_t done = (size_t)w;
-    for (int i = 0; i < n; i++) {
-        if (done >= iov[i].iov_len) {
-            done -= iov[i].iov_len;
-            continue;
-        }
-        int r = cio_socket_sendall(ws->sock, (char *)iov[i].iov_base + done,
-                                   iov[i].iov_len - done, MSG_NOSIGNAL);
-        if (r < 0)
-            return r;
-        done = 0;
+    while (n > 0 && done >= iov[0].iov_len) {
+        done -= iov[0].iov_len;
+        iov++;
+        n--;
     }
-    return 0;
+    if (n == 0)
+        return 0;
+    if (done) {
+        int r = cio_socket_sendall(ws->sock, (char *)iov[0].iov_base + done,
+                                   iov[0].iov_len - done, 0);
+        if (r < 0 || n == 1)
+            return r;
+        iov++;
+        n--;
+    }
+    return cio_socket_sendallv(ws->sock, iov, n);
 }
 
 /* Sends one frame under the write lock. compress: deflate the payload. */
