@@ -28,6 +28,7 @@
 #include "cio/http.h"
 #include "cio/http2.h"
 #include "cio/websocket.h"
+#include "cio_testutil_http.h"
 #include "cio_testutil_tls.h"
 
 #define NODE_DIR CIO_BINARY_DIR "/node_ws"
@@ -105,42 +106,11 @@ static int h_ws(cio_ws *ws, cio_http_request *req, void *arg)
     return 0;
 }
 
-/* ---- the server thread --------------------------------------------------- */
-
-static cio_http_app *g_app;
-static pthread_t g_thread;
-static int g_port;
-static int g_rc;
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static int g_ready;
 static char g_dir[64];
 static const char *g_ca;
 static int g_procs; /* serve with cio_http_run_processes */
 static int64_t g_head_timeout = 1 * CIO_SEC;
 static int g_mtls; /* require a client certificate signed by the CA */
-
-static void on_start(cio_http_app *app, int port, void *arg)
-{
-    (void)app, (void)arg;
-    pthread_mutex_lock(&g_mu);
-    g_port = port;
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-}
-
-static void *server_thread(void *arg)
-{
-    (void)arg;
-    g_rc = g_procs ? cio_http_run_processes(g_app, "127.0.0.1", 0, 2)
-                   : cio_http_run(g_app, "127.0.0.1", 0, 2);
-    pthread_mutex_lock(&g_mu);
-    g_ready = 1;
-    pthread_cond_broadcast(&g_cv);
-    pthread_mutex_unlock(&g_mu);
-    return NULL;
-}
 
 static int start(int h2)
 {
@@ -187,15 +157,7 @@ static int start(int h2)
     if (h2)
         assert_int_equal(cio_http_app_http2(g_app, NULL), 0);
 
-    cio_http_app_on_start(g_app, on_start, NULL);
-    g_ready = 0;
-    g_port = 0;
-    assert_int_equal(pthread_create(&g_thread, NULL, server_thread, NULL), 0);
-    pthread_mutex_lock(&g_mu);
-    while (!g_ready)
-        pthread_cond_wait(&g_cv, &g_mu);
-    pthread_mutex_unlock(&g_mu);
-    assert_true(g_port > 0);
+    tu_http_start_on("127.0.0.1", 2, g_procs);
     /* Running: the context cannot be changed. */
     assert_int_equal(cio_http_app_tls(g_app, NULL), -EBUSY);
     return 0;
@@ -246,9 +208,7 @@ static int start_h1(void **state)
 static int stop_server(void **state)
 {
     (void)state;
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(tu_http_stop(), 0);
     assert_int_equal(cio_http_app_free(g_app), 0);
     g_app = NULL;
     char cmd[128];
@@ -279,16 +239,6 @@ static int have(const char *prog)
     char out[16];
     sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
     return out[0] == 'y';
-}
-
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
 }
 
 static double now_s(void)
@@ -531,7 +481,7 @@ static void plain_client_closed(void **state)
 {
     (void)state;
     for (int k = 0; k < 3; k++) {
-        int fd = dial();
+        int fd = tu_dial();
         const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_int_equal(send(fd, req, sizeof(req) - 1, 0),
                          (ssize_t)sizeof(req) - 1);
@@ -555,8 +505,8 @@ static void plain_client_closed(void **state)
 static void stalled_handshake_times_out(void **state)
 {
     (void)state;
-    int idle = dial();
-    int half = dial();
+    int idle = tu_dial();
+    int half = tu_dial();
     /* The first bytes of a TLS record header announcing a ClientHello. */
     const unsigned char hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
     assert_int_equal(send(half, hello, sizeof(hello), 0),
@@ -625,16 +575,15 @@ static void processes_https(void **state)
 static void close_cancels_handshakes(void **state)
 {
     (void)state;
-    int fd = dial();
+    int fd = tu_dial();
     const unsigned char hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
     assert_int_equal(send(fd, hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
-    int idle = dial();
+    int idle = tu_dial();
     usleep(200 * 1000); /* accepted, handshakes parked */
     double t0 = now_s();
-    cio_http_app_stop(g_app);
-    pthread_join(g_thread, NULL);
+    int rc = tu_http_stop();
     double took = now_s() - t0;
-    assert_int_equal(g_rc, 0);
+    assert_int_equal(rc, 0);
     char buf[64];
     long a = read_to_eof(fd, buf, sizeof(buf), 2000);
     long b = read_to_eof(idle, buf, sizeof(buf), 2000);
