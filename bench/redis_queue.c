@@ -8,17 +8,23 @@
  * In the same run, on the same server:
  *  - the engine's ceiling for the same commands: one hiredis connection
  *    (blocking, C) sends exactly the commands a job costs in cio's
- *    protocol (XADD; XREADGROUP COUNT 1; EVALSHA of the starting script
- *    and of the finishing script, loaded as the worker loads them; the
- *    XREAD of the result), pipelined 100 jobs at a time, so the client costs next to
- *    nothing and the server's single thread is the limit;
+ *    protocol, batched as cio's worker batches them at its best (a batch
+ *    is what one XREADGROUP takes: up to the worker's concurrency, 16
+ *    here): per job an XADD; per batch of 16 one XREADGROUP COUNT 16,
+ *    one EVALSHA of the starting script and one of the finishing script
+ *    (loaded as the worker loads them, 16 jobs each); the submitter's
+ *    XREAD of the results. 96 jobs' commands per round trip, so the
+ *    client costs next to nothing and the server's single thread is the
+ *    limit;
  *  - RQ (bench/peers/rq_queue.py, Debian python3-rq) with 1 and 2
  *    workers: rq.SimpleWorker (no fork per job, RQ's fastest) for the
- *    ratio, and RQ's default forking Worker for information.
- * Celery is not measured.
+ *    ratio, and RQ's default forking Worker for information;
+ *  - Celery (bench/peers/celery_queue.py, Debian python3-celery) with 1
+ *    and 2 workers (--pool solo), Redis as broker and result backend.
  *
  * Prints: redis_queue_jobs_per_s_1w, _2w, redis_queue_ceiling_jobs_per_s,
- * rq_simple_jobs_per_s_1w, _2w, rq_fork_jobs_per_s_1w (each with a
+ * rq_simple_jobs_per_s_1w, _2w, rq_fork_jobs_per_s_1w,
+ * celery_jobs_per_s_1w, _2w (each with a
  * _ns_per_job cost line for bench/run's ratios).
  */
 #include <signal.h>
@@ -102,9 +108,12 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
     return bad ? -1 : NJOBS / dt;
 }
 
-/* The engine's ceiling: the commands of B jobs per round trip batch. */
-#define CEIL_JOBS 20000
-#define CEIL_BATCH 100
+/* The engine's ceiling: the commands of CEIL_BATCH jobs per round trip,
+ * taken by the "worker" in batches of WBATCH (its concurrency: the most
+ * one XREADGROUP takes), as cio's worker sends them. */
+#define CEIL_JOBS 19200
+#define CEIL_BATCH 96
+#define WBATCH 16
 
 static int drain(redisContext *c, int n)
 {
@@ -143,6 +152,11 @@ static double ceiling_jobs_per_s(int port)
     freeReplyObject(r);
     if (!sha_start[0] || !sha_finish[0])
         return -1;
+    /* argv of one script run for WBATCH jobs: at most 11 + 12 * WBATCH. */
+    enum { AMAX = 11 + 12 * WBATCH };
+    static char keys[3 * WBATCH][64];
+    const char *av[AMAX];
+    size_t lens[AMAX];
     double t0 = now_s();
     for (int b = 0; b < CEIL_JOBS; b += CEIL_BATCH) {
         char jid[CEIL_BATCH][32];
@@ -153,39 +167,85 @@ static double ceiling_jobs_per_s(int port)
         }
         if (drain(c, CEIL_BATCH) < 0)
             return -1;
-        for (int i = 0; i < CEIL_BATCH; i++)
-            redisAppendCommand(c, "XREADGROUP GROUP workers w COUNT 1 "
+        for (int i = 0; i < CEIL_BATCH / WBATCH; i++)
+            redisAppendCommand(c, "XREADGROUP GROUP workers w COUNT %d "
                                   "STREAMS %s >",
-                               jobs);
+                               WBATCH, jobs);
         /* Keep the ids the group delivered, for the finishing script. */
         char ids[CEIL_BATCH][64];
-        for (int i = 0; i < CEIL_BATCH; i++) {
+        int got = 0;
+        for (int i = 0; i < CEIL_BATCH / WBATCH; i++) {
             void *v;
             if (redisGetReply(c, &v) != REDIS_OK)
                 return -1;
             redisReply *x = v;
-            const char *id = "0-0";
             if (x->type == REDIS_REPLY_ARRAY && x->elements == 1) {
                 redisReply *ents = x->element[0]->element[1];
-                if (ents->elements)
-                    id = ents->element[0]->element[0]->str;
+                for (size_t k = 0; k < ents->elements && got < CEIL_BATCH;
+                     k++)
+                    snprintf(ids[got++], sizeof(ids[0]), "%s",
+                             ents->element[k]->element[0]->str);
             }
-            snprintf(ids[i], sizeof(ids[i]), "%s", id);
             freeReplyObject(v);
         }
-        for (int i = 0; i < CEIL_BATCH; i++) {
-            redisAppendCommand(c,
-                               "EVALSHA %s 3 bc:done:%s bc:cancel:%s "
-                               "bc:runs:%s 3600000",
-                               sha_start, jid[i], jid[i], jid[i]);
-            redisAppendCommand(
-                c,
-                "EVALSHA %s 5 bc:done:%s bc:stat:done %s %s bc:dead 3600000 %s "
-                "0 1 w %b %b %s workers 0 noop %b",
-                sha_finish, jid[i], res, jobs, jid[i], "", (size_t)0, "",
-                (size_t)0, ids[i], "", (size_t)0);
+        if (got != CEIL_BATCH)
+            return -1;
+        for (int g = 0; g < CEIL_BATCH; g += WBATCH) {
+            /* The start script for WBATCH jobs. */
+            int k = 0;
+            char nk[16];
+            snprintf(nk, sizeof(nk), "%d", 3 * WBATCH);
+            av[k++] = "EVALSHA";
+            av[k++] = sha_start;
+            av[k++] = nk;
+            for (int i = 0; i < WBATCH; i++) {
+                snprintf(keys[3 * i], 64, "bc:done:%.31s", jid[g + i]);
+                snprintf(keys[3 * i + 1], 64, "bc:cancel:%.31s", jid[g + i]);
+                snprintf(keys[3 * i + 2], 64, "bc:runs:%.31s", jid[g + i]);
+                av[k++] = keys[3 * i];
+                av[k++] = keys[3 * i + 1];
+                av[k++] = keys[3 * i + 2];
+            }
+            av[k++] = "3600000";
+            for (int i = 0; i < k; i++)
+                lens[i] = strlen(av[i]);
+            redisAppendCommandArgv(c, k, av, lens);
+            /* The finishing script for the same WBATCH jobs. */
+            char nk2[16];
+            snprintf(nk2, sizeof(nk2), "%d", 5 + 2 * WBATCH);
+            k = 0;
+            av[k++] = "EVALSHA";
+            av[k++] = sha_finish;
+            av[k++] = nk2;
+            av[k++] = "bc:stat:done";
+            av[k++] = "bc:stat:dead";
+            av[k++] = "bc:stat:cancelled";
+            av[k++] = jobs;
+            av[k++] = "bc:dead";
+            for (int i = 0; i < WBATCH; i++) {
+                av[k++] = keys[3 * i]; /* the done marker */
+                av[k++] = res;
+            }
+            av[k++] = "3600000";
+            av[k++] = "workers";
+            av[k++] = "w";
+            for (int i = 0; i < WBATCH; i++) {
+                av[k++] = jid[g + i];
+                av[k++] = "0";  /* err */
+                av[k++] = "1";  /* runs */
+                av[k++] = "";   /* msg */
+                av[k++] = "";   /* data */
+                av[k++] = ids[g + i];
+                av[k++] = "0";  /* not dead */
+                av[k++] = "noop";
+                av[k++] = "";   /* args */
+                av[k++] = "1";  /* done */
+            }
+            for (int i = 0; i < k; i++)
+                lens[i] = strlen(av[i]);
+            redisAppendCommandArgv(c, k, av, lens);
         }
-        if (drain(c, 2 * CEIL_BATCH) < 0)
+        if (drain(c, 2 * (CEIL_BATCH / WBATCH)) < 0)
             return -1;
         redisAppendCommand(c, "XREAD COUNT %d STREAMS %s 0-0", CEIL_BATCH,
                            res);
@@ -196,6 +256,24 @@ static double ceiling_jobs_per_s(int port)
     double dt = now_s() - t0;
     redisFree(c);
     return CEIL_JOBS / dt;
+}
+
+/* Runs bench/peers/celery_queue.py; returns its jobs/s or -1. */
+static double celery_jobs_per_s(int port, int workers, int n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s/celery_queue.py %d %d %d 2>/dev/null",
+             getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3",
+             CIO_BENCH_PEERS, port, workers, n);
+    FILE *f = popen(cmd, "r");
+    double v = -1;
+    char line[256];
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "celery_jobs_per_s %lf", &v) == 1)
+            break;
+    if (f)
+        pclose(f);
+    return v;
 }
 
 /* Runs bench/peers/rq_queue.py; returns its jobs/s or -1. */
@@ -251,6 +329,8 @@ int main(int argc, char **argv)
     double rq1 = peers ? rq_jobs_per_s(port, 1, 300, 1) : -1;
     double rq2 = peers ? rq_jobs_per_s(port, 2, 300, 1) : -1;
     double rqf = peers ? rq_jobs_per_s(port, 1, 20, 0) : -1;
+    double ce1 = peers ? celery_jobs_per_s(port, 1, 300) : -1;
+    double ce2 = peers ? celery_jobs_per_s(port, 2, 300) : -1;
     tu_redis_stop(&srv);
     if (r1 <= 0 || r2 <= 0) {
         fprintf(stderr, "queue round failed\n");
@@ -262,5 +342,7 @@ int main(int argc, char **argv)
     print_rate("rq_simple_jobs_per_s_1w", rq1);
     print_rate("rq_simple_jobs_per_s_2w", rq2);
     print_rate("rq_fork_jobs_per_s_1w", rqf);
+    print_rate("celery_jobs_per_s_1w", ce1);
+    print_rate("celery_jobs_per_s_2w", ce2);
     return 0;
 }
