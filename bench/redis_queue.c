@@ -10,7 +10,8 @@
  *    (blocking, C) sends exactly the commands a job costs in cio's
  *    protocol, batched as cio's worker batches them at its best (a batch
  *    is what one XREADGROUP takes: up to the worker's concurrency, 16
- *    here): per job an XADD; per batch of 16 one XREADGROUP COUNT 16,
+ *    here): one EVAL of the submitter's script queueing the 96 jobs
+ *    of a round trip (96 XADDs); per batch of 16 one XREADGROUP COUNT 16,
  *    one EVALSHA of the starting script and one of the finishing script
  *    (loaded as the worker loads them, 16 jobs each); the submitter's
  *    XREAD of the results. 96 jobs' commands per round trip, so the
@@ -44,7 +45,7 @@
 
 extern char **environ;
 
-#define NJOBS 5000
+#define NJOBS 20000
 
 static int noop(const void *in, size_t len, cio_bytes *out)
 {
@@ -61,6 +62,25 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* CPU time (user + system, seconds) pid has used so far. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                            "%llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static pid_t run(char **argv)
 {
     pid_t pid = -1;
@@ -68,7 +88,9 @@ static pid_t run(char **argv)
     return pid;
 }
 
-static double round_jobs_per_s(int port, const char *queue, int workers)
+/* One cio round; *srv_us: the server's CPU per job (microseconds). */
+static double round_jobs_per_s(int port, const char *queue, int workers,
+                               pid_t srv, double *srv_us)
 {
     cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
     o.queue = queue;
@@ -89,7 +111,7 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
     cio_cfuture_release(f);
 
     static cio_cfuture *fs[NJOBS];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s(srv);
     int bad = 0;
     for (int i = 0; i < NJOBS; i++)
         if (cio_redis_executor_submit(ex, "noop", NULL, 0, &fs[i]) < 0)
@@ -100,6 +122,7 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
         cio_cfuture_release(fs[i]);
     }
     double dt = now_s() - t0;
+    *srv_us = (cpu_s(srv) - c0) / NJOBS * 1e6;
     cio_redis_executor_free(ex);
     for (int i = 0; i < workers; i++) {
         kill(w[i], SIGTERM);
@@ -111,7 +134,7 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
 /* The engine's ceiling: the commands of CEIL_BATCH jobs per round trip,
  * taken by the "worker" in batches of WBATCH (its concurrency: the most
  * one XREADGROUP takes), as cio's worker sends them. */
-#define CEIL_JOBS 19200
+#define CEIL_JOBS 38400
 #define CEIL_BATCH 96
 #define WBATCH 16
 
@@ -131,7 +154,10 @@ static int drain(redisContext *c, int n)
     return 0;
 }
 
-static double ceiling_jobs_per_s(int port)
+/* Returns: jobs per second of server CPU (the server's single thread
+ * doing nothing else); *wall: jobs per second of this run's wall time
+ * (information: it includes this client's round trips). */
+static double ceiling_jobs_per_s(int port, pid_t srv, double *wall)
 {
     redisContext *c = redisConnect("127.0.0.1", port);
     if (!c || c->err)
@@ -157,15 +183,28 @@ static double ceiling_jobs_per_s(int port)
     static char keys[3 * WBATCH][64];
     const char *av[AMAX];
     size_t lens[AMAX];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s(srv);
     for (int b = 0; b < CEIL_JOBS; b += CEIL_BATCH) {
+        /* The submitter's script: CEIL_BATCH XADDs in one EVAL. */
+        static const char *sav[5 + 3 * CEIL_BATCH];
+        static size_t slens[5 + 3 * CEIL_BATCH];
         char jid[CEIL_BATCH][32];
+        int k = 0;
+        sav[k++] = "EVAL";
+        sav[k++] = cio__queue_submit_lua;
+        sav[k++] = "2";
+        sav[k++] = jobs;
+        sav[k++] = res;
         for (int i = 0; i < CEIL_BATCH; i++) {
             snprintf(jid[i], sizeof(jid[i]), "s:%d", b + i);
-            redisAppendCommand(c, "XADD %s * job %s fn noop args %b reply %s",
-                               jobs, jid[i], "", (size_t)0, res);
+            sav[k++] = jid[i];
+            sav[k++] = "noop";
+            sav[k++] = "";
         }
-        if (drain(c, CEIL_BATCH) < 0)
+        for (int i = 0; i < k; i++)
+            slens[i] = strlen(sav[i]);
+        redisAppendCommandArgv(c, k, sav, slens);
+        if (drain(c, 1) < 0)
             return -1;
         for (int i = 0; i < CEIL_BATCH / WBATCH; i++)
             redisAppendCommand(c, "XREADGROUP GROUP workers w COUNT %d "
@@ -181,10 +220,10 @@ static double ceiling_jobs_per_s(int port)
             redisReply *x = v;
             if (x->type == REDIS_REPLY_ARRAY && x->elements == 1) {
                 redisReply *ents = x->element[0]->element[1];
-                for (size_t k = 0; k < ents->elements && got < CEIL_BATCH;
-                     k++)
+                for (size_t e = 0; e < ents->elements && got < CEIL_BATCH;
+                     e++)
                     snprintf(ids[got++], sizeof(ids[0]), "%s",
-                             ents->element[k]->element[0]->str);
+                             ents->element[e]->element[0]->str);
             }
             freeReplyObject(v);
         }
@@ -192,7 +231,7 @@ static double ceiling_jobs_per_s(int port)
             return -1;
         for (int g = 0; g < CEIL_BATCH; g += WBATCH) {
             /* The start script for WBATCH jobs. */
-            int k = 0;
+            k = 0;
             char nk[16];
             snprintf(nk, sizeof(nk), "%d", 3 * WBATCH);
             av[k++] = "EVALSHA";
@@ -253,9 +292,10 @@ static double ceiling_jobs_per_s(int port)
         if (drain(c, 2) < 0)
             return -1;
     }
-    double dt = now_s() - t0;
+    double dt = now_s() - t0, cpu = cpu_s(srv) - c0;
     redisFree(c);
-    return CEIL_JOBS / dt;
+    *wall = CEIL_JOBS / dt;
+    return cpu > 0 ? CEIL_JOBS / cpu : -1;
 }
 
 /* Runs bench/peers/celery_queue.py; returns its jobs/s or -1. */
@@ -323,9 +363,10 @@ int main(int argc, char **argv)
     int port = srv.port;
     const char *only = getenv("REDIS_QUEUE_ONLY"); /* "cio" for a quick look */
     int peers = !only || strcmp(only, "cio") != 0;
-    double r1 = round_jobs_per_s(port, "bq1", 1);
-    double r2 = round_jobs_per_s(port, "bq2", 2);
-    double ceil = peers ? ceiling_jobs_per_s(port) : -1;
+    double s1 = 0, s2 = 0, wall = -1;
+    double r1 = round_jobs_per_s(port, "bq1", 1, srv.pid, &s1);
+    double r2 = round_jobs_per_s(port, "bq2", 2, srv.pid, &s2);
+    double ceil = peers ? ceiling_jobs_per_s(port, srv.pid, &wall) : -1;
     double rq1 = peers ? rq_jobs_per_s(port, 1, 300, 1) : -1;
     double rq2 = peers ? rq_jobs_per_s(port, 2, 300, 1) : -1;
     double rqf = peers ? rq_jobs_per_s(port, 1, 20, 0) : -1;
@@ -339,6 +380,13 @@ int main(int argc, char **argv)
     print_rate("redis_queue_jobs_per_s_1w", r1);
     print_rate("redis_queue_jobs_per_s_2w", r2);
     print_rate("redis_queue_ceiling_jobs_per_s", ceil);
+    /* Information: the server's CPU per job in each round, and the
+     * ceiling replay's own wall-clock rate. */
+    printf("redis_queue_server_us_per_job_1w %.1f\n", s1);
+    printf("redis_queue_server_us_per_job_2w %.1f\n", s2);
+    if (ceil > 0)
+        printf("redis_queue_ceiling_server_us_per_job %.1f\n", 1e6 / ceil);
+    print_rate("redis_queue_ceiling_wall_jobs_per_s", wall);
     print_rate("rq_simple_jobs_per_s_1w", rq1);
     print_rate("rq_simple_jobs_per_s_2w", rq2);
     print_rate("rq_fork_jobs_per_s_1w", rqf);

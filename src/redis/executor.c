@@ -139,7 +139,7 @@ static void job_drop(cio_redis_executor *ex, job *j)
 /* Queues jobs: XADDs of n jobs in one script run; answers their entry
  * ids. KEYS: the job stream, the submitter's result stream. ARGV: per
  * job its id, function and arguments. */
-static const char submit_lua[] =
+const char cio__queue_submit_lua[] =
     "local out = {}\n"
     "for i = 1, #ARGV, 3 do\n"
     "  out[#out + 1] = redis.call('XADD', KEYS[1], '*', 'job', ARGV[i],\n"
@@ -198,7 +198,8 @@ static size_t send_batch(cio_redis_executor *ex)
     if (e == 0 && m > 0) {
         size_t k = 0;
         av[k] = "EVAL", lens[k++] = 4;
-        av[k] = submit_lua, lens[k++] = sizeof(submit_lua) - 1;
+        av[k] = cio__queue_submit_lua,
+        lens[k++] = sizeof(cio__queue_submit_lua) - 1;
         av[k] = "2", lens[k++] = 1;
         av[k] = ex->jobs_key, lens[k++] = strlen(ex->jobs_key);
         av[k] = ex->results_key, lens[k++] = strlen(ex->results_key);
