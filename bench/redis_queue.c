@@ -88,9 +88,10 @@ static pid_t run(char **argv)
     return pid;
 }
 
-/* One cio round; *srv_us: the server's CPU per job (microseconds). */
+/* One cio round; *srv_us: the server's CPU per job (microseconds);
+ * *cli_us: the submitter's and the workers' CPU per job. */
 static double round_jobs_per_s(int port, const char *queue, int workers,
-                               pid_t srv, double *srv_us)
+                               pid_t srv, double *srv_us, double *cli_us)
 {
     cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
     o.queue = queue;
@@ -111,7 +112,9 @@ static double round_jobs_per_s(int port, const char *queue, int workers,
     cio_cfuture_release(f);
 
     static cio_cfuture *fs[NJOBS];
-    double t0 = now_s(), c0 = cpu_s(srv);
+    double t0 = now_s(), c0 = cpu_s(srv), k0 = cpu_s(getpid());
+    for (int i = 0; i < workers; i++)
+        k0 += cpu_s(w[i]);
     int bad = 0;
     for (int i = 0; i < NJOBS; i++)
         if (cio_redis_executor_submit(ex, "noop", NULL, 0, &fs[i]) < 0)
@@ -123,6 +126,10 @@ static double round_jobs_per_s(int port, const char *queue, int workers,
     }
     double dt = now_s() - t0;
     *srv_us = (cpu_s(srv) - c0) / NJOBS * 1e6;
+    double k1 = cpu_s(getpid());
+    for (int i = 0; i < workers; i++)
+        k1 += cpu_s(w[i]);
+    *cli_us = (k1 - k0) / NJOBS * 1e6;
     cio_redis_executor_free(ex);
     for (int i = 0; i < workers; i++) {
         kill(w[i], SIGTERM);
@@ -363,9 +370,9 @@ int main(int argc, char **argv)
     int port = srv.port;
     const char *only = getenv("REDIS_QUEUE_ONLY"); /* "cio" for a quick look */
     int peers = !only || strcmp(only, "cio") != 0;
-    double s1 = 0, s2 = 0, wall = -1;
-    double r1 = round_jobs_per_s(port, "bq1", 1, srv.pid, &s1);
-    double r2 = round_jobs_per_s(port, "bq2", 2, srv.pid, &s2);
+    double s1 = 0, s2 = 0, k1 = 0, k2 = 0, wall = -1;
+    double r1 = round_jobs_per_s(port, "bq1", 1, srv.pid, &s1, &k1);
+    double r2 = round_jobs_per_s(port, "bq2", 2, srv.pid, &s2, &k2);
     double ceil = peers ? ceiling_jobs_per_s(port, srv.pid, &wall) : -1;
     double rq1 = peers ? rq_jobs_per_s(port, 1, 300, 1) : -1;
     double rq2 = peers ? rq_jobs_per_s(port, 2, 300, 1) : -1;
@@ -384,6 +391,8 @@ int main(int argc, char **argv)
      * ceiling replay's own wall-clock rate. */
     printf("redis_queue_server_us_per_job_1w %.1f\n", s1);
     printf("redis_queue_server_us_per_job_2w %.1f\n", s2);
+    printf("redis_queue_client_us_per_job_1w %.1f\n", k1);
+    printf("redis_queue_client_us_per_job_2w %.1f\n", k2);
     if (ceil > 0)
         printf("redis_queue_ceiling_server_us_per_job %.1f\n", 1e6 / ceil);
     print_rate("redis_queue_ceiling_wall_jobs_per_s", wall);

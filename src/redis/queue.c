@@ -233,6 +233,7 @@ typedef struct worker {
     cio_queue *runq;    /* jobs started, for the runner tasks */
     cio_queue *finq;    /* outcomes, for the finisher */
     unsigned busy;      /* jobs taken and not yet handed to the finisher */
+    unsigned starting;  /* batches taken whose start script is running */
     cio_event slot_ev;  /* set when busy drops below concurrency */
     char sha_finish[48], sha_start[48]; /* SCRIPT LOAD'ed ("": use EVAL) */
 } worker;
@@ -816,29 +817,51 @@ static int runner_task(void *arg, void **result)
     return 0;
 }
 
+/* A batch taken (listed, counted busy) whose runs are not started yet. */
+typedef struct taken {
+    worker *w;
+    batch *b;
+    running **rus;
+    size_t m;
+    char *keys;
+    const char **av;
+    size_t kl;
+} taken;
+
+static void taken_free(taken *t)
+{
+    free(t->rus);
+    free(t->keys);
+    free(t->av);
+    batch_unref(t->b);
+    free(t);
+}
+
 /* Takes the entries of an XREADGROUP or XAUTOCLAIM entry list (the
- * reply r is taken): lists them, starts their runs with one script run,
- * and hands each to a runner, or its outcome (already recorded,
- * cancelled before starting, dead-lettered) to the finisher. Suspends. */
-static void start_batch(worker *w, cio_redis_reply *r,
-                        const cio_redis_reply *list)
+ * reply r is taken): lists them and counts them busy, at once (no
+ * suspension). Returns: what start_taken needs, or NULL (nothing to
+ * start; entries that could not be taken stay pending). */
+static taken *take_batch(worker *w, cio_redis_reply *r,
+                         const cio_redis_reply *list)
 {
     size_t n = cio_redis_reply_len(list);
+    taken *t = n ? calloc(1, sizeof(*t)) : NULL;
     batch *b = n ? calloc(1, sizeof(*b)) : NULL;
     running **rus = n ? calloc(n, sizeof(*rus)) : NULL;
     size_t ql = strlen(w->o.queue), kl = ql + 10 + 208;
     char *keys = n ? malloc(n * 3 * kl) : NULL;
     const char **av = n ? malloc((3 * n + 4) * sizeof(*av)) : NULL;
-    if (!b || !rus || !keys || !av) {
+    if (!t || !b || !rus || !keys || !av) {
+        free(t);
         free(b);
         free(rus);
         free(keys);
         free(av);
         cio_redis_reply_free(r);
-        return; /* left pending */
+        return NULL; /* left pending */
     }
     b->r = r;
-    b->refs = 1; /* this function's */
+    b->refs = 1; /* the taken batch's */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const cio_redis_reply *entry = cio_redis_reply_at(list, i);
@@ -874,7 +897,31 @@ static void start_batch(worker *w, cio_redis_reply *r,
         w->busy++;
         rus[m++] = ru;
     }
-    if (m > 0) {
+    t->w = w;
+    t->b = b;
+    t->rus = rus;
+    t->m = m;
+    t->keys = keys;
+    t->av = av;
+    t->kl = kl;
+    if (m == 0) {
+        taken_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Starts the runs of a taken batch with one script run and hands each
+ * job to a runner, or its outcome (already recorded, cancelled before
+ * starting, dead-lettered) to the finisher; frees t. Suspends. */
+static void start_taken(taken *t)
+{
+    worker *w = t->w;
+    running **rus = t->rus;
+    size_t m = t->m, kl = t->kl;
+    char *keys = t->keys;
+    const char **av = t->av;
+    {
         char nk[16], ttl[32];
         snprintf(nk, sizeof(nk), "%zu", 3 * m);
         ms_str(ttl, w->o.result_ttl);
@@ -949,10 +996,27 @@ static void start_batch(worker *w, cio_redis_reply *r,
         }
         cio_redis_reply_free(rr);
     }
-    free(rus);
-    free(keys);
-    free(av);
-    batch_unref(b);
+    taken_free(t);
+}
+
+/* Takes and starts a batch in the caller. Suspends. */
+static void start_batch(worker *w, cio_redis_reply *r,
+                        const cio_redis_reply *list)
+{
+    taken *t = take_batch(w, r, list);
+    if (t)
+        start_taken(t);
+}
+
+/* Starts a batch the fetcher took, while the fetcher fetches again. */
+static int start_task(void *arg, void **result)
+{
+    taken *t = arg;
+    worker *w = t->w;
+    (void)result;
+    start_taken(t);
+    w->starting--;
+    return 0;
 }
 
 /* The fetcher: takes as many jobs as the worker has free runners in one
@@ -992,10 +1056,24 @@ static int fetch_task(void *arg, void **result)
                 return -ECANCELED;
             continue;
         }
-        /* [[stream, [[id, fields], ...]]] or nil */
+        /* [[stream, [[id, fields], ...]]] or nil. Taken (counted busy)
+         * here, started by a task of its own: the next XREADGROUP does
+         * not wait for this batch's start script. */
         const cio_redis_reply *s = cio_redis_reply_at(r, 0);
-        start_batch(w, r, cio_redis_reply_at(s, 1));
+        taken *t = take_batch(w, r, cio_redis_reply_at(s, 1));
+        if (t) {
+            w->starting++;
+            if (cio_task_create(cio_get_running_loop(),
+                                CIO_CORO(start_task, t), NULL, NULL) < 0) {
+                w->starting--;
+                start_taken(t);
+            }
+        }
     }
+    /* The runners are stopped after this task: batches still starting
+     * must reach them first. */
+    while (w->starting > 0)
+        cio_sleep(CIO_MS);
     cio_event_set(&w->slot_ev);
     return 0;
 }
