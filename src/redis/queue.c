@@ -3,20 +3,24 @@
  * in cio/redis.h for the protocol), the job registry and the helpers the
  * submitter (executor.c) and the cio-queue tool share.
  *
- * A worker is one loop: `concurrency` fetch tasks, each taking one job at
- * a time with XREADGROUP ... COUNT 1 BLOCK 500 on a dedicated connection
- * (so a worker never holds jobs it has not started: nothing to give back
- * on drain), a reaper that XAUTOCLAIMs jobs idle for claim_idle (their
- * worker died), and a heartbeat. A job is acknowledged only after its
- * result (or its dead-letter entry) is written, so a crash at any point
- * means a re-run, never a loss. The done marker (SET NX) makes recording
- * a result idempotent when two runs of one job race (a worker presumed
+ * A worker is one loop: a fetcher taking as many jobs as the worker has
+ * free runners with one XREADGROUP ... COUNT <free> BLOCK 500 on a
+ * dedicated connection (so a worker never holds jobs it has not started:
+ * nothing to give back on drain), a task per batch taken running one
+ * start script for the whole batch, `concurrency` runner tasks, a
+ * finisher recording the outcomes handed to it meanwhile with one
+ * finishing script (one XACK and one XDEL for the batch), a reaper that
+ * XAUTOCLAIMs jobs idle for claim_idle (their worker died), and a
+ * heartbeat. A job is acknowledged only by the script that writes its
+ * result (or its dead-letter entry), so a crash at any point means a
+ * re-run, never a loss. The done marker (SET NX) makes recording a
+ * result idempotent when two runs of one job race (a worker presumed
  * dead that was only slow).
  *
- * Rejected: BLMOVE into per-worker processing lists with a reaper. It
- * needs its own bookkeeping of attempts and idle time, which consumer
- * groups keep in the server (PEL, delivery time); not measured against
- * streams (no time), so the choice rests on that simplicity.
+ * Rejected: BLMOVE into per-worker processing lists with a reaper:
+ * measured (bench/redis_queue_lists.c, design.md §40) and the lists
+ * lack what the consumer group keeps in the server (delivery time and
+ * count per job, XAUTOCLAIM).
  */
 #include <errno.h>
 #include <limits.h>
