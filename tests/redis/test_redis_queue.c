@@ -832,7 +832,7 @@ static void two_hosts_netns(void **state)
     cio_redis_executor *ex = new_ex("subns");
 
     cio_cfuture *fs[8];
-    char in[8][8];
+    char in[8][16];
     for (int i = 0; i < 8; i++) {
         snprintf(in[i], sizeof(in[i]), "n%d", i);
         assert_int_equal(
