@@ -8,17 +8,24 @@
  * In the same run, on the same server:
  *  - the engine's ceiling for the same commands: one hiredis connection
  *    (blocking, C) sends exactly the commands a job costs in cio's
- *    protocol (XADD; XREADGROUP COUNT 1; EVALSHA of the starting script
- *    and of the finishing script, loaded as the worker loads them; the
- *    XREAD of the result), pipelined 100 jobs at a time, so the client costs next to
- *    nothing and the server's single thread is the limit;
+ *    protocol, batched as cio's worker batches them at its best (a batch
+ *    is what one XREADGROUP takes: up to the worker's concurrency, 16
+ *    here): one EVAL of the submitter's script queueing the 96 jobs
+ *    of a round trip (96 XADDs); per batch of 16 one XREADGROUP COUNT 16,
+ *    one EVALSHA of the starting script and one of the finishing script
+ *    (loaded as the worker loads them, 16 jobs each); the submitter's
+ *    XREAD of the results. 96 jobs' commands per round trip, so the
+ *    client costs next to nothing and the server's single thread is the
+ *    limit;
  *  - RQ (bench/peers/rq_queue.py, Debian python3-rq) with 1 and 2
  *    workers: rq.SimpleWorker (no fork per job, RQ's fastest) for the
- *    ratio, and RQ's default forking Worker for information.
- * Celery is not measured.
+ *    ratio, and RQ's default forking Worker for information;
+ *  - Celery (bench/peers/celery_queue.py, Debian python3-celery) with 1
+ *    and 2 workers (--pool solo), Redis as broker and result backend.
  *
  * Prints: redis_queue_jobs_per_s_1w, _2w, redis_queue_ceiling_jobs_per_s,
- * rq_simple_jobs_per_s_1w, _2w, rq_fork_jobs_per_s_1w (each with a
+ * rq_simple_jobs_per_s_1w, _2w, rq_fork_jobs_per_s_1w,
+ * celery_jobs_per_s_1w, _2w (each with a
  * _ns_per_job cost line for bench/run's ratios).
  */
 #include <signal.h>
@@ -38,7 +45,7 @@
 
 extern char **environ;
 
-#define NJOBS 5000
+#define NJOBS 20000
 
 static int noop(const void *in, size_t len, cio_bytes *out)
 {
@@ -55,6 +62,25 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* CPU time (user + system, seconds) pid has used so far. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                            "%llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static pid_t run(char **argv)
 {
     pid_t pid = -1;
@@ -62,7 +88,10 @@ static pid_t run(char **argv)
     return pid;
 }
 
-static double round_jobs_per_s(int port, const char *queue, int workers)
+/* One cio round; *srv_us: the server's CPU per job (microseconds);
+ * *cli_us: the submitter's and the workers' CPU per job. */
+static double round_jobs_per_s(int port, const char *queue, int workers,
+                               pid_t srv, double *srv_us, double *cli_us)
 {
     cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
     o.queue = queue;
@@ -83,7 +112,9 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
     cio_cfuture_release(f);
 
     static cio_cfuture *fs[NJOBS];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s(srv), k0 = cpu_s(getpid());
+    for (int i = 0; i < workers; i++)
+        k0 += cpu_s(w[i]);
     int bad = 0;
     for (int i = 0; i < NJOBS; i++)
         if (cio_redis_executor_submit(ex, "noop", NULL, 0, &fs[i]) < 0)
@@ -94,6 +125,11 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
         cio_cfuture_release(fs[i]);
     }
     double dt = now_s() - t0;
+    *srv_us = (cpu_s(srv) - c0) / NJOBS * 1e6;
+    double k1 = cpu_s(getpid());
+    for (int i = 0; i < workers; i++)
+        k1 += cpu_s(w[i]);
+    *cli_us = (k1 - k0) / NJOBS * 1e6;
     cio_redis_executor_free(ex);
     for (int i = 0; i < workers; i++) {
         kill(w[i], SIGTERM);
@@ -102,9 +138,12 @@ static double round_jobs_per_s(int port, const char *queue, int workers)
     return bad ? -1 : NJOBS / dt;
 }
 
-/* The engine's ceiling: the commands of B jobs per round trip batch. */
-#define CEIL_JOBS 20000
-#define CEIL_BATCH 100
+/* The engine's ceiling: the commands of CEIL_BATCH jobs per round trip,
+ * taken by the "worker" in batches of WBATCH (its concurrency: the most
+ * one XREADGROUP takes), as cio's worker sends them. */
+#define CEIL_JOBS 38400
+#define CEIL_BATCH 96
+#define WBATCH 16
 
 static int drain(redisContext *c, int n)
 {
@@ -122,7 +161,10 @@ static int drain(redisContext *c, int n)
     return 0;
 }
 
-static double ceiling_jobs_per_s(int port)
+/* Returns: jobs per second of server CPU (the server's single thread
+ * doing nothing else); *wall: jobs per second of this run's wall time
+ * (information: it includes this client's round trips). */
+static double ceiling_jobs_per_s(int port, pid_t srv, double *wall)
 {
     redisContext *c = redisConnect("127.0.0.1", port);
     if (!c || c->err)
@@ -143,49 +185,113 @@ static double ceiling_jobs_per_s(int port)
     freeReplyObject(r);
     if (!sha_start[0] || !sha_finish[0])
         return -1;
-    double t0 = now_s();
+    /* argv of one script run for WBATCH jobs: at most 11 + 12 * WBATCH. */
+    enum { AMAX = 11 + 12 * WBATCH };
+    static char keys[3 * WBATCH][64];
+    const char *av[AMAX];
+    size_t lens[AMAX];
+    double t0 = now_s(), c0 = cpu_s(srv);
     for (int b = 0; b < CEIL_JOBS; b += CEIL_BATCH) {
+        /* The submitter's script: CEIL_BATCH XADDs in one EVAL. */
+        static const char *sav[5 + 3 * CEIL_BATCH];
+        static size_t slens[5 + 3 * CEIL_BATCH];
         char jid[CEIL_BATCH][32];
+        int k = 0;
+        sav[k++] = "EVAL";
+        sav[k++] = cio__queue_submit_lua;
+        sav[k++] = "2";
+        sav[k++] = jobs;
+        sav[k++] = res;
         for (int i = 0; i < CEIL_BATCH; i++) {
             snprintf(jid[i], sizeof(jid[i]), "s:%d", b + i);
-            redisAppendCommand(c, "XADD %s * job %s fn noop args %b reply %s",
-                               jobs, jid[i], "", (size_t)0, res);
+            sav[k++] = jid[i];
+            sav[k++] = "noop";
+            sav[k++] = "";
         }
-        if (drain(c, CEIL_BATCH) < 0)
+        for (int i = 0; i < k; i++)
+            slens[i] = strlen(sav[i]);
+        redisAppendCommandArgv(c, k, sav, slens);
+        if (drain(c, 1) < 0)
             return -1;
-        for (int i = 0; i < CEIL_BATCH; i++)
-            redisAppendCommand(c, "XREADGROUP GROUP workers w COUNT 1 "
+        for (int i = 0; i < CEIL_BATCH / WBATCH; i++)
+            redisAppendCommand(c, "XREADGROUP GROUP workers w COUNT %d "
                                   "STREAMS %s >",
-                               jobs);
+                               WBATCH, jobs);
         /* Keep the ids the group delivered, for the finishing script. */
         char ids[CEIL_BATCH][64];
-        for (int i = 0; i < CEIL_BATCH; i++) {
+        int got = 0;
+        for (int i = 0; i < CEIL_BATCH / WBATCH; i++) {
             void *v;
             if (redisGetReply(c, &v) != REDIS_OK)
                 return -1;
             redisReply *x = v;
-            const char *id = "0-0";
             if (x->type == REDIS_REPLY_ARRAY && x->elements == 1) {
                 redisReply *ents = x->element[0]->element[1];
-                if (ents->elements)
-                    id = ents->element[0]->element[0]->str;
+                for (size_t e = 0; e < ents->elements && got < CEIL_BATCH;
+                     e++)
+                    snprintf(ids[got++], sizeof(ids[0]), "%s",
+                             ents->element[e]->element[0]->str);
             }
-            snprintf(ids[i], sizeof(ids[i]), "%s", id);
             freeReplyObject(v);
         }
-        for (int i = 0; i < CEIL_BATCH; i++) {
-            redisAppendCommand(c,
-                               "EVALSHA %s 3 bc:done:%s bc:cancel:%s "
-                               "bc:runs:%s 3600000",
-                               sha_start, jid[i], jid[i], jid[i]);
-            redisAppendCommand(
-                c,
-                "EVALSHA %s 5 bc:done:%s bc:stat:done %s %s bc:dead 3600000 %s "
-                "0 1 w %b %b %s workers 0 noop %b",
-                sha_finish, jid[i], res, jobs, jid[i], "", (size_t)0, "",
-                (size_t)0, ids[i], "", (size_t)0);
+        if (got != CEIL_BATCH)
+            return -1;
+        for (int g = 0; g < CEIL_BATCH; g += WBATCH) {
+            /* The start script for WBATCH jobs. */
+            k = 0;
+            char nk[16];
+            snprintf(nk, sizeof(nk), "%d", 3 * WBATCH);
+            av[k++] = "EVALSHA";
+            av[k++] = sha_start;
+            av[k++] = nk;
+            for (int i = 0; i < WBATCH; i++) {
+                snprintf(keys[3 * i], 64, "bc:done:%.31s", jid[g + i]);
+                snprintf(keys[3 * i + 1], 64, "bc:cancel:%.31s", jid[g + i]);
+                snprintf(keys[3 * i + 2], 64, "bc:runs:%.31s", jid[g + i]);
+                av[k++] = keys[3 * i];
+                av[k++] = keys[3 * i + 1];
+                av[k++] = keys[3 * i + 2];
+            }
+            av[k++] = "3600000";
+            for (int i = 0; i < k; i++)
+                lens[i] = strlen(av[i]);
+            redisAppendCommandArgv(c, k, av, lens);
+            /* The finishing script for the same WBATCH jobs. */
+            char nk2[16];
+            snprintf(nk2, sizeof(nk2), "%d", 5 + 2 * WBATCH);
+            k = 0;
+            av[k++] = "EVALSHA";
+            av[k++] = sha_finish;
+            av[k++] = nk2;
+            av[k++] = "bc:stat:done";
+            av[k++] = "bc:stat:dead";
+            av[k++] = "bc:stat:cancelled";
+            av[k++] = jobs;
+            av[k++] = "bc:dead";
+            for (int i = 0; i < WBATCH; i++) {
+                av[k++] = keys[3 * i]; /* the done marker */
+                av[k++] = res;
+            }
+            av[k++] = "3600000";
+            av[k++] = "workers";
+            av[k++] = "w";
+            for (int i = 0; i < WBATCH; i++) {
+                av[k++] = jid[g + i];
+                av[k++] = "0";  /* err */
+                av[k++] = "1";  /* runs */
+                av[k++] = "";   /* msg */
+                av[k++] = "";   /* data */
+                av[k++] = ids[g + i];
+                av[k++] = "0";  /* not dead */
+                av[k++] = "noop";
+                av[k++] = "";   /* args */
+                av[k++] = "1";  /* done */
+            }
+            for (int i = 0; i < k; i++)
+                lens[i] = strlen(av[i]);
+            redisAppendCommandArgv(c, k, av, lens);
         }
-        if (drain(c, 2 * CEIL_BATCH) < 0)
+        if (drain(c, 2 * (CEIL_BATCH / WBATCH)) < 0)
             return -1;
         redisAppendCommand(c, "XREAD COUNT %d STREAMS %s 0-0", CEIL_BATCH,
                            res);
@@ -193,9 +299,28 @@ static double ceiling_jobs_per_s(int port)
         if (drain(c, 2) < 0)
             return -1;
     }
-    double dt = now_s() - t0;
+    double dt = now_s() - t0, cpu = cpu_s(srv) - c0;
     redisFree(c);
-    return CEIL_JOBS / dt;
+    *wall = CEIL_JOBS / dt;
+    return cpu > 0 ? CEIL_JOBS / cpu : -1;
+}
+
+/* Runs bench/peers/celery_queue.py; returns its jobs/s or -1. */
+static double celery_jobs_per_s(int port, int workers, int n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s/celery_queue.py %d %d %d 2>/dev/null",
+             getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3",
+             CIO_BENCH_PEERS, port, workers, n);
+    FILE *f = popen(cmd, "r");
+    double v = -1;
+    char line[256];
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "celery_jobs_per_s %lf", &v) == 1)
+            break;
+    if (f)
+        pclose(f);
+    return v;
 }
 
 /* Runs bench/peers/rq_queue.py; returns its jobs/s or -1. */
@@ -245,12 +370,15 @@ int main(int argc, char **argv)
     int port = srv.port;
     const char *only = getenv("REDIS_QUEUE_ONLY"); /* "cio" for a quick look */
     int peers = !only || strcmp(only, "cio") != 0;
-    double r1 = round_jobs_per_s(port, "bq1", 1);
-    double r2 = round_jobs_per_s(port, "bq2", 2);
-    double ceil = peers ? ceiling_jobs_per_s(port) : -1;
+    double s1 = 0, s2 = 0, k1 = 0, k2 = 0, wall = -1;
+    double r1 = round_jobs_per_s(port, "bq1", 1, srv.pid, &s1, &k1);
+    double r2 = round_jobs_per_s(port, "bq2", 2, srv.pid, &s2, &k2);
+    double ceil = peers ? ceiling_jobs_per_s(port, srv.pid, &wall) : -1;
     double rq1 = peers ? rq_jobs_per_s(port, 1, 300, 1) : -1;
     double rq2 = peers ? rq_jobs_per_s(port, 2, 300, 1) : -1;
     double rqf = peers ? rq_jobs_per_s(port, 1, 20, 0) : -1;
+    double ce1 = peers ? celery_jobs_per_s(port, 1, 300) : -1;
+    double ce2 = peers ? celery_jobs_per_s(port, 2, 300) : -1;
     tu_redis_stop(&srv);
     if (r1 <= 0 || r2 <= 0) {
         fprintf(stderr, "queue round failed\n");
@@ -259,8 +387,19 @@ int main(int argc, char **argv)
     print_rate("redis_queue_jobs_per_s_1w", r1);
     print_rate("redis_queue_jobs_per_s_2w", r2);
     print_rate("redis_queue_ceiling_jobs_per_s", ceil);
+    /* Information: the server's CPU per job in each round, and the
+     * ceiling replay's own wall-clock rate. */
+    printf("redis_queue_server_us_per_job_1w %.1f\n", s1);
+    printf("redis_queue_server_us_per_job_2w %.1f\n", s2);
+    printf("redis_queue_client_us_per_job_1w %.1f\n", k1);
+    printf("redis_queue_client_us_per_job_2w %.1f\n", k2);
+    if (ceil > 0)
+        printf("redis_queue_ceiling_server_us_per_job %.1f\n", 1e6 / ceil);
+    print_rate("redis_queue_ceiling_wall_jobs_per_s", wall);
     print_rate("rq_simple_jobs_per_s_1w", rq1);
     print_rate("rq_simple_jobs_per_s_2w", rq2);
     print_rate("rq_fork_jobs_per_s_1w", rqf);
+    print_rate("celery_jobs_per_s_1w", ce1);
+    print_rate("celery_jobs_per_s_2w", ce2);
     return 0;
 }

@@ -320,7 +320,11 @@ CIO_API int cio_redis_sync_free(cio_redis_sync *s);
  * and its error returned to the submitter. Jobs are named functions
  * registered in every worker (never pointers); arguments and results are
  * byte buffers. Statistics: <queue>:stat:{done,retried,dead}, heartbeats
- * in the hash <queue>:workers (see the cio-queue tool).
+ * in the hash <queue>:workers (see the cio-queue tool). Commands go in
+ * batches: a submitter queues the jobs submitted meanwhile with one
+ * script run; a worker takes as many jobs as it has free job tasks with
+ * one XREADGROUP, starts them with one script run and records the
+ * outcomes finished meanwhile with one more.
  * ====================================================================== */
 
 /* A job: runs as a coroutine on the worker's loop (it may suspend; it

@@ -4,9 +4,11 @@
  * futures, as_completed through cio_cfuture_as_completed_new) over Redis.
  *
  * A loop in a private thread owns the Redis client. submit (any thread)
- * records the job under a sequence number, then hands it to the loop,
- * where a small task XADDs it (tasks of one iteration pipeline on one
- * connection). A listener task reads this submitter's result stream with
+ * records the job under a sequence number and appends it to a pending
+ * list; the first job of an empty list wakes the loop, where one sender
+ * task queues every pending job with one script run (up to SEND_MAX
+ * XADDs per EVAL), so a burst of submissions costs the server one
+ * command per batch and the loop one task. A listener task reads this submitter's result stream with
  * XREAD BLOCK on a dedicated connection and completes the futures; a
  * duplicate result (a job re-run after a crash) finds its future already
  * done and is ignored.
@@ -59,6 +61,9 @@ struct cio_redis_executor {
     uint64_t base;
     size_t live;         /* records in the table */
     atomic_int inflight; /* loop tasks holding a job */
+    job **pend;          /* submitted, not yet handed to the sender */
+    size_t npend, pcap;
+    int sending;         /* a sender is scheduled or running */
     int shutdown;
     atomic_int stop;
     cio_task *listener;
@@ -131,47 +136,166 @@ static void job_drop(cio_redis_executor *ex, job *j)
 
 /* ---- loop side ---- */
 
-static int xadd_task(void *arg, void **result)
+/* Queues jobs: XADDs of n jobs in one script run; answers their entry
+ * ids. KEYS: the job stream, the submitter's result stream. ARGV: per
+ * job its id, function and arguments. */
+const char cio__queue_submit_lua[] =
+    "local out = {}\n"
+    "for i = 1, #ARGV, 3 do\n"
+    "  out[#out + 1] = redis.call('XADD', KEYS[1], '*', 'job', ARGV[i],\n"
+    "    'fn', ARGV[i + 1], 'args', ARGV[i + 2], 'reply', KEYS[2])\n"
+    "end\n"
+    "return out\n";
+
+#define SEND_MAX 256
+
+/* Fails the pending jobs (the loop could not take them). */
+static void fail_pending(cio_redis_executor *ex, int e)
 {
-    job *j = arg;
-    cio_redis_executor *ex = j->ex;
-    (void)result;
-    if (cio_cfuture_done(j->cf))
-        goto out; /* cancelled before it was queued */
-    char jid[160];
-    snprintf(jid, sizeof(jid), "%s:%llu", ex->name, (unsigned long long)j->seq);
-    const char *av[] = {"XADD",
-                        ex->jobs_key,
-                        "*",
-                        "job",
-                        jid,
-                        "fn",
-                        j->fn,
-                        "args",
-                        j->in ? (const char *)j->in : "",
-                        "reply",
-                        ex->results_key};
-    size_t lens[11];
-    for (int i = 0; i < 11; i++)
-        lens[i] = i == 8 ? j->len : strlen(av[i]);
-    cio_redis_reply *rep;
-    int e = cio_redis_command(ex->r, 11, av, lens, &rep);
-    if (e == 0) {
-        size_t n;
-        const char *s = cio_redis_reply_str(rep, &n);
-        if (s && n < sizeof(j->sid)) {
-            memcpy(j->sid, s, n);
-            j->sid[n] = '\0';
+    pthread_mutex_lock(&ex->mu);
+    job **p = ex->pend;
+    size_t n = ex->npend;
+    ex->pend = NULL;
+    ex->npend = ex->pcap = 0;
+    ex->sending = 0;
+    pthread_mutex_unlock(&ex->mu);
+    for (size_t i = 0; i < n; i++) {
+        cio_cfuture_set_error(p[i]->cf, e, "the job could not be queued");
+        job_unref(p[i]);
+    }
+    free(p);
+}
+
+/* Queues one batch of pending jobs. Returns: the number taken (0: none
+ * left). Suspends. */
+static size_t send_batch(cio_redis_executor *ex)
+{
+    job *b[SEND_MAX];
+    pthread_mutex_lock(&ex->mu);
+    size_t n = ex->npend < SEND_MAX ? ex->npend : SEND_MAX;
+    memcpy(b, ex->pend, n * sizeof(*b));
+    memmove(ex->pend, ex->pend + n, (ex->npend - n) * sizeof(*b));
+    ex->npend -= n;
+    if (n == 0)
+        ex->sending = 0; /* the next submission schedules a sender */
+    pthread_mutex_unlock(&ex->mu);
+    if (n == 0)
+        return 0;
+    /* Jobs cancelled before they were queued are not sent. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cio_cfuture_done(b[i]->cf))
+            job_unref(b[i]);
+        else
+            b[m++] = b[i];
+    }
+    size_t argc = 5 + 3 * m;
+    const char **av = malloc(argc * sizeof(*av));
+    size_t *lens = malloc(argc * sizeof(*lens));
+    char(*jid)[160] = malloc((m ? m : 1) * sizeof(*jid));
+    int e = av && lens && jid ? 0 : -ENOMEM;
+    cio_redis_reply *rep = NULL;
+    if (e == 0 && m > 0) {
+        size_t k = 0;
+        av[k] = "EVAL", lens[k++] = 4;
+        av[k] = cio__queue_submit_lua,
+        lens[k++] = sizeof(cio__queue_submit_lua) - 1;
+        av[k] = "2", lens[k++] = 1;
+        av[k] = ex->jobs_key, lens[k++] = strlen(ex->jobs_key);
+        av[k] = ex->results_key, lens[k++] = strlen(ex->results_key);
+        for (size_t i = 0; i < m; i++) {
+            job *j = b[i];
+            int l = snprintf(jid[i], sizeof(jid[i]), "%s:%llu", ex->name,
+                             (unsigned long long)j->seq);
+            av[k] = jid[i], lens[k++] = (size_t)l;
+            av[k] = j->fn, lens[k++] = strlen(j->fn);
+            av[k] = j->in ? (const char *)j->in : "", lens[k++] = j->len;
         }
-    } else {
-        cio_cfuture_set_error(j->cf, e, "the job could not be queued");
+        e = cio_redis_command(ex->r, (int)k, av, lens, &rep);
+        if (e == 0 && cio_redis_reply_len(rep) != m)
+            e = -EPROTO;
+    }
+    for (size_t i = 0; i < m; i++) {
+        job *j = b[i];
+        if (e == 0) {
+            size_t l;
+            const char *s =
+                cio_redis_reply_str(cio_redis_reply_at(rep, i), &l);
+            if (s && l < sizeof(j->sid)) {
+                memcpy(j->sid, s, l);
+                j->sid[l] = '\0';
+            }
+        } else {
+            cio_cfuture_set_error(j->cf, e, "the job could not be queued");
+        }
+        free(j->in); /* sent: the copy is not needed any more */
+        j->in = NULL;
+        job_unref(j);
     }
     cio_redis_reply_free(rep);
-    free(j->in); /* sent: the copy is not needed any more */
-    j->in = NULL;
-out:
+    free(av);
+    free(lens);
+    free(jid);
+    return n;
+}
+
+static int sender_task(void *arg, void **result)
+{
+    cio_redis_executor *ex = arg;
+    (void)result;
+    while (send_batch(ex) > 0)
+        ;
     atomic_fetch_sub(&ex->inflight, 1);
-    job_unref(j);
+    return 0;
+}
+
+static int sender_cb(void *arg)
+{
+    cio_redis_executor *ex = arg;
+    int e = cio_task_create(ex->loop, CIO_CORO(sender_task, ex), NULL, NULL);
+    if (e < 0) {
+        fail_pending(ex, e);
+        atomic_fetch_sub(&ex->inflight, 1);
+    }
+    return e;
+}
+
+/* Appends j (a reference taken) to the pending list; the first one of
+ * an empty list schedules the sender. */
+static int enqueue(cio_redis_executor *ex, job *j)
+{
+    int e = 0, kick = 0;
+    atomic_fetch_add(&j->refs, 1);
+    pthread_mutex_lock(&ex->mu);
+    if (ex->npend == ex->pcap) {
+        size_t cap = ex->pcap ? ex->pcap * 2 : 64;
+        job **p = realloc(ex->pend, cap * sizeof(*p));
+        if (p) {
+            ex->pend = p;
+            ex->pcap = cap;
+        } else {
+            e = -ENOMEM;
+        }
+    }
+    if (e == 0) {
+        ex->pend[ex->npend++] = j;
+        kick = !ex->sending;
+        ex->sending = 1;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (e < 0) {
+        job_unref(j);
+        return e;
+    }
+    if (kick) {
+        atomic_fetch_add(&ex->inflight, 1);
+        e = cio_loop_call_soon_threadsafe(ex->loop, sender_cb, ex);
+        if (e < 0) {
+            fail_pending(ex, e);
+            atomic_fetch_sub(&ex->inflight, 1);
+            return 0; /* j's future carries the error */
+        }
+    }
     return 0;
 }
 
@@ -223,11 +347,6 @@ static int schedule(job *j, cio_cb cb)
         job_unref(j);
     }
     return e;
-}
-
-static int queue_cb(void *arg)
-{
-    return spawn_cb(arg, xadd_task);
 }
 
 static int cancel_cb(void *arg)
@@ -402,6 +521,7 @@ static void ex_destroy(cio_redis_executor *ex)
         if (ex->jobs[i])
             job_unref(ex->jobs[i]);
     free(ex->jobs);
+    free(ex->pend);
     pthread_mutex_destroy(&ex->mu);
     free(ex->host);
     free(ex->queue);
@@ -527,7 +647,7 @@ CIO_API int cio_redis_executor_submit(cio_redis_executor *ex, const char *fn,
     if (out)
         *out = cio_cfuture_retain(j->cf);
     cio_cfuture_add_done_callback(j->cf, on_done, j);
-    e = schedule(j, queue_cb);
+    e = enqueue(ex, j);
     if (e < 0) {
         cio_cfuture_set_error(j->cf, e, "the job could not be queued");
         if (out) {

@@ -16,6 +16,8 @@
 /* The script that records a job's outcome and acknowledges it (queue.c;
  * bench/redis_queue.c replays it for the engine's ceiling). */
 extern const char cio__queue_finish_lua[];
+/* The script that queues a batch of jobs (executor.c). */
+extern const char cio__queue_submit_lua[];
 /* The script that starts a run (done / cancel checks, run counter). */
 extern const char cio__queue_start_lua[];
 

@@ -142,7 +142,11 @@ int main(int argc, char **argv)
             cio_tls_ctx_load_verify(o.redis.tls, argv[7], NULL) < 0)
             return 1;
     }
-    int r = cio_redis_worker_run("127.0.0.1", atoi(argv[1]), &o);
+    /* The server's address: 127.0.0.1 unless the test runs this worker
+     * in another network namespace. */
+    const char *host = getenv("CIO_QW_HOST") ? getenv("CIO_QW_HOST")
+                                              : "127.0.0.1";
+    int r = cio_redis_worker_run(host, atoi(argv[1]), &o);
     cio_tls_ctx_free(o.redis.tls);
     if (r < 0)
         fprintf(stderr, "worker %s: %s\n", argv[3], cio_strerror(r));

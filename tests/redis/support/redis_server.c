@@ -117,6 +117,8 @@ static int spawn(tu_redis *s)
     argv[n++] = port;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
+    if (s->o.bind_also)
+        argv[n++] = s->o.bind_also;
     argv[n++] = "--dir";
     argv[n++] = s->dir;
     argv[n++] = "--logfile";

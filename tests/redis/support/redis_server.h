@@ -37,11 +37,14 @@ typedef struct tu_redis_opts {
                            * CA (other-ca.pem) for verification failures;
                            * clients need no certificate. The plain port
                            * stays (tu_redis_inline, readiness). */
+    const char *bind_also; /* a second address to listen on besides
+                            * 127.0.0.1 (a veth's, for the network
+                            * namespace test; NULL: none) */
 } tu_redis_opts;
 
 #define TU_REDIS_OPTS_INIT                                                     \
     {                                                                          \
-        0, NULL, 0, 0, 0                                                       \
+        0, NULL, 0, 0, 0, NULL                                                 \
     }
 
 typedef struct tu_redis {
