@@ -823,8 +823,9 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
     ssize_t n = send_once(s, stream, buf, len, flags, to);
-    /* (TLS takes a record at a time: short, not full) */
-    if (n >= 0 && stream && (size_t)n < len && !s->tls)
+    /* (a stream that takes a piece at a time, as TLS does a record, is
+     * short without being full: the flag tells) */
+    if (n >= 0 && stream && (size_t)n < len && cio__bs_short_is_full(s->bs))
         mark_full(s);
     return n;
 }
@@ -860,7 +861,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
         ssize_t n = send_once(s, stream, p, len, flags, NULL);
         if (n < 0)
             return (int)n;
-        if (stream && (size_t)n < len && !s->tls)
+        if (stream && (size_t)n < len && cio__bs_short_is_full(s->bs))
             mark_full(s);
         p += n;
         len -= (size_t)n;
@@ -898,7 +899,7 @@ ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
     size_t want = 0;
     for (int i = 0; i < iovcnt; i++)
         want += iov[i].iov_len;
-    if ((size_t)n < want && !s->tls)
+    if ((size_t)n < want && cio__bs_short_is_full(s->bs))
         mark_full(s);
     return n;
 }
@@ -945,7 +946,7 @@ int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
         size_t want = 0;
         for (int k = i; k < i + cnt; k++)
             want += v[k].iov_len;
-        if ((size_t)n < want && !s->tls)
+        if ((size_t)n < want && cio__bs_short_is_full(s->bs))
             mark_full(s);
         while (n > 0 && i < iovcnt) {
             if ((size_t)n >= v[i].iov_len) {
