@@ -201,4 +201,22 @@ static inline int cio__bs_ready(const cio__bstream *s, unsigned dir)
     return (s->afd->ready & dir) != 0;
 }
 
+/* ---- a user's layer (cio/impl.h's cio_bstream_ops), net/impl.c ----
+ * Owners keep it beside their TLS state: the layer's byte stream becomes
+ * their `bs`, its close op closes inner too (as TLS's does), and the
+ * owner frees it with cio__ulayer_free when its memory goes. */
+
+struct cio_bstream_ops;
+typedef struct cio__ulayer cio__ulayer;
+
+/* Makes the layer (ops borrowed, state taken on success) over inner
+ * (borrowed: it must outlive the layer). Returns 0 and *out, -EINVAL
+ * (NULL ops, no read or write op), -ENOMEM. */
+int cio__ulayer_new(const struct cio_bstream_ops *ops, void *state,
+                    cio__bstream *inner, cio__ulayer **out);
+cio__bstream *cio__ulayer_bs(cio__ulayer *l);
+/* Calls the user's close (once, if the stream's close did not) and frees
+ * l. NULL is ignored. */
+void cio__ulayer_free(cio__ulayer *l);
+
 #endif
