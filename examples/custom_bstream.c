@@ -37,8 +37,7 @@ static void scramble(void *p, size_t n)
  * socket's own byte stream) and passes -EAGAIN and errors on unchanged,
  * so cio waits for the socket's readiness exactly as it would without
  * the layer. */
-static ssize_t xor_read(void *state, cio_bstream *lower, void *buf,
-                        size_t len)
+static ssize_t xor_read(void *state, cio_bstream *lower, void *buf, size_t len)
 {
     (void)state;
     ssize_t n = cio_bstream_read(lower, buf, len);
@@ -155,8 +154,8 @@ static int main_task(void *arg, void **result)
     (void)arg;
     (void)result;
     cio_server *srv;
-    int rc = cio_start_server(cio_get_running_loop(), handle, NULL,
-                              "127.0.0.1", 0, NULL, &srv);
+    int rc = cio_start_server(cio_get_running_loop(), handle, NULL, "127.0.0.1",
+                              0, NULL, &srv);
     if (rc < 0)
         return rc;
     rc = client(cio_server_port(srv));

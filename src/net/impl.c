@@ -128,8 +128,7 @@ ssize_t cio_bstream_write(cio_bstream *s, const void *buf, size_t len)
     return cio__bs_write(TO_BS(s), buf, len);
 }
 
-ssize_t cio_bstream_writev(cio_bstream *s, const struct iovec *iov,
-                           int iovcnt)
+ssize_t cio_bstream_writev(cio_bstream *s, const struct iovec *iov, int iovcnt)
 {
     if (CIO_UNLIKELY(!s || iovcnt < 1 || iovcnt > IOV_MAX || !iov))
         return -EINVAL;
@@ -261,9 +260,8 @@ int cio__ulayer_new(const cio_bstream_ops *ops, void *state,
         .shutdown_write = ul_shutdown_write,
         .close = ul_close,
         .pending = ul_pending,
-        .flags = ops->flags & CIO_BSTREAM_SHORT_IS_FULL
-                     ? CIO__BS_SHORT_IS_FULL
-                     : 0u,
+        .flags =
+            ops->flags & CIO_BSTREAM_SHORT_IS_FULL ? CIO__BS_SHORT_IS_FULL : 0u,
     };
     l->bs.ops = &l->ops;
     l->bs.afd = inner->afd; /* the descriptor's readiness */

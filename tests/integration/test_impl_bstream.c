@@ -19,8 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cio_testutil_net.h"
 #include "cio/impl.h"
+#include "cio_testutil_net.h"
 
 #define KEY 0x5a
 
@@ -294,7 +294,8 @@ static int streams_errors_main(void *arg, void **result)
     size_t n;
     assert_int_equal(cio_stream_reader_readuntil(r, "\n", 1, &d, &n), 0);
     assert_int_equal(cio_stream_push_bstream(r, w, &xor_ops, &x), -EBUSY);
-    assert_int_equal(cio_stream_reader_readexactly(r, (char[2]){0}, 2, NULL), 0);
+    assert_int_equal(cio_stream_reader_readexactly(r, (char[2]){0}, 2, NULL),
+                     0);
     assert_int_equal(cio_stream_push_bstream(r, w, &xor_ops, &x), 0);
     /* The user's read op fails: the reader gets its code, sticky. */
     x.fail_read = -EPROTO;
@@ -328,9 +329,8 @@ static int streams_errors_main(void *arg, void **result)
     assert_int_equal(cio_stream_push_bstream(r, w, &xor_ahead_ops, &x), 0);
     rdl l = {.r = r};
     cio_task *t;
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL,
-                                     &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL, &t), 0);
     assert_int_equal(peer_send_xor(peer, "partial"), 0);
     assert_int_equal(cio_sleep(5 * CIO_MS), 0);
     assert_false(cio_future_done(t));
@@ -338,17 +338,15 @@ static int streams_errors_main(void *arg, void **result)
     assert_int_equal(cio_await(t, NULL), -ECANCELED);
     cio_future_release(t);
     /* The partial line is still there: the rest completes it. */
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL,
-                                     &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL, &t), 0);
     assert_int_equal(cio_sleep(CIO_MS), 0);
     assert_int_equal(peer_send_xor(peer, " line\n"), 0);
     assert_int_equal(cio_await(t, NULL), 0);
     cio_future_release(t);
     /* Waiting again; the writer closes the stream meanwhile. */
-    assert_int_equal(cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL,
-                                     &t),
-                     0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(reader_line, &l), NULL, &t), 0);
     assert_int_equal(cio_sleep(2 * CIO_MS), 0);
     assert_false(cio_future_done(t));
     assert_int_equal(cio_stream_writer_close(w), 0);
@@ -427,11 +425,10 @@ static int transport_main(void *arg, void **result)
         xstate x = {0};
         echo e = {0};
         cio_transport *t;
-        assert_int_equal(
-            cio_transport_from_bstream(g_loop, fd,
-                                       flavour ? &xor_ahead_ops : &xor_ops,
-                                       &x, echo_factory, &e, NULL, &t),
-            0);
+        assert_int_equal(cio_transport_from_bstream(
+                             g_loop, fd, flavour ? &xor_ahead_ops : &xor_ops,
+                             &x, echo_factory, &e, NULL, &t),
+                         0);
         const char *msg = "through the layer and back\n";
         size_t n = strlen(msg);
         for (int i = 0; i < 50; i++) {
@@ -631,8 +628,7 @@ static int socket_main(void *arg, void **result)
     assert_int_equal(cio_socket_open(&d, g_loop, AF_INET, SOCK_DGRAM, 0), 0);
     assert_int_equal(cio_socket_push_bstream(d, &xor_ops, &x), -EINVAL);
     cio_socket_close(d);
-    assert_int_equal(cio_bstream_read(NULL, (char[1]){0}, 1),
-                     -EINVAL);
+    assert_int_equal(cio_bstream_read(NULL, (char[1]){0}, 1), -EINVAL);
     assert_int_equal(cio_bstream_write(NULL, "a", 1), -EINVAL);
     assert_int_equal(cio_bstream_writev(NULL, NULL, 1), -EINVAL);
     assert_int_equal(cio_bstream_shutdown_write(NULL), -EINVAL);
@@ -647,9 +643,12 @@ static int socket_main(void *arg, void **result)
 TU_NET_CASE(impl_bstream_socket, socket_main)
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(impl_bstream_streams, tu_setup, tu_teardown),
-    cmocka_unit_test_setup_teardown(impl_bstream_streams_errors, tu_setup, tu_teardown),
-    cmocka_unit_test_setup_teardown(impl_bstream_transport, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(impl_bstream_streams, tu_setup,
+                                    tu_teardown),
+    cmocka_unit_test_setup_teardown(impl_bstream_streams_errors, tu_setup,
+                                    tu_teardown),
+    cmocka_unit_test_setup_teardown(impl_bstream_transport, tu_setup,
+                                    tu_teardown),
     cmocka_unit_test_setup_teardown(impl_bstream_socket, tu_setup, tu_teardown),
 };
 
