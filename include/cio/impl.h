@@ -155,8 +155,8 @@ typedef struct cio_bstream_ops {
     ssize_t (*read)(void *state, cio_bstream *lower, void *buf, size_t len);
     ssize_t (*write)(void *state, cio_bstream *lower, const void *buf,
                      size_t len);
-    ssize_t (*writev)(void *state, cio_bstream *lower,
-                      const struct iovec *iov, int iovcnt);
+    ssize_t (*writev)(void *state, cio_bstream *lower, const struct iovec *iov,
+                      int iovcnt);
     int (*shutdown_write)(void *state, cio_bstream *lower);
     void (*close)(void *state);
     size_t (*pending)(const void *state);
@@ -175,8 +175,7 @@ CIO_API ssize_t cio_bstream_read(cio_bstream *s, void *buf, size_t len);
  * -EAGAIN (none taken: the write readiness is off until the next edge),
  * -EPIPE / -ECONNRESET and the like, -EBADF, -EINVAL. Never raises
  * SIGPIPE. Never suspends. */
-CIO_API ssize_t cio_bstream_write(cio_bstream *s, const void *buf,
-                                  size_t len);
+CIO_API ssize_t cio_bstream_write(cio_bstream *s, const void *buf, size_t len);
 
 /* cio_bstream_write for iovcnt (1..IOV_MAX) buffers in order (iov and
  * its buffers borrowed for the call). Returns and Errors: as
@@ -239,10 +238,9 @@ CIO_API int cio_stream_push_bstream(cio_stream_reader *r, cio_stream_writer *w,
  * connection_lost returns. Returns: 0. Errors: as cio_transport_from_fd,
  * plus -EINVAL for NULL ops or no read or write op. */
 CIO_API int cio_transport_from_bstream(cio_loop *loop, int fd,
-                                       const cio_bstream_ops *ops,
-                                       void *state,
-                                       cio_protocol_factory factory,
-                                       void *arg, const cio_conn_opts *opts,
+                                       const cio_bstream_ops *ops, void *state,
+                                       cio_protocol_factory factory, void *arg,
+                                       const cio_conn_opts *opts,
                                        cio_transport **out);
 
 #ifdef __cplusplus

@@ -46,12 +46,12 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "cio/impl.h"
 #include "core/sys.h"
 #include "net/addr.h"
 #include "net/afd.h"
 #include "net/bstream.h"
 #include "net/tls.h"
-#include "cio/impl.h"
 
 #define SOCK_BUDGET 32
 #define BACKOFF_MIN (1 * CIO_MS)

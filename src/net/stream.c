@@ -36,9 +36,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cio/impl.h"
 #include "net/conn.h"
 #include "net/tls.h"
-#include "cio/impl.h"
 
 struct cio_stream_reader {
     char tag_;

@@ -36,8 +36,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net/tls.h"
 #include "cio/impl.h"
+#include "net/tls.h"
 #include "net/transport.h"
 
 #define EV_MADE 0x100u /* connection_made is due (from_fd) */
