@@ -119,7 +119,8 @@ CIO_API int cio_afd_close(cio_afd *a);
  *      taken (1..len: what is taken must reach lower, now or by later
  *      writes; a layer holding bytes back must keep them flowing on its
  *      next calls), -EAGAIN only after lower said -EAGAIN and with none
- *      taken, or a negative error as for read.
+ *      taken, or a negative error as for read. A return of 0 is taken
+ *      as a broken layer: the owner gets -EIO.
  *  writev(state, lower, iov, iovcnt):  as write, for iovcnt (1..IOV_MAX)
  *      buffers in order; NULL: cio calls write with the first non-empty
  *      one.

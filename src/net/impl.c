@@ -192,7 +192,8 @@ static ssize_t ul_write(cio__bstream *s, const void *p, size_t n)
     cio__ulayer *l = UL(s);
     if (CIO_UNLIKELY(l->closed))
         return -EBADF;
-    return l->u->write(l->state, TO_PUB(l->inner), p, n);
+    ssize_t k = l->u->write(l->state, TO_PUB(l->inner), p, n);
+    return CIO_UNLIKELY(k == 0 && n) ? -EIO : k; /* else a caller spins */
 }
 
 static ssize_t ul_writev(cio__bstream *s, const struct iovec *iov, int n)
@@ -200,12 +201,17 @@ static ssize_t ul_writev(cio__bstream *s, const struct iovec *iov, int n)
     cio__ulayer *l = UL(s);
     if (CIO_UNLIKELY(l->closed))
         return -EBADF;
-    if (l->u->writev)
-        return l->u->writev(l->state, TO_PUB(l->inner), iov, n);
+    if (l->u->writev) {
+        ssize_t k = l->u->writev(l->state, TO_PUB(l->inner), iov, n);
+        if (CIO_UNLIKELY(k == 0)) /* the owners never pass empty vectors */
+            for (int i = 0; i < n; i++)
+                if (iov[i].iov_len)
+                    return -EIO;
+        return k;
+    }
     for (int i = 0; i < n; i++)
         if (iov[i].iov_len)
-            return l->u->write(l->state, TO_PUB(l->inner), iov[i].iov_base,
-                               iov[i].iov_len);
+            return ul_write(s, iov[i].iov_base, iov[i].iov_len);
     return 0;
 }
 

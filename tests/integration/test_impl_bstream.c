@@ -27,6 +27,7 @@
 typedef struct xstate {
     int fail_read;  /* next read op returns this (negative) */
     int fail_write; /* next write op returns this */
+    int zero_write; /* the write op returns 0 (a broken layer) */
     int closes;     /* the close op ran */
     size_t reads, writes;
     /* read-ahead flavour */
@@ -89,6 +90,8 @@ static ssize_t x_write(void *st, cio_bstream *lower, const void *p, size_t n)
     x->writes++;
     if (x->fail_write)
         return x->fail_write;
+    if (x->zero_write)
+        return 0;
     char tmp[4096];
     if (n > sizeof(tmp))
         n = sizeof(tmp);
@@ -620,6 +623,12 @@ static int socket_main(void *arg, void **result)
     xstate x = {.fail_write = -EMSGSIZE};
     assert_int_equal(cio_socket_push_bstream(s, &xor_ops, &x), 0);
     assert_int_equal(cio_socket_sendall(s, "abc", 3, 0), -EMSGSIZE);
+    /* A write op that takes nothing without -EAGAIN: -EIO, not a spin. */
+    x.fail_write = 0;
+    x.zero_write = 1;
+    assert_int_equal(cio_socket_sendall(s, "abc", 3, 0), -EIO);
+    struct iovec v1 = {"abc", 3};
+    assert_int_equal(cio_socket_sendallv(s, &v1, 1), -EIO);
     cio_socket_close(s);
     assert_int_equal(x.closes, 1);
     /* Bad arguments. */
