@@ -21,6 +21,7 @@
 
 #include "cio/impl.h"
 #include "cio_testutil_net.h"
+#include "cio_testutil_tls.h"
 
 #define KEY 0x5a
 
@@ -651,6 +652,109 @@ static int socket_main(void *arg, void **result)
 
 TU_NET_CASE(impl_bstream_socket, socket_main)
 
+/* ---- a layer over TLS: start TLS, then push ---- */
+
+static xstate tls_srv_x;
+
+/* The server's handler: XOR over the TLS stream, lines echoed. */
+static int tls_xor_handler(cio_stream_reader *r, cio_stream_writer *w,
+                           void *arg)
+{
+    (void)arg;
+    if (!cio_stream_writer_tls(w) ||
+        cio_stream_push_bstream(r, w, &xor_ahead_ops, &tls_srv_x) < 0)
+        return -EINVAL;
+    const char *line;
+    ssize_t n;
+    while ((n = cio_stream_reader_readline(r, &line)) > 0)
+        if (cio_stream_writer_write(w, line, (size_t)n) < 0)
+            break;
+    return 0;
+}
+
+static int tls_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    assert_non_null(tu_certs());
+    cio_tls_ctx *sctx, *cctx;
+    assert_int_equal(cio_tls_ctx_new(&sctx, CIO_TLS_SERVER), 0);
+    assert_int_equal(
+        cio_tls_ctx_use_cert_file(sctx, tu_cert("srv.pem"), tu_cert("srv.key")),
+        0);
+    assert_int_equal(cio_tls_ctx_new(&cctx, CIO_TLS_CLIENT), 0);
+    assert_int_equal(cio_tls_ctx_load_verify(cctx, tu_cert("ca.pem"), NULL), 0);
+    cio_server_opts so = CIO_SERVER_OPTS_INIT;
+    so.conn.tls = sctx;
+    cio_server *srv;
+    memset(&tls_srv_x, 0, sizeof(tls_srv_x));
+    assert_int_equal(cio_start_server(g_loop, tls_xor_handler, NULL,
+                                      "127.0.0.1", 0, &so, &srv),
+                     0);
+    cio_conn_opts o = CIO_CONN_OPTS_INIT;
+    o.tls = cctx;
+    o.server_hostname = "localhost";
+    cio_stream_reader *r;
+    cio_stream_writer *w;
+    assert_int_equal(
+        cio_open_connection("127.0.0.1", cio_server_port(srv), &o, &r, &w), 0);
+    xstate x = {0};
+    assert_int_equal(cio_stream_push_bstream(r, w, &xor_ops, &x), 0);
+    /* TLS cannot go under a layer once one is pushed (here, and on a
+     * plain stream with a layer). */
+    assert_int_equal(cio_stream_start_tls(r, w, cctx, "localhost"), -EINVAL);
+    {
+        int fd;
+        cio_socket *peer, *s;
+        pair(&fd, &peer);
+        cio_stream_reader *pr;
+        cio_stream_writer *pw;
+        assert_int_equal(cio_stream_open_fd(g_loop, fd, NULL, &pr, &pw), 0);
+        xstate px = {0};
+        assert_int_equal(cio_stream_push_bstream(pr, pw, &xor_ops, &px), 0);
+        assert_int_equal(cio_stream_start_tls(pr, pw, cctx, "localhost"),
+                         -EINVAL);
+        assert_int_equal(cio_stream_reader_free(pr), 0);
+        assert_int_equal(cio_stream_writer_free(pw), 0);
+        assert_int_equal(px.closes, 1);
+        int sv[2];
+        assert_int_equal(
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        assert_int_equal(cio_socket_from_fd(&s, g_loop, sv[0]), 0);
+        assert_int_equal(cio_socket_push_bstream(s, &xor_ops, &px), 0);
+        assert_int_equal(cio_socket_start_tls(s, cctx, "localhost"), -EINVAL);
+        cio_socket_close(s);
+        close(sv[1]);
+        assert_int_equal(px.closes, 2);
+        cio_socket_close(peer);
+    }
+    for (int i = 0; i < 20; i++) {
+        char msg[64];
+        int n = snprintf(msg, sizeof(msg), "line %d through XOR and TLS\n", i);
+        assert_int_equal(cio_stream_writer_write(w, msg, (size_t)n), 0);
+        const char *line;
+        assert_int_equal(cio_stream_reader_readline(r, &line), n);
+        assert_memory_equal(line, msg, (size_t)n);
+    }
+    assert_true(x.reads > 0 && x.writes > 0);
+    assert_true(tls_srv_x.reads > 0 && tls_srv_x.writes > 0);
+    assert_int_equal(cio_stream_writer_close(w), 0);
+    cio_stream_writer_wait_closed(w);
+    assert_int_equal(cio_stream_reader_free(r), 0);
+    assert_int_equal(cio_stream_writer_free(w), 0);
+    assert_int_equal(x.closes, 1);
+    assert_int_equal(cio_server_close(srv), 0);
+    cio_server_close_clients(srv);
+    assert_int_equal(cio_server_wait_closed(srv), 0);
+    assert_int_equal(cio_server_free(srv), 0);
+    WAIT_FOR(tls_srv_x.closes == 1);
+    cio_tls_ctx_free(sctx);
+    cio_tls_ctx_free(cctx);
+    return 0;
+}
+
+TU_NET_CASE(impl_bstream_over_tls, tls_main)
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(impl_bstream_streams, tu_setup,
                                     tu_teardown),
@@ -659,6 +763,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(impl_bstream_transport, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(impl_bstream_socket, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(impl_bstream_over_tls, tu_setup,
+                                    tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
