@@ -55,4 +55,5 @@ const cio__bstream_ops cio__fdstream_ops = {
     .shutdown_write = fd_shutdown_write,
     .close = fd_close,
     .pending = NULL, /* the kernel holds everything */
+    .flags = CIO__BS_SHORT_IS_FULL,
 };

@@ -32,6 +32,13 @@
  *  shutdown_write: 0 or -errno (ENOTCONN is not an error).
  *  close:        ends the stream; waiters are woken with -EBADF.
  *  pending:      bytes a read returns without asking the kernel.
+ *  flags:        CIO__BS_SHORT_IS_FULL if a write that takes fewer bytes
+ *                than asked means the descriptor's send buffer is full
+ *                (the next write would say -EAGAIN), so a caller may wait
+ *                for the write edge without asking; not set for a stream
+ *                that takes a bounded piece at a time (TLS: one record)
+ *                or may buffer, whose short write says nothing about the
+ *                descriptor.
  */
 #ifndef CIO_NET_BSTREAM_H
 #define CIO_NET_BSTREAM_H
@@ -50,7 +57,11 @@ typedef struct cio__bstream_ops {
     int (*shutdown_write)(cio__bstream *s);
     void (*close)(cio__bstream *s);
     size_t (*pending)(const cio__bstream *s);
+    unsigned flags; /* CIO__BS_* */
 } cio__bstream_ops;
+
+/* A short write means the send buffer is full (see the contract above). */
+#define CIO__BS_SHORT_IS_FULL 1u
 
 struct cio__bstream {
     const cio__bstream_ops *ops;
@@ -178,10 +189,34 @@ static inline size_t cio__bs_pending(const cio__bstream *s)
     return s->ops->pending ? s->ops->pending(s) : 0;
 }
 
+/* Does a short write of s mean its descriptor's send buffer is full? */
+static inline int cio__bs_short_is_full(const cio__bstream *s)
+{
+    return (s->ops->flags & CIO__BS_SHORT_IS_FULL) != 0;
+}
+
 /* Is direction dir (CIO__EV_READ/WRITE) worth trying now? */
 static inline int cio__bs_ready(const cio__bstream *s, unsigned dir)
 {
     return (s->afd->ready & dir) != 0;
 }
+
+/* ---- a user's layer (cio/impl.h's cio_bstream_ops), net/impl.c ----
+ * Owners keep it beside their TLS state: the layer's byte stream becomes
+ * their `bs`, its close op closes inner too (as TLS's does), and the
+ * owner frees it with cio__ulayer_free when its memory goes. */
+
+struct cio_bstream_ops;
+typedef struct cio__ulayer cio__ulayer;
+
+/* Makes the layer (ops borrowed, state taken on success) over inner
+ * (borrowed: it must outlive the layer). Returns 0 and *out, -EINVAL
+ * (NULL ops, no read or write op), -ENOMEM. */
+int cio__ulayer_new(const struct cio_bstream_ops *ops, void *state,
+                    cio__bstream *inner, cio__ulayer **out);
+cio__bstream *cio__ulayer_bs(cio__ulayer *l);
+/* Calls the user's close (once, if the stream's close did not) and frees
+ * l. NULL is ignored. */
+void cio__ulayer_free(cio__ulayer *l);
 
 #endif

@@ -46,6 +46,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "cio/impl.h"
 #include "core/sys.h"
 #include "net/addr.h"
 #include "net/afd.h"
@@ -67,7 +68,15 @@ struct cio_socket {
     uint8_t full;    /* a short send filled the send buffer */
     cio__bstream *bs; /* plain stream I/O: &fs.bs, or TLS over it */
     cio_tls_conn *tls; /* after cio_socket_start_tls */
+    cio__ulayer *ul;   /* after cio_socket_push_bstream (cio/impl.h) */
 };
+
+/* Bytes go through a layer (TLS, a user's): the plain descriptor calls
+ * (flags, addresses, sendfile) would bypass it. */
+static inline int layered(const cio_socket *s)
+{
+    return s->bs != &s->fs.bs;
+}
 
 /* ---- descriptor helpers (addr.h) ---- */
 
@@ -191,6 +200,7 @@ static int em_wait(cio_loop *loop, int64_t delay)
 
 static void sock_free(cio_socket *s)
 {
+    cio__ulayer_free(s->ul);
     cio__tls_free(s->tls);
     cio__free(s);
 }
@@ -537,7 +547,7 @@ int cio_socket_shutdown(cio_socket *s, int how)
     int r = sock_live(s);
     if (r < 0)
         return r;
-    if (s->tls && (how == SHUT_WR || how == SHUT_RDWR) &&
+    if (layered(s) && (how == SHUT_WR || how == SHUT_RDWR) &&
         (r = cio__bs_shutdown_write(s->bs)) < 0)
         return r;
     return shutdown(s->fs.fd, how) < 0 ? CIO__ERRNO() : 0;
@@ -556,7 +566,7 @@ int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
     int r = sock_enter(s);
     if (r < 0)
         return r;
-    if (!ctx || s->tls)
+    if (!ctx || s->tls || s->ul)
         return -EINVAL;
     if (s->type != SOCK_STREAM)
         return -EPROTOTYPE;
@@ -576,6 +586,29 @@ int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
         return r < 0 ? r : -EBADF;
     }
     return r;
+}
+
+/* ---- a user's byte-stream layer (cio/impl.h) ---- */
+
+int cio_socket_push_bstream(cio_socket *s, const cio_bstream_ops *ops,
+                            void *state)
+{
+    int r = sock_live(s);
+    if (r < 0)
+        return r;
+    if ((r = cio__loop_check(s->loop)) < 0)
+        return r;
+    if (!ops || s->type != SOCK_STREAM)
+        return -EINVAL;
+    if (s->ul || s->busy)
+        return -EBUSY;
+    cio__ulayer *l;
+    if ((r = cio__ulayer_new(ops, state, s->bs, &l)) < 0)
+        return r;
+    s->ul = l;
+    s->bs = cio__ulayer_bs(l);
+    s->full = 0;
+    return 0;
 }
 
 int cio_socket_sockname(cio_socket *s, cio_sockaddr *out)
@@ -740,7 +773,7 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
     int r = sock_enter(s);
     if (r < 0)
         return r;
-    if ((!buf && len) || (s->tls && (flags || from)))
+    if ((!buf && len) || (layered(s) && (flags || from)))
         return -EINVAL;
     int stream = !from && s->type == SOCK_STREAM &&
                  !(flags & (MSG_DONTWAIT | MSG_PEEK));
@@ -817,14 +850,15 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
         return r;
     if (!buf && len)
         return -EINVAL;
-    if ((to && !to->len) || (s->tls && (flags || to)))
+    if ((to && !to->len) || (layered(s) && (flags || to)))
         return -EINVAL;
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
     ssize_t n = send_once(s, stream, buf, len, flags, to);
-    /* (TLS takes a record at a time: short, not full) */
-    if (n >= 0 && stream && (size_t)n < len && !s->tls)
+    /* (a stream that takes a piece at a time, as TLS does a record, is
+     * short without being full: the flag tells) */
+    if (n >= 0 && stream && (size_t)n < len && cio__bs_short_is_full(s->bs))
         mark_full(s);
     return n;
 }
@@ -847,7 +881,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
     int r = sock_enter(s);
     if (r < 0)
         return r;
-    if ((!buf && len) || (s->tls && flags))
+    if ((!buf && len) || (layered(s) && flags))
         return -EINVAL;
     const char *p = buf;
     int stream = s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
@@ -860,7 +894,7 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
         ssize_t n = send_once(s, stream, p, len, flags, NULL);
         if (n < 0)
             return (int)n;
-        if (stream && (size_t)n < len && !s->tls)
+        if (stream && (size_t)n < len && cio__bs_short_is_full(s->bs))
             mark_full(s);
         p += n;
         len -= (size_t)n;
@@ -898,7 +932,7 @@ ssize_t cio_socket_try_writev(cio_socket *s, const struct iovec *iov,
     size_t want = 0;
     for (int i = 0; i < iovcnt; i++)
         want += iov[i].iov_len;
-    if ((size_t)n < want && !s->tls)
+    if ((size_t)n < want && cio__bs_short_is_full(s->bs))
         mark_full(s);
     return n;
 }
@@ -945,7 +979,7 @@ int cio_socket_sendallv(cio_socket *s, const struct iovec *iov, int iovcnt)
         size_t want = 0;
         for (int k = i; k < i + cnt; k++)
             want += v[k].iov_len;
-        if ((size_t)n < want && !s->tls)
+        if ((size_t)n < want && cio__bs_short_is_full(s->bs))
             mark_full(s);
         while (n > 0 && i < iovcnt) {
             if ((size_t)n >= v[i].iov_len) {
@@ -985,7 +1019,7 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         return r;
     if (in_fd < 0)
         return -EBADF;
-    if (s->tls && !(cio_tls_ktls(s->tls) & 1))
+    if (s->ul || (s->tls && !(cio_tls_ktls(s->tls) & 1)))
         return -ENOTSUP; /* only the kernel can encrypt what it sends */
     size_t total = 0;
     const size_t chunk_max = (size_t)1 << 30;

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cio/impl.h"
 #include "net/conn.h"
 #include "net/tls.h"
 
@@ -50,6 +51,7 @@ typedef struct stream {
     cio__fdstream fs; /* the descriptor, its byte stream and readiness */
     cio__bstream *bs; /* what bytes move through: &fs.bs, or TLS over it */
     cio_tls_conn *tls;
+    cio__ulayer *ul; /* cio_stream_push_bstream (cio/impl.h), over bs */
     cio_loop *loop;
     uint32_t refs; /* live halves + 1 while the descriptor is open */
     uint8_t has_r, has_w, rfree, wfree;
@@ -90,6 +92,7 @@ static void stream_unref(stream *c)
     }
     cio__free(c->rbuf);
     cio__wbuf_free(&c->wb);
+    cio__ulayer_free(c->ul);
     cio__tls_free(c->tls);
     cio__free(c);
 }
@@ -283,7 +286,7 @@ int cio_stream_start_tls(cio_stream_reader *r, cio_stream_writer *w,
     int rc = reader_ok(c);
     if (rc < 0)
         return rc;
-    if (c->tls || !c->has_w || c->wfree || !c->fs.is_sock)
+    if (c->tls || c->ul || !c->has_w || c->wfree || !c->fs.is_sock)
         return -EINVAL;
     rc = write_state(c);
     if (rc < 0)
@@ -357,6 +360,34 @@ int cio_stream_writer_from_fd(cio_loop *loop, int fd,
 }
 
 /* open_connection's body: host:port, or the Unix socket at path. */
+/* ---------------------------------------- a user's byte-stream layer */
+
+int cio_stream_push_bstream(cio_stream_reader *r, cio_stream_writer *w,
+                            const cio_bstream_ops *ops, void *state)
+{
+    if ((!r && !w) || (r && w && R2S(r) != W2S(w)))
+        return -EINVAL;
+    stream *c = r ? R2S(r) : W2S(w);
+    cio__task *t = cio__tls_task;
+    if (!t || t->f.loop != c->loop || !ops || c->fed ||
+        (r && (!c->has_r || c->rfree)) || (w && (!c->has_w || c->wfree)))
+        return -EINVAL;
+    if (c->err)
+        return c->err;
+    if (c->closed || c->closing || c->eof_pending || c->eof_sent)
+        return -EPIPE;
+    /* Bytes read or written below the layer would bypass it. */
+    if (c->ul || c->rend != c->rstart || cio__wbuf_len(&c->wb))
+        return -EBUSY;
+    cio__ulayer *l;
+    int rc = cio__ulayer_new(ops, state, c->bs, &l);
+    if (rc < 0)
+        return rc;
+    c->ul = l;
+    c->bs = cio__ulayer_bs(l);
+    return 0;
+}
+
 static int open_conn(const char *host, int port, const char *path,
                      const cio_conn_opts *opts, cio_stream_reader **r,
                      cio_stream_writer **w)

@@ -846,6 +846,7 @@ static const cio__bstream_ops tls_ops = {
     .shutdown_write = tls_shutdown_write,
     .close = tls_close,
     .pending = tls_pending,
+    .flags = 0, /* a write takes a record at a time: short is not full */
 };
 
 cio__bstream *cio__tls_bs(cio_tls_conn *c)

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cio/impl.h"
 #include "net/tls.h"
 #include "net/transport.h"
 
@@ -71,6 +72,7 @@ void cio__tr_unref(cio_transport *t)
     cio__free(t->rbuf);
     cio__wbuf_free(&t->wb);
     cio__wbuf_free(&t->sb);
+    cio__ulayer_free(t->ul);
     cio__tls_free(t->tls);
     cio__free(t);
 }
@@ -471,7 +473,7 @@ int cio_transport_start_tls(cio_transport *t, cio_tls_ctx *ctx,
                             const char *server_hostname)
 {
     cio__task *task = cio__tls_task;
-    if (!t || !ctx || !task || task->f.loop != t->loop || t->tls ||
+    if (!t || !ctx || !task || task->f.loop != t->loop || t->tls || t->ul ||
         !t->fs.is_sock)
         return -EINVAL;
     if (t->closing || t->closed || t->eof_sent || t->eof_pending)
@@ -636,9 +638,11 @@ int cio_create_unix_connection(cio_protocol_factory factory, void *arg,
     return create_conn(factory, arg, NULL, 0, path, opts, out);
 }
 
-int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
-                          void *arg, const cio_conn_opts *opts,
-                          cio_transport **out)
+/* cio_transport_from_fd's body; with ops, a user's layer over the
+ * descriptor stream (it keeps the transport in readiness mode). */
+static int from_fd(cio_loop *loop, int fd, const cio_bstream_ops *ops,
+                   void *state, cio_protocol_factory factory, void *arg,
+                   const cio_conn_opts *opts, cio_transport **out)
 {
     if (out)
         *out = NULL;
@@ -651,6 +655,15 @@ int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
     r = t_new(loop, fd, opts, 1, &t);
     if (r < 0)
         return r;
+    if (ops) {
+        r = cio__ulayer_new(ops, state, t->bs, &t->ul);
+        if (r < 0) {
+            cio__afd_close(&t->fs.afd);
+            cio__free(t);
+            return r;
+        }
+        t->bs = cio__ulayer_bs(t->ul);
+    }
     /* A pipe: which way it goes decides what can be done. */
     int mode = O_RDWR;
     if (!t->fs.is_sock) {
@@ -661,6 +674,9 @@ int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
     r = make_protocol(t, factory, arg, mode == O_WRONLY);
     if (r < 0) {
         cio__afd_close(&t->fs.afd);
+        if (t->ul) { /* state stays the caller's: no close op */
+            cio__free(t->ul);
+        }
         cio__free(t);
         return r;
     }
@@ -677,6 +693,26 @@ int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
     if (out)
         *out = t;
     return 0;
+}
+
+int cio_transport_from_fd(cio_loop *loop, int fd, cio_protocol_factory factory,
+                          void *arg, const cio_conn_opts *opts,
+                          cio_transport **out)
+{
+    return from_fd(loop, fd, NULL, NULL, factory, arg, opts, out);
+}
+
+int cio_transport_from_bstream(cio_loop *loop, int fd,
+                               const cio_bstream_ops *ops, void *state,
+                               cio_protocol_factory factory, void *arg,
+                               const cio_conn_opts *opts, cio_transport **out)
+{
+    if (!ops) {
+        if (out)
+            *out = NULL;
+        return -EINVAL;
+    }
+    return from_fd(loop, fd, ops, state, factory, arg, opts, out);
 }
 
 static int t_check(const cio_transport *t)

@@ -19,6 +19,7 @@ struct cio_transport {
     cio__bstream *bs; /* what readiness mode moves bytes through: &fs.bs,
                        * or TLS over it (net/tls.h; never completion mode) */
     struct cio_tls_conn *tls;
+    cio__ulayer *ul; /* cio_transport_from_bstream (cio/impl.h), over bs */
     cio_loop *loop;
     uint32_t refs;
     uint8_t can_eof;

@@ -164,7 +164,7 @@ static void u_arm_recv(cio_transport *t)
 /* Can t run in completion mode on its loop? */
 int cio__tr_cq_eligible(const cio_transport *t)
 {
-    return t->fs.is_sock && !t->proto->get_buffer && !t->tls &&
+    return t->fs.is_sock && !t->proto->get_buffer && t->bs == &t->fs.bs &&
            cio__op_available(t->loop);
 }
 
