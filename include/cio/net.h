@@ -253,6 +253,33 @@ CIO_API int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr);
 CIO_API int cio_socket_create_connection(cio_socket **out, const char *host,
                                          int port);
 
+typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
+
+/* cio_socket_create_connection with TLS (curio's open_connection(host,
+ * port, ssl=, server_hostname=)): once connected, the handshake runs
+ * as cio_socket_start_tls's before the call returns, so the socket
+ * handed out moves plaintext (recv / send / sendall with flags 0;
+ * cio_socket_shutdown(SHUT_WR) sends close_notify; cio_socket_tls gives
+ * its TLS state). ctx: a client context (cio/tls.h), retained by the
+ * socket; NULL: plain TCP, as cio_socket_create_connection.
+ * server_hostname: the name sent as SNI and checked against the
+ * certificate; NULL: host (an IP address is then checked against the
+ * certificate's IP addresses, without SNI). host and server_hostname
+ * borrowed for the call. The context's handshake timeout bounds the
+ * handshake; a cio_timeout scope bounds the whole call. Server side:
+ * accept with cio_socket_accept, then cio_socket_start_tls(accepted,
+ * server_ctx, NULL) (cio/tls.h). Returns: 0 and *out (the caller closes
+ * it). Errors: as cio_socket_create_connection, -EINVAL (a server
+ * context), CIO_ETLS_VERIFY (certificate refused: wrong host, expired,
+ * untrusted; reason in cio_tls_last_error), CIO_ETLS_HANDSHAKE,
+ * CIO_ETLS_TIMEOUT, CIO_ETLS_CONFIG, the other CIO_ETLS_* codes,
+ * -ECANCELED; on any failure the socket is closed and *out is NULL.
+ * Suspends. */
+CIO_API int cio_socket_create_connection_tls(cio_socket **out,
+                                             const char *host, int port,
+                                             cio_tls_ctx *ctx,
+                                             const char *server_hostname);
+
 /* Receives up to len bytes into buf (borrowed until return); this is
  * also Python's recv_into. Waits only when nothing is there. Returns: the
  * number of bytes, 0 at end of stream (or when len is 0). Errors:
