@@ -370,8 +370,14 @@ CIO_API int cio_socket_peername(cio_socket *s, cio_sockaddr *out);
  * sun_path). */
 CIO_API int cio_sockaddr_from_unix(cio_sockaddr *out, const char *path);
 
-/* Flags of cio_unix_listen. */
+/* Flags of cio_unix_listen, cio_start_unix_server and
+ * cio_create_unix_server. */
 #define CIO_UNIX_REMOVE_STALE 0x1
+/* Servers only (cio_start_unix_server, cio_create_unix_server): keep
+ * the socket file when the server closes (asyncio's
+ * cleanup_socket=False). Without it the file is removed at
+ * cio_server_close if it is still the one the server bound. */
+#define CIO_UNIX_KEEP_FILE 0x2
 
 /* A Unix socket bound to path on loop: type SOCK_STREAM or SOCK_SEQPACKET
  * (listening, backlog < 0: SOMAXCONN) or SOCK_DGRAM (bound only). With

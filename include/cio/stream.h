@@ -259,8 +259,11 @@ CIO_API int cio_open_unix_connection(const char *path,
  * connect), never a live socket or a file that is not a socket. mode > 0
  * chmods the socket file after bind (0600: owner only; abstract names
  * have no file). opts: backlog, no_start and conn apply (use_sock must be
- * 0). The file stays when the server closes (unlink it yourself, or pass
- * CIO_UNIX_REMOVE_STALE next time). arg is borrowed as in
+ * 0). cio_server_close removes the socket file (asyncio 3.13's
+ * cleanup_socket=True), but only if the file at path is still the one
+ * this server bound (same device and inode: a file another process bound
+ * there since is left alone); flag CIO_UNIX_KEEP_FILE keeps it.
+ * arg is borrowed as in
  * cio_start_server; path and opts for the call. Returns: 0 and *out.
  * Errors: -EINVAL, -ENAMETOOLONG, -EADDRINUSE (a live socket or another
  * file at path), -EACCES, -ENOENT (no such directory), -ENOMEM, -errno;

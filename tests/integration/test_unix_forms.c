@@ -4,7 +4,9 @@
  * (streams), cio_create_unix_server + cio_create_unix_connection
  * (protocols), cio_create_unix_datagram_endpoint, on a path and in the
  * abstract namespace; the socket file's permissions; a stale file removed
- * on request, a live socket and a plain file never; the errors of
+ * on request, a live socket and a plain file never; a server's own file
+ * removed when it closes (unless CIO_UNIX_KEEP_FILE), a file put there
+ * by someone else since never; the errors of
  * connecting to nothing; no descriptor or file left behind.
  */
 #include <errno.h>
@@ -77,9 +79,22 @@ static int streams_main(void *arg, void **result)
         stream_roundtrip(path);
     WAIT_FOR(served == 3);
     cio_server_close(s);
+    /* The server removed the file it bound (asyncio 3.13's
+     * cleanup_socket): a new server binds again without help. */
+    assert_int_equal(lstat(path, &st), -1);
+    assert_int_equal(errno, ENOENT);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
-    /* The file stays; a new server needs CIO_UNIX_REMOVE_STALE. */
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, CIO_UNIX_KEEP_FILE, NULL,
+                                           &s),
+                     0);
+    stream_roundtrip(path);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    /* CIO_UNIX_KEEP_FILE: the file stays; a new server needs
+     * CIO_UNIX_REMOVE_STALE. */
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
                                            path, 0, 0, NULL, &s),
@@ -92,9 +107,22 @@ static int streams_main(void *arg, void **result)
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0640);
     stream_roundtrip(path);
+    /* Someone else replaces the file while the server runs (unlink, bind
+     * a socket of their own there): closing the server leaves their
+     * file alone, since its inode is not the one the server bound. */
+    assert_int_equal(unlink(path), 0);
+    int other = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ou = {.sun_family = AF_UNIX};
+    snprintf(ou.sun_path, sizeof(ou.sun_path), "%s", path);
+    assert_int_equal(bind(other, (struct sockaddr *)&ou, sizeof(ou)), 0);
+    struct stat ost;
+    assert_int_equal(lstat(path, &ost), 0);
     cio_server_close(s);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_ino, ost.st_ino);
+    close(other);
     unlink(path);
 
     /* The abstract namespace: no file at all. */
@@ -181,8 +209,9 @@ static int protocol_main(void *arg, void **result)
     cio_server_close(s);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
-    unlink(path);
-    /* Nothing at the path any more. */
+    /* The server removed its file: nothing at the path any more. */
+    struct stat st;
+    assert_int_equal(lstat(path, &st), -1);
     assert_int_equal(cio_create_unix_connection(factory, &g_cli_ctx, path,
                                                 NULL, &t),
                      -ENOENT);
