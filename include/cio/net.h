@@ -234,9 +234,11 @@ CIO_API int cio_socket_accept(cio_socket *s, cio_socket **out,
                               cio_sockaddr *peer);
 
 /* Connects to addr (borrowed for the call): on EINPROGRESS waits until
- * writable and reads SO_ERROR. A TCP socket gets TCP_NODELAY. Use a
- * cio_timeout scope for a deadline; a cancelled connect leaves the socket
- * unusable (close it). Returns: 0. Errors: -ECONNREFUSED, -ETIMEDOUT,
+ * writable and reads SO_ERROR. A TCP socket gets TCP_NODELAY. A Unix
+ * stream socket whose listener's backlog is full (EAGAIN) tries again
+ * after a pause, 1 ms doubling to 50 ms, until it connects, fails
+ * otherwise or is cancelled. Use a cio_timeout scope for a deadline; a
+ * cancelled connect leaves the socket unusable (close it). Returns: 0. Errors: -ECONNREFUSED, -ETIMEDOUT,
  * -ENETUNREACH, -EADDRNOTAVAIL, -EISCONN, -EALREADY, -EBADF, -ECANCELED,
  * -EINVAL (outside a task), -errno. Suspends. */
 CIO_API int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr);

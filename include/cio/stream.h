@@ -244,9 +244,12 @@ CIO_API int cio_start_server(cio_loop *loop, cio_stream_handler handler,
  * the Happy Eyeballs fields do not apply) are borrowed for the call.
  * Returns: 0, *r and *w set (free both). Errors: -EINVAL (NULL, outside
  * a task, empty path), -ENAMETOOLONG, -ENOENT (no such file),
- * -ECONNREFUSED (nobody listens on it), -EAGAIN (its backlog is full: a
- * Unix connect never waits), -EACCES, -ECANCELED, -ENOMEM,
- * -errno; *r and *w are NULL on failure. Suspends. */
+ * -ECONNREFUSED (nobody listens on it), -EACCES, -ECANCELED, -ENOMEM,
+ * -errno; *r and *w are NULL on failure. When the listener's backlog is
+ * full (Linux refuses a non-blocking Unix connect with EAGAIN and
+ * signals nothing when a slot frees), the connect is tried again after
+ * a pause, 1 ms doubling to 50 ms, until it succeeds, fails otherwise or
+ * the task is cancelled: bound it with a cio_timeout scope. Suspends. */
 CIO_API int cio_open_unix_connection(const char *path,
                                      const cio_conn_opts *opts,
                                      cio_stream_reader **r,

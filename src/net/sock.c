@@ -666,12 +666,23 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
     if (!addr || !addr->len)
         return -EINVAL;
     const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+    int64_t unix_pause = CIO_MS;
     for (;;) {
         if (cio__sys_connect(s->fs.fd, sa, addr->len) == 0)
             break;
         int e = errno;
         if (e == EISCONN)
             break; /* a retry after the wait: connected */
+        if (e == EAGAIN && s->family == AF_UNIX) {
+            /* A Unix listener's backlog is full: nothing will signal a
+             * free slot (docs/design.md section 36), so try again after
+             * a pause, 1 ms doubling to 50 ms, until cancelled. */
+            if ((r = sock_suspend(s, SUSP_BACKOFF, unix_pause)) < 0)
+                return r;
+            unix_pause = unix_pause * 2 > 50 * CIO_MS ? 50 * CIO_MS
+                                                      : unix_pause * 2;
+            continue;
+        }
         if (e != EINPROGRESS && e != EALREADY && e != EINTR)
             return -e;
         /* In progress: wait for writability, then ask SO_ERROR. The edge
