@@ -165,12 +165,13 @@ static void *client(void *arg)
 /* The load of `udp_echo load` against a server in another process: the
  * same 64-byte datagrams and 64 in flight, but sent and received in
  * batches (sendmmsg; recvmmsg with MSG_WAITFORONE takes whatever has come
- * back), each batch of replies answered by as many new datagrams. The
- * load then costs about a system call per batch instead of two per
- * datagram, so it outruns every server measured: the server always has
- * datagrams waiting, never sleeps, and its CPU per echo is its own work
- * per datagram rather than a share of wake-ups whose number depended on
- * how the load happened to be scheduled (bench/README.md). The server's
+ * back), each batch of replies answered by as many new datagrams in one
+ * sendmmsg. The load then costs about two system calls per batch instead
+ * of two per datagram, and the new datagrams reach the server together:
+ * a server that wakes finds a batch waiting, whether the load ran just
+ * before or was preempted, so its CPU per echo no longer swings with how
+ * the load happened to be scheduled, as it did with one send per echo
+ * (bench/README.md). The server's
  * CPU is read when the warm-up ends (the first batch that reaches WARM
  * echoes) and after the last echo; g_mark is the echo count at the
  * first reading. */
