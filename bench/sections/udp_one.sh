@@ -4,7 +4,7 @@
 # "port N" line, runs `udp_echo MODE PORT PID` against it (on the CPU this
 # script runs on: bench/run pins it to CPU 1), prints the load's figure
 # line ("udp_echo_srv_ns <server CPU ns per echo>" for MODE load, the
-# default, the batched load; "udp_echo_srv1_ns ..." for MODE load-single),
+# default; "udp_echo_batched_srv_ns ..." for MODE load-batched),
 # stops the server.
 # Usage: udp_one.sh LOAD_BIN [MODE] -- SERVER_CMD...
 set -uo pipefail
