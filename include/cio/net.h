@@ -234,9 +234,11 @@ CIO_API int cio_socket_accept(cio_socket *s, cio_socket **out,
                               cio_sockaddr *peer);
 
 /* Connects to addr (borrowed for the call): on EINPROGRESS waits until
- * writable and reads SO_ERROR. A TCP socket gets TCP_NODELAY. Use a
- * cio_timeout scope for a deadline; a cancelled connect leaves the socket
- * unusable (close it). Returns: 0. Errors: -ECONNREFUSED, -ETIMEDOUT,
+ * writable and reads SO_ERROR. A TCP socket gets TCP_NODELAY. A Unix
+ * stream socket whose listener's backlog is full (EAGAIN) tries again
+ * after a pause, 1 ms doubling to 50 ms, until it connects, fails
+ * otherwise or is cancelled. Use a cio_timeout scope for a deadline; a
+ * cancelled connect leaves the socket unusable (close it). Returns: 0. Errors: -ECONNREFUSED, -ETIMEDOUT,
  * -ENETUNREACH, -EADDRNOTAVAIL, -EISCONN, -EALREADY, -EBADF, -ECANCELED,
  * -EINVAL (outside a task), -errno. Suspends. */
 CIO_API int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr);
@@ -252,6 +254,33 @@ CIO_API int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr);
  * port), -ENOMEM. Suspends. */
 CIO_API int cio_socket_create_connection(cio_socket **out, const char *host,
                                          int port);
+
+typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
+
+/* cio_socket_create_connection with TLS (curio's open_connection(host,
+ * port, ssl=, server_hostname=)): once connected, the handshake runs
+ * as cio_socket_start_tls's before the call returns, so the socket
+ * handed out moves plaintext (recv / send / sendall with flags 0;
+ * cio_socket_shutdown(SHUT_WR) sends close_notify; cio_socket_tls gives
+ * its TLS state). ctx: a client context (cio/tls.h), retained by the
+ * socket; NULL: plain TCP, as cio_socket_create_connection.
+ * server_hostname: the name sent as SNI and checked against the
+ * certificate; NULL: host (an IP address is then checked against the
+ * certificate's IP addresses, without SNI). host and server_hostname
+ * borrowed for the call. The context's handshake timeout bounds the
+ * handshake; a cio_timeout scope bounds the whole call. Server side:
+ * accept with cio_socket_accept, then cio_socket_start_tls(accepted,
+ * server_ctx, NULL) (cio/tls.h). Returns: 0 and *out (the caller closes
+ * it). Errors: as cio_socket_create_connection, -EINVAL (a server
+ * context), CIO_ETLS_VERIFY (certificate refused: wrong host, expired,
+ * untrusted; reason in cio_tls_last_error), CIO_ETLS_HANDSHAKE,
+ * CIO_ETLS_TIMEOUT, CIO_ETLS_CONFIG, the other CIO_ETLS_* codes,
+ * -ECANCELED; on any failure the socket is closed and *out is NULL.
+ * Suspends. */
+CIO_API int cio_socket_create_connection_tls(cio_socket **out,
+                                             const char *host, int port,
+                                             cio_tls_ctx *ctx,
+                                             const char *server_hostname);
 
 /* Receives up to len bytes into buf (borrowed until return); this is
  * also Python's recv_into. Waits only when nothing is there. Returns: the
@@ -343,8 +372,14 @@ CIO_API int cio_socket_peername(cio_socket *s, cio_sockaddr *out);
  * sun_path). */
 CIO_API int cio_sockaddr_from_unix(cio_sockaddr *out, const char *path);
 
-/* Flags of cio_unix_listen. */
+/* Flags of cio_unix_listen, cio_start_unix_server and
+ * cio_create_unix_server. */
 #define CIO_UNIX_REMOVE_STALE 0x1
+/* Servers only (cio_start_unix_server, cio_create_unix_server): keep
+ * the socket file when the server closes (asyncio's
+ * cleanup_socket=False). Without it the file is removed at
+ * cio_server_close if it is still the one the server bound. */
+#define CIO_UNIX_KEEP_FILE 0x2
 
 /* A Unix socket bound to path on loop: type SOCK_STREAM or SOCK_SEQPACKET
  * (listening, backlog < 0: SOMAXCONN) or SOCK_DGRAM (bound only). With

@@ -244,9 +244,12 @@ CIO_API int cio_start_server(cio_loop *loop, cio_stream_handler handler,
  * the Happy Eyeballs fields do not apply) are borrowed for the call.
  * Returns: 0, *r and *w set (free both). Errors: -EINVAL (NULL, outside
  * a task, empty path), -ENAMETOOLONG, -ENOENT (no such file),
- * -ECONNREFUSED (nobody listens on it), -EAGAIN (its backlog is full: a
- * Unix connect never waits), -EACCES, -ECANCELED, -ENOMEM,
- * -errno; *r and *w are NULL on failure. Suspends. */
+ * -ECONNREFUSED (nobody listens on it), -EACCES, -ECANCELED, -ENOMEM,
+ * -errno; *r and *w are NULL on failure. When the listener's backlog is
+ * full (Linux refuses a non-blocking Unix connect with EAGAIN and
+ * signals nothing when a slot frees), the connect is tried again after
+ * a pause, 1 ms doubling to 50 ms, until it succeeds, fails otherwise or
+ * the task is cancelled: bound it with a cio_timeout scope. Suspends. */
 CIO_API int cio_open_unix_connection(const char *path,
                                      const cio_conn_opts *opts,
                                      cio_stream_reader **r,
@@ -259,8 +262,11 @@ CIO_API int cio_open_unix_connection(const char *path,
  * connect), never a live socket or a file that is not a socket. mode > 0
  * chmods the socket file after bind (0600: owner only; abstract names
  * have no file). opts: backlog, no_start and conn apply (use_sock must be
- * 0). The file stays when the server closes (unlink it yourself, or pass
- * CIO_UNIX_REMOVE_STALE next time). arg is borrowed as in
+ * 0). cio_server_close removes the socket file (asyncio 3.13's
+ * cleanup_socket=True), but only if the file at path is still the one
+ * this server bound (same device and inode: a file another process bound
+ * there since is left alone); flag CIO_UNIX_KEEP_FILE keeps it.
+ * arg is borrowed as in
  * cio_start_server; path and opts for the call. Returns: 0 and *out.
  * Errors: -EINVAL, -ENAMETOOLONG, -EADDRINUSE (a live socket or another
  * file at path), -EACCES, -ENOENT (no such directory), -ENOMEM, -errno;

@@ -6,8 +6,11 @@
  * certificate and key, trust store, verification, ALPN, SNI, versions,
  * ciphers, session tickets, handshake timeout, kernel TLS. It is given to
  * a connection through cio_conn_opts.tls (open_connection, start_server,
- * create_connection, create_server) or to a start_tls call, which retain
- * it: the caller may free its reference at once.
+ * create_connection, create_server), to cio_socket_create_connection_tls
+ * (awaitable sockets) or to a start_tls call, which retain it: the
+ * caller may free its reference at once. Servers of awaitable sockets
+ * accept with cio_socket_accept and call cio_socket_start_tls with a
+ * server context on each accepted socket (curio's tcp_server(ssl=)).
  *
  * A TLS connection is one implementation, a byte stream over any byte
  * stream (docs/design.md section 27): the handshake runs before the
@@ -227,6 +230,10 @@ CIO_API int cio_transport_start_tls(cio_transport *t, cio_tls_ctx *ctx,
 /* The same for a connected awaitable stream socket: afterwards
  * cio_socket_recv / send / sendall move plaintext through TLS (their
  * flags must be 0) and cio_socket_shutdown(SHUT_WR) sends close_notify.
+ * With a server context on a socket from cio_socket_accept, this is how
+ * an awaitable-socket server speaks TLS (server_hostname NULL; the
+ * client's SNI is then cio_tls_server_name). A client that connects and
+ * upgrades in one call: cio_socket_create_connection_tls (cio/net.h).
  * Returns: 0. Errors: as cio_stream_start_tls, -EPROTOTYPE (not a stream
  * socket). Suspends. */
 CIO_API int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,

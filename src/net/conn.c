@@ -189,8 +189,9 @@ int cio__fd_is_sock(int fd)
 }
 
 /* Starts a non-blocking connect of a new stream socket to (addr, len).
- * Returns 1 (connected at once), 0 (in progress) or an error; *out is the
- * socket unless an error is returned. */
+ * Returns 1 (connected at once), 0 (in progress), 2 (a Unix listener's
+ * backlog is full: try again later) or an error; *out is the socket
+ * unless an error is returned. */
 static int connect_start(int family, int protocol, const struct sockaddr *addr,
                          socklen_t len, int *out)
 {
@@ -206,8 +207,39 @@ static int connect_start(int family, int protocol, const struct sockaddr *addr,
         *out = fd;
         return 0;
     }
+    if (r == -EAGAIN && family == AF_UNIX) {
+        *out = fd;
+        return 2;
+    }
     close(fd);
     return r;
+}
+
+/* A non-blocking AF_UNIX stream connect to a listener whose backlog is
+ * full fails with EAGAIN and starts nothing; the kernel then signals
+ * nothing either (the unconnected socket polls writable at once, SO_ERROR
+ * stays 0, before and after the listener accepts: docs/design.md section
+ * 36). So the connect is retried after a pause, 1 ms doubling to 50 ms,
+ * until it succeeds, fails otherwise, or the task is cancelled (a
+ * timeout scope, cio_task_cancel). Returns 1 connected, or an error. */
+#define UNIX_RETRY_MIN (1 * CIO_MS)
+#define UNIX_RETRY_MAX (50 * CIO_MS)
+
+static int unix_connect_retry(int fd, const struct sockaddr *addr,
+                              socklen_t len)
+{
+    int64_t pause = UNIX_RETRY_MIN;
+    for (;;) {
+        int r = cio_sleep(pause);
+        if (r < 0)
+            return r;
+        pause = pause * 2 > UNIX_RETRY_MAX ? UNIX_RETRY_MAX : pause * 2;
+        if (cio__sys_connect(fd, addr, len) == 0)
+            return 1;
+        r = CIO__ERRNO();
+        if (r != -EAGAIN && r != -EINTR)
+            return r;
+    }
 }
 
 /* After a write edge on a connecting socket: 1 connected, 0 still
@@ -245,7 +277,11 @@ static int connect_one(cio__afd *a, cio_loop *loop, int family, int protocol,
         close(fd);
         return r;
     }
-    while (!done) {
+    if (done == 2) {
+        r = unix_connect_retry(fd, addr, alen);
+        done = r < 0 ? 0 : 1;
+    }
+    while (r >= 0 && !done) {
         cio__afd_clear(a, CIO__EV_WRITE);
         r = cio__afd_wait(a, CIO__EV_WRITE);
         if (r < 0)

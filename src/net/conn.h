@@ -147,6 +147,12 @@ struct cio_server {
     size_t nconns;
     cio__waitq closed_wq;  /* wait_closed */
     cio__waitq forever_wq; /* serve_forever */
+    /* A Unix server's socket file, removed when the server closes if it
+     * is still the one bound (same device and inode); NULL: none, an
+     * abstract name, or CIO_UNIX_KEEP_FILE. */
+    char *unix_path;
+    dev_t unix_dev;
+    ino_t unix_ino;
 };
 
 /* Makes a server listening on host:port (or opts->sock). Suspends only to

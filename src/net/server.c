@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net/conn.h"
@@ -48,6 +49,7 @@ static void srv_unref(cio_server *s)
     if (--s->refs)
         return;
     cio_tls_ctx_free(s->conn.tls);
+    cio__free(s->unix_path);
     cio__free(s->ls);
     cio__free(s);
 }
@@ -391,6 +393,16 @@ int cio_server_close(cio_server *s)
     s->closed = 1;
     s->serving = 0;
     close_listeners(s);
+    if (s->unix_path) {
+        /* asyncio 3.13's cleanup_socket: only the file this server
+         * bound, not one another process put there since. */
+        struct stat st;
+        if (lstat(s->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_dev == s->unix_dev && st.st_ino == s->unix_ino)
+            unlink(s->unix_path);
+        cio__free(s->unix_path);
+        s->unix_path = NULL;
+    }
     cio__waitq_wake_all(&s->forever_wq, CIO__W_GRANTED, 0);
     check_closed(s);
     return 0;

@@ -560,8 +560,10 @@ cio_tls_conn *cio_socket_tls(const cio_socket *s)
     return s ? s->tls : NULL;
 }
 
-int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
-                         const char *server_hostname)
+/* start_tls with the port that keys a client's remembered session
+ * (create_connection knows it; a live socket's start_tls says 0). */
+static int sock_start_tls(cio_socket *s, cio_tls_ctx *ctx,
+                          const char *server_hostname, int port)
 {
     int r = sock_enter(s);
     if (r < 0)
@@ -571,7 +573,7 @@ int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
     if (s->type != SOCK_STREAM)
         return -EPROTOTYPE;
     cio_tls_conn *c;
-    r = cio__tls_new(ctx, &s->fs.bs, s->fs.fd, server_hostname, 0, &c);
+    r = cio__tls_new(ctx, &s->fs.bs, s->fs.fd, server_hostname, port, &c);
     if (r < 0)
         return r;
     s->tls = c;
@@ -609,6 +611,12 @@ int cio_socket_push_bstream(cio_socket *s, const cio_bstream_ops *ops,
     s->bs = cio__ulayer_bs(l);
     s->full = 0;
     return 0;
+}
+
+int cio_socket_start_tls(cio_socket *s, cio_tls_ctx *ctx,
+                         const char *server_hostname)
+{
+    return sock_start_tls(s, ctx, server_hostname, 0);
 }
 
 int cio_socket_sockname(cio_socket *s, cio_sockaddr *out)
@@ -691,12 +699,23 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
     if (!addr || !addr->len)
         return -EINVAL;
     const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+    int64_t unix_pause = CIO_MS;
     for (;;) {
         if (cio__sys_connect(s->fs.fd, sa, addr->len) == 0)
             break;
         int e = errno;
         if (e == EISCONN)
             break; /* a retry after the wait: connected */
+        if (e == EAGAIN && s->family == AF_UNIX) {
+            /* A Unix listener's backlog is full: nothing will signal a
+             * free slot (docs/design.md section 36), so try again after
+             * a pause, 1 ms doubling to 50 ms, until cancelled. */
+            if ((r = sock_suspend(s, SUSP_BACKOFF, unix_pause)) < 0)
+                return r;
+            unix_pause = unix_pause * 2 > 50 * CIO_MS ? 50 * CIO_MS
+                                                      : unix_pause * 2;
+            continue;
+        }
         if (e != EINPROGRESS && e != EALREADY && e != EINTR)
             return -e;
         /* In progress: wait for writability, then ask SO_ERROR. The edge
@@ -720,6 +739,13 @@ int cio_socket_connect(cio_socket *s, const cio_sockaddr *addr)
 int cio_socket_create_connection(cio_socket **out, const char *host,
                                  int port)
 {
+    return cio_socket_create_connection_tls(out, host, port, NULL, NULL);
+}
+
+int cio_socket_create_connection_tls(cio_socket **out, const char *host,
+                                     int port, cio_tls_ctx *ctx,
+                                     const char *server_hostname)
+{
     if (!out)
         return -EINVAL;
     *out = NULL;
@@ -727,6 +753,8 @@ int cio_socket_create_connection(cio_socket **out, const char *host,
     if (!t || !host || port < 0 || port > 65535)
         return CIO_MISUSE(t ? "NULL host, or port outside 0..65535"
                             : "called outside a task");
+    if (ctx && cio__tls_ctx_role(ctx) != CIO_TLS_CLIENT)
+        return -EINVAL; /* a server context on a client call */
     cio_loop *loop = t->f.loop;
     char serv[8];
     snprintf(serv, sizeof(serv), "%d", port);
@@ -755,6 +783,16 @@ int cio_socket_create_connection(cio_socket **out, const char *host,
             break;
     }
     freeaddrinfo(res);
+    if (r == 0 && ctx) {
+        /* The handshake, as open_connection's: a failure (cancellation
+         * included) closes the socket and hands out nothing. */
+        r = sock_start_tls(*out, ctx,
+                           server_hostname ? server_hostname : host, port);
+        if (r < 0) {
+            cio_socket_close(*out); /* nobody else has it: still open */
+            *out = NULL;
+        }
+    }
     return r;
 }
 

@@ -66,11 +66,11 @@ static int is_stale(const cio_sockaddr *a, const char *path, int type)
  * datagram socket. Returns 0 and *fd (non-blocking, close-on-exec), or an
  * error (the file this call bound is removed again). */
 static int unix_bind(const char *path, int type, int mode, int backlog,
-                     int flags, int *fd)
+                     int flags, int *fd, struct stat *bound)
 {
     if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
         return -EINVAL;
-    if (flags & ~CIO_UNIX_REMOVE_STALE)
+    if (flags & ~(CIO_UNIX_REMOVE_STALE | CIO_UNIX_KEEP_FILE))
         return -EINVAL;
     cio_sockaddr a;
     int r = cio_sockaddr_from_unix(&a, path);
@@ -94,6 +94,10 @@ static int unix_bind(const char *path, int type, int mode, int backlog,
     }
     r = 0;
     if (!abstract && mode > 0 && chmod(path, (mode_t)mode) < 0)
+        r = -errno;
+    /* The file's identity, for removing it at close only if it is still
+     * the one bound here. */
+    if (r == 0 && bound && !abstract && lstat(path, bound) < 0)
         r = -errno;
     if (r == 0 && type != SOCK_DGRAM &&
         listen(s, backlog < 0 ? SOMAXCONN : backlog) < 0)
@@ -120,7 +124,7 @@ int cio_unix_listen(cio_socket **out, cio_loop *loop, const char *path,
     if (!path)
         return -EINVAL;
     int fd;
-    r = unix_bind(path, type, mode, backlog, flags, &fd);
+    r = unix_bind(path, type, mode, backlog, flags, &fd, NULL);
     if (r < 0)
         return r;
     r = cio_socket_from_fd(out, loop, fd);
@@ -148,19 +152,32 @@ static int unix_server(cio_loop *loop, int kind, void *fn, void *arg,
     if (!fn || !path || o.use_sock || o.backlog < 0)
         return -EINVAL;
     int fd;
+    struct stat st;
     r = unix_bind(path, SOCK_STREAM, mode, o.backlog ? o.backlog : 100,
-                  flags, &fd);
+                  flags, &fd, &st);
     if (r < 0)
         return r;
+    char *keep = NULL;
+    if (path[0] != '@' && !(flags & CIO_UNIX_KEEP_FILE) &&
+        !(keep = cio__malloc(strlen(path) + 1)))
+        r = -ENOMEM;
     o.use_sock = 1;
     o.sock = fd;
-    r = cio__server_open(loop, kind, fn, arg, NULL, 0, &o, out);
+    if (r == 0)
+        r = cio__server_open(loop, kind, fn, arg, NULL, 0, &o, out);
     if (r < 0) {
+        cio__free(keep);
         close(fd);
         if (path[0] != '@')
             unlink(path);
+        return r;
     }
-    return r;
+    if (keep) {
+        (*out)->unix_path = strcpy(keep, path);
+        (*out)->unix_dev = st.st_dev;
+        (*out)->unix_ino = st.st_ino;
+    }
+    return 0;
 }
 
 int cio_start_unix_server(cio_loop *loop, cio_stream_handler handler,
@@ -196,7 +213,7 @@ int cio_create_unix_datagram_endpoint(const cio_datagram_protocol *proto,
         return r;
     int fd;
     if (local_path) {
-        r = unix_bind(local_path, SOCK_DGRAM, mode, 0, flags, &fd);
+        r = unix_bind(local_path, SOCK_DGRAM, mode, 0, flags, &fd, NULL);
         if (r < 0)
             return r;
     } else {

@@ -4,7 +4,9 @@
  * (streams), cio_create_unix_server + cio_create_unix_connection
  * (protocols), cio_create_unix_datagram_endpoint, on a path and in the
  * abstract namespace; the socket file's permissions; a stale file removed
- * on request, a live socket and a plain file never; the errors of
+ * on request, a live socket and a plain file never; a server's own file
+ * removed when it closes (unless CIO_UNIX_KEEP_FILE), a file put there
+ * by someone else since never; the errors of
  * connecting to nothing; no descriptor or file left behind.
  */
 #include <errno.h>
@@ -77,9 +79,22 @@ static int streams_main(void *arg, void **result)
         stream_roundtrip(path);
     WAIT_FOR(served == 3);
     cio_server_close(s);
+    /* The server removed the file it bound (asyncio 3.13's
+     * cleanup_socket): a new server binds again without help. */
+    assert_int_equal(lstat(path, &st), -1);
+    assert_int_equal(errno, ENOENT);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
-    /* The file stays; a new server needs CIO_UNIX_REMOVE_STALE. */
+    assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
+                                           path, 0, CIO_UNIX_KEEP_FILE, NULL,
+                                           &s),
+                     0);
+    stream_roundtrip(path);
+    cio_server_close(s);
+    assert_int_equal(cio_server_wait_closed(s), 0);
+    cio_server_free(s);
+    /* CIO_UNIX_KEEP_FILE: the file stays; a new server needs
+     * CIO_UNIX_REMOVE_STALE. */
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(cio_start_unix_server(g_loop, echo_handler, &served,
                                            path, 0, 0, NULL, &s),
@@ -92,9 +107,22 @@ static int streams_main(void *arg, void **result)
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0640);
     stream_roundtrip(path);
+    /* Someone else replaces the file while the server runs (unlink, bind
+     * a socket of their own there): closing the server leaves their
+     * file alone, since its inode is not the one the server bound. */
+    assert_int_equal(unlink(path), 0);
+    int other = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ou = {.sun_family = AF_UNIX};
+    snprintf(ou.sun_path, sizeof(ou.sun_path), "%s", path);
+    assert_int_equal(bind(other, (struct sockaddr *)&ou, sizeof(ou)), 0);
+    struct stat ost;
+    assert_int_equal(lstat(path, &ost), 0);
     cio_server_close(s);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_ino, ost.st_ino);
+    close(other);
     unlink(path);
 
     /* The abstract namespace: no file at all. */
@@ -181,8 +209,9 @@ static int protocol_main(void *arg, void **result)
     cio_server_close(s);
     assert_int_equal(cio_server_wait_closed(s), 0);
     cio_server_free(s);
-    unlink(path);
-    /* Nothing at the path any more. */
+    /* The server removed its file: nothing at the path any more. */
+    struct stat st;
+    assert_int_equal(lstat(path, &st), -1);
     assert_int_equal(cio_create_unix_connection(factory, &g_cli_ctx, path,
                                                 NULL, &t),
                      -ENOENT);
@@ -282,6 +311,134 @@ static int stale_main(void *arg, void **result)
 }
 
 TU_NET_CASE(unix_forms_stale_live_errors, stale_main)
+
+/* ---- a listener whose backlog is full: connects wait, not -EAGAIN ---- */
+
+/* A plain listener with backlog 1 that does not accept, filled with raw
+ * non-blocking connects until the kernel says EAGAIN. Returns the
+ * listener; fill[0..*n) are the queued clients. */
+static int full_listener(const char *path, int *fill, int *n)
+{
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    snprintf(u.sun_path, sizeof(u.sun_path), "%s", path);
+    assert_int_equal(bind(l, (struct sockaddr *)&u, sizeof(u)), 0);
+    assert_int_equal(listen(l, 1), 0);
+    *n = 0;
+    for (;;) {
+        assert_true(*n < 8);
+        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (connect(c, (struct sockaddr *)&u, sizeof(u)) < 0) {
+            assert_int_equal(errno, EAGAIN);
+            close(c);
+            break;
+        }
+        fill[(*n)++] = c;
+    }
+    assert_true(*n >= 1);
+    return l;
+}
+
+static struct {
+    const char *path;
+    int form; /* 0 streams, 1 protocol, 2 awaitable socket */
+    int rc;
+    int done;
+} bk;
+
+static int bk_connect(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    if (bk.form == 0) {
+        cio_stream_reader *r;
+        cio_stream_writer *w;
+        bk.rc = cio_open_unix_connection(bk.path, NULL, &r, &w);
+        if (bk.rc == 0) {
+            cio_stream_reader_free(r);
+            cio_stream_writer_free(w);
+        }
+    } else if (bk.form == 1) {
+        cio_transport *t;
+        memset(&g_cli_ctx, 0, sizeof(g_cli_ctx));
+        bk.rc = cio_create_unix_connection(factory, &g_cli_ctx, bk.path, NULL,
+                                           &t);
+        if (bk.rc == 0)
+            cio_transport_abort(t);
+    } else {
+        cio_socket *s;
+        cio_sockaddr a;
+        assert_int_equal(cio_sockaddr_from_unix(&a, bk.path), 0);
+        assert_int_equal(cio_socket_open(&s, g_loop, AF_UNIX, SOCK_STREAM, 0),
+                         0);
+        bk.rc = cio_socket_connect(s, &a);
+        cio_socket_close(s);
+    }
+    bk.done = 1;
+    return bk.rc;
+}
+
+static int backlog_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    int fds0 = count_fds();
+    char path[108];
+    tmp_path(path, sizeof(path), "bk");
+    int fill[8], n;
+    int l = full_listener(path, fill, &n);
+    bk.path = path;
+    for (bk.form = 0; bk.form < 3; bk.form++) {
+        /* Waits while the backlog is full... */
+        bk.done = 0;
+        bk.rc = 1;
+        cio_task *t;
+        assert_int_equal(
+            cio_task_create(g_loop, CIO_CORO(bk_connect, NULL), NULL, &t), 0);
+        assert_int_equal(cio_sleep(60 * CIO_MS), 0);
+        assert_int_equal(bk.done, 0);
+        /* ...and connects once the listener takes one from it. */
+        int a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(a >= 0);
+        close(a);
+        WAIT_FOR(bk.done);
+        assert_int_equal(bk.rc, 0);
+        assert_int_equal(cio_await(t, NULL), 0);
+        cio_future_release(t);
+        /* The new client now holds the freed slot: still full. */
+        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        struct sockaddr_un u = {.sun_family = AF_UNIX};
+        snprintf(u.sun_path, sizeof(u.sun_path), "%s", path);
+        assert_int_equal(connect(c, (struct sockaddr *)&u, sizeof(u)), -1);
+        assert_int_equal(errno, EAGAIN);
+        close(c);
+
+        /* A timeout scope bounds the wait. */
+        cio_timeout to;
+        assert_int_equal(cio_timeout_begin(&to, 30 * CIO_MS), 0);
+        bk.done = 0;
+        int rc = bk_connect(NULL, NULL);
+        assert_int_equal(cio_timeout_end(&to, rc), -ETIMEDOUT);
+
+        /* Cancellation ends it too. */
+        bk.done = 0;
+        assert_int_equal(
+            cio_task_create(g_loop, CIO_CORO(bk_connect, NULL), NULL, &t), 0);
+        assert_int_equal(cio_sleep(20 * CIO_MS), 0);
+        assert_int_equal(cio_task_cancel(t, NULL), 1);
+        assert_int_equal(cio_await(t, NULL), -ECANCELED);
+        cio_future_release(t);
+        assert_int_equal(bk.rc, -ECANCELED);
+    }
+    for (int i = 0; i < n; i++)
+        close(fill[i]);
+    close(l);
+    unlink(path);
+    assert_int_equal(count_fds(), fds0);
+    return 0;
+}
+
+TU_NET_CASE(unix_forms_backlog_full_waits, backlog_main)
 
 /* ---- datagrams ---- */
 
@@ -397,6 +554,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(unix_forms_streams, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(unix_forms_protocols, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(unix_forms_stale_live_errors, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(unix_forms_backlog_full_waits, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(unix_forms_datagram, tu_setup, tu_teardown),
 };
 
