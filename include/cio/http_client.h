@@ -214,6 +214,34 @@ CIO_API int cio_http_session_request(cio_http_session *s, const char *method,
 CIO_API int cio_http_session_get(cio_http_session *s, const char *url,
                                  cio_http_client_response **out);
 
+/* aiohttp's session.ws_connect(url): a WebSocket client connection made
+ * the way the session makes its requests. url is ws://, wss://, http://
+ * or https:// (wss and https: TLS with ws_opts->tls, else the session's
+ * context (cio_http_session_opts.tls), else a default one offering ALPN
+ * http/1.1 only, verifying certificate and host name; ws_opts->server_name
+ * overrides the name checked). The connection goes through the session's
+ * connector (its Unix socket, its CONNECT proxy; not the wrap seam: wss
+ * always runs over cio's TLS) and is not pooled. The Upgrade request carries the session's User-Agent, its
+ * cookies for the URL, basic auth from the URL's user:pass@ or
+ * opts->user / password, opts->headers (Host is ignored) and opts->params
+ * appended to the query; Set-Cookie fields of the answer go into the jar.
+ * Timeouts: the session's or opts' connect (CIO_EHTTPC_CONNECT_TIMEOUT)
+ * and total (CIO_EHTTPC_TIMEOUT; ws_opts->handshake_timeout shortens it
+ * when set). Other ws_opts fields (compress, protocol, max_message,
+ * heartbeat...) as for cio_ws_connect. url, opts and ws_opts are borrowed
+ * for the call (only headers, params, user, password and timeout of opts
+ * are used). Returns: 0 and *out, which the caller frees with cio_ws_free
+ * (it may outlive the session). Errors: CIO_EWS_HANDSHAKE (no 101, or an
+ * invalid answer), CIO_EHTTPC_BAD_URL, CIO_EHTTPC_SCHEME, CIO_EHTTPC_PROXY,
+ * CIO_EHTTPC_TIMEOUT, CIO_EHTTPC_CONNECT_TIMEOUT, CIO_ETLS_VERIFY and the
+ * other CIO_ETLS_* codes, -ECONNREFUSED and the other connect errors,
+ * the resolver's, -ECANCELED, -EINVAL (NULL argument, outside a task, CR
+ * or LF in a header), -ENOMEM; *out is NULL on failure. Suspends. */
+CIO_API int cio_http_session_ws_connect(cio_http_session *s, const char *url,
+                                        const cio_http_request_opts *opts,
+                                        const cio_ws_options *ws_opts,
+                                        cio_ws **out);
+
 /* The status code (200...). Returns: it. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_client_response_status(
     const cio_http_client_response *r);

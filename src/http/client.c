@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ws_int.h"
 
 #define HC_DEF_LIMIT 100
 #define HC_DEF_KEEPALIVE (15 * CIO_SEC)
@@ -1029,4 +1030,184 @@ int cio_http_client_response_free(cio_http_client_response *r)
     if (s)
         s->busy--;
     return 0;
+}
+
+/* ---- WebSocket on the session (aiohttp's session.ws_connect) ------------ */
+
+typedef struct ws_cookie_ctx {
+    cio_http_session *s;
+    const hc_url *u;
+} ws_cookie_ctx;
+
+static void ws_on_header(void *arg, int status, const char *name, size_t nl,
+                         const char *value, size_t vl)
+{
+    (void)status;
+    ws_cookie_ctx *k = arg;
+    if (!k->s->o.no_cookies && cio__http_ieq(name, nl, "set-cookie"))
+        cio__hc_jar_store(k->s, k->u->host, k->u->target, value, vl);
+}
+
+/* The connection and handshake, inside the total timeout. */
+static int ws_connect_inner(cio_http_session *s, hc_url *u,
+                            const cio_http_request_opts *o,
+                            const cio_ws_options *wo, int64_t deadline,
+                            cio_ws **out)
+{
+    int tls = !strcmp(u->scheme, "https");
+    int64_t connect_to =
+        o->timeout.connect ? o->timeout.connect : s->o.timeout.connect;
+    cio_socket *sock = NULL;
+    cio_timeout cto;
+    int e = 0;
+    if (connect_to > 0 && (e = cio_timeout_begin(&cto, connect_to)) < 0)
+        return e;
+    e = tcp_or_unix(s, u, &sock);
+    if (e == 0) {
+        s->opened++;
+        if (s->proxy_host && !s->unix_path) {
+            hc_conn c;
+            memset(&c, 0, sizeof(c));
+            c.io = (cio_http_transport){sock, sock_recv, sock_send, NULL};
+            c.buf = malloc(HC_CONN_BUF);
+            c.cap = HC_CONN_BUF;
+            e = c.buf ? proxy_tunnel(s, &c, u, deadline) : -ENOMEM;
+            free(c.buf);
+        }
+    }
+    if (e == 0 && tls) {
+        cio_tls_ctx *tc = wo->tls ? wo->tls : s->o.tls;
+        if (!tc && !(tc = s->tls_default)) {
+            static const char *const alpn[] = {"http/1.1"};
+            e = cio_tls_ctx_new(&s->tls_default, CIO_TLS_CLIENT);
+            if (e == 0)
+                cio_tls_ctx_set_alpn(s->tls_default, alpn, 1);
+            tc = s->tls_default;
+        }
+        if (e == 0)
+            e = cio_socket_start_tls(sock, tc,
+                                     wo->server_name ? wo->server_name
+                                                     : u->host);
+    }
+    if (connect_to > 0) {
+        e = cio_timeout_end(&cto, e);
+        if (e == -ETIMEDOUT && cio_timeout_expired(&cto))
+            e = CIO_EHTTPC_CONNECT_TIMEOUT;
+    }
+    if (e < 0) {
+        if (sock)
+            cio_socket_close(sock);
+        return e;
+    }
+    /* the request's extra fields: user agent, auth, cookies, the caller's */
+    hc_buf b = {0};
+    if (!user_has(o, "user-agent"))
+        cio__hc_buf_fmt(&b, "User-Agent: %s\r\n", s->user_agent);
+    const char *user = u->user ? u->user : o->user;
+    const char *pass = u->user ? u->pass : o->password;
+    if (user && !user_has(o, "authorization")) {
+        hc_buf cred = {0};
+        cio__hc_buf_fmt(&cred, "%s:%s", user, pass ? pass : "");
+        cio__hc_buf_str(&b, "Authorization: Basic ");
+        cio__hc_buf_base64(&b, cred.p, cred.len);
+        cio__hc_buf_str(&b, "\r\n");
+        free(cred.p);
+    }
+    if (!s->o.no_cookies)
+        cio__hc_jar_header(s, &b, u->host, u->target, tls);
+    if (o->headers)
+        for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
+            const char *n = o->headers[i], *v = o->headers[i + 1];
+            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
+                e = -EINVAL; /* no header injection */
+            else if (strcasecmp(n, "host"))
+                cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+        }
+    hc_buf path = {0};
+    cio__hc_buf_str(&path, u->target);
+    if (o->params && o->params[0] && o->params[1]) {
+        cio__hc_buf_add(&path, strchr(u->target, '?') ? "&" : "?", 1);
+        for (size_t i = 0; o->params[i] && o->params[i + 1]; i += 2) {
+            if (i)
+                cio__hc_buf_add(&path, "&", 1);
+            cio__hc_buf_quote(&path, o->params[i], 1);
+            cio__hc_buf_add(&path, "=", 1);
+            cio__hc_buf_quote(&path, o->params[i + 1], 1);
+        }
+    }
+    cio__hc_buf_add(&b, "", 0);
+    cio__hc_buf_add(&b, "\0", 1);
+    cio__hc_buf_add(&path, "\0", 1);
+    if (e == 0 && (b.oom || path.oom))
+        e = -ENOMEM;
+    if (e == 0) {
+        ws_cookie_ctx k = {s, u};
+        cio__ws_hs hs = {b.p, ws_on_header, &k, NULL};
+        e = cio__ws_client_handshake(sock, u->host, u->port, path.p, wo, &hs,
+                                     out);
+    }
+    free(b.p);
+    free(path.p);
+    if (e < 0)
+        cio_socket_close(sock);
+    return e;
+}
+
+int cio_http_session_ws_connect(cio_http_session *s, const char *url,
+                                const cio_http_request_opts *opts,
+                                const cio_ws_options *ws_opts, cio_ws **out)
+{
+    if (out)
+        *out = NULL;
+    if (!s || !url || !out || !cio_current_task())
+        return -EINVAL;
+    static const cio_http_request_opts none;
+    const cio_http_request_opts *o = opts ? opts : &none;
+    cio_ws_options wo = CIO_WS_OPTIONS_INIT;
+    if (ws_opts)
+        wo = *ws_opts;
+    if (wo.protocol && strpbrk(wo.protocol, "\r\n"))
+        return -EINVAL;
+    /* ws:// and wss:// are http:// and https:// for the connector */
+    hc_buf ub = {0};
+    if (!strncasecmp(url, "ws://", 5) || !strncasecmp(url, "wss://", 6)) {
+        cio__hc_buf_str(&ub, url[2] == ':' ? "http" : "https");
+        cio__hc_buf_str(&ub, strstr(url, "://"));
+    } else {
+        cio__hc_buf_str(&ub, url);
+    }
+    if (ub.oom) {
+        free(ub.p);
+        return -ENOMEM;
+    }
+    hc_url u;
+    int e = cio__hc_url_parse(&u, ub.p);
+    free(ub.p);
+    if (e < 0)
+        return e;
+    int64_t total =
+        o->timeout.total ? o->timeout.total : s->o.timeout.total;
+    if (wo.handshake_timeout > 0 && (total <= 0 || wo.handshake_timeout < total))
+        total = wo.handshake_timeout;
+    int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
+    s->busy++;
+    if (total > 0) {
+        cio_timeout to;
+        e = cio_timeout_begin_at(&to, deadline);
+        if (e == 0) {
+            e = ws_connect_inner(s, &u, o, &wo, deadline, out);
+            e = cio_timeout_end(&to, e);
+            if (e == -ETIMEDOUT && cio_timeout_expired(&to))
+                e = CIO_EHTTPC_TIMEOUT;
+        }
+    } else {
+        e = ws_connect_inner(s, &u, o, &wo, deadline, out);
+    }
+    s->busy--;
+    if (e < 0 && *out) {
+        cio_ws_free(*out);
+        *out = NULL;
+    }
+    cio__hc_url_free(&u);
+    return e;
 }

@@ -153,6 +153,15 @@ static void drop(cio_ws *ws, int err)
 /* Writes iov[0..n) whole: one sendmsg, then waiting for the rest. */
 static int write_all(cio_ws *ws, struct iovec *iov, int n)
 {
+    if (cio_socket_tls(ws->sock)) { /* wss: plaintext through TLS */
+        for (int i = 0; i < n; i++) {
+            int r = cio_socket_sendall(ws->sock, iov[i].iov_base,
+                                       iov[i].iov_len, 0);
+            if (r < 0)
+                return r;
+        }
+        return 0;
+    }
     int fd = cio_socket_fileno(ws->sock);
     if (fd < 0)
         return fd;
