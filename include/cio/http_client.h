@@ -74,6 +74,13 @@ typedef struct cio_http_transport {
 typedef int (*cio_http_wrap_fn)(void *arg, cio_socket *sock, const char *host,
                                 cio_http_transport *out);
 
+/* cio_http_session_opts.http_version: which HTTP the session speaks. */
+#define CIO_HTTP_CLIENT_AUTO 0     /* https: HTTP/2 when ALPN picks "h2",
+                                    * else HTTP/1.1; http: HTTP/1.1 */
+#define CIO_HTTP_CLIENT_HTTP1 1    /* HTTP/1.1 only (ALPN http/1.1) */
+#define CIO_HTTP_CLIENT_H2_PRIOR 2 /* as AUTO, and http:// is HTTP/2 by
+                                    * prior knowledge (h2c, RFC 9113 3.3) */
+
 /* Session settings (zero fields: the default in brackets). */
 typedef struct cio_http_session_opts {
     int limit;                 /* [100] connections open in total */
@@ -99,14 +106,19 @@ typedef struct cio_http_session_opts {
     void *wrap_arg;            /* borrowed for the session's life */
     cio_tls_ctx *tls;          /* [a client context of its own: system
                                 * trust store, host name checked, ALPN
-                                * http/1.1] for https; borrowed for the
-                                * session's life (each connection retains
-                                * it) */
+                                * "h2", "http/1.1" (HTTP1: "http/1.1")] for
+                                * https; borrowed for the session's life
+                                * (each connection retains it). A context
+                                * given here offers what its own
+                                * cio_tls_ctx_set_alpn says: HTTP/2 is
+                                * spoken when it offers "h2" and the server
+                                * picks it */
+    int http_version;          /* [CIO_HTTP_CLIENT_AUTO] */
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
-     NULL, NULL}
+     NULL, NULL, 0}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the
@@ -241,6 +253,11 @@ CIO_API int cio_http_session_ws_connect(cio_http_session *s, const char *url,
                                         const cio_http_request_opts *opts,
                                         const cio_ws_options *ws_opts,
                                         cio_ws **out);
+
+/* The HTTP version the response came in: 11 (HTTP/1.1, or 10 for an
+ * HTTP/1.0 server) or 20 (HTTP/2). Returns: it. Errors: -EINVAL on NULL. */
+CIO_API int cio_http_client_response_version(
+    const cio_http_client_response *r);
 
 /* The status code (200...). Returns: it. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_client_response_status(
