@@ -1,6 +1,7 @@
 /*
- * cio/http_client.h - cio::http's HTTP/1.1 client: aiohttp's ClientSession
- * in C. Included by cio/http.h (including it alone works too).
+ * cio/http_client.h - cio::http's HTTP client (HTTP/1.1 and HTTP/2):
+ * aiohttp's ClientSession in C. Included by cio/http.h (including it alone
+ * works too).
  *
  * A session owns a keep-alive connection pool keyed by (scheme, host,
  * port), a cookie jar and the defaults of its requests. A request is made
@@ -27,6 +28,13 @@
  * failures are CIO_ETLS_* codes (CIO_ETLS_VERIFY...). Another transport
  * can be plugged in through cio_http_session_opts.wrap (the connector
  * seam).
+ *
+ * HTTP/2 (nghttp2): when an https origin picks "h2" by ALPN (or, with
+ * http_version = CIO_HTTP_CLIENT_H2_PRIOR, any http:// origin), all of the
+ * session's requests to it share one connection as concurrent streams;
+ * the API is the same. Cancelling a request resets only its stream; the
+ * body is flow-controlled by reading it (a response not read holds at most
+ * a 1 MiB window). docs/design.md sections 28 and 39.
  */
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
@@ -211,6 +219,9 @@ typedef struct cio_http_request_opts {
  * CIO_EHTTPC_HEAD_TOO_LARGE, CIO_EHTTPC_TOO_MANY_REDIRECTS,
  * CIO_EHTTPC_DISCONNECTED, CIO_EHTTPC_PROXY, CIO_EHTTPC_TIMEOUT,
  * CIO_EHTTPC_CONNECT_TIMEOUT, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_CLOSED,
+ * over HTTP/2 CIO_EHTTPC_H2_PROTO, CIO_EHTTPC_H2_RESET and
+ * CIO_EHTTPC_H2_GOAWAY (a GOAWAY left an idempotent request unprocessed:
+ * it was retried once on a new connection first),
  * CIO_ETLS_VERIFY, CIO_ETLS_HANDSHAKE and the other CIO_ETLS_* codes,
  * the resolver's CIO_EDNS_* / CIO_ERESOLVE, -ECONNREFUSED and the other
  * connect and socket errors, the source's own error, -ENOENT (opts->file),
@@ -304,6 +315,9 @@ CIO_API int64_t cio_http_client_response_content_length(
  * r until the next call. Returns: 1 with a piece, 0 at the end of the
  * body. Errors: CIO_EHTTPC_MALFORMED, CIO_EHTTPC_BODY_TOO_LARGE (more
  * than max_body decoded bytes in total), CIO_EHTTPC_DISCONNECTED,
+ * CIO_EHTTPC_H2_RESET / CIO_EHTTPC_H2_PROTO (HTTP/2: the stream or the
+ * connection failed; other streams of the connection go on after a
+ * reset),
  * CIO_EHTTPC_DECODE, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
  * -ECANCELED, -errno; after an error the connection is closed and every
  * later read returns the same error. Suspends. */
@@ -346,7 +360,9 @@ CIO_API const struct cJSON *cio_http_client_response_json(
 /* Releases the response and takes r (aiohttp's release(); NULL ignored):
  * every view it handed out ends here. When its body
  * was read to the end and the server allows keep-alive, the connection
- * goes back to the pool; otherwise it is closed. Never suspends.
+ * goes back to the pool; otherwise it is closed. Over HTTP/2 a stream not
+ * read to the end is reset (RST_STREAM CANCEL, sent by a small task) and
+ * the connection stays. Never suspends.
  * Returns: 0. */
 CIO_API int cio_http_client_response_free(cio_http_client_response *r);
 
