@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cio/http.h"
@@ -177,6 +178,132 @@ static void wss_connect_node(void **state)
 
 static int tls_case;
 
+/* ---- a CONNECT proxy written with cio (for the session's proxy) ---------- */
+
+static int proxy_connects;
+
+typedef struct pipe_arg {
+    cio_socket *from, *to;
+} pipe_arg;
+
+static int pipe_main(void *arg, void **res)
+{
+    (void)res;
+    pipe_arg *p = arg;
+    char buf[16384];
+    ssize_t n;
+    while ((n = cio_socket_recv(p->from, buf, sizeof(buf), 0)) > 0)
+        if (cio_socket_sendall(p->to, buf, (size_t)n, MSG_NOSIGNAL) < 0)
+            break;
+    cio_socket_shutdown(p->to, SHUT_WR);
+    return 0;
+}
+
+static int proxy_conn(void *arg, void **res)
+{
+    (void)res;
+    cio_socket *c = arg, *up = NULL;
+    char head[2048];
+    size_t len = 0;
+    while (len < sizeof(head) - 1) {
+        ssize_t n = cio_socket_recv(c, head + len, sizeof(head) - 1 - len, 0);
+        if (n <= 0)
+            goto done;
+        len += (size_t)n;
+        head[len] = 0;
+        if (strstr(head, "\r\n\r\n"))
+            break;
+    }
+    char host[256];
+    int pt;
+    if (sscanf(head, "CONNECT %255[^:]:%d HTTP/1.1", host, &pt) != 2)
+        goto done;
+    proxy_connects++;
+    if (cio_socket_create_connection(&up, host, pt) < 0)
+        goto done;
+    static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+    if (cio_socket_sendall(c, ok, sizeof(ok) - 1, MSG_NOSIGNAL) < 0)
+        goto done;
+    pipe_arg a = {c, up}, b = {up, c};
+    cio_task *t;
+    if (cio_task_create(cio_get_running_loop(), (cio_coro){pipe_main, &b},
+                        NULL, &t) < 0)
+        goto done;
+    pipe_main(&a, NULL);
+    cio_await(t, NULL);
+    cio_future_release(t);
+done:
+    if (up)
+        cio_socket_close(up);
+    cio_socket_close(c);
+    return 0;
+}
+
+static int proxy_accept(void *arg, void **res)
+{
+    (void)res;
+    cio_socket *ls = arg;
+    for (;;) {
+        cio_socket *c;
+        if (cio_socket_accept(ls, &c, NULL) < 0)
+            return 0;
+        cio_task_create(cio_get_running_loop(), (cio_coro){proxy_conn, c},
+                        NULL, NULL);
+    }
+}
+
+/* Through the session's CONNECT proxy (ws:// or wss:// in the tunnel). */
+static int via_proxy(void)
+{
+    cio_socket *ls = NULL;
+    cio_task *acc = NULL;
+    cio_http_session *s = NULL;
+    cio_ws *ws = NULL;
+    cJSON *j = NULL;
+    int ok = 0;
+    if (cio_socket_open(&ls, cio_get_running_loop(), AF_INET, SOCK_STREAM,
+                        0) < 0 ||
+        cio_socket_bind_ip(ls, "127.0.0.1", 0) < 0 ||
+        cio_socket_listen(ls, 8) < 0)
+        goto out;
+    cio_sockaddr a;
+    cio_socket_sockname(ls, &a);
+    if (cio_task_create(cio_get_running_loop(), (cio_coro){proxy_accept, ls},
+                        NULL, &acc) < 0)
+        goto out;
+    char proxy[64], url[128];
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d",
+             cio_sockaddr_port(&a));
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.proxy = proxy;
+    so.tls = cctx;
+    if (cio_http_session_new(&s, cio_get_running_loop(), &so) < 0)
+        goto out;
+    snprintf(url, sizeof(url), "%s://localhost:%d/proxied",
+             tls_case ? "wss" : "ws", port);
+    proxy_connects = 0;
+    if (cio_http_session_ws_connect(s, url, NULL, NULL, &ws) < 0)
+        goto out;
+    if (!(j = ask_headers(ws)) || strcmp(field(j, "url"), "/proxied") ||
+        echo(ws, CIO_WS_TEXT, "tunnelled", 9) < 0)
+        goto out;
+    ok = proxy_connects == 1;
+out:
+    cJSON_Delete(j);
+    cio_ws_free(ws);
+    if (s)
+        cio_http_session_close(s);
+    if (acc) {
+        cio_task_cancel(acc, NULL);
+        cio_await(acc, NULL);
+        cio_future_release(acc);
+    }
+    if (ls)
+        cio_socket_close(ls);
+    cio_sleep(20 * CIO_MS); /* the tunnel's tasks end */
+    return ok;
+}
+
 static int session_main(void *arg, void **res)
 {
     (void)arg, (void)res;
@@ -252,6 +379,7 @@ static int session_main(void *arg, void **res)
         cio_http_session_close(s2);
         CHECK(r == CIO_ETLS_VERIFY && !ws);
     }
+    CHECK(via_proxy());
     CHECK(cio_http_session_ws_connect(s, url, NULL, NULL, &ws) == 0);
     CHECK(cio_ws_send_text(ws, "exit") == 0);
 out:
