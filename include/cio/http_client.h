@@ -242,7 +242,8 @@ CIO_API int cio_http_session_get(cio_http_session *s, const char *url,
  * or https:// (wss and https: TLS with ws_opts->tls, else the session's
  * context (cio_http_session_opts.tls), else a default one offering ALPN
  * http/1.1 only, verifying certificate and host name; ws_opts->server_name
- * overrides the name checked). The connection goes through the session's
+ * overrides the name checked; a context that offers "h2" may get an
+ * HTTP/2 answer, which fails the handshake: give ws_opts->tls then). The connection goes through the session's
  * connector (its Unix socket, its CONNECT proxy; not the wrap seam: wss
  * always runs over cio's TLS) and is not pooled. The Upgrade request carries the session's User-Agent, its
  * cookies for the URL, basic auth from the URL's user:pass@ or
