@@ -337,7 +337,7 @@ static int h2c_main(void *arg, void **res)
     CHECK(v && !strcmp(v, "slow done"));
     cio_http_client_response_free(r);
     r = NULL;
-    for (int i = 0; i < 100 && !hang_cancelled; i++)
+    for (int i = 0; i < 400 && !hang_cancelled; i++)
         cio_sleep(5 * CIO_MS);
     CHECK(hang_cancelled == 1); /* the RST_STREAM reached the server */
 
