@@ -94,7 +94,9 @@ typedef struct cio_http_session_opts {
     int limit;                 /* [100] connections open in total */
     int limit_per_host;        /* [0: no limit] per (scheme, host, port) */
     int64_t keepalive_timeout; /* [15 s] idle pooled connections older are
-                                * closed; < 0: never pool */
+                                * closed; < 0: never pool (an HTTP/2
+                                * connection, idle longer, is closed too;
+                                * < 0: it stays until the session closes) */
     cio_http_client_timeout timeout; /* [total 300 s, others none] */
     int max_redirects;         /* [10] */
     size_t max_body;           /* [32 MiB] limit of read/text/json */
