@@ -265,8 +265,8 @@ CIO_API int cio_http_session_get(cio_http_session *s, const char *url,
  * or LF in a header), -ENOMEM; *out is NULL on failure. Suspends. */
 CIO_API int cio_http_session_ws_connect(cio_http_session *s, const char *url,
                                         const cio_http_request_opts *opts,
-                                        const cio_ws_options *ws_opts,
-                                        cio_ws **out);
+                                        const struct cio_ws_options *ws_opts,
+                                        struct cio_ws **out);
 
 /* The HTTP version the response came in: 11 (HTTP/1.1, or 10 for an
  * HTTP/1.0 server) or 20 (HTTP/2). Returns: it. Errors: -EINVAL on NULL. */
