@@ -263,6 +263,8 @@ CIO_API int cio_http_session_get(cio_http_session *s, const char *url,
  * other CIO_ETLS_* codes, -ECONNREFUSED and the other connect errors,
  * the resolver's, -ECANCELED, -EINVAL (NULL argument, outside a task, CR
  * or LF in a header), -ENOMEM; *out is NULL on failure. Suspends. */
+struct cio_ws;         /* cio/websocket.h (which may include this header */
+struct cio_ws_options; /* before its own declarations) */
 CIO_API int cio_http_session_ws_connect(cio_http_session *s, const char *url,
                                         const cio_http_request_opts *opts,
                                         const struct cio_ws_options *ws_opts,
