@@ -227,5 +227,16 @@
 /* The HTTP/2 connection is going away (GOAWAY sent or received, or the
  * connection failed): a streamed response write on it fails with this. */
 #define CIO_EHTTP_GOAWAY (-4271)
+/* HTTP client over HTTP/2: the server broke the protocol (a malformed
+ * frame, a bad header block, a connection error): the connection is
+ * failed with GOAWAY and its requests end with this. */
+#define CIO_EHTTPC_H2_PROTO (-4272)
+/* HTTP client over HTTP/2: the server reset the stream (RST_STREAM)
+ * before the response was complete. */
+#define CIO_EHTTPC_H2_RESET (-4273)
+/* HTTP client over HTTP/2: the server's GOAWAY left the request
+ * unanswered and it could not be retried (not idempotent, or a streamed
+ * body), or it came with an error code. */
+#define CIO_EHTTPC_H2_GOAWAY (-4274)
 
 #endif

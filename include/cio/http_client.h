@@ -1,6 +1,7 @@
 /*
- * cio/http_client.h - cio::http's HTTP/1.1 client: aiohttp's ClientSession
- * in C. Included by cio/http.h (including it alone works too).
+ * cio/http_client.h - cio::http's HTTP client (HTTP/1.1 and HTTP/2):
+ * aiohttp's ClientSession in C. Included by cio/http.h (including it alone
+ * works too).
  *
  * A session owns a keep-alive connection pool keyed by (scheme, host,
  * port), a cookie jar and the defaults of its requests. A request is made
@@ -27,6 +28,13 @@
  * failures are CIO_ETLS_* codes (CIO_ETLS_VERIFY...). Another transport
  * can be plugged in through cio_http_session_opts.wrap (the connector
  * seam).
+ *
+ * HTTP/2 (nghttp2): when an https origin picks "h2" by ALPN (or, with
+ * http_version = CIO_HTTP_CLIENT_H2_PRIOR, any http:// origin), all of the
+ * session's requests to it share one connection as concurrent streams;
+ * the API is the same. Cancelling a request resets only its stream; the
+ * body is flow-controlled by reading it (a response not read holds at most
+ * a 1 MiB window). docs/design.md sections 28 and 39.
  */
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
@@ -74,12 +82,21 @@ typedef struct cio_http_transport {
 typedef int (*cio_http_wrap_fn)(void *arg, cio_socket *sock, const char *host,
                                 cio_http_transport *out);
 
+/* cio_http_session_opts.http_version: which HTTP the session speaks. */
+#define CIO_HTTP_CLIENT_AUTO 0     /* https: HTTP/2 when ALPN picks "h2",
+                                    * else HTTP/1.1; http: HTTP/1.1 */
+#define CIO_HTTP_CLIENT_HTTP1 1    /* HTTP/1.1 only (ALPN http/1.1) */
+#define CIO_HTTP_CLIENT_H2_PRIOR 2 /* as AUTO, and http:// is HTTP/2 by
+                                    * prior knowledge (h2c, RFC 9113 3.3) */
+
 /* Session settings (zero fields: the default in brackets). */
 typedef struct cio_http_session_opts {
     int limit;                 /* [100] connections open in total */
     int limit_per_host;        /* [0: no limit] per (scheme, host, port) */
     int64_t keepalive_timeout; /* [15 s] idle pooled connections older are
-                                * closed; < 0: never pool */
+                                * closed; < 0: never pool (an HTTP/2
+                                * connection, idle longer, is closed too;
+                                * < 0: it stays until the session closes) */
     cio_http_client_timeout timeout; /* [total 300 s, others none] */
     int max_redirects;         /* [10] */
     size_t max_body;           /* [32 MiB] limit of read/text/json */
@@ -99,14 +116,19 @@ typedef struct cio_http_session_opts {
     void *wrap_arg;            /* borrowed for the session's life */
     cio_tls_ctx *tls;          /* [a client context of its own: system
                                 * trust store, host name checked, ALPN
-                                * http/1.1] for https; borrowed for the
-                                * session's life (each connection retains
-                                * it) */
+                                * "h2", "http/1.1" (HTTP1: "http/1.1")] for
+                                * https; borrowed for the session's life
+                                * (each connection retains it). A context
+                                * given here offers what its own
+                                * cio_tls_ctx_set_alpn says: HTTP/2 is
+                                * spoken when it offers "h2" and the server
+                                * picks it */
+    int http_version;          /* [CIO_HTTP_CLIENT_AUTO] */
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
-     NULL, NULL}
+     NULL, NULL, 0}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the
@@ -199,6 +221,9 @@ typedef struct cio_http_request_opts {
  * CIO_EHTTPC_HEAD_TOO_LARGE, CIO_EHTTPC_TOO_MANY_REDIRECTS,
  * CIO_EHTTPC_DISCONNECTED, CIO_EHTTPC_PROXY, CIO_EHTTPC_TIMEOUT,
  * CIO_EHTTPC_CONNECT_TIMEOUT, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_CLOSED,
+ * over HTTP/2 CIO_EHTTPC_H2_PROTO, CIO_EHTTPC_H2_RESET and
+ * CIO_EHTTPC_H2_GOAWAY (a GOAWAY left an idempotent request unprocessed:
+ * it was retried once on a new connection first),
  * CIO_ETLS_VERIFY, CIO_ETLS_HANDSHAKE and the other CIO_ETLS_* codes,
  * the resolver's CIO_EDNS_* / CIO_ERESOLVE, -ECONNREFUSED and the other
  * connect and socket errors, the source's own error, -ENOENT (opts->file),
@@ -213,6 +238,42 @@ CIO_API int cio_http_session_request(cio_http_session *s, const char *method,
  * Returns/Errors: as cio_http_session_request. Suspends. */
 CIO_API int cio_http_session_get(cio_http_session *s, const char *url,
                                  cio_http_client_response **out);
+
+/* aiohttp's session.ws_connect(url): a WebSocket client connection made
+ * the way the session makes its requests. url is ws://, wss://, http://
+ * or https:// (wss and https: TLS with ws_opts->tls, else the session's
+ * context (cio_http_session_opts.tls), else a default one offering ALPN
+ * http/1.1 only, verifying certificate and host name; ws_opts->server_name
+ * overrides the name checked; a context that offers "h2" may get an
+ * HTTP/2 answer, which fails the handshake: give ws_opts->tls then). The connection goes through the session's
+ * connector (its Unix socket, its CONNECT proxy; not the wrap seam: wss
+ * always runs over cio's TLS) and is not pooled. The Upgrade request carries the session's User-Agent, its
+ * cookies for the URL, basic auth from the URL's user:pass@ or
+ * opts->user / password, opts->headers (Host is ignored) and opts->params
+ * appended to the query; Set-Cookie fields of the answer go into the jar.
+ * Timeouts: the session's or opts' connect (CIO_EHTTPC_CONNECT_TIMEOUT)
+ * and total (CIO_EHTTPC_TIMEOUT; ws_opts->handshake_timeout shortens it
+ * when set). Other ws_opts fields (compress, protocol, max_message,
+ * heartbeat...) as for cio_ws_connect. url, opts and ws_opts are borrowed
+ * for the call (only headers, params, user, password and timeout of opts
+ * are used). Returns: 0 and *out, which the caller frees with cio_ws_free
+ * (it may outlive the session). Errors: CIO_EWS_HANDSHAKE (no 101, or an
+ * invalid answer), CIO_EHTTPC_BAD_URL, CIO_EHTTPC_SCHEME, CIO_EHTTPC_PROXY,
+ * CIO_EHTTPC_TIMEOUT, CIO_EHTTPC_CONNECT_TIMEOUT, CIO_ETLS_VERIFY and the
+ * other CIO_ETLS_* codes, -ECONNREFUSED and the other connect errors,
+ * the resolver's, -ECANCELED, -EINVAL (NULL argument, outside a task, CR
+ * or LF in a header), -ENOMEM; *out is NULL on failure. Suspends. */
+struct cio_ws;         /* cio/websocket.h (which may include this header */
+struct cio_ws_options; /* before its own declarations) */
+CIO_API int cio_http_session_ws_connect(cio_http_session *s, const char *url,
+                                        const cio_http_request_opts *opts,
+                                        const struct cio_ws_options *ws_opts,
+                                        struct cio_ws **out);
+
+/* The HTTP version the response came in: 11 (HTTP/1.1, or 10 for an
+ * HTTP/1.0 server) or 20 (HTTP/2). Returns: it. Errors: -EINVAL on NULL. */
+CIO_API int cio_http_client_response_version(
+    const cio_http_client_response *r);
 
 /* The status code (200...). Returns: it. Errors: -EINVAL on NULL. */
 CIO_API int cio_http_client_response_status(
@@ -259,6 +320,9 @@ CIO_API int64_t cio_http_client_response_content_length(
  * r until the next call. Returns: 1 with a piece, 0 at the end of the
  * body. Errors: CIO_EHTTPC_MALFORMED, CIO_EHTTPC_BODY_TOO_LARGE (more
  * than max_body decoded bytes in total), CIO_EHTTPC_DISCONNECTED,
+ * CIO_EHTTPC_H2_RESET / CIO_EHTTPC_H2_PROTO (HTTP/2: the stream or the
+ * connection failed; other streams of the connection go on after a
+ * reset),
  * CIO_EHTTPC_DECODE, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
  * -ECANCELED, -errno; after an error the connection is closed and every
  * later read returns the same error. Suspends. */
@@ -301,7 +365,9 @@ CIO_API const struct cJSON *cio_http_client_response_json(
 /* Releases the response and takes r (aiohttp's release(); NULL ignored):
  * every view it handed out ends here. When its body
  * was read to the end and the server allows keep-alive, the connection
- * goes back to the pool; otherwise it is closed. Never suspends.
+ * goes back to the pool; otherwise it is closed. Over HTTP/2 a stream not
+ * read to the end is reset (RST_STREAM CANCEL, sent by a small task) and
+ * the connection stays. Never suspends.
  * Returns: 0. */
 CIO_API int cio_http_client_response_free(cio_http_client_response *r);
 

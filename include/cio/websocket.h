@@ -57,11 +57,20 @@ typedef struct cio_ws_options {
     const char *protocol;      /* [NULL] a subprotocol (copied): the server
                                 * selects it when the client lists it; the
                                 * client asks for it (the server must agree) */
+    cio_tls_ctx *tls;          /* [NULL] client: connect over TLS (wss) with
+                                * this client context (borrowed for the
+                                * call; the connection retains it). A wss://
+                                * URL without one gets a default context:
+                                * the system trust store, certificate and
+                                * host name verified */
+    const char *server_name;   /* [the host] client over TLS: the name sent
+                                * as SNI and checked against the
+                                * certificate (borrowed for the call) */
 } cio_ws_options;
 
 #define CIO_WS_OPTIONS_INIT                                                    \
     {                                                                          \
-        0, 0, 0, 0, 0, 0, NULL                                                 \
+        0, 0, 0, 0, 0, 0, NULL, NULL, NULL                                     \
     }
 
 /* A received message. data is borrowed: valid until the next
@@ -123,17 +132,20 @@ CIO_API int cio_http_websocket_upgrade(cio_http_request *req,
  * opts borrowed for the call. Returns: 0 and *out (free it with
  * cio_ws_free). Errors: CIO_EWS_HANDSHAKE (refused or invalid answer),
  * -ETIMEDOUT, -ECONNREFUSED and the other errors of
- * cio_socket_create_connection, -ECANCELED, -EINVAL (NULL, outside a
- * task), -ENOMEM; *out is NULL on failure. Suspends.
- * (This session's minimal HTTP/1.1 client of its own; it is the session's
- * ws_connect until the HTTP client's session offers one.) */
+ * cio_socket_create_connection, CIO_ETLS_VERIFY and the other CIO_ETLS_*
+ * codes (opts->tls given: the connection is TLS, wss), -ECANCELED,
+ * -EINVAL (NULL, outside a task), -ENOMEM; *out is NULL on failure.
+ * Suspends. (The standalone form: cio_http_session_ws_connect makes the
+ * same connection with a session's cookies, auth, proxy and timeouts.) */
 CIO_API int cio_ws_connect(cio_ws **out, const char *host, int port,
                            const char *path, const cio_ws_options *opts);
 
-/* cio_ws_connect with a "ws://host[:port][/path]" URL (port 80 by
- * default; IPv6 hosts in brackets). Returns/Errors: as cio_ws_connect,
- * and -EINVAL for another scheme (wss:// needs TLS, not here yet).
- * Suspends. */
+/* cio_ws_connect with a "ws://host[:port][/path]" or
+ * "wss://host[:port][/path]" URL (port 80 / 443 by default; IPv6 hosts in
+ * brackets). wss:// uses opts->tls, or a default client context made for
+ * the call (the system trust store, certificate and host name verified;
+ * SNI and the name checked: opts->server_name or the host). Returns/
+ * Errors: as cio_ws_connect, and -EINVAL for another scheme. Suspends. */
 CIO_API int cio_ws_connect_url(cio_ws **out, const char *url,
                                const cio_ws_options *opts);
 

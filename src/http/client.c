@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ws_int.h"
 
 #define HC_DEF_LIMIT 100
 #define HC_DEF_KEEPALIVE (15 * CIO_SEC)
@@ -156,6 +157,8 @@ int cio_http_session_close(cio_http_session *s)
     hc_host *h = s->hosts;
     while (h) {
         hc_host *n = h->next;
+        if (h->h2) /* its reader task ends it */
+            cio__hc_h2_detach(h->h2);
         hc_conn *c = h->idle;
         while (c) {
             hc_conn *cn = c->next;
@@ -169,6 +172,7 @@ int cio_http_session_close(cio_http_session *s)
     cio_event_destroy(&s->slot);
     cio__hc_jar_free(s);
     cio_tls_ctx_free(s->tls_default);
+    cio_tls_ctx_free(s->tls_h2);
     free(s->user_agent);
     free(s->unix_path);
     free(s->proxy_host);
@@ -212,6 +216,11 @@ static void slot_freed(cio_http_session *s)
 {
     if (s->nwaiting)
         cio_event_set(&s->slot);
+}
+
+void cio__hc_slot_freed(cio_http_session *s)
+{
+    slot_freed(s);
 }
 
 void cio__hc_release_conn(cio_http_session *s, hc_conn *c, int reusable)
@@ -331,16 +340,41 @@ static int proxy_tunnel(cio_http_session *s, hc_conn *c, const hc_url *u,
     return 0;
 }
 
-/* Gets a pooled or new connection for u. *reused: from the pool. */
+/* Gets a pooled or new connection for u. *reused: from the pool. When
+ * the origin speaks HTTP/2 (ALPN h2, or prior knowledge on http://),
+ * *h2 is its one connection instead and *out stays NULL. */
 static int acquire(cio_http_session *s, const hc_url *u, const char *key,
-                   int fresh, int64_t deadline, hc_conn **out, int *reused)
+                   int fresh, int64_t deadline, hc_conn **out, int *reused,
+                   hc_h2 **h2)
 {
     *out = NULL;
     *reused = 0;
+    *h2 = NULL;
     hc_host *h = host_get(s, key);
     if (!h)
         return -ENOMEM;
+    int https = !strcmp(u->scheme, "https");
+    int want_h2 = s->o.http_version != CIO_HTTP_CLIENT_HTTP1 && !s->o.wrap &&
+                  (https ? !h->h1_only
+                         : s->o.http_version == CIO_HTTP_CLIENT_H2_PRIOR);
     for (;;) {
+        if (want_h2 && (https ? !h->h1_only : 1)) {
+            if (cio__hc_h2_usable(h->h2)) {
+                *h2 = h->h2;
+                return 0;
+            }
+            if (h->h2_connecting) { /* one connection per origin: wait */
+                s->nwaiting++;
+                cio_event_clear(&s->slot);
+                int r = cio_event_wait(&s->slot);
+                s->nwaiting--;
+                if (r < 0)
+                    return r;
+                continue;
+            }
+        } else {
+            want_h2 = 0;
+        }
         int64_t now = cio_loop_time(s->loop);
         while (!fresh && h->idle) {
             hc_conn *c = h->idle;
@@ -379,6 +413,8 @@ static int acquire(cio_http_session *s, const hc_url *u, const char *key,
     }
     h->nopen++;
     s->nopen++;
+    if (want_h2)
+        h->h2_connecting = 1;
     hc_conn *c = calloc(1, sizeof(*c));
     int r = -ENOMEM;
     if (!c || !(c->buf = malloc(HC_CONN_BUF)))
@@ -404,25 +440,54 @@ static int acquire(cio_http_session *s, const hc_url *u, const char *key,
             c->io = t;
         } else {
             cio_tls_ctx *tc = s->o.tls;
-            if (!tc && !(tc = s->tls_default)) {
-                static const char *const alpn[] = {"http/1.1"};
-                r = cio_tls_ctx_new(&s->tls_default, CIO_TLS_CLIENT);
+            cio_tls_ctx **def = want_h2 ? &s->tls_h2 : &s->tls_default;
+            if (!tc && !(tc = *def)) {
+                static const char *const alpn[] = {"h2", "http/1.1"};
+                r = cio_tls_ctx_new(def, CIO_TLS_CLIENT);
                 if (r < 0)
                     goto fail;
-                cio_tls_ctx_set_alpn(s->tls_default, alpn, 1);
-                tc = s->tls_default;
+                /* HTTP/1.1 only: the h2 entry left out */
+                cio_tls_ctx_set_alpn(*def, want_h2 ? alpn : alpn + 1,
+                                     want_h2 ? 2 : 1);
+                tc = *def;
             }
             /* the socket's recv/send carry plaintext through TLS from
              * here on; verification and host name check by the context */
             r = cio_socket_start_tls(sock, tc, u->host);
             if (r < 0)
                 goto fail;
+            const char *alpn = cio_tls_alpn(cio_socket_tls(sock));
+            if (want_h2 && (!alpn || strcmp(alpn, "h2") != 0)) {
+                h->h1_only = 1; /* the server chose HTTP/1.1 */
+                want_h2 = 0;
+            }
         }
+    }
+    if (want_h2) { /* the socket becomes the origin's HTTP/2 connection */
+        c->io.close = NULL;
+        free(c->buf);
+        free(c);
+        c = NULL;
+        r = cio__hc_h2_open(s, h, sock); /* takes sock */
+        h->h2_connecting = 0;
+        slot_freed(s);
+        if (r < 0)
+            goto fail;
+        *h2 = h->h2;
+        return 0;
+    }
+    if (h->h2_connecting) {
+        h->h2_connecting = 0;
+        slot_freed(s);
     }
     c->host = h;
     *out = c;
     return 0;
 fail:
+    if (want_h2 && h->h2_connecting) {
+        h->h2_connecting = 0;
+        slot_freed(s);
+    }
     h->nopen--;
     s->nopen--;
     if (c) {
@@ -833,6 +898,7 @@ static int request_inner(cio_http_session *s, const char *method,
         int fresh = 0;
         for (int attempt = 0;; attempt++) {
             hc_conn *c;
+            hc_h2 *h2c;
             int reused;
             cio_timeout cto;
             int64_t cdl = connect_to > 0 ? cio_loop_time(s->loop) + connect_to
@@ -842,7 +908,7 @@ static int request_inner(cio_http_session *s, const char *method,
                 if (e < 0)
                     goto out;
             }
-            e = acquire(s, &u, key, fresh, deadline, &c, &reused);
+            e = acquire(s, &u, key, fresh, deadline, &c, &reused, &h2c);
             if (connect_to > 0) {
                 e = cio_timeout_end(&cto, e);
                 if (e == -ETIMEDOUT && cio_timeout_expired(&cto))
@@ -866,6 +932,28 @@ static int request_inner(cio_http_session *s, const char *method,
             r->deadline = deadline;
             r->sock_read = sock_read;
             r->redirects = redirects;
+            if (h2c) {
+                hc_buf hb = {0};
+                int refused = 0;
+                e = build_head(&q, &u, &hb, 0);
+                if (e == 0) {
+                    hc_h2_req hq = {hb.p,        hb.len,        u.scheme,
+                                    q.bp,        q.blen,        q.o->file,
+                                    q.file_len,  q.o->source,   q.o->source_arg,
+                                    q.has_body};
+                    e = cio__hc_h2_exchange(h2c, &hq, r, &refused);
+                }
+                free(hb.p);
+                if (e == 0)
+                    break;
+                cio__hc_h2_release(r);
+                if (attempt == 0 && refused && q.replayable &&
+                    idempotent(cur_method)) {
+                    fresh = 1; /* GOAWAY before it was processed: again */
+                    continue;
+                }
+                goto out;
+            }
             int got = 0;
             e = exchange(&q, &u, c, r, &got);
             if (e == 0)
@@ -908,6 +996,7 @@ static int request_inner(cio_http_session *s, const char *method,
             cio__hc_release_conn(s, r->conn, d == 0 && r->keep_alive);
             r->conn = NULL;
         }
+        cio__hc_h2_release(r);
         hc_url nu;
         e = cio__hc_url_parse(&nu, next);
         free(next);
@@ -960,6 +1049,7 @@ out:
     if (r) {
         if (r->conn)
             cio__hc_release_conn(s, r->conn, 0);
+        cio__hc_h2_release(r);
         cio__hc_response_clear(r);
         free(r);
     }
@@ -1024,9 +1114,190 @@ int cio_http_client_response_free(cio_http_client_response *r)
         cio__hc_release_conn(s, r->conn, reusable);
         r->conn = NULL;
     }
+    cio__hc_h2_release(r);
     cio__hc_response_clear(r);
     free(r);
     if (s)
         s->busy--;
     return 0;
+}
+
+/* ---- WebSocket on the session (aiohttp's session.ws_connect) ------------ */
+
+typedef struct ws_cookie_ctx {
+    cio_http_session *s;
+    const hc_url *u;
+} ws_cookie_ctx;
+
+static void ws_on_header(void *arg, int status, const char *name, size_t nl,
+                         const char *value, size_t vl)
+{
+    (void)status;
+    ws_cookie_ctx *k = arg;
+    if (!k->s->o.no_cookies && cio__http_ieq(name, nl, "set-cookie"))
+        cio__hc_jar_store(k->s, k->u->host, k->u->target, value, vl);
+}
+
+/* The connection and handshake, inside the total timeout. */
+static int ws_connect_inner(cio_http_session *s, hc_url *u,
+                            const cio_http_request_opts *o,
+                            const cio_ws_options *wo, int64_t deadline,
+                            cio_ws **out)
+{
+    int tls = !strcmp(u->scheme, "https");
+    int64_t connect_to =
+        o->timeout.connect ? o->timeout.connect : s->o.timeout.connect;
+    cio_socket *sock = NULL;
+    cio_timeout cto;
+    int e = 0;
+    if (connect_to > 0 && (e = cio_timeout_begin(&cto, connect_to)) < 0)
+        return e;
+    e = tcp_or_unix(s, u, &sock);
+    if (e == 0) {
+        s->opened++;
+        if (s->proxy_host && !s->unix_path) {
+            hc_conn c;
+            memset(&c, 0, sizeof(c));
+            c.io = (cio_http_transport){sock, sock_recv, sock_send, NULL};
+            c.buf = malloc(HC_CONN_BUF);
+            c.cap = HC_CONN_BUF;
+            e = c.buf ? proxy_tunnel(s, &c, u, deadline) : -ENOMEM;
+            free(c.buf);
+        }
+    }
+    if (e == 0 && tls) {
+        cio_tls_ctx *tc = wo->tls ? wo->tls : s->o.tls;
+        if (!tc && !(tc = s->tls_default)) {
+            static const char *const alpn[] = {"http/1.1"};
+            e = cio_tls_ctx_new(&s->tls_default, CIO_TLS_CLIENT);
+            if (e == 0)
+                cio_tls_ctx_set_alpn(s->tls_default, alpn, 1);
+            tc = s->tls_default;
+        }
+        if (e == 0)
+            e = cio_socket_start_tls(sock, tc,
+                                     wo->server_name ? wo->server_name
+                                                     : u->host);
+    }
+    if (connect_to > 0) {
+        e = cio_timeout_end(&cto, e);
+        if (e == -ETIMEDOUT && cio_timeout_expired(&cto))
+            e = CIO_EHTTPC_CONNECT_TIMEOUT;
+    }
+    if (e < 0) {
+        if (sock)
+            cio_socket_close(sock);
+        return e;
+    }
+    /* the request's extra fields: user agent, auth, cookies, the caller's */
+    hc_buf b = {0};
+    if (!user_has(o, "user-agent"))
+        cio__hc_buf_fmt(&b, "User-Agent: %s\r\n", s->user_agent);
+    const char *user = u->user ? u->user : o->user;
+    const char *pass = u->user ? u->pass : o->password;
+    if (user && !user_has(o, "authorization")) {
+        hc_buf cred = {0};
+        cio__hc_buf_fmt(&cred, "%s:%s", user, pass ? pass : "");
+        cio__hc_buf_str(&b, "Authorization: Basic ");
+        cio__hc_buf_base64(&b, cred.p, cred.len);
+        cio__hc_buf_str(&b, "\r\n");
+        free(cred.p);
+    }
+    if (!s->o.no_cookies)
+        cio__hc_jar_header(s, &b, u->host, u->target, tls);
+    if (o->headers)
+        for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
+            const char *n = o->headers[i], *v = o->headers[i + 1];
+            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
+                e = -EINVAL; /* no header injection */
+            else if (strcasecmp(n, "host"))
+                cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+        }
+    hc_buf path = {0};
+    cio__hc_buf_str(&path, u->target);
+    if (o->params && o->params[0] && o->params[1]) {
+        cio__hc_buf_add(&path, strchr(u->target, '?') ? "&" : "?", 1);
+        for (size_t i = 0; o->params[i] && o->params[i + 1]; i += 2) {
+            if (i)
+                cio__hc_buf_add(&path, "&", 1);
+            cio__hc_buf_quote(&path, o->params[i], 1);
+            cio__hc_buf_add(&path, "=", 1);
+            cio__hc_buf_quote(&path, o->params[i + 1], 1);
+        }
+    }
+    cio__hc_buf_add(&b, "", 0);
+    cio__hc_buf_add(&b, "\0", 1);
+    cio__hc_buf_add(&path, "\0", 1);
+    if (e == 0 && (b.oom || path.oom))
+        e = -ENOMEM;
+    if (e == 0) {
+        ws_cookie_ctx k = {s, u};
+        cio__ws_hs hs = {b.p, ws_on_header, &k, NULL};
+        e = cio__ws_client_handshake(sock, u->host, u->port, path.p, wo, &hs,
+                                     out);
+    }
+    free(b.p);
+    free(path.p);
+    if (e < 0)
+        cio_socket_close(sock);
+    return e;
+}
+
+int cio_http_session_ws_connect(cio_http_session *s, const char *url,
+                                const cio_http_request_opts *opts,
+                                const cio_ws_options *ws_opts, cio_ws **out)
+{
+    if (out)
+        *out = NULL;
+    if (!s || !url || !out || !cio_current_task())
+        return -EINVAL;
+    static const cio_http_request_opts none;
+    const cio_http_request_opts *o = opts ? opts : &none;
+    cio_ws_options wo = CIO_WS_OPTIONS_INIT;
+    if (ws_opts)
+        wo = *ws_opts;
+    if (wo.protocol && strpbrk(wo.protocol, "\r\n"))
+        return -EINVAL;
+    /* ws:// and wss:// are http:// and https:// for the connector */
+    hc_buf ub = {0};
+    if (!strncasecmp(url, "ws://", 5) || !strncasecmp(url, "wss://", 6)) {
+        cio__hc_buf_str(&ub, url[2] == ':' ? "http" : "https");
+        cio__hc_buf_str(&ub, strstr(url, "://"));
+    } else {
+        cio__hc_buf_str(&ub, url);
+    }
+    if (ub.oom) {
+        free(ub.p);
+        return -ENOMEM;
+    }
+    hc_url u;
+    int e = cio__hc_url_parse(&u, ub.p);
+    free(ub.p);
+    if (e < 0)
+        return e;
+    int64_t total =
+        o->timeout.total ? o->timeout.total : s->o.timeout.total;
+    if (wo.handshake_timeout > 0 && (total <= 0 || wo.handshake_timeout < total))
+        total = wo.handshake_timeout;
+    int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
+    s->busy++;
+    if (total > 0) {
+        cio_timeout to;
+        e = cio_timeout_begin_at(&to, deadline);
+        if (e == 0) {
+            e = ws_connect_inner(s, &u, o, &wo, deadline, out);
+            e = cio_timeout_end(&to, e);
+            if (e == -ETIMEDOUT && cio_timeout_expired(&to))
+                e = CIO_EHTTPC_TIMEOUT;
+        }
+    } else {
+        e = ws_connect_inner(s, &u, o, &wo, deadline, out);
+    }
+    s->busy--;
+    if (e < 0 && *out) {
+        cio_ws_free(*out);
+        *out = NULL;
+    }
+    cio__hc_url_free(&u);
+    return e;
 }

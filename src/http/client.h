@@ -25,12 +25,18 @@ typedef struct hc_conn {
     unsigned reused; /* requests served before this one */
 } hc_conn;
 
+typedef struct hc_h2 hc_h2;
+typedef struct hc_h2s hc_h2s;
+
 struct hc_host {
     struct hc_host *next;
     char *key; /* "scheme://host:port" */
     hc_conn *idle;
     int nidle;
     int nopen; /* idle + in use */
+    hc_h2 *h2;         /* the origin's HTTP/2 connection (counted in nopen) */
+    int h2_connecting; /* a task is making the first connection */
+    int h1_only;       /* ALPN chose http/1.1: no more waiting for h2 */
 };
 
 typedef struct hc_cookie {
@@ -47,7 +53,10 @@ struct cio_http_session {
     int proxy_port;
     char *proxy_auth; /* "Basic ..." or NULL */
     char *unix_path;
-    cio_tls_ctx *tls_default; /* made on the first https request */
+    cio_tls_ctx *tls_default; /* made on the first https request that
+                               * offers http/1.1 only (ws, HTTP/1 forced) */
+    cio_tls_ctx *tls_h2;      /* made on the first https request: ALPN h2,
+                               * http/1.1 */
     char *user_agent;
     hc_host *hosts;
     int nopen;
@@ -67,7 +76,9 @@ typedef struct hc_limits {
 struct cio_http_client_response {
     cio_http_session *s; /* NULL: stand-alone (fuzz) */
     hc_conn *conn;       /* NULL once released or failed */
+    hc_h2s *h2s;         /* HTTP/2: the stream (conn is NULL) */
     int status;
+    int version; /* 10, 11 or 20 */
     int redirects;
     int head_req;
     char *url;
@@ -129,6 +140,43 @@ int cio__hc_drain(cio_http_client_response *r, size_t max);
 /* client.c */
 void cio__hc_conn_close(hc_conn *c);
 void cio__hc_release_conn(cio_http_session *s, hc_conn *c, int reusable);
+
+void cio__hc_slot_freed(cio_http_session *s);
+
+/* client_h2.c: the HTTP/2 side (nghttp2). */
+/* What a request sends: the HTTP/1.1 head client.c built (turned into
+ * HTTP/2 fields) and its body. */
+typedef struct hc_h2_req {
+    const char *head;
+    size_t head_len;
+    const char *scheme;
+    const char *bp; /* in-memory body */
+    size_t blen;
+    const char *file; /* or a file of file_len bytes */
+    int64_t file_len;
+    cio_http_body_source source; /* or a coroutine source */
+    void *source_arg;
+    int has_body;
+} hc_h2_req;
+/* Makes the HTTP/2 connection of host h over sock (taken: closed on
+ * failure too) and starts its reader task. Returns: 0, h->h2 set. */
+int cio__hc_h2_open(cio_http_session *s, hc_host *h, cio_socket *sock);
+/* Whether c takes new streams. */
+int cio__hc_h2_usable(const hc_h2 *c);
+/* One request on c: on success r has the response head and r->h2s.
+ * *refused: the server's GOAWAY refused the stream before any answer
+ * (safe to retry). Errors: CIO_EHTTPC_H2_*, CIO_EHTTPC_*, -errno. */
+int cio__hc_h2_exchange(hc_h2 *c, const hc_h2_req *q,
+                        cio_http_client_response *r, int *refused);
+/* The next piece of r's body (as raw_next). */
+int cio__hc_h2_raw_next(cio_http_client_response *r, const char **d,
+                        size_t *n);
+/* Ends r's stream: RST_STREAM(CANCEL) when it is not complete. Never
+ * suspends. */
+void cio__hc_h2_release(cio_http_client_response *r);
+/* Detaches the host's connection at session close (its reader task ends
+ * it). */
+void cio__hc_h2_detach(hc_h2 *c);
 
 /* client_util.c */
 typedef struct hc_url {

@@ -164,6 +164,7 @@ int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
                 r->hdrs = hdrs;
                 r->nhdrs = m.nheaders;
                 r->status = m.status;
+                r->version = m.minor ? 11 : 10;
                 r->reason = m.reason ? head + (m.reason - base) : head;
                 r->reason_len = m.reason ? m.reason_len : 0;
                 r->keep_alive = m.keep_alive;
@@ -207,6 +208,8 @@ static void fail(cio_http_client_response *r, int e)
 {
     if (!r->err)
         r->err = e;
+    if (r->h2s)
+        cio__hc_h2_release(r); /* RST_STREAM: the connection goes on */
     if (r->conn) {
         if (r->s) /* a stand-alone response (fuzz) does not own it */
             cio__hc_release_conn(r->s, r->conn, 0);
@@ -217,6 +220,14 @@ static void fail(cio_http_client_response *r, int e)
 /* Next raw (still content-coded) piece of the body. 1, 0 at end, < 0. */
 static int raw_next(cio_http_client_response *r, const char **d, size_t *n)
 {
+    if (r->h2s) {
+        if (r->raw_done)
+            return 0;
+        int k = cio__hc_h2_raw_next(r, d, n);
+        if (k < 0)
+            fail(r, k);
+        return k;
+    }
     for (;;) {
         if (r->raw_done)
             return 0;
@@ -566,6 +577,11 @@ void cio__hc_response_clear(cio_http_client_response *r)
 }
 
 /* ---- accessors ----------------------------------------------------------- */
+
+int cio_http_client_response_version(const cio_http_client_response *r)
+{
+    return r ? r->version : -EINVAL;
+}
 
 int cio_http_client_response_status(const cio_http_client_response *r)
 {

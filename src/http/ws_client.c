@@ -1,9 +1,12 @@
 /*
- * ws_client.c - cio_ws_connect: a minimal, self-contained HTTP/1.1 client
- * for the WebSocket opening handshake (connect, send the Upgrade request,
- * read the head, check 101 and Sec-WebSocket-Accept). The response head
- * goes through the server's parser (parse.c, CIO__HTTP_PARSE_RESPONSE).
- * When the HTTP client session lands, ws_connect on it can reuse this.
+ * ws_client.c - cio_ws_connect: the WebSocket opening handshake over a
+ * connected socket (plain, or TLS for wss:// through cio_socket_start_tls):
+ * send the Upgrade request, read the head, check 101 and
+ * Sec-WebSocket-Accept. The response head goes through the server's parser
+ * (parse.c, CIO__HTTP_PARSE_RESPONSE). The session's ws_connect
+ * (client.c, cio_http_session_ws_connect) makes its connection with the
+ * session's connector and calls cio__ws_client_handshake with its own
+ * header lines (cookies, auth, user agent).
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -31,8 +34,9 @@ static const char *find_header(const cio__http_msg *m, const char *name,
 }
 
 /* Sends the request and checks the answer; on success *out is the ws. */
-static int handshake(cio_socket *s, const char *host, int port,
-                     const char *path, const cio_ws_options *opt, cio_ws **out)
+int cio__ws_client_handshake(cio_socket *s, const char *host, int port,
+                             const char *path, const cio_ws_options *opt,
+                             const cio__ws_hs *hs, cio_ws **out)
 {
     unsigned char raw[16];
     char key[32];
@@ -40,7 +44,8 @@ static int handshake(cio_socket *s, const char *host, int port,
         return -EIO;
     EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
     int ipv6 = strchr(host, ':') != NULL;
-    size_t cap = strlen(host) + strlen(path) + 512 +
+    const char *extra = hs && hs->extra ? hs->extra : "";
+    size_t cap = strlen(host) + strlen(path) + 512 + strlen(extra) +
                  (opt->protocol ? strlen(opt->protocol) : 0);
     char *req = malloc(cap);
     if (!req)
@@ -62,8 +67,8 @@ static int handshake(cio_socket *s, const char *host, int port,
     if (opt->protocol)
         n += (size_t)snprintf(req + n, cap - n,
                               "Sec-WebSocket-Protocol: %s\r\n", opt->protocol);
-    n += (size_t)snprintf(req + n, cap - n, "\r\n");
-    int r = cio_socket_sendall(s, req, n, MSG_NOSIGNAL);
+    n += (size_t)snprintf(req + n, cap - n, "%s\r\n", extra);
+    int r = cio_socket_sendall(s, req, n, cio_socket_tls(s) ? 0 : MSG_NOSIGNAL);
     free(req);
     if (r < 0)
         return r;
@@ -95,6 +100,13 @@ static int handshake(cio_socket *s, const char *host, int port,
     r = CIO_EWS_HANDSHAKE;
     size_t vl;
     const char *v;
+    if (hl > 0 && hs && hs->on_header)
+        for (size_t i = 0; i < m.nheaders; i++)
+            hs->on_header(hs->arg, m.status, m.headers[i].name,
+                          m.headers[i].name_len, m.headers[i].value,
+                          m.headers[i].value_len);
+    if (hl > 0 && hs && hs->status)
+        *hs->status = m.status;
     if (hl <= 0 || m.status != 101)
         goto out;
     if (!(v = find_header(&m, "upgrade", 0, &vl)) ||
@@ -166,8 +178,11 @@ int cio_ws_connect(cio_ws **out, const char *host, int port, const char *path,
         return r;
     cio_socket *s = NULL;
     r = cio_socket_create_connection(&s, host, port);
+    if (r == 0 && opt.tls)
+        r = cio_socket_start_tls(s, opt.tls,
+                                 opt.server_name ? opt.server_name : host);
     if (r == 0)
-        r = handshake(s, host, port, path, &opt, out);
+        r = cio__ws_client_handshake(s, host, port, path, &opt, NULL, out);
     r = cio_timeout_end(&t, r);
     if (r < 0) {
         if (*out) {
@@ -186,9 +201,12 @@ int cio_ws_connect_url(cio_ws **out, const char *url,
 {
     if (out)
         *out = NULL;
-    if (!out || !url || strncmp(url, "ws://", 5) != 0)
+    if (!out || !url)
         return -EINVAL;
-    const char *h = url + 5, *hend, *p;
+    int tls = !strncmp(url, "wss://", 6);
+    if (!tls && strncmp(url, "ws://", 5) != 0)
+        return -EINVAL;
+    const char *h = url + (tls ? 6 : 5), *hend, *p;
     char host[256];
     if (*h == '[') {
         hend = strchr(h, ']');
@@ -204,7 +222,7 @@ int cio_ws_connect_url(cio_ws **out, const char *url,
         return -EINVAL;
     memcpy(host, h, (size_t)(hend - h));
     host[hend - h] = 0;
-    int port = 80;
+    int port = tls ? 443 : 80;
     if (*p == ':') {
         char *e;
         long v = strtol(p + 1, &e, 10);
@@ -220,5 +238,17 @@ int cio_ws_connect_url(cio_ws **out, const char *url,
         snprintf(path, sizeof(path), "%s", *p ? p : "/");
     else
         return -EINVAL;
-    return cio_ws_connect(out, host, port, path, opts);
+    if (!tls || (opts && opts->tls))
+        return cio_ws_connect(out, host, port, path, opts);
+    /* wss:// without a context: a default one, verifying (retained by the
+     * connection, so ours is dropped at once) */
+    cio_ws_options o = CIO_WS_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int r = cio_tls_ctx_new(&o.tls, CIO_TLS_CLIENT);
+    if (r < 0)
+        return r;
+    r = cio_ws_connect(out, host, port, path, &o);
+    cio_tls_ctx_free(o.tls);
+    return r;
 }

@@ -48,6 +48,22 @@ int cio__ws_new(cio_ws **out, cio_socket *sock, int own_sock, int server,
  * each message or not) and the peer's (reset or not). */
 int cio__ws_set_deflate(cio_ws *ws, int our_bits, int our_no_ctx,
                         int peer_no_ctx);
+/* What a client handshake adds to the Upgrade request (extra: header
+ * lines, each ending in CRLF) and hands back: every field of the answer
+ * (on_header, any status) and its status. */
+typedef struct cio__ws_hs {
+    const char *extra;
+    void (*on_header)(void *arg, int status, const char *name, size_t nl,
+                      const char *value, size_t vl);
+    void *arg;
+    int *status;
+} cio__ws_hs;
+/* The client's opening handshake on the connected socket s (plain or TLS):
+ * on success *out owns s. host:port is the Host field. Returns: 0.
+ * Errors: CIO_EWS_HANDSHAKE, -errno, -ENOMEM, -ECANCELED. Suspends. */
+int cio__ws_client_handshake(cio_socket *s, const char *host, int port,
+                             const char *path, const cio_ws_options *opt,
+                             const cio__ws_hs *hs, cio_ws **out);
 /* Does the comma-separated field value v contain token tok? */
 int cio__ws_has_token(const char *v, size_t n, const char *tok);
 

@@ -83,6 +83,12 @@ static void blocks_are_described(void **state)
                         "CIO_EHTTP_RST_STREAM");
     assert_string_equal(cio_err_name(CIO_EHTTP_GOAWAY), "CIO_EHTTP_GOAWAY");
     assert_true(CIO_EHTTP_RST_STREAM <= -4270 && CIO_EHTTP_GOAWAY >= -4289);
+    assert_string_equal(cio_err_name(CIO_EHTTPC_H2_PROTO),
+                        "CIO_EHTTPC_H2_PROTO");
+    assert_string_equal(cio_err_name(CIO_EHTTPC_H2_RESET),
+                        "CIO_EHTTPC_H2_RESET");
+    assert_string_equal(cio_err_name(CIO_EHTTPC_H2_GOAWAY),
+                        "CIO_EHTTPC_H2_GOAWAY");
 }
 
 static const struct CMUnitTest tests[] = {
