@@ -6,7 +6,7 @@
 #   bash -c 'source bench/sections/h2.sh; bench_h2'
 #
 # All three are served as h2c (HTTP/2 over cleartext TCP, prior knowledge):
-# cio::http has no TLS listener yet, so h2 over TLS (ALPN) is not measured.
+# h2 over TLS (ALPN, design.md section 38) is not measured here.
 #
 # Each server runs pinned to CPU 0 (taskset), h2load to CPU 1. The figure
 # is requests per second of SERVER CPU: h2load's succeeded requests divided
@@ -21,9 +21,8 @@
 #   h2_ratio_vs_h2o = cio / h2o (target >= 1.2),
 #   h2_ratio_vs_node = cio / node (target >= 3).
 
-_h2_median() {
-    sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # _h2_cpu_ticks PID: user+system ticks of the server process (all its
 # threads; the three servers run as one process each: h2o with
@@ -83,20 +82,6 @@ _h2_measure() {
     awk -v n="$ok" -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { printf("%.0f", n / (t / hz)) }'
 }
 
-_h2_emit() {
-    local figure=$1 v=$2 unit=$3 target=$4 met=-
-    [[ -n $v ]] || { echo "note: $figure not measured" >&2; return 0; }
-    if [[ -n $target ]]; then
-        met=$(awk -v v="$v" -v op="${target% *}" -v t="${target#* }" \
-            'BEGIN { print ((op == ">=" ? v >= t : v <= t) ? "yes" : "NO") }')
-    fi
-    echo "BENCH $figure $v $unit"
-    if declare -p BENCH >/dev/null 2>&1 && declare -F row >/dev/null; then
-        BENCH+=("BENCH $figure $v $unit")
-        row "$figure" "$v $unit" - - - "${target:--}" "$met"
-    fi
-}
-
 bench_h2() {
     local root build rounds r name v
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -150,18 +135,18 @@ bench_h2() {
         done
     done
     local c h n
-    c=$(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d' | _h2_median)
-    h=$(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d' | _h2_median)
-    n=$(tr ' ' '\n' <<<"${h2v[node]:-}" | sed '/^$/d' | _h2_median)
+    c=$(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d' | bs_median)
+    h=$(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d' | bs_median)
+    n=$(tr ' ' '\n' <<<"${h2v[node]:-}" | sed '/^$/d' | bs_median)
     echo "h2: requests per server-CPU second, rounds: cio ${h2v[cio]:-} h2o ${h2v[h2o]:-} node ${h2v[node]:-}" >&2
     [[ -z $h ]] && echo "note: h2: h2o not measured (Debian h2o missing or failed)" >&2
     [[ -z $n ]] && echo "note: h2: Node not measured (nodejs missing or failed)" >&2
-    _h2_emit h2_cio_rps_per_cpu_s "$c" req/cpu-s ""
-    _h2_emit h2_h2o_rps_per_cpu_s "$h" req/cpu-s ""
-    _h2_emit h2_node_rps_per_cpu_s "$n" req/cpu-s ""
-    [[ -n $c && -n $h ]] && _h2_emit h2_ratio_vs_h2o \
+    bs_emit h2_cio_rps_per_cpu_s "$c" req/cpu-s ""
+    bs_emit h2_h2o_rps_per_cpu_s "$h" req/cpu-s ""
+    bs_emit h2_node_rps_per_cpu_s "$n" req/cpu-s ""
+    [[ -n $c && -n $h ]] && bs_emit h2_ratio_vs_h2o \
         "$(awk -v a="$c" -v b="$h" 'BEGIN { printf("%.3g", a / b) }')" x ">= 1.2"
-    [[ -n $c && -n $n ]] && _h2_emit h2_ratio_vs_node \
+    [[ -n $c && -n $n ]] && bs_emit h2_ratio_vs_node \
         "$(awk -v a="$c" -v b="$n" 'BEGIN { printf("%.3g", a / b) }')" x ">= 3"
     rm -rf "$H2_TMP"
     [[ -n $c ]]

@@ -472,34 +472,13 @@ static void whole_body_read_once(void **state)
 
 /* ---- forms --------------------------------------------------------------- */
 
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    return pclose(p);
-}
-
-static int have(const char *prog)
-{
-    char out[16];
-    sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
-    return out[0] == 'y';
-}
-
 /* curl -F with a 300 KB file (above the 64 KiB memory threshold: written
  * to a temporary file as it arrives, removed after the handler) and a
  * small one (kept in memory). */
 static void stream_form_upload(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char dir[] = "/tmp/cio-form-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -520,7 +499,7 @@ static void stream_form_upload(void **state)
     g_spilled[0] = '\0';
     pthread_mutex_unlock(&g_spilled_mu);
     char out[2048], want[1024];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s -F 'title=Hi' -F 'up=@%s;type=app/x-big' "
                         "-F 'up=@%s' http://127.0.0.1:%d/form",
                         big, small, g_port),
@@ -540,14 +519,14 @@ static void stream_form_upload(void **state)
     assert_int_equal(stat(spilled, &st), -1); /* removed after */
 
     /* A file above max_file_size (100,000 bytes on /form-small): 413. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s -o /dev/null -w '%%{http_code}' "
                         "-F 'up=@%s' http://127.0.0.1:%d/form-small",
                         big, g_port),
                      0);
     assert_string_equal(out, "413");
     /* Urlencoded forms on a streamed route. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --data 'title=a%%20b&x=1' "
                         "http://127.0.0.1:%d/form",
                         g_port),

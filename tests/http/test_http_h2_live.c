@@ -237,27 +237,6 @@ static int stop_server(void **state)
 /* ---- helpers ---------------------------------------------------------------
  */
 
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    return pclose(p);
-}
-
-static int have(const char *prog)
-{
-    char out[16];
-    sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
-    return out[0] == 'y';
-}
-
 /* Polls an atomic until it reaches want (<= ms). */
 static int wait_for(atomic_int *v, int want, int ms)
 {
@@ -425,10 +404,10 @@ static int got_goaway(cli *c, int32_t id)
 static void curl_prior_knowledge(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[8192];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -w ' %%{http_version}'"
                         " http://127.0.0.1:%d/",
                         g_port),
@@ -436,7 +415,7 @@ static void curl_prior_knowledge(void **state)
     assert_string_equal(out, "hello v20 2");
     /* Headers (Host from :authority), a cookie, a parameter; response
      * headers lower-cased. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -si --http2-prior-knowledge -H 'X-Test: t1' "
                         "-b 'a=1; sid=s9' http://127.0.0.1:%d/user/42",
                         g_port),
@@ -447,7 +426,7 @@ static void curl_prior_knowledge(void **state)
     assert_non_null(strstr(out, "id=42 host=127.0.0.1:"));
     assert_non_null(strstr(out, "x=t1 sid=s9"));
     /* 404 and 405 from the router, HEAD without a body. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -o /dev/null -w "
                         "'%%{http_code} ' http://127.0.0.1:%d/nope; "
                         "curl -s --http2-prior-knowledge -o /dev/null -w "
@@ -455,7 +434,7 @@ static void curl_prior_knowledge(void **state)
                         g_port, g_port),
                      0);
     assert_string_equal(out, "404 405");
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -sI --http2-prior-knowledge "
                         "http://127.0.0.1:%d/",
                         g_port),
@@ -465,7 +444,7 @@ static void curl_prior_knowledge(void **state)
     /* Streamed and SSE responses. (One URL per curl: curl 7.88 with
      * --http2-prior-knowledge sends nothing for a second URL on the reused
      * connection, against Node's http2 server as well: exit 16.) */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge http://127.0.0.1:%d"
                         "/stream; curl -s --http2-prior-knowledge "
                         "http://127.0.0.1:%d/sse",
@@ -478,7 +457,7 @@ static void curl_prior_knowledge(void **state)
 static void curl_request_bodies(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char path[] = "/tmp/cio-h2-bodyXXXXXX";
     int fd = mkstemp(path);
@@ -490,7 +469,7 @@ static void curl_request_bodies(void **state)
     close(fd);
     char out[400000];
     /* 300 KB up (more than the 64 KiB stream window), echoed back. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge --data-binary @%s "
                         "http://127.0.0.1:%d/echo",
                         path, g_port),
@@ -501,7 +480,7 @@ static void curl_request_bodies(void **state)
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "head -c 1200000 /dev/zero > %s", path);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -o /dev/null -w "
                         "'%%{http_code} ' --data-binary @%s "
                         "http://127.0.0.1:%d/echo",
@@ -516,10 +495,10 @@ static void curl_request_bodies(void **state)
 static void curl_static_file(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[8192];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge "
                         "http://127.0.0.1:%d/static/f.bin | md5sum; "
                         "md5sum < %s/f.bin",
@@ -528,13 +507,13 @@ static void curl_static_file(void **state)
     char *nl = strchr(out, '\n');
     assert_non_null(nl);
     assert_memory_equal(out, nl + 1, 32);
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s --http2-prior-knowledge -r 26-51 "
                         "http://127.0.0.1:%d/static/f.bin",
                         g_port),
                      0);
     assert_string_equal(out, "abcdefghijklmnopqrstuvwxyz");
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -sI --http2-prior-knowledge "
                         "http://127.0.0.1:%d/static/f.bin",
                         g_port),
@@ -546,10 +525,10 @@ static void curl_static_file(void **state)
 static void curl_upgrade(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[8192];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -sv --http2 http://127.0.0.1:%d/user/7 "
                         "http://127.0.0.1:%d/ 2>&1",
                         g_port, g_port),
@@ -564,19 +543,19 @@ static void curl_upgrade(void **state)
 static void nghttp_client(void **state)
 {
     (void)state;
-    if (!have("nghttp"))
+    if (!tu_have("nghttp"))
         skip();
     char out[8192];
     /* Prior knowledge, and -u: Upgrade from HTTP/1.1. */
     assert_int_equal(
-        sh(out, sizeof(out), "nghttp http://127.0.0.1:%d/user/5", g_port), 0);
+        tu_sh(out, sizeof(out), "nghttp http://127.0.0.1:%d/user/5", g_port), 0);
     assert_non_null(strstr(out, "id=5"));
     assert_int_equal(
-        sh(out, sizeof(out), "nghttp -u http://127.0.0.1:%d/", g_port), 0);
+        tu_sh(out, sizeof(out), "nghttp -u http://127.0.0.1:%d/", g_port), 0);
     assert_string_equal(out, "hello v20");
     /* A 1 MiB response under 1 KiB stream and connection windows (-w/-W
      * 10: 2^10-1 bytes): flow control, every byte arrives. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "nghttp -w 10 -W 10 http://127.0.0.1:%d/big | "
                         "md5sum",
                         g_port),
@@ -586,7 +565,7 @@ static void nghttp_client(void **state)
     int fd = mkstemp(path);
     assert_int_equal(write(fd, big, BIG), BIG);
     close(fd);
-    sh(want, sizeof(want), "md5sum < %s", path);
+    tu_sh(want, sizeof(want), "md5sum < %s", path);
     unlink(path);
     assert_string_equal(out, want);
 }
@@ -604,10 +583,10 @@ static int h2load_ok(const char *out, const char *n)
 static void h2load_all_succeed(void **state)
 {
     (void)state;
-    if (!have("h2load"))
+    if (!tu_have("h2load"))
         skip();
     char out[16384];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "timeout 60 h2load -n 4000 -c 8 -m 10 "
                         "http://127.0.0.1:%d/ 2>&1",
                         g_port),
@@ -618,7 +597,7 @@ static void h2load_all_succeed(void **state)
     /* 100 concurrent streams on one connection run their handlers at
      * once (each sleeps 20 ms). */
     conc_max = 0;
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "timeout 60 h2load -n 1000 -c 1 -m 100 "
                         "http://127.0.0.1:%d/conc 2>&1",
                         g_port),

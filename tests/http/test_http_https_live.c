@@ -220,27 +220,6 @@ static int stop_server(void **state)
 /* ---- helpers --------------------------------------------------------------
  */
 
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    return pclose(p);
-}
-
-static int have(const char *prog)
-{
-    char out[16];
-    sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
-    return out[0] == 'y';
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -284,7 +263,7 @@ static void curl_https_http11(void **state)
     char out[1024];
     /* Two requests on one kept-alive TLS connection; the certificate is
      * verified against the CA. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http1.1 https://localhost:%d/ "
                              "https://localhost:%d/tls -w ' %%{num_connects}'",
                         g_ca, g_port, g_port, g_port),
@@ -294,19 +273,19 @@ static void curl_https_http11(void **state)
     assert_non_null(strstr(out, "alpn=http/1.1 sni=localhost v11"));
     assert_non_null(strstr(out, " 0")); /* the second reused the first */
     /* A request body and a streamed (chunked) response. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http1.1 -d 'posted body' "
                              "https://localhost:%d/echo",
                         g_ca, g_port, g_port),
                      0);
     assert_string_equal(out, "posted body");
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http1.1 https://localhost:%d/stream", g_ca,
                         g_port, g_port),
                      0);
     assert_string_equal(out, "xyz");
     /* A static file: sendfile cannot encrypt, the copy path does. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http1.1 https://localhost:%d/static/f.bin | "
                              "md5sum; md5sum < %s/f.bin",
                         g_ca, g_port, g_port, g_dir),
@@ -326,7 +305,7 @@ static void curl_https_http2_alpn(void **state)
     }
     char out[1024];
     assert_int_equal(
-        sh(out, sizeof(out),
+        tu_sh(out, sizeof(out),
            CURL "--http2 https://localhost:%d/tls https://localhost:%d/ "
                 "-w ' %%{http_version}'",
            g_ca, g_port, g_port, g_port),
@@ -334,12 +313,12 @@ static void curl_https_http2_alpn(void **state)
     print_message("curl --http2: %s\n", out);
     assert_non_null(strstr(out, "alpn=h2 sni=localhost v20"));
     assert_non_null(strstr(out, "hello v20 2"));
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http2 -d 'h2 body' https://localhost:%d/echo",
                         g_ca, g_port, g_port),
                      0);
     assert_string_equal(out, "h2 body");
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http2 https://localhost:%d/static/f.bin | "
                              "md5sum; md5sum < %s/f.bin",
                         g_ca, g_port, g_port, g_dir),
@@ -354,7 +333,7 @@ static void alpn_without_h2(void **state)
 {
     (void)state;
     char out[1024];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         CURL "--http2 https://localhost:%d/tls "
                              "-w ' %%{http_version}'",
                         g_ca, g_port, g_port),
@@ -366,19 +345,19 @@ static void alpn_without_h2(void **state)
 static void nghttp_tls(void **state)
 {
     (void)state;
-    if (!have("nghttp")) {
+    if (!tu_have("nghttp")) {
         print_message("skipped: nghttp not installed (nghttp2-client)\n");
         skip();
     }
     static char out[65536];
-    int st = sh(out, sizeof(out),
+    int st = tu_sh(out, sizeof(out),
                 "timeout 30 nghttp -v https://127.0.0.1:%d/tls 2>&1", g_port);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "The negotiated protocol: h2"));
     assert_non_null(strstr(out, ":status: 200"));
     assert_non_null(strstr(out, "alpn=h2 sni=-"));
     /* Several streams on one connection (-m 5). */
-    st = sh(out, sizeof(out),
+    st = tu_sh(out, sizeof(out),
             "timeout 30 nghttp -n -s -m 5 https://127.0.0.1:%d/ 2>&1", g_port);
     assert_int_equal(st, 0);
     int ok = 0;
@@ -391,12 +370,12 @@ static void nghttp_tls(void **state)
 static void h2load_tls(void **state)
 {
     (void)state;
-    if (!have("h2load")) {
+    if (!tu_have("h2load")) {
         print_message("skipped: h2load not installed (nghttp2-client)\n");
         skip();
     }
     char out[8192];
-    int st = sh(out, sizeof(out),
+    int st = tu_sh(out, sizeof(out),
                 "timeout 60 h2load -n 2000 -c 8 -m 10 https://127.0.0.1:%d/ "
                 "2>&1",
                 g_port);
@@ -410,7 +389,7 @@ static void python_https(void **state)
 {
     (void)state;
     char out[2048];
-    int st = sh(out, sizeof(out),
+    int st = tu_sh(out, sizeof(out),
                 "timeout 30 python3 -c \""
                 "import http.client, ssl\n"
                 "c = ssl.create_default_context(cafile='%s')\n"
@@ -461,7 +440,7 @@ static void node_wss(void **state)
     }
     ws_done = 0;
     char out[512];
-    int st = sh(out, sizeof(out),
+    int st = tu_sh(out, sizeof(out),
                 "NODE_EXTRA_CA_CERTS=%s NODE_PATH=" NODE_DIR
                 "/node_modules timeout 60 node " SCRIPTS
                 "/echo_client.js wss://localhost:%d/ws deflate 2>&1",
@@ -493,7 +472,7 @@ static void plain_client_closed(void **state)
         assert_true(n < 5 || memcmp(buf, "HTTP/", 5) != 0);
     }
     char out[256];
-    assert_int_equal(sh(out, sizeof(out), CURL "https://localhost:%d/", g_ca,
+    assert_int_equal(tu_sh(out, sizeof(out), CURL "https://localhost:%d/", g_ca,
                         g_port, g_port),
                      0);
     assert_non_null(strstr(out, "hello v"));
@@ -513,7 +492,7 @@ static void stalled_handshake_times_out(void **state)
                      (ssize_t)sizeof(hello));
     double t0 = now_s();
     char out[256];
-    assert_int_equal(sh(out, sizeof(out), CURL "https://localhost:%d/", g_ca,
+    assert_int_equal(tu_sh(out, sizeof(out), CURL "https://localhost:%d/", g_ca,
                         g_port, g_port),
                      0);
     assert_non_null(strstr(out, "hello v"));
@@ -547,7 +526,7 @@ static void processes_https(void **state)
     for (int h2 = 0; h2 < 2; h2++) {
         /* New connections (Connection: close / --no-keepalive), which the
          * kernel spreads over the two SO_REUSEPORT listeners. */
-        assert_int_equal(sh(out, sizeof(out),
+        assert_int_equal(tu_sh(out, sizeof(out),
                             CURL "%s -H 'Connection: close' %s", g_ca, g_port,
                             h2 ? "--http2" : "--http1.1", urls),
                          0);
@@ -607,13 +586,13 @@ static void mutual_tls(void **state)
 {
     (void)state;
     char out[1024];
-    int st = sh(out, sizeof(out), CURL "https://localhost:%d/tls 2>&1", g_ca,
+    int st = tu_sh(out, sizeof(out), CURL "https://localhost:%d/tls 2>&1", g_ca,
                 g_port, g_port);
     print_message("no client certificate: status %d: %s\n", st, out);
     assert_int_not_equal(st, 0);
     assert_null(strstr(out, "tls TLS"));
     for (int h2 = 0; h2 < 2; h2++) {
-        assert_int_equal(sh(out, sizeof(out),
+        assert_int_equal(tu_sh(out, sizeof(out),
                             CURL "%s --cert %s --key %s "
                                  "https://localhost:%d/tls",
                             g_ca, g_port, h2 ? "--http2" : "--http1.1",
@@ -640,7 +619,7 @@ static void large_bodies(void **state)
     fclose(f);
     for (int h2 = 0; h2 < 2; h2++) {
         assert_int_equal(
-            sh(out, sizeof(out),
+            tu_sh(out, sizeof(out),
                CURL "%s --data-binary @%s https://localhost:%d/echo | md5sum; "
                     "md5sum < %s",
                g_ca, g_port, h2 ? "--http2" : "--http1.1", path, g_port, path),

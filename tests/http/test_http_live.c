@@ -888,36 +888,14 @@ static void body_timeout_408(void **state)
 }
 
 /* ---- real clients ------------------------------------------------------------ */
-static int sh(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    return pclose(p);
-}
-
-static int have(const char *prog)
-{
-    char cmd[256], out[16];
-    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null && echo y", prog);
-    sh(out, sizeof(out), "%s", cmd);
-    return out[0] == 'y';
-}
-
 static void curl_keep_alive_and_head(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[8192];
     /* Two URLs in one curl: the second reuses the connection. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -sv http://127.0.0.1:%d/ "
                         "http://127.0.0.1:%d/user/42 2>&1",
                         g_port, g_port), 0);
@@ -926,17 +904,17 @@ static void curl_keep_alive_and_head(void **state)
     assert_true(strstr(out, "Re-using existing connection") ||
                 strstr(out, "Reusing existing connection"));
     /* HEAD: headers with the GET's Content-Length, no body. */
-    assert_int_equal(sh(out, sizeof(out), "curl -sI http://127.0.0.1:%d/",
+    assert_int_equal(tu_sh(out, sizeof(out), "curl -sI http://127.0.0.1:%d/",
                         g_port), 0);
     assert_non_null(strstr(out, "HTTP/1.1 200 OK"));
     assert_non_null(strstr(out, "Content-Length: 5"));
     assert_null(strstr(out, "hello"));
     /* Cookies with attributes. */
-    assert_int_equal(sh(out, sizeof(out), "curl -si http://127.0.0.1:%d"
+    assert_int_equal(tu_sh(out, sizeof(out), "curl -si http://127.0.0.1:%d"
                         "/misc/cookie", g_port), 0);
     assert_non_null(strstr(out, "Set-Cookie: sid=abc; Path=/; HttpOnly"));
     /* Remote address. */
-    assert_int_equal(sh(out, sizeof(out), "curl -s http://127.0.0.1:%d"
+    assert_int_equal(tu_sh(out, sizeof(out), "curl -s http://127.0.0.1:%d"
                         "/misc/remote", g_port), 0);
     assert_non_null(strstr(out, "127.0.0.1"));
 }
@@ -944,18 +922,18 @@ static void curl_keep_alive_and_head(void **state)
 static void curl_chunked_upload_and_continue(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[300000];
     /* 200 KB chunked upload (curl reads stdin with chunked encoding). */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "head -c 200000 /dev/zero | tr '\\0' x | "
                         "curl -s -H 'Transfer-Encoding: chunked' "
                         "--data-binary @- http://127.0.0.1:%d/echo | wc -c",
                         g_port), 0);
     assert_int_equal(atoi(out), 200000);
     /* Expect: 100-continue: curl waits for the interim response. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -sv -H 'Expect: 100-continue' -d 'abc' "
                         "http://127.0.0.1:%d/echo 2>&1", g_port), 0);
     assert_non_null(strstr(out, "HTTP/1.1 100 Continue"));
@@ -965,10 +943,10 @@ static void curl_chunked_upload_and_continue(void **state)
 static void python_http_client(void **state)
 {
     (void)state;
-    if (!have("python3"))
+    if (!tu_have("python3"))
         skip();
     char out[4096];
-    int rc = sh(out, sizeof(out),
+    int rc = tu_sh(out, sizeof(out),
                 "python3 -c '"
                 "import http.client, json\n"
                 "c = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"
@@ -1048,12 +1026,12 @@ static void streaming_chunked_and_sse(void **state)
                                     sizeof(bodies)), 1);
     assert_string_equal(bodies, "|");
     close(fd);
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[4096];
     /* curl -N (no buffering) on the SSE endpoint, released by a second
      * curl once the first event is out. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "f=$(mktemp); (curl -sN --max-time 10 "
                         "http://127.0.0.1:%d/sse > $f &) ; for i in "
                         "$(seq 100); do grep -q 'data: 1' $f && break; "
@@ -1067,7 +1045,7 @@ static void streaming_chunked_and_sse(void **state)
                              "event: tick\ndata: 1\n\n"
                              "event: tick\nid: 7\ndata: 2\ndata: line\n\n"
                              "data: done\n\n");
-    assert_int_equal(sh(out, sizeof(out), "curl -siN http://127.0.0.1:%d"
+    assert_int_equal(tu_sh(out, sizeof(out), "curl -siN http://127.0.0.1:%d"
                         "/stream", g_port), 0);
     assert_non_null(strstr(out, "Transfer-Encoding: chunked"));
     assert_non_null(strstr(out, "\r\n\r\nabc"));
@@ -1076,10 +1054,10 @@ static void streaming_chunked_and_sse(void **state)
 static void curl_multipart_form(void **state)
 {
     (void)state;
-    if (!have("curl"))
+    if (!tu_have("curl"))
         skip();
     char out[4096];
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "f=$(mktemp); printf 'line1\\r\\n--not a "
                         "boundary\\n' > $f; curl -s -F 'title=Hi there' "
                         "-F 'title=again' -F \"up=@$f;type=text/x-demo;"
@@ -1090,7 +1068,7 @@ static void curl_multipart_form(void **state)
                              "file=notes.txt/text/x-demo/24/"
                              "line1\r\n--not a boundary\n");
     /* A field named like the file is not a file, and the reverse. */
-    assert_int_equal(sh(out, sizeof(out),
+    assert_int_equal(tu_sh(out, sizeof(out),
                         "curl -s -F 'up=text only' "
                         "http://127.0.0.1:%d/upload", g_port), 0);
     assert_string_equal(out, "title=- title2=- file=-/-/0/");
@@ -1099,12 +1077,12 @@ static void curl_multipart_form(void **state)
 static void python_reads_sse_as_it_comes(void **state)
 {
     (void)state;
-    if (!have("python3"))
+    if (!tu_have("python3"))
         skip();
     char out[4096];
     /* The first event is read while the handler waits for /sse-go: it was
      * sent before the end of the response. */
-    int rc = sh(out, sizeof(out),
+    int rc = tu_sh(out, sizeof(out),
                 "python3 -c '"
                 "import http.client\n"
                 "c = http.client.HTTPConnection(\"127.0.0.1\", %d, timeout=5)\n"

@@ -15,6 +15,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +193,34 @@ static inline int tu_read_response(int fd, char *body, size_t cap)
         if (status != 100)
             return status;
     }
+}
+
+/* ---- running the real peers (curl, nghttp, python3, node) ------------- */
+
+/* Runs the shell command made from fmt, its standard output into out
+ * (NUL-terminated, cut at cap - 1); returns pclose's status. */
+static inline int tu_sh(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline int tu_sh(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+/* 1 if prog is on PATH. */
+static inline int tu_have(const char *prog)
+{
+    char out[16];
+    tu_sh(out, sizeof(out), "command -v %s >/dev/null && echo y", prog);
+    return out[0] == 'y';
 }
 
 #endif
