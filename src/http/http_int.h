@@ -39,7 +39,9 @@ struct cio_http_blueprint {
     bp_route *routes;
     size_t nroutes;
     mw_list mw[2]; /* request, response */
+    struct err_handler *errh; /* NULL, or CIO__ERRH_N: per status, catch-all */
     int registered;
+    struct cio_http_app *app; /* once registered */
     struct cio_http_blueprint *next; /* the app's list, for freeing */
 };
 
@@ -56,6 +58,11 @@ typedef struct err_handler {
     void *arg;
 } err_handler;
 
+/* Error handler tables: one entry per status 400..599, then the
+ * catch-all (status 0). */
+#define CIO__ERRH_N 201
+#define CIO__ERRH_ANY 200
+
 struct cio_http_app {
     char *name;
     cio__router *router;
@@ -65,7 +72,8 @@ struct cio_http_app {
     char err[256];
     mw_list mw[2];        /* request, response middleware */
     struct cio_http_blueprint *bps;
-    err_handler errh[3];  /* 404, 405, 500 */
+    err_handler *errh;    /* NULL, or CIO__ERRH_N entries (app.c) */
+    int has_errh;         /* the app or a blueprint has error handlers */
     struct static_dir **statics; /* cio_http_app_static's directories */
     size_t nstatics;
     struct { cio_http_listener fn; void *arg; } *listeners[4];
@@ -240,6 +248,9 @@ int cio__http_conn_main(void *arg, void **result);
 int cio__http_run_mw(const mw_list *l, int backwards, cio_http_request *req,
                      cio_http_response *res);
 void cio__http_server_error(struct conn *c, int status, const char *allow);
+/* The error handler for status on the request c answers (its route's
+ * blueprint's, then the app's; per status, then catch-all), or NULL. */
+const err_handler *cio__http_find_errh(const struct conn *c, int status);
 ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline);
 int cio__http_split_target(cio_http_request *req);
 

@@ -285,6 +285,11 @@ int cio_http_response_status(cio_http_response *res, int status)
     return 0;
 }
 
+int cio_http_response_get_status(const cio_http_response *res)
+{
+    return res ? res->status : 0;
+}
+
 static int bad_value(const char *v)
 {
     for (; *v; v++)
