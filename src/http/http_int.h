@@ -123,7 +123,8 @@ void cio__arena_reset(arena *a);
 struct cio_http_response {
     int status;
     int set;           /* a body call was made */
-    const char *ctype; /* static or in hdrs */
+    const char *ctype; /* static, or ctype_buf */
+    char ctype_buf[64]; /* a caller's short content type (response_raw) */
     hbuf body;
     hbuf hdrs; /* "Name: value\r\n"... */
     int has_file; /* the body is file_len bytes of file_fd at file_off */
@@ -176,6 +177,7 @@ typedef struct conn {
     cio_handle timer;
     uint8_t in_read;   /* parked in read_more's read */
     uint8_t timed_out; /* the timer cancelled that read */
+    uint8_t exact_clock; /* deadlines from cio_loop_time (server.c) */
     int routed;        /* req->path/query/match set before the body */
     int64_t t_start;   /* the head's arrival (access log's %D, %T) */
     struct {           /* the body of a streamed route (body.c) */
@@ -225,7 +227,14 @@ int cio__http_error_response(hbuf *out, int status, int close,
 const char *cio__http_reason(int status);
 
 /* static.c */
-void cio__http_response_close_file(cio_http_response *res);
+void cio__http_response_close_file_slow(cio_http_response *res);
+/* Closes the response's file, if it has one (inline: called a few times
+ * per request, and almost never with a file). */
+static inline void cio__http_response_close_file(cio_http_response *res)
+{
+    if (res->has_file)
+        cio__http_response_close_file_slow(res);
+}
 void cio__http_static_free_all(cio_http_app *app);
 
 /* request.c */

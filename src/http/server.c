@@ -726,12 +726,35 @@ done:
     return r;
 }
 
+/* CLOCK_MONOTONIC_COARSE: the last tick of the monotonic clock, read
+ * from the vDSO without touching the clock source. */
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+/* The time read deadlines count from. A precise clock read per request
+ * (cio_loop_time: CLOCK_MONOTONIC, which on this VM reads the paravirtual
+ * clock source) cost more than anything else the deadline does; the
+ * coarse clock is the same clock, trailing it by at most a tick (1-4
+ * ms), so a deadline comes at most that early, for timeouts counted in
+ * seconds. A loop on another clock (the virtual one) is seen at the
+ * connection's start and keeps cio_loop_time. */
+static int64_t conn_now(const conn *c, cio_loop *loop)
+{
+    return c->exact_clock ? cio_loop_time(loop) : coarse_now();
+}
+
 static int serve(conn *c)
 {
     cio_http_app *app = c->app;
     const cio_http_config *cfg = &app->cfg;
     cio_loop *loop = cio_get_running_loop();
     c->req.conn = c;
+    int64_t skew = cio_loop_time(loop) - coarse_now();
+    c->exact_clock = skew < 0 || skew > 100 * CIO_MS;
     for (;;) {
         /* 1. A head. */
         int64_t deadline = INT64_MAX;
@@ -761,9 +784,9 @@ static int serve(conn *c)
             compact(c);
             scan_from = c->in.len;
             if (avail == 0)
-                deadline = cio_loop_time(loop) + cfg->keep_alive_timeout;
+                deadline = conn_now(c, loop) + cfg->keep_alive_timeout;
             else if (deadline == INT64_MAX || c->idle)
-                deadline = cio_loop_time(loop) + cfg->head_timeout;
+                deadline = conn_now(c, loop) + cfg->head_timeout;
             c->idle = avail == 0;
             ssize_t n = read_more(c, deadline);
             if (n == 0)
@@ -786,7 +809,7 @@ static int serve(conn *c)
         char *before = c->in.p;
         int64_t body_deadline = c->req.msg.body == CIO__HTTP_BODY_NONE
                                     ? INT64_MAX
-                                    : cio_loop_time(loop) + cfg->body_timeout;
+                                    : conn_now(c, loop) + cfg->body_timeout;
         long end = 0;
         c->routed = 0;
         c->bs.active = 0;
