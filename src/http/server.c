@@ -763,8 +763,15 @@ static int serve(conn *c)
         for (;;) {
             size_t avail = c->in.len - c->in_start;
             if (avail) {
-                size_t he = cio__http_head_end(c->in.p + c->in_start, avail,
-                                               scan_from - c->in_start);
+                /* The first look at a head parses it at once (it is
+                 * usually whole: one scan instead of two); later looks,
+                 * after more bytes of an incomplete head, scan only the
+                 * new bytes for the blank line first. */
+                size_t he = scan_from == c->in_start
+                                ? 1
+                                : cio__http_head_end(c->in.p + c->in_start,
+                                                     avail,
+                                                     scan_from - c->in_start);
                 if (c->in_start == 0 && cio__h2_preface(c, c->in.p, avail))
                     return cio__h2_serve(c); /* HTTP/2, prior knowledge */
                 if (he || avail > app->lim.max_head) {
