@@ -12,7 +12,10 @@
 # (default 5), HTTPSRV_DURATION (seconds per case, default 5),
 # HTTPSRV_ONLY (run-peers --only regex for the non-pipelined run; default
 # the peers the figures need), HTTPSRV_CONNS (default 100), RUN_PEERS (the
-# harness, default ../shared/bench/run-peers).
+# harness, default ../shared/bench/run-peers), HTTPSRV_BASE (another
+# http_server binary, e.g. built from the commit before a change: it runs
+# as target cio-base in the same rounds, and http_srv_ratio_vs_base etc.
+# compare the two).
 #
 # Ratios are the peer's server CPU per request divided by cio's
 # (srv_us_per_req, median over the rounds), so > 1 means cio spends less
@@ -58,13 +61,15 @@ bench_httpsrv() {
     fi
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cio-httpsrv.XXXXXX") || return 1
     local only=${HTTPSRV_ONLY-'c-epoll|h2o-static|node-http|go-nethttp|py-httptools-uvloop|aiohttp-uvloop|aiohttp-asyncio'}
-    local args=(--suite http --http-target "cio=$srv --port {port}"
+    local base=()
+    [[ -n ${HTTPSRV_BASE-} ]] && base=(--http-target "cio-base=$HTTPSRV_BASE --port {port}")
+    local args=(--suite http --http-target "cio=$srv --port {port}" "${base[@]}"
         --http-conns "$conns" --paths "/ /json" --rounds "$rounds"
         --http-duration "$dur" --only "$only" --out "$tmp/plain.md")
     echo "bench: httpsrv: run-peers ${args[*]}" >&2
     "$rp" "${args[@]}" >"$tmp/plain.out" 2>"$tmp/plain.err" ||
         echo "note: run-peers exited with $?: $(tail -n 3 "$tmp/plain.err" | tr '\n' ' ')" >&2
-    args=(--suite http --http-target "cio=$srv --port {port}"
+    args=(--suite http --http-target "cio=$srv --port {port}" "${base[@]}"
         --http-conns "$conns" --paths "/" --http-pipeline 16
         --rounds "$rounds" --http-duration "$dur"
         --only 'c-epoll|py-httptools-uvloop|h2o-static' --out "$tmp/pipe.md")
@@ -90,11 +95,15 @@ bench_httpsrv() {
         bs_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(bs_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_httptools" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_go" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        [[ -n ${HTTPSRV_BASE-} ]] &&
+            bs_emit "http${sfx}_ratio_vs_base" "$(bs_ratio "$(_bh_us cio-base "$path" 1 "$out")" "$cio")" x ""
     done
     cio=$(_bh_us cio / 16 "$out")
     bs_emit http_pipelined_srv_us_per_req "$cio" us ""
     bs_emit http_pipelined_ratio_vs_cepoll "$(bs_ratio "$(_bh_us c-epoll / 16 "$out")" "$cio")" x ">= 0.8"
     bs_emit http_pipelined_ratio_vs_httptools "$(bs_ratio "$(_bh_us py-httptools-uvloop / 16 "$out")" "$cio")" x ">= 2"
     bs_emit http_pipelined_ratio_vs_h2o "$(bs_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
+    [[ -n ${HTTPSRV_BASE-} ]] &&
+        bs_emit http_pipelined_ratio_vs_base "$(bs_ratio "$(_bh_us cio-base / 16 "$out")" "$cio")" x ""
     return 0
 }

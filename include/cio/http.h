@@ -71,9 +71,12 @@ typedef struct cio_http_server cio_http_server;
 /* A handler: a coroutine run on the connection's task, so it may await
  * anything cio offers (cio_sleep, sockets, executors, queues...). It fills
  * res with one of the cio_http_response_* calls. req and res are borrowed
- * until it returns; arg is the one given to cio_http_route. Returning a
- * negative value (or filling no response) makes the server answer 500
- * without internal detail and log the error to stderr. */
+ * until it returns; arg is the one given to cio_http_route. Returning
+ * -status (400..599, e.g. `return -403;`, sanic's `abort(403)`) makes the
+ * server answer that status (through cio_http_app_error_handler's
+ * handlers, whatever res holds); returning another negative value (or
+ * filling no response) makes it answer 500 without internal detail and
+ * log the error to stderr. */
 typedef int (*cio_http_handler)(cio_http_request *req, cio_http_response *res,
                                 void *arg);
 
@@ -287,13 +290,46 @@ CIO_API int cio_http_blueprint_middleware(cio_http_blueprint *bp, int kind,
  * server is running: bp not taken), -EINVAL (NULL: not taken). */
 CIO_API int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp);
 
-/* A custom error page (sanic's `@app.exception`): for the responses the
- * server itself makes with status 404, 405 or 500, handler(req, res, arg)
- * fills res instead (res already holds the default; the status may be
- * changed). If it fails, the default is sent. Returns: 0. Errors: -EINVAL
- * (status not 404/405/500), -EBUSY, -ENOMEM. */
+/* Custom error answers (sanic's `app.error_handler.add(NotFound, h)` /
+ * `@app.exception`): handler(req, res, arg) is called, on the
+ * connection's task (it may suspend), for an error answer with `status`
+ * (400..599), or for any error answer without a handler of its own when
+ * status is CIO_HTTP_ERROR_ANY (0). res already holds the default answer
+ * (a short text/plain body with the status); the handler may replace the
+ * body, change the status and add headers; it cannot stream or send a
+ * file (the default is sent instead), and if it fails or sets nothing
+ * the default is sent.
+ * The error answers that go through it:
+ *   - 404 (no route), 405 (wrong method: res has the Allow header),
+ *     500 (a handler or middleware failed), 501 (unknown method);
+ *   - a status a handler or middleware asked for by returning -status
+ *     (400..599: `return -403;` is sanic's `abort(403)`), nothing logged;
+ *   - a streamed body's failure (400, 408, 413) when its handler fails;
+ *   - the server's own rejections before routing, each answered with
+ *     Connection: close: a malformed request (400), a request line, head
+ *     or header count over the limits (414, 431), an unsupported version
+ *     (505), a body over max_body or a bad body (413, 400), a head or
+ *     body that did not arrive in time (408). For these, req has an empty
+ *     method and path and no headers when the head itself was the
+ *     problem (400, 408 of a head, 414, 431, 505), and the parsed head
+ *     (no body) when the body was.
+ * Borrowed: req and res, for the call. Register before the server runs.
+ * Returns: 0. Errors: -EINVAL (status not 0 or 400..599, NULL handler),
+ * -EBUSY (the server is running), -ENOMEM. */
+#define CIO_HTTP_ERROR_ANY 0
 CIO_API int cio_http_app_error_handler(cio_http_app *app, int status,
                                        cio_http_handler handler, void *arg);
+
+/* The same for errors on the blueprint's routes (a handler's or its
+ * middleware's failure or -status, a streamed body's failure): the
+ * blueprint's handler for the status comes first, then its catch-all,
+ * then the app's. Errors found before a route is known (404, 405, 501,
+ * the server's rejections) use the app's. Returns: 0. Errors: as
+ * cio_http_app_error_handler. */
+CIO_API int cio_http_blueprint_error_handler(cio_http_blueprint *bp,
+                                             int status,
+                                             cio_http_handler handler,
+                                             void *arg);
 
 /* ======================================================================
  * Running
@@ -591,6 +627,10 @@ CIO_API int cio_http_app_static(cio_http_app *app, const char *prefix,
 
 /* Changes the status of the response set so far. */
 CIO_API int cio_http_response_status(cio_http_response *res, int status);
+
+/* The status of the response set so far (in an error handler: the error
+ * being answered), 0 if none is set or res is NULL. */
+CIO_API int cio_http_response_get_status(const cio_http_response *res);
 
 /* Adds a header field (repeatable). Content-Length, Transfer-Encoding,
  * Connection and Date are the server's: -EINVAL. */

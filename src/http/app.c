@@ -88,6 +88,7 @@ static void bp_destroy(cio_http_blueprint *bp)
     free(bp->routes);
     free(bp->mw[0].v);
     free(bp->mw[1].v);
+    free(bp->errh);
     free(bp->name);
     free(bp->prefix);
     free(bp);
@@ -107,6 +108,7 @@ int cio_http_app_free(cio_http_app *app)
     }
     free(app->mw[0].v);
     free(app->mw[1].v);
+    free(app->errh);
     for (int k = 0; k < 4; k++)
         free(app->listeners[k]);
     cio__http_static_free_all(app);
@@ -267,6 +269,8 @@ int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp)
      * failing one refer to it. Routes are checked against each other on a
      * scratch router first, so a conflict inside bp registers nothing. */
     bp->registered = 1;
+    bp->app = app;
+    app->has_errh |= bp->errh != NULL;
     bp->next = app->bps;
     app->bps = bp;
     cio__router *scratch;
@@ -288,19 +292,45 @@ int cio_http_app_blueprint(cio_http_app *app, cio_http_blueprint *bp)
     return r;
 }
 
+/* Sets table[status] (400..599) or the catch-all (status 0), allocating
+ * the table on first use. */
+static int errh_set(err_handler **table, int status, cio_http_handler fn,
+                    void *arg)
+{
+    if (!fn || (status != 0 && (status < 400 || status > 599)))
+        return -EINVAL;
+    if (!*table && !(*table = calloc(CIO__ERRH_N, sizeof(**table))))
+        return -ENOMEM;
+    err_handler *e = &(*table)[status ? status - 400 : CIO__ERRH_ANY];
+    e->fn = fn;
+    e->arg = arg;
+    return 0;
+}
+
 int cio_http_app_error_handler(cio_http_app *app, int status,
                                cio_http_handler handler, void *arg)
 {
-    if (!app || !handler)
-        return -EINVAL;
-    int i = status == 404 ? 0 : status == 405 ? 1 : status == 500 ? 2 : -1;
-    if (i < 0)
+    if (!app)
         return -EINVAL;
     if (atomic_load(&app->running))
         return -EBUSY;
-    app->errh[i].fn = handler;
-    app->errh[i].arg = arg;
-    return 0;
+    int r = errh_set(&app->errh, status, handler, arg);
+    if (r == 0)
+        app->has_errh = 1; /* error handlers are looked up only then */
+    return r;
+}
+
+int cio_http_blueprint_error_handler(cio_http_blueprint *bp, int status,
+                                     cio_http_handler handler, void *arg)
+{
+    if (!bp)
+        return -EINVAL;
+    if (bp->app && atomic_load(&bp->app->running))
+        return -EBUSY;
+    int r = errh_set(&bp->errh, status, handler, arg);
+    if (r == 0 && bp->app)
+        bp->app->has_errh = 1;
+    return r;
 }
 
 int cio_http_add_route(cio_http_app *app, cio_http_handler handler, void *arg,

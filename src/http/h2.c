@@ -628,6 +628,10 @@ static int submit(h2s *s, int head_only)
 
 static void handler_failed(h2s *s, int r)
 {
+    if (r <= -400 && r >= -599) { /* the handler asked for this answer */
+        cio__http_server_error(&s->c, -r, NULL);
+        return;
+    }
     const cio__http_msg *m = &s->c.req.msg;
     fprintf(stderr, "cio-http: %s %.*s: handler %s (HTTP/2)\n",
             s->c.app->name ? s->c.app->name : "app", (int)m->target_len,

@@ -39,7 +39,9 @@ struct cio_http_blueprint {
     bp_route *routes;
     size_t nroutes;
     mw_list mw[2]; /* request, response */
+    struct err_handler *errh; /* NULL, or CIO__ERRH_N: per status, catch-all */
     int registered;
+    struct cio_http_app *app; /* once registered */
     struct cio_http_blueprint *next; /* the app's list, for freeing */
 };
 
@@ -56,6 +58,11 @@ typedef struct err_handler {
     void *arg;
 } err_handler;
 
+/* Error handler tables: one entry per status 400..599, then the
+ * catch-all (status 0). */
+#define CIO__ERRH_N 201
+#define CIO__ERRH_ANY 200
+
 struct cio_http_app {
     char *name;
     cio__router *router;
@@ -65,7 +72,8 @@ struct cio_http_app {
     char err[256];
     mw_list mw[2];        /* request, response middleware */
     struct cio_http_blueprint *bps;
-    err_handler errh[3];  /* 404, 405, 500 */
+    err_handler *errh;    /* NULL, or CIO__ERRH_N entries (app.c) */
+    int has_errh;         /* the app or a blueprint has error handlers */
     struct static_dir **statics; /* cio_http_app_static's directories */
     size_t nstatics;
     struct { cio_http_listener fn; void *arg; } *listeners[4];
@@ -116,7 +124,8 @@ void cio__arena_reset(arena *a);
 struct cio_http_response {
     int status;
     int set;           /* a body call was made */
-    const char *ctype; /* static or in hdrs */
+    const char *ctype; /* static, or ctype_buf */
+    char ctype_buf[64]; /* a caller's short content type (response_raw) */
     hbuf body;
     hbuf hdrs; /* "Name: value\r\n"... */
     int has_file; /* the body is file_len bytes of file_fd at file_off */
@@ -169,6 +178,7 @@ typedef struct conn {
     cio_handle timer;
     uint8_t in_read;   /* parked in read_more's read */
     uint8_t timed_out; /* the timer cancelled that read */
+    uint8_t exact_clock; /* deadlines from cio_loop_time (server.c) */
     int routed;        /* req->path/query/match set before the body */
     int64_t t_start;   /* the head's arrival (access log's %D, %T) */
     struct {           /* the body of a streamed route (body.c) */
@@ -220,7 +230,14 @@ int cio__http_error_response(hbuf *out, int status, int close,
 const char *cio__http_reason(int status);
 
 /* static.c */
-void cio__http_response_close_file(cio_http_response *res);
+void cio__http_response_close_file_slow(cio_http_response *res);
+/* Closes the response's file, if it has one (inline: called a few times
+ * per request, and almost never with a file). */
+static inline void cio__http_response_close_file(cio_http_response *res)
+{
+    if (res->has_file)
+        cio__http_response_close_file_slow(res);
+}
 void cio__http_static_free_all(cio_http_app *app);
 
 /* request.c */
@@ -243,6 +260,9 @@ int cio__http_conn_main(void *arg, void **result);
 int cio__http_run_mw(const mw_list *l, int backwards, cio_http_request *req,
                      cio_http_response *res);
 void cio__http_server_error(struct conn *c, int status, const char *allow);
+/* The error handler for status on the request c answers (its route's
+ * blueprint's, then the app's; per status, then catch-all), or NULL. */
+const err_handler *cio__http_find_errh(const struct conn *c, int status);
 ssize_t cio__http_conn_read(conn *c, hbuf *b, int64_t deadline);
 int cio__http_split_target(cio_http_request *req);
 

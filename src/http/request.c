@@ -311,5 +311,7 @@ void cio__http_request_done(cio_http_request *req)
     req->ctx = NULL;
     if (req->sform)
         cio__http_sform_free(req);
-    cio__arena_reset(&req->conn->arena);
+    arena *a = &req->conn->arena;
+    if (a->used || a->more)
+        cio__arena_reset(a);
 }

@@ -153,11 +153,65 @@ static void compact(conn *c)
     c->in_start = 0;
 }
 
-/* Answers with an error status and ends the connection gracefully. */
-static int fail(conn *c, int status)
+static int run_errh(conn *c, const err_handler *eh, int status,
+                    void (*fill_default)(conn *, int, const char *),
+                    const char *allow);
+
+static void fail_default(conn *c, int status, const char *allow)
 {
-    cio__http_error_response(&c->out, status, 1, NULL);
-    int r = flush(c);
+    (void)allow;
+    char text[64];
+    snprintf(text, sizeof(text), "%d %s\n", status, cio__http_reason(status));
+    cio_http_response_text(&c->res, status, text);
+}
+
+/* The answer to a request the server rejects before routing it (a parse
+ * error, a limit, a timeout, a body that failed), through the app's error
+ * handler for the status if any: head_ok says whether the request's head
+ * was parsed (else the handler sees an empty request). */
+static int fail_response(conn *c, int status, int head_ok)
+{
+    cio_http_request *req = &c->req;
+    req->match.status = 0; /* not routed: the app's handlers */
+    req->match.handler = NULL;
+    const err_handler *eh =
+        c->app->has_errh ? cio__http_find_errh(c, status) : NULL;
+    if (!eh)
+        return cio__http_error_response(&c->out, status, 1, NULL);
+    if (!head_ok || cio__http_split_target(req) < 0) {
+        if (!head_ok) {
+            memset(&req->msg, 0, sizeof(req->msg));
+            req->msg.method = req->msg.target = "";
+            req->msg.minor = 1;
+        }
+        req->path = req->query = "";
+        req->path_len = req->query_len = 0;
+    }
+    req->body = NULL;
+    req->body_len = 0;
+    cio_http_response *res = &c->res;
+    cio__http_response_reset(res);
+    res->conn = c;
+    fail_default(c, status, NULL);
+    int r = run_errh(c, eh, status, fail_default, NULL);
+    if (r == 0 && res->has_file) { /* no file answers here */
+        cio__http_response_reset(res);
+        fail_default(c, status, NULL);
+    }
+    if (r == 0)
+        r = cio__http_response_serialize(res, &c->out, 1, 0, 0);
+    cio__http_request_done(req);
+    cio__http_response_close_file(res);
+    return r;
+}
+
+/* Answers with an error status and ends the connection gracefully. */
+static int fail(conn *c, int status, int head_ok)
+{
+    int r = fail_response(c, status, head_ok);
+    if (r == -ECANCELED)
+        return r;
+    r = flush(c);
     if (r < 0)
         return r;
     cio__http_io_shutdown(&c->io);
@@ -446,40 +500,87 @@ int cio__http_run_mw(const mw_list *l, int backwards, cio_http_request *req,
     return 0;
 }
 
-/* The server's own 404/405/500, through the app's error handler if any.
- * Shared with HTTP/2 (h2.c: c is the stream's request context). */
+const err_handler *cio__http_find_errh(const conn *c, int status)
+{
+    const cio_http_app *app = c->app;
+    const route_target *t =
+        c->req.match.status == 0 ? c->req.match.handler : NULL;
+    int i = status >= 400 && status <= 599 ? status - 400 : -1;
+    const err_handler *v = t && t->bp ? t->bp->errh : NULL;
+    for (int k = 0; k < 2; k++, v = app->errh) {
+        if (!v)
+            continue;
+        if (i >= 0 && v[i].fn)
+            return &v[i];
+        if (v[CIO__ERRH_ANY].fn)
+            return &v[CIO__ERRH_ANY];
+    }
+    return NULL;
+}
+
+/* Runs eh on c's request with res holding the default answer; if it
+ * fails or sets nothing, the default is put back (fill_default). A
+ * handler cannot stream here (c->keep_alive is NULL meanwhile). Returns
+ * -ECANCELED when the connection or stream is going away, else 0. */
+static int run_errh(conn *c, const err_handler *eh, int status,
+                    void (*fill_default)(conn *, int, const char *),
+                    const char *allow)
+{
+    cio_http_response *res = &c->res;
+    int *ka = c->keep_alive;
+    c->keep_alive = NULL;
+    int r = eh->fn(&c->req, res, eh->arg);
+    c->keep_alive = ka;
+    if (r == -ECANCELED)
+        return r;
+    if (r < 0 || !res->set || res->streaming) {
+        if (r < 0 && !(r <= -400 && r >= -599))
+            fprintf(stderr, "cio-http: %s: error handler for %d: %s\n",
+                    c->app->name ? c->app->name : "app", status,
+                    cio_strerror(r));
+        res->streaming = 0;
+        cio__http_response_reset(res);
+        fill_default(c, status, allow);
+    }
+    return 0;
+}
+
+static void server_default(conn *c, int status, const char *allow)
+{
+    cio_http_response *res = &c->res;
+    cio_http_response_text(res, status, status == 404   ? "Not Found\n"
+                                        : status == 405 ? "Method Not Allowed\n"
+                                        : status == 500 ? "Internal Server "
+                                                          "Error\n"
+                                                        : cio__http_reason(
+                                                              status));
+    if (allow)
+        cio_http_response_header(res, "Allow", allow);
+}
+
+/* The server's own error answers found while dispatching (404, 405, 500,
+ * 501, a handler's -status, a streamed body's 400/408/413), through the
+ * error handler for the status if any. Shared with HTTP/2 (h2.c: c is the
+ * stream's request context). */
 void cio__http_server_error(conn *c, int status, const char *allow)
 {
     cio_http_response *res = &c->res;
     cio__http_response_reset(res);
-    cio_http_response_text(res, status, status == 404   ? "Not Found\n"
-                                        : status == 405 ? "Method Not Allowed\n"
-                                                        : "Internal Server "
-                                                          "Error\n");
-    if (allow)
-        cio_http_response_header(res, "Allow", allow);
+    server_default(c, status, allow);
     const err_handler *eh =
-        &c->app->errh[status == 404 ? 0 : status == 405 ? 1 : 2];
-    if (status != 404 && status != 405 && status != 500) {
-        cio__http_response_reset(res);
-        cio_http_response_text(res, status, cio__http_reason(status));
-        return;
-    }
-    if (!eh->fn)
-        return;
-    int r = eh->fn(&c->req, res, eh->arg);
-    if (r == -ECANCELED) /* the connection or stream is going away */
-        return;
-    if (r < 0 || !res->set) {
-        cio__http_response_reset(res);
-        cio_http_response_text(res, status, cio__http_reason(status));
-        if (allow)
-            cio_http_response_header(res, "Allow", allow);
-    }
+        c->app->has_errh ? cio__http_find_errh(c, status) : NULL;
+    if (eh)
+        run_errh(c, eh, status, server_default, allow);
 }
 
 static void handler_failed(conn *c, int r)
 {
+    /* A handler (or middleware) returning -status (400..599) asked for
+     * that error answer: not a failure, nothing logged. */
+    if (r <= -400 && r >= -599) {
+        cio__http_server_error(c, -r, NULL);
+        return;
+    }
     const cio__http_msg *m = &c->req.msg;
     fprintf(stderr, "cio-http: %s %.*s: handler %s\n",
             c->app->name ? c->app->name : "app", (int)m->target_len, m->target,
@@ -544,6 +645,14 @@ static int dispatch(conn *c, int *keep_alive)
             return r;
     }
     if (mb == CIO__M_OTHER) {
+        if (app->has_errh) {
+            req->match.status = 0; /* not routed: the app's handlers */
+            req->match.handler = NULL;
+            if (cio__http_find_errh(c, 501)) {
+                cio__http_server_error(c, 501, NULL);
+                goto done;
+            }
+        }
         cio__http_error_response(&c->out, 501, !*keep_alive, NULL);
         if (app->alog)
             access_log(c, 501, 0);
@@ -617,12 +726,35 @@ done:
     return r;
 }
 
+/* CLOCK_MONOTONIC_COARSE: the last tick of the monotonic clock, read
+ * from the vDSO without touching the clock source. */
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * CIO_SEC + ts.tv_nsec;
+}
+
+/* The time read deadlines count from. A precise clock read per request
+ * (cio_loop_time: CLOCK_MONOTONIC, which on this VM reads the paravirtual
+ * clock source) cost more than anything else the deadline does; the
+ * coarse clock is the same clock, trailing it by at most a tick (1-4
+ * ms), so a deadline comes at most that early, for timeouts counted in
+ * seconds. A loop on another clock (the virtual one) is seen at the
+ * connection's start and keeps cio_loop_time. */
+static int64_t conn_now(const conn *c, cio_loop *loop)
+{
+    return c->exact_clock ? cio_loop_time(loop) : coarse_now();
+}
+
 static int serve(conn *c)
 {
     cio_http_app *app = c->app;
     const cio_http_config *cfg = &app->cfg;
     cio_loop *loop = cio_get_running_loop();
     c->req.conn = c;
+    int64_t skew = cio_loop_time(loop) - coarse_now();
+    c->exact_clock = skew < 0 || skew > 100 * CIO_MS;
     for (;;) {
         /* 1. A head. */
         int64_t deadline = INT64_MAX;
@@ -631,8 +763,15 @@ static int serve(conn *c)
         for (;;) {
             size_t avail = c->in.len - c->in_start;
             if (avail) {
-                size_t he = cio__http_head_end(c->in.p + c->in_start, avail,
-                                               scan_from - c->in_start);
+                /* The first look at a head parses it at once (it is
+                 * usually whole: one scan instead of two); later looks,
+                 * after more bytes of an incomplete head, scan only the
+                 * new bytes for the blank line first. */
+                size_t he = scan_from == c->in_start
+                                ? 1
+                                : cio__http_head_end(c->in.p + c->in_start,
+                                                     avail,
+                                                     scan_from - c->in_start);
                 if (c->in_start == 0 && cio__h2_preface(c, c->in.p, avail))
                     return cio__h2_serve(c); /* HTTP/2, prior knowledge */
                 if (he || avail > app->lim.max_head) {
@@ -652,15 +791,15 @@ static int serve(conn *c)
             compact(c);
             scan_from = c->in.len;
             if (avail == 0)
-                deadline = cio_loop_time(loop) + cfg->keep_alive_timeout;
+                deadline = conn_now(c, loop) + cfg->keep_alive_timeout;
             else if (deadline == INT64_MAX || c->idle)
-                deadline = cio_loop_time(loop) + cfg->head_timeout;
+                deadline = conn_now(c, loop) + cfg->head_timeout;
             c->idle = avail == 0;
             ssize_t n = read_more(c, deadline);
             if (n == 0)
                 return 0;
             if (n == -ETIMEDOUT)
-                return avail ? fail(c, 408) : 0;
+                return avail ? fail(c, 408, 0) : 0;
             if (n < 0)
                 return (int)n;
             /* A head begun by this read gets its head_timeout deadline at
@@ -668,7 +807,7 @@ static int serve(conn *c)
         }
         c->idle = 0;
         if (hl < 0)
-            return fail(c, -hl);
+            return fail(c, -hl, 0);
         if (app->alog)
             c->t_start = cio_loop_time(loop);
 
@@ -677,7 +816,7 @@ static int serve(conn *c)
         char *before = c->in.p;
         int64_t body_deadline = c->req.msg.body == CIO__HTTP_BODY_NONE
                                     ? INT64_MAX
-                                    : cio_loop_time(loop) + cfg->body_timeout;
+                                    : conn_now(c, loop) + cfg->body_timeout;
         long end = 0;
         c->routed = 0;
         c->bs.active = 0;
@@ -687,8 +826,12 @@ static int serve(conn *c)
             !cio__http_body_stream_begin(c, (size_t)hl, body_deadline))
             end = read_body(c, (size_t)hl, body_deadline);
         if (end < 0) {
-            if (end <= -400 && end >= -599)
-                return fail(c, (int)-end);
+            if (end <= -400 && end >= -599) {
+                if (c->in.p != before) /* refresh the head's views */
+                    cio__http_parse_head(c->in.p + c->in_start, (size_t)hl, 0,
+                                         &app->lim, &c->req.msg);
+                return fail(c, (int)-end, 1);
+            }
             return end == -EPIPE ? 0 : (int)end;
         }
         if (c->in.p != before) {
@@ -727,7 +870,7 @@ static int serve(conn *c)
         if (r == -ECANCELED)
             return r;
         if (r <= -400 && r >= -599)
-            return fail(c, -r);
+            return fail(c, -r, 1);
         if (r == -EPIPE) /* a streamed response ended early */
             return 0;
         if (r < 0)

@@ -26,7 +26,7 @@
 
 #include "http_int.h"
 
-void cio__http_response_close_file(cio_http_response *res)
+void cio__http_response_close_file_slow(cio_http_response *res)
 {
     if (res->has_file && res->file_fd >= 0)
         close(res->file_fd);

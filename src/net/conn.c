@@ -146,6 +146,11 @@ ssize_t cio__fd_send(int fd, int is_sock, const void *p, size_t n)
 
 ssize_t cio__fd_sendv(int fd, int is_sock, const struct iovec *iov, int n)
 {
+    /* One buffer (an HTTP response batch, usually): send(2), as a
+     * hand-written server does; sendmsg also copies the msghdr and the
+     * iovec in from user space. */
+    if (n == 1 && is_sock)
+        return cio__fd_send(fd, 1, iov[0].iov_base, iov[0].iov_len);
     if (is_sock) {
         struct msghdr m;
         memset(&m, 0, sizeof(m));

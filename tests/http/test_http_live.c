@@ -1326,7 +1326,11 @@ static int mw_main(void *arg, void **result)
     assert_int_equal(cio_http_app_blueprint(app, bp2), -EEXIST);
     assert_non_null(strstr(cio_http_app_error(app), "/api/items/<n:int>"));
     assert_int_equal(cio_http_app_error_handler(app, 404, on_404, NULL), 0);
-    assert_int_equal(cio_http_app_error_handler(app, 418, on_404, NULL),
+    assert_int_equal(cio_http_app_error_handler(app, 399, on_404, NULL),
+                     -EINVAL);
+    assert_int_equal(cio_http_app_error_handler(app, 600, on_404, NULL),
+                     -EINVAL);
+    assert_int_equal(cio_http_app_error_handler(app, 404, NULL, NULL),
                      -EINVAL);
     cio_http_server *srv;
     assert_int_equal(cio_http_server_start(app, "127.0.0.1", 0, &srv), 0);
@@ -1380,6 +1384,230 @@ static void middleware_blueprints_errors(void **state)
     /* Handler failure: 500 without detail. */
     assert_non_null(strstr(j.out[5], "500 Internal Server Error"));
     assert_null(strstr(j.out[5], "input/output"));
+}
+
+/* ---- error handlers for every status ---------------------------------------- */
+/* The catch-all: "<label> <status> m=<method> p=<path>", after a
+ * suspension (error handlers run on the connection's task). */
+static int eh_any(cio_http_request *req, cio_http_response *res, void *a)
+{
+    if (cio_sleep(0) < 0)
+        return -ECANCELED;
+    size_t ml = 0, pl = 0;
+    const char *m = cio_http_request_method(req, &ml);
+    const char *p = cio_http_request_path(req, &pl);
+    int st = cio_http_response_get_status(res);
+    char out[256];
+    snprintf(out, sizeof(out), "%s %d m=%.*s p=%.*s", (const char *)a, st,
+             (int)ml, m, (int)pl, p);
+    int r = cio_http_response_text(res, st, out);
+    if (r == 0)
+        r = cio_http_response_header(res, "X-Errh", a);
+    return r;
+}
+
+static int eh_fails(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    cio_http_response_text(res, 401, "half-set");
+    return -EIO; /* the default goes out instead */
+}
+
+static int eh_nothing(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)res, (void)a;
+    return 0; /* sets nothing: the default goes out */
+}
+
+static int h_abort(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    cio_http_response_text(res, 200, "not this");
+    return -atoi(cio_http_request_param(req, "code", NULL));
+}
+
+static int start_errh_server(void **state)
+{
+    (void)state;
+    assert_int_equal(cio_http_app_new(&g_app, "errh"), 0);
+    assert_int_equal(cio_http_route(g_app, "/", h_index, NULL, 0), 0);
+    assert_int_equal(cio_http_route(g_app, "/abort/<code:int>", h_abort,
+                                    NULL, 0), 0);
+    assert_int_equal(cio_http_route(g_app, "/fail", h_fail, NULL, 0), 0);
+    assert_int_equal(cio_http_route(g_app, "/echo", h_echo, NULL,
+                                    CIO_HTTP_POST), 0);
+    assert_int_equal(cio_http_app_error_handler(g_app, 404, on_404, NULL), 0);
+    assert_int_equal(cio_http_app_error_handler(g_app, 401, eh_fails, NULL),
+                     0);
+    assert_int_equal(cio_http_app_error_handler(g_app, 503, eh_nothing,
+                                                NULL), 0);
+    assert_int_equal(cio_http_app_error_handler(g_app, CIO_HTTP_ERROR_ANY,
+                                                eh_any, "app"), 0);
+    cio_http_blueprint *bp;
+    assert_int_equal(cio_http_blueprint_new(&bp, "bp", "/bp"), 0);
+    assert_int_equal(cio_http_blueprint_route(bp, "/abort/<code:int>",
+                                              h_abort, NULL, 0), 0);
+    assert_int_equal(cio_http_blueprint_route(bp, "/fail", h_fail, NULL, 0),
+                     0);
+    assert_int_equal(cio_http_blueprint_error_handler(bp, 403, eh_any,
+                                                      "bp403"), 0);
+    assert_int_equal(cio_http_blueprint_error_handler(bp, 0, eh_any,
+                                                      "bpany"), 0);
+    assert_int_equal(cio_http_blueprint_error_handler(bp, 700, eh_any, NULL),
+                     -EINVAL);
+    assert_int_equal(cio_http_app_blueprint(g_app, bp), 0);
+    cio_http_config cfg = CIO_HTTP_CONFIG_INIT;
+    cfg.head_timeout = 1 * CIO_SEC;
+    cfg.body_timeout = 1 * CIO_SEC;
+    cfg.max_body = 100;
+    cfg.max_request_line = 200;
+    cfg.max_headers = 10;
+    assert_int_equal(cio_http_app_configure(g_app, &cfg), 0);
+    tu_http_start();
+    /* Registration while running is refused. */
+    assert_int_equal(cio_http_app_error_handler(g_app, 400, eh_any, "x"),
+                     -EBUSY);
+    return 0;
+}
+
+/* Sends req, reads the answer until the server closes (3 s at most). */
+static void exchange(const char *req, size_t len, char *out, size_t cap)
+{
+    int fd = tu_dial();
+    size_t o = 0;
+    if (write(fd, req, len) == (ssize_t)len) {
+        for (;;) {
+            struct pollfd pf = {fd, POLLIN, 0};
+            if (poll(&pf, 1, 3000) <= 0 || o + 1 >= cap)
+                break;
+            ssize_t n = read(fd, out + o, cap - 1 - o);
+            if (n <= 0)
+                break;
+            o += (size_t)n;
+        }
+    }
+    out[o] = '\0';
+    close(fd);
+}
+
+typedef struct errh_case {
+    const char *what;
+    const char *req; /* NULL: built in the test */
+    const char *status_line;
+    const char *body; /* must appear */
+    const char *absent; /* must not appear (NULL: nothing) */
+} errh_case;
+
+#define CL "Connection: close\r\n"
+
+static void error_handlers_every_status(void **state)
+{
+    (void)state;
+    static char longline[400], manyhdrs[600];
+    snprintf(longline, sizeof(longline), "GET /%0300d HTTP/1.1\r\n" H "\r\n",
+             0);
+    int n = snprintf(manyhdrs, sizeof(manyhdrs), "GET / HTTP/1.1\r\n" H);
+    for (int i = 0; i < 12; i++)
+        n += snprintf(manyhdrs + n, sizeof(manyhdrs) - (size_t)n,
+                      "X%d: y\r\n", i);
+    snprintf(manyhdrs + n, sizeof(manyhdrs) - (size_t)n, "\r\n");
+    const errh_case cases[] = {
+        /* The server's rejections before routing (Connection: close). */
+        {"400 malformed field", "GET / HTTP/1.1\r\n" H "Bad Field\r\n\r\n",
+         "HTTP/1.1 400 Bad Request", "app 400 m= p=", NULL},
+        {"408 head too slow", "GET / HT", "HTTP/1.1 408 Request Timeout",
+         "app 408 m= p=", NULL},
+        {"408 body too slow",
+         "POST /echo HTTP/1.1\r\n" H "Content-Length: 10\r\n\r\nabc",
+         "HTTP/1.1 408 Request Timeout", "app 408 m=POST p=/echo", NULL},
+        {"413 declared length",
+         "POST /echo HTTP/1.1\r\n" H "Content-Length: 1000\r\n\r\n",
+         "HTTP/1.1 413 Content Too Large", "app 413 m= p=", NULL},
+        {"413 chunked body",
+         "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+         "c8\r\n"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"
+         "0\r\n\r\n",
+         "HTTP/1.1 413 Content Too Large", "app 413 m=POST p=/echo", NULL},
+        {"414 request line", longline, "HTTP/1.1 414 URI Too Long",
+         "app 414 m= p=", NULL},
+        {"431 field count", manyhdrs,
+         "HTTP/1.1 431 Request Header Fields Too Large", "app 431 m= p=",
+         NULL},
+        {"505 version", "GET / HTTP/3.0\r\n" H "\r\n",
+         "HTTP/1.1 505 HTTP Version Not Supported", "app 505 m= p=", NULL},
+        /* Found while dispatching (the connection stays usable). */
+        {"404 per-status handler", "GET /nothing HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 404 Not Found", "{\"error\":\"not found\"}", "X-Errh"},
+        {"405 with Allow", "POST / HTTP/1.1\r\n" H CL
+         "Content-Length: 0\r\n\r\n",
+         "HTTP/1.1 405 Method Not Allowed", "app 405 m=POST p=/", NULL},
+        {"405 keeps Allow", "POST / HTTP/1.1\r\n" H CL
+         "Content-Length: 0\r\n\r\n", "Allow: GET, HEAD", "X-Errh: app",
+         NULL},
+        {"500 handler failed", "GET /fail HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 500 Internal Server Error", "app 500 m=GET p=/fail",
+         NULL},
+        {"501 unknown method", "BREW / HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 501 Not Implemented", "app 501 m=BREW p=/", NULL},
+        {"403 by -status", "GET /abort/403 HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 403 Forbidden", "app 403 m=GET p=/abort/403", "not this"},
+        {"401 handler fails: default", "GET /abort/401 HTTP/1.1\r\n" H CL
+         "\r\n", "HTTP/1.1 401 Unauthorized", "\r\n\r\nUnauthorized",
+         "half-set"},
+        {"503 handler sets nothing: default",
+         "GET /abort/503 HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 503 Service Unavailable", "\r\n\r\nService Unavailable",
+         "X-Errh"},
+        {"422 by -status, catch-all", "GET /abort/422 HTTP/1.1\r\n" H CL
+         "\r\n", "HTTP/1.1 422 Unprocessable Content",
+         "app 422 m=GET p=/abort/422", NULL},
+        /* Blueprint handlers first on its routes, then the app's. */
+        {"blueprint 403", "GET /bp/abort/403 HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 403 Forbidden", "bp403 403 m=GET p=/bp/abort/403", NULL},
+        {"blueprint catch-all 500", "GET /bp/fail HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 500 Internal Server Error", "bpany 500 m=GET p=/bp/fail",
+         NULL},
+        {"blueprint catch-all before the app's 401",
+         "GET /bp/abort/401 HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 401 Unauthorized", "bpany 401", NULL},
+        {"no route under the blueprint: the app's 404",
+         "GET /bp/none HTTP/1.1\r\n" H CL "\r\n", "HTTP/1.1 404 Not Found",
+         "{\"error\":\"not found\"}", "X-Errh"},
+        {"success untouched", "GET / HTTP/1.1\r\n" H CL "\r\n",
+         "HTTP/1.1 200 OK", "hello", "X-Errh"},
+    };
+    int bad = 0;
+    static char out[8192];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const errh_case *c = &cases[i];
+        exchange(c->req, strlen(c->req), out, sizeof(out));
+        int ok = strncmp(out, c->status_line, strlen(c->status_line)) == 0 ||
+                 (strncmp(c->status_line, "HTTP/", 5) != 0 &&
+                  strstr(out, c->status_line));
+        ok = ok && strstr(out, c->body) &&
+             (!c->absent || !strstr(out, c->absent));
+        if (!ok) {
+            print_error("  %s: got \"%.300s\"\n", c->what, out);
+            bad++;
+        }
+    }
+    /* A keep-alive connection survives a dispatch-time error answer. */
+    int fd = tu_dial();
+    const char *two = "GET /abort/403 HTTP/1.1\r\n" H "\r\n"
+                      "GET / HTTP/1.1\r\n" H "\r\n";
+    assert_int_equal(write(fd, two, strlen(two)), (ssize_t)strlen(two));
+    char got[64], bodies[512];
+    assert_int_equal(read_responses(fd, 2, 0, got, sizeof(got), bodies,
+                                    sizeof(bodies)), 2);
+    assert_string_equal(got, "403 200");
+    assert_non_null(strstr(bodies, "app 403"));
+    close(fd);
+    print_message("%zu cases, %d failed\n", sizeof(cases) / sizeof(cases[0]),
+                  bad);
+    assert_int_equal(bad, 0);
 }
 
 /* ---- static files ------------------------------------------------------------ */
@@ -1755,6 +1983,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(stream_back_pressure, start_server, stop_server),
     cmocka_unit_test(server_close_cancels_handlers),
     cmocka_unit_test(middleware_blueprints_errors),
+    cmocka_unit_test_setup_teardown(error_handlers_every_status, start_errh_server, stop_server),
     cmocka_unit_test(static_files),
     cmocka_unit_test(ctrl_c_stops_run),
     cmocka_unit_test(graceful_close_finishes_in_flight),
