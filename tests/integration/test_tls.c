@@ -19,30 +19,6 @@
 #include "cio_testutil_net.h"
 #include "cio_testutil_tls.h"
 
-/* ---- contexts ---- */
-
-static cio_tls_ctx *server_ctx(const char *cert)
-{
-    char pem[64], key[64];
-    snprintf(pem, sizeof(pem), "%s.pem", cert);
-    snprintf(key, sizeof(key), "%s.key", cert);
-    cio_tls_ctx *c;
-    assert_non_null(tu_certs());
-    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_SERVER), 0);
-    assert_int_equal(cio_tls_ctx_use_cert_file(c, tu_cert(pem), tu_cert(key)),
-                     0);
-    return c;
-}
-
-static cio_tls_ctx *client_ctx(void)
-{
-    cio_tls_ctx *c;
-    assert_non_null(tu_certs());
-    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_CLIENT), 0);
-    assert_int_equal(cio_tls_ctx_load_verify(c, tu_cert("ca.pem"), NULL), 0);
-    return c;
-}
-
 /* ---- the TLS echo server: lines back; "quit" closes, "abort" ends the
  * TCP connection without close_notify ---- */
 
@@ -137,7 +113,7 @@ static int stream_echo_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     int port;
     cio_server *srv = tls_server(sctx, &port);
     cio_tls_ctx_free(sctx); /* the server keeps its own reference */
@@ -187,7 +163,7 @@ TU_NET_CASE(tls_stream_echo, stream_echo_main)
 static int expect_verify_fail(const char *cert, const char *name,
                               const char *why)
 {
-    cio_tls_ctx *sctx = server_ctx(cert), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx(cert), *cctx = tu_client_ctx();
     int port;
     cio_server *srv = tls_server(sctx, &port);
     cio_stream_reader *r;
@@ -270,7 +246,7 @@ static size_t raw_drain(int fd)
 
 static void good_client(int port)
 {
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     cio_stream_reader *r;
     cio_stream_writer *w;
     assert_int_equal(tls_connect(port, cctx, "localhost", &r, &w), 0);
@@ -283,7 +259,7 @@ static int plain_client_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     int port;
     cio_server *srv = tls_server(sctx, &port);
     int before = seen.handled;
@@ -320,7 +296,7 @@ static int truncated_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     int port;
     cio_server *srv = tls_server(sctx, &port);
     /* A ClientHello record header promising 512 bytes, then 3, then FIN. */
@@ -341,7 +317,7 @@ static int truncated_main(void *arg, void **result)
     assert_int_equal(cio_start_server(g_loop, half_record_handler, NULL,
                                       "127.0.0.1", 0, NULL, &plain),
                      0);
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     cio_stream_reader *r;
     cio_stream_writer *w;
     assert_int_equal(
@@ -380,7 +356,7 @@ static int hs_timeout_main(void *arg, void **result)
                                       0, NULL, &plain),
                      0);
     int port = cio_server_port(plain);
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS), 0);
     cio_stream_reader *r;
     cio_stream_writer *w;
@@ -392,7 +368,7 @@ static int hs_timeout_main(void *arg, void **result)
     server_done(plain);
 
     /* Server side: a client that connects and says nothing is dropped. */
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS), 0);
     cio_server *srv = tls_server(sctx, &port);
     int fd = raw_connect(port);
@@ -436,7 +412,7 @@ static int hs_timeout_proto_main(void *arg, void **result)
     assert_int_equal(cio_start_server(g_loop, silent_handler, NULL, "127.0.0.1",
                                       0, NULL, &plain),
                      0);
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     assert_int_equal(cio_tls_ctx_set_handshake_timeout(cctx, 200 * CIO_MS), 0);
     cio_conn_opts o = CIO_CONN_OPTS_INIT;
     o.tls = cctx;
@@ -451,7 +427,7 @@ static int hs_timeout_proto_main(void *arg, void **result)
     cio_tls_ctx_free(cctx);
     server_done(plain);
 
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     assert_int_equal(cio_tls_ctx_set_handshake_timeout(sctx, 200 * CIO_MS), 0);
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = sctx;
@@ -507,7 +483,7 @@ static int cancel_main(void *arg, void **result)
                                       0, NULL, &plain),
                      0);
     cx.port = cio_server_port(plain);
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     cio_task *t;
     assert_int_equal(
         cio_task_create(g_loop, CIO_CORO(connect_task, cctx), NULL, &t), 0);
@@ -519,7 +495,7 @@ static int cancel_main(void *arg, void **result)
     server_done(plain);
 
     /* During a read. */
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     int port;
     cio_server *srv = tls_server(sctx, &port);
     assert_int_equal(tls_connect(port, cctx, "localhost", &cx.r, &cx.w), 0);
@@ -547,7 +523,7 @@ static int resume_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     int port;
     cio_server *srv = tls_server(sctx, &port);
     for (int i = 0; i < 3; i++) {
@@ -561,7 +537,7 @@ static int resume_main(void *arg, void **result)
     }
     /* Tickets off on the server: no resumption. */
     assert_int_equal(cio_tls_ctx_set_session_tickets(sctx, 0), 0);
-    cio_tls_ctx *c2 = client_ctx();
+    cio_tls_ctx *c2 = tu_client_ctx();
     for (int i = 0; i < 2; i++) {
         cio_stream_reader *r;
         cio_stream_writer *w;
@@ -583,7 +559,7 @@ static int alpn_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     const char *sp[] = {"h2", "http/1.1"};
     assert_int_equal(cio_tls_ctx_set_alpn(sctx, sp, 2), 0);
     const char *cp[] = {"http/1.1", "h2"};
@@ -627,7 +603,7 @@ static int sni_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     assert_int_equal(cio_tls_ctx_add_sni_cert_file(sctx, "other.test",
                                                    tu_cert("other.pem"),
                                                    tu_cert("other.key")),
@@ -655,7 +631,7 @@ static int sni_main(void *arg, void **result)
     assert_non_null(strstr(subj, "CN=localhost"));
     close_pair(r, w);
     /* The callback picks a context for a name of its own. */
-    g_other = server_ctx("other");
+    g_other = tu_server_ctx("other");
     assert_int_equal(cio_tls_ctx_set_sni_callback(sctx, pick, NULL), 0);
     assert_int_equal(cio_tls_ctx_set_check_hostname(cctx, 0), 0);
     assert_int_equal(tls_connect(port, cctx, "cb.other.test", &r, &w), 0);
@@ -677,7 +653,7 @@ static int mtls_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     assert_int_equal(cio_tls_ctx_set_verify(sctx, CIO_TLS_VERIFY_REQUIRED), 0);
     assert_int_equal(cio_tls_ctx_load_verify(sctx, tu_cert("ca.pem"), NULL), 0);
     int port;
@@ -721,7 +697,7 @@ static int close_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     int port;
     cio_server *srv = tls_server(sctx, &port);
     cio_stream_reader *r;
@@ -829,7 +805,7 @@ static int protocol_echo_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     cio_server_opts so = CIO_SERVER_OPTS_INIT;
     so.conn.tls = sctx;
     cio_server *srv;
@@ -883,7 +859,7 @@ static int protocol_echo_main(void *arg, void **result)
     assert_int_equal(cio_server_free(srv), 0);
     /* A failing verification: no protocol is made. */
     pbuf b2 = {0};
-    cio_tls_ctx *sself = server_ctx("self");
+    cio_tls_ctx *sself = tu_server_ctx("self");
     so.conn.tls = sself;
     assert_int_equal(cio_create_server(g_loop, echo_factory, NULL, "127.0.0.1",
                                        0, &so, &srv),
@@ -926,8 +902,8 @@ static int starttls_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    g_sctx = server_ctx("srv");
-    cio_tls_ctx *cctx = client_ctx();
+    g_sctx = tu_server_ctx("srv");
+    cio_tls_ctx *cctx = tu_client_ctx();
     cio_server *srv;
     assert_int_equal(cio_start_server(g_loop, starttls_handler, NULL,
                                       "127.0.0.1", 0, NULL, &srv),
@@ -1032,7 +1008,7 @@ static int interop_server_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     const char *alpn[] = {"h2", "http/1.1"};
     assert_int_equal(cio_tls_ctx_set_alpn(sctx, alpn, 2), 0);
     int port;
@@ -1118,7 +1094,7 @@ static int interop_client_main(void *arg, void **result)
     po.stderr_mode = CIO_PROCESS_DEVNULL;
     cio_process *p;
     assert_int_equal(cio_create_subprocess_exec(g_loop, argv, &po, &p), 0);
-    cio_tls_ctx *cctx = client_ctx();
+    cio_tls_ctx *cctx = tu_client_ctx();
     cio_stream_reader *r = NULL;
     cio_stream_writer *w = NULL;
     int rc = -ECONNREFUSED;
@@ -1148,7 +1124,7 @@ static int reneg_main(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    cio_tls_ctx *sctx = server_ctx("srv");
+    cio_tls_ctx *sctx = tu_server_ctx("srv");
     int port;
     cio_server *srv = tls_server(sctx, &port);
     seen.err = 0;
@@ -1182,7 +1158,7 @@ static int ktls_main(void *arg, void **result)
     char why[256];
     cio_tls_last_error(why, sizeof(why));
     print_message("kernel TLS: %s\n", avail == 1 ? "available" : why);
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     assert_int_equal(
         cio_tls_ctx_set_ciphers(sctx, NULL, "TLS_AES_128_GCM_SHA256"), 0);
     assert_int_equal(cio_tls_ctx_set_ktls(sctx, 1), avail == 1 ? 0 : avail);

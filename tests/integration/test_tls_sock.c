@@ -18,28 +18,6 @@
 #include "cio_testutil_net.h"
 #include "cio_testutil_tls.h"
 
-static cio_tls_ctx *server_ctx(const char *cert)
-{
-    char pem[64], key[64];
-    snprintf(pem, sizeof(pem), "%s.pem", cert);
-    snprintf(key, sizeof(key), "%s.key", cert);
-    cio_tls_ctx *c;
-    assert_non_null(tu_certs());
-    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_SERVER), 0);
-    assert_int_equal(cio_tls_ctx_use_cert_file(c, tu_cert(pem), tu_cert(key)),
-                     0);
-    return c;
-}
-
-static cio_tls_ctx *client_ctx(void)
-{
-    cio_tls_ctx *c;
-    assert_non_null(tu_certs());
-    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_CLIENT), 0);
-    assert_int_equal(cio_tls_ctx_load_verify(c, tu_cert("ca.pem"), NULL), 0);
-    return c;
-}
-
 /* A listening awaitable socket on 127.0.0.1; *port is its port. */
 static cio_socket *listener(int *port)
 {
@@ -148,7 +126,7 @@ static int echo_main(void *arg, void **result)
     (void)arg;
     (void)result;
     int fds = count_fds();
-    cio_tls_ctx *sctx = server_ctx("srv"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("srv"), *cctx = tu_client_ctx();
     int port;
     cio_task *st = start_server(sctx, 2, &port);
 
@@ -210,7 +188,7 @@ static int wrong_host_main(void *arg, void **result)
     (void)arg;
     (void)result;
     int fds = count_fds();
-    cio_tls_ctx *sctx = server_ctx("wrong"), *cctx = client_ctx();
+    cio_tls_ctx *sctx = tu_server_ctx("wrong"), *cctx = tu_client_ctx();
     int port;
     cio_task *st = start_server(sctx, 2, &port);
     cio_socket *s = (cio_socket *)1;
@@ -282,7 +260,7 @@ static int cancel_main(void *arg, void **result)
     /* Client side: a listener that never answers (the kernel completes
      * the TCP connect from its backlog; no ServerHello ever comes). */
     cio_socket *l = listener(&cx.port);
-    cx.ctx = client_ctx();
+    cx.ctx = tu_client_ctx();
     cx.s = NULL;
     cio_task *t;
     assert_int_equal(
@@ -315,7 +293,7 @@ static int cancel_main(void *arg, void **result)
      * hello; the accepting task is cancelled in the handshake. */
     assert_int_equal(cio_socket_close(l), 0); /* and its backlog */
     l = listener(&cx.port);
-    cx.ctx = server_ctx("srv");
+    cx.ctx = tu_server_ctx("srv");
     cx.rc = 1;
     assert_int_equal(
         cio_task_create(g_loop, CIO_CORO(accept_tls_task, l), NULL, &t), 0);

@@ -87,4 +87,30 @@ static const char *tu_cert(const char *file)
     return b;
 }
 
+/* A server context with the certificate cert ("srv", "other", "exp",
+ * ...: cert.pem and cert.key from the directory above). Fails the test
+ * on error. The caller frees it. */
+static inline cio_tls_ctx *tu_server_ctx(const char *cert)
+{
+    char pem[64], key[64];
+    snprintf(pem, sizeof(pem), "%s.pem", cert);
+    snprintf(key, sizeof(key), "%s.key", cert);
+    cio_tls_ctx *c;
+    assert_non_null(tu_certs());
+    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_SERVER), 0);
+    assert_int_equal(cio_tls_ctx_use_cert_file(c, tu_cert(pem), tu_cert(key)),
+                     0);
+    return c;
+}
+
+/* A client context that trusts the test CA (verification on). */
+static inline cio_tls_ctx *tu_client_ctx(void)
+{
+    cio_tls_ctx *c;
+    assert_non_null(tu_certs());
+    assert_int_equal(cio_tls_ctx_new(&c, CIO_TLS_CLIENT), 0);
+    assert_int_equal(cio_tls_ctx_load_verify(c, tu_cert("ca.pem"), NULL), 0);
+    return c;
+}
+
 #endif
