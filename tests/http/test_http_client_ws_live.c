@@ -19,34 +19,11 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 #include "cio_testutil_tls.h"
 
 #define NODE_DIR CIO_BINARY_DIR "/node_ws"
 #define SCRIPT CIO_SOURCE_DIR "/tests/http/ws_node/wss_echo_server.js"
-
-static int have_node_ws(void)
-{
-    if (system("command -v node >/dev/null 2>&1 && "
-               "command -v npm >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "skipped: node or npm not installed "
-                        "(scripts/bootstrap test)\n");
-        return 0;
-    }
-    const char *cmd =
-        "mkdir -p " NODE_DIR " && flock " NODE_DIR "/.lock sh -c '"
-        "test -f " NODE_DIR "/node_modules/ws/package.json || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "--offline ws >/dev/null 2>&1 || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "ws >/dev/null 2>&1; "
-        "test -f " NODE_DIR "/node_modules/ws/package.json'";
-    if (system(cmd) != 0) {
-        fprintf(stderr, "skipped: npm could not install `ws` into " NODE_DIR
-                        "\n");
-        return 0;
-    }
-    return 1;
-}
 
 /* Starts the Node server (env: extra variables). Returns its pipe; *port
  * the port it printed (0 for a Unix socket). */
@@ -155,7 +132,7 @@ out:
 static void wss_connect_node(void **state)
 {
     (void)state;
-    if (!have_node_ws())
+    if (!tu_have_node_ws())
         skip();
     assert_non_null(tu_certs());
     char env[512];
@@ -392,7 +369,7 @@ out:
 
 static void session_ws_connect(int tls)
 {
-    if (!have_node_ws())
+    if (!tu_have_node_ws())
         skip();
     assert_non_null(tu_certs());
     char env[512] = "";
@@ -454,7 +431,7 @@ out:
 static void session_ws_connect_unix(void **state)
 {
     (void)state;
-    if (!have_node_ws())
+    if (!tu_have_node_ws())
         skip();
     snprintf(unix_path, sizeof(unix_path), "/tmp/cio-wsu-%d.sock",
              (int)getpid());

@@ -421,23 +421,8 @@ static void python_https(void **state)
 static void node_wss(void **state)
 {
     (void)state;
-    if (system("command -v node >/dev/null 2>&1 && "
-               "command -v npm >/dev/null 2>&1") != 0) {
-        print_message("skipped: node or npm not installed\n");
+    if (!tu_have_node_ws())
         skip();
-    }
-    const char *cmd =
-        "mkdir -p " NODE_DIR " && flock " NODE_DIR "/.lock sh -c '"
-        "test -f " NODE_DIR "/node_modules/ws/package.json || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "--offline ws >/dev/null 2>&1 || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "ws >/dev/null 2>&1; "
-        "test -f " NODE_DIR "/node_modules/ws/package.json'";
-    if (system(cmd) != 0) {
-        print_message("skipped: npm could not install `ws`\n");
-        skip();
-    }
     ws_done = 0;
     char out[512];
     int st = tu_sh(out, sizeof(out),

@@ -24,37 +24,12 @@
 #include <unistd.h>
 
 #include "cio/http.h"
+#include "cio_testutil_http.h"
 
 extern char **environ;
 
 #define NODE_DIR CIO_BINARY_DIR "/node_ws"
 #define SCRIPTS CIO_SOURCE_DIR "/tests/http/ws_node"
-
-/* Installs `ws` once (flock: the epoll and uring runs may race). */
-static int have_node_ws(void)
-{
-    if (system("command -v node >/dev/null 2>&1 && "
-               "command -v npm >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "skipped: node or npm not installed "
-                        "(scripts/bootstrap test)\n");
-        return 0;
-    }
-    const char *cmd =
-        "mkdir -p " NODE_DIR " && flock " NODE_DIR "/.lock sh -c '"
-        "test -f " NODE_DIR "/node_modules/ws/package.json || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "--offline ws >/dev/null 2>&1 || "
-        "timeout 120 npm install --prefix " NODE_DIR " --no-audit --no-fund "
-        "ws >/dev/null 2>&1; "
-        "test -f " NODE_DIR "/node_modules/ws/package.json'";
-    if (system(cmd) != 0) {
-        fprintf(stderr, "skipped: npm could not install the `ws` package "
-                        "into " NODE_DIR " (no network and not in npm's "
-                        "cache)\n");
-        return 0;
-    }
-    return 1;
-}
 
 /* ---- cio client, Node server --------------------------------------------- */
 
@@ -124,7 +99,7 @@ static int client_main(void *arg, void **result)
 static void cio_client_node_server(void **state)
 {
     (void)state;
-    if (!have_node_ws())
+    if (!tu_have_node_ws())
         skip();
     FILE *p = popen("DEFLATE=1 NODE_PATH=" NODE_DIR "/node_modules "
                     "node " SCRIPTS "/echo_server.js",
@@ -282,7 +257,7 @@ static void run_node_client(const char *path, const char *mode,
 static void node_client_cio_server(void **state)
 {
     (void)state;
-    if (!have_node_ws())
+    if (!tu_have_node_ws())
         skip();
     run_node_client("/echo", "deflate", "OK permessage-deflate");
     assert_int_equal(S.compressed, 1);

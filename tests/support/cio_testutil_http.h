@@ -223,4 +223,37 @@ static inline int tu_have(const char *prog)
     return out[0] == 'y';
 }
 
+#ifdef CIO_BINARY_DIR
+/* Where Node's `ws` package is installed for the tests (the build tree). */
+#define TU_NODE_WS_DIR CIO_BINARY_DIR "/node_ws"
+
+/* 1 when node, npm and the `ws` package are there, installing `ws` into
+ * TU_NODE_WS_DIR once (from npm's cache first, then the registry; flock:
+ * the epoll and uring runs may race); 0 with the reason on stderr. */
+static inline int tu_have_node_ws(void)
+{
+    if (system("command -v node >/dev/null 2>&1 && "
+               "command -v npm >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "skipped: node or npm not installed "
+                        "(scripts/bootstrap test)\n");
+        return 0;
+    }
+    const char *cmd =
+        "mkdir -p " TU_NODE_WS_DIR " && flock " TU_NODE_WS_DIR "/.lock sh -c '"
+        "test -f " TU_NODE_WS_DIR "/node_modules/ws/package.json || "
+        "timeout 120 npm install --prefix " TU_NODE_WS_DIR
+        " --no-audit --no-fund --offline ws >/dev/null 2>&1 || "
+        "timeout 120 npm install --prefix " TU_NODE_WS_DIR
+        " --no-audit --no-fund ws >/dev/null 2>&1; "
+        "test -f " TU_NODE_WS_DIR "/node_modules/ws/package.json'";
+    if (system(cmd) != 0) {
+        fprintf(stderr, "skipped: npm could not install the `ws` package "
+                        "into " TU_NODE_WS_DIR " (no network and not in "
+                        "npm's cache)\n");
+        return 0;
+    }
+    return 1;
+}
+#endif
+
 #endif
