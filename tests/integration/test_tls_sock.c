@@ -316,12 +316,10 @@ static int cancel_main(void *arg, void **result)
 
 TU_NET_CASE(tls_sock_cancel_and_timeout, cancel_main)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(tls_sock_echo),
-        cmocka_unit_test(tls_sock_verify_wrong_host),
-        cmocka_unit_test(tls_sock_cancel_and_timeout),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tls_sock_echo),
+    cmocka_unit_test(tls_sock_verify_wrong_host),
+    cmocka_unit_test(tls_sock_cancel_and_timeout),
+};
+
+CIO_TEST_MAIN(tests)
