@@ -547,6 +547,7 @@ static int head_to_nv(const hc_h2_req *q, nghttp2_nv **out, size_t *nout,
         return -ENOMEM;
     }
     memcpy(low, q->head, q->head_len);
+    low[q->head_len] = '\0'; /* strstr below stops here */
     size_t n = 0;
     /* request line: METHOD SP target SP HTTP/1.1 */
     char *sp1 = memchr(low, ' ', q->head_len);

@@ -257,6 +257,13 @@ static void stream_unref(h2s *s)
     h->nfree++;
 }
 
+/* stream_new clears these fields after the match one by one: a field
+ * added after sform must be cleared there too. */
+_Static_assert(offsetof(cio_http_request, sform) +
+                       sizeof(((cio_http_request *)0)->sform) ==
+                   sizeof(cio_http_request),
+               "cio_http_request grew: clear the new field in stream_new");
+
 static h2s *stream_new(h2conn *h, int32_t id)
 {
     h2s *s = h->free;
@@ -269,7 +276,17 @@ static h2s *stream_new(h2conn *h, int32_t id)
         hbuf hb = s->hb, cookie = s->cookie, body = s->body, sbuf = s->sbuf;
         hbuf rb = s->c.res.body, rh = s->c.res.hdrs;
         cio_event_clear(&s->drained);
-        s->c.req = (cio_http_request){0};
+        /* The request without the route match's parameter arrays
+         * (read only below match.nparams, which the router sets): zeroing
+         * the whole request was ~100 instructions per stream. */
+        cio_http_request *q = &s->c.req;
+        memset(q, 0,
+               offsetof(cio_http_request, match) +
+                   offsetof(cio__route_match, names));
+        q->json = NULL;
+        q->json_done = 0;
+        q->ctx = NULL;
+        q->sform = NULL;
         s->c.res = (cio_http_response){0};
         s->c.res.body = rb;
         s->c.res.hdrs = rh;
