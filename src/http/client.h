@@ -178,6 +178,13 @@ void cio__hc_h2_release(cio_http_client_response *r);
  * it). */
 void cio__hc_h2_detach(hc_h2 *c);
 
+/* For the fuzz target: a client session with three requests in flight
+ * (GET, POST with a 40000-byte body, HEAD) receives data as the server's
+ * bytes (SETTINGS first), in pieces of piece bytes (0: whole), through
+ * cio's callbacks; nghttp2's output is dropped. No loop, no socket.
+ * Returns 0, or the first error (CIO_EHTTPC_H2_PROTO, -ENOMEM). */
+int cio__hc_h2_fuzz(const uint8_t *data, size_t len, size_t piece);
+
 /* client_util.c */
 typedef struct hc_url {
     char scheme[8];

@@ -79,6 +79,7 @@ struct hc_h2s {
     char *ob;
     size_t olen, ooff;
     int oeof, deferred;
+    int fuzz_head; /* the fuzz target built the head */
 };
 
 static void wake(hc_h2s *st)
@@ -438,11 +439,45 @@ static int reader_main(void *arg, void **res)
     return 0;
 }
 
+/* nghttp2's client session of c with cio's callbacks and SETTINGS
+ * (max_head bounds the header list the server may send). The one setup
+ * of the real connections and of the fuzz target. */
+static int session_new(hc_h2 *c, size_t max_head)
+{
+    nghttp2_session_callbacks *cb = NULL;
+    nghttp2_option *opt = NULL;
+    int r = -ENOMEM;
+    if (nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt))
+        goto out;
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb,
+                                                           on_stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+    if (nghttp2_session_client_new2(&c->ng, cb, c, opt) != 0)
+        goto out;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+         (uint32_t)(max_head > UINT32_MAX ? UINT32_MAX : max_head)},
+    };
+    if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, 3) != 0 ||
+        nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
+                                              H2_CONN_WINDOW) != 0)
+        goto out;
+    r = 0;
+out:
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    return r;
+}
+
 int cio__hc_h2_open(cio_http_session *s, hc_host *h, cio_socket *sock)
 {
     hc_h2 *c = calloc(1, sizeof(*c));
-    nghttp2_session_callbacks *cb = NULL;
-    nghttp2_option *opt = NULL;
     int r = -ENOMEM;
     if (!c || !(c->rbuf = malloc(H2_RBUF)))
         goto fail;
@@ -452,39 +487,16 @@ int cio__hc_h2_open(cio_http_session *s, hc_host *h, cio_socket *sock)
     c->tls = cio_socket_tls(sock) != NULL;
     c->max_head = s->o.max_head;
     c->max_headers = s->o.max_headers;
-    if (nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt))
-        goto fail;
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb,
-                                                           on_stream_close);
-    nghttp2_option_set_no_auto_window_update(opt, 1);
-    nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
-    if (nghttp2_session_client_new2(&c->ng, cb, c, opt) != 0)
-        goto fail;
-    nghttp2_settings_entry iv[] = {
-        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
-         (uint32_t)(s->o.max_head > UINT32_MAX ? UINT32_MAX : s->o.max_head)},
-    };
-    if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, 3) != 0 ||
-        nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
-                                              H2_CONN_WINDOW) != 0)
+    if ((r = session_new(c, s->o.max_head)) < 0)
         goto fail;
     c->refs = 1; /* the reader's */
     r = cio_task_create(s->loop, (cio_coro){reader_main, c}, NULL, NULL);
     if (r < 0)
         goto fail;
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_option_del(opt);
     c->host = h;
     h->h2 = c;
     return 0;
 fail:
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_option_del(opt);
     if (c) {
         c->sock = NULL;
         conn_free(c);
@@ -535,6 +547,7 @@ static int head_to_nv(const hc_h2_req *q, nghttp2_nv **out, size_t *nout,
         return -ENOMEM;
     }
     memcpy(low, q->head, q->head_len);
+    low[q->head_len] = '\0'; /* strstr below stops here */
     size_t n = 0;
     /* request line: METHOD SP target SP HTTP/1.1 */
     char *sp1 = memchr(low, ' ', q->head_len);
@@ -606,6 +619,56 @@ static int wait_read(cio_http_client_response *r, hc_h2s *st)
     if (e == -ETIMEDOUT && cio_timeout_expired(&to))
         return CIO_EHTTPC_READ_TIMEOUT;
     return e;
+}
+
+/* r's head from st's received fields, as client_body.c keeps an HTTP/1.1
+ * one. */
+static int head_build(hc_h2s *st, cio_http_client_response *r)
+{
+    char *head = malloc(st->hb.len + 1);
+    cio__http_header *h = calloc(st->nh ? st->nh : 1, sizeof(*h));
+    if (!head || !h) {
+        free(head);
+        free(h);
+        return -ENOMEM;
+    }
+    if (st->hb.len)
+        memcpy(head, st->hb.p, st->hb.len);
+    head[st->hb.len] = 0;
+    const char *p = head;
+    for (size_t i = 0; i < st->nh; i++) {
+        h[i].name = p;
+        h[i].name_len = strlen(p);
+        p += h[i].name_len + 1;
+        h[i].value = p;
+        h[i].value_len = strlen(p);
+        p += h[i].value_len + 1;
+    }
+    free(r->head);
+    free(r->hdrs);
+    r->head = head;
+    r->hdrs = h;
+    r->nhdrs = st->nh;
+    r->status = st->status;
+    r->version = 20;
+    r->reason = "";
+    r->reason_len = 0;
+    r->keep_alive = 1;
+    r->content_length = -1;
+    size_t vl;
+    const char *cl = cio_http_client_response_header(r, "content-length", 0,
+                                                     &vl);
+    if (cl) {
+        int64_t v = 0;
+        for (size_t i = 0; i < vl && v >= 0; i++)
+            v = cl[i] >= '0' && cl[i] <= '9' && v < INT64_MAX / 10
+                    ? v * 10 + (cl[i] - '0')
+                    : -1;
+        r->content_length = vl ? v : -1;
+    }
+    if (r->head_req || r->status == 204 || r->status == 304)
+        r->content_length = r->content_length < 0 ? 0 : r->content_length;
+    return 0;
 }
 
 int cio__hc_h2_exchange(hc_h2 *c, const hc_h2_req *q,
@@ -709,51 +772,7 @@ int cio__hc_h2_exchange(hc_h2 *c, const hc_h2_req *q,
             return CIO_EHTTPC_H2_GOAWAY;
         return st->err ? st->err : CIO_EHTTPC_H2_RESET;
     }
-    /* the head, as client_body.c keeps an HTTP/1.1 one */
-    char *head = malloc(st->hb.len + 1);
-    cio__http_header *h = calloc(st->nh ? st->nh : 1, sizeof(*h));
-    if (!head || !h) {
-        free(head);
-        free(h);
-        return -ENOMEM;
-    }
-    if (st->hb.len)
-        memcpy(head, st->hb.p, st->hb.len);
-    head[st->hb.len] = 0;
-    const char *p = head;
-    for (size_t i = 0; i < st->nh; i++) {
-        h[i].name = p;
-        h[i].name_len = strlen(p);
-        p += h[i].name_len + 1;
-        h[i].value = p;
-        h[i].value_len = strlen(p);
-        p += h[i].value_len + 1;
-    }
-    free(r->head);
-    free(r->hdrs);
-    r->head = head;
-    r->hdrs = h;
-    r->nhdrs = st->nh;
-    r->status = st->status;
-    r->version = 20;
-    r->reason = "";
-    r->reason_len = 0;
-    r->keep_alive = 1;
-    r->content_length = -1;
-    size_t vl;
-    const char *cl = cio_http_client_response_header(r, "content-length", 0,
-                                                     &vl);
-    if (cl) {
-        int64_t v = 0;
-        for (size_t i = 0; i < vl && v >= 0; i++)
-            v = cl[i] >= '0' && cl[i] <= '9' && v < INT64_MAX / 10
-                    ? v * 10 + (cl[i] - '0')
-                    : -1;
-        r->content_length = vl ? v : -1;
-    }
-    if (r->head_req || r->status == 204 || r->status == 304)
-        r->content_length = r->content_length < 0 ? 0 : r->content_length;
-    return 0;
+    return head_build(st, r);
 }
 
 int cio__hc_h2_raw_next(cio_http_client_response *r, const char **d,
@@ -819,4 +838,136 @@ void cio__hc_h2_release(cio_http_client_response *r)
         }
     stream_free(st);
     unref(c);
+}
+
+/* ---- the fuzz target's entry ------------------------------------------------ */
+
+/* Emulates what the reader task and the requests' tasks do after a
+ * receive, without a loop: nghttp2's output is taken and dropped (as
+ * flush() would send it), each stream's head is built once it is
+ * complete and each body piece is read and its window given back (as
+ * cio__hc_h2_raw_next). */
+static void fuzz_after_recv(hc_h2 *c)
+{
+    const uint8_t *d;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(c->ng, &d)) > 0)
+        ;
+    if (n < 0)
+        conn_fail(c, CIO_EHTTPC_H2_PROTO);
+    for (hc_h2s *st = c->streams; st; st = st->next) {
+        if (st->headers_done && !st->fuzz_head) {
+            cio_http_client_response r;
+            memset(&r, 0, sizeof(r));
+            if (head_build(st, &r) == 0)
+                (void)cio_http_client_response_header(&r, "content-type", 0,
+                                                       NULL);
+            free(r.head);
+            free(r.hdrs);
+            st->fuzz_head = 1;
+        }
+        if (st->body.len && !c->dead) {
+            nghttp2_session_consume(c->ng, st->id, st->body.len);
+            st->body.len = 0;
+        }
+    }
+}
+
+int cio__hc_h2_fuzz(const uint8_t *data, size_t len, size_t piece)
+{
+    hc_h2 *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->max_head = 4096;
+    c->max_headers = 32;
+    c->refs = 1;
+    int r = session_new(c, c->max_head);
+    /* three requests in flight: a GET, a POST with a body larger than one
+     * DATA frame (the server's WINDOW_UPDATE and SETTINGS matter), a HEAD */
+    static char big[40000];
+    static const struct {
+        const char *head;
+        int body;
+    } reqs[] = {
+        {"GET /a?x=1 HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n", 0},
+        {"POST /b HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
+         "Connection: keep-alive\r\n\r\n",
+         1},
+        {"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", 0},
+    };
+    for (size_t i = 0; r == 0 && i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        hc_h2_req q;
+        memset(&q, 0, sizeof(q));
+        q.head = reqs[i].head;
+        q.head_len = strlen(q.head);
+        q.scheme = "http";
+        if (reqs[i].body) {
+            q.has_body = 1;
+            q.bp = big;
+            q.blen = sizeof(big);
+        }
+        hc_h2s *st = calloc(1, sizeof(*st));
+        if (!st) {
+            r = -ENOMEM;
+            break;
+        }
+        st->c = c;
+        st->fd = -1;
+        cio_event_init(&st->ev);
+        st->bp = q.bp;
+        st->blen = q.blen;
+        nghttp2_data_provider prd;
+        prd.source.ptr = st;
+        prd.read_callback = body_read;
+        nghttp2_nv *nv;
+        size_t nn;
+        char *store;
+        if ((r = head_to_nv(&q, &nv, &nn, &store)) < 0) {
+            stream_free(st);
+            break;
+        }
+        int32_t id = nghttp2_submit_request(c->ng, NULL, nv, nn,
+                                            q.has_body ? &prd : NULL, st);
+        free(nv);
+        free(store);
+        if (id < 0) {
+            stream_free(st);
+            r = CIO_EHTTPC_H2_PROTO;
+            break;
+        }
+        st->id = id;
+        st->next = c->streams;
+        c->streams = st;
+    }
+    if (r == 0)
+        fuzz_after_recv(c); /* the preface, SETTINGS, the requests */
+    if (piece == 0)
+        piece = len ? len : 1;
+    for (size_t off = 0; r == 0 && !c->dead && off < len; off += piece) {
+        size_t n = len - off < piece ? len - off : piece;
+        ssize_t rv = nghttp2_session_mem_recv(c->ng, data + off, n);
+        if (rv < 0) {
+            conn_fail(c, CIO_EHTTPC_H2_PROTO);
+            r = CIO_EHTTPC_H2_PROTO;
+            break;
+        }
+        fuzz_after_recv(c);
+        if (!c->dead && !nghttp2_session_want_read(c->ng) &&
+            !nghttp2_session_want_write(c->ng)) { /* as reader_main */
+            r = c->goaway ? (c->goaway_code ? CIO_EHTTPC_H2_GOAWAY
+                                            : CIO_EHTTPC_DISCONNECTED)
+                          : CIO_EHTTPC_H2_PROTO;
+            conn_fail(c, r);
+        }
+    }
+    /* every stream released as its caller would: open ones reset */
+    if (!c->dead)
+        for (hc_h2s *st = c->streams; st; st = st->next)
+            if (!st->closed)
+                nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id,
+                                          NGHTTP2_CANCEL);
+    if (!c->dead)
+        fuzz_after_recv(c);
+    conn_free(c); /* the session, then every stream */
+    return r;
 }

@@ -36,6 +36,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,30 @@ typedef struct hoff {
 } hoff;
 
 typedef struct h2conn h2conn;
+
+/* nghttp2's memory, recycled per connection. nghttp2 allocates and frees
+ * a few small objects per stream (its stream, the outbound HEADERS and
+ * DATA items, the copied header fields); with 10 streams per connection
+ * in flight these bursts outrun glibc's per-thread cache (7 blocks per
+ * size) and went through _int_malloc/_int_free: ~10 % of the server's
+ * instructions per request. Blocks of up to POOL_MAX bytes are kept on
+ * per-class free lists of the connection (at most POOL_KEEP per class)
+ * and given back to libc when the connection ends; larger ones go to
+ * libc at once. A block carries its class in a 16-byte header. */
+#define POOL_CLASSES 5 /* 64, 128, 256, 512, 1024 bytes */
+#define POOL_MAX 1024
+#define POOL_KEEP 64
+typedef union pblock {
+    union pblock *next; /* on a free list */
+    struct {
+        unsigned cls; /* POOL_CLASSES: from libc, not pooled */
+    } h;
+    max_align_t align;
+} pblock;
+typedef struct h2pool {
+    pblock *free[POOL_CLASSES];
+    int nfree[POOL_CLASSES];
+} h2pool;
 
 enum {
     RES_NONE,
@@ -119,6 +145,12 @@ struct h2conn {
                         * on_stream_close when the session dies) */
     int nfree;
     const cio_http2_config *cfg;
+    /* The stream whose HEADERS are being received (nghttp2 calls
+     * on_header once per field: a lookup in its stream map each time
+     * cost more than the rest of on_header). Cleared when it closes. */
+    int32_t cur_id;
+    h2s *cur;
+    h2pool pool; /* nghttp2's memory */
 };
 
 int cio__h2_preface(const conn *c, const char *buf, size_t n)
@@ -225,6 +257,13 @@ static void stream_unref(h2s *s)
     h->nfree++;
 }
 
+/* stream_new clears these fields after the match one by one: a field
+ * added after sform must be cleared there too. */
+_Static_assert(offsetof(cio_http_request, sform) +
+                       sizeof(((cio_http_request *)0)->sform) ==
+                   sizeof(cio_http_request),
+               "cio_http_request grew: clear the new field in stream_new");
+
 static h2s *stream_new(h2conn *h, int32_t id)
 {
     h2s *s = h->free;
@@ -237,7 +276,17 @@ static h2s *stream_new(h2conn *h, int32_t id)
         hbuf hb = s->hb, cookie = s->cookie, body = s->body, sbuf = s->sbuf;
         hbuf rb = s->c.res.body, rh = s->c.res.hdrs;
         cio_event_clear(&s->drained);
-        s->c.req = (cio_http_request){0};
+        /* The request without the route match's parameter arrays
+         * (read only below match.nparams, which the router sets): zeroing
+         * the whole request was ~100 instructions per stream. */
+        cio_http_request *q = &s->c.req;
+        memset(q, 0,
+               offsetof(cio_http_request, match) +
+                   offsetof(cio__route_match, names));
+        q->json = NULL;
+        q->json_done = 0;
+        q->ctx = NULL;
+        q->sform = NULL;
         s->c.res = (cio_http_response){0};
         s->c.res.body = rb;
         s->c.res.hdrs = rh;
@@ -299,6 +348,14 @@ static long hb_put(h2s *s, const void *p, size_t n)
 
 static int stream_start(h2s *s);
 
+/* The stream of id (NULL: none, or closed). */
+static h2s *stream_get(h2conn *h, int32_t id)
+{
+    if (id == h->cur_id)
+        return h->cur;
+    return nghttp2_session_get_stream_user_data(h->ng, id);
+}
+
 /* ---- nghttp2 callbacks -------------------------------------------------- */
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
@@ -317,6 +374,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
     if (!s)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s);
+    h->cur_id = f->hd.stream_id;
+    h->cur = s;
     return 0;
 }
 
@@ -328,7 +387,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
     h2conn *h = ud;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* trailers: ignored */
-    h2s *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    (void)ng;
+    h2s *s = stream_get(h, f->hd.stream_id);
     if (!s)
         return 0;
     s->hbytes += nl + vl + 32; /* RFC 9113 section 6.5.2 accounting */
@@ -381,7 +441,8 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
 {
     (void)flags;
     h2conn *h = ud;
-    h2s *s = nghttp2_session_get_stream_user_data(ng, id);
+    (void)ng;
+    h2s *s = stream_get(h, id);
     if (!s || s->bad || s->started)
         return 0;
     if (s->body.len + len > h->c->app->cfg.max_body ||
@@ -423,7 +484,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
     if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
         !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
-    h2s *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    h2s *s = stream_get(h, f->hd.stream_id);
     if (!s || s->started)
         return 0;
     if (stream_start(s) < 0)
@@ -436,8 +497,12 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
                            void *ud)
 {
     (void)code;
-    (void)ud;
-    h2s *s = nghttp2_session_get_stream_user_data(ng, id);
+    h2conn *h = ud;
+    h2s *s = stream_get(h, id);
+    if (id == h->cur_id) {
+        h->cur_id = 0;
+        h->cur = NULL;
+    }
     if (!s)
         return 0;
     nghttp2_session_set_stream_user_data(ng, id, NULL);
@@ -1103,6 +1168,99 @@ static long b64url_decode(uint8_t *out, const char *in, size_t n)
     return o;
 }
 
+static unsigned pool_class(size_t n)
+{
+    unsigned c = 0;
+    size_t cap = 64;
+    while (cap < n)
+        cap <<= 1, c++;
+    return c;
+}
+
+static void *pool_malloc(size_t n, void *ud)
+{
+    h2pool *p = ud;
+    pblock *b;
+    if (n > POOL_MAX) {
+        if (n > SIZE_MAX - sizeof(pblock) ||
+            !(b = malloc(sizeof(pblock) + n)))
+            return NULL;
+        b->h.cls = POOL_CLASSES;
+        return b + 1;
+    }
+    unsigned c = pool_class(n);
+    b = p->free[c];
+    if (b) {
+        p->free[c] = b->next;
+        p->nfree[c]--;
+    } else if (!(b = malloc(sizeof(pblock) + ((size_t)64 << c)))) {
+        return NULL;
+    }
+    b->h.cls = c;
+    return b + 1;
+}
+
+static void pool_free(void *ptr, void *ud)
+{
+    h2pool *p = ud;
+    if (!ptr)
+        return;
+    pblock *b = (pblock *)ptr - 1;
+    unsigned c = b->h.cls;
+    if (c >= POOL_CLASSES || p->nfree[c] >= POOL_KEEP) {
+        free(b);
+        return;
+    }
+    b->next = p->free[c];
+    p->free[c] = b;
+    p->nfree[c]++;
+}
+
+static void *pool_calloc(size_t k, size_t n, void *ud)
+{
+    if (n && k > SIZE_MAX / n)
+        return NULL;
+    void *q = pool_malloc(k * n, ud);
+    if (q)
+        memset(q, 0, k * n);
+    return q;
+}
+
+static void *pool_realloc(void *ptr, size_t n, void *ud)
+{
+    if (!ptr)
+        return pool_malloc(n, ud);
+    pblock *b = (pblock *)ptr - 1;
+    if (b->h.cls < POOL_CLASSES && n <= ((size_t)64 << b->h.cls))
+        return ptr; /* fits in its block */
+    if (b->h.cls == POOL_CLASSES && n > POOL_MAX) {
+        if (n > SIZE_MAX - sizeof(pblock))
+            return NULL;
+        pblock *nb = realloc(b, sizeof(pblock) + n);
+        return nb ? nb + 1 : NULL;
+    }
+    /* between classes, or from libc into a class: copy. The old size is
+     * only known for pooled blocks (their class); a libc block moving
+     * into a class is at least POOL_MAX + 1 bytes, more than n. */
+    void *q = pool_malloc(n, ud);
+    if (!q)
+        return NULL;
+    size_t old = b->h.cls < POOL_CLASSES ? (size_t)64 << b->h.cls : n;
+    memcpy(q, ptr, old < n ? old : n);
+    pool_free(ptr, ud);
+    return q;
+}
+
+static void pool_clear(h2pool *p)
+{
+    for (int c = 0; c < POOL_CLASSES; c++)
+        while (p->free[c]) {
+            pblock *b = p->free[c];
+            p->free[c] = b->next;
+            free(b);
+        }
+}
+
 static int session_new(h2conn *h)
 {
     nghttp2_session_callbacks *cb;
@@ -1124,7 +1282,10 @@ static int session_new(h2conn *h)
     /* No RFC 7540 priority tree: closed streams need not be kept for it,
      * and SETTINGS_NO_RFC7540_PRIORITIES tells the peer (RFC 9218). */
     nghttp2_option_set_no_closed_streams(opt, 1);
-    int r = nghttp2_session_server_new2(&h->ng, cb, h, opt);
+    nghttp2_mem mem = {&h->pool, pool_malloc, pool_free, pool_calloc,
+                       pool_realloc};
+    /* nghttp2 copies mem; h->pool outlives the session (h2conn_free) */
+    int r = nghttp2_session_server_new3(&h->ng, cb, h, opt, &mem);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     if (r != 0)
@@ -1336,6 +1497,7 @@ static void h2conn_free(h2conn *h)
         h->free = s->next;
         stream_free(s);
     }
+    pool_clear(&h->pool); /* after the session gave its blocks back */
     cio_event_destroy(&h->wake);
     free(h);
 }
