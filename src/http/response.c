@@ -242,11 +242,12 @@ int cio_http_response_raw(cio_http_response *res, int status,
                           const char *content_type)
 {
     if (content_type) {
-        /* strlen and memchr rather than a byte loop (85 instructions of
-         * a hello-world request for "text/plain"). */
-        size_t vl = strlen(content_type);
-        if (!res || memchr(content_type, '\r', vl) ||
-            memchr(content_type, '\n', vl))
+        /* One strcspn (glibc's is vectorised) finds the length and any
+         * CR or LF at once: a byte loop was 85 instructions of a
+         * hello-world request for "text/plain", strlen and two memchr
+         * about 60. */
+        size_t vl = strcspn(content_type, "\r\n");
+        if (!res || content_type[vl] != '\0')
             return -EINVAL;
         /* A caller's content type is not a static string: a short one is
          * copied into the response (one memcpy: this is the bench's
