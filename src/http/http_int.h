@@ -125,6 +125,7 @@ struct cio_http_response {
     int status;
     int set;           /* a body call was made */
     const char *ctype; /* static, or ctype_buf */
+    size_t ctype_len;  /* strlen(ctype) when known, else 0 */
     char ctype_buf[64]; /* a caller's short content type (response_raw) */
     hbuf body;
     hbuf hdrs; /* "Name: value\r\n"... */

@@ -377,9 +377,18 @@ static int framing(cio__http_msg *m, int flags, const cio__http_limits *lim)
             if (cio__http_ieq(n, nl, "host")) {
                 if (++hosts > 1)
                     return -400; /* RFC 9112 3.2 */
-                for (size_t k = 0; k < h->value_len; k++)
-                    if (!(cls[(unsigned char)h->value[k]] & C_HOST))
-                        return -400;
+                /* Four bytes per step, one branch at the end: the Host
+                 * check was ~95 instructions of a hello-world request
+                 * (a 15-byte "127.0.0.1:8080") as a byte loop. */
+                const unsigned char *v = (const unsigned char *)h->value;
+                const unsigned char *ve = v + h->value_len;
+                unsigned ok = C_HOST;
+                for (; ve - v >= 4; v += 4)
+                    ok &= cls[v[0]] & cls[v[1]] & cls[v[2]] & cls[v[3]];
+                for (; v < ve; v++)
+                    ok &= cls[*v];
+                if (!(ok & C_HOST))
+                    return -400;
                 m->host = h->value;
                 m->host_len = h->value_len;
             }

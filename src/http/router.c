@@ -72,6 +72,10 @@ static const char *const method_names[CIO__M_COUNT] = {
 
 unsigned cio__http_method_bit(const char *m, size_t n)
 {
+    /* GET first: almost every request, and the loop below costs a strlen
+     * per method name (30 instructions of a hello-world request). */
+    if (n == 3 && m[0] == 'G' && m[1] == 'E' && m[2] == 'T')
+        return CIO__M_GET;
     for (int i = 0; i < CIO__M_COUNT; i++)
         if (strlen(method_names[i]) == n && memcmp(method_names[i], m, n) == 0)
             return 1u << i;

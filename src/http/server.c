@@ -367,6 +367,7 @@ int cio_http_response_stream(cio_http_response *res, int status,
     res->body.len = 0;
     res->status = status;
     res->ctype = NULL;
+    res->ctype_len = 0;
     res->set = 1;
     if (content_type) {
         int r = cio_http_response_header(res, "Content-Type", content_type);
