@@ -2,21 +2,22 @@
  * redis_queue.c - the queue figure: empty jobs per second end to end
  * (submit -> worker -> result back in the submitter's future) on cio's
  * distributed executor, with 1 and with 2 worker processes (this program
- * run as "worker", concurrency 16 each), against a redis-server started
- * here (unpinned, by tests/redis/support/redis_server.c).
+ * run as "worker", concurrency WORKER_N = 64 each), against a
+ * redis-server started here (unpinned, by
+ * tests/redis/support/redis_server.c).
  *
  * In the same run, on the same server:
  *  - the engine's ceiling for the same commands: one hiredis connection
  *    (blocking, C) sends exactly the commands a job costs in cio's
  *    protocol, batched as cio's worker batches them at its best (a batch
- *    is what one XREADGROUP takes: up to the worker's concurrency, 16
- *    here): one EVAL of the submitter's script queueing the 96 jobs
- *    of a round trip (96 XADDs); per batch of 16 one XREADGROUP COUNT 16,
- *    one EVALSHA of the starting script and one of the finishing script
- *    (loaded as the worker loads them, 16 jobs each); the submitter's
- *    XREAD of the results. 96 jobs' commands per round trip, so the
- *    client costs next to nothing and the server's single thread is the
- *    limit;
+ *    is what one XREADGROUP takes: up to the worker's concurrency, 64
+ *    here): one EVAL of the submitter's script queueing the 256 jobs
+ *    of a round trip (256 XADDs, the submitter's SEND_MAX); per batch
+ *    of 64 one XREADGROUP COUNT 64, one EVALSHA of the starting script
+ *    and one of the finishing script (loaded as the worker loads them,
+ *    64 jobs each); the submitter's XREAD of the results. 256 jobs'
+ *    commands per round trip, so the client costs next to nothing and
+ *    the server's single thread is the limit;
  *  - RQ (bench/peers/rq_queue.py, Debian python3-rq) with 1 and 2
  *    workers: rq.SimpleWorker (no fork per job, RQ's fastest) for the
  *    ratio, and RQ's default forking Worker for information;
@@ -46,6 +47,10 @@
 extern char **environ;
 
 #define NJOBS 20000
+/* Each worker process's concurrency (jobs run at once on its loop), for
+ * 1 and 2 workers alike; the ceiling batches its worker commands by the
+ * same number (WBATCH). 64 since design.md §42 (was 16). */
+#define WORKER_N 64
 
 static int noop(const void *in, size_t len, cio_bytes *out)
 {
@@ -142,8 +147,8 @@ static double round_jobs_per_s(int port, const char *queue, int workers,
  * taken by the "worker" in batches of WBATCH (its concurrency: the most
  * one XREADGROUP takes), as cio's worker sends them. */
 #define CEIL_JOBS 38400
-#define CEIL_BATCH 96
-#define WBATCH 16
+#define CEIL_BATCH 256
+#define WBATCH WORKER_N
 
 static int drain(redisContext *c, int n)
 {
@@ -357,7 +362,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "worker") == 0) {
         cio_redis_queue_opts o = CIO_REDIS_QUEUE_OPTS_INIT;
         o.queue = argv[3];
-        o.concurrency = 16;
+        o.concurrency = WORKER_N;
         return cio_redis_worker_run("127.0.0.1", atoi(argv[2]), &o) < 0;
     }
     tu_redis srv;
