@@ -422,6 +422,12 @@ void cio__loop_drain_threadsafe(cio_loop *loop)
     drain_threadsafe(loop, 1);
 }
 
+void cio__loop_drain_push(cio_loop *loop, cio__ready *r)
+{
+    drain_threadsafe(loop, 1);
+    cio__loop_push_raw(loop, r);
+}
+
 /* ---- running ---- */
 
 const char *(*cio__loop_describe_hook)(cio__ready *r);
