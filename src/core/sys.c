@@ -6,6 +6,17 @@
 #include "core/sys.h"
 
 _Thread_local int cio__sys_armed;
+int cio__sys_fault_threads __attribute__((visibility("hidden")));
+
+/* Sets this thread's armed flag and keeps the count of armed threads. */
+static void set_armed(int on)
+{
+    if (on == cio__sys_armed)
+        return;
+    cio__sys_armed = on;
+    __atomic_fetch_add(&cio__sys_fault_threads, on ? 1 : -1,
+                       __ATOMIC_RELAXED);
+}
 
 static _Thread_local struct {
     long calls[CIO__SYS_NKINDS];
@@ -21,6 +32,8 @@ static const char *const names[CIO__SYS_NKINDS] = {
 
 int cio__sys_hit(int kind)
 {
+    if (!cio__sys_armed)
+        return 0;
     long n = ++st.calls[kind];
     if (st.first[kind] && n >= st.first[kind] && n <= st.last[kind])
         return st.err[kind];
@@ -36,20 +49,20 @@ int cio__sys_fail(int kind, long nth, int err, long times)
     st.first[kind] = nth;
     st.last[kind] = nth + times - 1;
     st.err[kind] = err;
-    cio__sys_armed = 1;
+    set_armed(1);
     return 0;
 }
 
 void cio__sys_fail_reset(void)
 {
     memset(&st, 0, sizeof(st));
-    cio__sys_armed = 0;
+    set_armed(0);
 }
 
 void cio__sys_count(void)
 {
     memset(st.calls, 0, sizeof(st.calls));
-    cio__sys_armed = 1;
+    set_armed(1);
 }
 
 long cio__sys_calls(int kind)

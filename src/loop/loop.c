@@ -422,6 +422,14 @@ void cio__loop_drain_threadsafe(cio_loop *loop)
     drain_threadsafe(loop, 1);
 }
 
+/* Not inlined into this file's callers (cio__handle_soon), which would
+ * then save registers around the drain on every push again. */
+CIO_NOINLINE void cio__loop_drain_push(cio_loop *loop, cio__ready *r)
+{
+    drain_threadsafe(loop, 1);
+    cio__loop_push_raw(loop, r);
+}
+
 /* ---- running ---- */
 
 const char *(*cio__loop_describe_hook)(cio__ready *r);

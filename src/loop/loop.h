@@ -197,6 +197,8 @@ static inline void cio__loop_take_ready(cio_loop *loop, cio__ready *r)
 /* Moves the callbacks other threads have posted onto the ready queue
  * (loop.c). */
 void cio__loop_drain_threadsafe(cio_loop *loop);
+/* cio__loop_drain_threadsafe, then cio__loop_push_raw (loop.c). */
+void cio__loop_drain_push(cio_loop *loop, cio__ready *r);
 
 /* Queues r. asyncio has one ready queue for every thread, so a handle
  * posted with call_soon_threadsafe before this push runs before r: the
@@ -205,9 +207,15 @@ void cio__loop_drain_threadsafe(cio_loop *loop);
  * drain itself (cio__loop_push_raw). */
 static inline void cio__loop_push(cio_loop *loop, cio__ready *r)
 {
+    /* The drain and the push in one out-of-line tail call: with a call
+     * followed by more work here, every caller saved loop and r around
+     * it and built a frame even when the queue was empty (10
+     * instructions a wake, design.md section 41). */
     if (CIO_UNLIKELY(atomic_load_explicit(&loop->ts_nonempty,
-                                          memory_order_acquire)))
-        cio__loop_drain_threadsafe(loop);
+                                          memory_order_acquire))) {
+        cio__loop_drain_push(loop, r);
+        return;
+    }
     cio__loop_push_raw(loop, r);
 }
 

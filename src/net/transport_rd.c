@@ -4,7 +4,8 @@
  * connection's buffer (or the BufferedProtocol's) and hands each chunk to
  * the protocol, until EAGAIN, a short read (unless the peer's FIN was
  * reported) or CIO__TR_READ_BUDGET reads; writes try the stream first
- * and keep only the unsent tail, flushed from the write edge. The
+ * (cio__tr_rd_write, inline in transport.h) and keep only the unsent
+ * tail, flushed from the write edge. The
  * protocol-facing part (transport.c) decides when each runs.
  */
 #include <errno.h>
@@ -74,22 +75,6 @@ void cio__tr_rd_read(cio_transport *t)
             cio__tr_fatal(t, (int)n, 0);
         return;
     }
-}
-
-int cio__tr_rd_write(cio_transport *t, const char **p, size_t *n)
-{
-    while (*n && !cio__wbuf_len(&t->wb) &&
-           cio__bs_ready(t->bs, CIO__EV_WRITE)) {
-        ssize_t k = cio__bs_write(t->bs, *p, *n);
-        if (CIO_LIKELY(k >= 0)) {
-            *p += k;
-            *n -= (size_t)k;
-        } else if (k != -EAGAIN) {
-            cio__tr_fatal(t, (int)k, 0);
-            return (int)k;
-        }
-    }
-    return 0;
 }
 
 ssize_t cio__tr_rd_writev(cio_transport *t, const struct iovec *iov,
