@@ -104,27 +104,6 @@ static int h_hang(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 200, "late");
 }
 
-/* Streams 64 KiB chunks until 64 MiB are out or a write fails. */
-static atomic_llong flood_written;
-static atomic_int flood_rc = 1;
-
-static int h_flood(cio_http_request *req, cio_http_response *res, void *a)
-{
-    (void)req, (void)a;
-    static char chunk[65536];
-    memset(chunk, 'f', sizeof(chunk));
-    flood_written = 0;
-    flood_rc = 1;
-    int r = cio_http_response_stream(res, 200, "application/octet-stream");
-    while (r == 0 && flood_written < (64LL << 20)) {
-        r = cio_http_response_write(res, chunk, sizeof(chunk));
-        if (r == 0)
-            flood_written += (long long)sizeof(chunk);
-    }
-    flood_rc = r;
-    return r;
-}
-
 /* A small streamed response and an SSE one. */
 static int h_stream(cio_http_request *req, cio_http_response *res, void *a)
 {
@@ -171,7 +150,7 @@ static void add_routes(cio_http_app *app)
         {"/big", h_big, 0},
         {"/conc", h_conc, 0},
         {"/hang", h_hang, 0},
-        {"/flood", h_flood, 0},
+        {"/flood", tu_h_flood, 0},
         {"/stream", h_stream, 0},
         {"/sse", h_sse, 0},
         {"/slow", h_slow, 0},
@@ -218,6 +197,7 @@ static int start_server(void **state)
     assert_int_equal(cio_http_app_http2(g_app, &bad), -EINVAL);
     assert_int_equal(cio_http_app_http2(NULL, &h2), -EINVAL);
     assert_int_equal(cio_http_app_http2(g_app, &h2), 0);
+    tu_flood_limit = 64LL << 20; /* 64 MiB here */
     tu_http_start();
     return 0;
 }
@@ -621,7 +601,7 @@ static void flow_control_back_pressure(void **state)
     long long prev = -1, now = 0;
     for (int i = 0; i < 50; i++) {
         cli_pump(&c, 100, NULL, 0);
-        now = flood_written;
+        now = tu_flood_written;
         if (now == prev && now > 0)
             break;
         prev = now;
@@ -633,13 +613,13 @@ static void flow_control_back_pressure(void **state)
     assert_true(now == prev);
     assert_true(now < (1LL << 20));
     assert_true(c.got[id / 2] <= 1024);
-    assert_int_equal(flood_rc, 1); /* suspended in its write */
+    assert_int_equal(tu_flood_rc, 1); /* suspended in its write */
     /* Reset the stream: the write returns an error, the handler ends. */
     nghttp2_submit_rst_stream(c.ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     cli_pump(&c, 100, NULL, 0);
-    for (int i = 0; i < 100 && flood_rc == 1; i++)
+    for (int i = 0; i < 100 && tu_flood_rc == 1; i++)
         usleep(20 * 1000);
-    assert_true(flood_rc < 0);
+    assert_true(tu_flood_rc < 0);
     /* The same connection serves the next stream. */
     id = cli_get(&c, "/user/3", NULL, NULL);
     nghttp2_session_consume_connection(c.ng, 0);

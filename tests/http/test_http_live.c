@@ -210,28 +210,6 @@ static int h_sse_go(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, 200, "go");
 }
 
-/* Writes 64 KiB chunks until 256 MiB are out or a write fails; counts what
- * the kernel took. */
-static atomic_llong flood_written;
-static atomic_int flood_rc = 1;
-
-static int h_flood(cio_http_request *req, cio_http_response *res, void *a)
-{
-    (void)req, (void)a;
-    static char chunk[65536];
-    memset(chunk, 'f', sizeof(chunk));
-    flood_written = 0;
-    flood_rc = 1;
-    int r = cio_http_response_stream(res, 200, "application/octet-stream");
-    while (r == 0 && flood_written < (256LL << 20)) {
-        r = cio_http_response_write(res, chunk, sizeof(chunk));
-        if (r == 0)
-            flood_written += (long long)sizeof(chunk);
-    }
-    flood_rc = r;
-    return r;
-}
-
 static int start_server(void **state)
 {
     (void)state;
@@ -255,7 +233,7 @@ static int start_server(void **state)
         {"/upload", h_upload, CIO_HTTP_POST},
         {"/sse", h_sse, 0},
         {"/sse-go", h_sse_go, 0},
-        {"/flood", h_flood, 0},
+        {"/flood", tu_h_flood, 0},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(cio_http_route(g_app, routes[i].pat, routes[i].h,
@@ -1122,7 +1100,7 @@ static void stream_back_pressure(void **state)
     long long prev = -1, now = 0;
     for (int i = 0; i < 50; i++) { /* until it stops growing, <= 5 s */
         usleep(100 * 1000);
-        now = flood_written;
+        now = tu_flood_written;
         if (now == prev && now > 0)
             break;
         prev = now;
@@ -1131,12 +1109,12 @@ static void stream_back_pressure(void **state)
                   now);
     assert_true(now == prev);
     assert_true(now < (32LL << 20));
-    assert_int_equal(flood_rc, 1); /* still writing: suspended */
+    assert_int_equal(tu_flood_rc, 1); /* still writing: suspended */
     /* The client goes away: the write fails and the handler ends. */
     close(fd);
-    for (int i = 0; i < 100 && flood_rc == 1; i++)
+    for (int i = 0; i < 100 && tu_flood_rc == 1; i++)
         usleep(50 * 1000);
-    assert_true(flood_rc < 0);
+    assert_true(tu_flood_rc < 0);
     /* The server still serves. */
     fd = tu_dial();
     req = "GET /user/4 HTTP/1.1\r\nHost: t\r\n\r\n";

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -193,6 +194,34 @@ static inline int tu_read_response(int fd, char *body, size_t cap)
         if (status != 100)
             return status;
     }
+}
+
+/* ---- a handler that floods its client --------------------------------- */
+
+/* tu_h_flood streams 64 KiB chunks until tu_flood_limit bytes are out or a
+ * write fails (a client that stops reading parks it in its write):
+ * tu_flood_written counts what the server took, tu_flood_rc is 1 while it
+ * runs, then the last write's result. */
+static atomic_llong tu_flood_written;
+static atomic_int tu_flood_rc = 1;
+static long long tu_flood_limit = 256LL << 20;
+
+static inline int tu_h_flood(cio_http_request *req, cio_http_response *res,
+                             void *a)
+{
+    (void)req, (void)a;
+    static char chunk[65536];
+    memset(chunk, 'f', sizeof(chunk));
+    tu_flood_written = 0;
+    tu_flood_rc = 1;
+    int r = cio_http_response_stream(res, 200, "application/octet-stream");
+    while (r == 0 && tu_flood_written < tu_flood_limit) {
+        r = cio_http_response_write(res, chunk, sizeof(chunk));
+        if (r == 0)
+            tu_flood_written += (long long)sizeof(chunk);
+    }
+    tu_flood_rc = r;
+    return r;
 }
 
 /* ---- running the real peers (curl, nghttp, python3, node) ------------- */
