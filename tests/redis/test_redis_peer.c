@@ -5,7 +5,9 @@
  * 127.0.0.1) sends garbage, a reply nobody asked for, an oversized reply
  * or a giant array header; each breaks only its own connection while a
  * connection to a real redis-server in the same loop goes on. Then the
- * blocking convenience from plain threads.
+ * blocking convenience from plain threads. Last, a peer that never
+ * answers: the connect timeout, and cancelling a connect or a client's
+ * reconnect back-off.
  */
 #include <pthread.h>
 
@@ -146,9 +148,113 @@ static void sync_threads(void **state)
     tu_redis_stop(&g_srv);
 }
 
+/* ---- connect timeout and cancellation --------------------------------- */
+
+/* A peer that accepts and never answers: with a password the handshake
+ * (AUTH) waits for a reply that never comes. */
+static int open_task(void *arg, void **result)
+{
+    (void)result;
+    cio_redis_opts o = CIO_REDIS_OPTS_INIT; /* connect_timeout: 5 s */
+    o.password = "pw";
+    cio_redis_conn *c = NULL;
+    int e = cio_redis_conn_open("127.0.0.1", *(int *)arg, &o, &c);
+    if (c) /* never expected: the peer answers nothing */
+        cio_redis_conn_close(c);
+    return e;
+}
+
+static int ping_task(void *arg, void **result)
+{
+    (void)result;
+    return cli_cmd(arg, ARGV("PING"), NULL);
+}
+
+static int connect_timeout_main(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    cio_server *srv;
+    assert_int_equal(cio_start_server(g_loop, fake_handler, (void *)"",
+                                      "127.0.0.1", 0, NULL, &srv),
+                     0);
+    int port = cio_server_port(srv);
+
+    /* The handshake is bounded by connect_timeout: -ETIMEDOUT, no
+     * connection, and not much later than the timeout. */
+    cio_redis_opts o = CIO_REDIS_OPTS_INIT;
+    o.password = "pw";
+    o.connect_timeout = 100 * CIO_MS;
+    cio_redis_conn *c = (cio_redis_conn *)&c; /* must be set to NULL */
+    int64_t t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_redis_conn_open("127.0.0.1", port, &o, &c),
+                     -ETIMEDOUT);
+    int64_t took = cio_loop_time(g_loop) - t0;
+    assert_null(c);
+    assert_true(took >= 100 * CIO_MS);
+    assert_true(took < 3 * CIO_SEC);
+
+    /* A connect in progress is cancellable: the caller's cancellation
+     * ends it at once (long before its 5 s timeout). */
+    cio_task *t;
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(open_task, &port), NULL, &t), 0);
+    assert_int_equal(cio_sleep(50 * CIO_MS), 0);
+    assert_false(cio_future_done(t)); /* waiting in the handshake */
+    t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_task_cancel(t, NULL), 1);
+    assert_int_equal(cio_await(t, NULL), -ECANCELED);
+    assert_true(cio_loop_time(g_loop) - t0 < CIO_SEC);
+    cio_future_release(t);
+
+    /* The client retries a timed-out connect (with back-off) and then
+     * gives up with -ETIMEDOUT: 3 attempts of 50 ms each at least. */
+    o.connect_timeout = 50 * CIO_MS;
+    o.max_retries = 3;
+    o.backoff_min = 10 * CIO_MS;
+    cio_redis *cl;
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", port, &o, &cl), 0);
+    t0 = cio_loop_time(g_loop);
+    assert_int_equal(cli_cmd(cl, ARGV("PING"), NULL), -ETIMEDOUT);
+    assert_true(cio_loop_time(g_loop) - t0 >= 3 * 50 * CIO_MS);
+    assert_int_equal(cio_redis_connects(cl), 0);
+
+    /* A command waiting in the client's reconnect back-off is
+     * cancellable too, and leaves the client free to be freed. */
+    o.max_retries = 20;
+    o.backoff_min = CIO_SEC;
+    o.backoff_max = 4 * CIO_SEC;
+    cio_redis *cl2;
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", port, &o, &cl2), 0);
+    assert_int_equal(
+        cio_task_create(g_loop, CIO_CORO(ping_task, cl2), NULL, &t), 0);
+    assert_int_equal(cio_sleep(200 * CIO_MS), 0); /* 1st attempt timed out */
+    assert_false(cio_future_done(t));             /* in the 1 s back-off */
+    t0 = cio_loop_time(g_loop);
+    assert_int_equal(cio_task_cancel(t, NULL), 1);
+    assert_int_equal(cio_await(t, NULL), -ECANCELED);
+    assert_true(cio_loop_time(g_loop) - t0 < 500 * CIO_MS);
+    cio_future_release(t);
+    assert_int_equal(cio_redis_free(cl2), 0); /* not -EBUSY */
+    assert_int_equal(cio_redis_free(cl), 0);
+
+    cio_server_close(srv);
+    cio_server_close_clients(srv);
+    cio_server_wait_closed(srv);
+    cio_server_free(srv);
+    return 0;
+}
+
+static void connect_timeout_cancel(void **state)
+{
+    (void)state;
+    assert_int_equal(run_main(connect_timeout_main, NULL), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(hostile_peers, tu_setup, tu_teardown),
     cmocka_unit_test(sync_threads),
+    cmocka_unit_test_setup_teardown(connect_timeout_cancel, tu_setup,
+                                    tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
