@@ -27,9 +27,10 @@ struct cio_redis_reply {
 
 /* ---- reply.c: the parser ------------------------------------------------
  * A hiredis reader whose objects are cio_redis_reply trees, with limits
- * hiredis itself lacks: array sizes and buffered input are bounded by
- * max_reply, so a hostile peer cannot make it allocate without sending
- * the bytes. */
+ * hiredis itself lacks: an array's element table grows as elements
+ * arrive, and the bytes of one reply (parsed or still buffered) are
+ * bounded by max_reply, so a hostile peer cannot make it allocate without
+ * sending the bytes, nor grow one reply without limit. */
 typedef struct cio__redis_parser cio__redis_parser;
 
 int cio__redis_parser_new(cio__redis_parser **out, size_t max_reply);

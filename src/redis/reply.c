@@ -7,8 +7,9 @@
  * again afterwards. Our functions also close holes a hostile server could
  * use against hiredis 0.14's defaults: an array header ("*100000000")
  * does not allocate its element table up front (the table grows as
- * elements arrive), and unparsed input beyond max_reply is refused, so
- * memory is bounded by the bytes the peer really sent. A string node and
+ * elements arrive), and a reply whose bytes (parsed or not) pass
+ * max_reply is refused, so memory is bounded by the bytes the peer
+ * really sent, and by max_reply for any one reply. A string node and
  * its bytes are one allocation.
  *
  * Pure: no I/O and no loop (tests/redis/fuzz_reply.c replays a corpus
@@ -183,6 +184,12 @@ CIO_API const cio_redis_reply *cio_redis_reply_at(const cio_redis_reply *r,
 struct cio__redis_parser {
     redisReader *rd;
     size_t max;
+    /* Bytes fed so far, and where the reply being parsed began in that
+     * count: hiredis drops the bytes it has turned into elements while a
+     * long array is still arriving, so its unparsed input alone does not
+     * bound a reply (an array of a million ":1" elements sent in small
+     * pieces would grow the tree without limit). */
+    unsigned long long fed, start;
     int broken;
     char err[128];
 };
@@ -229,6 +236,7 @@ int cio__redis_parser_feed(cio__redis_parser *p, const char *buf, size_t len)
         return fail(p, "reply larger than max_reply");
     if (redisReaderFeed(p->rd, buf, len) != REDIS_OK)
         return p->rd->err == REDIS_ERR_OOM ? -ENOMEM : fail(p, p->rd->errstr);
+    p->fed += len;
     return 0;
 }
 
@@ -244,8 +252,15 @@ int cio__redis_parser_next(cio__redis_parser *p, cio_redis_reply **out)
         /* hiredis cannot resume after OOM either; the connection goes. */
         return oom ? -ENOMEM : CIO_EREDIS_PROTO;
     }
-    if (!obj)
+    if (!obj) {
+        /* Incomplete: its bytes so far, parsed or still buffered. */
+        if (p->fed - p->start > p->max)
+            return fail(p, "reply larger than max_reply");
         return 0;
+    }
+    /* The next reply begins where this one ended: after what was fed,
+     * less what hiredis still holds unparsed. */
+    p->start = p->fed - (p->rd->len - p->rd->pos);
     *out = obj;
     return 1;
 }

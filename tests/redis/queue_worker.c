@@ -136,6 +136,9 @@ int main(int argc, char **argv)
     o.job_timeout = atoll(argv[5]) * CIO_MS;
     o.max_tries = (unsigned)atoi(argv[6]);
     o.retry_backoff = 10 * CIO_MS;
+    /* A test of the retry back-off asks for a longer first delay. */
+    if (getenv("CIO_QW_BACKOFF_MS"))
+        o.retry_backoff = atoll(getenv("CIO_QW_BACKOFF_MS")) * CIO_MS;
     o.claim_idle = o.job_timeout + 500 * CIO_MS; /* the shortest allowed */
     if (argc == 8) {
         if (cio_tls_ctx_new(&o.redis.tls, CIO_TLS_CLIENT) < 0 ||

@@ -6,7 +6,8 @@
  * timeouts mid-command (the connection stays in sync), AUTH / SELECT /
  * CLIENT SETNAME, AUTH failures, a server restart mid-run (reconnect,
  * in-flight commands fail), blocking commands on dedicated connections,
- * a 64 MiB bulk reply, connection refused with back-off.
+ * a 64 MiB bulk reply, the pool's connections each taking their share
+ * of concurrent commands, connection refused with back-off.
  */
 #include "redis_test.h"
 
@@ -511,6 +512,91 @@ static void huge_bulk(void **state)
     tu_redis_stop(&g_srv);
 }
 
+/* ---- the pool: commands spread over its connections ------------------- */
+
+#define POOL 3
+#define POOL_TASKS 30
+
+static long long g_ids[POOL_TASKS];
+
+typedef struct id_ctx {
+    cio_redis *cl;
+    int i;
+} id_ctx;
+
+static int id_task(void *arg, void **result)
+{
+    (void)result;
+    id_ctx *x = arg;
+    cio_redis_reply *r;
+    int e = cli_cmd(x->cl, ARGV("CLIENT", "ID"), &r);
+    if (e == 0)
+        g_ids[x->i] = cio_redis_reply_integer(r);
+    cio_redis_reply_free(r);
+    return e;
+}
+
+static int pool_main(void *arg, void **result)
+{
+    (void)arg, (void)result;
+    cio_redis_opts o = CIO_REDIS_OPTS_INIT;
+    o.pool_size = POOL;
+    o.client_name = "cio-pool";
+    cio_redis *cl;
+    assert_int_equal(cio_redis_new(g_loop, "127.0.0.1", g_srv.port, &o, &cl),
+                     0);
+    /* Concurrent tasks: each asks the server which connection it came
+     * on. */
+    id_ctx ctx[POOL_TASKS];
+    cio_awaitable aw[POOL_TASKS];
+    for (int i = 0; i < POOL_TASKS; i++) {
+        ctx[i].cl = cl;
+        ctx[i].i = i;
+        aw[i] = CIO_AW_CORO(id_task, &ctx[i]);
+    }
+    cio_future *all;
+    assert_int_equal(cio_gather(g_loop, aw, POOL_TASKS, 0, &all), 0);
+    assert_int_equal(cio_await(all, NULL), 0);
+    cio_future_release(all);
+    /* Exactly POOL connections, each used by POOL_TASKS / POOL commands
+     * (round robin), opened once each. */
+    long long ids[POOL];
+    int uses[POOL] = {0}, nids = 0;
+    for (int i = 0; i < POOL_TASKS; i++) {
+        int k = 0;
+        while (k < nids && ids[k] != g_ids[i])
+            k++;
+        if (k == nids) {
+            assert_true(nids < POOL);
+            ids[nids++] = g_ids[i];
+        }
+        uses[k]++;
+    }
+    assert_int_equal(nids, POOL);
+    for (int k = 0; k < POOL; k++)
+        assert_int_equal(uses[k], POOL_TASKS / POOL);
+    assert_int_equal(cio_redis_connects(cl), POOL);
+    /* The server sees POOL connections with the client's name. */
+    cio_redis_reply *r;
+    assert_int_equal(cli_cmd(cl, ARGV("CLIENT", "LIST"), &r), 0);
+    int named = 0;
+    for (const char *p = cio_redis_reply_str(r, NULL);
+         (p = strstr(p, " name=cio-pool ")); p++)
+        named++;
+    cio_redis_reply_free(r);
+    assert_int_equal(named, POOL);
+    assert_int_equal(cio_redis_free(cl), 0);
+    return 0;
+}
+
+static void pool_spreads(void **state)
+{
+    (void)state;
+    srv_start(NULL);
+    assert_int_equal(run_main(pool_main, NULL), 0);
+    tu_redis_stop(&g_srv);
+}
+
 /* ---- connection refused ----------------------------------------------- */
 
 static int refused_main(void *arg, void **result)
@@ -550,6 +636,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(server_restart, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(blocking_dedicated, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(huge_bulk, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(pool_spreads, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(connect_refused_backoff, tu_setup,
                                     tu_teardown),
 };

@@ -4,12 +4,13 @@
  * redis-server with real worker processes (queue_worker.c, spawned):
  * submit / map / as_completed, a worker killed with SIGKILL mid-job (the
  * job completes on another worker, runs == 2, result reaches the
- * submitter), a poison job dead-lettered after max_tries, an unknown
- * function, cancellation of a queued job (never run), graceful drain on
- * SIGTERM, and several workers and submitters at once with every job
- * accounted for exactly once. Second round: blocking jobs in the
- * worker's thread and process pools (the loop goes on meanwhile), job
- * records released (explicitly and for fire-and-forget jobs), and a
+ * submitter), a poison job dead-lettered after max_tries (its retries
+ * backing off), an unknown function, cancellation of a queued job
+ * (never run), graceful drain on SIGTERM, and several workers and
+ * submitters at once with every job accounted for exactly once.
+ * Second round: blocking jobs in the worker's thread and process pools
+ * (the loop goes on meanwhile), job records released (explicitly and
+ * for fire-and-forget jobs), and a
  * running job cancelled remotely (by the cio-queue tool, another process,
  * and by the submitter's own cancel). Over TLS: executor, worker
  * process and sync client on the server's TLS port. Two "hosts": a
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "redis_test.h"
 
@@ -161,6 +163,14 @@ static void submit_map_as_completed(void **state)
 
     assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:done")), N + 4);
     assert_int_equal(rint_cmd(ARGV("XLEN", Q ":jobs")), 0);
+    /* Results, done markers and run counters expire (result_ttl: the
+     * default hour), so nothing the queue writes stays for ever. */
+    long long ttl = rint_cmd(ARGV("PTTL", Q ":results:sub1"));
+    assert_true(ttl > 0 && ttl <= 3600 * 1000);
+    ttl = rint_cmd(ARGV("PTTL", Q ":done:sub1:0"));
+    assert_true(ttl > 0 && ttl <= 3600 * 1000);
+    ttl = rint_cmd(ARGV("PTTL", Q ":runs:sub1:0"));
+    assert_true(ttl > 0 && ttl <= 3600 * 1000);
     /* The heartbeat names the worker. */
     assert_int_equal(rint_cmd(ARGV("HEXISTS", Q ":workers", "w1")), 1);
 
@@ -270,6 +280,47 @@ static void poison_dead_letter(void **state)
     teardown_all();
 }
 
+/* ---- retries back off ---------------------------------------------------- */
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void retry_backoff(void **state)
+{
+    (void)state;
+    setup_all();
+    /* First retry after 300 ms, the second after 600 ms (doubling): a
+     * job failing 3 times takes at least 0.9 s to be dead-lettered,
+     * where runs without back-off take a few milliseconds. */
+    setenv("CIO_QW_BACKOFF_MS", "300", 1);
+    pid_t w = spawn_worker("wbo", 2, 1000, 3);
+    unsetenv("CIO_QW_BACKOFF_MS");
+    cio_redis_executor *ex = new_ex("sub11");
+    /* Wait for the worker's heartbeat, so its start-up is not counted. */
+    for (int i = 0;
+         i < 2000 && rint_cmd(ARGV("HEXISTS", Q ":workers", "wbo")) != 1; i++)
+        usleep(1000);
+    cio_cfuture *cf;
+    double t0 = mono_s();
+    assert_int_equal(cio_redis_executor_submit(ex, "fail", "b", 1, &cf), 0);
+    assert_int_equal(cio_cfuture_result(cf, 20 * CIO_SEC, NULL), -EIO);
+    double took = mono_s() - t0;
+    fprintf(stderr, "3 runs with back-off 300 ms: dead-lettered after %.3f s\n",
+            took);
+    assert_true(took >= 0.9);
+    assert_non_null(
+        strstr(cio_cfuture_error_message(cf), "dead-lettered after 3 runs"));
+    assert_int_equal(rint_cmd(ARGV("GET", Q ":stat:retried")), 2);
+    cio_cfuture_release(cf);
+    cio_redis_executor_free(ex);
+    assert_int_equal(stop_worker(w, SIGTERM), 0);
+    teardown_all();
+}
+
 /* ---- cancellation of a queued job --------------------------------------- */
 
 static void cancel_queued_job(void **state)
@@ -282,6 +333,12 @@ static void cancel_queued_job(void **state)
     /* Queued, no worker yet. */
     for (int i = 0; i < 500 && rint_cmd(ARGV("XLEN", Q ":jobs")) != 1; i++)
         usleep(1000);
+    /* The operator sees it waiting, not in flight, and no worker. */
+    char out[1024];
+    tool("stats", out, sizeof(out));
+    assert_non_null(strstr(out, "depth        1\n"));
+    assert_non_null(strstr(out, "in-flight    0\n"));
+    assert_non_null(strstr(out, "workers      0\n"));
     assert_int_equal(cio_cfuture_cancel(cf), 1);
     assert_true(cio_cfuture_cancelled(cf));
     for (int i = 0;
@@ -634,6 +691,14 @@ static void cancel_running_job(void **state)
     char runs[128];
     snprintf(runs, sizeof(runs), Q ":runs:%s", id);
     assert_int_equal(wait_int(ARGV("GET", runs), 1), 1); /* running */
+    /* The operator sees it in flight (not waiting) and the worker's
+     * heartbeat. */
+    tool("stats", out, sizeof(out));
+    assert_non_null(strstr(out, "depth        0\n"));
+    assert_non_null(strstr(out, "in-flight    1\n"));
+    assert_non_null(strstr(out, "workers      1\n"));
+    assert_non_null(strstr(out, "  wx "));
+    assert_non_null(strstr(out, " heartbeat "));
     snprintf(cmd, sizeof(cmd), "cancel %s", id);
     tool(cmd, out, sizeof(out));
     if (!strstr(out, "(1 workers notified)")) /* say why if it fails */
@@ -876,6 +941,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(submit_map_as_completed),
     cmocka_unit_test(kill9_worker_mid_job),
     cmocka_unit_test(poison_dead_letter),
+    cmocka_unit_test(retry_backoff),
     cmocka_unit_test(cancel_queued_job),
     cmocka_unit_test(sigterm_drains),
     cmocka_unit_test(many_workers_and_submitters),

@@ -2,7 +2,8 @@
  * cio-queue - the operator's tool for a cio::redis work queue.
  *
  *   cio-queue [-H host] [-p port] [-a password] [-q queue] COMMAND
- *     stats    depth, in flight, done / retried / dead-lettered counts,
+ *     stats    depth (jobs waiting), in flight (taken by a worker, not
+ *              finished), done / retried / dead-lettered counts,
  *              dead-letter stream length, workers and their heartbeats
  *     requeue  moves every dead-lettered job back to the queue (its run
  *              count and done marker reset)
@@ -64,13 +65,17 @@ static int stats(void)
 {
     char k[512];
     printf("queue        %s\n", q);
-    printf("depth        %lld\n", num("XLEN", key(k, "jobs")));
+    /* A delivered job stays in the stream until its outcome is recorded
+     * (XACK and XDEL together), so the stream's length counts the
+     * in-flight jobs too: depth is what waits, length minus pending. */
+    long long len = num("XLEN", key(k, "jobs"));
     const char *av[3] = {"XPENDING", key(k, "jobs"), "workers"};
     cio_redis_reply *r;
     long long inflight = 0;
     if (cio_redis_sync_command(rc, 3, av, NULL, &r) == 0)
         inflight = cio_redis_reply_integer(cio_redis_reply_at(r, 0));
     cio_redis_reply_free(r);
+    printf("depth        %lld\n", len > inflight ? len - inflight : 0);
     printf("in-flight    %lld\n", inflight);
     printf("done         %lld\n", num("GET", key(k, "stat:done")));
     printf("retried      %lld\n", num("GET", key(k, "stat:retried")));
