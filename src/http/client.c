@@ -63,6 +63,43 @@ static char *dupz(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+static void headers_free(char **h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; h[i]; i++)
+        free(h[i]);
+    free(h);
+}
+
+/* The session's default fields, checked and copied. Returns: 0. Errors:
+ * -EINVAL (a name or value refused), -ENOMEM. */
+static int headers_copy(const char *const *in, char ***out)
+{
+    *out = NULL;
+    if (!in)
+        return 0;
+    size_t n = 0;
+    while (in[n] && in[n + 1])
+        n += 2;
+    for (size_t i = 0; i < n; i += 2)
+        if (!in[i][0] || strpbrk(in[i], "\r\n: \t") ||
+            strpbrk(in[i + 1], "\r\n") ||
+            !strcasecmp(in[i], "content-length") ||
+            !strcasecmp(in[i], "transfer-encoding"))
+            return -EINVAL;
+    char **h = calloc(n + 1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!(h[i] = strdup(in[i]))) {
+            headers_free(h);
+            return -ENOMEM;
+        }
+    *out = h;
+    return 0;
+}
+
 int cio_http_session_new(cio_http_session **out, cio_loop *loop,
                          const cio_http_session_opts *opts)
 {
@@ -102,6 +139,19 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
     int err = -ENOMEM;
     if (!s->user_agent || (o.unix_path && !s->unix_path))
         goto fail;
+    if ((err = headers_copy(o.headers, &s->headers)) < 0)
+        goto fail;
+    if (o.base_url) {
+        err = -ENOMEM;
+        if (!(s->base = calloc(1, sizeof(*s->base))))
+            goto fail;
+        if (cio__hc_url_parse(s->base, o.base_url) < 0) {
+            free(s->base);
+            s->base = NULL;
+            err = -EINVAL;
+            goto fail;
+        }
+    }
     if (o.proxy) {
         hc_url u;
         err = cio__hc_url_parse(&u, o.proxy);
@@ -128,6 +178,8 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
     o.user_agent = s->user_agent;
     o.unix_path = s->unix_path;
     o.proxy = NULL;
+    o.headers = (const char *const *)s->headers;
+    o.base_url = NULL; /* s->base */
     s->o = o;
     cio_event_init(&s->slot);
     *out = s;
@@ -136,6 +188,12 @@ fail:
     free(s->user_agent);
     free(s->unix_path);
     free(s->proxy_host);
+    free(s->proxy_auth);
+    headers_free(s->headers);
+    if (s->base) {
+        cio__hc_url_free(s->base);
+        free(s->base);
+    }
     free(s);
     return err;
 }
@@ -177,6 +235,11 @@ int cio_http_session_close(cio_http_session *s)
     free(s->unix_path);
     free(s->proxy_host);
     free(s->proxy_auth);
+    headers_free(s->headers);
+    if (s->base) {
+        cio__hc_url_free(s->base);
+        free(s->base);
+    }
     free(s);
     return 0;
 }
@@ -626,6 +689,19 @@ static int user_has(const cio_http_request_opts *o, const char *name)
     return 0;
 }
 
+/* Whether the request's fields or the session's defaults give name. */
+static int has_field(const cio_http_session *s, const cio_http_request_opts *o,
+                     const char *name)
+{
+    if (user_has(o, name))
+        return 1;
+    if (s->headers)
+        for (size_t i = 0; s->headers[i]; i += 2)
+            if (!strcasecmp(s->headers[i], name))
+                return 1;
+    return 0;
+}
+
 /* The request head. */
 static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
 {
@@ -644,16 +720,16 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
         }
     }
     cio__hc_buf_str(b, " HTTP/1.1\r\n");
-    if (!user_has(o, "host")) {
+    if (!has_field(s, o, "host")) {
         cio__hc_buf_str(b, "Host: ");
         host_port(b, u, 0);
         cio__hc_buf_str(b, "\r\n");
     }
-    if (!user_has(o, "user-agent"))
+    if (!has_field(s, o, "user-agent"))
         cio__hc_buf_fmt(b, "User-Agent: %s\r\n", s->user_agent);
-    if (!user_has(o, "accept"))
+    if (!has_field(s, o, "accept"))
         cio__hc_buf_str(b, "Accept: */*\r\n");
-    if (!s->o.no_decompress && !user_has(o, "accept-encoding"))
+    if (!s->o.no_decompress && !has_field(s, o, "accept-encoding"))
         cio__hc_buf_str(b, "Accept-Encoding: gzip, deflate\r\n");
     const char *user = u->user ? u->user : o->user;
     const char *pass = u->user ? u->pass : o->password;
@@ -668,6 +744,20 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
     if (!s->o.no_cookies)
         cio__hc_jar_header(s, b, u->host, u->target,
                            !strcmp(u->scheme, "https"));
+    if (s->headers) /* the session's defaults the request does not give */
+        for (size_t i = 0; s->headers[i]; i += 2) {
+            const char *n = s->headers[i], *v = s->headers[i + 1];
+            if (user_has(o, n))
+                continue;
+            if (q->drop_creds &&
+                (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
+                continue;
+            if (!q->has_body && !strcasecmp(n, "content-type"))
+                continue;
+            if (user && !q->drop_creds && !strcasecmp(n, "authorization"))
+                continue; /* the request's user:pass wins */
+            cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+        }
     if (o->headers)
         for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
             const char *n = o->headers[i], *v = o->headers[i + 1];
@@ -682,7 +772,7 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
             cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
         }
     if (q->has_body) {
-        if (!user_has(o, "content-type")) {
+        if (!has_field(s, o, "content-type")) {
             if (q->ctype)
                 cio__hc_buf_fmt(b, "Content-Type: %s\r\n", q->ctype);
             else
@@ -924,6 +1014,7 @@ static int request_inner(cio_http_session *s, const char *method,
             pl.max_header_line = s->o.max_head;
             pl.max_request_line = s->o.max_head;
             pl.max_headers = s->o.max_headers;
+            pl.max_trailers = s->o.max_head; /* trailers: as the head */
             pl.max_body = UINT64_MAX;
             r->lim.p = pl;
             r->lim.max_body = s->o.max_body;
@@ -1073,6 +1164,12 @@ int cio_http_session_request(cio_http_session *s, const char *method,
         return -EINVAL;
     if (!cio_current_task())
         return -EINVAL;
+    char *joined = NULL;
+    if (s->base && !strstr(url, "://")) { /* relative to base_url */
+        if (!(joined = cio__hc_url_join(s->base, url, strlen(url))))
+            return -ENOMEM;
+        url = joined;
+    }
     int64_t total =
         opts && opts->timeout.total ? opts->timeout.total : s->o.timeout.total;
     int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
@@ -1091,6 +1188,19 @@ int cio_http_session_request(cio_http_session *s, const char *method,
         e = request_inner(s, method, url, opts, deadline, out);
     }
     s->busy--;
+    free(joined);
+    if (e == 0 && s->o.raise_for_status && (*out)->status >= 400) {
+        cio_http_client_response *r = *out;
+        /* its body read off (bounded) so the connection is pooled */
+        if (r->conn && r->keep_alive &&
+            (r->content_length < 0 || r->content_length <= 65536)) {
+            int d = cio__hc_drain(r, 65536);
+            if (r->conn) /* (a failed drain released it already) */
+                cio__hc_release_conn(s, r->conn, d == 0 && r->keep_alive);
+            r->conn = NULL;
+        }
+        e = CIO_EHTTPC_STATUS;
+    }
     if (e < 0 && *out) {
         cio_http_client_response_free(*out);
         *out = NULL;
@@ -1191,10 +1301,20 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
     }
     /* the request's extra fields: user agent, auth, cookies, the caller's */
     hc_buf b = {0};
-    if (!user_has(o, "user-agent"))
+    if (!has_field(s, o, "user-agent"))
         cio__hc_buf_fmt(&b, "User-Agent: %s\r\n", s->user_agent);
     const char *user = u->user ? u->user : o->user;
     const char *pass = u->user ? u->pass : o->password;
+    if (s->headers) /* the session's defaults, but not the handshake's own */
+        for (size_t i = 0; s->headers[i]; i += 2) {
+            const char *n = s->headers[i], *v = s->headers[i + 1];
+            if (user_has(o, n) || !strcasecmp(n, "host") ||
+                !strcasecmp(n, "connection") || !strcasecmp(n, "upgrade") ||
+                !strncasecmp(n, "sec-websocket-", 14) ||
+                (user && !strcasecmp(n, "authorization")))
+                continue;
+            cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+        }
     if (user && !user_has(o, "authorization")) {
         hc_buf cred = {0};
         cio__hc_buf_fmt(&cred, "%s:%s", user, pass ? pass : "");
@@ -1258,6 +1378,12 @@ int cio_http_session_ws_connect(cio_http_session *s, const char *url,
         wo = *ws_opts;
     if (wo.protocol && strpbrk(wo.protocol, "\r\n"))
         return -EINVAL;
+    char *joined = NULL;
+    if (s->base && !strstr(url, "://")) { /* relative to base_url */
+        if (!(joined = cio__hc_url_join(s->base, url, strlen(url))))
+            return -ENOMEM;
+        url = joined;
+    }
     /* ws:// and wss:// are http:// and https:// for the connector */
     hc_buf ub = {0};
     if (!strncasecmp(url, "ws://", 5) || !strncasecmp(url, "wss://", 6)) {
@@ -1266,6 +1392,7 @@ int cio_http_session_ws_connect(cio_http_session *s, const char *url,
     } else {
         cio__hc_buf_str(&ub, url);
     }
+    free(joined);
     if (ub.oom) {
         free(ub.p);
         return -ENOMEM;
