@@ -154,11 +154,16 @@ typedef struct cio_http_session_opts {
      * body of such a response, leave it 0 and call
      * cio_http_client_response_raise_for_status on the response. */
     int raise_for_status;
+    /* [max_head] aiohttp's max_line_size / max_field_size: the longest
+     * status line or field line (name and value) of a response head,
+     * HTTP/2 fields included; a longer one gives
+     * CIO_EHTTPC_HEAD_TOO_LARGE. Larger than max_head: max_head. */
+    size_t max_field;
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
-     NULL, NULL, 0, NULL, NULL, 0}
+     NULL, NULL, 0, NULL, NULL, 0, 0}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the
@@ -402,6 +407,16 @@ CIO_API int cio_http_client_response_raise_for_status(
 CIO_API int cio_http_client_response_read_chunk(cio_http_client_response *r,
                                                 const char **data,
                                                 size_t *len);
+
+/* aiohttp's content.read(n) / iter_chunked(n): copies the next at most
+ * cap bytes of the decoded body into buf (the caller's, borrowed for the
+ * call), for callers with a buffer of their own. Mixes with
+ * read_chunk and readline (each goes on where the other stopped).
+ * Returns: bytes copied (1..cap), 0 at the end of the body. Errors:
+ * -EINVAL (NULL r or buf, cap 0), CIO_EHTTPC_CONSUMED (the body was read
+ * whole), those of cio_http_client_response_read_chunk. Suspends. */
+CIO_API ssize_t cio_http_client_response_read_into(
+    cio_http_client_response *r, void *buf, size_t cap);
 
 /* Streams the body by lines: *line (borrowed until the next call) ends
  * with its '\n' except for a last line without one. Returns: the length

@@ -131,6 +131,8 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
         o.max_headers = HC_DEF_MAX_HEADERS;
     if (!o.max_line)
         o.max_line = HC_DEF_MAX_LINE;
+    if (!o.max_field || o.max_field > o.max_head)
+        o.max_field = o.max_head;
     if (!o.expect_continue_min)
         o.expect_continue_min = HC_DEF_EXPECT;
     s->loop = loop;
@@ -1011,8 +1013,8 @@ static int request_inner(cio_http_session *s, const char *method,
             r->s = s;
             cio__http_limits pl = CIO__HTTP_LIMITS_INIT;
             pl.max_head = s->o.max_head;
-            pl.max_header_line = s->o.max_head;
-            pl.max_request_line = s->o.max_head;
+            pl.max_header_line = s->o.max_field;
+            pl.max_request_line = s->o.max_field;
             pl.max_headers = s->o.max_headers;
             pl.max_trailers = s->o.max_head; /* trailers: as the head */
             pl.max_body = UINT64_MAX;

@@ -119,6 +119,11 @@ int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
                 cio__http_parse_head(c->buf + c->off, avail, fl, &r->lim.p, &m);
             if (st < 0) {
                 int e = map_parse_error(st, c->buf + c->off, avail);
+                const char *lf = memchr(c->buf + c->off, '\n', avail);
+                if (st == -400 && (size_t)(lf ? lf - (c->buf + c->off)
+                                              : (long)avail) >
+                                      r->lim.p.max_request_line + 1)
+                    e = CIO_EHTTPC_HEAD_TOO_LARGE; /* a status line too long */
                 free(hdrs);
                 return e;
             }
@@ -472,6 +477,26 @@ ssize_t cio_http_client_response_readline(cio_http_client_response *r,
     }
 }
 
+ssize_t cio_http_client_response_read_into(cio_http_client_response *r,
+                                           void *buf, size_t cap)
+{
+    if (!r || !buf || !cap)
+        return -EINVAL;
+    if (r->have_body)
+        return CIO_EHTTPC_CONSUMED;
+    r->streamed = 1;
+    if (!r->pend_len) { /* the next piece, kept until it is all copied */
+        int k = dec_next(r, &r->pend, &r->pend_len);
+        if (k <= 0)
+            return k;
+    }
+    size_t n = r->pend_len < cap ? r->pend_len : cap;
+    memcpy(buf, r->pend, n);
+    r->pend += n;
+    r->pend_len -= n;
+    return (ssize_t)n;
+}
+
 int cio_http_client_response_read(cio_http_client_response *r, size_t max,
                                   const char **data, size_t *len)
 {
@@ -605,6 +630,8 @@ int cio__hc_trailers_finish(cio_http_client_response *r)
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             break; /* the final CR of an HTTP/1.1 section */
+        if ((size_t)(nl - p) > r->lim.p.max_header_line + 1)
+            return CIO_EHTTPC_TRAILERS_TOO_LARGE; /* a field as the head's */
         char *colon = memchr(p, ':', (size_t)(nl - p));
         if (colon && colon > p) {
             char *v = colon + 1, *ve = nl;

@@ -51,7 +51,7 @@ struct hc_h2 {
     int goaway; /* GOAWAY received */
     uint32_t goaway_code;
     int flushing;
-    size_t max_head, max_headers;
+    size_t max_head, max_headers, max_field;
     char *rbuf;
     char *wbuf;
     size_t wlen, wcap;
@@ -239,7 +239,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame,
         return 0;
     if (st->headers_done) { /* trailers (nghttp2 refuses pseudo-fields) */
         if (st->tb.len + nl + vl + 4 > c->max_head ||
-            st->ntb + 1 > c->max_headers) {
+            st->ntb + 1 > c->max_headers || nl + vl + 2 > c->max_field) {
             st->err = CIO_EHTTPC_TRAILERS_TOO_LARGE;
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets it */
         }
@@ -265,7 +265,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame,
     }
     if (nl && name[0] == ':')
         return 0;
-    if (st->hb.len + nl + vl + 2 > c->max_head || st->nh + 1 > c->max_headers) {
+    if (st->hb.len + nl + vl + 2 > c->max_head ||
+        st->nh + 1 > c->max_headers || nl + vl + 2 > c->max_field) {
         st->err = CIO_EHTTPC_HEAD_TOO_LARGE;
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     }
@@ -508,6 +509,7 @@ int cio__hc_h2_open(cio_http_session *s, hc_host *h, cio_socket *sock)
     c->tls = cio_socket_tls(sock) != NULL;
     c->max_head = s->o.max_head;
     c->max_headers = s->o.max_headers;
+    c->max_field = s->o.max_field;
     if ((r = session_new(c, s->o.max_head)) < 0)
         goto fail;
     c->refs = 1; /* the reader's */
@@ -905,6 +907,7 @@ int cio__hc_h2_fuzz(const uint8_t *data, size_t len, size_t piece)
         return -ENOMEM;
     c->max_head = 4096;
     c->max_headers = 32;
+    c->max_field = 4096;
     c->refs = 1;
     int r = session_new(c, c->max_head);
     /* three requests in flight: a GET, a POST with a body larger than one

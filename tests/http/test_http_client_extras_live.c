@@ -84,6 +84,26 @@ static int h_status(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_text(res, st, "status body");
 }
 
+static int h_long(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    int n = atoi(cio_http_request_param(req, "n", NULL));
+    char v[4096];
+    memset(v, 'v', sizeof(v));
+    v[n < (int)sizeof(v) ? n : (int)sizeof(v) - 1] = '\0';
+    cio_http_response_header(res, "X-Long", v);
+    return cio_http_response_text(res, 200, "long");
+}
+
+#define BIGN 300000
+static char bigbody[BIGN];
+
+static int h_big(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)req, (void)a;
+    return cio_http_response_raw(res, 200, bigbody, BIGN, NULL);
+}
+
 static int ws_hdr(cio_ws *ws, cio_http_request *req, void *a)
 {
     (void)a;
@@ -107,6 +127,10 @@ static cio_http_app *the_app(void)
     assert_int_equal(cio_http_route(app, "/st/<st:int>", h_status, NULL, 0),
                      0);
     assert_int_equal(cio_http_websocket(app, "/ws", ws_hdr, NULL, NULL), 0);
+    assert_int_equal(cio_http_route(app, "/long/<n:int>", h_long, NULL, 0), 0);
+    assert_int_equal(cio_http_route(app, "/big", h_big, NULL, 0), 0);
+    for (size_t i = 0; i < BIGN; i++)
+        bigbody[i] = (char)('a' + (i * 7 + i / 999) % 26);
     cio_http2_config h2 = CIO_HTTP2_CONFIG_INIT;
     assert_int_equal(cio_http_app_http2(app, &h2), 0);
     return app;
@@ -795,6 +819,137 @@ static void raise_for_status(void **state)
     assert_string_equal(cio_err_name(CIO_EHTTPC_STATUS), "CIO_EHTTPC_STATUS");
 }
 
+/* ---- read_into (content.read(n)), max_field ------------------------------ */
+
+static int b_read_into(tcase *t)
+{
+    cio_http_client_response *r;
+    static char got[BIGN + 1];
+    for (int h2 = 0; h2 < 2; h2++) {
+        cio_http_session *s = t->s;
+        if (h2) {
+            cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+            so.http_version = CIO_HTTP_CLIENT_H2_PRIOR;
+            CHECK(cio_http_session_new(&s, cio_get_running_loop(), &so) == 0);
+        }
+        CHECK(cio_http_session_get(s, U(t, "/big"), &r) == 0);
+        size_t off = 0;
+        ssize_t n;
+        char buf[1000];
+        while ((n = cio_http_client_response_read_into(r, buf, sizeof(buf))) >
+               0) {
+            CHECK(n <= (ssize_t)sizeof(buf) && off + (size_t)n <= BIGN);
+            memcpy(got + off, buf, (size_t)n);
+            off += (size_t)n;
+        }
+        CHECK(n == 0 && off == BIGN && !memcmp(got, bigbody, BIGN));
+        CHECK(cio_http_client_response_read_into(r, buf, sizeof(buf)) == 0);
+        CHECK(cio_http_client_response_read_into(r, buf, 0) == -EINVAL);
+        cio_http_client_response_free(r);
+        if (h2)
+            CHECK(cio_http_session_close(s) == 0);
+    }
+    /* mixed with readline and read_chunk: each goes on where the other
+     * stopped */
+    raw_srv rs;
+    CHECK(raw_start(&rs,
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "10\r\nline1\nline2\nrest\r\n0\r\n\r\n",
+                    0) == 0);
+    char u[128];
+    CHECK(cio_http_session_get(t->s, RU(&rs, u, sizeof(u), "/"), &r) == 0);
+    const char *d;
+    CHECK(cio_http_client_response_readline(r, &d) == 6 &&
+          !memcmp(d, "line1\n", 6));
+    char b3[3];
+    CHECK(cio_http_client_response_read_into(r, b3, 3) == 3 &&
+          !memcmp(b3, "lin", 3));
+    size_t dn;
+    CHECK(cio_http_client_response_read_chunk(r, &d, &dn) == 1 && dn == 7 &&
+          !memcmp(d, "e2\nrest", 7));
+    CHECK(cio_http_client_response_read_into(r, b3, 3) == 0);
+    cio_http_client_response_free(r);
+    /* after a whole read: consumed */
+    CHECK(cio_http_session_get(t->s, u, &r) == 0);
+    CHECK(cio_http_client_response_text(r, NULL));
+    CHECK(cio_http_client_response_read_into(r, b3, 3) == CIO_EHTTPC_CONSUMED);
+    cio_http_client_response_free(r);
+    raw_stop(&rs);
+    CHECK(cio_http_client_response_read_into(NULL, b3, 3) == -EINVAL);
+    return 0;
+}
+
+static void read_into(void **state)
+{
+    (void)state;
+    run_case(b_read_into, NULL);
+}
+
+static int raw_get(tcase *t, const char *resp)
+{
+    raw_srv rs;
+    CHECK(raw_start(&rs, resp, 0) == 0);
+    char u[128];
+    cio_http_client_response *r;
+    int e = cio_http_session_get(t->s, RU(&rs, u, sizeof(u), "/"), &r);
+    if (e == 0) {
+        const char *d;
+        size_t n;
+        e = cio_http_client_response_read(r, 0, &d, &n);
+        cio_http_client_response_free(r);
+    }
+    raw_stop(&rs);
+    return e;
+}
+
+static int b_max_field(tcase *t)
+{
+    /* session: max_field 100 */
+    char resp[1024], v[200];
+    memset(v, 'v', sizeof(v));
+    /* "X-F: " + 95 bytes = 100: accepted; 96: refused */
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 200 OK\r\nX-F: %.95s\r\nContent-Length: 0\r\n\r\n", v);
+    CHECK(raw_get(t, resp) == 0);
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 200 OK\r\nX-F: %.96s\r\nContent-Length: 0\r\n\r\n", v);
+    CHECK(raw_get(t, resp) == CIO_EHTTPC_HEAD_TOO_LARGE);
+    /* a status line too long */
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 200 %.150s\r\nContent-Length: 0\r\n\r\n", v);
+    CHECK(raw_get(t, resp) == CIO_EHTTPC_HEAD_TOO_LARGE);
+    /* a trailer field too long (the section is small) */
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "0\r\nX-T: %.150s\r\n\r\n", v);
+    CHECK(raw_get(t, resp) == CIO_EHTTPC_TRAILERS_TOO_LARGE);
+    /* HTTP/2: a field of cio's h2 server */
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.http_version = CIO_HTTP_CLIENT_H2_PRIOR;
+    so.max_field = 100;
+    cio_http_session *s;
+    CHECK(cio_http_session_new(&s, cio_get_running_loop(), &so) == 0);
+    cio_http_client_response *r;
+    int e1 = cio_http_session_get(s, U(t, "/long/80"), &r);
+    if (e1 == 0)
+        cio_http_client_response_free(r);
+    int e2 = cio_http_session_get(s, U(t, "/long/300"), &r);
+    if (e2 == 0)
+        cio_http_client_response_free(r);
+    cio_http_session_close(s);
+    CHECK(e1 == 0);
+    CHECK(e2 == CIO_EHTTPC_HEAD_TOO_LARGE);
+    return 0;
+}
+
+static void max_field(void **state)
+{
+    (void)state;
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.max_field = 100;
+    run_case(b_max_field, &so);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(trailers_http1),
     cmocka_unit_test(trailers_too_large),
@@ -804,6 +959,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(default_host_replaces),
     cmocka_unit_test(base_url),
     cmocka_unit_test(raise_for_status),
+    cmocka_unit_test(read_into),
+    cmocka_unit_test(max_field),
 };
 
 CIO_TEST_MAIN(tests)
