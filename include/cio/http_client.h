@@ -159,11 +159,22 @@ typedef struct cio_http_session_opts {
      * HTTP/2 fields included; a longer one gives
      * CIO_EHTTPC_HEAD_TOO_LARGE. Larger than max_head: max_head. */
     size_t max_field;
+    /* [0] aiohttp's trust_env=True: 1 takes the proxies from the
+     * environment at cio_http_session_new when .proxy is not given:
+     * http_proxy (HTTP_PROXY too, except in a CGI program, where
+     * REQUEST_METHOD is set: "httpoxy") for http:// and ws:// URLs,
+     * https_proxy / HTTPS_PROXY for https:// and wss://, both as
+     * "[http://][user:pass@]host[:port]" (CONNECT tunnels, as .proxy);
+     * no_proxy / NO_PROXY lists hosts reached directly ("*"; "name" or
+     * ".name": the name and its subdomains; an IP address as written;
+     * "host:port"; no CIDR ranges). Not read: all_proxy, ~/.netrc. A
+     * variable that does not parse is -EINVAL there. */
+    int trust_env;
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
-     NULL, NULL, 0, NULL, NULL, 0, 0}
+     NULL, NULL, 0, NULL, NULL, 0, 0, 0}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the

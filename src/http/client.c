@@ -72,6 +72,133 @@ static void headers_free(char **h)
     free(h);
 }
 
+/* A proxy URL: "http://[user:pass@]host[:port]" or "host[:port]" (http
+ * assumed, as curl does). Returns: 0. Errors: -EINVAL, -ENOMEM. */
+static int proxy_parse(const char *spec, struct hc_proxy *p)
+{
+    hc_buf b = {0};
+    if (!strstr(spec, "://"))
+        cio__hc_buf_str(&b, "http://");
+    cio__hc_buf_str(&b, spec);
+    if (b.oom) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    hc_url u;
+    int err = cio__hc_url_parse(&u, b.p);
+    free(b.p);
+    if (err < 0)
+        return err == -ENOMEM ? err : -EINVAL;
+    if (strcmp(u.scheme, "http") != 0) {
+        cio__hc_url_free(&u);
+        return -EINVAL;
+    }
+    p->host = u.host;
+    u.host = NULL;
+    p->port = u.port;
+    if (u.user) {
+        hc_buf a = {0};
+        cio__hc_buf_str(&a, "Basic ");
+        hc_buf cred = {0};
+        cio__hc_buf_fmt(&cred, "%s:%s", u.user, u.pass ? u.pass : "");
+        cio__hc_buf_base64(&a, cred.p, cred.len);
+        free(cred.p);
+        if (a.oom) {
+            free(a.p);
+            cio__hc_url_free(&u);
+            return -ENOMEM;
+        }
+        p->auth = a.p;
+    }
+    cio__hc_url_free(&u);
+    return 0;
+}
+
+static void proxies_free(cio_http_session *s)
+{
+    for (int i = 0; i < 2; i++) {
+        free(s->px[i].host);
+        free(s->px[i].auth);
+    }
+    free(s->no_proxy);
+}
+
+/* The lower-case variable, else the upper-case one (non-empty), or NULL. */
+static const char *env2(const char *lower, const char *upper)
+{
+    const char *v = getenv(lower);
+    if (!v || !*v)
+        v = getenv(upper);
+    return v && *v ? v : NULL;
+}
+
+/* Whether host:port is in a no_proxy list (curl's rules: "*" for every
+ * host; "name" or ".name" for the name and its subdomains; an IP address
+ * only as written; ":port" limits an entry to that port; no CIDR
+ * ranges). */
+static int no_proxy_match(const char *list, const hc_url *u)
+{
+    /* an IP address host matches only as written, never as a suffix */
+    int ip = u->ipv6 || strspn(u->host, "0123456789.") == strlen(u->host);
+    const char *p = list;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (!n)
+            break;
+        const char *e = p;
+        size_t el = n;
+        p += n;
+        if (el == 1 && e[0] == '*')
+            return 1;
+        int port = -1;
+        const char *colon = NULL;
+        if (e[0] == '[') { /* [v6]:port */
+            const char *rb = memchr(e, ']', el);
+            if (rb && (size_t)(rb - e) + 1 < el && rb[1] == ':')
+                colon = rb + 1;
+            if (rb) {
+                if (colon)
+                    port = atoi(colon + 1);
+                el = (size_t)(rb - e) - 1;
+                e++;
+            }
+        } else if ((colon = memchr(e, ':', el)) &&
+                   !memchr(colon + 1, ':', el - (size_t)(colon + 1 - e))) {
+            port = atoi(colon + 1); /* host:port (not a bare v6 address) */
+            el = (size_t)(colon - e);
+        }
+        if (port >= 0 && port != u->port)
+            continue;
+        if (el >= 2 && e[0] == '*' && e[1] == '.')
+            e++, el--;
+        if (el && e[0] == '.')
+            e++, el--;
+        size_t hl = strlen(u->host);
+        if (!el)
+            continue;
+        if (hl == el && !strncasecmp(u->host, e, el))
+            return 1;
+        if (hl > el && !ip && u->host[hl - el - 1] == '.' &&
+            !strncasecmp(u->host + hl - el, e, el))
+            return 1;
+    }
+    return 0;
+}
+
+/* The proxy a connection to u goes through, or NULL. */
+static const struct hc_proxy *proxy_for(const cio_http_session *s,
+                                        const hc_url *u)
+{
+    if (s->unix_path)
+        return NULL;
+    const struct hc_proxy *p = &s->px[strcmp(u->scheme, "https") == 0];
+    if (!p->host || (s->no_proxy && no_proxy_match(s->no_proxy, u)))
+        return NULL;
+    return p;
+}
+
 /* The session's default fields, checked and copied. Returns: 0. Errors:
  * -EINVAL (a name or value refused), -ENOMEM. */
 static int headers_copy(const char *const *in, char ***out)
@@ -155,27 +282,22 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
         }
     }
     if (o.proxy) {
-        hc_url u;
-        err = cio__hc_url_parse(&u, o.proxy);
-        if (err < 0 || strcmp(u.scheme, "http") != 0) {
-            if (!err)
-                cio__hc_url_free(&u);
-            err = -EINVAL;
+        if ((err = proxy_parse(o.proxy, &s->px[0])) < 0 ||
+            (err = proxy_parse(o.proxy, &s->px[1])) < 0)
             goto fail;
-        }
-        s->proxy_host = u.host;
-        u.host = NULL;
-        s->proxy_port = u.port;
-        if (u.user) {
-            hc_buf b = {0};
-            cio__hc_buf_str(&b, "Basic ");
-            hc_buf cred = {0};
-            cio__hc_buf_fmt(&cred, "%s:%s", u.user, u.pass ? u.pass : "");
-            cio__hc_buf_base64(&b, cred.p, cred.len);
-            free(cred.p);
-            s->proxy_auth = b.p;
-        }
-        cio__hc_url_free(&u);
+    } else if (o.trust_env) { /* aiohttp's trust_env: curl's variables */
+        const char *hp = getenv("http_proxy");
+        /* HTTP_PROXY is not trusted in a CGI program (httpoxy) */
+        if ((!hp || !*hp) && !getenv("REQUEST_METHOD"))
+            hp = getenv("HTTP_PROXY");
+        const char *sp = env2("https_proxy", "HTTPS_PROXY");
+        const char *np = env2("no_proxy", "NO_PROXY");
+        if ((hp && *hp && (err = proxy_parse(hp, &s->px[0])) < 0) ||
+            (sp && (err = proxy_parse(sp, &s->px[1])) < 0))
+            goto fail;
+        err = -ENOMEM;
+        if (np && !(s->no_proxy = strdup(np)))
+            goto fail;
     }
     o.user_agent = s->user_agent;
     o.unix_path = s->unix_path;
@@ -189,8 +311,7 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
 fail:
     free(s->user_agent);
     free(s->unix_path);
-    free(s->proxy_host);
-    free(s->proxy_auth);
+    proxies_free(s);
     headers_free(s->headers);
     if (s->base) {
         cio__hc_url_free(s->base);
@@ -235,8 +356,7 @@ int cio_http_session_close(cio_http_session *s)
     cio_tls_ctx_free(s->tls_h2);
     free(s->user_agent);
     free(s->unix_path);
-    free(s->proxy_host);
-    free(s->proxy_auth);
+    proxies_free(s);
     headers_free(s->headers);
     if (s->base) {
         cio__hc_url_free(s->base);
@@ -345,8 +465,9 @@ static int tcp_or_unix(cio_http_session *s, const hc_url *u, cio_socket **out)
         }
         return r;
     }
-    if (s->proxy_host)
-        return cio_socket_create_connection(out, s->proxy_host, s->proxy_port);
+    const struct hc_proxy *px = proxy_for(s, u);
+    if (px)
+        return cio_socket_create_connection(out, px->host, px->port);
     return cio_socket_create_connection(out, u->host, u->port);
 }
 
@@ -371,8 +492,9 @@ static int proxy_tunnel(cio_http_session *s, hc_conn *c, const hc_url *u,
     cio__hc_buf_str(&b, " HTTP/1.1\r\nHost: ");
     host_port(&b, u, 1);
     cio__hc_buf_str(&b, "\r\n");
-    if (s->proxy_auth)
-        cio__hc_buf_fmt(&b, "Proxy-Authorization: %s\r\n", s->proxy_auth);
+    const struct hc_proxy *px = proxy_for(s, u);
+    if (px && px->auth)
+        cio__hc_buf_fmt(&b, "Proxy-Authorization: %s\r\n", px->auth);
     cio__hc_buf_str(&b, "\r\n");
     if (b.oom) {
         free(b.p);
@@ -491,7 +613,7 @@ static int acquire(cio_http_session *s, const hc_url *u, const char *key,
         goto fail;
     c->io = (cio_http_transport){sock, sock_recv, sock_send, sock_close};
     s->opened++;
-    if (s->proxy_host && !s->unix_path) {
+    if (proxy_for(s, u)) {
         r = proxy_tunnel(s, c, u, deadline);
         if (r < 0)
             goto fail;
@@ -1267,7 +1389,7 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
     e = tcp_or_unix(s, u, &sock);
     if (e == 0) {
         s->opened++;
-        if (s->proxy_host && !s->unix_path) {
+        if (proxy_for(s, u)) {
             hc_conn c;
             memset(&c, 0, sizeof(c));
             c.io = (cio_http_transport){sock, sock_recv, sock_send, NULL};

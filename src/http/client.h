@@ -66,9 +66,15 @@ typedef struct hc_cookie {
 struct cio_http_session {
     cio_loop *loop;
     cio_http_session_opts o; /* strings below are the copies */
-    char *proxy_host;
-    int proxy_port;
-    char *proxy_auth; /* "Basic ..." or NULL */
+    /* the CONNECT proxies: [0] for http:// (and ws://) URLs, [1] for
+     * https:// (and wss://); host NULL: none. opts.proxy sets both;
+     * trust_env takes http_proxy / https_proxy */
+    struct hc_proxy {
+        char *host;
+        int port;
+        char *auth; /* "Basic ..." or NULL */
+    } px[2];
+    char *no_proxy; /* trust_env's no_proxy list, or NULL */
     char *unix_path;
     cio_tls_ctx *tls_default; /* made on the first https request that
                                * offers http/1.1 only (ws, HTTP/1 forced) */

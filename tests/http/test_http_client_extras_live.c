@@ -950,6 +950,210 @@ static void max_field(void **state)
     run_case(b_max_field, &so);
 }
 
+/* ---- trust_env: proxies from the environment ----------------------------- */
+
+typedef struct proxy {
+    cio_socket *ls;
+    int port;
+    int connects;
+    char last[256]; /* host:port of the last CONNECT */
+    char auth[128]; /* its Proxy-Authorization, or "" */
+    cio_task *acc;
+} proxy;
+
+typedef struct pump {
+    cio_socket *from, *to;
+} pump;
+
+static int pump_task(void *arg, void **res)
+{
+    (void)res;
+    pump *p = arg;
+    char buf[16384];
+    ssize_t n;
+    while ((n = cio_socket_recv(p->from, buf, sizeof(buf), 0)) > 0)
+        if (cio_socket_sendall(p->to, buf, (size_t)n, 0) < 0)
+            break;
+    cio_socket_shutdown(p->to, SHUT_WR);
+    return 0;
+}
+
+typedef struct pconn {
+    proxy *px;
+    cio_socket *c;
+} pconn;
+
+static int proxy_conn(void *arg, void **res)
+{
+    (void)res;
+    pconn pc = *(pconn *)arg;
+    free(arg);
+    cio_socket_close_on_exit(pc.c);
+    char buf[1024];
+    size_t len = 0;
+    while (len < sizeof(buf) - 1) {
+        ssize_t n = cio_socket_recv(pc.c, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0)
+            return 0;
+        len += (size_t)n;
+        buf[len] = 0;
+        if (strstr(buf, "\r\n\r\n"))
+            break;
+    }
+    char host[128];
+    int port;
+    if (sscanf(buf, "CONNECT %127[^:]:%d HTTP/1.1", host, &port) != 2)
+        return 0;
+    pc.px->connects++;
+    snprintf(pc.px->last, sizeof(pc.px->last), "%s:%d", host, port);
+    const char *a = strstr(buf, "\r\nProxy-Authorization: ");
+    pc.px->auth[0] = '\0';
+    if (a)
+        sscanf(a + 23, "%127[^\r]", pc.px->auth);
+    cio_socket *up;
+    if (cio_socket_create_connection(&up, host, port) < 0)
+        return 0;
+    cio_socket_close_on_exit(up);
+    const char *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+    cio_socket_sendall(pc.c, ok, strlen(ok), 0);
+    pump back = {up, pc.c};
+    cio_task *bt;
+    cio_task_create(cio_get_running_loop(), CIO_CORO(pump_task, &back), NULL,
+                    &bt);
+    pump fwd = {pc.c, up};
+    pump_task(&fwd, NULL);
+    cio_await(bt, NULL);
+    cio_future_release(bt);
+    return 0;
+}
+
+static int proxy_accept(void *arg, void **res)
+{
+    (void)res;
+    proxy *px = arg;
+    cio_socket *c;
+    while (cio_socket_accept(px->ls, &c, NULL) == 0) {
+        pconn *pc = malloc(sizeof(*pc));
+        pc->px = px;
+        pc->c = c;
+        cio_task_create(cio_get_running_loop(), CIO_CORO(proxy_conn, pc), NULL,
+                        NULL);
+    }
+    return 0;
+}
+
+/* A GET of /hdr (or the WebSocket) on a session made now, from the
+ * environment. Returns 0 or the error. */
+static int env_get(tcase *t, int trust, int ws)
+{
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.trust_env = trust;
+    cio_http_session *s;
+    int e = cio_http_session_new(&s, cio_get_running_loop(), &so);
+    if (e < 0)
+        return e;
+    if (ws) {
+        cio_ws *w;
+        snprintf(t->url, sizeof(t->url), "ws://127.0.0.1:%d/ws", t->port);
+        e = cio_http_session_ws_connect(s, t->url, NULL, NULL, &w);
+        if (e == 0) {
+            cio_ws_msg m;
+            e = cio_ws_receive(w, &m);
+            cio_ws_free(w);
+        }
+    } else {
+        cio_http_client_response *r;
+        e = cio_http_session_get(s, U(t, "/hdr"), &r);
+        if (e == 0) {
+            if (!cio_http_client_response_text(r, NULL))
+                e = -EPROTO;
+            cio_http_client_response_free(r);
+        }
+    }
+    cio_http_session_close(s);
+    return e;
+}
+
+static int b_trust_env(tcase *t)
+{
+    proxy px;
+    memset(&px, 0, sizeof(px));
+    CHECK(cio_socket_open(&px.ls, cio_get_running_loop(), AF_INET,
+                          SOCK_STREAM, 0) == 0);
+    CHECK(cio_socket_bind_ip(px.ls, "127.0.0.1", 0) == 0);
+    CHECK(cio_socket_listen(px.ls, 16) == 0);
+    cio_sockaddr a;
+    cio_socket_sockname(px.ls, &a);
+    px.port = cio_sockaddr_port(&a);
+    CHECK(cio_task_create(cio_get_running_loop(),
+                          CIO_CORO(proxy_accept, &px), NULL, &px.acc) == 0);
+    char v[128], want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%d", t->port);
+    /* http_proxy with credentials (scheme-less, as curl takes it) */
+    snprintf(v, sizeof(v), "user:pw@127.0.0.1:%d", px.port);
+    setenv("http_proxy", v, 1);
+    int e = env_get(t, 1, 0);
+    CHECK(e == 0 && px.connects == 1 && !strcmp(px.last, want));
+    CHECK(!strcmp(px.auth, "Basic dXNlcjpwdw==")); /* user:pw */
+    /* trust_env off: the environment is not read */
+    CHECK(env_get(t, 0, 0) == 0 && px.connects == 1);
+    /* ws:// goes through http_proxy too */
+    CHECK(env_get(t, 1, 1) == 0 && px.connects == 2);
+    /* no_proxy: matching entries go direct, others do not */
+    static const struct {
+        const char *list;
+        int direct;
+    } np[] = {
+        {"*", 1},
+        {"localhost, 127.0.0.1", 1},
+        {".example.com,127.0.0.1:%d", 1}, /* this port */
+        {"127.0.0.1:1", 0},               /* another port */
+        {"example.com,0.0.1", 0},         /* no partial label match */
+    };
+    for (size_t i = 0; i < sizeof(np) / sizeof(np[0]); i++) {
+        snprintf(v, sizeof(v), np[i].list, t->port);
+        setenv("NO_PROXY", v, 1);
+        int before = px.connects;
+        e = env_get(t, 1, 0);
+        if (e != 0 || px.connects != before + !np[i].direct)
+            print_error("no_proxy %s: %d, %d connects\n", v, e,
+                        px.connects - before);
+        CHECK(e == 0 && px.connects == before + !np[i].direct);
+    }
+    unsetenv("NO_PROXY");
+    /* https_proxy is for https:// only: http:// goes direct without
+     * http_proxy */
+    unsetenv("http_proxy");
+    snprintf(v, sizeof(v), "http://127.0.0.1:%d", px.port);
+    setenv("HTTPS_PROXY", v, 1);
+    int before = px.connects;
+    CHECK(env_get(t, 1, 0) == 0 && px.connects == before);
+    /* HTTP_PROXY (upper case) is read, except in a CGI program */
+    setenv("HTTP_PROXY", v, 1);
+    CHECK(env_get(t, 1, 0) == 0 && px.connects == before + 1);
+    setenv("REQUEST_METHOD", "GET", 1);
+    CHECK(env_get(t, 1, 0) == 0 && px.connects == before + 1);
+    unsetenv("REQUEST_METHOD");
+    unsetenv("HTTP_PROXY");
+    unsetenv("HTTPS_PROXY");
+    /* a variable that does not parse */
+    setenv("http_proxy", "ftp://127.0.0.1:21", 1);
+    e = env_get(t, 1, 0);
+    unsetenv("http_proxy");
+    CHECK(e == -EINVAL);
+    cio_task_cancel(px.acc, NULL);
+    cio_await(px.acc, NULL);
+    cio_future_release(px.acc);
+    cio_socket_close(px.ls);
+    return 0;
+}
+
+static void trust_env(void **state)
+{
+    (void)state;
+    run_case(b_trust_env, NULL);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(trailers_http1),
     cmocka_unit_test(trailers_too_large),
@@ -961,6 +1165,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(raise_for_status),
     cmocka_unit_test(read_into),
     cmocka_unit_test(max_field),
+    cmocka_unit_test(trust_env),
 };
 
 CIO_TEST_MAIN(tests)
