@@ -35,6 +35,10 @@
  * the API is the same. Cancelling a request resets only its stream; the
  * body is flow-controlled by reading it (a response not read holds at most
  * a 1 MiB window). docs/design.md sections 28 and 39.
+ *
+ * Also from aiohttp (docs/design.md section 47): trailers of either
+ * HTTP version once the body ended, session default headers, base_url,
+ * raise_for_status, max_field, trust_env proxies, read_into.
  */
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
@@ -412,7 +416,9 @@ CIO_API int cio_http_client_response_raise_for_status(
  * CIO_EHTTPC_H2_RESET / CIO_EHTTPC_H2_PROTO (HTTP/2: the stream or the
  * connection failed; other streams of the connection go on after a
  * reset),
- * CIO_EHTTPC_DECODE, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
+ * CIO_EHTTPC_DECODE, CIO_EHTTPC_TRAILERS_TOO_LARGE (the trailers after
+ * the body, see cio_http_client_response_ntrailers),
+ * CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
  * -ECANCELED, -errno; after an error the connection is closed and every
  * later read returns the same error. Suspends. */
 CIO_API int cio_http_client_response_read_chunk(cio_http_client_response *r,
