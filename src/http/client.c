@@ -826,6 +826,20 @@ static int has_field(const cio_http_session *s, const cio_http_request_opts *o,
     return 0;
 }
 
+/* A field of the request head; a Cookie field takes the jar's cookies
+ * (*jar: "Cookie: ...\r\n" not sent yet) into the same line: one Cookie
+ * field, as RFC 6265 5.4 asks. */
+static void put_field(hc_buf *b, const char *n, const char *v, hc_buf *jar)
+{
+    if (jar->len > 10 && !strcasecmp(n, "cookie")) {
+        cio__hc_buf_fmt(b, "%s: %s; ", n, v);
+        cio__hc_buf_add(b, jar->p + 8, jar->len - 8); /* after "Cookie: " */
+        jar->len = 0;
+        return;
+    }
+    cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+}
+
 /* The request head. */
 static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
 {
@@ -865,9 +879,14 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
         cio__hc_buf_str(b, "\r\n");
         free(cred.p);
     }
+    hc_buf jar = {0};
     if (!s->o.no_cookies)
-        cio__hc_jar_header(s, b, u->host, u->target,
+        cio__hc_jar_header(s, &jar, u->host, u->target,
                            !strcmp(u->scheme, "https"));
+    if (jar.len && (q->drop_creds || !has_field(s, o, "cookie"))) {
+        cio__hc_buf_add(b, jar.p, jar.len); /* no Cookie field to join */
+        jar.len = 0;
+    }
     if (s->headers) /* the session's defaults the request does not give */
         for (size_t i = 0; s->headers[i]; i += 2) {
             const char *n = s->headers[i], *v = s->headers[i + 1];
@@ -880,21 +899,28 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
                 continue;
             if (user && !q->drop_creds && !strcasecmp(n, "authorization"))
                 continue; /* the request's user:pass wins */
-            cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+            put_field(b, n, v, &jar);
         }
     if (o->headers)
         for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
             const char *n = o->headers[i], *v = o->headers[i + 1];
-            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
+            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n")) {
+                free(jar.p);
                 return -EINVAL; /* no header injection */
+            }
             if (q->drop_creds &&
                 (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
                 continue;
             if (!q->has_body && (!strcasecmp(n, "content-type") ||
                                  !strcasecmp(n, "content-length")))
                 continue;
-            cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+            put_field(b, n, v, &jar);
         }
+    if (jar.len) /* (only when no Cookie field was sent after all) */
+        cio__hc_buf_add(b, jar.p, jar.len);
+    free(jar.p);
+    if (jar.oom)
+        b->oom = 1;
     if (q->has_body) {
         if (!has_field(s, o, "content-type")) {
             if (q->ctype)
@@ -1429,6 +1455,13 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
         cio__hc_buf_fmt(&b, "User-Agent: %s\r\n", s->user_agent);
     const char *user = u->user ? u->user : o->user;
     const char *pass = u->user ? u->pass : o->password;
+    hc_buf jar = {0};
+    if (!s->o.no_cookies)
+        cio__hc_jar_header(s, &jar, u->host, u->target, tls);
+    if (jar.len && !has_field(s, o, "cookie")) {
+        cio__hc_buf_add(&b, jar.p, jar.len);
+        jar.len = 0;
+    }
     if (s->headers) /* the session's defaults, but not the handshake's own */
         for (size_t i = 0; s->headers[i]; i += 2) {
             const char *n = s->headers[i], *v = s->headers[i + 1];
@@ -1437,7 +1470,7 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
                 !strncasecmp(n, "sec-websocket-", 14) ||
                 (user && !strcasecmp(n, "authorization")))
                 continue;
-            cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+            put_field(&b, n, v, &jar);
         }
     if (user && !user_has(o, "authorization")) {
         hc_buf cred = {0};
@@ -1447,16 +1480,19 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
         cio__hc_buf_str(&b, "\r\n");
         free(cred.p);
     }
-    if (!s->o.no_cookies)
-        cio__hc_jar_header(s, &b, u->host, u->target, tls);
     if (o->headers)
         for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
             const char *n = o->headers[i], *v = o->headers[i + 1];
             if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
                 e = -EINVAL; /* no header injection */
             else if (strcasecmp(n, "host"))
-                cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+                put_field(&b, n, v, &jar);
         }
+    if (jar.len) /* (no Cookie field after all) */
+        cio__hc_buf_add(&b, jar.p, jar.len);
+    if (jar.oom)
+        b.oom = 1;
+    free(jar.p);
     hc_buf path = {0};
     cio__hc_buf_str(&path, u->target);
     if (o->params && o->params[0] && o->params[1]) {

@@ -255,7 +255,9 @@ static int raw_next(cio_http_client_response *r, const char **d, size_t *n)
                 fail(r, e);
                 return e;
             }
-            if (r->bd.trailers != tr0) {
+            if (r->bd.trailers != tr0 &&
+                !(r->bd.done && r->bd.trailers == 1)) {
+                /* (an empty section, just "\r\n", allocates nothing) */
                 /* the trailer bytes are the last ones consumed (the final
                  * LF, when the body ended, is not counted): kept raw,
                  * bounded by the decoder's max_trailers */
@@ -620,7 +622,9 @@ int cio__hc_trailers_finish(cio_http_client_response *r)
         lines += r->trl.p[i] == '\n';
     if (lines > r->lim.p.max_headers)
         return CIO_EHTTPC_TRAILERS_TOO_LARGE;
-    r->thdrs = calloc(lines ? lines : 1, sizeof(*r->thdrs));
+    if (!lines)
+        return 0;
+    r->thdrs = calloc(lines, sizeof(*r->thdrs));
     if (!r->thdrs)
         return -ENOMEM;
     /* "name: value\r\n" lines, checked by the decoder (HTTP/1.1) or

@@ -104,6 +104,18 @@ static int h_big(cio_http_request *req, cio_http_response *res, void *a)
     return cio_http_response_raw(res, 200, bigbody, BIGN, NULL);
 }
 
+static int h_cookie(cio_http_request *req, cio_http_response *res, void *a)
+{
+    (void)a;
+    size_t n;
+    const char *v = cio_http_request_header(req, "cookie", 0, &n);
+    char t[512];
+    snprintf(t, sizeof(t), "%.*s%s", v ? (int)n : 1, v ? v : "-",
+             cio_http_request_header(req, "cookie", 1, NULL) ? " (twice)"
+                                                             : "");
+    return cio_http_response_text(res, 200, t);
+}
+
 static int ws_hdr(cio_ws *ws, cio_http_request *req, void *a)
 {
     (void)a;
@@ -129,6 +141,7 @@ static cio_http_app *the_app(void)
     assert_int_equal(cio_http_websocket(app, "/ws", ws_hdr, NULL, NULL), 0);
     assert_int_equal(cio_http_route(app, "/long/<n:int>", h_long, NULL, 0), 0);
     assert_int_equal(cio_http_route(app, "/big", h_big, NULL, 0), 0);
+    assert_int_equal(cio_http_route(app, "/cookie", h_cookie, NULL, 0), 0);
     for (size_t i = 0; i < BIGN; i++)
         bigbody[i] = (char)('a' + (i * 7 + i / 999) % 26);
     cio_http2_config h2 = CIO_HTTP2_CONFIG_INIT;
@@ -711,6 +724,42 @@ static void default_host_replaces(void **state)
     run_case(b_default_host, NULL);
 }
 
+/* A Cookie field (default or the request's) and the jar's cookies go out
+ * as one Cookie field (RFC 6265 5.4). */
+static int b_cookie_merge(tcase *t)
+{
+    CHECK(cio_http_session_set_cookie(t->s, "127.0.0.1", "j=2; Path=/") == 0);
+    cio_http_client_response *r;
+    CHECK(cio_http_session_get(t->s, U(t, "/cookie"), &r) == 0);
+    const char *x = cio_http_client_response_text(r, NULL);
+    CHECK(x && !strcmp(x, "d=1; j=2"));
+    cio_http_client_response_free(r);
+    static const char *const mine[] = {"cookie", "r=3", NULL};
+    cio_http_request_opts o = {0};
+    o.headers = mine;
+    CHECK(cio_http_session_request(t->s, "GET", U(t, "/cookie"), &o, &r) == 0);
+    x = cio_http_client_response_text(r, NULL);
+    CHECK(x && !strcmp(x, "r=3; j=2"));
+    cio_http_client_response_free(r);
+    cio_http_session_clear_cookies(t->s);
+    CHECK(cio_http_session_get(t->s, U(t, "/cookie"), &r) == 0);
+    x = cio_http_client_response_text(r, NULL);
+    CHECK(x && !strcmp(x, "d=1"));
+    cio_http_client_response_free(r);
+    return 0;
+}
+
+static void default_cookie_joins_jar(void **state)
+{
+    (void)state;
+    static const char *const dflt[] = {"Cookie", "d=1", NULL};
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.headers = dflt;
+    run_case(b_cookie_merge, &so);
+    so.http_version = CIO_HTTP_CLIENT_H2_PRIOR;
+    run_case(b_cookie_merge, &so);
+}
+
 /* ---- base_url and raise_for_status --------------------------------------- */
 
 static int b_base_in(tcase *t, cio_http_session *s)
@@ -1161,6 +1210,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(default_headers),
     cmocka_unit_test(default_headers_copied_and_checked),
     cmocka_unit_test(default_host_replaces),
+    cmocka_unit_test(default_cookie_joins_jar),
     cmocka_unit_test(base_url),
     cmocka_unit_test(raise_for_status),
     cmocka_unit_test(read_into),
