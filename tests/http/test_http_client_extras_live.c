@@ -526,6 +526,24 @@ static int b_trailers_h2(tcase *t)
     CHECK(cio_http_client_response_ntrailers(r) ==
           CIO_EHTTPC_TRAILERS_TOO_LARGE);
     cio_http_client_response_free(r);
+    /* a trailer section larger than max_head (a session of its own with
+     * max_head 1024; SETTINGS_MAX_HEADER_LIST_SIZE says so to the peer,
+     * which sends it anyway) */
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.http_version = CIO_HTTP_CLIENT_H2_PRIOR;
+    so.max_head = 1024;
+    cio_http_session *s2;
+    CHECK(cio_http_session_new(&s2, cio_get_running_loop(), &so) == 0);
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/big", node_port);
+    int e = cio_http_session_get(s2, u, &r);
+    if (e == 0) {
+        e = cio_http_client_response_read(r, 0, &d, &n);
+        cio_http_client_response_free(r);
+    }
+    cio_http_session_close(s2);
+    if (e != CIO_EHTTPC_TRAILERS_TOO_LARGE)
+        print_error("/big: %d %s\n", e, cio_strerror(e));
+    CHECK(e == CIO_EHTTPC_TRAILERS_TOO_LARGE);
     /* no trailers; and the session's default fields over HTTP/2 */
     snprintf(u, sizeof(u), "http://127.0.0.1:%d/hdr", node_port);
     static const char *const mine[] = {"x-override", "request", NULL};

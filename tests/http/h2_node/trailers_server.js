@@ -3,6 +3,7 @@
 // with trailing HEADERS. Prints its port, serves until /quit or 60 s.
 //   /trailers  body "hello", trailers x-checksum: abc, grpc-status: 0
 //   /many      body "x", 40 trailer fields (more than a small max_headers)
+//   /big       body "x", one trailer field of 3000 bytes
 //   /hdr       body: the request's fields as JSON, no trailers
 'use strict';
 const http2 = require('http2');
@@ -21,11 +22,13 @@ server.on('stream', (stream, headers) => {
         stream.end(JSON.stringify(headers));
         return;
     }
-    const many = path === '/many';
+    const many = path === '/many', big = path === '/big';
     stream.respond({':status': 200}, {waitForTrailers: true});
     stream.on('wantTrailers', () => {
         const t = {};
-        if (many) {
+        if (big) {
+            t['x-big'] = 'b'.repeat(3000);
+        } else if (many) {
             for (let i = 0; i < 40; i++)
                 t['x-t' + i] = 'v' + i;
         } else {
@@ -34,7 +37,7 @@ server.on('stream', (stream, headers) => {
         }
         stream.sendTrailers(t);
     });
-    stream.end(many ? 'x' : 'hello');
+    stream.end(many || big ? 'x' : 'hello');
 });
 server.listen(0, '127.0.0.1', () => {
     process.stdout.write(server.address().port + '\n');
