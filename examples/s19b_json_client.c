@@ -5,7 +5,9 @@
  * client creates items with POST (a JSON body), lists them with GET and
  * query parameters, reads a 404's JSON error, and gets one with basic
  * auth. Every call goes through one session, so one kept-alive
- * connection serves them all.
+ * connection serves them all; the session has aiohttp's base_url (the
+ * requests give relative URLs) and default headers (an Accept sent on
+ * every request).
  *
  * Build alone against an installed cio (tests/install checks this line):
  *     cc -std=c11 -Wall -Wextra -pedantic s19b_json_client.c -o s19b_json_client \
@@ -86,11 +88,17 @@ static void show(const char *what, cio_http_client_response *r)
 
 static int client(int port)
 {
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d/", port);
+    static const char *const headers[] = {"Accept", "application/json", NULL};
+    cio_http_session_opts so = CIO_HTTP_SESSION_OPTS_INIT;
+    so.base_url = base;     /* copied, like the headers */
+    so.headers = headers;
     cio_http_session *s;
-    int r = cio_http_session_new(&s, cio_get_running_loop(), NULL);
+    int r = cio_http_session_new(&s, cio_get_running_loop(), &so);
     if (r < 0)
         return r;
-    char url[128];
+    const char *url = "items";
     cio_http_client_response *resp;
     const char *names[] = {"apple", "apricot", "banana"};
     for (int i = 0; i < 3 && r == 0; i++) {
@@ -98,7 +106,6 @@ static int client(int port)
         cJSON_AddStringToObject(body, "name", names[i]);
         cio_http_request_opts o = {0};
         o.json = body;
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/items", port);
         r = cio_http_session_request(s, "POST", url, &o, &resp);
         cJSON_Delete(body);
         if (r == 0) {
@@ -115,7 +122,7 @@ static int client(int port)
         show("GET /items?prefix=ap", resp);
         cio_http_client_response_free(resp);
     }
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/items/2", port);
+    url = "items/2";
     if (r == 0 && (r = cio_http_session_get(s, url, &resp)) == 0) {
         show("GET /items/2 (no auth)", resp);
         cio_http_client_response_free(resp);
@@ -128,10 +135,12 @@ static int client(int port)
         show("GET /items/2 (basic auth)", resp);
         cio_http_client_response_free(resp);
     }
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/items/9", port);
+    url = "items/9";
     if (r == 0 &&
         (r = cio_http_session_request(s, "GET", url, &au, &resp)) == 0) {
         show("GET /items/9", resp);
+        printf("raise_for_status: %s\n",
+               cio_strerror(cio_http_client_response_raise_for_status(resp)));
         cio_http_client_response_free(resp);
     }
     long opened;

@@ -132,6 +132,12 @@
 #define CIO_EHTTPC_CONSUMED (-4235)
 /* The body is not valid JSON. */
 #define CIO_EHTTPC_JSON (-4236)
+/* The response's trailer section (HTTP/1.1 chunked trailers or HTTP/2
+ * trailing HEADERS) exceeded the session's max_head or max_headers. */
+#define CIO_EHTTPC_TRAILERS_TOO_LARGE (-4237)
+/* cio_http_client_response_raise_for_status (or the session's
+ * raise_for_status): the status is 400 or above. */
+#define CIO_EHTTPC_STATUS (-4238)
 
 /* ---- Redis (cio::redis, include/cio/redis.h): error replies by their
  * prefix, and the connection's own failures ---- */

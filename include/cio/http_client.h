@@ -35,6 +35,10 @@
  * the API is the same. Cancelling a request resets only its stream; the
  * body is flow-controlled by reading it (a response not read holds at most
  * a 1 MiB window). docs/design.md sections 28 and 39.
+ *
+ * Also from aiohttp (docs/design.md section 47): trailers of either
+ * HTTP version once the body ended, session default headers, base_url,
+ * raise_for_status, max_field, trust_env proxies, read_into.
  */
 #ifndef CIO_HTTP_CLIENT_H
 #define CIO_HTTP_CLIENT_H
@@ -124,17 +128,65 @@ typedef struct cio_http_session_opts {
                                 * spoken when it offers "h2" and the server
                                 * picks it */
     int http_version;          /* [CIO_HTTP_CLIENT_AUTO] */
+    /* [none] aiohttp's ClientSession(headers=...): default fields sent on
+     * every request of the session (HTTP/1.1, HTTP/2 and the WebSocket
+     * handshake of cio_http_session_ws_connect), a NULL-terminated array
+     * of name, value, name, value... A request's own field of the same
+     * name (cio_http_request_opts.headers, ASCII case-insensitive)
+     * replaces the default one; a default Host, User-Agent, Accept,
+     * Accept-Encoding or Content-Type replaces cio's own. The rules of a
+     * request's fields apply: Authorization and Cookie are dropped when a
+     * redirect leaves the origin, Content-Type on requests without a
+     * body; the WebSocket handshake skips Host and its own Connection,
+     * Upgrade and Sec-WebSocket-* fields. Copied at
+     * cio_http_session_new (array and strings): borrowed for that call
+     * only. Content-Length and Transfer-Encoding (the body's framing) and
+     * CR, LF or ':' in a name, CR or LF in a value are -EINVAL there. */
+    const char *const *headers;
+    /* [none] aiohttp's base_url: a request (or ws_connect) URL without
+     * "scheme://" is resolved against it as a relative reference (RFC
+     * 3986 5.2, as a redirect's Location): with "http://h:8080/api/",
+     * "users?id=1" gives "http://h:8080/api/users?id=1" and "/x" gives
+     * "http://h:8080/x"; an absolute URL is used as it is. Its
+     * user:pass@, if any, is not carried to the resolved URLs. Copied at
+     * cio_http_session_new; not http:// or https://: -EINVAL there. */
+    const char *base_url;
+    /* [0] aiohttp's raise_for_status=True: 1 makes every request whose
+     * final response has a status of 400 or more fail with
+     * CIO_EHTTPC_STATUS (its body, up to 64 KiB, read off so that the
+     * connection is pooled again; *out NULL). To read the status or the
+     * body of such a response, leave it 0 and call
+     * cio_http_client_response_raise_for_status on the response. */
+    int raise_for_status;
+    /* [max_head] aiohttp's max_line_size / max_field_size: the longest
+     * status line or field line (name and value) of a response head,
+     * HTTP/2 fields included; a longer one gives
+     * CIO_EHTTPC_HEAD_TOO_LARGE. Larger than max_head: max_head. */
+    size_t max_field;
+    /* [0] aiohttp's trust_env=True: 1 takes the proxies from the
+     * environment at cio_http_session_new when .proxy is not given:
+     * http_proxy (HTTP_PROXY too, except in a CGI program, where
+     * REQUEST_METHOD is set: "httpoxy") for http:// and ws:// URLs,
+     * https_proxy / HTTPS_PROXY for https:// and wss://, both as
+     * "[http://][user:pass@]host[:port]" (CONNECT tunnels, as .proxy);
+     * no_proxy / NO_PROXY lists hosts reached directly ("*"; "name" or
+     * ".name": the name and its subdomains; an IP address as written;
+     * "host:port"; no CIDR ranges). Not read: all_proxy, ~/.netrc. A
+     * variable that does not parse is -EINVAL there. */
+    int trust_env;
 } cio_http_session_opts;
 
 #define CIO_HTTP_SESSION_OPTS_INIT                                            \
     {0, 0, 0, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL,     \
-     NULL, NULL, 0}
+     NULL, NULL, 0, NULL, NULL, 0, 0, 0}
 
 /* Creates a session on loop (borrowed: it must outlive the session; the
  * session's requests run in tasks of that loop); opts is borrowed for the
- * call and its strings are copied (NULL opts: defaults). Returns: 0 and *out (free with cio_http_session_close).
- * Errors: -EINVAL (NULL out or loop, negative limits, unparsable proxy),
- * -ENOMEM. */
+ * call and its strings (proxy, unix_path, user_agent, the headers array
+ * and its strings, base_url) are copied (NULL opts: defaults). Returns: 0
+ * and *out (free with cio_http_session_close).
+ * Errors: -EINVAL (NULL out or loop, negative limits, unparsable proxy or
+ * base_url, a default header refused as told at .headers), -ENOMEM. */
 CIO_API int cio_http_session_new(cio_http_session **out, cio_loop *loop,
                                  const cio_http_session_opts *opts);
 
@@ -315,6 +367,47 @@ CIO_API int cio_http_client_response_header_at(
 CIO_API int64_t cio_http_client_response_content_length(
     const cio_http_client_response *r);
 
+/* The response's trailers: the fields sent after the body (HTTP/1.1
+ * chunked trailer section, RFC 9112 7.1.2; HTTP/2 trailing HEADERS, RFC
+ * 9113 8.1), available once the body was read to its end (a read or
+ * text/json returned, read_chunk or readline returned 0; a response
+ * without a body at once). They are kept as received, under the limits of
+ * the head (the session's max_head bytes, max_headers fields: more gives
+ * CIO_EHTTPC_TRAILERS_TOO_LARGE from the read that reached them, and the
+ * connection is closed), and never change the framing or the head's
+ * fields (a Content-Length among them is just a field). Names and values
+ * are NUL-terminated views borrowed from r (freed with it); HTTP/2 names
+ * are in lower case.
+ *
+ * Number of trailer fields. Returns: it (0 for none, and for bodies that
+ * were not chunked). Errors: -EINVAL (NULL r), -EAGAIN (the body was not
+ * read to its end yet), the body's error when reading it failed (as
+ * CIO_EHTTPC_TRAILERS_TOO_LARGE). */
+CIO_API int cio_http_client_response_ntrailers(
+    const cio_http_client_response *r);
+
+/* The idx-th (0 = first) trailer field called name (ASCII
+ * case-insensitive), as cio_http_client_response_header. Returns: the
+ * value (len may be NULL), or NULL if absent, NULL r or name, or the
+ * trailers are not available (see cio_http_client_response_ntrailers). */
+CIO_API const char *cio_http_client_response_trailer(
+    const cio_http_client_response *r, const char *name, size_t idx,
+    size_t *len);
+
+/* The i-th trailer field: *name / *value views borrowed from r (the
+ * lengths may be NULL). Returns: 0. Errors: -EINVAL (NULL, i out of
+ * range, trailers not available). */
+CIO_API int cio_http_client_response_trailer_at(
+    const cio_http_client_response *r, size_t i, const char **name,
+    size_t *name_len, const char **value, size_t *value_len);
+
+/* aiohttp's response.raise_for_status(): whether the status is an error
+ * one (400 or more). Returns: 0 for a status below 400. Errors:
+ * CIO_EHTTPC_STATUS (r stays usable: status, fields and body can still be
+ * read), -EINVAL on NULL. Never suspends. */
+CIO_API int cio_http_client_response_raise_for_status(
+    const cio_http_client_response *r);
+
 /* Streams the body: *data / *len get the next decoded piece (gzip and
  * deflate inflated unless the session says no_decompress), borrowed from
  * r until the next call. Returns: 1 with a piece, 0 at the end of the
@@ -323,12 +416,24 @@ CIO_API int64_t cio_http_client_response_content_length(
  * CIO_EHTTPC_H2_RESET / CIO_EHTTPC_H2_PROTO (HTTP/2: the stream or the
  * connection failed; other streams of the connection go on after a
  * reset),
- * CIO_EHTTPC_DECODE, CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
+ * CIO_EHTTPC_DECODE, CIO_EHTTPC_TRAILERS_TOO_LARGE (the trailers after
+ * the body, see cio_http_client_response_ntrailers),
+ * CIO_EHTTPC_READ_TIMEOUT, CIO_EHTTPC_TIMEOUT,
  * -ECANCELED, -errno; after an error the connection is closed and every
  * later read returns the same error. Suspends. */
 CIO_API int cio_http_client_response_read_chunk(cio_http_client_response *r,
                                                 const char **data,
                                                 size_t *len);
+
+/* aiohttp's content.read(n) / iter_chunked(n): copies the next at most
+ * cap bytes of the decoded body into buf (the caller's, borrowed for the
+ * call), for callers with a buffer of their own. Mixes with
+ * read_chunk and readline (each goes on where the other stopped).
+ * Returns: bytes copied (1..cap), 0 at the end of the body. Errors:
+ * -EINVAL (NULL r or buf, cap 0), CIO_EHTTPC_CONSUMED (the body was read
+ * whole), those of cio_http_client_response_read_chunk. Suspends. */
+CIO_API ssize_t cio_http_client_response_read_into(
+    cio_http_client_response *r, void *buf, size_t cap);
 
 /* Streams the body by lines: *line (borrowed until the next call) ends
  * with its '\n' except for a last line without one. Returns: the length

@@ -63,6 +63,170 @@ static char *dupz(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+static void headers_free(char **h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; h[i]; i++)
+        free(h[i]);
+    free(h);
+}
+
+/* A proxy URL: "http://[user:pass@]host[:port]" or "host[:port]" (http
+ * assumed, as curl does). Returns: 0. Errors: -EINVAL, -ENOMEM. */
+static int proxy_parse(const char *spec, struct hc_proxy *p)
+{
+    hc_buf b = {0};
+    if (!strstr(spec, "://"))
+        cio__hc_buf_str(&b, "http://");
+    cio__hc_buf_str(&b, spec);
+    if (b.oom) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    hc_url u;
+    int err = cio__hc_url_parse(&u, b.p);
+    free(b.p);
+    if (err < 0)
+        return err == -ENOMEM ? err : -EINVAL;
+    if (strcmp(u.scheme, "http") != 0) {
+        cio__hc_url_free(&u);
+        return -EINVAL;
+    }
+    p->host = u.host;
+    u.host = NULL;
+    p->port = u.port;
+    if (u.user) {
+        hc_buf a = {0};
+        cio__hc_buf_str(&a, "Basic ");
+        hc_buf cred = {0};
+        cio__hc_buf_fmt(&cred, "%s:%s", u.user, u.pass ? u.pass : "");
+        cio__hc_buf_base64(&a, cred.p, cred.len);
+        free(cred.p);
+        if (a.oom) {
+            free(a.p);
+            cio__hc_url_free(&u);
+            return -ENOMEM;
+        }
+        p->auth = a.p;
+    }
+    cio__hc_url_free(&u);
+    return 0;
+}
+
+static void proxies_free(cio_http_session *s)
+{
+    for (int i = 0; i < 2; i++) {
+        free(s->px[i].host);
+        free(s->px[i].auth);
+    }
+    free(s->no_proxy);
+}
+
+/* The lower-case variable, else the upper-case one (non-empty), or NULL. */
+static const char *env2(const char *lower, const char *upper)
+{
+    const char *v = getenv(lower);
+    if (!v || !*v)
+        v = getenv(upper);
+    return v && *v ? v : NULL;
+}
+
+/* Whether host:port is in a no_proxy list (curl's rules: "*" for every
+ * host; "name" or ".name" for the name and its subdomains; an IP address
+ * only as written; ":port" limits an entry to that port; no CIDR
+ * ranges). */
+static int no_proxy_match(const char *list, const hc_url *u)
+{
+    /* an IP address host matches only as written, never as a suffix */
+    int ip = u->ipv6 || strspn(u->host, "0123456789.") == strlen(u->host);
+    const char *p = list;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (!n)
+            break;
+        const char *e = p;
+        size_t el = n;
+        p += n;
+        if (el == 1 && e[0] == '*')
+            return 1;
+        int port = -1;
+        const char *colon = NULL;
+        if (e[0] == '[') { /* [v6]:port */
+            const char *rb = memchr(e, ']', el);
+            if (rb && (size_t)(rb - e) + 1 < el && rb[1] == ':')
+                colon = rb + 1;
+            if (rb) {
+                if (colon)
+                    port = atoi(colon + 1);
+                el = (size_t)(rb - e) - 1;
+                e++;
+            }
+        } else if ((colon = memchr(e, ':', el)) &&
+                   !memchr(colon + 1, ':', el - (size_t)(colon + 1 - e))) {
+            port = atoi(colon + 1); /* host:port (not a bare v6 address) */
+            el = (size_t)(colon - e);
+        }
+        if (port >= 0 && port != u->port)
+            continue;
+        if (el >= 2 && e[0] == '*' && e[1] == '.')
+            e++, el--;
+        if (el && e[0] == '.')
+            e++, el--;
+        size_t hl = strlen(u->host);
+        if (!el)
+            continue;
+        if (hl == el && !strncasecmp(u->host, e, el))
+            return 1;
+        if (hl > el && !ip && u->host[hl - el - 1] == '.' &&
+            !strncasecmp(u->host + hl - el, e, el))
+            return 1;
+    }
+    return 0;
+}
+
+/* The proxy a connection to u goes through, or NULL. */
+static const struct hc_proxy *proxy_for(const cio_http_session *s,
+                                        const hc_url *u)
+{
+    if (s->unix_path)
+        return NULL;
+    const struct hc_proxy *p = &s->px[strcmp(u->scheme, "https") == 0];
+    if (!p->host || (s->no_proxy && no_proxy_match(s->no_proxy, u)))
+        return NULL;
+    return p;
+}
+
+/* The session's default fields, checked and copied. Returns: 0. Errors:
+ * -EINVAL (a name or value refused), -ENOMEM. */
+static int headers_copy(const char *const *in, char ***out)
+{
+    *out = NULL;
+    if (!in)
+        return 0;
+    size_t n = 0;
+    while (in[n] && in[n + 1])
+        n += 2;
+    for (size_t i = 0; i < n; i += 2)
+        if (!in[i][0] || strpbrk(in[i], "\r\n: \t") ||
+            strpbrk(in[i + 1], "\r\n") ||
+            !strcasecmp(in[i], "content-length") ||
+            !strcasecmp(in[i], "transfer-encoding"))
+            return -EINVAL;
+    char **h = calloc(n + 1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!(h[i] = strdup(in[i]))) {
+            headers_free(h);
+            return -ENOMEM;
+        }
+    *out = h;
+    return 0;
+}
+
 int cio_http_session_new(cio_http_session **out, cio_loop *loop,
                          const cio_http_session_opts *opts)
 {
@@ -94,6 +258,8 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
         o.max_headers = HC_DEF_MAX_HEADERS;
     if (!o.max_line)
         o.max_line = HC_DEF_MAX_LINE;
+    if (!o.max_field || o.max_field > o.max_head)
+        o.max_field = o.max_head;
     if (!o.expect_continue_min)
         o.expect_continue_min = HC_DEF_EXPECT;
     s->loop = loop;
@@ -102,32 +268,42 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
     int err = -ENOMEM;
     if (!s->user_agent || (o.unix_path && !s->unix_path))
         goto fail;
-    if (o.proxy) {
-        hc_url u;
-        err = cio__hc_url_parse(&u, o.proxy);
-        if (err < 0 || strcmp(u.scheme, "http") != 0) {
-            if (!err)
-                cio__hc_url_free(&u);
+    if ((err = headers_copy(o.headers, &s->headers)) < 0)
+        goto fail;
+    if (o.base_url) {
+        err = -ENOMEM;
+        if (!(s->base = calloc(1, sizeof(*s->base))))
+            goto fail;
+        if (cio__hc_url_parse(s->base, o.base_url) < 0) {
+            free(s->base);
+            s->base = NULL;
             err = -EINVAL;
             goto fail;
         }
-        s->proxy_host = u.host;
-        u.host = NULL;
-        s->proxy_port = u.port;
-        if (u.user) {
-            hc_buf b = {0};
-            cio__hc_buf_str(&b, "Basic ");
-            hc_buf cred = {0};
-            cio__hc_buf_fmt(&cred, "%s:%s", u.user, u.pass ? u.pass : "");
-            cio__hc_buf_base64(&b, cred.p, cred.len);
-            free(cred.p);
-            s->proxy_auth = b.p;
-        }
-        cio__hc_url_free(&u);
+    }
+    if (o.proxy) {
+        if ((err = proxy_parse(o.proxy, &s->px[0])) < 0 ||
+            (err = proxy_parse(o.proxy, &s->px[1])) < 0)
+            goto fail;
+    } else if (o.trust_env) { /* aiohttp's trust_env: curl's variables */
+        const char *hp = getenv("http_proxy");
+        /* HTTP_PROXY is not trusted in a CGI program (httpoxy) */
+        if ((!hp || !*hp) && !getenv("REQUEST_METHOD"))
+            hp = getenv("HTTP_PROXY");
+        const char *sp = env2("https_proxy", "HTTPS_PROXY");
+        const char *np = env2("no_proxy", "NO_PROXY");
+        if ((hp && *hp && (err = proxy_parse(hp, &s->px[0])) < 0) ||
+            (sp && (err = proxy_parse(sp, &s->px[1])) < 0))
+            goto fail;
+        err = -ENOMEM;
+        if (np && !(s->no_proxy = strdup(np)))
+            goto fail;
     }
     o.user_agent = s->user_agent;
     o.unix_path = s->unix_path;
     o.proxy = NULL;
+    o.headers = (const char *const *)s->headers;
+    o.base_url = NULL; /* s->base */
     s->o = o;
     cio_event_init(&s->slot);
     *out = s;
@@ -135,7 +311,12 @@ int cio_http_session_new(cio_http_session **out, cio_loop *loop,
 fail:
     free(s->user_agent);
     free(s->unix_path);
-    free(s->proxy_host);
+    proxies_free(s);
+    headers_free(s->headers);
+    if (s->base) {
+        cio__hc_url_free(s->base);
+        free(s->base);
+    }
     free(s);
     return err;
 }
@@ -175,8 +356,12 @@ int cio_http_session_close(cio_http_session *s)
     cio_tls_ctx_free(s->tls_h2);
     free(s->user_agent);
     free(s->unix_path);
-    free(s->proxy_host);
-    free(s->proxy_auth);
+    proxies_free(s);
+    headers_free(s->headers);
+    if (s->base) {
+        cio__hc_url_free(s->base);
+        free(s->base);
+    }
     free(s);
     return 0;
 }
@@ -280,8 +465,9 @@ static int tcp_or_unix(cio_http_session *s, const hc_url *u, cio_socket **out)
         }
         return r;
     }
-    if (s->proxy_host)
-        return cio_socket_create_connection(out, s->proxy_host, s->proxy_port);
+    const struct hc_proxy *px = proxy_for(s, u);
+    if (px)
+        return cio_socket_create_connection(out, px->host, px->port);
     return cio_socket_create_connection(out, u->host, u->port);
 }
 
@@ -306,8 +492,9 @@ static int proxy_tunnel(cio_http_session *s, hc_conn *c, const hc_url *u,
     cio__hc_buf_str(&b, " HTTP/1.1\r\nHost: ");
     host_port(&b, u, 1);
     cio__hc_buf_str(&b, "\r\n");
-    if (s->proxy_auth)
-        cio__hc_buf_fmt(&b, "Proxy-Authorization: %s\r\n", s->proxy_auth);
+    const struct hc_proxy *px = proxy_for(s, u);
+    if (px && px->auth)
+        cio__hc_buf_fmt(&b, "Proxy-Authorization: %s\r\n", px->auth);
     cio__hc_buf_str(&b, "\r\n");
     if (b.oom) {
         free(b.p);
@@ -426,7 +613,7 @@ static int acquire(cio_http_session *s, const hc_url *u, const char *key,
         goto fail;
     c->io = (cio_http_transport){sock, sock_recv, sock_send, sock_close};
     s->opened++;
-    if (s->proxy_host && !s->unix_path) {
+    if (proxy_for(s, u)) {
         r = proxy_tunnel(s, c, u, deadline);
         if (r < 0)
             goto fail;
@@ -626,6 +813,33 @@ static int user_has(const cio_http_request_opts *o, const char *name)
     return 0;
 }
 
+/* Whether the request's fields or the session's defaults give name. */
+static int has_field(const cio_http_session *s, const cio_http_request_opts *o,
+                     const char *name)
+{
+    if (user_has(o, name))
+        return 1;
+    if (s->headers)
+        for (size_t i = 0; s->headers[i]; i += 2)
+            if (!strcasecmp(s->headers[i], name))
+                return 1;
+    return 0;
+}
+
+/* A field of the request head; a Cookie field takes the jar's cookies
+ * (*jar: "Cookie: ...\r\n" not sent yet) into the same line: one Cookie
+ * field, as RFC 6265 5.4 asks. */
+static void put_field(hc_buf *b, const char *n, const char *v, hc_buf *jar)
+{
+    if (jar->len > 10 && !strcasecmp(n, "cookie")) {
+        cio__hc_buf_fmt(b, "%s: %s; ", n, v);
+        cio__hc_buf_add(b, jar->p + 8, jar->len - 8); /* after "Cookie: " */
+        jar->len = 0;
+        return;
+    }
+    cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+}
+
 /* The request head. */
 static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
 {
@@ -644,16 +858,16 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
         }
     }
     cio__hc_buf_str(b, " HTTP/1.1\r\n");
-    if (!user_has(o, "host")) {
+    if (!has_field(s, o, "host")) {
         cio__hc_buf_str(b, "Host: ");
         host_port(b, u, 0);
         cio__hc_buf_str(b, "\r\n");
     }
-    if (!user_has(o, "user-agent"))
+    if (!has_field(s, o, "user-agent"))
         cio__hc_buf_fmt(b, "User-Agent: %s\r\n", s->user_agent);
-    if (!user_has(o, "accept"))
+    if (!has_field(s, o, "accept"))
         cio__hc_buf_str(b, "Accept: */*\r\n");
-    if (!s->o.no_decompress && !user_has(o, "accept-encoding"))
+    if (!s->o.no_decompress && !has_field(s, o, "accept-encoding"))
         cio__hc_buf_str(b, "Accept-Encoding: gzip, deflate\r\n");
     const char *user = u->user ? u->user : o->user;
     const char *pass = u->user ? u->pass : o->password;
@@ -665,24 +879,50 @@ static int build_head(hc_req *q, const hc_url *u, hc_buf *b, int expect)
         cio__hc_buf_str(b, "\r\n");
         free(cred.p);
     }
+    hc_buf jar = {0};
     if (!s->o.no_cookies)
-        cio__hc_jar_header(s, b, u->host, u->target,
+        cio__hc_jar_header(s, &jar, u->host, u->target,
                            !strcmp(u->scheme, "https"));
+    if (jar.len && (q->drop_creds || !has_field(s, o, "cookie"))) {
+        cio__hc_buf_add(b, jar.p, jar.len); /* no Cookie field to join */
+        jar.len = 0;
+    }
+    if (s->headers) /* the session's defaults the request does not give */
+        for (size_t i = 0; s->headers[i]; i += 2) {
+            const char *n = s->headers[i], *v = s->headers[i + 1];
+            if (user_has(o, n))
+                continue;
+            if (q->drop_creds &&
+                (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
+                continue;
+            if (!q->has_body && !strcasecmp(n, "content-type"))
+                continue;
+            if (user && !q->drop_creds && !strcasecmp(n, "authorization"))
+                continue; /* the request's user:pass wins */
+            put_field(b, n, v, &jar);
+        }
     if (o->headers)
         for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
             const char *n = o->headers[i], *v = o->headers[i + 1];
-            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
+            if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n")) {
+                free(jar.p);
                 return -EINVAL; /* no header injection */
+            }
             if (q->drop_creds &&
                 (!strcasecmp(n, "authorization") || !strcasecmp(n, "cookie")))
                 continue;
             if (!q->has_body && (!strcasecmp(n, "content-type") ||
                                  !strcasecmp(n, "content-length")))
                 continue;
-            cio__hc_buf_fmt(b, "%s: %s\r\n", n, v);
+            put_field(b, n, v, &jar);
         }
+    if (jar.len) /* (only when no Cookie field was sent after all) */
+        cio__hc_buf_add(b, jar.p, jar.len);
+    free(jar.p);
+    if (jar.oom)
+        b->oom = 1;
     if (q->has_body) {
-        if (!user_has(o, "content-type")) {
+        if (!has_field(s, o, "content-type")) {
             if (q->ctype)
                 cio__hc_buf_fmt(b, "Content-Type: %s\r\n", q->ctype);
             else
@@ -921,9 +1161,10 @@ static int request_inner(cio_http_session *s, const char *method,
             r->s = s;
             cio__http_limits pl = CIO__HTTP_LIMITS_INIT;
             pl.max_head = s->o.max_head;
-            pl.max_header_line = s->o.max_head;
-            pl.max_request_line = s->o.max_head;
+            pl.max_header_line = s->o.max_field;
+            pl.max_request_line = s->o.max_field;
             pl.max_headers = s->o.max_headers;
+            pl.max_trailers = s->o.max_head; /* trailers: as the head */
             pl.max_body = UINT64_MAX;
             r->lim.p = pl;
             r->lim.max_body = s->o.max_body;
@@ -1073,6 +1314,12 @@ int cio_http_session_request(cio_http_session *s, const char *method,
         return -EINVAL;
     if (!cio_current_task())
         return -EINVAL;
+    char *joined = NULL;
+    if (s->base && !strstr(url, "://")) { /* relative to base_url */
+        if (!(joined = cio__hc_url_join(s->base, url, strlen(url))))
+            return -ENOMEM;
+        url = joined;
+    }
     int64_t total =
         opts && opts->timeout.total ? opts->timeout.total : s->o.timeout.total;
     int64_t deadline = total > 0 ? cio_loop_time(s->loop) + total : INT64_MAX;
@@ -1091,6 +1338,19 @@ int cio_http_session_request(cio_http_session *s, const char *method,
         e = request_inner(s, method, url, opts, deadline, out);
     }
     s->busy--;
+    free(joined);
+    if (e == 0 && s->o.raise_for_status && (*out)->status >= 400) {
+        cio_http_client_response *r = *out;
+        /* its body read off (bounded) so the connection is pooled */
+        if (r->conn && r->keep_alive &&
+            (r->content_length < 0 || r->content_length <= 65536)) {
+            int d = cio__hc_drain(r, 65536);
+            if (r->conn) /* (a failed drain released it already) */
+                cio__hc_release_conn(s, r->conn, d == 0 && r->keep_alive);
+            r->conn = NULL;
+        }
+        e = CIO_EHTTPC_STATUS;
+    }
     if (e < 0 && *out) {
         cio_http_client_response_free(*out);
         *out = NULL;
@@ -1155,7 +1415,7 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
     e = tcp_or_unix(s, u, &sock);
     if (e == 0) {
         s->opened++;
-        if (s->proxy_host && !s->unix_path) {
+        if (proxy_for(s, u)) {
             hc_conn c;
             memset(&c, 0, sizeof(c));
             c.io = (cio_http_transport){sock, sock_recv, sock_send, NULL};
@@ -1191,10 +1451,27 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
     }
     /* the request's extra fields: user agent, auth, cookies, the caller's */
     hc_buf b = {0};
-    if (!user_has(o, "user-agent"))
+    if (!has_field(s, o, "user-agent"))
         cio__hc_buf_fmt(&b, "User-Agent: %s\r\n", s->user_agent);
     const char *user = u->user ? u->user : o->user;
     const char *pass = u->user ? u->pass : o->password;
+    hc_buf jar = {0};
+    if (!s->o.no_cookies)
+        cio__hc_jar_header(s, &jar, u->host, u->target, tls);
+    if (jar.len && !has_field(s, o, "cookie")) {
+        cio__hc_buf_add(&b, jar.p, jar.len);
+        jar.len = 0;
+    }
+    if (s->headers) /* the session's defaults, but not the handshake's own */
+        for (size_t i = 0; s->headers[i]; i += 2) {
+            const char *n = s->headers[i], *v = s->headers[i + 1];
+            if (user_has(o, n) || !strcasecmp(n, "host") ||
+                !strcasecmp(n, "connection") || !strcasecmp(n, "upgrade") ||
+                !strncasecmp(n, "sec-websocket-", 14) ||
+                (user && !strcasecmp(n, "authorization")))
+                continue;
+            put_field(&b, n, v, &jar);
+        }
     if (user && !user_has(o, "authorization")) {
         hc_buf cred = {0};
         cio__hc_buf_fmt(&cred, "%s:%s", user, pass ? pass : "");
@@ -1203,16 +1480,19 @@ static int ws_connect_inner(cio_http_session *s, hc_url *u,
         cio__hc_buf_str(&b, "\r\n");
         free(cred.p);
     }
-    if (!s->o.no_cookies)
-        cio__hc_jar_header(s, &b, u->host, u->target, tls);
     if (o->headers)
         for (size_t i = 0; o->headers[i] && o->headers[i + 1]; i += 2) {
             const char *n = o->headers[i], *v = o->headers[i + 1];
             if (strpbrk(n, "\r\n:") || strpbrk(v, "\r\n"))
                 e = -EINVAL; /* no header injection */
             else if (strcasecmp(n, "host"))
-                cio__hc_buf_fmt(&b, "%s: %s\r\n", n, v);
+                put_field(&b, n, v, &jar);
         }
+    if (jar.len) /* (no Cookie field after all) */
+        cio__hc_buf_add(&b, jar.p, jar.len);
+    if (jar.oom)
+        b.oom = 1;
+    free(jar.p);
     hc_buf path = {0};
     cio__hc_buf_str(&path, u->target);
     if (o->params && o->params[0] && o->params[1]) {
@@ -1258,6 +1538,12 @@ int cio_http_session_ws_connect(cio_http_session *s, const char *url,
         wo = *ws_opts;
     if (wo.protocol && strpbrk(wo.protocol, "\r\n"))
         return -EINVAL;
+    char *joined = NULL;
+    if (s->base && !strstr(url, "://")) { /* relative to base_url */
+        if (!(joined = cio__hc_url_join(s->base, url, strlen(url))))
+            return -ENOMEM;
+        url = joined;
+    }
     /* ws:// and wss:// are http:// and https:// for the connector */
     hc_buf ub = {0};
     if (!strncasecmp(url, "ws://", 5) || !strncasecmp(url, "wss://", 6)) {
@@ -1266,6 +1552,7 @@ int cio_http_session_ws_connect(cio_http_session *s, const char *url,
     } else {
         cio__hc_buf_str(&ub, url);
     }
+    free(joined);
     if (ub.oom) {
         free(ub.p);
         return -ENOMEM;

@@ -14,6 +14,23 @@
 
 typedef struct hc_host hc_host;
 
+typedef struct hc_url {
+    char scheme[8];
+    char *host; /* without brackets */
+    int port;
+    char *target;      /* path?query, at least "/" */
+    char *user, *pass; /* decoded userinfo or NULL */
+    int ipv6;
+} hc_url;
+
+/* A growable byte string. */
+typedef struct hc_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} hc_buf;
+
+
 /* One connection: a transport and its read buffer. */
 typedef struct hc_conn {
     struct hc_conn *next; /* in its host's idle list */
@@ -49,9 +66,15 @@ typedef struct hc_cookie {
 struct cio_http_session {
     cio_loop *loop;
     cio_http_session_opts o; /* strings below are the copies */
-    char *proxy_host;
-    int proxy_port;
-    char *proxy_auth; /* "Basic ..." or NULL */
+    /* the CONNECT proxies: [0] for http:// (and ws://) URLs, [1] for
+     * https:// (and wss://); host NULL: none. opts.proxy sets both;
+     * trust_env takes http_proxy / https_proxy */
+    struct hc_proxy {
+        char *host;
+        int port;
+        char *auth; /* "Basic ..." or NULL */
+    } px[2];
+    char *no_proxy; /* trust_env's no_proxy list, or NULL */
     char *unix_path;
     cio_tls_ctx *tls_default; /* made on the first https request that
                                * offers http/1.1 only (ws, HTTP/1 forced) */
@@ -65,6 +88,8 @@ struct cio_http_session {
     long opened;
     int busy; /* requests in flight + responses not freed */
     hc_cookie *jar;
+    char **headers; /* the default fields: copies, NULL-terminated pairs */
+    hc_url *base;   /* base_url, parsed, or NULL */
 };
 
 /* Limits handed to the parser for responses. */
@@ -115,6 +140,12 @@ struct cio_http_client_response {
     size_t body_len;
     int have_body;
     struct cJSON *json;
+    /* trailers: the raw section ("name: value\r\n" lines) collected while
+     * the body is read, then split in place (names and values
+     * NUL-terminated) once it ended */
+    hc_buf trl;
+    cio__http_header *thdrs;
+    size_t ntrl;
 };
 
 /* client_body.c */
@@ -133,6 +164,10 @@ ssize_t cio__hc_recv(cio_http_client_response *r, hc_conn *c, size_t max);
 int cio__hc_setup_decoding(cio_http_client_response *r, int decompress);
 /* Frees r's own memory (not the connection). */
 void cio__hc_response_clear(cio_http_client_response *r);
+/* Splits r->trl (the trailer section received) into r->thdrs. Returns:
+ * 0. Errors: CIO_EHTTPC_TRAILERS_TOO_LARGE (more than max_headers
+ * fields), -ENOMEM. */
+int cio__hc_trailers_finish(cio_http_client_response *r);
 /* Reads and discards the rest of the body (up to max bytes). Returns 0
  * when the body ended. */
 int cio__hc_drain(cio_http_client_response *r, size_t max);
@@ -186,26 +221,11 @@ void cio__hc_h2_detach(hc_h2 *c);
 int cio__hc_h2_fuzz(const uint8_t *data, size_t len, size_t piece);
 
 /* client_util.c */
-typedef struct hc_url {
-    char scheme[8];
-    char *host; /* without brackets */
-    int port;
-    char *target;      /* path?query, at least "/" */
-    char *user, *pass; /* decoded userinfo or NULL */
-    int ipv6;
-} hc_url;
 
 int cio__hc_url_parse(hc_url *u, const char *url);
 void cio__hc_url_free(hc_url *u);
 /* Resolves a Location against base into a malloc'ed absolute URL. */
 char *cio__hc_url_join(const hc_url *base, const char *loc, size_t n);
-
-/* A growable byte string. */
-typedef struct hc_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} hc_buf;
 
 void cio__hc_buf_add(hc_buf *b, const void *d, size_t n);
 void cio__hc_buf_str(hc_buf *b, const char *s);

@@ -119,6 +119,11 @@ int cio__hc_read_head(cio_http_client_response *r, hc_conn *c, int want_100,
                 cio__http_parse_head(c->buf + c->off, avail, fl, &r->lim.p, &m);
             if (st < 0) {
                 int e = map_parse_error(st, c->buf + c->off, avail);
+                const char *lf = memchr(c->buf + c->off, '\n', avail);
+                if (st == -400 && (size_t)(lf ? lf - (c->buf + c->off)
+                                              : (long)avail) >
+                                      r->lim.p.max_request_line + 1)
+                    e = CIO_EHTTPC_HEAD_TOO_LARGE; /* a status line too long */
                 free(hdrs);
                 return e;
             }
@@ -224,6 +229,8 @@ static int raw_next(cio_http_client_response *r, const char **d, size_t *n)
         if (r->raw_done)
             return 0;
         int k = cio__hc_h2_raw_next(r, d, n);
+        if (k == 0) /* the stream ended: its trailers were handed over */
+            k = cio__hc_trailers_finish(r);
         if (k < 0)
             fail(r, k);
         return k;
@@ -237,18 +244,40 @@ static int raw_next(cio_http_client_response *r, const char **d, size_t *n)
         if (c->off < c->len) {
             const char *data;
             size_t dl;
+            size_t tr0 = r->bd.trailers;
             long used = cio__http_body_decode(&r->bd, c->buf + c->off,
                                               c->len - c->off, &data, &dl);
             if (used < 0) {
+                /* the decoder's only 431 is the trailer section's size */
                 int e = used == -413   ? CIO_EHTTPC_BODY_TOO_LARGE
-                        : used == -431 ? CIO_EHTTPC_HEAD_TOO_LARGE
+                        : used == -431 ? CIO_EHTTPC_TRAILERS_TOO_LARGE
                                        : CIO_EHTTPC_MALFORMED;
                 fail(r, e);
                 return e;
             }
+            if (r->bd.trailers != tr0 &&
+                !(r->bd.done && r->bd.trailers == 1)) {
+                /* (an empty section, just "\r\n", allocates nothing) */
+                /* the trailer bytes are the last ones consumed (the final
+                 * LF, when the body ended, is not counted): kept raw,
+                 * bounded by the decoder's max_trailers */
+                size_t k = r->bd.trailers - tr0;
+                size_t end = (size_t)used - (r->bd.done ? 1 : 0);
+                cio__hc_buf_add(&r->trl, c->buf + c->off + end - k, k);
+                if (r->trl.oom) {
+                    fail(r, -ENOMEM);
+                    return -ENOMEM;
+                }
+            }
             c->off += (size_t)used;
-            if (r->bd.done)
+            if (r->bd.done) {
+                int e = cio__hc_trailers_finish(r);
+                if (e < 0) {
+                    fail(r, e);
+                    return e;
+                }
                 r->raw_done = 1;
+            }
             if (dl) {
                 *d = data;
                 *n = dl;
@@ -450,6 +479,26 @@ ssize_t cio_http_client_response_readline(cio_http_client_response *r,
     }
 }
 
+ssize_t cio_http_client_response_read_into(cio_http_client_response *r,
+                                           void *buf, size_t cap)
+{
+    if (!r || !buf || !cap)
+        return -EINVAL;
+    if (r->have_body)
+        return CIO_EHTTPC_CONSUMED;
+    r->streamed = 1;
+    if (!r->pend_len) { /* the next piece, kept until it is all copied */
+        int k = dec_next(r, &r->pend, &r->pend_len);
+        if (k <= 0)
+            return k;
+    }
+    size_t n = r->pend_len < cap ? r->pend_len : cap;
+    memcpy(buf, r->pend, n);
+    r->pend += n;
+    r->pend_len -= n;
+    return (ssize_t)n;
+}
+
 int cio_http_client_response_read(cio_http_client_response *r, size_t max,
                                   const char **data, size_t *len)
 {
@@ -561,8 +610,58 @@ int cio__hc_drain(cio_http_client_response *r, size_t max)
     }
 }
 
+int cio__hc_trailers_finish(cio_http_client_response *r)
+{
+    free(r->thdrs);
+    r->thdrs = NULL;
+    r->ntrl = 0;
+    if (!r->trl.len)
+        return 0;
+    size_t lines = 0;
+    for (size_t i = 0; i < r->trl.len; i++)
+        lines += r->trl.p[i] == '\n';
+    if (lines > r->lim.p.max_headers)
+        return CIO_EHTTPC_TRAILERS_TOO_LARGE;
+    if (!lines)
+        return 0;
+    r->thdrs = calloc(lines, sizeof(*r->thdrs));
+    if (!r->thdrs)
+        return -ENOMEM;
+    /* "name: value\r\n" lines, checked by the decoder (HTTP/1.1) or
+     * nghttp2 (HTTP/2); split in place: ':' and the CR become NULs */
+    char *p = r->trl.p, *end = r->trl.p + r->trl.len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break; /* the final CR of an HTTP/1.1 section */
+        if ((size_t)(nl - p) > r->lim.p.max_header_line + 1)
+            return CIO_EHTTPC_TRAILERS_TOO_LARGE; /* a field as the head's */
+        char *colon = memchr(p, ':', (size_t)(nl - p));
+        if (colon && colon > p) {
+            char *v = colon + 1, *ve = nl;
+            if (ve > v && ve[-1] == '\r')
+                ve--;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            *colon = '\0';
+            *ve = '\0';
+            cio__http_header *h = &r->thdrs[r->ntrl++];
+            h->name = p;
+            h->name_len = (size_t)(colon - p);
+            h->value = v;
+            h->value_len = (size_t)(ve - v);
+        }
+        p = nl + 1;
+    }
+    return 0;
+}
+
 void cio__hc_response_clear(cio_http_client_response *r)
 {
+    free(r->trl.p);
+    free(r->thdrs);
     if (r->zinit)
         inflateEnd(&r->z);
     r->zinit = 0;
@@ -646,6 +745,60 @@ int cio_http_client_response_header_at(const cio_http_client_response *r,
     return 0;
 }
 
+int cio_http_client_response_ntrailers(const cio_http_client_response *r)
+{
+    if (!r)
+        return -EINVAL;
+    if (r->err)
+        return r->err;
+    if (!r->raw_done)
+        return -EAGAIN;
+    return (int)r->ntrl;
+}
+
+const char *cio_http_client_response_trailer(const cio_http_client_response *r,
+                                             const char *name, size_t idx,
+                                             size_t *len)
+{
+    if (!r || !name || r->err || !r->raw_done)
+        return NULL;
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < r->ntrl; i++) {
+        const cio__http_header *h = &r->thdrs[i];
+        if (h->name_len == nl && !strncasecmp(h->name, name, nl) &&
+            idx-- == 0) {
+            if (len)
+                *len = h->value_len;
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+int cio_http_client_response_trailer_at(const cio_http_client_response *r,
+                                        size_t i, const char **name,
+                                        size_t *name_len, const char **value,
+                                        size_t *value_len)
+{
+    if (!r || !name || !value || r->err || !r->raw_done || i >= r->ntrl)
+        return -EINVAL;
+    *name = r->thdrs[i].name;
+    *value = r->thdrs[i].value;
+    if (name_len)
+        *name_len = r->thdrs[i].name_len;
+    if (value_len)
+        *value_len = r->thdrs[i].value_len;
+    return 0;
+}
+
+int cio_http_client_response_raise_for_status(
+    const cio_http_client_response *r)
+{
+    if (!r)
+        return -EINVAL;
+    return r->status >= 400 ? CIO_EHTTPC_STATUS : 0;
+}
+
 int64_t
 cio_http_client_response_content_length(const cio_http_client_response *r)
 {
@@ -723,6 +876,15 @@ int cio__hc_fuzz_response(const char *data, size_t len, int head_req)
                 while ((k = cio_http_client_response_readline(&r, &d)) > 0)
                     ;
                 e = (int)k;
+            }
+            if (e == 0) { /* the trailers, as a caller reads them */
+                int nt = cio_http_client_response_ntrailers(&r);
+                const char *tn, *tv;
+                for (int i = 0; i < nt; i++)
+                    if (cio_http_client_response_trailer_at(
+                            &r, (size_t)i, &tn, NULL, &tv, NULL) == 0)
+                        (void)cio_http_client_response_trailer(&r, tn, 0,
+                                                               NULL);
             }
         }
         /* fail() closes through the transport: a no-op here */

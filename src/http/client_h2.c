@@ -51,7 +51,7 @@ struct hc_h2 {
     int goaway; /* GOAWAY received */
     uint32_t goaway_code;
     int flushing;
-    size_t max_head, max_headers;
+    size_t max_head, max_headers, max_field;
     char *rbuf;
     char *wbuf;
     size_t wlen, wcap;
@@ -68,6 +68,9 @@ struct hc_h2s {
     int status;
     int headers_done, closed, refused, err;
     int orphan; /* released before nghttp2 closed it: freed at its close */
+    /* the trailers: "name: value\r\n" lines */
+    hc_buf tb;
+    size_t ntb;
     /* the body received, not yet handed out; and the piece handed out */
     hc_buf body, taken;
     /* the request body */
@@ -232,8 +235,26 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame,
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     hc_h2s *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    if (!st || st->headers_done || st->orphan)
-        return 0; /* trailers: not kept */
+    if (!st || st->orphan)
+        return 0;
+    if (st->headers_done) { /* trailers (nghttp2 refuses pseudo-fields) */
+        if (st->tb.len + nl + vl + 4 > c->max_head ||
+            st->ntb + 1 > c->max_headers || nl + vl + 2 > c->max_field) {
+            st->err = CIO_EHTTPC_TRAILERS_TOO_LARGE;
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets it */
+        }
+        /* kept as HTTP/1.1 trailer lines: one splitting for both */
+        cio__hc_buf_add(&st->tb, name, nl);
+        cio__hc_buf_add(&st->tb, ": ", 2);
+        cio__hc_buf_add(&st->tb, value, vl);
+        cio__hc_buf_add(&st->tb, "\r\n", 2);
+        if (st->tb.oom) {
+            st->err = -ENOMEM;
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        st->ntb++;
+        return 0;
+    }
     if (nl == 7 && !memcmp(name, ":status", 7)) {
         if (vl != 3 || value[0] < '1' || value[0] > '5' || value[1] < '0' ||
             value[1] > '9' || value[2] < '0' || value[2] > '9')
@@ -244,7 +265,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame,
     }
     if (nl && name[0] == ':')
         return 0;
-    if (st->hb.len + nl + vl + 2 > c->max_head || st->nh + 1 > c->max_headers) {
+    if (st->hb.len + nl + vl + 2 > c->max_head ||
+        st->nh + 1 > c->max_headers || nl + vl + 2 > c->max_field) {
         st->err = CIO_EHTTPC_HEAD_TOO_LARGE;
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     }
@@ -487,6 +509,7 @@ int cio__hc_h2_open(cio_http_session *s, hc_host *h, cio_socket *sock)
     c->tls = cio_socket_tls(sock) != NULL;
     c->max_head = s->o.max_head;
     c->max_headers = s->o.max_headers;
+    c->max_field = s->o.max_field;
     if ((r = session_new(c, s->o.max_head)) < 0)
         goto fail;
     c->refs = 1; /* the reader's */
@@ -523,6 +546,7 @@ static void stream_free(hc_h2s *st)
     if (st->fd >= 0)
         close(st->fd);
     free(st->hb.p);
+    free(st->tb.p);
     free(st->body.p);
     free(st->taken.p);
     free(st->ob);
@@ -799,6 +823,9 @@ int cio__hc_h2_raw_next(cio_http_client_response *r, const char **d,
         if (st->closed) {
             if (st->err)
                 return st->err;
+            free(r->trl.p); /* the trailers go to the response */
+            r->trl = st->tb;
+            memset(&st->tb, 0, sizeof(st->tb));
             r->raw_done = 1;
             return 0;
         }
@@ -880,6 +907,7 @@ int cio__hc_h2_fuzz(const uint8_t *data, size_t len, size_t piece)
         return -ENOMEM;
     c->max_head = 4096;
     c->max_headers = 32;
+    c->max_field = 4096;
     c->refs = 1;
     int r = session_new(c, c->max_head);
     /* three requests in flight: a GET, a POST with a body larger than one

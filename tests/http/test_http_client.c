@@ -269,10 +269,103 @@ static void errors_named(void **state)
     assert_int_equal(cio_http_client_response_free(NULL), 0);
 }
 
+/* ---- trailers over every split of the input ------------------------------ */
+
+typedef struct piece_io {
+    const char *p;
+    size_t len, off, step;
+} piece_io;
+
+static ssize_t piece_recv(void *ctx, void *buf, size_t n)
+{
+    piece_io *m = ctx;
+    size_t k = m->len - m->off;
+    if (k > n)
+        k = n;
+    if (k > m->step)
+        k = m->step;
+    memcpy(buf, m->p + m->off, k);
+    m->off += k;
+    return (ssize_t)k;
+}
+
+static int piece_send(void *ctx, const void *buf, size_t n)
+{
+    (void)ctx, (void)buf, (void)n;
+    return 0;
+}
+
+/* Reads the response in msg through pieces of step bytes, streamed by
+ * chunks; checks the body and returns the number of trailers (or the
+ * error), with "x-sum" copied into sum. */
+static int read_split(const char *msg, size_t step, char *sum, size_t cap)
+{
+    piece_io m = {msg, strlen(msg), 0, step};
+    hc_conn c;
+    memset(&c, 0, sizeof(c));
+    c.io = (cio_http_transport){&m, piece_recv, piece_send, NULL};
+    c.cap = 64;
+    c.buf = malloc(c.cap);
+    cio_http_client_response r;
+    memset(&r, 0, sizeof(r));
+    cio__http_limits pl = CIO__HTTP_LIMITS_INIT;
+    pl.max_body = UINT64_MAX;
+    r.lim.p = pl;
+    r.lim.max_body = 1 << 20;
+    r.lim.max_line = 4096;
+    r.deadline = INT64_MAX;
+    int got = 0;
+    int e = cio__hc_read_head(&r, &c, 0, &got);
+    char body[64];
+    size_t bl = 0;
+    if (e == 0) {
+        const char *d;
+        size_t n;
+        while ((e = cio_http_client_response_read_chunk(&r, &d, &n)) > 0) {
+            assert_true(bl + n < sizeof(body));
+            memcpy(body + bl, d, n);
+            bl += n;
+        }
+    }
+    if (e == 0) {
+        assert_int_equal(bl, 11);
+        assert_memory_equal(body, "hello world", 11);
+        e = cio_http_client_response_ntrailers(&r);
+        const char *v = cio_http_client_response_trailer(&r, "X-SUM", 0, NULL);
+        snprintf(sum, cap, "%s", v ? v : "(none)");
+    }
+    free(c.buf);
+    cio__hc_response_clear(&r);
+    return e;
+}
+
+static void trailers_every_split(void **state)
+{
+    (void)state;
+    static const char msg[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n"
+        "x-sum:\t 1f2e \r\nOther: a:b\r\nX-Sum: second\r\n\r\n";
+    for (size_t step = 1; step <= sizeof(msg); step++) {
+        char sum[32];
+        assert_int_equal(read_split(msg, step, sum, sizeof(sum)), 3);
+        assert_string_equal(sum, "1f2e");
+    }
+    static const char none[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "b\r\nhello world\r\n0\r\n\r\n";
+    for (size_t step = 1; step <= sizeof(none); step++) {
+        char sum[32];
+        assert_int_equal(read_split(none, step, sum, sizeof(sum)), 0);
+        assert_string_equal(sum, "(none)");
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(framing_ok), cmocka_unit_test(framing_hostile),
     cmocka_unit_test(decoding),   cmocka_unit_test(urls),
     cmocka_unit_test(cookie_jar), cmocka_unit_test(errors_named),
+    cmocka_unit_test(trailers_every_split),
 };
 
 CIO_TEST_MAIN(tests)

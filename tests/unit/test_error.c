@@ -89,6 +89,9 @@ static void blocks_are_described(void **state)
                         "CIO_EHTTPC_H2_RESET");
     assert_string_equal(cio_err_name(CIO_EHTTPC_H2_GOAWAY),
                         "CIO_EHTTPC_H2_GOAWAY");
+    assert_string_equal(cio_err_name(CIO_EHTTPC_TRAILERS_TOO_LARGE),
+                        "CIO_EHTTPC_TRAILERS_TOO_LARGE");
+    assert_string_equal(cio_err_name(CIO_EHTTPC_STATUS), "CIO_EHTTPC_STATUS");
 }
 
 static const struct CMUnitTest tests[] = {
