@@ -110,7 +110,8 @@ static void frame(h2raw *c, uint32_t len, uint8_t type, uint8_t flags,
     p[6] = (uint8_t)(id >> 16);
     p[7] = (uint8_t)(id >> 8);
     p[8] = (uint8_t)id;
-    memcpy(p + 9, payload, len);
+    if (len)
+        memcpy(p + 9, payload, len);
     c->olen += 9 + len;
 }
 
