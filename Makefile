@@ -37,7 +37,8 @@
 #   make docs        the API reference from the header comments (Doxygen):
 #                    build-lib/docs/html/index.html and man pages in
 #                    build-lib/docs/man/man3 (needs doxygen)
-#   make fuzz        libFuzzer (clang) on tests/fuzz/fuzz_*.c, FUZZ_SECONDS
+#   make fuzz        libFuzzer (clang) on tests/fuzz/fuzz_*.c and the Redis
+#                    reply parser (tests/redis/fuzz_reply.c), FUZZ_SECONDS
 #                    (60) each; the corpora are replayed by ctest anyway
 #   make format      clang-format -i every C source; check-format only checks
 #   make clean       remove every build directory

@@ -52,7 +52,12 @@ typedef struct cio_http2_config {
                           * listener; -1: refuse it (HTTP/1.1 505) */
     int upgrade;         /* [1] 1: honour Upgrade: h2c; -1: ignore */
     uint32_t max_concurrent_streams; /* [100] SETTINGS_MAX_CONCURRENT_STREAMS:
-                                      * more open streams are refused */
+                                      * more open streams are refused: with
+                                      * RST_STREAM(REFUSED_STREAM) while the
+                                      * peer has not acknowledged the
+                                      * SETTINGS, after that (nghttp2) with
+                                      * GOAWAY(PROTOCOL_ERROR), ending the
+                                      * connection */
     uint32_t max_header_list;        /* [16384] SETTINGS_MAX_HEADER_LIST_SIZE
                                       * (RFC 9113 6.5.2 accounting): a larger
                                       * header list resets the stream */
