@@ -122,12 +122,17 @@ typedef struct h2s {
     int deferred; /* the data provider returned DEFERRED */
     uint64_t file_off, file_left;
     cio_event drained;
+    /* The response's :status and content-length values: nghttp2 reads
+     * them when it sends the HEADERS (NO_COPY), after submit returned. */
+    char status_buf[4];
+    char clen_buf[24];
 } h2s;
 
 struct h2conn {
     conn *c;
     nghttp2_session *ng;
     cio_event wake;
+    int woken; /* wake is set (see wake()) */
     cio_task *writer;
     h2s *streams;
     int nlive;  /* streams allocated and not freed */
@@ -335,9 +340,15 @@ static h2s *stream_new(h2conn *h, int32_t id)
     return s;
 }
 
+/* Wakes the writer. h->woken mirrors the event's flag (set here, cleared
+ * with it by the writer), so the second and later wakes of one loop turn
+ * (one per response) cost a test instead of a cio_event_set. */
 static void wake(h2conn *h)
 {
-    cio_event_set(&h->wake);
+    if (!h->woken) {
+        h->woken = 1;
+        cio_event_set(&h->wake);
+    }
 }
 
 /* Appends a string to s->hb and returns its offset (or -1: no memory). */
@@ -751,7 +762,9 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
         s->reset = 1;
         cio_task_cancel(s->task, "HTTP/2 stream reset");
     }
-    cio_event_set(&s->drained); /* a suspended streamed write returns */
+    /* A suspended streamed write returns (only those wait on it). */
+    if (s->mode == RES_STREAM)
+        cio_event_set(&s->drained);
     stream_unref(s);
     return 0;
 }
@@ -832,10 +845,11 @@ static const char *date_value(size_t *len)
 #define NV(n, nlen, v, vlen)                                                   \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
                   NGHTTP2_NV_FLAG_NONE})
-/* A static (string literal) name: nghttp2 need not copy it. */
-#define NVS(n, nlen, v, vlen)                                                  \
+/* Name and value that outlive the HEADERS frame: nghttp2 copies neither. */
+#define NVC(n, nlen, v, vlen)                                                  \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
-                  NGHTTP2_NV_FLAG_NO_COPY_NAME})
+                  NGHTTP2_NV_FLAG_NO_COPY_NAME |                               \
+                      NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 
 static int hop_by_hop(const char *n, size_t nl)
 {
@@ -857,9 +871,10 @@ static int submit(h2s *s, int head_only)
     cio_http_response *res = &s->c.res;
     int st = res->status;
     int no_body = st < 200 || st == 204 || st == 304;
-    char status[4] = {(char)('0' + st / 100 % 10), (char)('0' + st / 10 % 10),
-                      (char)('0' + st % 10), 0};
-    char clen[24];
+    char *status = s->status_buf, *clen = s->clen_buf;
+    status[0] = (char)('0' + st / 100 % 10);
+    status[1] = (char)('0' + st / 10 % 10);
+    status[2] = (char)('0' + st % 10);
     size_t nmax = 6 + res->hdrs.len / 4;
     nghttp2_nv stack_nv[32];
     nghttp2_nv *nv = nmax <= 32 ? stack_nv : malloc(nmax * sizeof(*nv));
@@ -876,20 +891,25 @@ static int submit(h2s *s, int head_only)
     }
     size_t n = 0, dl;
     const char *date = date_value(&dl);
-    nv[n++] = NVS(":status", 7, status, 3);
-    nv[n++] = (nghttp2_nv){(uint8_t *)"server", (uint8_t *)"cio", 6, 3,
-                           NGHTTP2_NV_FLAG_NO_COPY_NAME |
-                               NGHTTP2_NV_FLAG_NO_COPY_VALUE};
-    nv[n++] = NVS("date", 4, date, dl);
+    /* No copies: the names are literals; :status and content-length live
+     * in the stream, the content type in the response (a literal or its
+     * ctype_buf), both until the stream is closed; the date is the
+     * thread's buffer, rewritten at most once a second with a value of
+     * the same length (nghttp2 may encode the newer one). */
+    nv[n++] = NVC(":status", 7, status, 3);
+    nv[n++] = NVC("server", 6, "cio", 3);
+    nv[n++] = NVC("date", 4, date, dl);
     if (res->ctype && !no_body)
-        nv[n++] = NVS("content-type", 12, res->ctype, strlen(res->ctype));
+        nv[n++] = NVC("content-type", 12, res->ctype,
+                      res->ctype_len ? res->ctype_len : strlen(res->ctype));
     if (!no_body && s->mode != RES_STREAM) {
         uint64_t v = s->mode == RES_FILE ? res->file_len : res->body.len;
-        size_t cl = sizeof(clen);
+        size_t cl = sizeof(s->clen_buf);
         do
             clen[--cl] = (char)('0' + v % 10);
         while ((v /= 10) && cl > 0);
-        nv[n++] = NVS("content-length", 14, clen + cl, sizeof(clen) - cl);
+        nv[n++] =
+            NVC("content-length", 14, clen + cl, sizeof(s->clen_buf) - cl);
     }
     if (res->hdrs.len)
         memcpy(lb, res->hdrs.p, res->hdrs.len);
@@ -1328,6 +1348,7 @@ static int writer_main(void *arg, void **result)
     h2conn *h = arg;
     for (;;) {
         cio_event_clear(&h->wake);
+        h->woken = 0;
         /* Graceful close of the server: GOAWAY once, then end when the
          * streams are done. */
         if (h->c->srv->closing && !h->goaway) {
