@@ -454,7 +454,7 @@ static const uint8_t fclass[256] = {
 
 /* The class bits every octet of p has (four octets a step: the plain
  * loop was 5 instructions an octet). */
-static unsigned fclass_all(const uint8_t *p, size_t n)
+static inline unsigned fclass_all(const uint8_t *p, size_t n)
 {
     unsigned a = 0xff, b = 0xff;
     size_t i = 0;
@@ -522,17 +522,20 @@ static int pseudo_header(h2conn *h, h2s *s, const uint8_t *name, size_t nl,
     else if (nl == 10 && !memcmp(name, ":authority", 10))
         bit = V_AUTH, cls = F_AUTH, o = &s->authority;
     /* Unknown (":protocol" too: extended CONNECT is not offered),
-     * repeated, after a regular field, empty, or bad octets. */
-    if (!bit || (s->vf & (bit | V_REGULAR)) || !vl ||
-        !(fclass_all(value, vl) & cls))
+     * repeated, after a regular field, or empty. */
+    if (!bit || (s->vf & (bit | V_REGULAR)) || !vl)
         return malformed(h, s);
     s->vf |= bit;
+    /* The usual values need no octet scan. */
+    if (bit == V_SCHEME && ((vl == 4 && !memcmp(value, "http", 4)) ||
+                            (vl == 5 && !memcmp(value, "https", 5)))) {
+        s->vf |= V_HTTP;
+        return 0;
+    }
+    if (!(bit == V_METHOD && vl == 3 && !memcmp(value, "GET", 3)) &&
+        !(fclass_all(value, vl) & cls))
+        return malformed(h, s); /* bad octets */
     if (bit == V_SCHEME) {
-        if ((vl == 4 && !memcmp(value, "http", 4)) ||
-            (vl == 5 && !memcmp(value, "https", 5))) {
-            s->vf |= V_HTTP;
-            return 0;
-        }
         /* ALPHA first; the rest ALPHA / DIGIT / "+" / "-" / "." (all
          * token characters, checked above). */
         for (size_t i = 0; i < vl; i++) {
@@ -662,12 +665,19 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
         s->bad = 431;
         return 0;
     }
-    long no = hb_put(s, name, nl);
-    long vo = no < 0 ? -1 : hb_put(s, value, vl);
-    if (vo < 0)
+    /* Name and value, each NUL-terminated, with one reservation. */
+    size_t at = s->hb.len;
+    if (s->hb.cap - at < nl + vl + 2 &&
+        cio__hbuf_reserve(&s->hb, nl + vl + 2) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    s->hx[s->nh++] =
-        (hoff){(uint32_t)no, (uint32_t)nl, (uint32_t)vo, (uint32_t)vl};
+    char *p = s->hb.p + at;
+    memcpy(p, name, nl);
+    p[nl] = '\0';
+    memcpy(p + nl + 1, value, vl);
+    p[nl + 1 + vl] = '\0';
+    s->hb.len = at + nl + vl + 2;
+    s->hx[s->nh++] = (hoff){(uint32_t)at, (uint32_t)nl, (uint32_t)(at + nl + 1),
+                            (uint32_t)vl};
     return 0;
 }
 
