@@ -324,12 +324,14 @@ static h2s *stream_new(h2conn *h, int32_t id)
         s->c.app = h->c->app;
         s->c.io = h->c->io; /* for cio_http_request_tls (not used for I/O) */
         s->c.h2s = s;
+        /* The connection's peer; a recycled object (same connection:
+         * the free list is per connection) keeps it. */
+        s->c.req.peer = h->c->req.peer;
     }
     s->id = id;
     s->refs = 1;
     s->clen = -1;
     s->c.req.conn = &s->c;
-    s->c.req.peer = h->c->req.peer;
     s->c.res.file_fd = -1;
     s->aprev = NULL;
     s->anext = h->all;
