@@ -1441,13 +1441,13 @@ static long b64url_decode(uint8_t *out, const char *in, size_t n)
     return o;
 }
 
+/* The class of a block of n <= POOL_MAX bytes: the smallest 64 << c >= n
+ * (by the bit width of n - 1, not a loop). */
 static unsigned pool_class(size_t n)
 {
-    unsigned c = 0;
-    size_t cap = 64;
-    while (cap < n)
-        cap <<= 1, c++;
-    return c;
+    if (n <= 64)
+        return 0;
+    return (unsigned)(64 - __builtin_clzll((unsigned long long)(n - 1))) - 6;
 }
 
 static void *pool_malloc(size_t n, void *ud)
