@@ -16,7 +16,10 @@
 # with a failed or errored request does not count.
 #
 # Environment: BUILD or CIO_BUILD_DIR (default ./build), H2_ROUNDS
-# (default 5), H2_SECONDS (measured seconds per run, default 5).
+# (default 5), H2_SECONDS (measured seconds per run, default 5), H2_BASE
+# (optional: another http_h2_server binary, e.g. main's, run in the same
+# rounds right after cio's; its figure and cio / base per round are
+# printed as h2_base_rps_per_cpu_s and h2_cio_vs_base, for A/B runs).
 # Figures: h2_rps_per_cpu_s (cio, h2o, node),
 #   h2_ratio_vs_h2o = cio / h2o (target >= 1.2),
 #   h2_ratio_vs_node = cio / node (target >= 3).
@@ -106,10 +109,13 @@ bench_h2() {
     declare -A h2v=()
     for ((r = 1; r <= rounds; r++)); do
         echo "bench: h2 round $r/$rounds" >&2
-        for name in cio h2o node; do
+        local names="cio h2o node"
+        [[ -n ${H2_BASE:-} ]] && names="cio base h2o node"
+        for name in $names; do
             H2_PORT=$((20000 + RANDOM % 20000))
             case $name in
             cio) _h2_start cio "$cio" --port "$H2_PORT" || continue ;;
+            base) _h2_start base "$H2_BASE" --port "$H2_PORT" || continue ;;
             h2o)
                 command -v h2o >/dev/null || continue
                 {
@@ -139,6 +145,16 @@ bench_h2() {
     h=$(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d' | bs_median)
     n=$(tr ' ' '\n' <<<"${h2v[node]:-}" | sed '/^$/d' | bs_median)
     echo "h2: requests per server-CPU second, rounds: cio ${h2v[cio]:-} h2o ${h2v[h2o]:-} node ${h2v[node]:-}" >&2
+    if [[ -n ${H2_BASE:-} ]]; then
+        local b
+        b=$(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d' | bs_median)
+        echo "h2: base ($H2_BASE) rounds: ${h2v[base]:-}" >&2
+        echo "h2: per round cio/base: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
+        echo "h2: per round cio/h2o: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
+        bs_emit h2_base_rps_per_cpu_s "$b" req/cpu-s ""
+        [[ -n $c && -n $b ]] && bs_emit h2_cio_vs_base \
+            "$(awk -v a="$c" -v b="$b" 'BEGIN { printf("%.3g", a / b) }')" x ""
+    fi
     [[ -z $h ]] && echo "note: h2: h2o not measured (Debian h2o missing or failed)" >&2
     [[ -z $n ]] && echo "note: h2: Node not measured (nodejs missing or failed)" >&2
     bs_emit h2_cio_rps_per_cpu_s "$c" req/cpu-s ""

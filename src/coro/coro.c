@@ -456,6 +456,22 @@ void cio__coro_destroy(cio__coro *c)
     c->stack_lo = c->stack_hi = NULL;
 }
 
+int cio__coro_rearm(cio__coro *c)
+{
+#if defined(CIO__ASAN) || defined(CIO__TSAN)
+    (void)c;
+    return -1;
+#else
+    if (CORO_UNLIKELY(c == tls_cur))
+        die_misuse(c, "rearmed while running");
+    c->flags &= ~CIO__CORO_F_EXITED;
+    c->name = NULL;
+    c->name_num = 0;
+    cio__ctx_prepare(c, (void *)((uintptr_t)c->stack_hi & ~(uintptr_t)15));
+    return 0;
+#endif
+}
+
 void cio__coro_set_name(cio__coro *c, const char *name)
 {
     if (c != NULL)

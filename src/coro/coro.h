@@ -98,6 +98,13 @@ _Noreturn void cio__coro_exit(cio__coro *from, cio__coro *to);
  * coroutine that was created but never switched into may be destroyed. */
 void cio__coro_destroy(cio__coro *c);
 
+/* Makes c, which ended with cio__coro_exit, ready to run its fn(arg)
+ * again from the top of the same stack, as if just created (the stack
+ * stays mapped: no pool round trip, no re-registration). Returns 0, or -1
+ * when this build cannot (sanitizers track a stack's fake frames and
+ * fibers per run: destroy and create instead). c must not be running. */
+int cio__coro_rearm(cio__coro *c);
+
 /* Names c for diagnostics (borrowed pointer, may change). */
 void cio__coro_set_name(cio__coro *c, const char *name);
 

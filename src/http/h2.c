@@ -108,7 +108,10 @@ typedef struct h2s {
     hoff hx[CIO__HTTP_MAX_HEADERS_CAP];
     size_t nh, hbytes;
     hoff method, path, authority;
-    int has_method, has_path, has_authority, has_host;
+    unsigned vf;   /* V_*: what the request's fields showed so far */
+    int malformed; /* reset with PROTOCOL_ERROR (RFC 9113 8.1.1) */
+    int64_t clen;  /* content-length, -1: none */
+    uint64_t rlen; /* DATA payload received */
     hbuf cookie; /* cookie fields joined with "; " (RFC 9113 8.2.3) */
     hbuf body;
     /* response */
@@ -119,12 +122,17 @@ typedef struct h2s {
     int deferred; /* the data provider returned DEFERRED */
     uint64_t file_off, file_left;
     cio_event drained;
+    /* The response's :status and content-length values: nghttp2 reads
+     * them when it sends the HEADERS (NO_COPY), after submit returned. */
+    char status_buf[4];
+    char clen_buf[24];
 } h2s;
 
 struct h2conn {
     conn *c;
     nghttp2_session *ng;
     cio_event wake;
+    int woken; /* wake is set (see wake()) */
     cio_task *writer;
     h2s *streams;
     int nlive;  /* streams allocated and not freed */
@@ -298,7 +306,9 @@ static h2s *stream_new(h2conn *h, int32_t id)
         s->task = NULL;
         s->prev = s->next = NULL;
         s->nh = s->hbytes = 0;
-        s->has_method = s->has_path = s->has_authority = s->has_host = 0;
+        s->vf = 0;
+        s->malformed = 0;
+        s->rlen = 0;
         s->mode = RES_NONE;
         s->off = 0;
         s->eof = s->deferred = 0;
@@ -314,11 +324,14 @@ static h2s *stream_new(h2conn *h, int32_t id)
         s->c.app = h->c->app;
         s->c.io = h->c->io; /* for cio_http_request_tls (not used for I/O) */
         s->c.h2s = s;
+        /* The connection's peer; a recycled object (same connection:
+         * the free list is per connection) keeps it. */
+        s->c.req.peer = h->c->req.peer;
     }
     s->id = id;
     s->refs = 1;
+    s->clen = -1;
     s->c.req.conn = &s->c;
-    s->c.req.peer = h->c->req.peer;
     s->c.res.file_fd = -1;
     s->aprev = NULL;
     s->anext = h->all;
@@ -329,9 +342,15 @@ static h2s *stream_new(h2conn *h, int32_t id)
     return s;
 }
 
+/* Wakes the writer. h->woken mirrors the event's flag (set here, cleared
+ * with it by the writer), so the second and later wakes of one loop turn
+ * (one per response) cost a test instead of a cio_event_set. */
 static void wake(h2conn *h)
 {
-    cio_event_set(&h->wake);
+    if (!h->woken) {
+        h->woken = 1;
+        cio_event_set(&h->wake);
+    }
 }
 
 /* Appends a string to s->hb and returns its offset (or -1: no memory). */
@@ -379,45 +398,268 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
     return 0;
 }
 
+/* ---- request field checks (RFC 9113 8.1.1, 8.2, 8.3) -------------------
+ *
+ * nghttp2's own HTTP messaging checks are off (no_http_messaging, in
+ * session_new): they cost ~1,150 instructions per request of h2load's
+ * five fields, a tenth of the server's user time, mostly a second pass
+ * over names and values that on_header walks anyway. The same rules are
+ * checked here, in the one pass that stores the fields:
+ *   - a malformed request (RFC 9113 8.1.1) is reset with
+ *     RST_STREAM(PROTOCOL_ERROR) and never reaches the app: an upper-case
+ *     or otherwise invalid pseudo-header, an unknown, repeated, empty or
+ *     late (after a regular field) pseudo-header, an upper-case field
+ *     name, connection-specific fields (connection, keep-alive,
+ *     proxy-connection, transfer-encoding, upgrade; te other than
+ *     "trailers"), a repeated or empty host, a repeated or non-numeric
+ *     content-length or one the DATA does not match, a missing :method,
+ *     :scheme, :path, or :authority/host, a :path not starting with "/"
+ *     (but "*" for OPTIONS) on http(s), CONNECT with :scheme or :path or
+ *     without :authority, a pseudo-header in trailers, trailers without
+ *     END_STREAM;
+ *   - a regular field whose name has other invalid octets (CTL, SP, ":",
+ *     non-ASCII, non-token) or whose value has a CTL other than HTAB or
+ *     leading/trailing whitespace is dropped, as nghttp2 did (still
+ *     counting as a regular field for the pseudo-header order).
+ * Values of pseudo-headers: :method a token, :scheme ALPHA *(ALPHA /
+ * DIGIT / "+" / "-" / "."), :authority and host RFC 3986 authority
+ * octets, :path VCHAR (no obs-text: the HTTP/1.1 parser's rule for a
+ * request-target). */
+enum {
+    F_NAME = 1,  /* field name octet: token character, not upper case */
+    F_UPPER = 2, /* A-Z */
+    F_TCHAR = 4, /* token character (RFC 9110 5.6.2) */
+    F_VALUE = 8, /* field value octet: HTAB, SP, VCHAR, obs-text */
+    F_AUTH = 16, /* RFC 3986 authority octet */
+    F_PATH = 32, /* VCHAR */
+};
+/* clang-format off */
+static const uint8_t fclass[256] = {
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  8,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    8,  61, 40, 45, 61, 61, 61, 61, 56, 56, 61, 61, 56, 61, 61, 40,
+    61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 56, 56, 40, 56, 40, 40,
+    56, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62,
+    62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 62, 56, 40, 56, 45, 61,
+    45, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61,
+    61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 61, 40, 45, 40, 61, 0,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+    8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,
+};
+/* clang-format on */
+
+/* The class bits every octet of p has (four octets a step: the plain
+ * loop was 5 instructions an octet). */
+static inline unsigned fclass_all(const uint8_t *p, size_t n)
+{
+    unsigned a = 0xff, b = 0xff;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a &= fclass[p[i]] & fclass[p[i + 1]];
+        b &= fclass[p[i + 2]] & fclass[p[i + 3]];
+    }
+    for (; i < n; i++)
+        a &= fclass[p[i]];
+    return a & b;
+}
+
+enum {
+    V_METHOD = 1u << 0,
+    V_PATH = 1u << 1,
+    V_SCHEME = 1u << 2,
+    V_AUTH = 1u << 3,
+    V_HOST = 1u << 4,
+    V_REGULAR = 1u << 5, /* a regular field was seen */
+    V_CONNECT = 1u << 6,
+    V_OPTIONS = 1u << 7,
+    V_SLASH = 1u << 8, /* :path starts with "/" */
+    V_STAR = 1u << 9,  /* :path is "*" */
+    V_HTTP = 1u << 10, /* :scheme is http or https */
+};
+
+/* A malformed request: reset, no handler (one whose handler runs, after a
+ * 413, is cancelled when nghttp2 closes the stream). Returns 0 for the
+ * nghttp2 callback. */
+static int malformed(h2conn *h, h2s *s)
+{
+    if (!s->malformed) {
+        s->malformed = 1;
+        s->started = 1;
+        nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id,
+                                  NGHTTP2_PROTOCOL_ERROR);
+    }
+    return 0;
+}
+
+/* The request's fields once its header block ended (RFC 9113 8.3.1). */
+static int request_complete(unsigned vf)
+{
+    if (vf & V_CONNECT) /* RFC 9113 8.5 */
+        return (vf & V_AUTH) && !(vf & (V_SCHEME | V_PATH));
+    if ((vf & (V_METHOD | V_SCHEME | V_PATH)) !=
+            (V_METHOD | V_SCHEME | V_PATH) ||
+        !(vf & (V_AUTH | V_HOST)))
+        return 0;
+    return !(vf & V_HTTP) || (vf & V_SLASH) ||
+           ((vf & V_OPTIONS) && (vf & V_STAR));
+}
+
+static int pseudo_header(h2conn *h, h2s *s, const uint8_t *name, size_t nl,
+                         const uint8_t *value, size_t vl)
+{
+    unsigned bit = 0, cls = 0;
+    hoff *o = NULL;
+    if (nl == 5 && !memcmp(name, ":path", 5))
+        bit = V_PATH, cls = F_PATH, o = &s->path;
+    else if (nl == 7 && !memcmp(name, ":method", 7))
+        bit = V_METHOD, cls = F_TCHAR, o = &s->method;
+    else if (nl == 7 && !memcmp(name, ":scheme", 7))
+        bit = V_SCHEME, cls = F_TCHAR;
+    else if (nl == 10 && !memcmp(name, ":authority", 10))
+        bit = V_AUTH, cls = F_AUTH, o = &s->authority;
+    /* Unknown (":protocol" too: extended CONNECT is not offered),
+     * repeated, after a regular field, or empty. */
+    if (!bit || (s->vf & (bit | V_REGULAR)) || !vl)
+        return malformed(h, s);
+    s->vf |= bit;
+    /* The usual values need no octet scan. */
+    if (bit == V_SCHEME && ((vl == 4 && !memcmp(value, "http", 4)) ||
+                            (vl == 5 && !memcmp(value, "https", 5)))) {
+        s->vf |= V_HTTP;
+        return 0;
+    }
+    if (!(bit == V_METHOD && vl == 3 && !memcmp(value, "GET", 3)) &&
+        !(fclass_all(value, vl) & cls))
+        return malformed(h, s); /* bad octets */
+    if (bit == V_SCHEME) {
+        /* ALPHA first; the rest ALPHA / DIGIT / "+" / "-" / "." (all
+         * token characters, checked above). */
+        for (size_t i = 0; i < vl; i++) {
+            uint8_t c = value[i] | 0x20;
+            if (!(c >= 'a' && c <= 'z') &&
+                (i == 0 ||
+                 !((value[i] >= '0' && value[i] <= '9') || value[i] == '+' ||
+                   value[i] == '-' || value[i] == '.')))
+                return malformed(h, s);
+        }
+        if ((vl == 4 && cio__http_ieq((const char *)value, 4, "http")) ||
+            (vl == 5 && cio__http_ieq((const char *)value, 5, "https")))
+            s->vf |= V_HTTP;
+        return 0;
+    }
+    if (bit == V_METHOD && vl == 7) {
+        if (!memcmp(value, "CONNECT", 7))
+            s->vf |= V_CONNECT;
+        else if (!memcmp(value, "OPTIONS", 7))
+            s->vf |= V_OPTIONS;
+    } else if (bit == V_PATH) {
+        if (value[0] == '/')
+            s->vf |= V_SLASH;
+        else if (vl == 1 && value[0] == '*')
+            s->vf |= V_STAR;
+    }
+    long at = hb_put(s, value, vl);
+    if (at < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    o->vo = (uint32_t)at;
+    o->vl = (uint32_t)vl;
+    return 0;
+}
+
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
                      const uint8_t *name, size_t nl, const uint8_t *value,
                      size_t vl, uint8_t flags, void *ud)
 {
     (void)flags;
-    h2conn *h = ud;
-    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0; /* trailers: ignored */
     (void)ng;
+    h2conn *h = ud;
     h2s *s = stream_get(h, f->hd.stream_id);
-    if (!s)
+    if (!s || s->malformed)
+        return 0;
+    if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        /* Trailers: ignored, but a pseudo-header there is malformed. */
+        return nl && name[0] == ':' ? malformed(h, s) : 0;
+    }
+    if (s->started)
         return 0;
     s->hbytes += nl + vl + 32; /* RFC 9113 section 6.5.2 accounting */
     if (s->hbytes > h->cfg->max_header_list) {
-        s->started = 1;                               /* refused: no handler */
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+        s->started = s->malformed = 1;                /* refused: no handler */
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets it */
     }
-    if (nl && name[0] == ':') {
-        hoff *o = NULL;
-        if (nl == 7 && !memcmp(name, ":method", 7))
-            o = &s->method, s->has_method = 1;
-        else if (nl == 5 && !memcmp(name, ":path", 5))
-            o = &s->path, s->has_path = 1;
-        else if (nl == 10 && !memcmp(name, ":authority", 10))
-            o = &s->authority, s->has_authority = 1;
-        if (!o)
-            return 0; /* :scheme */
-        long at = hb_put(s, value, vl);
-        if (at < 0)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        o->vo = (uint32_t)at;
-        o->vl = (uint32_t)vl;
-        return 0;
+    if (nl && name[0] == ':')
+        return pseudo_header(h, s, name, nl, value, vl);
+    s->vf |= V_REGULAR;
+    unsigned nc = 0xff, up = 0;
+    for (size_t i = 0; i < nl; i++) {
+        unsigned c = fclass[name[i]];
+        nc &= c;
+        up |= c;
     }
-    if (nl == 6 && !memcmp(name, "cookie", 6)) {
-        if ((s->cookie.len && cio__hbuf_append(&s->cookie, "; ", 2) < 0) ||
-            cio__hbuf_append(&s->cookie, value, vl) < 0)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        return 0;
+    if (!nl || !(nc & F_NAME))
+        return up & F_UPPER ? malformed(h, s) : 0; /* bad name: dropped */
+    if ((vl && (value[0] == ' ' || value[0] == '\t' || value[vl - 1] == ' ' ||
+                value[vl - 1] == '\t')) ||
+        !(fclass_all(value, vl) & F_VALUE))
+        return 0; /* bad value: dropped */
+    switch (nl) {
+    case 2:
+        if (name[0] == 't' && name[1] == 'e' &&
+            !(vl == 8 && cio__http_ieq((const char *)value, 8, "trailers")))
+            return malformed(h, s);
+        break;
+    case 4:
+        if (!memcmp(name, "host", 4)) {
+            if ((s->vf & V_HOST) || !vl)
+                return malformed(h, s);
+            if (!(fclass_all(value, vl) & F_AUTH))
+                return 0; /* dropped, as a bad value */
+            s->vf |= V_HOST;
+        }
+        break;
+    case 6:
+        if (!memcmp(name, "cookie", 6)) {
+            if ((s->cookie.len && cio__hbuf_append(&s->cookie, "; ", 2) < 0) ||
+                cio__hbuf_append(&s->cookie, value, vl) < 0)
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+            return 0;
+        }
+        break;
+    case 7:
+        if (!memcmp(name, "upgrade", 7))
+            return malformed(h, s);
+        break;
+    case 10:
+        if (!memcmp(name, "connection", 10) || !memcmp(name, "keep-alive", 10))
+            return malformed(h, s);
+        break;
+    case 14:
+        if (!memcmp(name, "content-length", 14)) {
+            if (s->clen >= 0 || !vl || vl > 18)
+                return malformed(h, s);
+            int64_t v = 0;
+            for (size_t i = 0; i < vl; i++) {
+                if (value[i] < '0' || value[i] > '9')
+                    return malformed(h, s);
+                v = v * 10 + (value[i] - '0');
+            }
+            s->clen = v;
+        }
+        break;
+    case 16:
+        if (!memcmp(name, "proxy-connection", 16))
+            return malformed(h, s);
+        break;
+    case 17:
+        if (!memcmp(name, "transfer-encoding", 17))
+            return malformed(h, s);
+        break;
     }
     /* Room for the joined cookie and a Host made from :authority. */
     if (s->nh + 2 >= CIO__HTTP_MAX_HEADERS_CAP ||
@@ -425,14 +667,19 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
         s->bad = 431;
         return 0;
     }
-    if (nl == 4 && !memcmp(name, "host", 4))
-        s->has_host = 1;
-    long no = hb_put(s, name, nl);
-    long vo = no < 0 ? -1 : hb_put(s, value, vl);
-    if (vo < 0)
+    /* Name and value, each NUL-terminated, with one reservation. */
+    size_t at = s->hb.len;
+    if (s->hb.cap - at < nl + vl + 2 &&
+        cio__hbuf_reserve(&s->hb, nl + vl + 2) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    s->hx[s->nh++] =
-        (hoff){(uint32_t)no, (uint32_t)nl, (uint32_t)vo, (uint32_t)vl};
+    char *p = s->hb.p + at;
+    memcpy(p, name, nl);
+    p[nl] = '\0';
+    memcpy(p + nl + 1, value, vl);
+    p[nl + 1 + vl] = '\0';
+    s->hb.len = at + nl + vl + 2;
+    s->hx[s->nh++] = (hoff){(uint32_t)at, (uint32_t)nl, (uint32_t)(at + nl + 1),
+                            (uint32_t)vl};
     return 0;
 }
 
@@ -443,7 +690,12 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
     h2conn *h = ud;
     (void)ng;
     h2s *s = stream_get(h, id);
-    if (!s || s->bad || s->started)
+    if (!s || s->malformed)
+        return 0;
+    s->rlen += len;
+    if (s->clen >= 0 && s->rlen > (uint64_t)s->clen)
+        return malformed(h, s); /* more DATA than content-length */
+    if (s->bad || s->started)
         return 0;
     if (s->body.len + len > h->c->app->cfg.max_body ||
         h->body_bytes + len > 4 * (size_t)h->c->app->cfg.max_body) {
@@ -481,11 +733,21 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
         count_reset(h);
         return 0;
     }
-    if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
-        !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
         return 0;
     h2s *s = stream_get(h, f->hd.stream_id);
-    if (!s || s->started)
+    if (!s || s->malformed)
+        return 0;
+    int end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (f->hd.type == NGHTTP2_HEADERS &&
+        (f->headers.cat == NGHTTP2_HCAT_REQUEST ? !request_complete(s->vf)
+                                                : !end)) /* trailers */
+        return malformed(h, s);
+    if (!end)
+        return 0;
+    if (s->clen >= 0 && s->rlen != (uint64_t)s->clen)
+        return malformed(h, s); /* less DATA than content-length */
+    if (s->started)
         return 0;
     if (stream_start(s) < 0)
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, s->id,
@@ -512,7 +774,9 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
         s->reset = 1;
         cio_task_cancel(s->task, "HTTP/2 stream reset");
     }
-    cio_event_set(&s->drained); /* a suspended streamed write returns */
+    /* A suspended streamed write returns (only those wait on it). */
+    if (s->mode == RES_STREAM)
+        cio_event_set(&s->drained);
     stream_unref(s);
     return 0;
 }
@@ -593,10 +857,11 @@ static const char *date_value(size_t *len)
 #define NV(n, nlen, v, vlen)                                                   \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
                   NGHTTP2_NV_FLAG_NONE})
-/* A static (string literal) name: nghttp2 need not copy it. */
-#define NVS(n, nlen, v, vlen)                                                  \
+/* Name and value that outlive the HEADERS frame: nghttp2 copies neither. */
+#define NVC(n, nlen, v, vlen)                                                  \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nlen), (vlen),              \
-                  NGHTTP2_NV_FLAG_NO_COPY_NAME})
+                  NGHTTP2_NV_FLAG_NO_COPY_NAME |                               \
+                      NGHTTP2_NV_FLAG_NO_COPY_VALUE})
 
 static int hop_by_hop(const char *n, size_t nl)
 {
@@ -618,9 +883,10 @@ static int submit(h2s *s, int head_only)
     cio_http_response *res = &s->c.res;
     int st = res->status;
     int no_body = st < 200 || st == 204 || st == 304;
-    char status[4] = {(char)('0' + st / 100 % 10), (char)('0' + st / 10 % 10),
-                      (char)('0' + st % 10), 0};
-    char clen[24];
+    char *status = s->status_buf, *clen = s->clen_buf;
+    status[0] = (char)('0' + st / 100 % 10);
+    status[1] = (char)('0' + st / 10 % 10);
+    status[2] = (char)('0' + st % 10);
     size_t nmax = 6 + res->hdrs.len / 4;
     nghttp2_nv stack_nv[32];
     nghttp2_nv *nv = nmax <= 32 ? stack_nv : malloc(nmax * sizeof(*nv));
@@ -637,20 +903,25 @@ static int submit(h2s *s, int head_only)
     }
     size_t n = 0, dl;
     const char *date = date_value(&dl);
-    nv[n++] = NVS(":status", 7, status, 3);
-    nv[n++] = (nghttp2_nv){(uint8_t *)"server", (uint8_t *)"cio", 6, 3,
-                           NGHTTP2_NV_FLAG_NO_COPY_NAME |
-                               NGHTTP2_NV_FLAG_NO_COPY_VALUE};
-    nv[n++] = NVS("date", 4, date, dl);
+    /* No copies: the names are literals; :status and content-length live
+     * in the stream, the content type in the response (a literal or its
+     * ctype_buf), both until the stream is closed; the date is the
+     * thread's buffer, rewritten at most once a second with a value of
+     * the same length (nghttp2 may encode the newer one). */
+    nv[n++] = NVC(":status", 7, status, 3);
+    nv[n++] = NVC("server", 6, "cio", 3);
+    nv[n++] = NVC("date", 4, date, dl);
     if (res->ctype && !no_body)
-        nv[n++] = NVS("content-type", 12, res->ctype, strlen(res->ctype));
+        nv[n++] = NVC("content-type", 12, res->ctype,
+                      res->ctype_len ? res->ctype_len : strlen(res->ctype));
     if (!no_body && s->mode != RES_STREAM) {
         uint64_t v = s->mode == RES_FILE ? res->file_len : res->body.len;
-        size_t cl = sizeof(clen);
+        size_t cl = sizeof(s->clen_buf);
         do
             clen[--cl] = (char)('0' + v % 10);
         while ((v /= 10) && cl > 0);
-        nv[n++] = NVS("content-length", 14, clen + cl, sizeof(clen) - cl);
+        nv[n++] =
+            NVC("content-length", 14, clen + cl, sizeof(s->clen_buf) - cl);
     }
     if (res->hdrs.len)
         memcpy(lb, res->hdrs.p, res->hdrs.len);
@@ -727,7 +998,8 @@ static int build_request(h2s *s)
     cio_http_request *req = &s->c.req;
     cio__http_msg *m = &req->msg;
     const char *b = s->hb.p;
-    if (!s->has_method || !s->has_path || !s->method.vl || !s->path.vl)
+    if (!(s->vf & V_METHOD) || !(s->vf & V_PATH) || !s->method.vl ||
+        !s->path.vl)
         return 400;
     m->method = b + s->method.vo;
     m->method_len = s->method.vl;
@@ -741,10 +1013,10 @@ static int build_request(h2s *s)
     for (size_t i = 0; i < s->nh; i++)
         s->c.hdrs[n++] = (cio__http_header){b + s->hx[i].no, s->hx[i].nl,
                                             b + s->hx[i].vo, s->hx[i].vl};
-    if (s->has_authority) {
+    if (s->vf & V_AUTH) {
         m->host = b + s->authority.vo;
         m->host_len = s->authority.vl;
-        if (!s->has_host)
+        if (!(s->vf & V_HOST))
             s->c.hdrs[n++] =
                 (cio__http_header){"host", 4, m->host, m->host_len};
     }
@@ -1088,6 +1360,7 @@ static int writer_main(void *arg, void **result)
     h2conn *h = arg;
     for (;;) {
         cio_event_clear(&h->wake);
+        h->woken = 0;
         /* Graceful close of the server: GOAWAY once, then end when the
          * streams are done. */
         if (h->c->srv->closing && !h->goaway) {
@@ -1168,13 +1441,13 @@ static long b64url_decode(uint8_t *out, const char *in, size_t n)
     return o;
 }
 
+/* The class of a block of n <= POOL_MAX bytes: the smallest 64 << c >= n
+ * (by the bit width of n - 1, not a loop). */
 static unsigned pool_class(size_t n)
 {
-    unsigned c = 0;
-    size_t cap = 64;
-    while (cap < n)
-        cap <<= 1, c++;
-    return c;
+    if (n <= 64)
+        return 0;
+    return (unsigned)(64 - __builtin_clzll((unsigned long long)(n - 1))) - 6;
 }
 
 static void *pool_malloc(size_t n, void *ud)
@@ -1282,6 +1555,9 @@ static int session_new(h2conn *h)
     /* No RFC 7540 priority tree: closed streams need not be kept for it,
      * and SETTINGS_NO_RFC7540_PRIORITIES tells the peer (RFC 9218). */
     nghttp2_option_set_no_closed_streams(opt, 1);
+    /* Request fields are checked by on_header/on_frame_recv (see "request
+     * field checks" above), in the pass that stores them. */
+    nghttp2_option_set_no_http_messaging(opt, 1);
     nghttp2_mem mem = {&h->pool, pool_malloc, pool_free, pool_calloc,
                        pool_realloc};
     /* nghttp2 copies mem; h->pool outlives the session (h2conn_free) */
@@ -1540,7 +1816,7 @@ static int upgrade_stream(h2conn *h, conn *c)
         goto nomem;
     s->method = (hoff){0, 0, (uint32_t)mo, (uint32_t)m->method_len};
     s->path = (hoff){0, 0, (uint32_t)po, (uint32_t)m->target_len};
-    s->has_method = s->has_path = 1;
+    s->vf |= V_METHOD | V_PATH;
     for (size_t i = 0; i < m->nheaders; i++) {
         const cio__http_header *hd = &m->headers[i];
         if (hop_by_hop(hd->name, hd->name_len) ||
@@ -1555,12 +1831,12 @@ static int upgrade_stream(h2conn *h, conn *c)
                                   ? hd->name[k] + 32
                                   : hd->name[k]);
         if (nl == 4 && !memcmp(lname, "host", 4)) {
-            s->has_host = 1;
+            s->vf |= V_HOST;
             long ao = hb_put(s, hd->value, hd->value_len);
             if (ao < 0)
                 goto nomem;
             s->authority = (hoff){0, 0, (uint32_t)ao, (uint32_t)hd->value_len};
-            s->has_authority = 1;
+            s->vf |= V_AUTH;
         }
         long no = hb_put(s, lname, nl);
         long vo = no < 0 ? -1 : hb_put(s, hd->value, hd->value_len);

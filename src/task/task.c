@@ -17,7 +17,9 @@
  * takes a spare; a task that never needs one (handed a stack, cancelled
  * before it starts) drops its reservation and leaves the spare to the
  * next creation. spares >= reservations always holds; extra spares decay
- * by one per finished task and go with the loop.
+ * by one per finished task and go with the loop. A finishing task's own
+ * default-size stack joins the spares (rearmed, not unmapped) while there
+ * are fewer than SPARE_KEEP beyond the reservations.
  *
  * Reservations are capped (RESERVE_MAX never-started tasks per loop): a
  * gather of 100,000 trivial tasks creates them all before any runs, and
@@ -466,7 +468,22 @@ static void task_step(cio__task *t, int from_loop)
         coro_cache *cc = loop->coro_free;
         cio__coro *co = y->co;
         y->co = NULL;
-        coro_release(loop, cc, co);
+        if (y->stack_size == 0 && cc->nspare < cc->nreserved + SPARE_KEEP &&
+            !loop->freed && cio__coro_rearm(co) == 0) {
+            /* While spares are few, a default-size stack becomes a spare
+             * as it stands: the next task (an eager one created right
+             * after, typically: one per HTTP/2 stream) runs on it without
+             * the round trip through the thread's stack pool and the
+             * set-up of a new coroutine (~320 instructions per task).
+             * Past SPARE_KEEP it goes back as before, so a burst's extra
+             * spares still decay. */
+            task_coro *c = (task_coro *)(void *)co;
+            c->next = cc->spare;
+            cc->spare = c;
+            cc->nspare++;
+        } else {
+            coro_release(loop, cc, co);
+        }
         trim_spares(loop, cc);
         task_complete(y);
     }
