@@ -69,6 +69,8 @@ struct cio_socket {
     cio__bstream *bs; /* plain stream I/O: &fs.bs, or TLS over it */
     cio_tls_conn *tls; /* after cio_socket_start_tls */
     cio__ulayer *ul;   /* after cio_socket_push_bstream (cio/impl.h) */
+    struct sockcq *cq; /* completion-mode receive (io_uring), see below */
+    uint8_t cq_tried;
 };
 
 /* Bytes go through a layer (TLS, a user's): the plain descriptor calls
@@ -196,6 +198,296 @@ static int em_wait(cio_loop *loop, int64_t delay)
     return r;
 }
 
+/* ---- completion-mode receive (io_uring) ----
+ * On a backend whose caps() offer socket operations (io_uring), a plain
+ * TCP socket's first recv switches it to completion mode: one multishot
+ * receive into the backend's provided buffers replaces the readiness poll
+ * plus recvfrom per message. Its completions are held here (cq, in
+ * order) and copied out by the reads; the socket's byte stream gets
+ * cq_ops, whose read takes from the held chunks and says -EAGAIN when
+ * there are none, so everything above (sock_io, the budget, TLS started
+ * later over the socket) runs unchanged. A completion marks the read
+ * direction ready and wakes the reader through the socket's afd, exactly
+ * as a readiness edge does; the afd keeps watching writability only.
+ *
+ * The kernel only ever writes into the backend's buffers, never into a
+ * caller's: a reader cancelled at its suspension loses nothing (the bytes
+ * stay held for the next recv) and no buffer of the caller is in flight.
+ * Bounded: once CQ_HIGH chunks are held the receive is cancelled, and
+ * re-armed when a read brings the count below it (back-pressure reaches
+ * the peer through TCP's window, as with a reader that stops reading).
+ * Close cancels the receive and gives the held buffers back before
+ * close(2); the op's record (sockcq) outlives the socket until its final
+ * completion. Writes stay system calls (sendmsg), unchanged.
+ */
+#define CQ_HIGH 4u
+
+typedef struct cqchunk {
+    char *p;
+    uint32_t len;
+    unsigned id;
+} cqchunk;
+
+typedef struct sockcq {
+    cio__uop rop;
+    cio_loop *loop;
+    cio_socket *s; /* NULL once the socket closed */
+    cqchunk *q;    /* ring, cap a power of two */
+    unsigned head, n, cap;
+    uint32_t off; /* bytes of q[head] already handed out */
+    size_t bytes; /* held, not yet handed out */
+    uint8_t armed, stopping, eof;
+    int err;
+} sockcq;
+
+static void cq_free(sockcq *q)
+{
+    cio__free(q->q);
+    cio__free(q);
+}
+
+static void cq_release(sockcq *q)
+{
+    for (; q->n; q->n--) {
+        if (!q->loop->closed)
+            cio__op_buf_put(q->loop, q->q[q->head].id);
+        q->head = (q->head + 1) & (q->cap - 1);
+    }
+    q->head = 0;
+    q->off = 0;
+    q->bytes = 0;
+}
+
+static int cq_push(sockcq *q, char *buf, int len, unsigned id)
+{
+    if (q->n == q->cap) {
+        unsigned cap = q->cap * 2;
+        cqchunk *nq = cio__malloc(cap * sizeof(*nq));
+        if (!nq)
+            return -ENOMEM;
+        for (unsigned i = 0; i < q->n; i++)
+            nq[i] = q->q[(q->head + i) & (q->cap - 1)];
+        cio__free(q->q);
+        q->q = nq;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->q[(q->head + q->n) & (q->cap - 1)] = (cqchunk){buf, (uint32_t)len, id};
+    q->n++;
+    q->bytes += (size_t)len;
+    return 0;
+}
+
+static int cq_arm(sockcq *q)
+{
+    int r = cio__op_recv(q->loop, &q->rop, q->s->fs.fd);
+    if (r == 0)
+        q->armed = 1;
+    return r;
+}
+
+static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
+                       unsigned id)
+{
+    sockcq *q = cio__container_of(op, sockcq, rop);
+    cio_socket *s = q->s;
+    int discard = !s || q->loop->discarding;
+    if (res > 0) {
+        if (discard) {
+            cio__op_buf_put(q->loop, id);
+        } else if (cq_push(q, buf, res, id) < 0) {
+            cio__op_buf_put(q->loop, id); /* never lost silently */
+            if (!q->err)
+                q->err = -ENOMEM;
+            if (more && !q->stopping) {
+                q->stopping = 1;
+                cio__op_cancel(q->loop, &q->rop);
+            }
+        } else if (more && q->n >= CQ_HIGH && !q->stopping) {
+            q->stopping = 1; /* enough held: stop until a read drains */
+            cio__op_cancel(q->loop, &q->rop);
+        }
+    } else if (res == 0) {
+        q->eof = 1;
+    } else if (res != -ECANCELED && !q->err) {
+        q->err = res;
+    }
+    if (!more) {
+        q->armed = 0;
+        q->stopping = 0;
+    }
+    if (!s) {
+        if (!more)
+            cq_free(q);
+        return;
+    }
+    if (!discard) /* as a readable edge: the reader retries */
+        s->fs.afd.io.cb(&s->fs.afd.io, CIO__EV_READ);
+}
+
+/* Takes up to n held bytes into p (peek: leaves them held). Returns the
+ * bytes, 0 at EOF, the receive's error once (then EOF, as recv(2) after a
+ * reset), or -EAGAIN with the read direction cleared. */
+static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
+{
+    sockcq *q = s->cq;
+    if (!n)
+        return 0;
+    if (q->n) {
+        size_t k = 0;
+        unsigned h = q->head, left = q->n;
+        uint32_t off = q->off;
+        while (k < n && left) {
+            cqchunk *c = &q->q[h];
+            size_t m = c->len - off;
+            if (m > n - k)
+                m = n - k;
+            memcpy((char *)p + k, c->p + off, m);
+            k += m;
+            off += (uint32_t)m;
+            if (off == c->len) {
+                if (!peek)
+                    cio__op_buf_put(q->loop, c->id);
+                h = (h + 1) & (q->cap - 1);
+                left--;
+                off = 0;
+            }
+        }
+        if (peek)
+            return (ssize_t)k;
+        q->head = left ? h : 0;
+        q->n = left;
+        q->off = off;
+        q->bytes -= k;
+        if (!q->armed && !q->eof && !q->err && q->n < CQ_HIGH) {
+            int r = cq_arm(q);
+            if (r < 0)
+                q->err = r;
+        }
+        /* drained: the next recv waits for a completion without asking */
+        if (!q->n && !q->eof && !q->err)
+            cio__afd_clear(&s->fs.afd, CIO__EV_READ);
+        return (ssize_t)k;
+    }
+    if (q->err) {
+        int e = q->err;
+        if (!peek) {
+            q->err = 0;
+            q->eof = 1;
+        }
+        return e;
+    }
+    if (q->eof)
+        return 0;
+    if (!q->armed) {
+        int r = cq_arm(q);
+        if (r < 0)
+            return r;
+    }
+    cio__afd_clear(&s->fs.afd, CIO__EV_READ);
+    return -EAGAIN;
+}
+
+static cio_socket *cq_sock(cio__bstream *bs)
+{
+    cio__fdstream *f = cio__container_of(bs, cio__fdstream, bs);
+    return cio__container_of(f, cio_socket, fs);
+}
+
+static ssize_t cq_read(cio__bstream *bs, void *p, size_t n)
+{
+    return cq_take(cq_sock(bs), p, n, 0);
+}
+
+static ssize_t cq_write(cio__bstream *bs, const void *p, size_t n)
+{
+    return cio__fd_write(cio__container_of(bs, cio__fdstream, bs), p, n);
+}
+
+static ssize_t cq_writev(cio__bstream *bs, const struct iovec *iov, int n)
+{
+    return cio__fd_writev(cio__container_of(bs, cio__fdstream, bs), iov, n);
+}
+
+static int cq_shutdown_write(cio__bstream *bs)
+{
+    return cio__fdstream_ops.shutdown_write(bs);
+}
+
+static void cq_detach(cio_socket *s);
+
+static void cq_close(cio__bstream *bs)
+{
+    cq_detach(cq_sock(bs));
+    cio__fdstream_ops.close(bs);
+}
+
+static size_t cq_pending(const cio__bstream *bs)
+{
+    const cio__fdstream *f = cio__container_of(bs, cio__fdstream, bs);
+    const cio_socket *s = cio__container_of(f, cio_socket, fs);
+    return s->cq ? s->cq->bytes : 0;
+}
+
+static const cio__bstream_ops cq_ops = {
+    .name = "fd-completion",
+    .read = cq_read,
+    .write = cq_write,
+    .writev = cq_writev,
+    .shutdown_write = cq_shutdown_write,
+    .close = cq_close,
+    .pending = cq_pending,
+    .flags = CIO__BS_SHORT_IS_FULL,
+};
+
+/* Before close(2): the receive is cancelled (submitted at once, so the
+ * close really closes) and its record freed by its final completion. */
+static void cq_detach(cio_socket *s)
+{
+    sockcq *q = s->cq;
+    if (!q)
+        return;
+    s->cq = NULL;
+    s->fs.bs.ops = &cio__fdstream_ops;
+    q->s = NULL;
+    cq_release(q);
+    if (q->armed && !q->loop->closed) {
+        cio__op_cancel(q->loop, &q->rop);
+        return;
+    }
+    cq_free(q);
+}
+
+/* The first plain recv on a TCP socket: completion mode if the backend
+ * offers it. */
+static void cq_try(cio_socket *s)
+{
+    s->cq_tried = 1;
+    if (layered(s) || s->type != SOCK_STREAM ||
+        (s->family != AF_INET && s->family != AF_INET6) ||
+        !cio__op_available(s->loop))
+        return;
+    sockcq *q = cio__calloc(1, sizeof(*q));
+    cqchunk *ring = q ? cio__malloc(CQ_HIGH * sizeof(*ring)) : NULL;
+    if (!ring) {
+        cio__free(q);
+        return; /* stays on readiness */
+    }
+    q->q = ring;
+    q->cap = CQ_HIGH;
+    q->rop.cb = cq_recv_cb;
+    q->loop = s->loop;
+    q->s = s;
+    if (cq_arm(q) < 0) {
+        cq_free(q);
+        return;
+    }
+    s->cq = q;
+    s->fs.bs.ops = &cq_ops;
+    (void)cio__io_modify(s->loop, &s->fs.afd.io, CIO__EV_WRITE | CIO__EV_EDGE);
+    s->fs.afd.ready &= ~(unsigned)CIO__EV_READ;
+}
+
 /* ---- lifetime ---- */
 
 static void sock_free(cio_socket *s)
@@ -214,6 +506,7 @@ static void sock_close_fd(cio_socket *s)
     if (s->loop->closed)
         s->fs.afd.loop = NULL; /* the backend is gone: nothing to undo */
     cio__afd_close(&s->fs.afd);
+    cq_detach(s);
     close(s->fs.fd);
     s->fs.fd = -1;
     if (!s->loop->closed)
@@ -805,6 +1098,54 @@ static void mark_full(cio_socket *s)
     s->full = 1;
 }
 
+/* A recv with flags or an address on a socket in completion mode: from
+ * the held chunks too (the kernel's queue is behind them). MSG_DONTWAIT,
+ * MSG_PEEK and MSG_WAITALL are served; other flags are not. */
+static ssize_t cq_recv_flags(cio_socket *s, void *buf, size_t len, int flags,
+                             cio_sockaddr *from)
+{
+    if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL))
+        return -EOPNOTSUPP;
+    int peek = (flags & MSG_PEEK) != 0;
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = cq_take(s, (char *)buf + got, len - got, peek);
+        if (n > 0) {
+            got += (size_t)n;
+            if (!(flags & MSG_WAITALL) || peek || got == len)
+                break;
+            continue;
+        }
+        if (n == 0)
+            break;
+        if (n != -EAGAIN) {
+            if (!got)
+                return n;
+            s->cq->err = (int)n; /* reported by the next call */
+            s->cq->eof = 0;
+            break;
+        }
+        if (flags & MSG_DONTWAIT) {
+            if (got)
+                break;
+            return -EAGAIN;
+        }
+        int r = sock_suspend(s, SUSP_READ, 0);
+        if (r < 0)
+            return r;
+        if (!s->cq)
+            return -EBADF;
+    }
+    if (from) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getpeername(s->fs.fd, (struct sockaddr *)&ss, &sl) < 0 ||
+            cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
+            memset(from, 0, sizeof(*from));
+    }
+    return (ssize_t)got;
+}
+
 static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                        cio_sockaddr *from)
 {
@@ -813,6 +1154,10 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
         return r;
     if ((!buf && len) || (layered(s) && (flags || from)))
         return -EINVAL;
+    if (CIO_UNLIKELY(!s->cq_tried) && !flags && !from)
+        cq_try(s);
+    if (s->cq && (flags || from))
+        return cq_recv_flags(s, buf, len, flags, from);
     int stream = !from && s->type == SOCK_STREAM &&
                  !(flags & (MSG_DONTWAIT | MSG_PEEK));
     /* A short read emptied the queue last time: wait for the next edge
