@@ -71,6 +71,7 @@ struct cio_socket {
     cio__ulayer *ul;   /* after cio_socket_push_bstream (cio/impl.h) */
     struct sockcq *cq; /* completion-mode receive (io_uring), see below */
     uint8_t cq_tried;
+    uint8_t wshut; /* shut down for writing (before completion mode) */
 };
 
 /* Bytes go through a layer (TLS, a user's): the plain descriptor calls
@@ -238,12 +239,97 @@ typedef struct sockcq {
     size_t bytes; /* held, not yet handed out */
     uint8_t armed, stopping, eof;
     int err;
+    /* sends: wb fills while sb is in the kernel, untouched; they swap
+     * when sb is done */
+    cio__uop sop;
+    struct cqbuf {
+        char *p;
+        size_t cap, start, end;
+    } sb, wb;
+    uint8_t sbusy;   /* sop in the kernel */
+    uint8_t shut_wr; /* shutdown(SHUT_WR) once the buffers are sent */
+    uint8_t wdone;   /* shut down for writing: writes say -EPIPE */
+    int serr;        /* a send failed: every later write says so */
+    int fd;          /* after close: owned here until the sends are done */
 } sockcq;
+
+#define CQ_WMAX (64 * 1024) /* bytes a buffer takes before writes wait */
 
 static void cq_free(sockcq *q)
 {
+    cio__free(q->sb.p);
+    cio__free(q->wb.p);
     cio__free(q->q);
     cio__free(q);
+}
+
+static size_t cq_wpending(const sockcq *q)
+{
+    return (q->sb.end - q->sb.start) + (q->wb.end - q->wb.start);
+}
+
+/* A closed socket's record goes once its ops are done; the descriptor it
+ * kept for the last sends is closed then. */
+static void cq_maybe_free(sockcq *q)
+{
+    if (q->s || q->armed || q->sbusy)
+        return;
+    if (q->fd >= 0)
+        close(q->fd);
+    cq_free(q);
+}
+
+/* Sends the rest of sb, or swaps the filled wb in and sends it. */
+static void cq_send_next(sockcq *q)
+{
+    if (q->sbusy || q->serr || q->loop->discarding || q->loop->closed)
+        return;
+    if (q->sb.start == q->sb.end) {
+        if (q->wb.start == q->wb.end)
+            return;
+        struct cqbuf t = q->sb;
+        q->sb = q->wb;
+        q->wb = t;
+        q->wb.start = q->wb.end = 0;
+    }
+    int r = cio__op_send(q->loop, &q->sop, q->fd, q->sb.p + q->sb.start,
+                         q->sb.end - q->sb.start);
+    if (r < 0) {
+        q->serr = r;
+        return;
+    }
+    q->sbusy = 1;
+}
+
+static void cq_send_cb(cio__uop *op, int res, int more, char *buf,
+                       unsigned id)
+{
+    (void)more;
+    (void)buf;
+    (void)id;
+    sockcq *q = cio__container_of(op, sockcq, sop);
+    q->sbusy = 0;
+    if (res > 0) {
+        q->sb.start += (size_t)res;
+        if (q->sb.start == q->sb.end)
+            q->sb.start = q->sb.end = 0;
+    } else if (!q->serr) {
+        q->serr = res < 0 ? res : -EPIPE;
+    }
+    if (q->serr) /* what is left can never go: drop it */
+        q->sb.start = q->sb.end = q->wb.start = q->wb.end = 0;
+    cq_send_next(q);
+    if (!q->sbusy && q->shut_wr && !cq_wpending(q)) {
+        q->shut_wr = 0;
+        if (q->fd >= 0)
+            (void)shutdown(q->fd, SHUT_WR);
+    }
+    if (!q->s) {
+        cq_maybe_free(q);
+        return;
+    }
+    if (!q->loop->discarding) /* as a writable edge: the writer retries */
+        q->s->fs.afd.io.cb(&q->s->fs.afd.io, CIO__EV_WRITE);
 }
 
 static void cq_release(sockcq *q)
@@ -317,8 +403,7 @@ static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
         q->stopping = 0;
     }
     if (!s) {
-        if (!more)
-            cq_free(q);
+        cq_maybe_free(q);
         return;
     }
     if (!discard) /* as a readable edge: the reader retries */
@@ -331,9 +416,7 @@ static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
 static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
 {
     sockcq *q = s->cq;
-    if (!n)
-        return 0;
-    if (q->n) {
+    if (q->n) { /* (n == 0 takes nothing, as recv(2) with bytes queued) */
         size_t k = 0;
         unsigned h = q->head, left = q->n;
         uint32_t off = q->off;
@@ -399,27 +482,96 @@ static ssize_t cq_read(cio__bstream *bs, void *p, size_t n)
     return cq_take(cq_sock(bs), p, n, 0);
 }
 
-static ssize_t cq_write(cio__bstream *bs, const void *p, size_t n)
-{
-    return cio__fd_write(cio__container_of(bs, cio__fdstream, bs), p, n);
-}
-
+/* A write copies into the filling buffer (up to CQ_WMAX held) and, if
+ * no send is in the kernel, submits one, which leaves with the loop's
+ * next io_uring_enter. Returns the bytes taken (fewer than asked when the
+ * buffers are full), -EAGAIN (full: the write direction is cleared and a
+ * send completion sets it) or the error a send met. */
 static ssize_t cq_writev(cio__bstream *bs, const struct iovec *iov, int n)
 {
-    return cio__fd_writev(cio__container_of(bs, cio__fdstream, bs), iov, n);
+    cio_socket *s = cq_sock(bs);
+    sockcq *q = s->cq;
+    if (q->serr)
+        return q->serr;
+    if (q->wdone)
+        return -EPIPE;
+    struct cqbuf *b =
+        !q->sbusy && q->sb.start == q->sb.end && q->wb.start == q->wb.end
+            ? &q->sb
+            : &q->wb;
+    size_t want = 0;
+    for (int i = 0; i < n; i++)
+        want += iov[i].iov_len;
+    if (!want)
+        return 0;
+    size_t len = b->end - b->start;
+    if (len >= CQ_WMAX) {
+        cio__afd_clear(&s->fs.afd, CIO__EV_WRITE);
+        return -EAGAIN;
+    }
+    size_t take = want < CQ_WMAX - len ? want : CQ_WMAX - len;
+    if (b->start && b->end + take > b->cap) { /* not in flight: compact */
+        memmove(b->p, b->p + b->start, len);
+        b->start = 0;
+        b->end = len;
+    }
+    if (b->end + take > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->end + take)
+            cap *= 2;
+        char *np = cio__realloc(b->p, cap);
+        if (!np)
+            return -ENOMEM;
+        b->p = np;
+        b->cap = cap;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n && k < take; i++) {
+        size_t m = iov[i].iov_len;
+        if (m > take - k)
+            m = take - k;
+        memcpy(b->p + b->end + k, iov[i].iov_base, m);
+        k += m;
+    }
+    b->end += take;
+    cq_send_next(q);
+    if (q->serr && !q->sbusy)
+        return q->serr;
+    return (ssize_t)take;
+}
+
+static ssize_t cq_write(cio__bstream *bs, const void *p, size_t n)
+{
+    struct iovec v = {(void *)(uintptr_t)p, n};
+    return cq_writev(bs, &v, 1);
+}
+
+/* shutdown(SHUT_WR) after what the buffers hold, never before it. */
+static int cq_shutdown(cio_socket *s)
+{
+    sockcq *q = s->cq;
+    q->wdone = 1;
+    if (q->sbusy || cq_wpending(q)) {
+        q->shut_wr = 1;
+        return 0;
+    }
+    return cio__fdstream_ops.shutdown_write(&s->fs.bs);
 }
 
 static int cq_shutdown_write(cio__bstream *bs)
 {
-    return cio__fdstream_ops.shutdown_write(bs);
+    return cq_shutdown(cq_sock(bs));
 }
 
-static void cq_detach(cio_socket *s);
+static int cq_detach(cio_socket *s);
 
 static void cq_close(cio__bstream *bs)
 {
-    cq_detach(cq_sock(bs));
-    cio__fdstream_ops.close(bs);
+    cio_socket *s = cq_sock(bs);
+    cio__afd_close(&s->fs.afd);
+    if (!cq_detach(s) && s->fs.fd >= 0)
+        close(s->fs.fd);
+    s->fs.fd = -1;
 }
 
 static size_t cq_pending(const cio__bstream *bs)
@@ -440,22 +592,51 @@ static const cio__bstream_ops cq_ops = {
     .flags = CIO__BS_SHORT_IS_FULL,
 };
 
-/* Before close(2): the receive is cancelled (submitted at once, so the
- * close really closes) and its record freed by its final completion. */
-static void cq_detach(cio_socket *s)
+/* At close: the receive is cancelled (submitted at once) and its record
+ * freed by its final completion. Bytes the writes handed over and not yet
+ * sent still go, as the kernel sends what sits in a closed socket's send
+ * buffer: the record then keeps the descriptor and closes it after the
+ * last send (returns 1: the caller must not close it). */
+static int cq_detach(cio_socket *s)
 {
     sockcq *q = s->cq;
     if (!q)
-        return;
+        return 0;
     s->cq = NULL;
     s->fs.bs.ops = &cio__fdstream_ops;
     q->s = NULL;
     cq_release(q);
-    if (q->armed && !q->loop->closed) {
-        cio__op_cancel(q->loop, &q->rop);
-        return;
+    if (q->loop->closed) { /* drained: nothing is in the kernel */
+        cq_free(q);
+        return 0;
     }
-    cq_free(q);
+    if (q->armed)
+        cio__op_cancel(q->loop, &q->rop);
+    int keep = (q->sbusy || cq_wpending(q)) && !q->serr;
+    if (!keep && q->sbusy)
+        cio__op_cancel(q->loop, &q->sop);
+    if (!keep)
+        q->fd = -1;
+    cq_maybe_free(q);
+    return keep;
+}
+
+/* Before a write that does not go through the buffers (flags, sendfile):
+ * waits until what they hold is sent. Returns 0, -EAGAIN (nowait) or an
+ * error (the socket may be gone: return at once). */
+static int sock_suspend(cio_socket *s, int how, int64_t delay);
+static int cq_flush_wait(cio_socket *s, int nowait)
+{
+    while (s->cq && (s->cq->sbusy || cq_wpending(s->cq))) {
+        if (s->cq->serr)
+            return s->cq->serr;
+        if (nowait)
+            return -EAGAIN;
+        int r = sock_suspend(s, 2 /* SUSP_WRITE */, 0);
+        if (r < 0)
+            return r;
+    }
+    return s->cq && s->cq->serr ? s->cq->serr : 0;
 }
 
 /* The first plain recv on a TCP socket: completion mode if the backend
@@ -476,8 +657,11 @@ static void cq_try(cio_socket *s)
     q->q = ring;
     q->cap = CQ_HIGH;
     q->rop.cb = cq_recv_cb;
+    q->sop.cb = cq_send_cb;
     q->loop = s->loop;
     q->s = s;
+    q->fd = s->fs.fd;
+    q->wdone = s->wshut;
     if (cq_arm(q) < 0) {
         cq_free(q);
         return;
@@ -506,8 +690,8 @@ static void sock_close_fd(cio_socket *s)
     if (s->loop->closed)
         s->fs.afd.loop = NULL; /* the backend is gone: nothing to undo */
     cio__afd_close(&s->fs.afd);
-    cq_detach(s);
-    close(s->fs.fd);
+    if (!cq_detach(s))
+        close(s->fs.fd);
     s->fs.fd = -1;
     if (!s->loop->closed)
         em_wake_all(s->loop);
@@ -843,7 +1027,16 @@ int cio_socket_shutdown(cio_socket *s, int how)
     if (layered(s) && (how == SHUT_WR || how == SHUT_RDWR) &&
         (r = cio__bs_shutdown_write(s->bs)) < 0)
         return r;
-    return shutdown(s->fs.fd, how) < 0 ? CIO__ERRNO() : 0;
+    if (s->cq && how != SHUT_RD) { /* after the buffered bytes */
+        if (how == SHUT_RDWR && shutdown(s->fs.fd, SHUT_RD) < 0)
+            return CIO__ERRNO();
+        return cq_shutdown(s);
+    }
+    if (shutdown(s->fs.fd, how) < 0)
+        return CIO__ERRNO();
+    if (how != SHUT_RD)
+        s->wshut = 1;
+    return 0;
 }
 
 /* ---- TLS ---- */
@@ -1154,7 +1347,8 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
         return r;
     if ((!buf && len) || (layered(s) && (flags || from)))
         return -EINVAL;
-    if (CIO_UNLIKELY(!s->cq_tried) && !flags && !from)
+    if (CIO_UNLIKELY(!s->cq_tried) && !from &&
+        !(flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL)))
         cq_try(s);
     if (s->cq && (flags || from))
         return cq_recv_flags(s, buf, len, flags, from);
@@ -1236,6 +1430,9 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
     if ((to && !to->len) || (layered(s) && (flags || to)))
         return -EINVAL;
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    if (s->cq && (flags || to) &&
+        (r = cq_flush_wait(s, flags & MSG_DONTWAIT)) < 0)
+        return r;
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
     ssize_t n = send_once(s, stream, buf, len, flags, to);
@@ -1268,6 +1465,8 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
         return -EINVAL;
     const char *p = buf;
     int stream = s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    if (s->cq && flags && (r = cq_flush_wait(s, flags & MSG_DONTWAIT)) < 0)
+        return r;
     while (len > 0) {
         if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET) &&
             (r = sock_suspend(s, SUSP_YIELD, 0)) < 0)
@@ -1404,6 +1603,8 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         return -EBADF;
     if (s->ul || (s->tls && !(cio_tls_ktls(s->tls) & 1)))
         return -ENOTSUP; /* only the kernel can encrypt what it sends */
+    if (s->cq && (r = cq_flush_wait(s, 0)) < 0) /* the bytes before it */
+        return r;
     size_t total = 0;
     const size_t chunk_max = (size_t)1 << 30;
     while (count == 0 || total < count) {
