@@ -3,7 +3,9 @@
 # request and response objects and cJSON, one loop) side by side with the
 # shared peer harness (../shared/bench/run-peers --http-target): c-epoll
 # (the practical limit), h2o (HTTP/1, static), httptools+uvloop (sanic's
-# core), aiohttp (uvloop and asyncio), Node's http and Go's net/http; then
+# core), aiohttp (uvloop and asyncio), Node's http and fastify (npm,
+# bench/peers/http_fastify.js, installed under build/bench/npm on first
+# use) and Go's net/http; then
 # 16-deep pipelining with c-epoll, httptools+uvloop and h2o.
 # Sourced by bench/run (section httpsrv); also usable alone:
 #   bash -c 'source bench/sections/httpsrv.sh; bench_httpsrv'
@@ -70,9 +72,25 @@ bench_httpsrv() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cio-httpsrv.XXXXXX") || return 1
     local only=${HTTPSRV_ONLY-'c-epoll|c-uring|h2o-static|node-http|go-nethttp|py-httptools-uvloop|aiohttp-uvloop|aiohttp-asyncio'}
     local uring=(--http-target "cio-uring=env CIO_BACKEND=uring $srv --port {port}")
+    # Node's fastify (npm), installed under the build tree on first use
+    local fy=() npmdir=$build/bench/npm
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        if [[ ! -d $npmdir/node_modules/fastify ]]; then
+            mkdir -p "$npmdir" &&
+                npm install --no-audit --no-fund --prefix "$npmdir" fastify@5 \
+                    >"$tmp/npm.log" 2>&1
+        fi
+        if [[ -d $npmdir/node_modules/fastify ]]; then
+            fy=(--http-target "fastify=env NODE_PATH=$npmdir/node_modules node $root/bench/peers/http_fastify.js {port}")
+        else
+            echo "note: fastify peer skipped: npm install fastify failed ($(tail -n 1 "$tmp/npm.log" 2>/dev/null))" >&2
+        fi
+    else
+        echo "note: fastify peer skipped (no node/npm)" >&2
+    fi
     local base=()
     [[ -n ${HTTPSRV_BASE-} ]] && base=(--http-target "cio-base=$HTTPSRV_BASE --port {port}")
-    local args=(--suite http --http-target "cio=$srv --port {port}" "${uring[@]}" "${base[@]}"
+    local args=(--suite http --http-target "cio=$srv --port {port}" "${uring[@]}" "${base[@]}" "${fy[@]}"
         --http-conns "$conns" --paths "/ /json" --rounds "$rounds"
         --http-duration "$dur" --only "$only" --out "$tmp/plain.md")
     echo "bench: httpsrv: run-peers ${args[*]}" >&2
@@ -104,6 +122,7 @@ bench_httpsrv() {
         bs_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(bs_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_httptools" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_go" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_fastify" "$(bs_ratio "$(_bh_us fastify "$path" 1 "$out")" "$cio")" x ""
         [[ -n ${HTTPSRV_BASE-} ]] &&
             bs_emit "http${sfx}_ratio_vs_base" "$(bs_ratio "$(_bh_us cio-base "$path" 1 "$out")" "$cio")" x ""
         # the same figures for cio on io_uring (target cio-uring)
@@ -116,6 +135,7 @@ bench_httpsrv() {
         bs_emit "http${sfx}_ratio_vs_aiohttp_uring" "$(bs_ratio "$(_bh_us aiohttp-uvloop "$path" 1 "$out")" "$cio")" x ">= 5"
         bs_emit "http${sfx}_ratio_vs_httptools_uring" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_go_uring" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_fastify_uring" "$(bs_ratio "$(_bh_us fastify "$path" 1 "$out")" "$cio")" x ""
     done
     cio=$(_bh_us cio / 16 "$out")
     bs_emit http_pipelined_srv_us_per_req "$cio" us ""

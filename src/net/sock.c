@@ -199,29 +199,43 @@ static int em_wait(cio_loop *loop, int64_t delay)
     return r;
 }
 
-/* ---- completion-mode receive (io_uring) ----
+/* ---- completion mode (io_uring) ----
  * On a backend whose caps() offer socket operations (io_uring), a plain
- * TCP socket's first recv switches it to completion mode: one multishot
- * receive into the backend's provided buffers replaces the readiness poll
- * plus recvfrom per message. Its completions are held here (cq, in
- * order) and copied out by the reads; the socket's byte stream gets
- * cq_ops, whose read takes from the held chunks and says -EAGAIN when
- * there are none, so everything above (sock_io, the budget, TLS started
- * later over the socket) runs unchanged. A completion marks the read
- * direction ready and wakes the reader through the socket's afd, exactly
- * as a readiness edge does; the afd keeps watching writability only.
+ * TCP socket's first recv switches it to completion mode (docs/design.md
+ * section 45): one multishot receive into the backend's provided buffers
+ * replaces the readiness poll plus recvfrom per message, and writes are
+ * copied into the socket's buffers and sent by send operations that ride
+ * on the loop's one io_uring_enter per iteration. The socket's byte stream
+ * gets cq_ops, whose read takes from the held bytes and whose write fills
+ * the buffers, each saying -EAGAIN when it cannot, so everything above
+ * (sock_io, the budget, the "full" inference, TLS started later over the
+ * socket) runs unchanged. A completion marks its direction ready and
+ * wakes the waiter through the socket's afd, exactly as a readiness edge
+ * does; the afd keeps watching writability only (sendfile).
  *
- * The kernel only ever writes into the backend's buffers, never into a
- * caller's: a reader cancelled at its suspension loses nothing (the bytes
- * stay held for the next recv) and no buffer of the caller is in flight.
- * Bounded: once CQ_HIGH chunks are held the receive is cancelled, and
- * re-armed when a read brings the count below it (back-pressure reaches
- * the peer through TCP's window, as with a reader that stops reading).
- * Close cancels the receive and gives the held buffers back before
- * close(2); the op's record (sockcq) outlives the socket until its final
- * completion. Writes stay system calls (sendmsg), unchanged.
+ * Reads: the kernel only ever writes into the backend's buffers, never
+ * into a caller's, so a reader cancelled at its suspension loses nothing
+ * (the bytes stay held for the next recv) and no buffer of the caller is
+ * in flight. A chunk stays in the backend's buffer only when a reader is
+ * parked to take it in this iteration; otherwise it is copied to the
+ * socket's spill buffer and the shared buffer given back at once, so
+ * sockets that are not being read never hold the loop's pool. Bounded:
+ * once CQ_RMAX bytes are held the receive is cancelled, and re-armed
+ * when a read brings the count below it (back-pressure reaches the peer
+ * through TCP's window, as with a reader that stops reading).
+ *
+ * Writes: up to CQ_WMAX bytes fill wb while sb is in the kernel; a write
+ * that finds both full waits for a send completion, as one to a full
+ * socket waits for the writable edge. A send error is returned by the
+ * next write. Writes that bypass the buffers (flags, sendfile) first wait
+ * until they are sent; shutdown(SHUT_WR) is applied after them.
+ *
+ * Close cancels the receive, gives the held buffers back and lets the
+ * unsent bytes go as the kernel sends a closed socket's queue: the op's
+ * record (sockcq) keeps the descriptor until its last send completes,
+ * then closes it (or until the loop closes and cancels it).
  */
-#define CQ_HIGH 4u
+#define CQ_RMAX (64 * 1024) /* received bytes held before recv stops */
 
 typedef struct cqchunk {
     char *p;
@@ -245,7 +259,7 @@ typedef struct sockcq {
     struct cqbuf {
         char *p;
         size_t cap, start, end;
-    } sb, wb;
+    } sb, wb, sp; /* sp: received bytes copied out of the backend's buffers */
     uint8_t sbusy;   /* sop in the kernel */
     uint8_t shut_wr; /* shutdown(SHUT_WR) once the buffers are sent */
     uint8_t wdone;   /* shut down for writing: writes say -EPIPE */
@@ -257,6 +271,7 @@ typedef struct sockcq {
 
 static void cq_free(sockcq *q)
 {
+    cio__free(q->sp.p);
     cio__free(q->sb.p);
     cio__free(q->wb.p);
     cio__free(q->q);
@@ -342,6 +357,7 @@ static void cq_release(sockcq *q)
     q->head = 0;
     q->off = 0;
     q->bytes = 0;
+    q->sp.start = q->sp.end = 0;
 }
 
 static int cq_push(sockcq *q, char *buf, int len, unsigned id)
@@ -364,6 +380,30 @@ static int cq_push(sockcq *q, char *buf, int len, unsigned id)
     return 0;
 }
 
+/* Appends to a buffer that is never in the kernel (grows, compacts). */
+static int cqbuf_add(struct cqbuf *b, const void *p, size_t n)
+{
+    size_t len = b->end - b->start;
+    if (b->start && b->end + n > b->cap) {
+        memmove(b->p, b->p + b->start, len);
+        b->start = 0;
+        b->end = len;
+    }
+    if (b->end + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->end + n)
+            cap *= 2;
+        char *np = cio__realloc(b->p, cap);
+        if (!np)
+            return -ENOMEM;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->end, p, n);
+    b->end += n;
+    return 0;
+}
+
 static int cq_arm(sockcq *q)
 {
     int r = cio__op_recv(q->loop, &q->rop, q->s->fs.fd);
@@ -379,17 +419,25 @@ static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
     cio_socket *s = q->s;
     int discard = !s || q->loop->discarding;
     if (res > 0) {
+        int r = 0;
         if (discard) {
             cio__op_buf_put(q->loop, id);
-        } else if (cq_push(q, buf, res, id) < 0) {
-            cio__op_buf_put(q->loop, id); /* never lost silently */
-            if (!q->err)
-                q->err = -ENOMEM;
-            if (more && !q->stopping) {
-                q->stopping = 1;
-                cio__op_cancel(q->loop, &q->rop);
-            }
-        } else if (more && q->n >= CQ_HIGH && !q->stopping) {
+        } else if (!q->n && q->sp.start == q->sp.end && s->fs.afd.waiter[0]) {
+            r = cq_push(q, buf, res, id); /* a reader takes it at once */
+            if (r < 0)
+                cio__op_buf_put(q->loop, id);
+        } else {
+            /* nobody is about to read: copy, and give the shared buffer
+             * back, so sockets that are not read never hold the pool */
+            r = cqbuf_add(&q->sp, buf, (size_t)res);
+            cio__op_buf_put(q->loop, id);
+            if (r == 0)
+                q->bytes += (size_t)res;
+        }
+        if (r < 0 && !q->err)
+            q->err = -ENOMEM; /* never lost silently */
+        if (!discard && more && !q->stopping &&
+            (r < 0 || q->bytes >= CQ_RMAX)) {
             q->stopping = 1; /* enough held: stop until a read drains */
             cio__op_cancel(q->loop, &q->rop);
         }
@@ -416,7 +464,7 @@ static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
 static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
 {
     sockcq *q = s->cq;
-    if (q->n) { /* (n == 0 takes nothing, as recv(2) with bytes queued) */
+    if (q->bytes) { /* (n == 0 takes nothing, as recv(2) with bytes queued) */
         size_t k = 0;
         unsigned h = q->head, left = q->n;
         uint32_t off = q->off;
@@ -436,19 +484,27 @@ static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
                 off = 0;
             }
         }
+        size_t m = q->sp.end - q->sp.start; /* then the copied bytes */
+        if (m > n - k)
+            m = n - k;
+        memcpy((char *)p + k, q->sp.p + q->sp.start, m);
+        k += m;
         if (peek)
             return (ssize_t)k;
+        q->sp.start += m;
+        if (q->sp.start == q->sp.end)
+            q->sp.start = q->sp.end = 0;
         q->head = left ? h : 0;
         q->n = left;
         q->off = off;
         q->bytes -= k;
-        if (!q->armed && !q->eof && !q->err && q->n < CQ_HIGH) {
+        if (!q->armed && !q->eof && !q->err && q->bytes < CQ_RMAX) {
             int r = cq_arm(q);
             if (r < 0)
                 q->err = r;
         }
         /* drained: the next recv waits for a completion without asking */
-        if (!q->n && !q->eof && !q->err)
+        if (!q->bytes && !q->eof && !q->err)
             cio__afd_clear(&s->fs.afd, CIO__EV_READ);
         return (ssize_t)k;
     }
@@ -649,13 +705,13 @@ static void cq_try(cio_socket *s)
         !cio__op_available(s->loop))
         return;
     sockcq *q = cio__calloc(1, sizeof(*q));
-    cqchunk *ring = q ? cio__malloc(CQ_HIGH * sizeof(*ring)) : NULL;
+    cqchunk *ring = q ? cio__malloc(2 * sizeof(*ring)) : NULL;
     if (!ring) {
         cio__free(q);
         return; /* stays on readiness */
     }
     q->q = ring;
-    q->cap = CQ_HIGH;
+    q->cap = 2;
     q->rop.cb = cq_recv_cb;
     q->sop.cb = cq_send_cb;
     q->loop = s->loop;
