@@ -265,7 +265,10 @@ typedef struct sockcq {
     uint8_t wdone;   /* shut down for writing: writes say -EPIPE */
     int serr;        /* a send failed: every later write says so */
     int fd;          /* after close: owned here until the sends are done */
+    cio__handle *linger; /* after close: bounds the wait for the sends */
 } sockcq;
+
+#define CQ_LINGER (30 * CIO_SEC) /* a closed socket's sends, at most */
 
 #define CQ_WMAX (64 * 1024) /* bytes a buffer takes before writes wait */
 
@@ -289,6 +292,8 @@ static void cq_maybe_free(sockcq *q)
 {
     if (q->s || q->armed || q->sbusy)
         return;
+    if (q->linger)
+        cio__handle_cancel(q->loop, q->linger);
     if (q->fd >= 0)
         close(q->fd);
     cq_free(q);
@@ -648,6 +653,16 @@ static const cio__bstream_ops cq_ops = {
     .flags = CIO__BS_SHORT_IS_FULL,
 };
 
+/* A closed socket's peer has not taken its last bytes in CQ_LINGER: the
+ * send is cancelled (its final completion closes the descriptor). */
+static void cq_linger_timer(cio__handle *h)
+{
+    sockcq *q = h->arg;
+    q->linger = NULL; /* running: recycled by the loop */
+    if (q->sbusy)
+        cio__op_cancel(q->loop, &q->sop);
+}
+
 /* At close: the receive is cancelled (submitted at once) and its record
  * freed by its final completion. Bytes the writes handed over and not yet
  * sent still go, as the kernel sends what sits in a closed socket's send
@@ -668,11 +683,23 @@ static int cq_detach(cio_socket *s)
     }
     if (q->armed)
         cio__op_cancel(q->loop, &q->rop);
-    int keep = (q->sbusy || cq_wpending(q)) && !q->serr;
+    /* (bytes not in a send now have no send to follow them: the loop is
+     * discarding, or a send failed) */
+    int keep = q->sbusy && !q->serr;
     if (!keep && q->sbusy)
         cio__op_cancel(q->loop, &q->sop);
     if (!keep)
         q->fd = -1;
+    if (keep) {
+        cio__handle *h = cio__handle_get(q->loop);
+        if (h) {
+            h->icb = cq_linger_timer;
+            h->arg = q;
+            if (cio__handle_at(q->loop, h,
+                               cio_loop_time(q->loop) + CQ_LINGER) == 0)
+                q->linger = h;
+        }
+    }
     cq_maybe_free(q);
     return keep;
 }
