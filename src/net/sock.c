@@ -492,7 +492,8 @@ static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
         size_t m = q->sp.end - q->sp.start; /* then the copied bytes */
         if (m > n - k)
             m = n - k;
-        memcpy((char *)p + k, q->sp.p + q->sp.start, m);
+        if (m) /* (sp.p is NULL until something was copied) */
+            memcpy((char *)p + k, q->sp.p + q->sp.start, m);
         k += m;
         if (peek)
             return (ssize_t)k;
@@ -591,7 +592,8 @@ static ssize_t cq_writev(cio__bstream *bs, const struct iovec *iov, int n)
         size_t m = iov[i].iov_len;
         if (m > take - k)
             m = take - k;
-        memcpy(b->p + b->end + k, iov[i].iov_base, m);
+        if (m)
+            memcpy(b->p + b->end + k, iov[i].iov_base, m);
         k += m;
     }
     b->end += take;
