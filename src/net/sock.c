@@ -7,7 +7,10 @@
  * EAGAIN clears the direction's readiness and suspends the calling task
  * until the next edge (afd.h). A busy connection therefore costs its
  * read and write system calls and nothing else: no epoll_ctl, no
- * allocation, no suspension while data flows.
+ * allocation, no suspension while data flows. On io_uring a TCP socket
+ * goes further from its first recv: completion mode (below, and
+ * docs/design.md section 45), where its reads and writes ride on the
+ * loop's io_uring_enter and cost no system call of their own.
  *
  * Short sends: on a stream socket, a send that takes less than offered
  * has filled the send buffer, and the space freed later raises a new edge
