@@ -3,7 +3,9 @@
 # request and response objects and cJSON, one loop) side by side with the
 # shared peer harness (../shared/bench/run-peers --http-target): c-epoll
 # (the practical limit), h2o (HTTP/1, static), httptools+uvloop (sanic's
-# core), aiohttp (uvloop and asyncio), Node's http and Go's net/http; then
+# core), aiohttp (uvloop and asyncio), Node's http and fastify (npm,
+# bench/peers/http_fastify.js, installed under build/bench/npm on first
+# use) and Go's net/http; then
 # 16-deep pipelining with c-epoll, httptools+uvloop and h2o.
 # Sourced by bench/run (section httpsrv); also usable alone:
 #   bash -c 'source bench/sections/httpsrv.sh; bench_httpsrv'
@@ -16,6 +18,14 @@
 # http_server binary, e.g. built from the commit before a change: it runs
 # as target cio-base in the same rounds, and http_srv_ratio_vs_base etc.
 # compare the two).
+#
+# cio runs twice in the same rounds: target cio on the default backend
+# (epoll) and target cio-uring with CIO_BACKEND=uring (io_uring: the
+# connections' reads are completion-based there, docs/design.md section
+# 45); the hand-written c-uring peer runs beside them. The plain figures
+# are the epoll target's; the same names with a _uring suffix are the
+# cio-uring target's (against the same peers), and http_ratio_vs_curing_uring
+# compares cio-uring with c-uring.
 #
 # Ratios are the peer's server CPU per request divided by cio's
 # (srv_us_per_req, median over the rounds), so > 1 means cio spends less
@@ -60,19 +70,36 @@ bench_httpsrv() {
         return 0
     fi
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cio-httpsrv.XXXXXX") || return 1
-    local only=${HTTPSRV_ONLY-'c-epoll|h2o-static|node-http|go-nethttp|py-httptools-uvloop|aiohttp-uvloop|aiohttp-asyncio'}
+    local only=${HTTPSRV_ONLY-'c-epoll|c-uring|h2o-static|node-http|go-nethttp|py-httptools-uvloop|aiohttp-uvloop|aiohttp-asyncio'}
+    local uring=(--http-target "cio-uring=env CIO_BACKEND=uring $srv --port {port}")
+    # Node's fastify (npm), installed under the build tree on first use
+    local fy=() npmdir=$build/bench/npm
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        if [[ ! -d $npmdir/node_modules/fastify ]]; then
+            mkdir -p "$npmdir" &&
+                npm install --no-audit --no-fund --prefix "$npmdir" fastify@5 \
+                    >"$tmp/npm.log" 2>&1
+        fi
+        if [[ -d $npmdir/node_modules/fastify ]]; then
+            fy=(--http-target "fastify=env NODE_PATH=$npmdir/node_modules node $root/bench/peers/http_fastify.js {port}")
+        else
+            echo "note: fastify peer skipped: npm install fastify failed ($(tail -n 1 "$tmp/npm.log" 2>/dev/null))" >&2
+        fi
+    else
+        echo "note: fastify peer skipped (no node/npm)" >&2
+    fi
     local base=()
     [[ -n ${HTTPSRV_BASE-} ]] && base=(--http-target "cio-base=$HTTPSRV_BASE --port {port}")
-    local args=(--suite http --http-target "cio=$srv --port {port}" "${base[@]}"
+    local args=(--suite http --http-target "cio=$srv --port {port}" "${uring[@]}" "${base[@]}" "${fy[@]}"
         --http-conns "$conns" --paths "/ /json" --rounds "$rounds"
         --http-duration "$dur" --only "$only" --out "$tmp/plain.md")
     echo "bench: httpsrv: run-peers ${args[*]}" >&2
     "$rp" "${args[@]}" >"$tmp/plain.out" 2>"$tmp/plain.err" ||
         echo "note: run-peers exited with $?: $(tail -n 3 "$tmp/plain.err" | tr '\n' ' ')" >&2
-    args=(--suite http --http-target "cio=$srv --port {port}" "${base[@]}"
+    args=(--suite http --http-target "cio=$srv --port {port}" "${uring[@]}" "${base[@]}"
         --http-conns "$conns" --paths "/" --http-pipeline 16
         --rounds "$rounds" --http-duration "$dur"
-        --only 'c-epoll|py-httptools-uvloop|h2o-static' --out "$tmp/pipe.md")
+        --only 'c-epoll|c-uring|py-httptools-uvloop|h2o-static' --out "$tmp/pipe.md")
     echo "bench: httpsrv: run-peers ${args[*]}" >&2
     "$rp" "${args[@]}" >"$tmp/pipe.out" 2>"$tmp/pipe.err" ||
         echo "note: run-peers exited with $?: $(tail -n 3 "$tmp/pipe.err" | tr '\n' ' ')" >&2
@@ -95,8 +122,20 @@ bench_httpsrv() {
         bs_emit "http${sfx}_ratio_vs_aiohttp_asyncio" "$(bs_ratio "$(_bh_us aiohttp-asyncio "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_httptools" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
         bs_emit "http${sfx}_ratio_vs_go" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_fastify" "$(bs_ratio "$(_bh_us fastify "$path" 1 "$out")" "$cio")" x ""
         [[ -n ${HTTPSRV_BASE-} ]] &&
             bs_emit "http${sfx}_ratio_vs_base" "$(bs_ratio "$(_bh_us cio-base "$path" 1 "$out")" "$cio")" x ""
+        # the same figures for cio on io_uring (target cio-uring)
+        cio=$(_bh_us cio-uring "$path" 1 "$out")
+        bs_emit "http${sfx}_srv_us_per_req_uring" "$cio" us ""
+        bs_emit "http${sfx}_ratio_vs_cepoll_uring" "$(bs_ratio "$(_bh_us c-epoll "$path" 1 "$out")" "$cio")" x ">= 0.9"
+        bs_emit "http${sfx}_ratio_vs_curing_uring" "$(bs_ratio "$(_bh_us c-uring "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_h2o_uring" "$(bs_ratio "$(_bh_us h2o-static "$path" 1 "$out")" "$cio")" x ">= 1.4"
+        bs_emit "http${sfx}_ratio_vs_node_uring" "$(bs_ratio "$(_bh_us node-http "$path" 1 "$out")" "$cio")" x ">= 2.5"
+        bs_emit "http${sfx}_ratio_vs_aiohttp_uring" "$(bs_ratio "$(_bh_us aiohttp-uvloop "$path" 1 "$out")" "$cio")" x ">= 5"
+        bs_emit "http${sfx}_ratio_vs_httptools_uring" "$(bs_ratio "$(_bh_us py-httptools-uvloop "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_go_uring" "$(bs_ratio "$(_bh_us go-nethttp "$path" 1 "$out")" "$cio")" x ""
+        bs_emit "http${sfx}_ratio_vs_fastify_uring" "$(bs_ratio "$(_bh_us fastify "$path" 1 "$out")" "$cio")" x ""
     done
     cio=$(_bh_us cio / 16 "$out")
     bs_emit http_pipelined_srv_us_per_req "$cio" us ""
@@ -105,5 +144,11 @@ bench_httpsrv() {
     bs_emit http_pipelined_ratio_vs_h2o "$(bs_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
     [[ -n ${HTTPSRV_BASE-} ]] &&
         bs_emit http_pipelined_ratio_vs_base "$(bs_ratio "$(_bh_us cio-base / 16 "$out")" "$cio")" x ""
+    cio=$(_bh_us cio-uring / 16 "$out")
+    bs_emit http_pipelined_srv_us_per_req_uring "$cio" us ""
+    bs_emit http_pipelined_ratio_vs_cepoll_uring "$(bs_ratio "$(_bh_us c-epoll / 16 "$out")" "$cio")" x ">= 0.8"
+    bs_emit http_pipelined_ratio_vs_curing_uring "$(bs_ratio "$(_bh_us c-uring / 16 "$out")" "$cio")" x ""
+    bs_emit http_pipelined_ratio_vs_httptools_uring "$(bs_ratio "$(_bh_us py-httptools-uvloop / 16 "$out")" "$cio")" x ">= 2"
+    bs_emit http_pipelined_ratio_vs_h2o_uring "$(bs_ratio "$(_bh_us h2o-static / 16 "$out")" "$cio")" x ""
     return 0
 }

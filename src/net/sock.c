@@ -7,7 +7,10 @@
  * EAGAIN clears the direction's readiness and suspends the calling task
  * until the next edge (afd.h). A busy connection therefore costs its
  * read and write system calls and nothing else: no epoll_ctl, no
- * allocation, no suspension while data flows.
+ * allocation, no suspension while data flows. On io_uring a TCP socket
+ * goes further from its first recv: completion mode (below, and
+ * docs/design.md section 45), where its reads and writes ride on the
+ * loop's io_uring_enter and cost no system call of their own.
  *
  * Short sends: on a stream socket, a send that takes less than offered
  * has filled the send buffer, and the space freed later raises a new edge
@@ -69,6 +72,9 @@ struct cio_socket {
     cio__bstream *bs; /* plain stream I/O: &fs.bs, or TLS over it */
     cio_tls_conn *tls; /* after cio_socket_start_tls */
     cio__ulayer *ul;   /* after cio_socket_push_bstream (cio/impl.h) */
+    struct sockcq *cq; /* completion-mode receive (io_uring), see below */
+    uint8_t cq_tried;
+    uint8_t wshut; /* shut down for writing (before completion mode) */
 };
 
 /* Bytes go through a layer (TLS, a user's): the plain descriptor calls
@@ -196,6 +202,564 @@ static int em_wait(cio_loop *loop, int64_t delay)
     return r;
 }
 
+/* ---- completion mode (io_uring) ----
+ * On a backend whose caps() offer socket operations (io_uring), a plain
+ * TCP socket's first recv switches it to completion mode (docs/design.md
+ * section 45): one multishot receive into the backend's provided buffers
+ * replaces the readiness poll plus recvfrom per message, and writes are
+ * copied into the socket's buffers and sent by send operations that ride
+ * on the loop's one io_uring_enter per iteration. The socket's byte stream
+ * gets cq_ops, whose read takes from the held bytes and whose write fills
+ * the buffers, each saying -EAGAIN when it cannot, so everything above
+ * (sock_io, the budget, the "full" inference, TLS started later over the
+ * socket) runs unchanged. A completion marks its direction ready and
+ * wakes the waiter through the socket's afd, exactly as a readiness edge
+ * does; the afd keeps watching writability only (sendfile).
+ *
+ * Reads: the kernel only ever writes into the backend's buffers, never
+ * into a caller's, so a reader cancelled at its suspension loses nothing
+ * (the bytes stay held for the next recv) and no buffer of the caller is
+ * in flight. A chunk stays in the backend's buffer only when a reader is
+ * parked to take it in this iteration; otherwise it is copied to the
+ * socket's spill buffer and the shared buffer given back at once, so
+ * sockets that are not being read never hold the loop's pool. Bounded:
+ * once CQ_RMAX bytes are held the receive is cancelled, and re-armed
+ * when a read brings the count below it (back-pressure reaches the peer
+ * through TCP's window, as with a reader that stops reading).
+ *
+ * Writes: up to CQ_WMAX bytes fill wb while sb is in the kernel; a write
+ * that finds both full waits for a send completion, as one to a full
+ * socket waits for the writable edge. A send error is returned by the
+ * next write. Writes that bypass the buffers (flags, sendfile) first wait
+ * until they are sent; shutdown(SHUT_WR) is applied after them.
+ *
+ * Close cancels the receive, gives the held buffers back and lets the
+ * unsent bytes go as the kernel sends a closed socket's queue: the op's
+ * record (sockcq) keeps the descriptor until its last send completes,
+ * then closes it (or until the loop closes and cancels it).
+ */
+#define CQ_RMAX (64 * 1024) /* received bytes held before recv stops */
+
+typedef struct cqchunk {
+    char *p;
+    uint32_t len;
+    unsigned id;
+} cqchunk;
+
+typedef struct sockcq {
+    cio__uop rop;
+    cio_loop *loop;
+    cio_socket *s; /* NULL once the socket closed */
+    cqchunk *q;    /* ring, cap a power of two */
+    unsigned head, n, cap;
+    uint32_t off; /* bytes of q[head] already handed out */
+    size_t bytes; /* held, not yet handed out */
+    uint8_t armed, stopping, eof;
+    int err;
+    /* sends: wb fills while sb is in the kernel, untouched; they swap
+     * when sb is done */
+    cio__uop sop;
+    struct cqbuf {
+        char *p;
+        size_t cap, start, end;
+    } sb, wb, sp; /* sp: received bytes copied out of the backend's buffers */
+    uint8_t sbusy;   /* sop in the kernel */
+    uint8_t shut_wr; /* shutdown(SHUT_WR) once the buffers are sent */
+    uint8_t wdone;   /* shut down for writing: writes say -EPIPE */
+    int serr;        /* a send failed: every later write says so */
+    int fd;          /* after close: owned here until the sends are done */
+    cio__handle *linger; /* after close: bounds the wait for the sends */
+} sockcq;
+
+#define CQ_LINGER (30 * CIO_SEC) /* a closed socket's sends, at most */
+
+#define CQ_WMAX (64 * 1024) /* bytes a buffer takes before writes wait */
+
+static void cq_free(sockcq *q)
+{
+    cio__free(q->sp.p);
+    cio__free(q->sb.p);
+    cio__free(q->wb.p);
+    cio__free(q->q);
+    cio__free(q);
+}
+
+static size_t cq_wpending(const sockcq *q)
+{
+    return (q->sb.end - q->sb.start) + (q->wb.end - q->wb.start);
+}
+
+/* A closed socket's record goes once its ops are done; the descriptor it
+ * kept for the last sends is closed then. */
+static void cq_maybe_free(sockcq *q)
+{
+    if (q->s || q->armed || q->sbusy)
+        return;
+    if (q->linger)
+        cio__handle_cancel(q->loop, q->linger);
+    if (q->fd >= 0)
+        close(q->fd);
+    cq_free(q);
+}
+
+/* Sends the rest of sb, or swaps the filled wb in and sends it. */
+static void cq_send_next(sockcq *q)
+{
+    if (q->sbusy || q->serr || q->loop->discarding || q->loop->closed)
+        return;
+    if (q->sb.start == q->sb.end) {
+        if (q->wb.start == q->wb.end)
+            return;
+        struct cqbuf t = q->sb;
+        q->sb = q->wb;
+        q->wb = t;
+        q->wb.start = q->wb.end = 0;
+    }
+    int r = cio__op_send(q->loop, &q->sop, q->fd, q->sb.p + q->sb.start,
+                         q->sb.end - q->sb.start);
+    if (r < 0) {
+        q->serr = r;
+        return;
+    }
+    q->sbusy = 1;
+}
+
+static void cq_send_cb(cio__uop *op, int res, int more, char *buf,
+                       unsigned id)
+{
+    (void)more;
+    (void)buf;
+    (void)id;
+    sockcq *q = cio__container_of(op, sockcq, sop);
+    q->sbusy = 0;
+    if (res > 0) {
+        q->sb.start += (size_t)res;
+        if (q->sb.start == q->sb.end)
+            q->sb.start = q->sb.end = 0;
+    } else if (!q->serr) {
+        q->serr = res < 0 ? res : -EPIPE;
+    }
+    if (q->serr) /* what is left can never go: drop it */
+        q->sb.start = q->sb.end = q->wb.start = q->wb.end = 0;
+    cq_send_next(q);
+    if (!q->sbusy && q->shut_wr && !cq_wpending(q)) {
+        q->shut_wr = 0;
+        if (q->fd >= 0)
+            (void)shutdown(q->fd, SHUT_WR);
+    }
+    if (!q->s) {
+        cq_maybe_free(q);
+        return;
+    }
+    if (!q->loop->discarding) /* as a writable edge: the writer retries */
+        q->s->fs.afd.io.cb(&q->s->fs.afd.io, CIO__EV_WRITE);
+}
+
+static void cq_release(sockcq *q)
+{
+    for (; q->n; q->n--) {
+        if (!q->loop->closed)
+            cio__op_buf_put(q->loop, q->q[q->head].id);
+        q->head = (q->head + 1) & (q->cap - 1);
+    }
+    q->head = 0;
+    q->off = 0;
+    q->bytes = 0;
+    q->sp.start = q->sp.end = 0;
+}
+
+static int cq_push(sockcq *q, char *buf, int len, unsigned id)
+{
+    if (q->n == q->cap) {
+        unsigned cap = q->cap * 2;
+        cqchunk *nq = cio__malloc(cap * sizeof(*nq));
+        if (!nq)
+            return -ENOMEM;
+        for (unsigned i = 0; i < q->n; i++)
+            nq[i] = q->q[(q->head + i) & (q->cap - 1)];
+        cio__free(q->q);
+        q->q = nq;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->q[(q->head + q->n) & (q->cap - 1)] = (cqchunk){buf, (uint32_t)len, id};
+    q->n++;
+    q->bytes += (size_t)len;
+    return 0;
+}
+
+/* Appends to a buffer that is never in the kernel (grows, compacts). */
+static int cqbuf_add(struct cqbuf *b, const void *p, size_t n)
+{
+    size_t len = b->end - b->start;
+    if (b->start && b->end + n > b->cap) {
+        memmove(b->p, b->p + b->start, len);
+        b->start = 0;
+        b->end = len;
+    }
+    if (b->end + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->end + n)
+            cap *= 2;
+        char *np = cio__realloc(b->p, cap);
+        if (!np)
+            return -ENOMEM;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->end, p, n);
+    b->end += n;
+    return 0;
+}
+
+static int cq_arm(sockcq *q)
+{
+    int r = cio__op_recv(q->loop, &q->rop, q->s->fs.fd);
+    if (r == 0)
+        q->armed = 1;
+    return r;
+}
+
+static void cq_recv_cb(cio__uop *op, int res, int more, char *buf,
+                       unsigned id)
+{
+    sockcq *q = cio__container_of(op, sockcq, rop);
+    cio_socket *s = q->s;
+    int discard = !s || q->loop->discarding;
+    if (res > 0) {
+        int r = 0;
+        if (discard) {
+            cio__op_buf_put(q->loop, id);
+        } else if (!q->n && q->sp.start == q->sp.end && s->fs.afd.waiter[0]) {
+            r = cq_push(q, buf, res, id); /* a reader takes it at once */
+            if (r < 0)
+                cio__op_buf_put(q->loop, id);
+        } else {
+            /* nobody is about to read: copy, and give the shared buffer
+             * back, so sockets that are not read never hold the pool */
+            r = cqbuf_add(&q->sp, buf, (size_t)res);
+            cio__op_buf_put(q->loop, id);
+            if (r == 0)
+                q->bytes += (size_t)res;
+        }
+        if (r < 0 && !q->err)
+            q->err = -ENOMEM; /* never lost silently */
+        if (!discard && more && !q->stopping &&
+            (r < 0 || q->bytes >= CQ_RMAX)) {
+            q->stopping = 1; /* enough held: stop until a read drains */
+            cio__op_cancel(q->loop, &q->rop);
+        }
+    } else if (res == 0) {
+        q->eof = 1;
+    } else if (res != -ECANCELED && !q->err) {
+        q->err = res;
+    }
+    if (!more) {
+        q->armed = 0;
+        q->stopping = 0;
+    }
+    if (!s) {
+        cq_maybe_free(q);
+        return;
+    }
+    if (!discard) /* as a readable edge: the reader retries */
+        s->fs.afd.io.cb(&s->fs.afd.io, CIO__EV_READ);
+}
+
+/* Takes up to n held bytes into p (peek: leaves them held). Returns the
+ * bytes, 0 at EOF, the receive's error once (then EOF, as recv(2) after a
+ * reset), or -EAGAIN with the read direction cleared. */
+static ssize_t cq_take(cio_socket *s, void *p, size_t n, int peek)
+{
+    sockcq *q = s->cq;
+    if (q->bytes) { /* (n == 0 takes nothing, as recv(2) with bytes queued) */
+        size_t k = 0;
+        unsigned h = q->head, left = q->n;
+        uint32_t off = q->off;
+        while (k < n && left) {
+            cqchunk *c = &q->q[h];
+            size_t m = c->len - off;
+            if (m > n - k)
+                m = n - k;
+            memcpy((char *)p + k, c->p + off, m);
+            k += m;
+            off += (uint32_t)m;
+            if (off == c->len) {
+                if (!peek)
+                    cio__op_buf_put(q->loop, c->id);
+                h = (h + 1) & (q->cap - 1);
+                left--;
+                off = 0;
+            }
+        }
+        size_t m = q->sp.end - q->sp.start; /* then the copied bytes */
+        if (m > n - k)
+            m = n - k;
+        if (m) /* (sp.p is NULL until something was copied) */
+            memcpy((char *)p + k, q->sp.p + q->sp.start, m);
+        k += m;
+        if (peek)
+            return (ssize_t)k;
+        q->sp.start += m;
+        if (q->sp.start == q->sp.end)
+            q->sp.start = q->sp.end = 0;
+        q->head = left ? h : 0;
+        q->n = left;
+        q->off = off;
+        q->bytes -= k;
+        if (!q->armed && !q->eof && !q->err && q->bytes < CQ_RMAX) {
+            int r = cq_arm(q);
+            if (r < 0)
+                q->err = r;
+        }
+        /* drained: the next recv waits for a completion without asking */
+        if (!q->bytes && !q->eof && !q->err)
+            cio__afd_clear(&s->fs.afd, CIO__EV_READ);
+        return (ssize_t)k;
+    }
+    if (q->err) {
+        int e = q->err;
+        if (!peek) {
+            q->err = 0;
+            q->eof = 1;
+        }
+        return e;
+    }
+    if (q->eof)
+        return 0;
+    if (!q->armed) {
+        int r = cq_arm(q);
+        if (r < 0)
+            return r;
+    }
+    cio__afd_clear(&s->fs.afd, CIO__EV_READ);
+    return -EAGAIN;
+}
+
+static cio_socket *cq_sock(cio__bstream *bs)
+{
+    cio__fdstream *f = cio__container_of(bs, cio__fdstream, bs);
+    return cio__container_of(f, cio_socket, fs);
+}
+
+static ssize_t cq_read(cio__bstream *bs, void *p, size_t n)
+{
+    return cq_take(cq_sock(bs), p, n, 0);
+}
+
+/* A write copies into the filling buffer (up to CQ_WMAX held) and, if
+ * no send is in the kernel, submits one, which leaves with the loop's
+ * next io_uring_enter. Returns the bytes taken (fewer than asked when the
+ * buffers are full), -EAGAIN (full: the write direction is cleared and a
+ * send completion sets it) or the error a send met. */
+static ssize_t cq_writev(cio__bstream *bs, const struct iovec *iov, int n)
+{
+    cio_socket *s = cq_sock(bs);
+    sockcq *q = s->cq;
+    if (q->serr)
+        return q->serr;
+    if (q->wdone)
+        return -EPIPE;
+    struct cqbuf *b =
+        !q->sbusy && q->sb.start == q->sb.end && q->wb.start == q->wb.end
+            ? &q->sb
+            : &q->wb;
+    size_t want = 0;
+    for (int i = 0; i < n; i++)
+        want += iov[i].iov_len;
+    if (!want)
+        return 0;
+    size_t len = b->end - b->start;
+    if (len >= CQ_WMAX) {
+        cio__afd_clear(&s->fs.afd, CIO__EV_WRITE);
+        return -EAGAIN;
+    }
+    size_t take = want < CQ_WMAX - len ? want : CQ_WMAX - len;
+    if (b->start && b->end + take > b->cap) { /* not in flight: compact */
+        memmove(b->p, b->p + b->start, len);
+        b->start = 0;
+        b->end = len;
+    }
+    if (b->end + take > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->end + take)
+            cap *= 2;
+        char *np = cio__realloc(b->p, cap);
+        if (!np)
+            return -ENOMEM;
+        b->p = np;
+        b->cap = cap;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n && k < take; i++) {
+        size_t m = iov[i].iov_len;
+        if (m > take - k)
+            m = take - k;
+        if (m)
+            memcpy(b->p + b->end + k, iov[i].iov_base, m);
+        k += m;
+    }
+    b->end += take;
+    cq_send_next(q);
+    if (q->serr && !q->sbusy)
+        return q->serr;
+    return (ssize_t)take;
+}
+
+static ssize_t cq_write(cio__bstream *bs, const void *p, size_t n)
+{
+    struct iovec v = {(void *)(uintptr_t)p, n};
+    return cq_writev(bs, &v, 1);
+}
+
+/* shutdown(SHUT_WR) after what the buffers hold, never before it. */
+static int cq_shutdown(cio_socket *s)
+{
+    sockcq *q = s->cq;
+    q->wdone = 1;
+    if (q->sbusy || cq_wpending(q)) {
+        q->shut_wr = 1;
+        return 0;
+    }
+    return cio__fdstream_ops.shutdown_write(&s->fs.bs);
+}
+
+static int cq_shutdown_write(cio__bstream *bs)
+{
+    return cq_shutdown(cq_sock(bs));
+}
+
+static int cq_detach(cio_socket *s);
+
+static void cq_close(cio__bstream *bs)
+{
+    cio_socket *s = cq_sock(bs);
+    cio__afd_close(&s->fs.afd);
+    if (!cq_detach(s) && s->fs.fd >= 0)
+        close(s->fs.fd);
+    s->fs.fd = -1;
+}
+
+static size_t cq_pending(const cio__bstream *bs)
+{
+    const cio__fdstream *f = cio__container_of(bs, cio__fdstream, bs);
+    const cio_socket *s = cio__container_of(f, cio_socket, fs);
+    return s->cq ? s->cq->bytes : 0;
+}
+
+static const cio__bstream_ops cq_ops = {
+    .name = "fd-completion",
+    .read = cq_read,
+    .write = cq_write,
+    .writev = cq_writev,
+    .shutdown_write = cq_shutdown_write,
+    .close = cq_close,
+    .pending = cq_pending,
+    .flags = CIO__BS_SHORT_IS_FULL,
+};
+
+/* A closed socket's peer has not taken its last bytes in CQ_LINGER: the
+ * send is cancelled (its final completion closes the descriptor). */
+static void cq_linger_timer(cio__handle *h)
+{
+    sockcq *q = h->arg;
+    q->linger = NULL; /* running: recycled by the loop */
+    if (q->sbusy)
+        cio__op_cancel(q->loop, &q->sop);
+}
+
+/* At close: the receive is cancelled (submitted at once) and its record
+ * freed by its final completion. Bytes the writes handed over and not yet
+ * sent still go, as the kernel sends what sits in a closed socket's send
+ * buffer: the record then keeps the descriptor and closes it after the
+ * last send (returns 1: the caller must not close it). */
+static int cq_detach(cio_socket *s)
+{
+    sockcq *q = s->cq;
+    if (!q)
+        return 0;
+    s->cq = NULL;
+    s->fs.bs.ops = &cio__fdstream_ops;
+    q->s = NULL;
+    cq_release(q);
+    if (q->loop->closed) { /* drained: nothing is in the kernel */
+        cq_free(q);
+        return 0;
+    }
+    if (q->armed)
+        cio__op_cancel(q->loop, &q->rop);
+    /* (bytes not in a send now have no send to follow them: the loop is
+     * discarding, or a send failed) */
+    int keep = q->sbusy && !q->serr;
+    if (!keep && q->sbusy)
+        cio__op_cancel(q->loop, &q->sop);
+    if (!keep)
+        q->fd = -1;
+    if (keep) {
+        cio__handle *h = cio__handle_get(q->loop);
+        if (h) {
+            h->icb = cq_linger_timer;
+            h->arg = q;
+            if (cio__handle_at(q->loop, h,
+                               cio_loop_time(q->loop) + CQ_LINGER) == 0)
+                q->linger = h;
+        }
+    }
+    cq_maybe_free(q);
+    return keep;
+}
+
+/* Before a write that does not go through the buffers (flags, sendfile):
+ * waits until what they hold is sent. Returns 0, -EAGAIN (nowait) or an
+ * error (the socket may be gone: return at once). */
+static int sock_suspend(cio_socket *s, int how, int64_t delay);
+static int cq_flush_wait(cio_socket *s, int nowait)
+{
+    while (s->cq && (s->cq->sbusy || cq_wpending(s->cq))) {
+        if (s->cq->serr)
+            return s->cq->serr;
+        if (nowait)
+            return -EAGAIN;
+        int r = sock_suspend(s, 2 /* SUSP_WRITE */, 0);
+        if (r < 0)
+            return r;
+    }
+    return s->cq && s->cq->serr ? s->cq->serr : 0;
+}
+
+/* The first plain recv on a TCP socket: completion mode if the backend
+ * offers it. */
+static void cq_try(cio_socket *s)
+{
+    s->cq_tried = 1;
+    if (layered(s) || s->type != SOCK_STREAM ||
+        (s->family != AF_INET && s->family != AF_INET6) ||
+        !cio__op_available(s->loop))
+        return;
+    sockcq *q = cio__calloc(1, sizeof(*q));
+    cqchunk *ring = q ? cio__malloc(2 * sizeof(*ring)) : NULL;
+    if (!ring) {
+        cio__free(q);
+        return; /* stays on readiness */
+    }
+    q->q = ring;
+    q->cap = 2;
+    q->rop.cb = cq_recv_cb;
+    q->sop.cb = cq_send_cb;
+    q->loop = s->loop;
+    q->s = s;
+    q->fd = s->fs.fd;
+    q->wdone = s->wshut;
+    if (cq_arm(q) < 0) {
+        cq_free(q);
+        return;
+    }
+    s->cq = q;
+    s->fs.bs.ops = &cq_ops;
+    (void)cio__io_modify(s->loop, &s->fs.afd.io, CIO__EV_WRITE | CIO__EV_EDGE);
+    s->fs.afd.ready &= ~(unsigned)CIO__EV_READ;
+}
+
 /* ---- lifetime ---- */
 
 static void sock_free(cio_socket *s)
@@ -214,7 +778,8 @@ static void sock_close_fd(cio_socket *s)
     if (s->loop->closed)
         s->fs.afd.loop = NULL; /* the backend is gone: nothing to undo */
     cio__afd_close(&s->fs.afd);
-    close(s->fs.fd);
+    if (!cq_detach(s))
+        close(s->fs.fd);
     s->fs.fd = -1;
     if (!s->loop->closed)
         em_wake_all(s->loop);
@@ -550,7 +1115,16 @@ int cio_socket_shutdown(cio_socket *s, int how)
     if (layered(s) && (how == SHUT_WR || how == SHUT_RDWR) &&
         (r = cio__bs_shutdown_write(s->bs)) < 0)
         return r;
-    return shutdown(s->fs.fd, how) < 0 ? CIO__ERRNO() : 0;
+    if (s->cq && how != SHUT_RD) { /* after the buffered bytes */
+        if (how == SHUT_RDWR && shutdown(s->fs.fd, SHUT_RD) < 0)
+            return CIO__ERRNO();
+        return cq_shutdown(s);
+    }
+    if (shutdown(s->fs.fd, how) < 0)
+        return CIO__ERRNO();
+    if (how != SHUT_RD)
+        s->wshut = 1;
+    return 0;
 }
 
 /* ---- TLS ---- */
@@ -805,6 +1379,54 @@ static void mark_full(cio_socket *s)
     s->full = 1;
 }
 
+/* A recv with flags or an address on a socket in completion mode: from
+ * the held chunks too (the kernel's queue is behind them). MSG_DONTWAIT,
+ * MSG_PEEK and MSG_WAITALL are served; other flags are not. */
+static ssize_t cq_recv_flags(cio_socket *s, void *buf, size_t len, int flags,
+                             cio_sockaddr *from)
+{
+    if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL))
+        return -EOPNOTSUPP;
+    int peek = (flags & MSG_PEEK) != 0;
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = cq_take(s, (char *)buf + got, len - got, peek);
+        if (n > 0) {
+            got += (size_t)n;
+            if (!(flags & MSG_WAITALL) || peek || got == len)
+                break;
+            continue;
+        }
+        if (n == 0)
+            break;
+        if (n != -EAGAIN) {
+            if (!got)
+                return n;
+            s->cq->err = (int)n; /* reported by the next call */
+            s->cq->eof = 0;
+            break;
+        }
+        if (flags & MSG_DONTWAIT) {
+            if (got)
+                break;
+            return -EAGAIN;
+        }
+        int r = sock_suspend(s, SUSP_READ, 0);
+        if (r < 0)
+            return r;
+        if (!s->cq)
+            return -EBADF;
+    }
+    if (from) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getpeername(s->fs.fd, (struct sockaddr *)&ss, &sl) < 0 ||
+            cio_sockaddr_set(from, (struct sockaddr *)&ss, sl) < 0)
+            memset(from, 0, sizeof(*from));
+    }
+    return (ssize_t)got;
+}
+
 static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
                        cio_sockaddr *from)
 {
@@ -813,6 +1435,11 @@ static ssize_t do_recv(cio_socket *s, void *buf, size_t len, int flags,
         return r;
     if ((!buf && len) || (layered(s) && (flags || from)))
         return -EINVAL;
+    if (CIO_UNLIKELY(!s->cq_tried) && !from &&
+        !(flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL)))
+        cq_try(s);
+    if (s->cq && (flags || from))
+        return cq_recv_flags(s, buf, len, flags, from);
     int stream = !from && s->type == SOCK_STREAM &&
                  !(flags & (MSG_DONTWAIT | MSG_PEEK));
     /* A short read emptied the queue last time: wait for the next edge
@@ -891,6 +1518,9 @@ static ssize_t do_send(cio_socket *s, const void *buf, size_t len, int flags,
     if ((to && !to->len) || (layered(s) && (flags || to)))
         return -EINVAL;
     int stream = !to && s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    if (s->cq && (flags || to) &&
+        (r = cq_flush_wait(s, flags & MSG_DONTWAIT)) < 0)
+        return r;
     if ((r = wait_if_full(s, stream && len)) < 0)
         return r;
     ssize_t n = send_once(s, stream, buf, len, flags, to);
@@ -923,6 +1553,8 @@ int cio_socket_sendall(cio_socket *s, const void *buf, size_t len, int flags)
         return -EINVAL;
     const char *p = buf;
     int stream = s->type == SOCK_STREAM && !(flags & MSG_DONTWAIT);
+    if (s->cq && flags && (r = cq_flush_wait(s, flags & MSG_DONTWAIT)) < 0)
+        return r;
     while (len > 0) {
         if (CIO_UNLIKELY(s->streak >= SOCK_BUDGET) &&
             (r = sock_suspend(s, SUSP_YIELD, 0)) < 0)
@@ -1059,6 +1691,8 @@ ssize_t cio_socket_sendfile(cio_socket *s, int in_fd, off_t *offset,
         return -EBADF;
     if (s->ul || (s->tls && !(cio_tls_ktls(s->tls) & 1)))
         return -ENOTSUP; /* only the kernel can encrypt what it sends */
+    if (s->cq && (r = cq_flush_wait(s, 0)) < 0) /* the bytes before it */
+        return r;
     size_t total = 0;
     const size_t chunk_max = (size_t)1 << 30;
     while (count == 0 || total < count) {
