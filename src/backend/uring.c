@@ -542,6 +542,9 @@ static int ur_recv(cio__backend *b, cio__uop *op, int fd)
 static int ur_send(cio__backend *b, cio__uop *op, int fd, const void *p,
                    size_t n)
 {
+    int e = cio__sys_fault(CIO__SYS_URING_SEND); /* counted; injected: */
+    if (CIO_UNLIKELY(e > 0))                     /* as if the queue was */
+        return -e;                               /* refused the request */
     struct io_uring_sqe *sqe = get_sqe(b);
     if (!sqe)
         return -EBUSY;

@@ -27,7 +27,7 @@ static _Thread_local struct {
 
 static const char *const names[CIO__SYS_NKINDS] = {
     "recv", "send", "accept", "connect", "read", "write", "epoll_ctl",
-    "io_uring_submit",
+    "io_uring_submit", "io_uring_send",
 };
 
 int cio__sys_hit(int kind)

@@ -37,6 +37,8 @@ enum {
     CIO__SYS_WRITE,        /* write, writev on a pipe */
     CIO__SYS_EPOLL_CTL,    /* epoll_ctl (epoll backend) */
     CIO__SYS_URING_SUBMIT, /* io_uring_submit* (io_uring backend) */
+    CIO__SYS_URING_SEND,   /* a send queued as an io_uring request (the
+                            * backend's completion-shaped send op) */
     CIO__SYS_NKINDS
 };
 
