@@ -85,6 +85,34 @@ _h2_measure() {
     awk -v n="$ok" -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { printf("%.0f", n / (t / hz)) }'
 }
 
+# _h2_launch NAME ROOT CIO: starts the server NAME on $H2_PORT (status 0),
+# 1 if it did not listen, 2 if it is not installed.
+_h2_launch() {
+    local name=$1 root=$2 cio=$3
+    case $name in
+    cio) _h2_start cio "$cio" --port "$H2_PORT" ;;
+    base) _h2_start base "$H2_BASE" --port "$H2_PORT" ;;
+    h2o)
+        command -v h2o >/dev/null || return 2
+        {
+            echo "num-threads: 1"
+            echo "listen:"
+            echo "  host: 127.0.0.1"
+            echo "  port: $H2_PORT"
+            [[ $(id -u) == 0 ]] && echo "user: nobody"
+            echo "hosts:"
+            echo "  default:"
+            echo "    paths:"
+            echo "      /:"
+            echo "        file.file: $H2_TMP/hello.txt"
+        } >"$H2_TMP/h2o.conf"
+        _h2_start h2o h2o -c "$H2_TMP/h2o.conf" ;;
+    node)
+        command -v node >/dev/null || return 2
+        _h2_start node node "$root/bench/peers/h2_server.js" "$H2_PORT" ;;
+    esac
+}
+
 bench_h2() {
     local root build rounds r name v
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -112,29 +140,15 @@ bench_h2() {
         local names="cio h2o node"
         [[ -n ${H2_BASE:-} ]] && names="cio base h2o node"
         for name in $names; do
-            H2_PORT=$((20000 + RANDOM % 20000))
-            case $name in
-            cio) _h2_start cio "$cio" --port "$H2_PORT" || continue ;;
-            base) _h2_start base "$H2_BASE" --port "$H2_PORT" || continue ;;
-            h2o)
-                command -v h2o >/dev/null || continue
-                {
-                    echo "num-threads: 1"
-                    echo "listen:"
-                    echo "  host: 127.0.0.1"
-                    echo "  port: $H2_PORT"
-                    [[ $(id -u) == 0 ]] && echo "user: nobody"
-                    echo "hosts:"
-                    echo "  default:"
-                    echo "    paths:"
-                    echo "      /:"
-                    echo "        file.file: $H2_TMP/hello.txt"
-                } >"$H2_TMP/h2o.conf"
-                _h2_start h2o h2o -c "$H2_TMP/h2o.conf" || continue ;;
-            node)
-                command -v node >/dev/null || continue
-                _h2_start node node "$root/bench/peers/h2_server.js" "$H2_PORT" || continue ;;
-            esac
+            # A random port can be taken (an ephemeral port of an earlier
+            # run's connections): up to three ports are tried.
+            local try started=0
+            for try in 1 2 3; do
+                H2_PORT=$((20000 + RANDOM % 20000))
+                _h2_launch "$name" "$root" "$cio" && { started=1; break; }
+                [[ $? == 2 ]] && break # not installed
+            done
+            ((started)) || continue
             v=$(_h2_measure "$name")
             _h2_stop
             [[ -n $v ]] && h2v[$name]+="$v "

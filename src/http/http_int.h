@@ -293,6 +293,11 @@ long cio__http_body_stream_finish(conn *c, int *keep_alive);
 int cio__h2_preface(const conn *c, const char *buf, size_t n);
 int cio__h2_serve(conn *c);
 int cio__h2_upgrade(conn *c, size_t end, int *rc);
+/* Fuzzing entry (h2.c, tests/fuzz/fuzz_server_h2.c): one server
+ * connection of app fed data after the client preface, in pieces of
+ * `piece` bytes (0: at once), without a socket; runs in a task. */
+int cio__h2_server_fuzz(cio_http_app *app, const uint8_t *data, size_t len,
+                        size_t piece);
 /* https.c: HTTPS. cio__https_handshake runs the TLS handshake on c's
  * socket (in c's task; bounded by head_timeout): 1 if ALPN chose "h2"
  * (and the app serves HTTP/2), 0 for HTTP/1.1, < 0 if it failed (logged;
