@@ -159,12 +159,21 @@ bench_h2() {
     h=$(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d' | bs_median)
     n=$(tr ' ' '\n' <<<"${h2v[node]:-}" | sed '/^$/d' | bs_median)
     echo "h2: requests per server-CPU second, rounds: cio ${h2v[cio]:-} h2o ${h2v[h2o]:-} node ${h2v[node]:-}" >&2
+    # Per-round ratios, for runs that straddle a target; only when every
+    # round has both figures (a missing one would pair the wrong rounds).
+    local nc nh
+    nc=$(wc -w <<<"${h2v[cio]:-}")
+    nh=$(wc -w <<<"${h2v[h2o]:-}")
+    if ((nc > 0 && nc == nh)); then
+        echo "h2: per round cio/h2o: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[h2o]}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
+    else
+        echo "h2: per round cio/h2o: not paired (cio $nc rounds, h2o $nh)" >&2
+    fi
     if [[ -n ${H2_BASE:-} ]]; then
         local b
         b=$(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d' | bs_median)
         echo "h2: base ($H2_BASE) rounds: ${h2v[base]:-}" >&2
         echo "h2: per round cio/base: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
-        echo "h2: per round cio/h2o: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
         bs_emit h2_base_rps_per_cpu_s "$b" req/cpu-s ""
         [[ -n $c && -n $b ]] && bs_emit h2_cio_vs_base \
             "$(awk -v a="$c" -v b="$b" 'BEGIN { printf("%.3g", a / b) }')" x ""
