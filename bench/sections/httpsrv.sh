@@ -49,6 +49,43 @@ _bh_us() {
         }' "$4" | bs_median
 }
 
+# _bh_rounds FILE...: for runs that straddle a target, the ratio of each
+# round's own pair (peer us/req / cio us/req, cio and cio-uring against
+# every peer), from run-peers' RESULT lines; "-" where a round lacks one.
+_bh_rounds() {
+    awk '
+        /^RESULT / {
+            delete kv
+            for (i = 2; i <= NF; i++) {
+                j = index($i, "=")
+                kv[substr($i, 1, j - 1)] = substr($i, j + 1)
+            }
+            k = kv["path"] " pipeline=" kv["pipeline"]
+            us[k, kv["name"], kv["round"]] = kv["srv_us_per_req"]
+            cases[k] = 1
+            names[kv["name"]] = 1
+            if (kv["round"] > nr) nr = kv["round"]
+        }
+        END {
+            for (k in cases)
+                for (c in names) {
+                    if (c != "cio" && c != "cio-uring") continue
+                    for (p in names) {
+                        if (p ~ /^cio/) continue
+                        line = ""
+                        seen = 0
+                        for (r = 1; r <= nr; r++) {
+                            a = us[k, p, r]; b = us[k, c, r]
+                            if (a != "" && b != "" && b > 0) {
+                                line = line sprintf(" %.2f", a / b); seen = 1
+                            } else line = line " -"
+                        }
+                        if (seen) printf("httpsrv rounds: %s %s / %s:%s\n", k, p, c, line)
+                    }
+                }
+        }' "$@" | sort
+}
+
 bench_httpsrv() {
     local root build rp rounds dur conns tmp out srv
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -107,6 +144,7 @@ bench_httpsrv() {
     cat "$tmp"/plain.md "$tmp"/pipe.md "$tmp"/plain.out "$tmp"/pipe.out 2>/dev/null |
         sort -u >"$out"
     cat "$tmp/plain.out" "$tmp/pipe.out" >&2
+    _bh_rounds "$tmp/plain.out" "$tmp/pipe.out" >&2
     echo "bench: httpsrv: reports in $tmp" >&2
 
     local path sfx cio
