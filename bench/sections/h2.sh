@@ -113,6 +113,25 @@ _h2_launch() {
     esac
 }
 
+# _h2_median "V V ...": the median of a round list.
+_h2_median() {
+    tr ' ' '\n' <<<"$1" | sed '/^$/d' | bs_median
+}
+
+# _h2_per_round LABEL "A A ..." "B B ...": each round's A / B on stderr,
+# for runs that straddle a target; only when both lists have every round
+# (a missing one would pair the wrong rounds).
+_h2_per_round() {
+    local na nb
+    na=$(wc -w <<<"$2")
+    nb=$(wc -w <<<"$3")
+    if ((na > 0 && na == nb)); then
+        echo "h2: per round $1: $(paste -d' ' <(tr ' ' '\n' <<<"$2" | sed '/^$/d') <(tr ' ' '\n' <<<"$3" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
+    else
+        echo "h2: per round $1: not paired ($na and $nb rounds)" >&2
+    fi
+}
+
 bench_h2() {
     local root build rounds r name v
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -155,25 +174,16 @@ bench_h2() {
         done
     done
     local c h n
-    c=$(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d' | bs_median)
-    h=$(tr ' ' '\n' <<<"${h2v[h2o]:-}" | sed '/^$/d' | bs_median)
-    n=$(tr ' ' '\n' <<<"${h2v[node]:-}" | sed '/^$/d' | bs_median)
+    c=$(_h2_median "${h2v[cio]:-}")
+    h=$(_h2_median "${h2v[h2o]:-}")
+    n=$(_h2_median "${h2v[node]:-}")
     echo "h2: requests per server-CPU second, rounds: cio ${h2v[cio]:-} h2o ${h2v[h2o]:-} node ${h2v[node]:-}" >&2
-    # Per-round ratios, for runs that straddle a target; only when every
-    # round has both figures (a missing one would pair the wrong rounds).
-    local nc nh
-    nc=$(wc -w <<<"${h2v[cio]:-}")
-    nh=$(wc -w <<<"${h2v[h2o]:-}")
-    if ((nc > 0 && nc == nh)); then
-        echo "h2: per round cio/h2o: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[h2o]}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
-    else
-        echo "h2: per round cio/h2o: not paired (cio $nc rounds, h2o $nh)" >&2
-    fi
+    _h2_per_round cio/h2o "${h2v[cio]:-}" "${h2v[h2o]:-}"
     if [[ -n ${H2_BASE:-} ]]; then
         local b
-        b=$(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d' | bs_median)
+        b=$(_h2_median "${h2v[base]:-}")
         echo "h2: base ($H2_BASE) rounds: ${h2v[base]:-}" >&2
-        echo "h2: per round cio/base: $(paste -d' ' <(tr ' ' '\n' <<<"${h2v[cio]:-}" | sed '/^$/d') <(tr ' ' '\n' <<<"${h2v[base]:-}" | sed '/^$/d') | awk '{ printf("%.3f ", $1 / $2) }')" >&2
+        _h2_per_round cio/base "${h2v[cio]:-}" "${h2v[base]:-}"
         bs_emit h2_base_rps_per_cpu_s "$b" req/cpu-s ""
         [[ -n $c && -n $b ]] && bs_emit h2_cio_vs_base \
             "$(awk -v a="$c" -v b="$b" 'BEGIN { printf("%.3g", a / b) }')" x ""

@@ -36,35 +36,38 @@
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# _bh_us NAME PATH PIPELINE FILE: median srv_us_per_req of NAME's ok rows.
-_bh_us() {
-    awk -v n="$1" -v p="$2" -v d="$3" '
+# _bh_rows FILE...: run-peers' ok HTTP rows (no errors, a CPU figure), one
+# "name path pipeline round srv_us_per_req" line each.
+_bh_rows() {
+    awk '
         $1 == "RESULT" {
             delete kv
             for (i = 2; i <= NF; i++) { split($i, q, "="); kv[q[1]] = q[2] }
-            if (kv["suite"] == "http" && kv["name"] == n && kv["path"] == p &&
-                kv["pipeline"] == d && kv["status"] == "ok" &&
+            if (kv["suite"] == "http" && kv["status"] == "ok" &&
                 kv["errors"] == 0 && kv["srv_us_per_req"] != "")
-                print kv["srv_us_per_req"]
-        }' "$4" | bs_median
+                print kv["name"], kv["path"], kv["pipeline"], kv["round"],
+                    kv["srv_us_per_req"]
+        }' "$@"
+}
+
+# _bh_us NAME PATH PIPELINE FILE: median srv_us_per_req of NAME's ok rows.
+_bh_us() {
+    _bh_rows "$4" |
+        awk -v n="$1" -v p="$2" -v d="$3" '$1 == n && $2 == p && $3 == d { print $5 }' |
+        bs_median
 }
 
 # _bh_rounds FILE...: for runs that straddle a target, the ratio of each
 # round's own pair (peer us/req / cio us/req, cio and cio-uring against
-# every peer), from run-peers' RESULT lines; "-" where a round lacks one.
+# every peer), from the ok rows; "-" where a round lacks one.
 _bh_rounds() {
-    awk '
-        /^RESULT / {
-            delete kv
-            for (i = 2; i <= NF; i++) {
-                j = index($i, "=")
-                kv[substr($i, 1, j - 1)] = substr($i, j + 1)
-            }
-            k = kv["path"] " pipeline=" kv["pipeline"]
-            us[k, kv["name"], kv["round"]] = kv["srv_us_per_req"]
+    _bh_rows "$@" | awk '
+        {
+            k = $2 " pipeline=" $3
+            us[k, $1, $4] = $5
             cases[k] = 1
-            names[kv["name"]] = 1
-            if (kv["round"] > nr) nr = kv["round"]
+            names[$1] = 1
+            if ($4 + 0 > nr) nr = $4 + 0
         }
         END {
             for (k in cases)
@@ -83,7 +86,7 @@ _bh_rounds() {
                         if (seen) printf("httpsrv rounds: %s %s / %s:%s\n", k, p, c, line)
                     }
                 }
-        }' "$@" | sort
+        }' | sort
 }
 
 bench_httpsrv() {

@@ -1651,6 +1651,17 @@ static int feed(h2conn *h, const char *p, size_t n)
     return -1;
 }
 
+/* The connection ends: streams closed from now on are freed, not kept
+ * (h->done), and every running handler is cancelled. serve() and the fuzz
+ * entry then wait for h->ntasks to reach 0. */
+static void cancel_handlers(h2conn *h)
+{
+    h->done = 1;
+    for (h2s *s = h->streams; s; s = s->next)
+        if (s->task)
+            cio_task_cancel(s->task, "HTTP/2 connection closed");
+}
+
 /* Runs the connection until it ends; `from` bytes of c->in are already
  * HTTP/2 input. */
 static int serve(h2conn *h, size_t from)
@@ -1724,10 +1735,7 @@ static int serve(h2conn *h, size_t from)
     if (h->wd_at)
         cio_handle_cancel(c->srv->loop, h->wd);
     h->wd_at = 0;
-    h->done = 1;
-    for (h2s *s = h->streams; s; s = s->next)
-        if (s->task)
-            cio_task_cancel(s->task, "HTTP/2 connection closed");
+    cancel_handlers(h);
     wake(h);
     if (rc == -ECANCELED) /* no waiting for a slow peer: flush what the
                            * socket takes now */
@@ -1935,7 +1943,7 @@ int cio__h2_upgrade(conn *c, size_t end, int *rc)
 static void fuzz_drain(h2conn *h)
 {
     const uint8_t *p;
-    while (!h->dead && nghttp2_session_mem_send(h->ng, &p) > 0)
+    while (nghttp2_session_mem_send(h->ng, &p) > 0)
         ;
 }
 
@@ -1968,25 +1976,19 @@ int cio__h2_server_fuzz(cio_http_app *app, const uint8_t *data, size_t len,
     for (size_t off = 0; r == 0 && off < len; off += piece) {
         size_t n = len - off < piece ? len - off : piece;
         r = feed(h, (const char *)data + off, n);
-        fuzz_drain(h);
         (void)cio_sleep(0); /* suspended handlers go on */
         fuzz_drain(h);
     }
-    /* As serve() ends: no more streams kept, handlers cancelled and
-     * awaited (their done callbacks), then the session and streams go. */
-    h->done = 1;
+    /* As serve() ends: handlers cancelled and awaited (their done
+     * callbacks), then the session and streams go. */
+    cancel_handlers(h);
     for (int i = 0; h->ntasks > 0; i++) {
-        for (h2s *s = h->streams; s; s = s->next)
-            if (s->task)
-                cio_task_cancel(s->task, "fuzz: connection closed");
         if (i == 1000)
             abort(); /* a handler that does not end: a hang in the server */
         (void)cio_sleep(0);
     }
     fuzz_drain(h);
     h2conn_free(h);
-    cio__hbuf_free(&c->in);
-    cio__hbuf_free(&c->out);
-    free(c);
+    free(c); /* its buffers (in, out) are only used by serve() */
     return r;
 }
