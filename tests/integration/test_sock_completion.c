@@ -8,11 +8,14 @@
  * (also in pieces, with MSG_PEEK, MSG_DONTWAIT and MSG_WAITALL), close
  * under a waiting reader or writer, peer reset, EOF after held bytes,
  * large transfers both ways at once, writes then close or shutdown (the
- * peer gets every byte, then EOF), and back-pressure from a reader that
- * stops reading. Loopback TCP only (AF_UNIX sockets stay on readiness).
+ * peer gets every byte, then EOF), back-pressure from a reader that
+ * stops reading, and the bounded wait of a closed socket whose last
+ * bytes the peer never takes. Loopback TCP only (AF_UNIX sockets stay on
+ * readiness).
  * cio-test: label=core
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +466,87 @@ static int backpressure_main(void *arg, void **result)
 
 TU_NET_CASE(back_pressure, backpressure_main)
 
+/* ---- close with sends the peer never takes: bounded by CQ_LINGER ---- */
+
+static int flood_small(void *arg, void **result)
+{
+    (void)result;
+    size_t n = 8u << 20;
+    char *p = calloc(1, n);
+    assert_non_null(p);
+    int r = cio_socket_sendall(arg, p, n, 0);
+    free(p);
+    return r;
+}
+
+static int fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1;
+}
+
+/* On io_uring a closed socket keeps its descriptor while a send of its
+ * buffered bytes is in the kernel (the peer may still read them), and at
+ * most 30 s (sock.c's CQ_LINGER): then the send is cancelled and the
+ * descriptor closed. On the virtual clock the 30 s pass at once. On
+ * epoll the descriptor closes at close. Either way the loop ends clean. */
+static int linger_main(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    cio_sockaddr addr;
+    cio_socket *ls, *b;
+    assert_int_equal(cio_sockaddr_from_ip(&addr, "127.0.0.1", 0), 0);
+    assert_int_equal(cio_socket_open(&ls, g_loop, AF_INET, SOCK_STREAM, 0),
+                     0);
+    assert_int_equal(cio_socket_bind(ls, &addr), 0);
+    assert_int_equal(cio_socket_listen(ls, 4), 0);
+    assert_int_equal(cio_socket_sockname(ls, &addr), 0);
+    /* the peer: a plain socket with a small window that never reads */
+    int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(a >= 0);
+    int small = 4096;
+    assert_int_equal(
+        setsockopt(a, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)cio_sockaddr_port(&addr)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(a, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(cio_socket_accept(ls, &b, NULL), 0);
+    cio_socket_close(ls);
+    assert_int_equal(cio_socket_setsockopt_int(b, SOL_SOCKET, SO_SNDBUF, 4096),
+                     0);
+    char c;
+    assert_int_equal(cio_socket_recv(b, &c, 1, MSG_DONTWAIT), -EAGAIN);
+    int fd = cio_socket_fileno(b);
+    assert_true(fd >= 0);
+    /* a writer that can never finish: cancelled while its bytes sit in
+     * the socket's buffers and a send waits in the kernel */
+    cio_task *t = spawn(flood_small, b);
+    assert_int_equal(cio_sleep(100 * CIO_MS), 0);
+    assert_false(cio_future_done(t));
+    cio_task_cancel(t, NULL);
+    assert_int_equal(join(t), -ECANCELED);
+    cio_socket_close(b);
+    int uring = strcmp(cio_loop_backend_name(g_loop), "uring") == 0;
+    if (uring) {
+        assert_true(fd_open(fd)); /* kept for the send in the kernel */
+        assert_int_equal(cio_sleep(29 * CIO_SEC), 0);
+        assert_true(fd_open(fd)); /* not before 30 s */
+    }
+    assert_int_equal(cio_sleep(2 * CIO_SEC), 0);
+    for (int i = 0; i < 100 && fd_open(fd); i++)
+        assert_int_equal(cio_sleep(CIO_MS), 0);
+    assert_false(fd_open(fd));
+    close(a);
+    return 0;
+}
+
+static void close_linger_bounded(void **state)
+{
+    (void)state;
+    assert_int_equal(run_virtual(linger_main, NULL), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(cancel_mid_recv, tu_setup, tu_teardown),
     cmocka_unit_test_setup_teardown(held_across_recv, tu_setup, tu_teardown),
@@ -473,6 +557,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(writes_then_close, tu_setup,
                                     tu_teardown),
     cmocka_unit_test_setup_teardown(back_pressure, tu_setup, tu_teardown),
+    cmocka_unit_test_setup_teardown(close_linger_bounded, tu_setup,
+                                    tu_teardown),
 };
 
 CIO_TEST_MAIN(tests)
