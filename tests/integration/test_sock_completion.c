@@ -40,16 +40,23 @@ static int join(cio_task *t)
 
 /* A connected TCP pair over 127.0.0.1: *a the connecting end, *b the
  * accepted one. */
+/* A listener on 127.0.0.1, port chosen by the kernel, in *addr. */
+static cio_socket *listen_loopback(cio_sockaddr *addr)
+{
+    cio_socket *ls;
+    assert_int_equal(cio_sockaddr_from_ip(addr, "127.0.0.1", 0), 0);
+    assert_int_equal(cio_socket_open(&ls, g_loop, AF_INET, SOCK_STREAM, 0),
+                     0);
+    assert_int_equal(cio_socket_bind(ls, addr), 0);
+    assert_int_equal(cio_socket_listen(ls, 4), 0);
+    assert_int_equal(cio_socket_sockname(ls, addr), 0);
+    return ls;
+}
+
 static void tcp_pair(cio_socket **a, cio_socket **b)
 {
     cio_sockaddr addr;
-    cio_socket *ls;
-    assert_int_equal(cio_sockaddr_from_ip(&addr, "127.0.0.1", 0), 0);
-    assert_int_equal(cio_socket_open(&ls, g_loop, AF_INET, SOCK_STREAM, 0),
-                     0);
-    assert_int_equal(cio_socket_bind(ls, &addr), 0);
-    assert_int_equal(cio_socket_listen(ls, 4), 0);
-    assert_int_equal(cio_socket_sockname(ls, &addr), 0);
+    cio_socket *ls = listen_loopback(&addr);
     assert_int_equal(cio_socket_open(a, g_loop, AF_INET, SOCK_STREAM, 0), 0);
     assert_int_equal(cio_socket_connect(*a, &addr), 0);
     assert_int_equal(cio_socket_accept(ls, b, NULL), 0);
@@ -468,17 +475,6 @@ TU_NET_CASE(back_pressure, backpressure_main)
 
 /* ---- close with sends the peer never takes: bounded by CQ_LINGER ---- */
 
-static int flood_small(void *arg, void **result)
-{
-    (void)result;
-    size_t n = 8u << 20;
-    char *p = calloc(1, n);
-    assert_non_null(p);
-    int r = cio_socket_sendall(arg, p, n, 0);
-    free(p);
-    return r;
-}
-
 static int fd_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1;
@@ -494,13 +490,7 @@ static int linger_main(void *arg, void **result)
     (void)arg;
     (void)result;
     cio_sockaddr addr;
-    cio_socket *ls, *b;
-    assert_int_equal(cio_sockaddr_from_ip(&addr, "127.0.0.1", 0), 0);
-    assert_int_equal(cio_socket_open(&ls, g_loop, AF_INET, SOCK_STREAM, 0),
-                     0);
-    assert_int_equal(cio_socket_bind(ls, &addr), 0);
-    assert_int_equal(cio_socket_listen(ls, 4), 0);
-    assert_int_equal(cio_socket_sockname(ls, &addr), 0);
+    cio_socket *b, *ls = listen_loopback(&addr);
     /* the peer: a plain socket with a small window that never reads */
     int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(a >= 0);
@@ -521,7 +511,7 @@ static int linger_main(void *arg, void **result)
     assert_true(fd >= 0);
     /* a writer that can never finish: cancelled while its bytes sit in
      * the socket's buffers and a send waits in the kernel */
-    cio_task *t = spawn(flood_small, b);
+    cio_task *t = spawn(flood, b);
     assert_int_equal(cio_sleep(100 * CIO_MS), 0);
     assert_false(cio_future_done(t));
     cio_task_cancel(t, NULL);
