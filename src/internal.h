@@ -27,6 +27,24 @@
 #define CIO_UNUSED
 #endif
 
+/* Sanitizer detection (coro.c and stack.c switch stacks under them; tests
+ * use it too). GCC before 14 has no __has_feature but defines
+ * __SANITIZE_ADDRESS__/__SANITIZE_THREAD__. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CIO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CIO__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CIO__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CIO__TSAN 1
+#endif
+#endif
+
 /* A pause for spin-wait loops (x86 PAUSE, aarch64 YIELD). */
 #if defined(__x86_64__) || defined(__i386__)
 #define cio__cpu_relax() __builtin_ia32_pause()

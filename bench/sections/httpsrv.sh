@@ -155,7 +155,7 @@ bench_httpsrv() {
     _bh_rounds "$tmp/plain.out" "$tmp/pipe.out" >&2
     echo "bench: httpsrv: reports in $tmp" >&2
 
-    local path sfx cio
+    local path sfx cio lim lus peer
     for path in / /json; do
         sfx=""
         [[ $path == /json ]] && sfx="_json"
@@ -186,11 +186,11 @@ bench_httpsrv() {
         # hand-written servers reach against the two peers whose targets
         # (h2o 1.4, aiohttp 5) cio has not met; a target above these is
         # above what one loop on this kernel does per request.
-        local lim peer
         for lim in c-epoll c-uring; do
+            lus=$(_bh_us "$lim" "$path" 1 "$out")
             for peer in h2o-static aiohttp-uvloop; do
                 bs_emit "http${sfx}_limit_${lim//[-]/}_ratio_vs_${peer%%-*}" \
-                    "$(bs_ratio "$(_bh_us "$peer" "$path" 1 "$out")" "$(_bh_us "$lim" "$path" 1 "$out")")" x ""
+                    "$(bs_ratio "$(_bh_us "$peer" "$path" 1 "$out")" "$lus")" x ""
             done
         done
     done

@@ -13,23 +13,8 @@
 #include <stdint.h>
 
 #include "coro/coro.h"
+#include "internal.h" /* CIO__ASAN, CIO__TSAN */
 
-/* Sanitizer detection, shared by coro.c and stack.c. GCC before 14 has no
- * __has_feature but defines __SANITIZE_ADDRESS__/__SANITIZE_THREAD__. */
-#if defined(__SANITIZE_ADDRESS__)
-#define CIO__ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CIO__ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define CIO__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CIO__TSAN 1
-#endif
-#endif
 
 /* Bytes at the bottom of a compact stack that hold the canary. */
 #define CIO__CANARY_BYTES 64

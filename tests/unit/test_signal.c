@@ -18,19 +18,10 @@
 
 #include "cio_testutil.h"
 
+#include "internal.h" /* CIO__TSAN */
+
 #include <poll.h>
 #include <stdio.h>
-
-#if defined(__SANITIZE_THREAD__)
-#define TSAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TSAN_BUILD 1
-#endif
-#endif
-#ifndef TSAN_BUILD
-#define TSAN_BUILD 0
-#endif
 
 static int hits;
 static cio_loop *hit_loop;
@@ -361,11 +352,11 @@ static int run_child_by(int mode, int runner, const char *trigger1,
     close(p[1]);
     size_t n = 0;
     const char *trig = trigger1;
-#if TSAN_BUILD
+#if defined(CIO__TSAN)
     int resends = 0;
 #endif
     while (n + 1 < cap) {
-#if TSAN_BUILD
+#if defined(CIO__TSAN)
         /* Under TSan only: TSan runs signal handlers late (it defers
          * them to its interceptors), and once, in a gate's TSan stage,
          * the child slept its whole 60 s without the handler having run.
